@@ -1,0 +1,75 @@
+"""Per-host counters: what a benchmark or a test reads to see what a task cost."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+
+class HostCounters:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0          # HTTP requests received by the WinRM listener(s) of the host
+        self.bytes_in = 0          # request bytes (headers excluded, body as received: encrypted if it was)
+        self.bytes_out = 0         # response body bytes
+        self.commands = 0          # WinRS commands started
+        self.engine_invocations = 0
+        self.cmdlet_calls: Counter[str] = Counter()
+
+    def add_request(self, bytes_in: int, bytes_out: int) -> None:
+        with self._lock:
+            self.requests += 1
+            self.bytes_in += bytes_in
+            self.bytes_out += bytes_out
+
+    def add_command(self) -> None:
+        with self._lock:
+            self.commands += 1
+
+    def add_engine_invocation(self) -> None:
+        with self._lock:
+            self.engine_invocations += 1
+
+    def add_cmdlet_call(self, cmdlet: str) -> None:
+        with self._lock:
+            self.cmdlet_calls[cmdlet] += 1
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "bytes_in": self.bytes_in,
+                "bytes_out": self.bytes_out,
+                "commands": self.commands,
+                "engine_invocations": self.engine_invocations,
+                "cmdlet_calls": dict(sorted(self.cmdlet_calls.items())),
+            }
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests = self.bytes_in = self.bytes_out = 0
+            self.commands = self.engine_invocations = 0
+            self.cmdlet_calls.clear()
+
+
+class Accounting:
+    """All hosts' counters, created on first use."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hosts: dict[str, HostCounters] = {}
+
+    def host(self, name: str) -> HostCounters:
+        with self._lock:
+            return self._hosts.setdefault(name.lower(), HostCounters())
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            hosts = dict(self._hosts)
+        return {name: c.snapshot() for name, c in sorted(hosts.items())}
+
+    def reset(self) -> None:
+        with self._lock:
+            hosts = list(self._hosts.values())
+        for c in hosts:
+            c.reset()
