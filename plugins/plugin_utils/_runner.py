@@ -1,0 +1,272 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, configmgr.scp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""FOR INTERNAL COLLECTION USE ONLY. Plans and the runner that sends them to the engine.
+
+A plan is data (docs/engine-protocol.md): steps naming allow-listed cmdlets with named parameters.
+The runner checks every step against the cmdlet catalog, sends the fixed bootstrap command line with
+engine + payload on standard input through the task's own connection, and turns the one JSON
+document that comes back into a PlanResult or an error that names the step, the cmdlet and the
+PowerShell error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible.errors import AnsibleActionFail
+from ansible.utils.display import Display
+
+from ansible_collections.configmgr.scp.plugins.plugin_utils import _bootstrap
+from ansible_collections.configmgr.scp.plugins.plugin_utils._catalog import BindingError, Catalog
+
+display = Display()
+
+ENGINE_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils", "cmscp_engine.ps1")
+
+_STEP_ID = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+class RunnerError(AnsibleActionFail):
+    """The plan could not be run or a step failed; carries what the result should show."""
+
+    def __init__(self, message: str, step: str | None = None, cmdlet: str | None = None, details: dict | None = None,
+                 completed: list[str] | None = None, partial: dict | None = None):
+        super().__init__(message)
+        self.step = step
+        self.cmdlet = cmdlet
+        self.details = details or {}
+        self.completed = completed or []  # ids of the steps that succeeded before the failure
+        self.partial = partial or {}      # result keys that describe a half-done change
+
+
+def ref(step_id: str) -> dict:
+    """A parameter value that is the output of an earlier step."""
+    return {"$ref": step_id}
+
+
+def secret(name: str) -> dict:
+    """A parameter value that becomes a SecureString of the named secret."""
+    return {"$secret": name}
+
+
+@dataclass
+class Step:
+    id: str
+    cmdlet: str
+    params: dict = field(default_factory=dict)
+    select: dict | None = None
+    on_error: str = "stop"  # or "continue": the error is captured and the plan goes on
+
+    def to_payload(self, catalog: Catalog) -> dict:
+        info = catalog.get(self.cmdlet)
+        return {
+            "id": self.id,
+            "cmdlet": info.name,
+            "cm": info.is_configmgr,
+            "params": self.params,
+            "select": self.select,
+            "on_error": self.on_error,
+        }
+
+
+@dataclass
+class Provider:
+    """Where the ConfigMgr steps connect (the CMSite drive). All optional: discovered on the host."""
+
+    site_code: str | None = None
+    server: str | None = None
+    module: str | None = None
+    username: str | None = None
+    password: str | None = None
+
+    PASSWORD_SECRET = "provider_password"
+
+    def to_payload(self) -> dict:
+        return {
+            "site_code": self.site_code,
+            "server": self.server,
+            "module": self.module,
+            "username": self.username,
+            "password_secret": self.PASSWORD_SECRET if self.username else None,
+        }
+
+
+@dataclass
+class StepResult:
+    id: str
+    ok: bool
+    output: list
+    error: dict | None
+
+    @property
+    def first(self) -> Any:
+        return self.output[0] if self.output else None
+
+
+@dataclass
+class PlanResult:
+    steps: dict[str, StepResult]
+
+    def output(self, step_id: str) -> list:
+        step = self.steps.get(step_id)
+        return step.output if step else []
+
+    def first(self, step_id: str) -> Any:
+        step = self.steps.get(step_id)
+        return step.first if step else None
+
+
+class Plan:
+    """An ordered list of steps, checked against the catalog as they are added."""
+
+    def __init__(self, catalog: Catalog | None = None):
+        self.catalog = catalog or Catalog.load()
+        self.steps: list[Step] = []
+        self.secrets: dict[str, str] = {}
+
+    def add(self, step_id: str, cmdlet: str, params: dict | None = None, select: dict | None = None,
+            on_error: str = "stop") -> Step:
+        if not _STEP_ID.match(step_id) or any(s.id == step_id for s in self.steps):
+            raise ValueError(f"invalid or duplicate step id {step_id!r}")
+        if on_error not in ("stop", "continue"):
+            raise ValueError(f"on_error must be stop or continue, not {on_error!r}")
+        step = Step(step_id, cmdlet, dict(params or {}), select, on_error)
+        self.check_step(step)
+        self.steps.append(step)
+        return step
+
+    def add_secret(self, name: str, value: str) -> dict:
+        self.secrets[name] = value
+        return secret(name)
+
+    def check_step(self, step: Step) -> None:
+        """Refuse what PowerShell would refuse, before anything is sent (the catalog binder)."""
+        for value in step.params.values():
+            for name in _refs_in(value):
+                if not any(s.id == name for s in self.steps):
+                    raise RunnerError(f"Plan step '{step.id}' ({step.cmdlet}) refers to step '{name}', which does not run before it.",
+                                      step=step.id, cmdlet=step.cmdlet)
+        try:
+            self.catalog.bind(step.cmdlet, step.params)
+        except BindingError as e:
+            raise RunnerError(f"Plan step '{step.id}' would be refused by PowerShell: {step.cmdlet}: {e.message}",
+                              step=step.id, cmdlet=step.cmdlet, details={"fqid": e.fqid, "category": e.category}) from None
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+def _refs_in(value: Any) -> list[str]:
+    if isinstance(value, dict) and set(value) == {"$ref"}:
+        return [value["$ref"]]
+    if isinstance(value, list):
+        return [r for v in value for r in _refs_in(v)]
+    return []
+
+
+_engine_source_cache: str | None = None
+
+
+def engine_source() -> str:
+    global _engine_source_cache
+    if _engine_source_cache is None:
+        with open(ENGINE_PATH, encoding="ascii") as f:
+            _engine_source_cache = f.read()
+    return _engine_source_cache
+
+
+def build_payload(plan: Plan, provider: Provider | None) -> tuple[str, dict[str, str]]:
+    """The payload JSON (ASCII, secrets included) and the secrets it carries (for scrubbing)."""
+    secrets = dict(plan.secrets)
+    needs_provider = any(plan.catalog.get(s.cmdlet).is_configmgr for s in plan.steps)
+    provider_payload = None
+    if needs_provider:
+        provider = provider or Provider()
+        provider_payload = provider.to_payload()
+        if provider.username:
+            secrets[Provider.PASSWORD_SECRET] = provider.password or ""
+    payload = {
+        "protocol": _bootstrap.PROTOCOL_VERSION,
+        "provider": provider_payload,
+        "steps": [s.to_payload(plan.catalog) for s in plan.steps],
+        "secrets": secrets,
+    }
+    # ensure_ascii: powershell.exe decodes redirected stdin with the console code page.
+    return json.dumps(payload, ensure_ascii=True, separators=(",", ":")), secrets
+
+
+def scrub(text: str, secrets: dict[str, str]) -> str:
+    """Defence in depth: no secret value leaves the runner, even inside an error a cmdlet wrote."""
+    for value in secrets.values():
+        if value and len(value) >= 3:
+            text = text.replace(value, "********")
+    return text
+
+
+def parse_result(stdout: str, stderr: str, rc: int, secrets: dict[str, str]) -> dict:
+    start = stdout.find(_bootstrap.RESULT_START)
+    end = stdout.find(_bootstrap.RESULT_END, start + 1) if start >= 0 else -1
+    if start < 0 or end < 0 or stdout.count(_bootstrap.RESULT_START) != 1:
+        raise RunnerError(scrub(
+            "The engine did not return a result document (rc=%d). stderr: %s stdout: %s"
+            % (rc, (stderr or "").strip()[:2000] or "(empty)", (stdout or "").strip()[:2000] or "(empty)"), secrets))
+    body = stdout[start + len(_bootstrap.RESULT_START):end]
+    try:
+        doc = json.loads(body)
+    except ValueError as e:
+        raise RunnerError(f"The engine returned a malformed result document: {e}") from None
+    if not isinstance(doc, dict) or doc.get("protocol") != _bootstrap.PROTOCOL_VERSION or not isinstance(doc.get("steps"), list):
+        raise RunnerError("The engine returned a result document of an unknown shape or protocol version.")
+    return doc
+
+
+def describe_error(error: dict) -> str:
+    message = (error.get("message") or "").strip()
+    fqid = error.get("fqid")
+    suffix = f" [{fqid}]" if fqid else ""
+    stage = error.get("stage")
+    if stage == "provider":
+        return f"Could not connect to the SMS Provider (before step '{error.get('step')}'): {message}{suffix}"
+    if stage == "payload":
+        return f"The engine refused the plan: {message}{suffix}"
+    if stage == "step":
+        return f"Step '{error.get('step')}' ({error.get('cmdlet')}) failed: {message}{suffix}"
+    return f"The engine failed: {message}{suffix}"
+
+
+def to_plan_result(doc: dict, secrets: dict[str, str]) -> PlanResult:
+    steps = {}
+    for raw in doc["steps"]:
+        output = raw.get("output")
+        if output is None:
+            output = []
+        elif not isinstance(output, list):
+            output = [output]
+        steps[raw["id"]] = StepResult(raw["id"], bool(raw.get("ok")), output, raw.get("error"))
+    if not doc.get("ok"):
+        error = doc.get("error") or {}
+        completed = [s.id for s in steps.values() if s.ok]
+        raise RunnerError(scrub(describe_error(error), secrets), step=error.get("step"), cmdlet=error.get("cmdlet"),
+                          details={k: error.get(k) for k in ("stage", "category", "fqid", "exception")},
+                          completed=completed)
+    return PlanResult(steps)
+
+
+def run_plan(action, plan: Plan, provider: Provider | None = None) -> PlanResult:
+    """Run a plan through the task's connection (one engine invocation)."""
+    if not plan.steps:
+        return PlanResult({})
+    payload, secrets = build_payload(plan, provider)
+    display.vvv("configmgr.scp: running plan: " + ", ".join(f"{s.id}={s.cmdlet}" for s in plan.steps),
+                host=getattr(action._play_context, "remote_addr", None))
+    stdin = _bootstrap.build_stdin(engine_source(), payload)
+    # The connection raises AnsibleConnectionFailure for transport errors; TaskExecutor reports
+    # those as unreachable, which is what a user expects of a host that cannot be reached.
+    res = action._low_level_execute_command(_bootstrap.BOOTSTRAP_COMMAND, in_data=stdin, sudoable=False)
+    doc = parse_result(res.get("stdout", ""), res.get("stderr", ""), res.get("rc", -1), secrets)
+    return to_plan_result(doc, secrets)
