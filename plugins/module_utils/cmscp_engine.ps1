@@ -131,7 +131,7 @@ function New-ErrorInfo($Stage, $StepId, $Cmdlet, $ErrorRecord) {
 }
 
 function Connect-Provider($Provider, $Secrets) {
-    # Facts §2: since 2111 the module is on PSModulePath; older consoles only set SMS_ADMIN_UI_PATH
+    # Facts section 2: since 2111 the module is on PSModulePath; older consoles only set SMS_ADMIN_UI_PATH
     # (...\AdminConsole\bin\i386, the module is one folder up).
     if ($Provider.module) {
         Import-Module -Name ([string]$Provider.module) -ErrorAction Stop
@@ -157,7 +157,7 @@ function Connect-Provider($Provider, $Secrets) {
         if (-not $siteCode) { $siteCode = [string]$location.SiteCode }
         if (-not $server) { $server = [string]$location.Machine }
     }
-    # Facts §2: Import-Module may already have created the drive from the console's MRU list.
+    # Facts section 2: Import-Module may already have created the drive from the console's MRU list.
     $drive = Get-PSDrive -Name $siteCode -PSProvider 'CMSite' -ErrorAction SilentlyContinue
     if ($null -eq $drive) {
         $driveArgs = @{ Name = $siteCode; PSProvider = 'CMSite'; Root = $server; Scope = 'Global'; ErrorAction = 'Stop' }

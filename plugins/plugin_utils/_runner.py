@@ -131,7 +131,7 @@ class Plan:
 
     def add(self, step_id: str, cmdlet: str, params: dict | None = None, select: dict | None = None,
             on_error: str = "stop") -> Step:
-        if not _STEP_ID.match(step_id) or any(s.id == step_id for s in self.steps):
+        if not _STEP_ID.fullmatch(step_id) or any(s.id == step_id for s in self.steps):
             raise ValueError(f"invalid or duplicate step id {step_id!r}")
         if on_error not in ("stop", "continue"):
             raise ValueError(f"on_error must be stop or continue, not {on_error!r}")

@@ -23,7 +23,7 @@ _ACCOUNT = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9.-]{0,254})\\[^\\/\[\]:;|=,+*?<
 def site_code(value: str | None, option: str = "site_code") -> str | None:
     if value is None:
         return None
-    if not _SITE_CODE.match(value):
+    if not _SITE_CODE.fullmatch(value):
         raise AnsibleActionFail(
             f"{option} must be a ConfigMgr site code of exactly 3 letters or digits (for example CAS or PS1), got {value!r}.")
     return value.upper()
@@ -32,7 +32,7 @@ def site_code(value: str | None, option: str = "site_code") -> str | None:
 def fqdn(value: str | None, option: str) -> str | None:
     if value is None:
         return None
-    if not _FQDN.match(value):
+    if not _FQDN.fullmatch(value):
         raise AnsibleActionFail(
             f"{option} must be the fully qualified domain name of the server (for example scp01.contoso.com), "
             f"got {value!r}; ConfigMgr identifies site systems by FQDN.")
@@ -42,7 +42,7 @@ def fqdn(value: str | None, option: str) -> str | None:
 def account(value: str | None, option: str) -> str | None:
     if value is None:
         return None
-    if not _ACCOUNT.match(value):
+    if not _ACCOUNT.fullmatch(value):
         raise AnsibleActionFail(
             f"{option} must be an account in DOMAIN\\user form (for example CONTOSO\\cm-install), got {value!r}.")
     return value

@@ -1,0 +1,118 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, configmgr.scp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: site_system_server
+short_description: Make a server a ConfigMgr site system server, or remove it
+version_added: 0.1.0
+description:
+  - Ensures a server is (or is not) a site system server of a Configuration Manager site, and which account
+    the site uses to install and manage roles on it - the site server's computer account, or a site system
+    installation account.
+  - Reads first, changes only what differs; check mode and diff are supported.
+  - Refuses to remove a server that still holds roles other than the site system role, and names them.
+options:
+  site_system_server:
+    description: FQDN of the server.
+    type: str
+    required: true
+    aliases: [server]
+  site_code:
+    description:
+      - Site the server belongs to. Defaults to the top-level site of the hierarchy.
+    type: str
+  state:
+    description: Whether the server is a site system server of the site.
+    type: str
+    choices: [present, absent]
+    default: present
+  use_site_server_account:
+    description:
+      - Use the site server's computer account to install roles on the server. That account must be a
+        member of the local Administrators group of the server.
+      - A new site system server uses it when neither this option nor I(installation_account) is set; an
+        existing one keeps its setting.
+      - Mutually exclusive with I(installation_account).
+    type: bool
+  installation_account:
+    description:
+      - Site system installation account (C(DOMAIN\user)). It must already exist in Configuration Manager
+        (C(New-CMAccount)) and be a local administrator of the server.
+      - Mutually exclusive with I(use_site_server_account).
+    type: str
+extends_documentation_fragment:
+  - configmgr.scp.provider
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: windows
+seealso:
+  - module: configmgr.scp.service_connection_point
+author:
+  - configmgr.scp contributors
+"""
+
+EXAMPLES = r"""
+- name: Make scp01 a site system server of the top-level site, installed with the site server's account
+  configmgr.scp.site_system_server:
+    site_system_server: scp01.contoso.com
+    use_site_server_account: true
+
+- name: Use a site system installation account instead
+  configmgr.scp.site_system_server:
+    site_system_server: scp01.contoso.com
+    site_code: CAS
+    installation_account: CONTOSO\cm-install
+
+- name: Remove the server from the site once it holds no roles
+  configmgr.scp.site_system_server:
+    site_system_server: old-scp.contoso.com
+    state: absent
+"""
+
+RETURN = r"""
+before:
+  description: The site system server as found.
+  returned: always
+  type: dict
+  sample: {present: false, site_code: null, site_system_server: null, use_site_server_account: null, installation_account: null}
+  contains:
+    present:
+      description: Whether the server is a site system server of the site.
+      type: bool
+    site_code:
+      description: The site.
+      type: str
+    site_system_server:
+      description: FQDN of the server.
+      type: str
+    use_site_server_account:
+      description: Whether the site server's computer account installs roles on it.
+      type: bool
+    installation_account:
+      description: The site system installation account, when one is used.
+      type: str
+after:
+  description: The site system server after the change (read back; predicted in check mode).
+  returned: always
+  type: dict
+  sample: {present: true, site_code: CAS, site_system_server: scp01.contoso.com, use_site_server_account: true, installation_account: null}
+failed_step:
+  description: The plan step that failed, its cmdlet and the PowerShell error identifiers.
+  returned: failure
+  type: dict
+"""

@@ -1,0 +1,95 @@
+"""The engine is checked without a PowerShell runtime: it parses, it is ASCII, and every command it can
+run is in the cmdlet catalog (DESIGN §3, §5)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+import tree_sitter
+import tree_sitter_powershell
+
+REPO = Path(__file__).resolve().parents[2]
+ENGINE = REPO / "plugins" / "module_utils" / "cmscp_engine.ps1"
+sys.path.insert(0, str(REPO / "plugins" / "plugin_utils"))
+import _bootstrap  # noqa: E402
+import _catalog  # noqa: E402
+
+PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
+
+
+def parse(source: bytes):
+    return PARSER.parse(source)
+
+
+def nodes(node, kind):
+    if node.type == kind:
+        yield node
+    for child in node.children:
+        yield from nodes(child, kind)
+
+
+def problems(tree, source: bytes) -> list[str]:
+    found = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            found.append(f"{node.type} at {node.start_point}: {source[node.start_byte:node.end_byte][:60]!r}")
+        stack.extend(node.children)
+    return found
+
+
+@pytest.fixture(scope="module")
+def engine():
+    source = ENGINE.read_bytes()
+    return source, parse(source)
+
+
+def test_engine_parses_without_errors(engine):
+    source, tree = engine
+    assert problems(tree, source) == []
+    assert not tree.root_node.has_error
+
+
+def test_parse_check_can_fail():
+    # The check above would be worthless if the grammar accepted anything.
+    broken = b"function f { if ($x -eq 1 { 'unclosed' }\n"
+    assert parse(broken).root_node.has_error
+
+
+def test_engine_is_ascii_so_it_survives_any_console_code_page():
+    ENGINE.read_bytes().decode("ascii")
+
+
+def test_bootstrap_parses_and_fits_the_cmd_line_limit():
+    tree = parse(_bootstrap.BOOTSTRAP.encode())
+    assert not tree.root_node.has_error
+    # cmd.exe limits a WinRS command line to 8,191 characters (reference: winrm-server-protocol.md).
+    assert len(_bootstrap.BOOTSTRAP_COMMAND) < 1000
+
+
+def test_allow_list_is_exactly_the_catalog():
+    text = ENGINE.read_text()
+    block = re.search(r"\$AllowedCmdlets = @\((.*?)\n\)", text, re.S).group(1)
+    allowed = set(re.findall(r"'([A-Za-z]+-[A-Za-z]+)'", block))
+    assert allowed == set(_catalog.Catalog.load().names())
+
+
+def test_every_command_the_engine_calls_is_in_the_catalog_or_defined_in_it(engine):
+    source, tree = engine
+    defined = {source[n.start_byte:n.end_byte].decode() for n in nodes(tree.root_node, "function_name")}
+    called = {source[n.start_byte:n.end_byte].decode() for n in nodes(tree.root_node, "command_name")}
+    catalog = {name.lower() for name in _catalog.Catalog.load().names()}
+    unknown = {c for c in called - defined if c.lower() not in catalog}
+    assert unknown == set()
+    assert {"Import-Module", "New-PSDrive", "Set-Location", "ConvertFrom-Json"} <= called
+
+
+def test_engine_builds_no_code_from_data(engine):
+    # Plans are data: no Invoke-Expression, no [scriptblock]::Create, no Add-Type in the engine.
+    text = ENGINE.read_text().lower()
+    for forbidden in ("invoke-expression", "iex ", "scriptblock]::create", "add-type", "-command "):
+        assert forbidden not in text

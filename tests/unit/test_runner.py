@@ -1,0 +1,142 @@
+"""The runner: plan checks before sending, the payload on stdin, parsing of good, malformed and error results."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.configmgr.scp.plugins.plugin_utils import _bootstrap
+from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
+    Plan, Provider, RunnerError, build_payload, parse_result, ref, run_plan, to_plan_result,
+)
+
+
+def doc(**overrides):
+    d = {"protocol": 1, "ok": True, "steps": [{"id": "sites", "ok": True, "output": [{"SiteCode": "CAS"}], "error": None}],
+         "error": None}
+    d.update(overrides)
+    return _bootstrap.RESULT_START + json.dumps(d) + _bootstrap.RESULT_END + "\r\n"
+
+
+class FakeAction:
+    """Stands in for ActionBase: records what would go over the connection."""
+
+    class _PlayContext:
+        remote_addr = "cas.lab.example"
+
+    def __init__(self, stdout="", stderr="", rc=0):
+        self.calls = []
+        self._play_context = self._PlayContext()
+        self.reply = {"stdout": stdout, "stderr": stderr, "rc": rc}
+
+    def _low_level_execute_command(self, cmd, in_data=None, sudoable=True):
+        self.calls.append((cmd, in_data, sudoable))
+        return self.reply
+
+
+def test_unknown_parameter_is_refused_before_sending():
+    plan = Plan()
+    with pytest.raises(RunnerError, match="A parameter cannot be found that matches parameter name 'Bogus'"):
+        plan.add("x", "Get-CMSite", {"Bogus": 1})
+
+
+def test_missing_mandatory_is_refused_before_sending():
+    plan = Plan()
+    with pytest.raises(RunnerError, match="missing mandatory parameters: Mode"):
+        plan.add("x", "Add-CMServiceConnectionPoint", {"SiteSystemServerName": "scp01.lab.example", "SiteCode": "CAS"})
+
+
+def test_value_outside_the_set_is_refused():
+    plan = Plan()
+    with pytest.raises(RunnerError, match='does not belong to the set'):
+        plan.add("x", "Set-CMServiceConnectionPoint", {"SiteSystemServerName": "s.lab.example", "Mode": "Sideways"})
+
+
+def test_reference_to_a_later_step_is_refused():
+    plan = Plan()
+    with pytest.raises(RunnerError, match="refers to step 'acct'"):
+        plan.add("x", "New-CMSiteSystemServer", {"SiteSystemServerName": "s.lab.example", "ProxyAccessAccount": ref("acct")})
+
+
+def test_nothing_is_sent_for_an_empty_plan():
+    action = FakeAction()
+    assert run_plan(action, Plan()).steps == {}
+    assert action.calls == []
+
+
+def test_one_fixed_command_line_and_the_plan_on_stdin():
+    plan = Plan()
+    plan.add("sites", "Get-CMSite", {}, select={"SiteCode": None})
+    hostile = "a'b\"c$(whoami)`n\u00e9\u4e2d\n;rm -rf"
+    plan.add("acct", "New-CMAccount", {"UserName": "LAB\\x", "Password": plan.add_secret("pw", hostile)})
+    action = FakeAction(stdout=doc())
+    run_plan(action, plan, Provider(site_code="CAS"))
+    [(cmd, stdin, sudoable)] = action.calls
+    assert cmd == _bootstrap.BOOTSTRAP_COMMAND
+    assert hostile not in cmd and "pw" not in cmd
+    assert stdin.isascii()
+    engine, payload = _bootstrap.split_stdin(stdin)
+    assert engine.startswith("# configmgr.scp remote engine")
+    data = json.loads(payload)
+    assert data["secrets"] == {"pw": hostile}                         # data, escaped as JSON, never code
+    assert data["steps"][1]["params"]["Password"] == {"$secret": "pw"}
+    assert data["steps"][0]["cm"] is True
+    assert data["provider"]["site_code"] == "CAS"
+
+
+def test_provider_password_travels_as_a_secret():
+    plan = Plan()
+    plan.add("sites", "Get-CMSite", {})
+    payload, secrets = build_payload(plan, Provider(username="LAB\\cm", password="S3cret!"))
+    data = json.loads(payload)
+    assert data["provider"]["password_secret"] == "provider_password"
+    assert "S3cret!" not in json.dumps(data["provider"])
+    assert secrets == {"provider_password": "S3cret!"}
+
+
+def test_windows_only_plan_needs_no_provider():
+    plan = Plan()
+    plan.add("svc", "Get-Service", {"Name": "SMS_EXECUTIVE"})
+    payload, _ = build_payload(plan, Provider(site_code="CAS"))
+    assert json.loads(payload)["provider"] is None
+    assert json.loads(payload)["steps"][0]["cm"] is False
+
+
+def test_good_result_is_parsed_around_other_output():
+    res = to_plan_result(parse_result("WARNING: noise\r\n" + doc() + "more noise", "", 0, {}), {})
+    assert res.first("sites") == {"SiteCode": "CAS"}
+    assert res.output("missing") == []
+
+
+@pytest.mark.parametrize("stdout", ["", "garbage", _bootstrap.RESULT_START + "{not json" + _bootstrap.RESULT_END,
+                                    doc() + doc(), _bootstrap.RESULT_START + '{"protocol": 99, "steps": []}' + _bootstrap.RESULT_END])
+def test_malformed_results_are_errors(stdout):
+    with pytest.raises(RunnerError):
+        parse_result(stdout, "boom", 1, {})
+
+
+def test_no_document_error_shows_rc_and_stderr_without_secrets():
+    with pytest.raises(RunnerError) as e:
+        parse_result("", "The term 'x' is not recognized... hunter22", 1, {"pw": "hunter22"})
+    assert "rc=1" in str(e.value) and "not recognized" in str(e.value)
+    assert "hunter22" not in str(e.value)
+
+
+def test_step_error_names_step_cmdlet_and_powershell_error():
+    error = {"stage": "step", "step": "add_1", "cmdlet": "Add-CMServiceConnectionPoint",
+             "message": "The site system role is already installed.", "category": "InvalidOperation",
+             "fqid": "ItemAlreadyExists,Add", "exception": "System.InvalidOperationException"}
+    steps = [{"id": "remove_0", "ok": True, "output": [], "error": None},
+             {"id": "add_1", "ok": False, "output": [], "error": error}]
+    with pytest.raises(RunnerError) as e:
+        to_plan_result(json.loads(json.dumps({"protocol": 1, "ok": False, "steps": steps, "error": error})), {})
+    assert str(e.value) == ("Step 'add_1' (Add-CMServiceConnectionPoint) failed: The site system role is already "
+                            "installed. [ItemAlreadyExists,Add]")
+    assert e.value.completed == ["remove_0"]
+
+
+def test_provider_error_is_reported_as_such():
+    error = {"stage": "provider", "step": "sites", "cmdlet": "Get-CMSite", "message": "The specified module was not loaded"}
+    with pytest.raises(RunnerError, match="Could not connect to the SMS Provider"):
+        to_plan_result({"protocol": 1, "ok": False, "steps": [], "error": error}, {})
