@@ -1,0 +1,156 @@
+"""The WinRS service: one parsed WS-Man request in, one SOAP reply out.
+
+Sits between the HTTP layer (server.py, which owns auth, encryption and transport faults) and the
+shell state machine (shell.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cmlab.accounting import Accounting
+from cmlab.dispatch import Dispatcher
+from cmlab.faults import Faults
+from cmlab.wsman import soap, winrs
+from cmlab.wsman.shell import ShellTable, UnknownCommand, UnknownShell
+
+DEFAULT_OPERATION_TIMEOUT = 60.0  # WinRM's MaxTimeoutms default when the client sends none
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+
+
+def long_poll_budget(operation_timeout: float | None) -> float:
+    """How long a Receive may be held: answer TimedOut a couple of seconds before the client's
+    OperationTimeout, since its read timeout may be only a little longer (§1.7)."""
+    timeout = operation_timeout if operation_timeout and operation_timeout > 0 else DEFAULT_OPERATION_TIMEOUT
+    return max(timeout - 2.0, timeout / 3.0)
+
+
+class WinRSService:
+    def __init__(
+        self,
+        host_name: str,
+        dispatcher: Dispatcher,
+        accounting: Accounting,
+        faults: Faults,
+        address: Callable[[], str],
+    ) -> None:
+        self._host = host_name
+        self._accounting = accounting
+        self._faults = faults
+        self._address = address   # the listener URL, for x:ResourceCreated/a:Address
+        self.shells = ShellTable(host_name, dispatcher)
+        self._handlers: dict[str, Callable[[soap.WsmanRequest, str, str], str]] = {
+            winrs.ACTION_CREATE: self._create,
+            winrs.ACTION_COMMAND: self._command,
+            winrs.ACTION_SEND: self._send,
+            winrs.ACTION_RECEIVE: self._receive,
+            winrs.ACTION_SIGNAL: self._signal,
+            winrs.ACTION_DELETE: self._delete,
+        }
+
+    def handle(self, data: bytes, principal: str, client_ip: str) -> Reply:
+        try:
+            request = soap.parse_request(data)
+        except soap.MalformedRequest as exc:
+            return self._fault(soap.schema_validation(str(exc)), "")
+        handler = self._handlers.get(request.action)
+        if handler is None:
+            return self._fault(soap.action_not_supported(request.action), request.message_id)
+        if request.resource_uri.lower() != winrs.RESOURCE_CMD:
+            return self._fault(soap.resource_not_found(request.resource_uri), request.message_id)
+        try:
+            return Reply(200, soap.response(request, handler(request, principal, client_ip)))
+        except _Fault as exc:
+            return self._fault(exc.fault, request.message_id)
+        except UnknownShell as exc:
+            return self._fault(soap.unknown_shell(str(exc.args[0])), request.message_id)
+        except UnknownCommand as exc:
+            return self._fault(soap.unknown_command(str(exc.args[0])), request.message_id)
+        except soap.MalformedRequest as exc:
+            return self._fault(soap.schema_validation(str(exc)), request.message_id)
+
+    def close(self) -> None:
+        self.shells.close_all()
+
+    # ------------------------------------------------------------------------------------------
+
+    def _fault(self, fault: soap.WsmanFault, relates_to: str) -> Reply:
+        return Reply(500, fault.to_xml(relates_to, self._host))
+
+    @staticmethod
+    def _shell_id(request: soap.WsmanRequest) -> str:
+        shell_id = request.selectors.get("ShellId")
+        if not shell_id:
+            raise _Fault(soap.unknown_shell("(none)"))
+        return shell_id
+
+    def _create(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
+        spec = winrs.parse_create(request.body)
+        shell = self.shells.create(principal, client_ip)
+        return winrs.create_response(
+            shell_id=shell.id, address=self._address(), owner=principal, client_ip=client_ip, spec=spec
+        )
+
+    def _command(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
+        shell = self.shells.get(self._shell_id(request))
+        command_line = winrs.parse_command_line(request.body)
+        command = shell.start_command(
+            command_line,
+            console_mode_stdin=request.option_bool("WINRS_CONSOLEMODE_STDIN", True),
+            skip_cmd_shell=request.option_bool("WINRS_SKIP_CMD_SHELL", False),
+        )
+        self._accounting.host(self._host).add_command()
+        return winrs.command_response(command.id)
+
+    def _send(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
+        shell = self.shells.get(self._shell_id(request))
+        for chunk in winrs.parse_send(request.body):
+            if chunk.stream.lower() == "stdin":
+                shell.command(chunk.command_id).send(chunk.data, chunk.end)
+        return winrs.send_response()
+
+    def _receive(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
+        shell = self.shells.get(self._shell_id(request))
+        command_id = winrs.parse_receive(request.body)
+        command = shell.command(command_id)
+        if command.running:
+            injected = self._faults.fire(self._host, "wsman_fault")
+            if injected is not None:
+                raise _Fault(_injected_fault(injected.options))
+        output = command.receive(long_poll_budget(request.operation_timeout))
+        if output is None:
+            raise _Fault(soap.TIMED_OUT)
+        return winrs.receive_response(command.id, output.stdout, output.stderr, output.exit_code)
+
+    def _signal(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
+        command_id, _code = winrs.parse_signal(request.body)
+        try:
+            self.shells.get(self._shell_id(request)).signal(command_id)
+        except (UnknownShell, _Fault):
+            pass  # §1.8: always 200, ansible ignores cleanup errors anyway
+        return winrs.signal_response()
+
+    def _delete(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
+        self.shells.delete(self._shell_id(request))
+        return ""
+
+
+class _Fault(Exception):
+    def __init__(self, fault: soap.WsmanFault) -> None:
+        super().__init__(fault.subcode)
+        self.fault = fault
+
+
+def _injected_fault(options: dict) -> soap.WsmanFault:
+    code = int(options.get("code", 2150858843))
+    return soap.WsmanFault(
+        code,
+        str(options.get("subcode", "w:InvalidSelectors" if code == 2150858843 else "w:InternalError")),
+        str(options.get("message", "The WS-Management service cannot process the request (injected fault). ")),
+    )
