@@ -1,0 +1,106 @@
+"""Fixtures for the cmlab tests: WinRM listeners on loopback with a fake dispatcher."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from cmlab.accounting import Accounting
+from cmlab.dispatch import CommandOutcome
+from cmlab.faults import Faults
+from cmlab.wsman import ListenerConfig, Users, WSManListener
+from cmlab.wsman.pki import CertPaths, ensure_ca, ensure_client_cert, ensure_server_cert
+
+WSMAN_HOST = "cas.lab.example"
+WSMAN_PASSWORD = "Sup3r:Secret!"
+WSMAN_UPN = "admin@lab.example"
+
+
+@dataclass
+class FakeDispatcher:
+    """Echoes what it got; `behaviour` replaces that for a test."""
+
+    behaviour: Callable[[str, str, bytes], CommandOutcome] | None = None
+    calls: list[tuple[str, str, bytes]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def run(self, host: str, command_line: str, stdin: bytes) -> CommandOutcome:
+        with self._lock:
+            self.calls.append((host, command_line, stdin))
+        if self.behaviour is not None:
+            return self.behaviour(host, command_line, stdin)
+        return CommandOutcome(stdout=f"{host}|{command_line}".encode() + b"|" + stdin)
+
+
+@dataclass(frozen=True)
+class WsmanPki:
+    ca: CertPaths
+    server: CertPaths
+    client: CertPaths
+    stranger: CertPaths   # issued by the lab CA, but mapped to no account
+
+
+@pytest.fixture(scope="session")
+def wsman_pki(tmp_path_factory: pytest.TempPathFactory) -> WsmanPki:
+    directory = tmp_path_factory.mktemp("pki")
+    ca = ensure_ca(directory)
+    return WsmanPki(
+        ca=ca,
+        server=ensure_server_cert(directory, WSMAN_HOST, ca),
+        client=ensure_client_cert(directory, WSMAN_UPN, ca=ca),
+        stranger=ensure_client_cert(directory, "nobody@lab.example", ca=ca),
+    )
+
+
+@pytest.fixture(scope="session")
+def wsman_users(tmp_path_factory: pytest.TempPathFactory) -> Users:
+    return Users(
+        [("LAB", "admin", WSMAN_PASSWORD), ("", "localuser", "local-pw")],
+        cert_map={WSMAN_UPN: "LAB\\admin"},
+        state_dir=str(tmp_path_factory.mktemp("users")),
+    )
+
+
+@dataclass
+class WsmanLab:
+    accounting: Accounting
+    faults: Faults
+    dispatcher: FakeDispatcher
+    listener: WSManListener
+
+    @property
+    def url(self) -> str:
+        return self.listener.url
+
+    def counters(self) -> dict:
+        return self.accounting.host(WSMAN_HOST).snapshot()
+
+
+@pytest.fixture
+def wsman_lab_factory(wsman_users: Users, wsman_pki: WsmanPki) -> Iterator[Callable[..., WsmanLab]]:
+    """make(scheme="http", client_certs=False, users=None) -> a started listener, stopped afterwards."""
+    started: list[WSManListener] = []
+
+    def make(scheme: str = "http", client_certs: bool = False, users: Users | None = None) -> WsmanLab:
+        config = ListenerConfig(host_name=WSMAN_HOST, scheme=scheme)
+        if scheme == "https":
+            config.certfile, config.keyfile = wsman_pki.server.cert, wsman_pki.server.key
+            config.client_ca = wsman_pki.ca.cert if client_certs else None
+        lab = WsmanLab(Accounting(), Faults(), FakeDispatcher(), None)  # type: ignore[arg-type]
+        lab.listener = WSManListener(config, users or wsman_users, lab.dispatcher, lab.accounting, lab.faults)
+        lab.listener.start()
+        started.append(lab.listener)
+        return lab
+
+    yield make
+    for listener in started:
+        listener.stop()
+
+
+@pytest.fixture
+def wsman_lab(wsman_lab_factory: Callable[..., WsmanLab]) -> WsmanLab:
+    return wsman_lab_factory()
+
