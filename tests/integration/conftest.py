@@ -1,0 +1,120 @@
+"""Integration tier: a real cmlab on loopback, the real ansible-playbook, the real winrm connection."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+LAB_TOPOLOGY = REPO / "inventories" / "lab" / "cmlab.yml"
+CALLBACKS = Path(__file__).resolve().parent / "callback_plugins"
+RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+@dataclass
+class PlaybookRun:
+    rc: int
+    stdout: str
+    stderr: str
+    results: list[dict]
+
+    @property
+    def recap(self) -> dict[str, dict[str, int]]:
+        return {m[0]: {"ok": int(m[1]), "changed": int(m[2]), "unreachable": int(m[3]), "failed": int(m[4])}
+                for m in RECAP.findall(self.stdout)}
+
+    @property
+    def changed(self) -> int:
+        return sum(h["changed"] for h in self.recap.values())
+
+    def task(self, name: str) -> dict:
+        matches = [r for r in self.results if r["task"] == name]
+        assert matches, f"no result for task {name!r}; tasks: {[r['task'] for r in self.results]}\n{self.stdout}"
+        return matches[-1]
+
+
+class RunningLab:
+    def __init__(self, state_dir: Path, topology: Path):
+        self.state_dir = state_dir
+        self.topology = topology
+        self.cli([ "start", "--topology", str(topology), "--state-dir", str(state_dir), "--ephemeral-ports"])
+        self.info = json.loads((state_dir / "cmlab.json").read_text())
+        self.inventory = state_dir / "inventory.yml"
+
+    def cli(self, args: list[str]) -> str:
+        proc = subprocess.run([sys.executable, "-m", "cmlab", *args], cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, f"cmlab {' '.join(args)} failed: {proc.stdout}\n{proc.stderr}"
+        return proc.stdout
+
+    def _control(self, method: str, path: str, body: dict | None = None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.info["control_url"].rstrip("/") + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            text = resp.read().decode()
+        return json.loads(text) if text else None
+
+    def state(self) -> dict:
+        return self._control("GET", "/state")
+
+    def counters(self) -> dict:
+        return self._control("GET", "/counters")
+
+    def reset_counters(self) -> None:
+        self._control("POST", "/counters/reset", {})
+
+    def add_fault(self, kind: str, host: str = "*", count: int | None = None, **options) -> None:
+        self._control("POST", "/faults", {"kind": kind, "host": host, "count": count, "options": options})
+
+    def clear_faults(self) -> None:
+        self._control("DELETE", "/faults")
+
+    def requests_total(self) -> int:
+        return sum(h["requests"] for h in self.counters().values())
+
+    def stop(self) -> None:
+        self.cli(["stop", "--state-dir", str(self.state_dir)])
+
+    def playbook(self, playbook: str | Path, *args: str, extra_vars: dict | None = None, env: dict | None = None,
+                 inventory: Path | None = None, timeout: int = 300) -> PlaybookRun:
+        record = self.state_dir / f"results-{os.getpid()}-{len(os.listdir(self.state_dir))}.jsonl"
+        cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory or self.inventory), str(playbook), *args]
+        if extra_vars:
+            cmd += ["-e", json.dumps(extra_vars)]
+        run_env = dict(os.environ)
+        run_env.update({
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".collections"),
+            "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS),
+            "ANSIBLE_CALLBACKS_ENABLED": "record_results",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "RECORD_RESULTS_FILE": str(record),
+        })
+        run_env.update(env or {})
+        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=run_env, timeout=timeout)
+        results = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
+        return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, results)
+
+    def write_playbook(self, name: str, text: str) -> Path:
+        path = self.state_dir / name
+        path.write_text(text)
+        return path
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """A fresh lab per test: tests change the hierarchy."""
+    running = RunningLab(tmp_path / "lab", LAB_TOPOLOGY)
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""`make bench`: converge the lab twice and print, per task, what it cost on the wire.
+
+Figures come from cmlab's own counters (docs/cmlab.md): engine invocations, WinRM requests, request
+bytes. Targets (issue 2): one engine invocation per unchanged task, two per changed task, request
+bytes per invocation under 16 KiB. This prints figures; it does not assert timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, cwd=REPO, check=True, text=True, **kw)
+
+
+def converge(state_dir: Path, info: dict, playbook: str, label: str) -> tuple[list[dict], float]:
+    counters = state_dir / f"{label}.json"
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
+               ANSIBLE_CALLBACK_PLUGINS=str(REPO / "tools" / "callback_plugins"), ANSIBLE_CALLBACKS_ENABLED="cmlab_counters",
+               CMLAB_CONTROL_URL=info["control_url"], CMLAB_COUNTERS_FILE=str(counters))
+    started = time.monotonic()
+    run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(state_dir / "inventory.yml"), playbook],
+        env=env, stdout=subprocess.DEVNULL)
+    return json.loads(counters.read_text()), time.monotonic() - started
+
+
+def print_table(label: str, rows: list[dict], seconds: float) -> None:
+    print(f"\n{label}  ({seconds:.1f} s wall clock)")
+    print(f"{'task':58} {'changed':>7} {'engine':>6} {'requests':>8} {'req bytes':>10} {'bytes/inv':>9} {'cmdlets':>7}")
+    for r in rows:
+        per = r["bytes_in"] // r["engine_invocations"] if r["engine_invocations"] else 0
+        print(f"{r['task'][:58]:58} {str(r['changed']):>7} {r['engine_invocations']:>6} {r['requests']:>8} "
+              f"{r['bytes_in']:>10} {per:>9} {r['cmdlet_calls']:>7}")
+    total = {k: sum(r[k] for r in rows) for k in ("engine_invocations", "requests", "bytes_in", "cmdlet_calls")}
+    print(f"{'total':58} {'':>7} {total['engine_invocations']:>6} {total['requests']:>8} {total['bytes_in']:>10} "
+          f"{'':>9} {total['cmdlet_calls']:>7}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--topology", default=str(REPO / "inventories" / "lab" / "cmlab.yml"))
+    parser.add_argument("--playbook", default="playbooks/site.yml")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="cmlab-bench-") as tmp:
+        state_dir = Path(tmp) / "lab"
+        run([sys.executable, "-m", "cmlab", "start", "--topology", args.topology, "--state-dir", str(state_dir),
+             "--ephemeral-ports"], stdout=subprocess.DEVNULL)
+        try:
+            info = json.loads((state_dir / "cmlab.json").read_text())
+            first, t1 = converge(state_dir, info, args.playbook, "first")
+            second, t2 = converge(state_dir, info, args.playbook, "second")
+        finally:
+            run([sys.executable, "-m", "cmlab", "stop", "--state-dir", str(state_dir)], stdout=subprocess.DEVNULL)
+    print_table("First converge", first, t1)
+    print_table("Second run (unchanged)", second, t2)
+    engine_rows = [r for r in first + second if r["engine_invocations"]]
+    worst = max((r["bytes_in"] / r["engine_invocations"] for r in engine_rows), default=0)
+    print(f"\nlargest request bytes per engine invocation: {worst / 1024:.1f} KiB (target < 16 KiB)")
+    unchanged = [r for r in second if r["engine_invocations"]]
+    print("unchanged tasks with exactly one engine invocation: "
+          f"{sum(r['engine_invocations'] == 1 for r in unchanged)}/{len(unchanged)}")
+    changed = [r for r in first if r["changed"] and r["engine_invocations"]]
+    print(f"changed tasks with exactly two engine invocations: {sum(r['engine_invocations'] == 2 for r in changed)}/{len(changed)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+# Benchmark-only callback: reads cmlab's counters at every task boundary and writes, per task, what
+# the task cost on the wire (requests, bytes, engine invocations) to $CMLAB_COUNTERS_FILE.
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+
+from ansible.plugins.callback import CallbackBase
+
+DOCUMENTATION = """
+name: cmlab_counters
+type: aggregate
+short_description: per-task cmlab counters (benchmarks only)
+description: Snapshots the cmlab control API counters at each task start and at the end of the run.
+requirements: [CMLAB_CONTROL_URL and CMLAB_COUNTERS_FILE set]
+"""
+
+
+def _totals(snapshot: dict) -> dict:
+    keys = ("requests", "bytes_in", "bytes_out", "commands", "engine_invocations")
+    totals = {k: sum(h.get(k, 0) for h in snapshot.values()) for k in keys}
+    totals["cmdlet_calls"] = sum(sum(h.get("cmdlet_calls", {}).values()) for h in snapshot.values())
+    return totals
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "cmlab_counters"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self):
+        super().__init__()
+        self._task = None
+        self._start = None
+        self._changed: dict[str, bool] = {}
+        self._rows = []
+
+    def _snapshot(self) -> dict:
+        url = os.environ["CMLAB_CONTROL_URL"].rstrip("/") + "/counters"
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            return _totals(json.loads(resp.read().decode()))
+
+    def _close_task(self):
+        if self._task is None:
+            return
+        end = self._snapshot()
+        row = {k: end[k] - self._start[k] for k in end}
+        row.update(task=self._task, changed=any(self._changed.values()))
+        self._rows.append(row)
+        self._task = None
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._close_task()
+        self._task = task.get_name()
+        self._changed = {}
+        self._start = self._snapshot()
+
+    def v2_runner_on_ok(self, result):
+        self._changed[result._host.get_name()] = bool(result._result.get("changed"))
+
+    def v2_playbook_on_stats(self, stats):
+        self._close_task()
+        with open(os.environ["CMLAB_COUNTERS_FILE"], "w", encoding="utf-8") as f:
+            json.dump(self._rows, f)
