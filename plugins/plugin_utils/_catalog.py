@@ -333,11 +333,10 @@ class _Binder:
             if not candidates:
                 raise self.ambiguous_set()
 
+        chosen = self.resolve_set(candidates, bound)
         values = {
             name: _convert(self, param, value) for name, (param, value) in bound.items()
         }
-
-        chosen = self.resolve_set(candidates, bound)
         missing = [
             p.name
             for p in self.parameters
