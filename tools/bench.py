@@ -40,7 +40,7 @@ def print_table(label: str, rows: list[dict], seconds: float) -> None:
     print(f"{'task':58} {'changed':>7} {'engine':>6} {'requests':>8} {'req bytes':>10} {'bytes/inv':>9} {'cmdlets':>7}")
     for r in rows:
         per = r["bytes_in"] // r["engine_invocations"] if r["engine_invocations"] else 0
-        print(f"{r['task'][:58]:58} {str(r['changed']):>7} {r['engine_invocations']:>6} {r['requests']:>8} "
+        print(f"{r['task'][:58]:58} {r['changed']!s:>7} {r['engine_invocations']:>6} {r['requests']:>8} "
               f"{r['bytes_in']:>10} {per:>9} {r['cmdlet_calls']:>7}")
     total = {k: sum(r[k] for r in rows) for k in ("engine_invocations", "requests", "bytes_in", "cmdlet_calls")}
     print(f"{'total':58} {'':>7} {total['engine_invocations']:>6} {total['requests']:>8} {total['bytes_in']:>10} "

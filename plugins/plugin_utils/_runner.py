@@ -212,9 +212,9 @@ def parse_result(stdout: str, stderr: str, rc: int, secrets: dict[str, str]) -> 
     start = stdout.find(_bootstrap.RESULT_START)
     end = stdout.find(_bootstrap.RESULT_END, start + 1) if start >= 0 else -1
     if start < 0 or end < 0 or stdout.count(_bootstrap.RESULT_START) != 1:
-        raise RunnerError(scrub(
-            "The engine did not return a result document (rc=%d). stderr: %s stdout: %s"
-            % (rc, (stderr or "").strip()[:2000] or "(empty)", (stdout or "").strip()[:2000] or "(empty)"), secrets))
+        shown_err = (stderr or "").strip()[:2000] or "(empty)"
+        shown_out = (stdout or "").strip()[:2000] or "(empty)"
+        raise RunnerError(scrub(f"The engine did not return a result document (rc={rc}). stderr: {shown_err} stdout: {shown_out}", secrets))
     body = stdout[start + len(_bootstrap.RESULT_START):end]
     try:
         doc = json.loads(body)

@@ -56,7 +56,7 @@ class ScpState:
     mode: str | None = None
 
     @classmethod
-    def of(cls, instance: ScpInstance | None) -> "ScpState":
+    def of(cls, instance: ScpInstance | None) -> ScpState:
         if instance is None:
             return cls()
         return cls(True, instance.site_code, instance.server, instance.mode)

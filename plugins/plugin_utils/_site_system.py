@@ -11,7 +11,11 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan
 from ansible_collections.configmgr.scp.plugins.plugin_utils._scp import (
-    PROPS_SELECT, SITE_SELECT, Site, server_from_path, top_level_site,
+    PROPS_SELECT,
+    SITE_SELECT,
+    Site,
+    server_from_path,
+    top_level_site,
 )
 
 SITE_SYSTEM_SELECT = {"SiteCode": None, "NetworkOSPath": None, "RoleCount": None, "Props": PROPS_SELECT}

@@ -50,7 +50,7 @@ class RunningLab:
         self.inventory = state_dir / "inventory.yml"
 
     def cli(self, args: list[str]) -> str:
-        proc = subprocess.run([sys.executable, "-m", "cmlab", *args], cwd=REPO, capture_output=True, text=True, timeout=60)
+        proc = subprocess.run([sys.executable, "-m", "cmlab", *args], cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
         assert proc.returncode == 0, f"cmlab {' '.join(args)} failed: {proc.stdout}\n{proc.stderr}"
         return proc.stdout
 
@@ -100,7 +100,7 @@ class RunningLab:
             "RECORD_RESULTS_FILE": str(record),
         })
         run_env.update(env or {})
-        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=run_env, timeout=timeout)
+        proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=run_env, timeout=timeout, check=False)
         results = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
         return PlaybookRun(proc.returncode, proc.stdout, proc.stderr, results)
 

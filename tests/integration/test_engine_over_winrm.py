@@ -10,7 +10,13 @@ import winrm
 
 from ansible_collections.configmgr.scp.plugins.plugin_utils import _bootstrap
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
-    Plan, Provider, build_payload, engine_source, parse_result, to_plan_result, RunnerError,
+    Plan,
+    Provider,
+    RunnerError,
+    build_payload,
+    engine_source,
+    parse_result,
+    to_plan_result,
 )
 
 

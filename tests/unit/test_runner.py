@@ -8,7 +8,14 @@ import pytest
 
 from ansible_collections.configmgr.scp.plugins.plugin_utils import _bootstrap
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
-    Plan, Provider, RunnerError, build_payload, parse_result, ref, run_plan, to_plan_result,
+    Plan,
+    Provider,
+    RunnerError,
+    build_payload,
+    parse_result,
+    ref,
+    run_plan,
+    to_plan_result,
 )
 
 
@@ -73,6 +80,7 @@ def test_one_fixed_command_line_and_the_plan_on_stdin():
     action = FakeAction(stdout=doc())
     run_plan(action, plan, Provider(site_code="CAS"))
     [(cmd, stdin, sudoable)] = action.calls
+    assert sudoable is False
     assert cmd == _bootstrap.BOOTSTRAP_COMMAND
     assert hostile not in cmd and "pw" not in cmd
     assert stdin.isascii()

@@ -88,7 +88,7 @@ def test_mode_change_requires_downloader_restart():
 
 
 def test_child_site_is_refused_before_anything_is_written():
-    with pytest.raises(AnsibleActionFail, match="not the top-level site.*CAS"):
+    with pytest.raises(AnsibleActionFail, match=r"not the top-level site.*CAS"):
         decide(site_code="PS1")
 
 

@@ -36,7 +36,7 @@ def test_new_server_defaults_to_site_server_account_at_top_level_site():
 
 
 def test_installation_account_must_exist_in_configmgr():
-    with pytest.raises(AnsibleActionFail, match="installation_account LAB.cm-install is not a Configuration Manager account"):
+    with pytest.raises(AnsibleActionFail, match=r"installation_account LAB.cm-install is not a Configuration Manager account"):
         decide(installation_account="LAB\\cm-install")
 
 
