@@ -79,6 +79,11 @@ _OVERFLOW_NOUN = {
 }
 # Types a plan can only fill with the output of an earlier step ({"$ref": ...}): PowerShell cannot
 # convert JSON scalars to them (interfaces, live objects, sessions, dictionaries).
+# [Flags] enums take several names at once: "Domain,Private" (one string, as Enum.Parse reads it) or a
+# list of names. New-NetFirewallRule -Profile: "Specifies one or more profiles ... Separate multiple
+# entries with a comma" (cmdlet-docs/windows/New-NetFirewallRule.md).
+_FLAGS_ENUMS = frozenset({"Profile"})
+
 _REF_ONLY_TYPES = {
     "IResultObject",
     "CimInstance",
@@ -560,6 +565,9 @@ def _convert(binder: _Binder, param: ParameterInfo, value: object) -> object:
         ]
         _validate_collection(binder, param, converted)
         return converted
+    if element_type in _FLAGS_ENUMS and param.accepted_values and isinstance(value, (str, list)):
+        names = value.split(",") if isinstance(value, str) else value
+        return ",".join(_in_set(binder, param, _ps_text(n).strip()) for n in names)
     if isinstance(value, list) and kind != "object":
         if kind == "bool" or kind == "switch":
             raise _boolean_error(binder, param, "System.Object[]")
