@@ -986,11 +986,11 @@ def test_catalog_module_is_stdlib_only_and_python_3_9_syntax():
 
 
 def test_flags_enum_takes_several_names_and_normalises_them():
-    catalog = Catalog.load()
+    catalog = cat.Catalog.load()
     bound = catalog.bind("Set-NetFirewallRule", {"Name": "x", "Profile": ["domain", "Private"]})
     assert bound.params["Profile"] == "Domain,Private"
-    with pytest.raises(BindingError, match='The argument "Nope" does not belong to the set'):
+    with pytest.raises(cat.BindingError, match='The argument "Nope" does not belong to the set'):
         catalog.bind("Set-NetFirewallRule", {"Name": "x", "Profile": "Domain,Nope"})
     # A non-flags enum still refuses a list, as PowerShell does.
-    with pytest.raises(BindingError, match="Cannot convert 'System.Object\\[\\]'"):
+    with pytest.raises(cat.BindingError, match="Cannot convert 'System.Object\\[\\]'"):
         catalog.bind("Set-NetFirewallRule", {"Name": "x", "Direction": ["Inbound", "Outbound"]})
