@@ -1,0 +1,119 @@
+"""The lab model root: one domain, its Windows hosts, and the ConfigMgr hierarchies on them.
+
+All access goes through `LabModel.lock` (one re-entrant lock: simple and sufficient for a lab).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .clock import Scheduler, SimClock
+from .configmgr import (
+    ROLE_PROVIDER,
+    ROLE_SITE_SERVER,
+    ROLE_SITE_SYSTEM,
+    Hierarchy,
+    RoleInstaller,
+    Site,
+)
+from .errors import AlreadyExists, NotFound
+from .windows import Domain, WindowsHost
+
+CONSOLE_DIR = r"C:\Program Files (x86)\Microsoft Endpoint Manager\AdminConsole"
+CONSOLE_MODULE = CONSOLE_DIR + r"\bin\ConfigurationManager.psd1"   # facts §2 default module path
+SMS_KEY = r"HKLM:\SOFTWARE\Microsoft\SMS"
+
+
+class LabModel:
+    def __init__(self, domain: Domain, clock: SimClock | None = None) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock or SimClock()
+        self.scheduler = Scheduler(self.clock)
+        self.domain = domain
+        self.hosts: dict[str, WindowsHost] = {}
+        self.hierarchies: list[Hierarchy] = []
+
+    # Hosts --------------------------------------------------------------------------------
+    def add_host(self, fqdn: str, address: str = "127.0.0.1") -> WindowsHost:
+        if fqdn.lower() in self.hosts:
+            raise AlreadyExists(f"host {fqdn} already exists")
+        host = WindowsHost(fqdn, self.domain, address)
+        self.hosts[host.fqdn] = host
+        return host
+
+    def host(self, name: str) -> WindowsHost | None:
+        fqdn = self.resolve_fqdn(name)
+        return self.hosts.get(fqdn) if fqdn else None
+
+    def resolve_fqdn(self, name: str) -> str | None:
+        """Only a full FQDN resolves: site system names are FQDNs (facts §1.5-§1.6)."""
+        name = name.strip().lower().rstrip(".")
+        return name if name in self.hosts else None
+
+    # Hierarchies --------------------------------------------------------------------------
+    def add_hierarchy(self, name: str, installer: RoleInstaller | None = None) -> Hierarchy:
+        hierarchy = Hierarchy(name, self.resolve_fqdn, installer)
+        self.hierarchies.append(hierarchy)
+        return hierarchy
+
+    def hierarchy(self, name: str) -> Hierarchy:
+        for h in self.hierarchies:
+            if h.name == name:
+                return h
+        raise NotFound(f"hierarchy {name} does not exist")
+
+    def sites_provided_by(self, fqdn: str) -> list[tuple[Hierarchy, Site]]:
+        """Sites whose SMS Provider runs on `fqdn` (what root\\SMS on that host knows about)."""
+        fqdn = fqdn.lower()
+        return [(h, s) for h in self.hierarchies for s in sorted(h.sites.values(), key=lambda s: s.code)
+                if s.provider == fqdn]
+
+    def sites_served_by(self, fqdn: str) -> list[tuple[Hierarchy, Site]]:
+        fqdn = fqdn.lower()
+        return [(h, s) for h in self.hierarchies for s in sorted(h.sites.values(), key=lambda s: s.code)
+                if s.server == fqdn]
+
+    # Setup helpers (used by the topology loader) -----------------------------------------
+    def install_site(self, hierarchy: Hierarchy, site: Site) -> Site:
+        """A site as setup leaves it: site server and provider are site systems with their roles;
+        the site server has the SMS registry keys and services."""
+        for name in (site.server, site.provider):
+            if self.host(name) is None:
+                raise NotFound(f"site {site.code}: host {name} is not defined")
+        site.server, site.provider = site.server.lower(), site.provider.lower()
+        hierarchy.add_site(site)
+        server_ss = hierarchy.create_site_system(site.code, site.server)
+        hierarchy.add_role(server_ss, ROLE_SITE_SERVER)
+        provider_ss = hierarchy.site_system(site.code, site.provider) or hierarchy.create_site_system(site.code, site.provider)
+        hierarchy.add_role(provider_ss, ROLE_PROVIDER)
+
+        host = self.hosts[site.server]
+        # Site code and server on a site server (facts §2, §5); install directory (facts §5).
+        host.registry.set_value(SMS_KEY + r"\Identification", "Site Code", site.code)
+        host.registry.set_value(SMS_KEY + r"\Identification", "Site Server Name", site.server)
+        host.registry.set_value(SMS_KEY + r"\Setup", "Installation Directory", site.install_dir)
+        host.add_service("SMS_EXECUTIVE", "SMS_EXECUTIVE")
+        host.add_service("SMS_SITE_COMPONENT_MANAGER", "SMS_SITE_COMPONENT_MANAGER")
+        host.directories.add(site.install_dir.lower())
+        return site
+
+    def install_console(self, host: WindowsHost) -> None:
+        """The ConfigMgr console ships the ConfigurationManager module (facts §2)."""
+        host.console_module_path = CONSOLE_MODULE
+        host.add_file(CONSOLE_MODULE, "# ConfigurationManager module (simulated)")
+        host.registry.set_value(r"HKLM:\SOFTWARE\WOW6432Node\Microsoft\ConfigMgr10\Setup",
+                                "UI Installation Directory", CONSOLE_DIR + "\\")
+
+    # Queries ------------------------------------------------------------------------------
+    def is_site_system(self, fqdn: str) -> bool:
+        return any(ss.role(ROLE_SITE_SYSTEM) for h in self.hierarchies for ss in h.site_systems.values()
+                   if ss.server == fqdn.lower())
+
+    def dump(self) -> dict:
+        """Deterministic state: sorted, no secrets, no timestamps or counters."""
+        with self.lock:
+            return {
+                "domain": self.domain.to_dict(),
+                "hosts": {fqdn: host.to_dict() for fqdn, host in sorted(self.hosts.items())},
+                "hierarchies": {h.name: h.to_dict() for h in sorted(self.hierarchies, key=lambda h: h.name)},
+            }

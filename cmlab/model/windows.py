@@ -1,0 +1,346 @@
+"""Simulated Windows hosts: domain accounts, local groups, registry, services, files."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import AlreadyExists, InvalidArgument, NotFound
+from .secrets import PasswordFingerprint
+
+# ---------------------------------------------------------------------------------------------
+# Registry
+
+# RegistryValueKind names, as Get-Item shows them and Set-ItemProperty -Type takes them.
+VALUE_KINDS = ("String", "ExpandString", "DWord", "QWord", "MultiString", "Binary")
+
+_HIVES = {
+    "hklm": "HKEY_LOCAL_MACHINE", "hkey_local_machine": "HKEY_LOCAL_MACHINE",
+    "hkcu": "HKEY_CURRENT_USER", "hkey_current_user": "HKEY_CURRENT_USER",
+    "hku": "HKEY_USERS", "hkey_users": "HKEY_USERS",
+}
+HIVE_DRIVES = {"HKEY_LOCAL_MACHINE": "HKLM", "HKEY_CURRENT_USER": "HKCU"}
+
+
+def parse_registry_path(path: str) -> tuple[str, list[str]] | None:
+    """'HKLM:\\SOFTWARE\\X', 'Registry::HKEY_LOCAL_MACHINE\\...' → (hive, parts); None if not registry."""
+    text = path.strip()
+    text = re.sub(r"^(Microsoft\.PowerShell\.Core\\)?Registry::", "", text, flags=re.IGNORECASE)
+    match = re.match(r"^([A-Za-z_]+):?(?:\\|/|$)(.*)$", text)
+    if not match:
+        return None
+    head = match.group(1).lower()
+    hive = _HIVES.get(head)
+    if hive is None:
+        return None
+    # "HKLM" without a colon is a relative file-system path in PowerShell, not the registry.
+    if head in ("hklm", "hkcu", "hku") and not text[len(head):].startswith(":"):
+        return None
+    parts = [p for p in re.split(r"[\\/]+", match.group(2)) if p]
+    return hive, parts
+
+
+@dataclass
+class RegistryValue:
+    kind: str
+    data: Any
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "data": list(self.data) if isinstance(self.data, (list, tuple, bytes)) else self.data}
+
+
+class RegistryKey:
+    """A key: values and subkeys, both looked up case-insensitively, names kept as written."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._values: dict[str, tuple[str, RegistryValue]] = {}
+        self._subkeys: dict[str, RegistryKey] = {}
+
+    def subkey(self, name: str) -> RegistryKey | None:
+        return self._subkeys.get(name.lower())
+
+    def ensure_subkey(self, name: str) -> RegistryKey:
+        key = self._subkeys.get(name.lower())
+        if key is None:
+            key = self._subkeys[name.lower()] = RegistryKey(name)
+        return key
+
+    def delete_subkey(self, name: str) -> None:
+        self._subkeys.pop(name.lower(), None)
+
+    def subkeys(self) -> list[RegistryKey]:
+        return sorted(self._subkeys.values(), key=lambda k: k.name.lower())
+
+    def value(self, name: str) -> RegistryValue | None:
+        entry = self._values.get(name.lower())
+        return entry[1] if entry else None
+
+    def set_value(self, name: str, data: Any, kind: str | None = None) -> None:
+        if kind is None:
+            kind = _infer_kind(data)
+        if kind not in VALUE_KINDS:
+            raise InvalidArgument(f"unknown registry value kind {kind!r}")
+        self._values[name.lower()] = (name, RegistryValue(kind, data))
+
+    def delete_value(self, name: str) -> bool:
+        return self._values.pop(name.lower(), None) is not None
+
+    def values(self) -> list[tuple[str, RegistryValue]]:
+        return sorted(self._values.values(), key=lambda e: e[0].lower())
+
+    def to_dict(self) -> dict:
+        return {
+            "values": {name: value.to_dict() for name, value in self.values()},
+            "keys": {key.name: key.to_dict() for key in self.subkeys()},
+        }
+
+
+def _infer_kind(data: Any) -> str:
+    if isinstance(data, bool):
+        return "DWord"
+    if isinstance(data, int):
+        return "DWord" if 0 <= data <= 0xFFFFFFFF else "QWord"
+    if isinstance(data, (list, tuple)):
+        return "MultiString"
+    if isinstance(data, bytes):
+        return "Binary"
+    return "String"
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._hives = {hive: RegistryKey(hive) for hive in ("HKEY_LOCAL_MACHINE", "HKEY_CURRENT_USER", "HKEY_USERS")}
+
+    def _resolve(self, path: str) -> tuple[str, list[str]]:
+        parsed = parse_registry_path(path)
+        if parsed is None:
+            raise InvalidArgument(f"not a registry path: {path}")
+        return parsed
+
+    def key(self, path: str) -> RegistryKey | None:
+        hive, parts = self._resolve(path)
+        key: RegistryKey | None = self._hives[hive]
+        for part in parts:
+            key = key.subkey(part) if key else None
+        return key
+
+    def ensure_key(self, path: str) -> RegistryKey:
+        hive, parts = self._resolve(path)
+        key = self._hives[hive]
+        for part in parts:
+            key = key.ensure_subkey(part)
+        return key
+
+    def set_value(self, path: str, name: str, data: Any, kind: str | None = None) -> None:
+        self.ensure_key(path).set_value(name, data, kind)
+
+    def get_value(self, path: str, name: str) -> Any:
+        key = self.key(path)
+        value = key.value(name) if key else None
+        return value.data if value else None
+
+    def delete_key(self, path: str) -> None:
+        hive, parts = self._resolve(path)
+        if not parts:
+            raise InvalidArgument("cannot delete a hive")
+        key: RegistryKey | None = self._hives[hive]
+        for part in parts[:-1]:
+            key = key.subkey(part) if key else None
+        if key is not None:
+            key.delete_subkey(parts[-1])
+
+    def to_dict(self) -> dict:
+        # Only hives with content: keeps dumps short.
+        return {name: key.to_dict() for name, key in sorted(self._hives.items())
+                if key.subkeys() or key.values()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Services, local groups, domain
+
+SERVICE_STATUSES = ("Stopped", "StartPending", "StopPending", "Running", "ContinuePending", "PausePending", "Paused")
+START_TYPES = ("Automatic", "Manual", "Disabled", "Boot", "System")
+
+
+@dataclass
+class Service:
+    name: str
+    display_name: str
+    status: str = "Running"
+    start_type: str = "Automatic"
+
+    def to_dict(self) -> dict:
+        return {"display_name": self.display_name, "status": self.status, "start_type": self.start_type}
+
+
+@dataclass
+class LocalGroup:
+    name: str
+    description: str = ""
+    members: list[str] = field(default_factory=list)   # "DOMAIN\name", "HOST\name", "DOMAIN\HOST$"
+
+    def has_member(self, member: str) -> bool:
+        return member.lower() in (m.lower() for m in self.members)
+
+    def add_member(self, member: str) -> None:
+        if self.has_member(member):
+            raise AlreadyExists(f"{member} is already a member of group {self.name}.")
+        self.members.append(member)
+
+    def remove_member(self, member: str) -> None:
+        for existing in self.members:
+            if existing.lower() == member.lower():
+                self.members.remove(existing)
+                return
+        raise NotFound(f"{member} is not a member of group {self.name}.")
+
+
+@dataclass
+class DomainUser:
+    name: str                        # sAMAccountName
+    fingerprint: PasswordFingerprint
+
+
+class Domain:
+    """One Active Directory domain: users (with password fingerprints) and groups."""
+
+    def __init__(self, netbios: str, dns: str) -> None:
+        self.netbios = netbios.upper()
+        self.dns = dns.lower()
+        self.users: dict[str, DomainUser] = {}
+        self.groups: dict[str, list[str]] = {"Domain Admins": [], "Domain Users": []}
+
+    def add_user(self, name: str, password: str, groups: tuple[str, ...] = ()) -> DomainUser:
+        user = DomainUser(name, PasswordFingerprint(password))
+        self.users[name.lower()] = user
+        for group in ("Domain Users", *groups):
+            self.groups.setdefault(group, []).append(name)
+        return user
+
+    def split(self, account: str) -> tuple[str, str] | None:
+        """'LAB\\x', 'lab.example\\x', 'x@lab.example' → (domain netbios, name) when of this domain."""
+        if "\\" in account:
+            dom, name = account.split("\\", 1)
+        elif "@" in account:
+            name, dom = account.split("@", 1)
+        else:
+            return None
+        if dom.upper() != self.netbios and dom.lower() != self.dns:
+            return None
+        return self.netbios, name
+
+    def user(self, account: str) -> DomainUser | None:
+        parts = self.split(account)
+        return self.users.get(parts[1].lower()) if parts else None
+
+    def verify(self, account: str, password: str) -> bool:
+        user = self.user(account)
+        return user is not None and user.fingerprint.matches(password)
+
+    def to_dict(self) -> dict:
+        return {
+            "netbios": self.netbios,
+            "dns": self.dns,
+            "users": sorted(u.name for u in self.users.values()),
+            "groups": {g: sorted(m) for g, m in sorted(self.groups.items())},
+        }
+
+
+class WindowsHost:
+    """One simulated Windows server."""
+
+    def __init__(self, fqdn: str, domain: Domain, address: str = "127.0.0.1") -> None:
+        self.fqdn = fqdn.lower()
+        self.domain = domain
+        self.address = address
+        self.console_module_path: str | None = None   # ConfigurationManager.psd1 when the console is installed
+        self.registry = Registry()
+        self.services: dict[str, Service] = {}
+        self.local_groups: dict[str, LocalGroup] = {}
+        self.files: dict[str, str] = {}               # lower-case path → content
+        self.directories: set[str] = {"c:\\", "c:\\windows", "c:\\program files", "c:\\program files (x86)"}
+        self.add_local_group("Administrators", "Administrators have complete and unrestricted access to the computer/domain",
+                             [f"{self.netbios_name}\\Administrator", f"{domain.netbios}\\Domain Admins"])
+        self.add_local_group("Users", "Users are prevented from making accidental or intentional system-wide changes",
+                             [f"{domain.netbios}\\Domain Users"])
+
+    @property
+    def netbios_name(self) -> str:
+        return self.fqdn.split(".", 1)[0].upper()
+
+    @property
+    def computer_account(self) -> str:
+        """How the host's computer account appears as a group member: 'LAB\\CAS$' (facts §9)."""
+        return f"{self.domain.netbios}\\{self.netbios_name}$"
+
+    @property
+    def console_installed(self) -> bool:
+        return self.console_module_path is not None
+
+    # Local groups --------------------------------------------------------------------------
+    def add_local_group(self, name: str, description: str = "", members: list[str] | None = None) -> LocalGroup:
+        group = LocalGroup(name, description, list(members or []))
+        self.local_groups[name.lower()] = group
+        return group
+
+    def local_group(self, name: str) -> LocalGroup | None:
+        return self.local_groups.get(name.lower())
+
+    def is_local_admin(self, account: str) -> bool:
+        """Direct membership, or through a domain group that is a member (one level, as AD nests)."""
+        admins = self.local_group("Administrators")
+        if admins is None:
+            return False
+        if admins.has_member(account):
+            return True
+        parts = self.domain.split(account)
+        if parts is None:
+            return False
+        for member in admins.members:
+            group = self.domain.split(member)
+            if (group and group[1] in self.domain.groups
+                    and parts[1].lower() in (m.lower() for m in self.domain.groups[group[1]])):
+                return True
+        return False
+
+    # Services -----------------------------------------------------------------------------
+    def add_service(self, name: str, display_name: str, status: str = "Running", start_type: str = "Automatic") -> Service:
+        service = Service(name, display_name, status, start_type)
+        self.services[name.lower()] = service
+        return service
+
+    def service(self, name: str) -> Service | None:
+        return self.services.get(name.lower())
+
+    # Files --------------------------------------------------------------------------------
+    def add_file(self, path: str, content: str = "") -> None:
+        self.files[path.lower()] = content
+        parts = path.split("\\")
+        for i in range(1, len(parts)):
+            self.directories.add("\\".join(parts[:i]).lower() or "c:\\")
+
+    def path_kind(self, path: str) -> str | None:
+        """'leaf', 'container' or None, for a file-system path on this host."""
+        norm = path.rstrip("\\").lower()
+        if norm in self.files:
+            return "leaf"
+        if norm in self.directories or norm + "\\" in self.directories:
+            return "container"
+        return None
+
+    def iter_groups(self) -> Iterator[LocalGroup]:
+        return iter(sorted(self.local_groups.values(), key=lambda g: g.name.lower()))
+
+    def to_dict(self) -> dict:
+        return {
+            "fqdn": self.fqdn,
+            "address": self.address,
+            "console_installed": self.console_installed,
+            "local_groups": {g.name: sorted(g.members, key=str.lower) for g in self.iter_groups()},
+            "registry": self.registry.to_dict(),
+            "services": {s.name: s.to_dict() for s in sorted(self.services.values(), key=lambda s: s.name.lower())},
+            "files": sorted(self.files),
+        }

@@ -1,0 +1,115 @@
+"""What a command line is: the engine bootstrap, or something Windows would refuse.
+
+cmlab never interprets a script. The one command it runs is the fixed bootstrap of
+plugins/plugin_utils/_bootstrap.py with this checkout's engine on standard input; anything else
+gets the error cmd.exe or powershell.exe would print for an unknown command.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import re
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from cmlab.dispatch import CommandOutcome
+from cmlab.engine import REPO_ROOT, Engine, bootstrap_module
+
+log = logging.getLogger(__name__)
+
+ENGINE_FILE = REPO_ROOT / "plugins" / "module_utils" / "cmscp_engine.ps1"
+CLIXML_HEADER = '#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+
+
+def normalise_source(text: str) -> str:
+    """Engine text as compared: LF line ends, no trailing whitespace on lines or at the end."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).rstrip()
+
+
+def not_recognized_term(word: str) -> str:
+    return (f"The term '{word}' is not recognized as the name of a cmdlet, function, script file, or operable "
+            "program. Check the spelling of the name, or if a path was included, verify that the path is correct "
+            "and try again.")
+
+
+def clixml_error(message: str) -> bytes:
+    """powershell.exe writes errors to a redirected stderr as CLIXML."""
+    body = escape(message).replace("\r", "_x000D_").replace("\n", "_x000A_")
+    return (CLIXML_HEADER + f'<S S="Error">{body}_x000D__x000A_</S></Objs>').encode("utf-8")
+
+
+def _first_word(text: str) -> str:
+    text = text.strip().lstrip("&.").strip()
+    if text.startswith(("'", '"')):
+        quote = text[0]
+        end = text.find(quote, 1)
+        return text[1:end] if end > 0 else text[1:]
+    match = re.match(r"[^\s;|&(){}]+", text)
+    return match.group(0) if match else text[:1]
+
+
+_PS_EXE = re.compile(r"^\s*(?:\"?[^\"]*\\)?powershell(?:\.exe)?\"?(\s|$)", re.IGNORECASE)
+_ENCODED = re.compile(r"\s-(?:e|ec|enc|encodedcommand|encodedc\w*)\s+(\S+)", re.IGNORECASE)
+_COMMAND = re.compile(r"\s-(?:c|command)\s+(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+class ScriptDispatcher:
+    """cmlab.dispatch.Dispatcher for the simulated hosts."""
+
+    def __init__(self, engine: Engine, engine_file: Path = ENGINE_FILE) -> None:
+        self.engine = engine
+        self.engine_file = engine_file
+        self._bootstrap = bootstrap_module()
+
+    def expected_engine(self) -> str | None:
+        """This checkout's engine (read each time: a developer may edit it while the lab runs)."""
+        try:
+            return normalise_source(self.engine_file.read_text(encoding="utf-8-sig"))
+        except FileNotFoundError:
+            return None
+
+    def run(self, host: str, command_line: str, stdin: bytes) -> CommandOutcome:
+        if command_line.strip() == self._bootstrap.BOOTSTRAP_COMMAND:
+            return self._run_bootstrap(host, stdin)
+        return self._refuse(command_line)
+
+    def _run_bootstrap(self, host: str, stdin: bytes) -> CommandOutcome:
+        parts = self._bootstrap.split_stdin(stdin)
+        if parts is None:
+            # What the bootstrap itself does without a separator.
+            return CommandOutcome(stderr=b"configmgr.scp: no engine payload on stdin\r\n", rc=2)
+        engine_text, payload = parts
+        expected = self.expected_engine()
+        if expected is not None and normalise_source(engine_text) != expected:
+            log.warning("%s: engine on stdin differs from %s", host, self.engine_file)
+            return CommandOutcome(stderr=clixml_error(
+                f"cmlab: the engine on standard input is not this checkout's {self.engine_file.name}; cmlab only "
+                "runs the project's own engine (is the collection out of date?)"), rc=1)
+        stdout = self.engine.run(host, payload)
+        return CommandOutcome(stdout=stdout.encode("ascii"), rc=0)
+
+    def _refuse(self, command_line: str) -> CommandOutcome:
+        if _PS_EXE.match(command_line):
+            script = ""
+            encoded = _ENCODED.search(command_line)
+            if encoded:
+                try:
+                    script = base64.b64decode(encoded.group(1), validate=True).decode("utf-16-le")
+                except (binascii.Error, UnicodeDecodeError, ValueError):
+                    message = ("Cannot process the command because the value specified with -EncodedCommand is not "
+                               "properly encoded. The value must be Base64 encoded.")
+                    return CommandOutcome(stderr=message.encode() + b"\r\n", rc=1)
+            else:
+                command = _COMMAND.search(command_line)
+                script = command.group(1) if command else ""
+            if not script.strip():
+                return CommandOutcome(stderr=clixml_error("cmlab: an interactive PowerShell session is not simulated."),
+                                      rc=1)
+            return CommandOutcome(stderr=clixml_error(not_recognized_term(_first_word(script))), rc=1)
+        word = _first_word(command_line)
+        return CommandOutcome(
+            stderr=f"'{word}' is not recognized as an internal or external command,\r\n"
+                   "operable program or batch file.\r\n".encode(), rc=1)

@@ -1,0 +1,553 @@
+"""The lab topology: a YAML file describing domain, hosts, ConfigMgr hierarchies and faults.
+
+`load_topology(path)` validates and returns a `Topology`; `Topology.build_model(password)`
+creates the model. No password is ever read from the file: the lab's password is generated at
+start (or taken from CMLAB_PASSWORD) and shared by every domain account (docs/cmlab.md).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cmlab.model import (
+    ROLE_SCP,
+    SCP_MODES,
+    Domain,
+    LabModel,
+    Prop,
+    ProxySettings,
+    Site,
+    SiteType,
+)
+
+DEFAULT_HTTP_PORT = 5985
+DEFAULT_HTTPS_PORT = 5986
+FAULT_KINDS_MODULE = "cmlab.faults"
+
+_FQDN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_SITE_CODE = re.compile(r"^[A-Z0-9]{3}$")
+_NETBIOS = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,14}$")
+_USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
+_ACCOUNT = re.compile(r"^[^\\/\s]+\\[^\\/]+$")
+_SITE_TYPES = {"cas": SiteType.CAS, "primary": SiteType.PRIMARY, "secondary": SiteType.SECONDARY,
+               4: SiteType.CAS, 2: SiteType.PRIMARY, 1: SiteType.SECONDARY}
+_SERVICE_STATUSES = ("Running", "Stopped", "Paused")
+_START_TYPES = ("Automatic", "Manual", "Disabled")
+# Services every simulated Windows server has (more come with roles).
+_BASE_SERVICES = (("WinRM", "Windows Remote Management (WS-Management)"), ("MpsSvc", "Windows Defender Firewall"),
+                  ("LanmanServer", "Server"))
+
+
+class TopologyError(ValueError):
+    """A topology file is invalid; the message names the field."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Specs
+
+
+@dataclass
+class DomainSpec:
+    netbios: str
+    dns: str
+    admin_user: str
+    users: dict[str, list[str]] = field(default_factory=dict)   # user → domain groups
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    display_name: str
+    status: str = "Running"
+    start_type: str = "Automatic"
+
+
+@dataclass
+class HostSpec:
+    fqdn: str
+    address: str
+    http_port: int = DEFAULT_HTTP_PORT
+    https_port: int = DEFAULT_HTTPS_PORT
+    groups: list[str] = field(default_factory=list)
+    console: bool = False
+    local_group_members: dict[str, list[str]] = field(default_factory=dict)
+    registry: dict[str, dict[str, Any]] = field(default_factory=dict)
+    services: list[ServiceSpec] = field(default_factory=list)
+
+
+@dataclass
+class SiteSpec:
+    code: str
+    name: str
+    type: SiteType
+    server: str
+    provider: str
+    parent: str = ""
+    install_dir: str = r"C:\Program Files\Microsoft Configuration Manager"
+    version: str = "5.00.9128.1000"
+    build_number: int = 9128
+
+
+@dataclass
+class RoleSpec:
+    name: str
+    props: list[Prop] = field(default_factory=list)
+
+
+@dataclass
+class SiteSystemSpec:
+    site: str
+    server: str
+    account: str = ""                    # "" = the site server's computer account
+    fdm_operation: bool = False
+    public_fqdn: str = ""
+    proxy: ProxySettings = field(default_factory=ProxySettings)
+    roles: list[RoleSpec] = field(default_factory=list)
+
+
+@dataclass
+class HierarchySpec:
+    name: str
+    sites: list[SiteSpec]
+    site_systems: list[SiteSystemSpec] = field(default_factory=list)
+    accounts: list[tuple[str, str]] = field(default_factory=list)   # (site, DOMAIN\user)
+
+
+@dataclass
+class FaultSpec:
+    kind: str
+    host: str = "*"
+    count: int | None = None
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class Topology:
+    domain: DomainSpec
+    hosts: list[HostSpec]
+    hierarchies: list[HierarchySpec]
+    faults: list[FaultSpec] = field(default_factory=list)
+    source: str = "<topology>"
+
+    @property
+    def admin_principal(self) -> str:
+        return f"{self.domain.netbios}\\{self.domain.admin_user}"
+
+    def host(self, fqdn: str) -> HostSpec:
+        return next(h for h in self.hosts if h.fqdn == fqdn.lower())
+
+    def groups(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for h in self.hosts:
+            for g in h.groups:
+                out.setdefault(g, []).append(h.fqdn)
+        return dict(sorted(out.items()))
+
+    def build_model(self, password: str) -> LabModel:
+        """The lab's initial state. Rules are not applied: the initial state may break them on
+        purpose (the default lab has its SCP at a child primary, left over from an expansion)."""
+        domain = Domain(self.domain.netbios, self.domain.dns)
+        domain.add_user(self.domain.admin_user, password, ("Domain Admins",))
+        for user, groups in self.domain.users.items():
+            domain.add_user(user, password, tuple(groups))
+        model = LabModel(domain)
+        for spec in self.hosts:
+            host = model.add_host(spec.fqdn, spec.address)
+            for name, display in _BASE_SERVICES:
+                host.add_service(name, display)
+            if spec.console:
+                model.install_console(host)
+            for group, members in spec.local_group_members.items():
+                target = host.local_group(group) or host.add_local_group(group)
+                for member in members:
+                    if not target.has_member(member):
+                        target.add_member(member)
+            for key, values in spec.registry.items():
+                registry_key = host.registry.ensure_key(key)
+                for name, data in values.items():
+                    registry_key.set_value(name, data)
+            for svc in spec.services:
+                host.add_service(svc.name, svc.display_name, svc.status, svc.start_type)
+        for hspec in self.hierarchies:
+            hierarchy = model.add_hierarchy(hspec.name)
+            for sspec in hspec.sites:
+                model.install_site(hierarchy, Site(
+                    code=sspec.code, name=sspec.name, type=sspec.type, server=sspec.server, provider=sspec.provider,
+                    reporting_site_code=sspec.parent, install_dir=sspec.install_dir, version=sspec.version,
+                    build_number=sspec.build_number))
+            for user_site, user in hspec.accounts:
+                hierarchy.new_account(user_site, user, password)
+            for ss_spec in hspec.site_systems:
+                ss = hierarchy.site_system(ss_spec.site, ss_spec.server) or \
+                    hierarchy.create_site_system(ss_spec.site, ss_spec.server)
+                ss.use_machine_account, ss.account = not ss_spec.account, ss_spec.account
+                ss.fdm_operation, ss.public_fqdn = ss_spec.fdm_operation, ss_spec.public_fqdn
+                ss.proxy = ProxySettings(**ss_spec.proxy.__dict__)
+                for role in ss_spec.roles:
+                    hierarchy.add_role(ss, role.name, list(role.props))
+        return model
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and validation
+
+
+class _Reader:
+    """Typed access to a YAML mapping with errors that name the field (e.g. hosts[1].address)."""
+
+    def __init__(self, data: Any, where: str) -> None:
+        if not isinstance(data, dict):
+            raise TopologyError(f"{where}: expected a mapping, got {type(data).__name__}")
+        self.data, self.where = data, where
+        self._used: set[str] = set()
+
+    def path(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where else key
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any = ..., required: bool = False) -> Any:
+        self._used.add(key)
+        if key not in self.data or self.data[key] is None:
+            if required or default is ...:
+                raise TopologyError(f"{self.path(key)}: required")
+            return default
+        value = self.data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if bool not in kinds and isinstance(value, bool) and int in kinds:
+            raise TopologyError(f"{self.path(key)}: expected a number, got {value!r}")
+        if not isinstance(value, kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            raise TopologyError(f"{self.path(key)}: expected {names}, got {type(value).__name__} {value!r}")
+        return value
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.data) - self._used)
+        if unknown:
+            raise TopologyError(f"{self.where or 'topology'}: unknown field(s): {', '.join(map(str, unknown))}")
+
+
+def load_topology(path: str | Path) -> Topology:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise TopologyError(f"{path}: cannot read: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        raise TopologyError(f"{path}: not valid YAML: {e}") from None
+    try:
+        return parse_topology(data, str(path))
+    except TopologyError as e:
+        raise TopologyError(f"{path}: {e}") from None
+
+
+def parse_topology(data: Any, source: str = "<topology>") -> Topology:
+    top = _Reader(data, "")
+    version = top.get("version", int, 1)
+    if version != 1:
+        raise TopologyError(f"version: unsupported topology version {version} (this cmlab reads version 1)")
+    top.get("plugin", str, None)    # room for an inventory plugin key; cmlab ignores it
+    domain = _domain(_Reader(top.get("domain", dict, required=True), "domain"))
+    hosts = [_host(fqdn, spec) for fqdn, spec in _mapping(top, "hosts").items()]
+    if not hosts:
+        raise TopologyError("hosts: at least one host is required")
+    known = {h.fqdn for h in hosts}
+    _check_endpoints(hosts)
+    hierarchies = [_hierarchy(name, spec, known, domain) for name, spec in _mapping(top, "hierarchies", {}).items()]
+    faults = [_fault(i, f, known) for i, f in enumerate(top.get("faults", list, []))]
+    top.finish()
+    _check_site_codes(hierarchies)
+    return Topology(domain, hosts, hierarchies, faults, source)
+
+
+def _mapping(reader: _Reader, key: str, default: Any = ...) -> dict:
+    value = reader.get(key, dict, default)
+    return value
+
+
+def _domain(r: _Reader) -> DomainSpec:
+    netbios = r.get("netbios", str, required=True).upper()
+    if not _NETBIOS.match(netbios):
+        raise TopologyError(f"domain.netbios: {netbios!r} is not a NetBIOS domain name (1-15 letters, digits, '-')")
+    dns = r.get("dns", str, required=True).lower()
+    if not _FQDN.match(dns):
+        raise TopologyError(f"domain.dns: {dns!r} is not a DNS domain name")
+    admin = r.get("admin_user", str, required=True)
+    if not _USER.match(admin):
+        raise TopologyError(f"domain.admin_user: {admin!r} is not a valid user name")
+    users: dict[str, list[str]] = {}
+    for i, entry in enumerate(r.get("users", list, [])):
+        where = f"domain.users[{i}]"
+        if isinstance(entry, str):
+            name, groups = entry, []
+        else:
+            u = _Reader(entry, where)
+            name = u.get("name", str, required=True)
+            groups = [str(g) for g in u.get("groups", list, [])]
+            u.finish()
+        if not _USER.match(name):
+            raise TopologyError(f"{where}: {name!r} is not a valid user name")
+        if name.lower() == admin.lower() or name.lower() in (n.lower() for n in users):
+            raise TopologyError(f"{where}: user {name} is defined twice")
+        users[name] = groups
+    if "password" in r.data:
+        raise TopologyError("domain.password: passwords never go in the topology; the lab generates one at start "
+                            "(or set CMLAB_PASSWORD)")
+    r.finish()
+    return DomainSpec(netbios, dns, admin, users)
+
+
+def _port(r: _Reader, key: str, default: int) -> int:
+    value = r.get(key, int, default)
+    if not 0 <= value <= 65535:
+        raise TopologyError(f"{r.path(key)}: {value} is not a TCP port (0-65535, 0 = ephemeral)")
+    return value
+
+
+def _host(fqdn: Any, spec: Any) -> HostSpec:
+    where = f"hosts.{fqdn}"
+    if not isinstance(fqdn, str) or not _FQDN.match(fqdn.lower()):
+        raise TopologyError(f"{where}: {fqdn!r} is not a fully qualified domain name")
+    r = _Reader(spec or {}, where)
+    address = r.get("address", str, required=True)
+    try:
+        if not ipaddress.ip_address(address).is_loopback:
+            raise TopologyError(f"{where}.address: {address} is not a loopback address (cmlab binds to 127.0.0.0/8 only)")
+    except ValueError:
+        raise TopologyError(f"{where}.address: {address!r} is not an IP address") from None
+    groups = [str(g) for g in r.get("groups", list, [])]
+    for g in groups:
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", g):
+            raise TopologyError(f"{where}.groups: {g!r} is not a valid Ansible group name")
+    members: dict[str, list[str]] = {}
+    for group, names in r.get("local_group_members", dict, {}).items():
+        if not isinstance(names, list) or not all(isinstance(n, str) and "\\" in n for n in names):
+            raise TopologyError(f"{where}.local_group_members.{group}: expected a list of DOMAIN\\name strings")
+        members[str(group)] = names
+    registry: dict[str, dict[str, Any]] = {}
+    for key, values in r.get("registry", dict, {}).items():
+        if not re.match(r"^(HKLM|HKCU):\\", str(key), flags=re.IGNORECASE):
+            raise TopologyError(f"{where}.registry: {key!r} must start with HKLM:\\ or HKCU:\\")
+        if not isinstance(values, dict):
+            raise TopologyError(f"{where}.registry.{key}: expected a mapping of value names to data")
+        registry[str(key)] = values
+    services = []
+    for i, raw in enumerate(r.get("services", list, [])):
+        s = _Reader(raw, f"{where}.services[{i}]")
+        svc = ServiceSpec(s.get("name", str, required=True), s.get("display_name", str, None) or "",
+                          s.get("status", str, "Running"), s.get("start_type", str, "Automatic"))
+        svc.display_name = svc.display_name or svc.name
+        if svc.status not in _SERVICE_STATUSES:
+            raise TopologyError(f"{s.where}.status: one of {', '.join(_SERVICE_STATUSES)}")
+        if svc.start_type not in _START_TYPES:
+            raise TopologyError(f"{s.where}.start_type: one of {', '.join(_START_TYPES)}")
+        s.finish()
+        services.append(svc)
+    host = HostSpec(fqdn.lower(), address, _port(r, "http_port", DEFAULT_HTTP_PORT),
+                    _port(r, "https_port", DEFAULT_HTTPS_PORT), groups, r.get("console", bool, False),
+                    members, registry, services)
+    r.finish()
+    return host
+
+
+def _check_endpoints(hosts: list[HostSpec]) -> None:
+    seen: dict[tuple[str, int], str] = {}
+    for h in hosts:
+        for kind, port in (("http_port", h.http_port), ("https_port", h.https_port)):
+            if port == 0:
+                continue
+            if (h.address, port) in seen:
+                raise TopologyError(f"hosts.{h.fqdn}.{kind}: {h.address}:{port} is already used by {seen[(h.address, port)]}")
+            seen[(h.address, port)] = f"hosts.{h.fqdn}"
+
+
+def _hierarchy(name: Any, spec: Any, known: set[str], domain: DomainSpec) -> HierarchySpec:
+    where = f"hierarchies.{name}"
+    r = _Reader(spec, where)
+    sites: list[SiteSpec] = []
+    for code, raw in r.get("sites", dict, required=True).items():
+        sites.append(_site(str(code), raw, f"{where}.sites.{code}", known))
+    codes = {s.code for s in sites}
+    ordered: list[SiteSpec] = []
+    pending = list(sites)
+    while pending:   # parents first
+        ready = [s for s in pending if not s.parent or s.parent in {o.code for o in ordered}]
+        if not ready:
+            bad = pending[0]
+            problem = "does not exist" if bad.parent not in codes else "forms a cycle"
+            raise TopologyError(f"{where}.sites.{bad.code}.parent: {bad.parent} {problem}")
+        ordered += ready
+        pending = [s for s in pending if s not in ready]
+    tops = [s.code for s in ordered if not s.parent]
+    if len(tops) != 1:
+        raise TopologyError(f"{where}.sites: exactly one top-level site (without parent) is required, found "
+                            f"{', '.join(tops) or 'none'}")
+    for s in ordered:
+        if s.type == SiteType.CAS and s.parent:
+            raise TopologyError(f"{where}.sites.{s.code}: a CAS is always the top-level site (no parent)")
+        parent = next((p for p in ordered if p.code == s.parent), None)
+        if parent and s.type == SiteType.PRIMARY and parent.type != SiteType.CAS:
+            raise TopologyError(f"{where}.sites.{s.code}.parent: a primary site reports to a CAS, not to {parent.code}")
+        if parent and s.type == SiteType.SECONDARY and parent.type != SiteType.PRIMARY:
+            raise TopologyError(f"{where}.sites.{s.code}.parent: a secondary site reports to a primary site")
+        if s.type == SiteType.SECONDARY and not parent:
+            raise TopologyError(f"{where}.sites.{s.code}: a secondary site needs a parent primary site")
+
+    accounts = []
+    for i, raw in enumerate(r.get("accounts", list, [])):
+        a = _Reader(raw, f"{where}.accounts[{i}]")
+        site = a.get("site", str, required=True).upper()
+        user = a.get("user", str, required=True)
+        if site not in codes:
+            raise TopologyError(f"{a.where}.site: {site} is not a site of this hierarchy")
+        if not _ACCOUNT.match(user):
+            raise TopologyError(f"{a.where}.user: {user!r} must be DOMAIN\\user")
+        a.finish()
+        accounts.append((site, user))
+
+    site_systems = []
+    for i, raw in enumerate(r.get("site_systems", list, [])):
+        site_systems.append(_site_system(raw, f"{where}.site_systems[{i}]", codes, known, accounts))
+    r.finish()
+    return HierarchySpec(str(name), ordered, site_systems, accounts)
+
+
+def _site(code: str, raw: Any, where: str, known: set[str]) -> SiteSpec:
+    code = code.upper()
+    if not _SITE_CODE.match(code):
+        raise TopologyError(f"{where}: {code!r} is not a site code (three letters or digits)")
+    r = _Reader(raw, where)
+    type_raw = r.get("type", (str, int), required=True)
+    site_type = _SITE_TYPES.get(type_raw.lower() if isinstance(type_raw, str) else type_raw)
+    if site_type is None:
+        raise TopologyError(f"{where}.type: one of cas, primary, secondary (or 4, 2, 1), not {type_raw!r}")
+    server = r.get("server", str, required=True).lower()
+    provider = r.get("provider", str, server).lower()
+    for key, value in (("server", server), ("provider", provider)):
+        if value not in known:
+            raise TopologyError(f"{where}.{key}: {value} is not one of the hosts")
+    site = SiteSpec(code, r.get("name", str, f"Site {code}"), site_type, server, provider,
+                    r.get("parent", str, "").upper())
+    site.install_dir = r.get("install_dir", str, site.install_dir)
+    site.version = r.get("version", str, site.version)
+    site.build_number = r.get("build_number", int, site.build_number)
+    r.finish()
+    return site
+
+
+def _site_system(raw: Any, where: str, codes: set[str], known: set[str], accounts: list[tuple[str, str]]) -> SiteSystemSpec:
+    r = _Reader(raw, where)
+    site = r.get("site", str, required=True).upper()
+    if site not in codes:
+        raise TopologyError(f"{where}.site: {site} is not a site of this hierarchy")
+    server = r.get("server", str, required=True).lower()
+    if server not in known:
+        raise TopologyError(f"{where}.server: {server} is not one of the hosts")
+    account = r.get("account", str, "")
+    if account and (site, account.lower()) not in {(s, u.lower()) for s, u in accounts}:
+        raise TopologyError(f"{where}.account: {account} is not in this hierarchy's accounts of site {site}")
+    spec = SiteSystemSpec(site, server, account, r.get("fdm_operation", bool, False), r.get("public_fqdn", str, ""))
+    proxy = r.get("proxy", dict, None)
+    if proxy is not None:
+        p = _Reader(proxy, f"{where}.proxy")
+        spec.proxy = ProxySettings(True, p.get("server", str, required=True), p.get("port", int, 80),
+                                   p.get("account", str, ""))
+        p.finish()
+    for j, role_raw in enumerate(r.get("roles", list, [])):
+        spec.roles.append(_role(role_raw, f"{where}.roles[{j}]"))
+    r.finish()
+    return spec
+
+
+def _role(raw: Any, where: str) -> RoleSpec:
+    if isinstance(raw, str):
+        raw = {"name": raw}
+    r = _Reader(raw, where)
+    name = r.get("name", str, required=True)
+    props = []
+    mode = r.get("mode", str, None)
+    if mode is not None:
+        if name != ROLE_SCP:
+            raise TopologyError(f"{where}.mode: only the {ROLE_SCP} role (the service connection point) has a mode")
+        if mode.capitalize() not in SCP_MODES:
+            raise TopologyError(f"{where}.mode: Online or Offline, not {mode!r}")
+        props.append(Prop("OfflineMode", SCP_MODES[mode.capitalize()]))
+    elif name == ROLE_SCP:
+        props.append(Prop("OfflineMode", 0))
+    for k, p in enumerate(r.get("props", list, [])):
+        pr = _Reader(p, f"{where}.props[{k}]")
+        props.append(Prop(pr.get("name", str, required=True), pr.get("value", int, 0), pr.get("value1", str, ""),
+                          pr.get("value2", str, "")))
+        pr.finish()
+    r.finish()
+    return RoleSpec(name, props)
+
+
+def _fault(index: int, raw: Any, known: set[str]) -> FaultSpec:
+    from cmlab.faults import KINDS
+
+    r = _Reader(raw, f"faults[{index}]")
+    kind = r.get("kind", str, required=True)
+    if kind not in KINDS:
+        raise TopologyError(f"faults[{index}].kind: {kind!r} is not one of {', '.join(sorted(KINDS))}")
+    host = r.get("host", str, "*").lower()
+    if host != "*" and host not in known:
+        raise TopologyError(f"faults[{index}].host: {host} is not one of the hosts")
+    count = r.get("count", int, None)
+    if count is not None and count < 1:
+        raise TopologyError(f"faults[{index}].count: must be at least 1")
+    options = r.get("options", dict, {})
+    r.finish()
+    return FaultSpec(kind, host, count, options)
+
+
+def _check_site_codes(hierarchies: list[HierarchySpec]) -> None:
+    seen: dict[str, str] = {}
+    for h in hierarchies:
+        for s in h.sites:
+            if s.code in seen:
+                # Site codes are unique in a hierarchy; across the lab too, so that a provider
+                # host's SMS_ProviderLocation is never ambiguous.
+                raise TopologyError(f"hierarchies.{h.name}.sites.{s.code}: site code already used in hierarchy {seen[s.code]}")
+            seen[s.code] = h.name
+
+
+# ---------------------------------------------------------------------------------------------
+# A fleet of hierarchies (benchmarks)
+
+
+def _code(prefix: str, index: int) -> str:
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    if not 0 <= index < 36 * 36:
+        raise ValueError("at most 1296 hierarchies")
+    return prefix + digits[index // 36] + digits[index % 36]
+
+
+def fleet_topology(count: int, netbios: str = "FLEET", dns: str = "fleet.example", admin_user: str = "cmadmin",
+                   base_network: str = "127.20.0.0") -> Topology:
+    """`count` hierarchies like the default lab (CAS + child primary holding the SCP + a member
+    server for it), each on its own hosts, all on ephemeral ports."""
+    base = int(ipaddress.ip_address(base_network))
+    hosts: list[HostSpec] = []
+    hierarchies: list[HierarchySpec] = []
+    for i in range(count):
+        cas, ps, scp = (f"{n}{i + 1:03d}.{dns}" for n in ("cas", "ps", "scp"))
+        for j, (fqdn, groups, console) in enumerate(((cas, ["sms_provider", "site_servers"], True),
+                                                      (ps, ["site_servers"], False), (scp, ["scp_hosts"], False))):
+            address = str(ipaddress.ip_address(base + 1 + i * 3 + j))
+            members = {"Administrators": [f"{netbios}\\{cas.split('.')[0].upper()}$"]} if fqdn != cas else {}
+            if fqdn == scp:
+                members = {}
+            hosts.append(HostSpec(fqdn, address, 0, 0, [*groups, f"hierarchy_{i + 1:03d}"], console, members))
+        c, p = _code("C", i), _code("P", i)
+        hierarchies.append(HierarchySpec(
+            name=f"h{i + 1:03d}",
+            sites=[SiteSpec(c, f"Central {i + 1}", SiteType.CAS, cas, cas),
+                   SiteSpec(p, f"Primary {i + 1}", SiteType.PRIMARY, ps, ps, parent=c)],
+            site_systems=[SiteSystemSpec(p, ps, roles=[RoleSpec(ROLE_SCP, [Prop("OfflineMode", 0)])])],
+        ))
+    return Topology(DomainSpec(netbios, dns, admin_user), hosts, hierarchies, source=f"<fleet of {count}>")
