@@ -101,17 +101,19 @@ function Select-Shape($Value, $Shape) {
 function Resolve-PlanValue($Value, $Outputs, $Secrets) {
     if ($Value -is [System.Management.Automation.PSCustomObject]) {
         $names = @(foreach ($p in $Value.PSObject.Properties) { $p.Name })
-        if ($names.Count -eq 1 -and $names[0] -eq '$ref') {
+        if ($names -contains '$ref' -and ($names.Count -eq 1 -or ($names.Count -eq 2 -and $names -contains 'property'))) {
             $ref = [string]$Value.'$ref'
             if (-not $Outputs.Contains($ref)) { throw "Reference to step '$ref', which has not run." }
-            return ,$Outputs[$ref]
+            if ($names.Count -eq 1) { return ,$Outputs[$ref] }
+            $property = [string]$Value.property
+            return ,$Outputs[$ref].$property
         }
         if ($names.Count -eq 1 -and $names[0] -eq '$secret') {
             $name = [string]$Value.'$secret'
             if ($null -eq $Secrets -or $null -eq $Secrets.$name) { throw "Secret '$name' is not in the payload." }
             return ConvertTo-SecureString -String ([string]$Secrets.$name) -AsPlainText -Force
         }
-        throw 'A parameter value may only be JSON data, {"$ref": step} or {"$secret": name}.'
+        throw 'A parameter value may only be JSON data, {"$ref": step}, {"$ref": step, "property": name} or {"$secret": name}.'
     }
     if ($Value -is [array]) {
         $list = foreach ($item in $Value) { Resolve-PlanValue $item $Outputs $Secrets }

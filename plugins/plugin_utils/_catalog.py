@@ -497,6 +497,16 @@ def _ps_text(value: object) -> str:
 def _special(value: object) -> str | None:
     """'$ref' / '$secret' for the two plan value objects; raises on any other object."""
     if isinstance(value, dict):
+        # {"$ref": step, "property": name}: one property of an earlier step's output, whose type only
+        # the host knows; PowerShell converts it when it binds.
+        if (
+            set(value) == {"$ref", "property"}
+            and isinstance(value["$ref"], str)
+            and _STEP_ID.match(value["$ref"])
+            and isinstance(value["property"], str)
+            and _STEP_ID.match(value["property"])
+        ):
+            return "$refprop"
         if len(value) == 1:
             key = next(iter(value))
             if (
@@ -520,6 +530,15 @@ def _convert(binder: _Binder, param: ParameterInfo, value: object) -> object:
             "InvalidPlanValue",
         )
     type_name = param.type
+    if special == "$refprop":
+        if _kind(_element_type(type_name)) in ("secret", "credential"):
+            raise binder.error(
+                name,
+                f"Cannot bind parameter '{name}'. A {type_name} can only come from a plan secret, never from the "
+                "output of a step.",
+                "CannotConvertArgumentNoMessage",
+            )
+        return value
     is_array = type_name.endswith("[]")
     element_type = type_name[:-2] if is_array else type_name
     kind = _kind(element_type)

@@ -44,9 +44,9 @@ class RunnerError(AnsibleActionFail):
         self.partial = partial or {}      # result keys that describe a half-done change
 
 
-def ref(step_id: str) -> dict:
-    """A parameter value that is the output of an earlier step."""
-    return {"$ref": step_id}
+def ref(step_id: str, prop: str | None = None) -> dict:
+    """A parameter value that is the output of an earlier step, or one property of it."""
+    return {"$ref": step_id} if prop is None else {"$ref": step_id, "property": prop}
 
 
 def secret(name: str) -> dict:
@@ -162,7 +162,7 @@ class Plan:
 
 
 def _refs_in(value: Any) -> list[str]:
-    if isinstance(value, dict) and set(value) == {"$ref"}:
+    if isinstance(value, dict) and "$ref" in value:
         return [value["$ref"]]
     if isinstance(value, list):
         return [r for v in value for r in _refs_in(v)]

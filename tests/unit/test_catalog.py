@@ -994,3 +994,13 @@ def test_flags_enum_takes_several_names_and_normalises_them():
     # A non-flags enum still refuses a list, as PowerShell does.
     with pytest.raises(cat.BindingError, match="Cannot convert 'System.Object\\[\\]'"):
         catalog.bind("Set-NetFirewallRule", {"Name": "x", "Direction": ["Inbound", "Outbound"]})
+
+
+def test_a_property_of_a_step_output_binds_where_data_would():
+    catalog = cat.Catalog.load()
+    bound = catalog.bind("Get-Content", {"Path": {"$ref": "trace", "property": "TraceFilename"}, "Tail": 50})
+    assert bound.params["Path"] == {"$ref": "trace", "property": "TraceFilename"}
+    with pytest.raises(cat.BindingError, match="can only come from a plan secret"):
+        catalog.bind("New-CMAccount", {"UserName": "LAB\\x", "Password": {"$ref": "s", "property": "p"}})
+    with pytest.raises(cat.BindingError, match="plan value object must be"):
+        catalog.bind("Get-Content", {"Path": {"$ref": "trace", "property": "a b"}})
