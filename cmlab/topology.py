@@ -28,7 +28,6 @@ from cmlab.model import (
 
 DEFAULT_HTTP_PORT = 5985
 DEFAULT_HTTPS_PORT = 5986
-FAULT_KINDS_MODULE = "cmlab.faults"
 
 _FQDN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _SITE_CODE = re.compile(r"^[A-Z0-9]{3}$")
@@ -265,8 +264,7 @@ def parse_topology(data: Any, source: str = "<topology>") -> Topology:
 
 
 def _mapping(reader: _Reader, key: str, default: Any = ...) -> dict:
-    value = reader.get(key, dict, default)
-    return value
+    return reader.get(key, dict, default)
 
 
 def _domain(r: _Reader) -> DomainSpec:
@@ -315,10 +313,11 @@ def _host(fqdn: Any, spec: Any) -> HostSpec:
     r = _Reader(spec or {}, where)
     address = r.get("address", str, required=True)
     try:
-        if not ipaddress.ip_address(address).is_loopback:
-            raise TopologyError(f"{where}.address: {address} is not a loopback address (cmlab binds to 127.0.0.0/8 only)")
+        ip = ipaddress.ip_address(address)
     except ValueError:
         raise TopologyError(f"{where}.address: {address!r} is not an IP address") from None
+    if not ip.is_loopback:
+        raise TopologyError(f"{where}.address: {address} is not a loopback address (cmlab binds to 127.0.0.0/8 only)")
     groups = [str(g) for g in r.get("groups", list, [])]
     for g in groups:
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", g):
@@ -539,9 +538,8 @@ def fleet_topology(count: int, netbios: str = "FLEET", dns: str = "fleet.example
         for j, (fqdn, groups, console) in enumerate(((cas, ["sms_provider", "site_servers"], True),
                                                       (ps, ["site_servers"], False), (scp, ["scp_hosts"], False))):
             address = str(ipaddress.ip_address(base + 1 + i * 3 + j))
-            members = {"Administrators": [f"{netbios}\\{cas.split('.')[0].upper()}$"]} if fqdn != cas else {}
-            if fqdn == scp:
-                members = {}
+            # The CAS site server administers the child site server; the SCP host is not prepared yet.
+            members = {"Administrators": [f"{netbios}\\{cas.split('.')[0].upper()}$"]} if fqdn == ps else {}
             hosts.append(HostSpec(fqdn, address, 0, 0, [*groups, f"hierarchy_{i + 1:03d}"], console, members))
         c, p = _code("C", i), _code("P", i)
         hierarchies.append(HierarchySpec(

@@ -1,0 +1,5 @@
+import sys
+
+from cmlab.cli import main
+
+sys.exit(main())

@@ -1,0 +1,137 @@
+"""The control API: a small JSON HTTP server on loopback for tests, benchmarks and the CLI.
+
+GET /state, GET /counters, POST /counters/reset, GET/POST/DELETE /faults, POST /shutdown, GET /.
+Requests that change something (POST, DELETE) need the token from <state-dir>/cmlab.json in the
+X-Cmlab-Token header: another local user must not be able to break someone's test run.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import secrets
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from cmlab.faults import KINDS
+from cmlab.lab import Lab
+
+log = logging.getLogger(__name__)
+
+TOKEN_HEADER = "X-Cmlab-Token"
+
+
+class ControlServer:
+    def __init__(self, lab: Lab, port: int = 0, token: str | None = None) -> None:
+        self.lab = lab
+        self.token = token or secrets.token_hex(16)
+        self.shutdown_requested = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+        self._server.daemon_threads = True
+        self._server.control = self   # type: ignore[attr-defined]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> None:
+        # A short poll interval: stop() (and so `cmlab stop`) waits for at most one interval.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="cmlab-control", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "cmlab-control"
+
+    @property
+    def control(self) -> ControlServer:
+        return self.server.control   # type: ignore[attr-defined]
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("control: " + format, *args)
+
+    def _send(self, status: int, body: Any) -> None:
+        data = (json.dumps(body, indent=2, sort_keys=True) + "\n").encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        return json.loads(raw) if raw.strip() else {}
+
+    def _authorised(self) -> bool:
+        given = self.headers.get(TOKEN_HEADER) or ""
+        if hmac.compare_digest(given.encode(), self.control.token.encode()):
+            return True
+        self._send(403, {"error": f"missing or wrong {TOKEN_HEADER} header (see cmlab.json)"})
+        return False
+
+    def do_GET(self) -> None:
+        lab = self.control.lab
+        path = urlsplit(self.path).path.rstrip("/")
+        if path == "":
+            self._send(200, lab.describe())
+        elif path == "/state":
+            self._send(200, lab.dump_state())
+        elif path == "/counters":
+            self._send(200, lab.counters())
+        elif path == "/faults":
+            self._send(200, lab.faults.to_list())
+        else:
+            self._send(404, {"error": f"no such resource: {path}"})
+
+    def do_POST(self) -> None:
+        if not self._authorised():
+            return
+        lab = self.control.lab
+        path = urlsplit(self.path).path.rstrip("/")
+        try:
+            body = self._body()
+        except ValueError:
+            self._send(400, {"error": "the body is not JSON"})
+            return
+        if path == "/counters/reset":
+            lab.reset_counters()
+            self._send(200, lab.counters())
+        elif path == "/faults":
+            if not isinstance(body, dict) or body.get("kind") not in KINDS:
+                self._send(400, {"error": f"'kind' must be one of {', '.join(sorted(KINDS))}"})
+                return
+            count = body.get("count")
+            options = body.get("options") or {}
+            if (count is not None and (not isinstance(count, int) or count < 1)) or not isinstance(options, dict):
+                self._send(400, {"error": "'count' must be a positive integer and 'options' an object"})
+                return
+            fault = lab.faults.add(body["kind"], str(body.get("host") or "*"), count, **options)
+            self._send(201, fault.to_dict())
+        elif path == "/shutdown":
+            self._send(202, {"shutdown": True})
+            self.control.shutdown_requested.set()
+        else:
+            self._send(404, {"error": f"no such resource: {path}"})
+
+    def do_DELETE(self) -> None:
+        if not self._authorised():
+            return
+        parts = urlsplit(self.path)
+        if parts.path.rstrip("/") != "/faults":
+            self._send(404, {"error": f"no such resource: {parts.path}"})
+            return
+        query = parse_qs(parts.query)
+        self.control.lab.faults.clear(kind=(query.get("kind") or [None])[0], host=(query.get("host") or [None])[0])
+        self._send(200, self.control.lab.faults.to_list())

@@ -1,0 +1,89 @@
+"""The dispatcher: the bootstrap is recognised, everything else gets Windows' own refusal."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from cmlab.engine import Engine, bootstrap_module, load_catalog
+from cmlab.scripts import ENGINE_FILE, ScriptDispatcher, normalise_source
+from cmlab.topology import load_topology
+
+B = bootstrap_module()
+PAYLOAD = json.dumps({"protocol": 1, "provider": None, "steps": [
+    {"id": "svc", "cmdlet": "Get-Service", "cm": False, "params": {"Name": "WinRM"}, "select": {"Status": None},
+     "on_error": "stop"}], "secrets": {}})
+
+
+@pytest.fixture
+def dispatcher() -> ScriptDispatcher:
+    model = load_topology("inventories/lab/cmlab.yml").build_model("Scripts-Test-1!")
+    return ScriptDispatcher(Engine(model, load_catalog()))
+
+
+def engine_text() -> str:
+    return ENGINE_FILE.read_text(encoding="utf-8")
+
+
+def test_bootstrap_runs_the_engine(dispatcher):
+    outcome = dispatcher.run("cas.lab.example", B.BOOTSTRAP_COMMAND, B.build_stdin(engine_text(), PAYLOAD))
+    assert outcome.rc == 0 and outcome.stderr == b""
+    text = outcome.stdout.decode("ascii")
+    assert text.endswith(B.RESULT_END + "\r\n")
+    doc = json.loads(text[len(B.RESULT_START):text.index(B.RESULT_END)])
+    assert doc["steps"][0]["output"] == [{"Status": "Running"}]
+
+
+def test_engine_compared_after_normalising_line_ends(dispatcher):
+    crlf = "\r\n".join(line + "  " for line in engine_text().split("\n"))
+    outcome = dispatcher.run("cas.lab.example", B.BOOTSTRAP_COMMAND, B.build_stdin(crlf, PAYLOAD))
+    assert outcome.rc == 0 and B.RESULT_START.encode() in outcome.stdout
+
+
+def test_other_engine_refused(dispatcher):
+    outcome = dispatcher.run("cas.lab.example", B.BOOTSTRAP_COMMAND, B.build_stdin("Write-Output 'pwned'", PAYLOAD))
+    assert outcome.rc == 1 and outcome.stdout == b""
+    assert outcome.stderr.startswith(b"#< CLIXML\r\n") and b"not this checkout" in outcome.stderr
+
+
+def test_missing_engine_file_accepts_any_engine(tmp_path):
+    model = load_topology("inventories/lab/cmlab.yml").build_model("x-Test-1!")
+    dispatcher = ScriptDispatcher(Engine(model, load_catalog()), engine_file=tmp_path / "absent.ps1")
+    outcome = dispatcher.run("cas.lab.example", B.BOOTSTRAP_COMMAND, B.build_stdin("anything", PAYLOAD))
+    assert outcome.rc == 0
+
+
+def test_bootstrap_without_separator(dispatcher):
+    outcome = dispatcher.run("cas.lab.example", B.BOOTSTRAP_COMMAND, b"just text\n")
+    assert (outcome.rc, outcome.stderr) == (2, b"configmgr.scp: no engine payload on stdin\r\n")
+
+
+def test_other_powershell_is_not_executed(dispatcher):
+    script = base64.b64encode("Get-Process | Select-Object -First 1".encode("utf-16-le")).decode()
+    outcome = dispatcher.run("cas.lab.example", B.COMMAND_PREFIX + script, b"")
+    assert outcome.rc == 1 and outcome.stdout == b""
+    assert outcome.stderr == (
+        b'#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><S S="Error">'
+        b"The term 'Get-Process' is not recognized as the name of a cmdlet, function, script file, or operable program. "
+        b"Check the spelling of the name, or if a path was included, verify that the path is correct and try again."
+        b"_x000D__x000A_</S></Objs>")
+
+
+def test_powershell_command_and_bad_encoding(dispatcher):
+    outcome = dispatcher.run("cas.lab.example", "powershell.exe -NoProfile -Command \"& { whoami }\"", b"")
+    assert outcome.rc == 1 and b"The term" in outcome.stderr and b"whoami" not in outcome.stdout
+    bad = dispatcher.run("cas.lab.example", "PowerShell -EncodedCommand !!!notbase64", b"")
+    assert bad.rc == 1 and b"not properly encoded" in bad.stderr
+
+
+def test_cmd_commands_are_not_recognized(dispatcher):
+    outcome = dispatcher.run("cas.lab.example", "ipconfig /all", b"")
+    assert outcome.rc == 1 and outcome.stdout == b""
+    assert outcome.stderr == (b"'ipconfig' is not recognized as an internal or external command,\r\n"
+                              b"operable program or batch file.\r\n")
+
+
+def test_normalise_source():
+    assert normalise_source("a  \r\nb\t\r\n\r\n") == normalise_source("a\nb") == "a\nb"
