@@ -323,8 +323,11 @@ class Engine:
         info = self.catalog.get(step.cmdlet)
         # The binder hands $ref / $secret objects back as they came: swap in what they resolved to.
         special = {id(v): k for k, v in step.params.items() if isinstance(v, dict)}
-        params = {name: resolved[special[id(value)]] if isinstance(value, dict) and id(value) in special else value
+        types = {p.name: p.type for p in info.all_parameters()}
+        from_refs = {name for name, value in binding.params.items() if isinstance(value, dict) and id(value) in special}
+        params = {name: coerce(types.get(name, "Object"), resolved[special[id(value)]]) if name in from_refs else value
                   for name, value in binding.params.items()}
+        _check_resolved(info, binding, params, from_refs)
         self.accounting.host(host.fqdn).add_cmdlet_call(info.name)
 
         if info.supports_should_process and params.get("Confirm") is True:
@@ -440,21 +443,91 @@ def _valid_select(selection: Any) -> bool:
     return all(isinstance(k, str) and _valid_select(v) for k, v in selection.items())
 
 
+def _check_resolved(info, binding, params: dict, resolved_names: set[str]) -> None:
+    """The binder's checks that only make sense once $ref values are known (the catalog saw the
+    references, PowerShell sees the values): mandatory parameters refuse null / empty."""
+    for param in info.all_parameters():
+        if param.name not in resolved_names:
+            continue
+        value = params.get(param.name)
+        mandatory = param.mandatory_in(binding.parameter_set)
+        if param.not_null_or_empty and (value is None or value == "" or value == []):
+            raise CmdletError(
+                f"Cannot validate argument on parameter '{param.name}'. The argument is null or empty. Provide an "
+                "argument that is not null or empty, and then try the command again.", "InvalidData",
+                f"ParameterArgumentValidationError,{command_class(info.name)}",
+                "System.Management.Automation.ParameterBindingValidationException")
+        problem = None
+        if mandatory and value is None:
+            problem = ("it is null", "ParameterArgumentValidationErrorNullNotAllowed")
+        elif mandatory and value == "" and param.type == "String":
+            problem = ("it is an empty string", "ParameterArgumentValidationErrorEmptyStringNotAllowed")
+        elif mandatory and value == [] and param.type.endswith("[]"):
+            problem = ("it is an empty array", "ParameterArgumentValidationErrorEmptyArrayNotAllowed")
+        if problem:
+            raise CmdletError(f"Cannot bind argument to parameter '{param.name}' because {problem[0]}.", "InvalidData",
+                              f"{problem[1]},{command_class(info.name)}",
+                              "System.Management.Automation.ParameterBindingValidationException")
+
+
+def _member(value: Any, name: str) -> Any:
+    """PowerShell's `$x.Name`: a property, or member enumeration over a list."""
+    if isinstance(value, (list, tuple)):
+        found = []
+        for item in value:
+            inner = _member(item, name)
+            if isinstance(inner, (list, tuple)):
+                found.extend(inner)
+            elif inner is not None:
+                found.append(inner)
+        return None if not found else found[0] if len(found) == 1 else found
+    return _property(value, name)
+
+
 def _resolve(value: Any, outputs: dict, secrets: dict) -> Any:
-    """Resolve-PlanValue: $ref → the earlier output, $secret → SecureString; other objects refused."""
+    """Resolve-PlanValue: $ref → the earlier output (or one property of it), $secret → SecureString;
+    other objects refused."""
     if isinstance(value, dict):
-        keys = list(value)
-        if keys == ["$ref"]:
+        keys = set(value)
+        if "$ref" in keys and keys <= {"$ref", "property"}:
             ref = str(value["$ref"])
             if ref not in outputs:
                 raise _runtime_error(f"Reference to step '{ref}', which has not run.")
-            return outputs[ref]
-        if keys == ["$secret"]:
+            if "property" not in keys:
+                return outputs[ref]
+            return _member(outputs[ref], str(value["property"]))
+        if keys == {"$secret"}:
             name = str(value["$secret"])
             if secrets.get(name) is None:
                 raise _runtime_error(f"Secret '{name}' is not in the payload.")
             return SecureString(secrets[name])
-        raise _runtime_error('A parameter value may only be JSON data, {"$ref": step} or {"$secret": name}.')
+        raise _runtime_error('A parameter value may only be JSON data, {"$ref": step}, {"$ref": step, "property": name} '
+                             'or {"$secret": name}.')
     if isinstance(value, list):
         return [_resolve(v, outputs, secrets) for v in value]
+    return value
+
+
+def _ps_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, PSObject):
+        return value.to_string()
+    if isinstance(value, PSEnum):
+        return value.name
+    return str(value)
+
+
+def coerce(param_type: str, value: Any) -> Any:
+    """What PowerShell's binder makes of a resolved value for the common scalar types; objects and
+    everything else pass unchanged (the cmdlet checks them)."""
+    if value is None:
+        return None
+    if param_type.endswith("[]"):
+        items = value if isinstance(value, list) else [value]
+        return [coerce(param_type[:-2], v) for v in items]
+    if param_type == "String" and not isinstance(value, (str, list, SecureString)):
+        return _ps_text(value)
+    if param_type in ("Int32", "UInt32", "Int64", "UInt16") and isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value):
+        return int(value)
     return value

@@ -125,7 +125,8 @@ def test_ref_output_is_a_snapshot(run):
 
 def test_other_objects_are_refused(run):
     doc = run(step("x", "Get-Service", Name={"name": "WinRM"}))
-    assert doc["error"]["message"] == 'A parameter value may only be JSON data, {"$ref": step} or {"$secret": name}.'
+    assert doc["error"]["message"] == ('A parameter value may only be JSON data, {"$ref": step}, {"$ref": step, '
+                                       '"property": name} or {"$secret": name}.')
 
 
 # $secret -------------------------------------------------------------------------------------------
@@ -461,3 +462,15 @@ def test_accounting(run):
     assert counters["cas.lab.example"]["engine_invocations"] == 1
     assert counters["cas.lab.example"]["cmdlet_calls"] == {"Get-CMSite": 1}
     assert counters["ps1.lab.example"]["cmdlet_calls"] == {"Get-Service": 1}
+
+
+def test_ref_property(run):
+    doc = run(step("id", "Get-ItemProperty", Path="HKLM:\\SOFTWARE\\Microsoft\\SMS\\Setup"),
+              step("dir", "Test-Path", Path={"$ref": "id", "property": "PSPath"}),
+              step("svc", "Get-Service", Name=["WinRM", "SMS_EXECUTIVE"]),
+              step("names", "Get-Service", {"Name": None}, Name={"$ref": "svc", "property": "Name"}),
+              step("none", "Test-Path", on_error="continue", Path={"$ref": "id", "property": "Nothing"}))
+    assert doc["ok"], doc["error"]
+    assert outputs(doc, "dir") == [True]
+    assert outputs(doc, "names") == [{"Name": "WinRM"}, {"Name": "SMS_EXECUTIVE"}]
+    assert doc["steps"][4]["error"]["message"] == "Cannot bind argument to parameter 'Path' because it is null."
