@@ -200,6 +200,8 @@ class Engine:
         self.accounting = accounting or Accounting()
         self.faults = faults or Faults()
         self._markers = bootstrap_module()
+        # The install_failure fault reaches Site Component Manager through the model.
+        model.install_fails = lambda server: self.faults.fire(server, "install_failure") is not None
 
     # The whole document -------------------------------------------------------------------
     def run(self, host_name: str, payload_text: str) -> str:

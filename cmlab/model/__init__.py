@@ -32,6 +32,7 @@ from .errors import (
     NotFound,
     RuleViolation,
 )
+from .installer import SiteComponentManager
 from .state import CONSOLE_MODULE, LabModel
 from .windows import (
     Domain,
@@ -75,6 +76,7 @@ __all__ = [
     "Service",
     "SimClock",
     "Site",
+    "SiteComponentManager",
     "SiteSystem",
     "SiteSystemSettings",
     "SiteType",

@@ -85,12 +85,17 @@ class Role:
     name: str
     props: list[Prop] = field(default_factory=list)   # role-specific embedded properties
     state: str = RoleState.INSTALLED
+    detail: str = ""                                    # why an installation failed
+
 
     def prop(self, name: str) -> Prop | None:
         return next((p for p in self.props if p.name == name), None)   # PropertyName is case-sensitive (facts §3)
 
     def to_dict(self) -> dict:
-        return {"state": self.state, "props": [p.to_dict() for p in self.props]}
+        out = {"state": self.state, "props": [p.to_dict() for p in self.props]}
+        if self.detail:
+            out["detail"] = self.detail
+        return out
 
 
 @dataclass

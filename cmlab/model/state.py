@@ -6,6 +6,7 @@ All access goes through `LabModel.lock` (one re-entrant lock: simple and suffici
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from .clock import Scheduler, SimClock
 from .configmgr import (
@@ -17,6 +18,7 @@ from .configmgr import (
     Site,
 )
 from .errors import AlreadyExists, NotFound
+from .installer import SiteComponentManager
 from .windows import Domain, WindowsHost
 
 CONSOLE_DIR = r"C:\Program Files (x86)\Microsoft Endpoint Manager\AdminConsole"
@@ -32,6 +34,8 @@ class LabModel:
         self.domain = domain
         self.hosts: dict[str, WindowsHost] = {}
         self.hierarchies: list[Hierarchy] = []
+        # Asked by Site Component Manager for each installation (the lab wires the install_failure fault).
+        self.install_fails: Callable[[str], bool] = lambda server: False
 
     # Hosts --------------------------------------------------------------------------------
     def add_host(self, fqdn: str, address: str = "127.0.0.1") -> WindowsHost:
@@ -52,7 +56,7 @@ class LabModel:
 
     # Hierarchies --------------------------------------------------------------------------
     def add_hierarchy(self, name: str, installer: RoleInstaller | None = None) -> Hierarchy:
-        hierarchy = Hierarchy(name, self.resolve_fqdn, installer)
+        hierarchy = Hierarchy(name, self.resolve_fqdn, installer or SiteComponentManager(self, lambda server: self.install_fails(server)))
         self.hierarchies.append(hierarchy)
         return hierarchy
 

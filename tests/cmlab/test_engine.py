@@ -474,3 +474,14 @@ def test_ref_property(run):
     assert outputs(doc, "dir") == [True]
     assert outputs(doc, "names") == [{"Name": "WinRM"}, {"Name": "SMS_EXECUTIVE"}]
     assert doc["steps"][4]["error"]["message"] == "Cannot bind argument to parameter 'Path' because it is null."
+
+
+def test_install_failure_fault_and_missing_admin_rights_show_in_the_state(run):
+    run.model.host("scp01.lab.example").local_group("Administrators").add_member("LAB\\CAS$")
+    run.faults.add("install_failure", "scp01.lab.example", count=1)
+    doc = run(step("new", "New-CMSiteSystemServer", SiteSystemServerName="scp01.lab.example"))
+    assert doc["ok"]          # the cmdlet only records the intent (facts §8.1)
+    roles = next(ss for ss in run.model.dump()["hierarchies"]["lab"]["site_systems"]
+                 if ss["server"] == "scp01.lab.example")["roles"]
+    assert roles["SMS Site System"]["state"] == "install_failed"
+    assert run.faults.to_list() == []
