@@ -63,8 +63,10 @@ def split_user(name: str) -> tuple[str | None, str]:
 
 
 def _domain_matches(given: str | None, account_domain: str) -> bool:
-    if given is None or not account_domain:
+    if given is None:
         return True
+    if not account_domain:
+        return given == "."   # a local account: `user` or `.\user`
     given, account_domain = given.lower(), account_domain.lower()
     # "lab.example" (DNS / UPN suffix) also names NetBIOS domain "LAB".
     return given == account_domain or given.split(".")[0] == account_domain.split(".")[0]
@@ -96,6 +98,8 @@ class Users:
             names = [acct.user]  # a bare user name (NTLM domain "") matches too, as Windows' default domain
             if acct.domain:
                 names += [f"{acct.domain}\\{acct.user}", f"{acct.user}@{acct.domain}"]
+            else:
+                names.append(f".\\{acct.user}")
             # smbpasswd format: NAME:UID:LM:NT:FLAGS:LCT
             lines += [f"{name}:0:{lm}:{nt}:[U]:LCT-00000000" for name in names]
         fd = os.open(self.ntlm_user_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

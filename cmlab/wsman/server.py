@@ -8,6 +8,7 @@ in the per-connection handler (reference doc §2.1, §2.3).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import selectors
 import socket
@@ -54,7 +55,8 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, listener: WSManListener) -> None:
         self.listener = listener
-        super().__init__((listener.config.bind, listener.config.port), _Handler)
+        # After a restart, the port of the first start (inventories point at it).
+        super().__init__((listener.config.bind, listener.port), _Handler)
 
     def handle_error(self, request, client_address) -> None:  # type: ignore[override]
         # Called from socketserver's except block. TLS handshake failures and clients vanishing
@@ -75,6 +77,8 @@ class WSManListener:
             raise ValueError(f"scheme must be http or https, not {config.scheme!r}")
         if config.scheme == "https" and not (config.certfile and config.keyfile):
             raise ValueError("https needs certfile and keyfile")
+        if not ipaddress.ip_address(config.bind).is_loopback:
+            raise ValueError(f"cmlab listeners bind to loopback only, not {config.bind}")
         self.config = config
         self.users = users
         self.accounting = accounting
@@ -90,7 +94,8 @@ class WSManListener:
         self._port = config.port
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r: socket.socket | None = None   # stop() writes to _wake_w to end the select
+        self._wake_w: socket.socket | None = None
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -110,8 +115,11 @@ class WSManListener:
         if self._thread is not None:
             raise RuntimeError("listener already started")
         self._server = _Server(self)
+        self._server.socket.setblocking(False)
         self._port = self._server.server_address[1]
         self._listening = True
+        self._stopping.clear()
+        self._wake_r, self._wake_w = socket.socketpair()
         self._thread = threading.Thread(
             target=self._accept_loop, name=f"wsman-{self.config.host_name}-{self._port}", daemon=True
         )
@@ -121,11 +129,11 @@ class WSManListener:
     def stop(self) -> None:
         if self._thread is None:
             return
+        assert self._server is not None and self._wake_r is not None and self._wake_w is not None
         self._stopping.set()
         self._wake_w.send(b"x")
         self._thread.join(timeout=5)
         self._thread = None
-        assert self._server is not None
         self._server.server_close()
         self._close_connections()
         self.service.close()
@@ -145,7 +153,7 @@ class WSManListener:
         return self.faults.peek(self.config.host_name, "host_down") is not None
 
     def _accept_loop(self) -> None:
-        assert self._server is not None
+        assert self._server is not None and self._wake_r is not None
         server = self._server
         with selectors.DefaultSelector() as sel:
             sel.register(self._wake_r, selectors.EVENT_READ)
@@ -171,6 +179,7 @@ class WSManListener:
         try:
             server.server_bind()
             server.server_activate()
+            server.socket.setblocking(False)
         except OSError as exc:   # the port is busy for a moment: try again on the next poll
             log.warning("%s: cannot reopen port %d yet: %s", self.config.host_name, self._port, exc)
             server.socket.close()
@@ -180,7 +189,7 @@ class WSManListener:
 
     def _accept_one(self, server: _Server) -> None:
         try:
-            conn, addr = server.socket.accept()
+            conn, addr = server.socket.accept()   # non-blocking: the client may have gone already
         except OSError:
             return
         if self._host_down():
@@ -269,8 +278,9 @@ class _Handler(BaseHTTPRequestHandler):
             listener.accounting.host(host).add_request(len(body_in), 0)
             return
         status, body_out, content_type, headers = self._process(body_in)
-        self._reply(status, body_out, content_type, headers)
+        # Counted before the reply goes out, so a client that has its answer sees the count.
         listener.accounting.host(host).add_request(len(body_in), len(body_out))
+        self._reply(status, body_out, content_type, headers)
 
     def _process(self, body_in: bytes) -> tuple[int, bytes, str, tuple[tuple[str, str], ...]]:
         listener = self.listener

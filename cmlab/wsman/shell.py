@@ -97,9 +97,10 @@ class Command:
             self._cond.notify_all()
 
     @property
-    def running(self) -> bool:
+    def reported_done(self) -> bool:
+        """True once a Receive has returned the command's exit code."""
         with self._cond:
-            return self._outcome is None and not self._terminated
+            return self._delivered
 
     def _start_locked(self) -> None:
         if self._started:

@@ -66,6 +66,12 @@ def test_basic_over_http_accepts_every_user_name_form(wsman_lab, user):
     assert (stdout, stderr, rc) == (f"{HOST}|ipconfig /all|".encode(), b"", 0)
 
 
+@pytest.mark.parametrize("transport", ["basic", "ntlm"])
+@pytest.mark.parametrize("user", ["localuser", ".\\localuser"])
+def test_local_account(wsman_lab, transport, user):
+    assert run(protocol(wsman_lab.url, transport=transport, user=user, password="local-pw"), "x")[2] == 0
+
+
 def test_session_run_cmd_and_counters(wsman_lab):
     session = winrm.Session(wsman_lab.url, auth=("LAB\\admin", PASSWORD), transport="basic")
     result = session.run_cmd("hostname")
@@ -102,7 +108,9 @@ def test_ntlm_without_encryption(wsman_lab):
 
 
 @pytest.mark.parametrize("transport", ["basic", "ntlm"])
-@pytest.mark.parametrize(("user", "password"), [("LAB\\admin", "wrong"), ("LAB\\nobody", PASSWORD), ("OTHER\\admin", PASSWORD)])
+@pytest.mark.parametrize(("user", "password"), [
+    ("LAB\\admin", "wrong"), ("LAB\\nobody", PASSWORD), ("OTHER\\admin", PASSWORD), ("LAB\\localuser", "local-pw"),
+])
 def test_bad_credentials_are_rejected(wsman_lab, transport, user, password):
     with pytest.raises(InvalidCredentialsError):
         protocol(wsman_lab.url, transport=transport, user=user, password=password).open_shell()
@@ -363,7 +371,6 @@ def test_fault_http_500(wsman_lab):
 
 
 def test_fault_wsman_on_receive(wsman_lab):
-    wsman_lab.dispatcher.behaviour = lambda h, c, s: (time.sleep(0.3), CommandOutcome())[1]
     wsman_lab.faults.add("wsman_fault", host="*", count=1)
     wsman_lab.faults.add("wsman_fault", host=HOST, count=1, code=2150859174)
     p = protocol(wsman_lab.url, transport="ntlm")
@@ -375,6 +382,20 @@ def test_fault_wsman_on_receive(wsman_lab):
         assert info.value.wsman_fault_code == expected
     cid = p.run_command(shell, "x")
     assert p.get_command_output(shell, cid)[2] == 0
+    p.close_shell(shell)
+
+
+def test_fault_wsman_on_receive_after_stdin(wsman_lab):
+    # ansible's pattern: the command runs when stdin ends, and is over before the first Receive.
+    wsman_lab.faults.add("wsman_fault", host=HOST, count=1)
+    p = protocol(wsman_lab.url)
+    shell = p.open_shell()
+    cid = p.run_command(shell, "x", console_mode_stdin=False)
+    p.send_command_input(shell, cid, b"input", end=True)
+    assert wait_for(lambda: len(wsman_lab.dispatcher.calls) == 1)
+    with pytest.raises(WSManFaultError):
+        p.get_command_output(shell, cid)
+    assert p.get_command_output(shell, cid)[0].endswith(b"|input")
     p.close_shell(shell)
 
 
@@ -392,6 +413,19 @@ def test_fault_delay(wsman_lab):
 def test_other_hosts_faults_do_not_apply(wsman_lab):
     wsman_lab.faults.add("http_500", host="other.lab.example")
     assert run(protocol(wsman_lab.url), "fine")[2] == 0
+
+
+def test_listener_restarts_and_stop_drops_connections(wsman_lab):
+    session = winrm.Session(wsman_lab.url, auth=("LAB\\admin", PASSWORD), transport="ntlm")
+    assert session.run_cmd("a").status_code == 0
+    port = wsman_lab.listener.port
+    wsman_lab.listener.stop()
+    with pytest.raises(requests.exceptions.ConnectionError):
+        session.run_cmd("b")
+    wsman_lab.listener.start()
+    assert wsman_lab.listener.port == port
+    session = winrm.Session(wsman_lab.url, auth=("LAB\\admin", PASSWORD), transport="ntlm")
+    assert session.run_cmd("c").status_code == 0
 
 
 # ------------------------------------------------------------------------------------------------
