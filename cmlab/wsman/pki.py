@@ -8,6 +8,7 @@ import datetime
 import ipaddress
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,8 +125,14 @@ def _issue(
     return paths
 
 
-def ensure_server_cert(directory: str | os.PathLike[str], host_fqdn: str, ca: CertPaths | None = None) -> CertPaths:
-    """Server certificate for `host_fqdn` (SAN: DNS name, short name, IP 127.0.0.1), PEM chain with the CA."""
+def ensure_server_cert(
+    directory: str | os.PathLike[str],
+    host_fqdn: str,
+    ca: CertPaths | None = None,
+    addresses: Sequence[str] = ("127.0.0.1",),
+) -> CertPaths:
+    """Server certificate for `host_fqdn` (SAN: DNS name, short name, each of `addresses`), PEM
+    chain with the CA. The file name carries the addresses, so another address set is a new cert."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     ca = ca or ensure_ca(out)
@@ -133,8 +140,12 @@ def ensure_server_cert(directory: str | os.PathLike[str], host_fqdn: str, ca: Ce
     short = host_fqdn.split(".")[0]
     if short != host_fqdn:
         names.append(x509.DNSName(short))
-    names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
-    return _issue(out, f"server-{_safe(host_fqdn.lower())}", host_fqdn, names, ExtendedKeyUsageOID.SERVER_AUTH, ca)
+    unique = list(dict.fromkeys(addresses))
+    names += [x509.IPAddress(ipaddress.ip_address(a)) for a in unique]
+    stem = f"server-{_safe(host_fqdn.lower())}"
+    if unique != ["127.0.0.1"]:
+        stem += "-" + "_".join(_safe(a) for a in unique)
+    return _issue(out, stem, host_fqdn, names, ExtendedKeyUsageOID.SERVER_AUTH, ca)
 
 
 def _der_utf8_string(text: str) -> bytes:

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 import winrm
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 from winrm.exceptions import (
     InvalidCredentialsError,
     WinRMTransportError,
@@ -463,9 +465,11 @@ def test_pki_files_are_reused(tmp_path):
     assert {p: Path(p).read_bytes() for p in before} == before
     assert Path(server.cert).read_text().count("BEGIN CERTIFICATE") == 2   # leaf + CA chain
     assert oct(Path(server.key).stat().st_mode & 0o777) == "0o600"
+    other = ensure_server_cert(tmp_path, "pri.lab.example", ca, addresses=("127.10.0.5", "127.0.0.1"))
+    assert other != server
+    san = x509.load_pem_x509_certificate(Path(other.cert).read_bytes()).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value
+    assert [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] == ["127.10.0.5", "127.0.0.1"]
     users = Users([("LAB", "svc", "pw")], cert_map={"svc@lab.example": "LAB\\svc"}, state_dir=str(tmp_path))
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
-
     der = x509.load_pem_x509_certificate(Path(client.cert).read_bytes()).public_bytes(Encoding.DER)
     assert users.principal_for_certificate(der) == "LAB\\svc"
