@@ -237,16 +237,15 @@ def get_service(inv: Invocation) -> list:
             wanted, attr, what = inv.get("Name"), "name", "service name"
         if not wanted:
             return [service_object(s) for s in services]
-        out = []
+        picked: list = []
         for pattern in wanted:
             hits = [s for s in services if wildcard_match(pattern, getattr(s, attr))]
             if not hits and not re.search(r"[*?]", pattern):
                 error_id = "NoServiceFoundForGivenDisplayName" if attr == "display_name" else "NoServiceFoundForGivenName"
                 raise CmdletError.of(inv.cmdlet, error_id, f"Cannot find any service with {what} '{pattern}'.",
                                      "ObjectNotFound", "Microsoft.PowerShell.Commands.ServiceCommandException")
-            out.extend(service_object(s) for s in hits if service_object(s).properties not in
-                       [o.properties for o in out])
-        return out
+            picked.extend(s for s in hits if s not in picked)
+        return [service_object(s) for s in picked]
 
 
 # Local groups ---------------------------------------------------------------------------------
