@@ -39,12 +39,14 @@ def playbook(name: str) -> tuple[int, dict]:
 
 def summary(state: dict) -> None:
     print("\nLab state after the demo:")
-    for site in state["hierarchy"]["sites"]:
-        parent = site.get("parent_site_code") or "-"
-        print(f"  site {site['site_code']} ({site.get('type')}, parent {parent}) on {site.get('server')}")
-        for system in site.get("site_systems", []):
-            roles = ", ".join(r.get("RoleName", r.get("name", "?")) for r in system.get("roles", []))
-            print(f"    {system['server']}: {roles}")
+    for name, hierarchy in state["hierarchies"].items():
+        print(f"  hierarchy {name}")
+        for code, site in sorted(hierarchy["sites"].items()):
+            parent = site.get("reporting_site_code") or "-"
+            print(f"    site {code} ({site.get('type')}, parent {parent}) on {site.get('server')}")
+        for system in hierarchy["site_systems"]:
+            roles = ", ".join(f"{role} ({info.get('state', '?')})" for role, info in sorted(system["roles"].items()))
+            print(f"    {system['server']} [site {system['site_code']}]: {roles}")
 
 
 def main() -> int:

@@ -29,6 +29,7 @@ class ActionModule(ConfigMgrAction):
         decision = _scp.decide(
             state=args["state"], server=server, site_code=site_code, mode=args["mode"], allow_move=args["allow_move"],
             sites=_scp.parse_sites(current.output("sites")), scps=_scp.observed(current), target_site_codes=target_sites,
+            check_mode=self.check_mode,
         )
 
         result = {
@@ -40,6 +41,8 @@ class ActionModule(ConfigMgrAction):
             "restart_required": decision.restart_required,
             "restart_component": _scp.RESTART_COMPONENT if decision.restart_required else None,
         }
+        if decision.warnings:
+            result["warnings"] = decision.warnings
         if self.diff_mode and decision.changed:
             result["diff"] = {
                 "before_header": "service connection point", "after_header": "service connection point",

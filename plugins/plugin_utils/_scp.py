@@ -86,6 +86,7 @@ class Decision:
     after: ScpState
     top_level_site: Site
     actions: list[ScpAction] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -167,7 +168,7 @@ def read_plan(server: str | None) -> Plan:
 
 
 def decide(*, state: str, server: str | None, site_code: str | None, mode: str | None, allow_move: bool,
-           sites: list[Site], scps: list[ScpInstance], target_site_codes: list[str]) -> Decision:
+           sites: list[Site], scps: list[ScpInstance], target_site_codes: list[str], check_mode: bool = False) -> Decision:
     """Everything the module will do, decided from the read plan's outputs. Refusals raise."""
     top = top_level_site(sites)
     known = {s.site_code for s in sites}
@@ -198,10 +199,16 @@ def decide(*, state: str, server: str | None, site_code: str | None, mode: str |
         raise AnsibleActionFail(
             f"The service connection point is already installed on {where}; a hierarchy has only one. "
             f"Set allow_move: true to move it to {server}, or set site_system_server to {elsewhere[0].server}.")
+    warnings = []
     if in_place is None and site_code not in target_site_codes:
-        raise AnsibleActionFail(
-            f"site_system_server {server} is not a site system server of site {site_code}. Make it one first "
-            f"(configmgr.scp.site_system_server), then add the service connection point.")
+        if not check_mode:
+            raise AnsibleActionFail(
+                f"site_system_server {server} is not a site system server of site {site_code}. Make it one first "
+                f"(configmgr.scp.site_system_server), then add the service connection point.")
+        # A check-mode plan of a whole playbook: an earlier task (site_system_server) would have made
+        # it one. Predict the change, and say what it depends on.
+        warnings.append(f"{server} is not a site system server of site {site_code} yet; this prediction assumes an "
+                        f"earlier task makes it one (a real run fails otherwise).")
 
     actions = [ScpAction("remove", s.server, s.site_code) for s in elsewhere]
     if in_place is None:
@@ -213,7 +220,7 @@ def decide(*, state: str, server: str | None, site_code: str | None, mode: str |
         if mode is not None and in_place.mode != mode:
             actions.append(ScpAction("set_mode", server, site_code, mode))
             after.mode = mode
-    return Decision(before, after, top, actions)
+    return Decision(before, after, top, actions, warnings)
 
 
 def write_plan(actions: list[ScpAction]) -> Plan:

@@ -48,6 +48,8 @@ class RunningLab:
         self.cli([ "start", "--topology", str(topology), "--state-dir", str(state_dir), "--ephemeral-ports"])
         self.info = json.loads((state_dir / "cmlab.json").read_text())
         self.inventory = state_dir / "inventory.yml"
+        # The lab's desired state (group_vars) applies to the generated inventory as to the static one.
+        (state_dir / "group_vars").symlink_to(REPO / "inventories" / "lab" / "group_vars")
 
     def cli(self, args: list[str]) -> str:
         proc = subprocess.run([sys.executable, "-m", "cmlab", *args], cwd=REPO, capture_output=True, text=True, timeout=60, check=False)

@@ -10,13 +10,8 @@ SITE = REPO / "playbooks" / "site.yml"
 
 def scp_roles(state: dict) -> list[tuple[str, str]]:
     """(site code, server) of every SCP role in a state dump."""
-    found = []
-    for site in state["hierarchy"]["sites"]:
-        for system in site.get("site_systems", []):
-            for role in system.get("roles", []):
-                if role.get("RoleName", role.get("name")) == "SMS Dmp Connector":
-                    found.append((site["site_code"], system["server"]))
-    return found
+    return [(ss["site_code"], ss["server"]) for h in state["hierarchies"].values()
+            for ss in h["site_systems"] if "SMS Dmp Connector" in ss["roles"]]
 
 
 def test_converge_moves_the_scp_then_second_run_changes_nothing(lab):

@@ -127,3 +127,9 @@ def test_write_plan_orders_remove_before_add_and_reads_back():
 def test_read_plan_is_one_invocation_of_three_reads():
     plan = _scp.read_plan("scp01.lab.example")
     assert [s.cmdlet for s in plan.steps] == ["Get-CMSite", "Get-CMSiteRole", "Get-CMSiteSystemServer"]
+
+
+def test_check_mode_predicts_the_add_when_an_earlier_task_would_make_the_site_system():
+    d = decide(target_site_codes=[], check_mode=True)
+    assert [a.kind for a in d.actions] == ["add"]
+    assert "assumes an earlier task" in d.warnings[0]
