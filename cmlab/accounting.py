@@ -15,12 +15,14 @@ class HostCounters:
         self.commands = 0          # WinRS commands started
         self.engine_invocations = 0
         self.cmdlet_calls: Counter[str] = Counter()
+        self.bytes_in_by_action: Counter[str] = Counter()  # Create, Command, Send, ..., "auth" (handshake)
 
-    def add_request(self, bytes_in: int, bytes_out: int) -> None:
+    def add_request(self, bytes_in: int, bytes_out: int, action: str = "") -> None:
         with self._lock:
             self.requests += 1
             self.bytes_in += bytes_in
             self.bytes_out += bytes_out
+            self.bytes_in_by_action[action or "other"] += bytes_in
 
     def add_command(self) -> None:
         with self._lock:
@@ -43,6 +45,7 @@ class HostCounters:
                 "commands": self.commands,
                 "engine_invocations": self.engine_invocations,
                 "cmdlet_calls": dict(sorted(self.cmdlet_calls.items())),
+                "bytes_in_by_action": dict(sorted(self.bytes_in_by_action.items())),
             }
 
     def reset(self) -> None:
@@ -50,6 +53,7 @@ class HostCounters:
             self.requests = self.bytes_in = self.bytes_out = 0
             self.commands = self.engine_invocations = 0
             self.cmdlet_calls.clear()
+            self.bytes_in_by_action.clear()
 
 
 class Accounting:

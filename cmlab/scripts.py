@@ -67,7 +67,8 @@ class ScriptDispatcher:
     def expected_engine(self) -> str | None:
         """This checkout's engine (read each time: a developer may edit it while the lab runs)."""
         try:
-            return normalise_source(self.engine_file.read_text(encoding="utf-8-sig"))
+            # The runner sends the engine minified (_bootstrap.minify); compare like with like.
+            return normalise_source(self._bootstrap.minify(self.engine_file.read_text(encoding="utf-8-sig")))
         except FileNotFoundError:
             return None
 

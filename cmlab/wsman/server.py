@@ -275,11 +275,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if listener._host_down():
             self.close_connection = True  # no reply at all: the client sees the connection drop
-            listener.accounting.host(host).add_request(len(body_in), 0)
+            listener.accounting.host(host).add_request(len(body_in), 0, "refused")
             return
+        self._action = "auth"  # until a WS-Man body says otherwise: handshake and empty POSTs
         status, body_out, content_type, headers = self._process(body_in)
         # Counted before the reply goes out, so a client that has its answer sees the count.
-        listener.accounting.host(host).add_request(len(body_in), len(body_out))
+        listener.accounting.host(host).add_request(len(body_in), len(body_out), self._action)
         self._reply(status, body_out, content_type, headers)
 
     def _process(self, body_in: bytes) -> tuple[int, bytes, str, tuple[tuple[str, str], ...]]:
@@ -314,9 +315,11 @@ class _Handler(BaseHTTPRequestHandler):
         if delay is not None:
             time.sleep(float(delay.options.get("seconds", 1.0)))
         if listener.faults.fire(host, "http_500") is not None:
+            self._action = "fault"
             return 500, b"Internal Server Error (injected fault)\r\n", "text/plain", result.headers
 
         reply = listener.service.handle(plaintext, result.principal, self.client_address[0])
+        self._action = reply.action
         if encrypted and session is not None:
             # Faults too: pywinrm decrypts error bodies (§2.3).
             return reply.status, encryption.encrypt(session.context, reply.body), encryption.CONTENT_TYPE, result.headers

@@ -7,7 +7,7 @@ shell state machine (shell.py).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cmlab.accounting import Accounting
 from cmlab.dispatch import Dispatcher
@@ -22,6 +22,7 @@ DEFAULT_OPERATION_TIMEOUT = 60.0  # WinRM's MaxTimeoutms default when the client
 class Reply:
     status: int
     body: bytes
+    action: str = ""   # short WS-Man action name (Create, Command, ...), for per-action accounting
 
 
 def long_poll_budget(operation_timeout: float | None) -> float:
@@ -58,7 +59,10 @@ class WinRSService:
         try:
             request = soap.parse_request(data)
         except soap.MalformedRequest as exc:
-            return self._fault(soap.schema_validation(str(exc)), "")
+            return replace(self._fault(soap.schema_validation(str(exc)), ""), action="malformed")
+        return replace(self._handle(request, principal, client_ip), action=request.action.rsplit("/", 1)[-1])
+
+    def _handle(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> Reply:
         handler = self._handlers.get(request.action)
         if handler is None:
             return self._fault(soap.action_not_supported(request.action), request.message_id)

@@ -10,16 +10,20 @@ constants to recognise the bootstrap (docs/engine-protocol.md section 1).
 from __future__ import annotations
 
 import base64
+import gzip
 
-# Read standard input, split at the separator line, run part one (the engine) with part two
-# (the payload JSON) as its argument. It never changes with the plan: the command line stays
-# short (cmd.exe limits a WinRS command line to 8,191 characters) and carries no data.
+# Read standard input, split at the separator line, unpack part one (the engine, gzip + base64)
+# and run it with part two (the payload JSON) as its argument. It never changes with the plan:
+# the command line stays short (cmd.exe limits a WinRS command line to 8,191 characters) and
+# carries no data. The engine is packed because it is most of every request's bytes.
 BOOTSTRAP = (
     "$ErrorActionPreference='Stop';"
     "$s=@($input) -join \"`n\";"
     "$i=$s.IndexOf(\"`n`0`0`0`0`n\");"
     "if($i -lt 0){[Console]::Error.WriteLine('configmgr.scp: no engine payload on stdin');exit 2};"
-    "&([scriptblock]::Create($s.Substring(0,$i))) $s.Substring($i+6)"
+    "$z=[IO.Compression.GZipStream]::new([IO.MemoryStream]::new([Convert]::FromBase64String($s.Substring(0,$i))),"
+    "[IO.Compression.CompressionMode]::Decompress);"
+    "&([scriptblock]::Create([IO.StreamReader]::new($z).ReadToEnd())) $s.Substring($i+6)"
 )
 
 # The exact prefix Ansible's powershell shell plugin uses; the winrm plugin (2.19) sends a command
@@ -41,15 +45,30 @@ def encode_command(script: str) -> str:
 BOOTSTRAP_COMMAND = encode_command(BOOTSTRAP)
 
 
+def minify(engine_source: str) -> str:
+    """The engine without indentation, blank lines and whole-line comments (it has no here-strings)."""
+    lines = (line.strip() for line in engine_source.splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("#"))
+
+
+def pack(engine_source: str) -> str:
+    """Minified, gzipped (fixed mtime: the same engine always packs to the same bytes), base64."""
+    return base64.b64encode(gzip.compress(minify(engine_source).encode("ascii"), mtime=0)).decode("ascii")
+
+
 def build_stdin(engine_source: str, payload_json: str) -> bytes:
-    """Engine, separator, payload. Both parts must be ASCII (see the protocol doc, section 2)."""
-    return (engine_source.rstrip("\r\n") + SEPARATOR + payload_json + "\n").encode("ascii")
+    """Packed engine, separator, payload. All ASCII (see the protocol doc, section 2)."""
+    return (pack(engine_source) + SEPARATOR + payload_json + "\n").encode("ascii")
 
 
 def split_stdin(data: bytes) -> tuple[str, str] | None:
-    """What the bootstrap does with standard input, for cmlab: (engine, payload) or None."""
+    """What the bootstrap does with standard input, for cmlab: (engine text, payload) or None."""
     text = data.decode("ascii", errors="replace").replace("\r\n", "\n")
     index = text.find(SEPARATOR)
     if index < 0:
         return None
-    return text[:index], text[index + len(SEPARATOR):].strip("\n")
+    try:
+        engine = gzip.decompress(base64.b64decode(text[:index], validate=True)).decode("ascii")
+    except (ValueError, OSError, EOFError):
+        return None
+    return engine, text[index + len(SEPARATOR):].strip("\n")

@@ -85,7 +85,8 @@ def test_one_fixed_command_line_and_the_plan_on_stdin():
     assert hostile not in cmd and "pw" not in cmd
     assert stdin.isascii()
     engine, payload = _bootstrap.split_stdin(stdin)
-    assert engine.startswith("# configmgr.scp remote engine")
+    assert engine.startswith("param([string]$PayloadJson)")   # minified: no comments, no indentation
+    assert len(stdin) < len(engine) / 2                         # packed: gzip + base64
     data = json.loads(payload)
     assert data["secrets"] == {"pw": hostile}                         # data, escaped as JSON, never code
     assert data["steps"][1]["params"]["Password"] == {"$secret": "pw"}

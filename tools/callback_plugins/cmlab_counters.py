@@ -21,6 +21,10 @@ def _totals(snapshot: dict) -> dict:
     keys = ("requests", "bytes_in", "bytes_out", "commands", "engine_invocations")
     totals = {k: sum(h.get(k, 0) for h in snapshot.values()) for k in keys}
     totals["cmdlet_calls"] = sum(sum(h.get("cmdlet_calls", {}).values()) for h in snapshot.values())
+    # The engine invocation's own requests, apart from the connection's (auth handshake, shell
+    # Create/Delete), which a task pays once however many invocations it makes.
+    command_actions = ("Command", "Send", "Receive", "Signal")
+    totals["command_bytes_in"] = sum(h.get("bytes_in_by_action", {}).get(a, 0) for h in snapshot.values() for a in command_actions)
     return totals
 
 
