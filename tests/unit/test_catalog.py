@@ -992,7 +992,7 @@ def test_flags_enum_takes_several_names_and_normalises_them():
     with pytest.raises(cat.BindingError, match='The argument "Nope" does not belong to the set'):
         catalog.bind("Set-NetFirewallRule", {"Name": "x", "Profile": "Domain,Nope"})
     # A non-flags enum still refuses a list, as PowerShell does.
-    with pytest.raises(cat.BindingError, match="Cannot convert 'System.Object\\[\\]'"):
+    with pytest.raises(cat.BindingError, match=r"Cannot convert 'System.Object\[\]'"):
         catalog.bind("Set-NetFirewallRule", {"Name": "x", "Direction": ["Inbound", "Outbound"]})
 
 
