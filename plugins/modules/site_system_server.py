@@ -43,6 +43,29 @@ options:
         (C(New-CMAccount)) and be a local administrator of the server.
       - Mutually exclusive with I(use_site_server_account).
     type: str
+  enable_proxy:
+    description:
+      - Whether the roles of this server (the service connection point among them) reach the internet through a
+        proxy. There is one proxy configuration per site system server, shared by all its roles.
+      - Implied by I(proxy_server). C(false) removes the proxy and cannot be combined with the other proxy options.
+    type: bool
+  proxy_server:
+    description:
+      - FQDN, host name, IPv4 or IPv6 address of the proxy. Required when the proxy is enabled.
+    type: str
+  proxy_port:
+    description:
+      - Port of the proxy, 1-65535. When the proxy is enabled without a port and none is configured yet,
+        Configuration Manager's default C(80) is used (with a warning).
+    type: int
+  proxy_account:
+    description:
+      - Site system proxy server account (C(DOMAIN\user)) for proxies that need authentication. It must already
+        exist in Configuration Manager (M(configmgr.scp.cm_account)).
+      - An empty string goes back to the computer account (the default when no proxy account is set).
+      - The cmdlet resets what it is not sent, so whenever anything about the proxy changes the module sends the
+        server, the port and the account together.
+    type: str
 extends_documentation_fragment:
   - configmgr.scp.provider
   - ansible.builtin.action_common_attributes
@@ -78,6 +101,13 @@ EXAMPLES = r"""
     site_code: CAS
     installation_account: CONTOSO\cm-install
 
+- name: Reach the internet through an authenticating proxy
+  configmgr.scp.site_system_server:
+    site_system_server: scp01.contoso.com
+    proxy_server: proxy.contoso.com
+    proxy_port: 3128
+    proxy_account: CONTOSO\cm-proxy
+
 - name: Remove the server from the site once it holds no roles
   configmgr.scp.site_system_server:
     site_system_server: old-scp.contoso.com
@@ -105,6 +135,18 @@ before:
       type: bool
     installation_account:
       description: The site system installation account, when one is used.
+      type: str
+    enable_proxy:
+      description: Whether a proxy is configured.
+      type: bool
+    proxy_server:
+      description: The proxy.
+      type: str
+    proxy_port:
+      description: Its port.
+      type: int
+    proxy_account:
+      description: The proxy account, or null for the computer account.
       type: str
 after:
   description: The site system server after the change (read back; predicted in check mode).

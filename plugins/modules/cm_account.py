@@ -1,0 +1,96 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, configmgr.scp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: cm_account
+short_description: Ensure a Configuration Manager account exists, such as the site system installation or proxy account
+version_added: 0.1.0
+description:
+  - Creates, updates the password of, or removes an account that Configuration Manager stores
+    (C(New-CMAccount)), for example the site system installation account or the site system proxy server
+    account used by M(configmgr.scp.site_system_server).
+  - The password travels only on the engine's standard input and becomes a C(SecureString) there; it never
+    appears on a command line, in the result, in a diff or in a log.
+  - A stored password cannot be read back, so it cannot be compared. I(update_password=on_create) (the
+    default) sets it only when the account is created; I(update_password=always) sets it on every run and
+    therefore always reports a change.
+options:
+  name:
+    description: The account in C(DOMAIN\user) form.
+    type: str
+    required: true
+    aliases: [user_name]
+  password:
+    description:
+      - Password of the account. Required to create it.
+    type: str
+  update_password:
+    description: When to set the password of an existing account.
+    type: str
+    choices: [always, on_create]
+    default: on_create
+  state:
+    description: Whether the account exists in Configuration Manager.
+    type: str
+    choices: [present, absent]
+    default: present
+  site_code:
+    description: Site the account is created at. Defaults to the site of the SMS Provider.
+    type: str
+extends_documentation_fragment:
+  - configmgr.scp.provider
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: Shows whether the account exists; never the password.
+  platform:
+    platforms: windows
+seealso:
+  - module: configmgr.scp.site_system_server
+author:
+  - configmgr.scp contributors
+"""
+
+EXAMPLES = r"""
+- name: The site system installation account
+  configmgr.scp.cm_account:
+    name: CONTOSO\cm-install
+    password: "{{ vault_cm_install_password }}"
+
+- name: Rotate the proxy account's password
+  configmgr.scp.cm_account:
+    name: CONTOSO\cm-proxy
+    password: "{{ vault_cm_proxy_password }}"
+    update_password: always
+"""
+
+RETURN = r"""
+before:
+  description: Whether the account existed, and its name as stored.
+  returned: always
+  type: dict
+  sample: {present: false, name: null}
+after:
+  description: The account afterwards.
+  returned: always
+  type: dict
+  sample: {present: true, name: CONTOSO\cm-install}
+password_updated:
+  description: Whether the password was (in check mode, would be) set.
+  returned: always
+  type: bool
+  sample: true
+"""

@@ -1,0 +1,99 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, configmgr.scp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: local_group_member
+short_description: Ensure principals are, or are not, members of a local group on a Windows host
+version_added: 0.1.0
+description:
+  - Adds or removes domain or local principals to or from a local group of the target host, by default
+    C(Administrators). Computer accounts are written C(DOMAIN\NAME$).
+  - The typical use is the prerequisite of a remote service connection point, where the site server's
+    computer account must be a local administrator of the server that hosts the role (unless a site system
+    installation account is used).
+  - Reads the members first and changes only what differs; names compare case-insensitively, as Windows does.
+  - Runs on the host whose group it changes (the play's host or C(delegate_to)).
+options:
+  group:
+    description: Name of the local group.
+    type: str
+    default: Administrators
+  members:
+    description:
+      - Principals in C(DOMAIN\name) form, for example C(CONTOSO\CAS01$) for the computer account of the site
+        server C(cas01), or C(CONTOSO\cm-admins) for a domain group.
+    type: list
+    elements: str
+    required: true
+  state:
+    description:
+      - C(present) adds the members that are missing; other members stay.
+      - C(absent) removes the listed members that are in the group.
+    type: str
+    choices: [present, absent]
+    default: present
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: windows
+seealso:
+  - module: configmgr.scp.site_system_server
+  - module: ansible.windows.win_group_membership
+author:
+  - configmgr.scp contributors
+"""
+
+EXAMPLES = r"""
+- name: Let the site server install roles on the SCP server
+  configmgr.scp.local_group_member:
+    members:
+      - CONTOSO\CAS01$
+  delegate_to: scp01.contoso.com
+
+- name: Remove an installation account that is no longer used
+  configmgr.scp.local_group_member:
+    group: Administrators
+    members: [CONTOSO\old-cm-install]
+    state: absent
+"""
+
+RETURN = r"""
+group:
+  description: The group.
+  returned: always
+  type: str
+  sample: Administrators
+added:
+  description: Members that were (in check mode, would be) added.
+  returned: always
+  type: list
+  elements: str
+  sample: [CONTOSO\CAS01$]
+removed:
+  description: Members that were (in check mode, would be) removed.
+  returned: always
+  type: list
+  elements: str
+  sample: []
+members:
+  description: The members of the group afterwards (read back; predicted in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [CONTOSO\Domain Admins, CONTOSO\CAS01$]
+"""

@@ -1,0 +1,100 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, configmgr.scp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: sms_executive
+short_description: Start, stop or restart SMS_Executive, or one of its component threads
+version_added: 0.1.0
+description:
+  - Controls the C(SMS_EXECUTIVE) service of a Configuration Manager site system, or a single component
+    thread of it such as C(SMS_DMP_DOWNLOADER), and waits until the requested state is reached.
+  - After the service connection point changes between online and offline mode, C(SMS_DMP_DOWNLOADER)
+    must restart before the new mode takes effect; restarting only that thread is what Configuration
+    Manager Service Manager does, without interrupting the other components.
+  - A thread is controlled through the documented registry mechanism - C(Requested Operation) set to
+    C(Stop) or C(Start) under
+    C(HKLM\SOFTWARE\Microsoft\SMS\Components\SMS_EXECUTIVE\Threads\<component>) - and its progress is read
+    from C(Current State), because no cmdlet controls a single component.
+  - Run the task on the server that runs the component (for the SCP, the SCP server).
+options:
+  state:
+    description:
+      - C(started) and C(stopped) change only what is not in that state already.
+      - C(restarted) always stops and starts (and always reports a change).
+    type: str
+    choices: [started, stopped, restarted]
+    required: true
+  component:
+    description:
+      - A component thread of SMS_Executive, for example C(SMS_DMP_DOWNLOADER). When omitted, the whole
+        C(SMS_EXECUTIVE) service is controlled (every component stops and starts).
+    type: str
+  wait_timeout:
+    description: Seconds to wait for each state change before failing with the states seen.
+    type: int
+    default: 300
+  poll_interval:
+    description: Seconds between two reads of the state while waiting.
+    type: int
+    default: 5
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  check_mode:
+    support: full
+    details: Reports what would be started, stopped or restarted; changes nothing.
+  diff_mode:
+    support: none
+  platform:
+    platforms: windows
+seealso:
+  - module: configmgr.scp.service_connection_point
+author:
+  - configmgr.scp contributors
+"""
+
+EXAMPLES = r"""
+- name: Restart the SCP's downloader after a mode change
+  configmgr.scp.sms_executive:
+    component: SMS_DMP_DOWNLOADER
+    state: restarted
+  delegate_to: scp01.contoso.com
+
+- name: Restart the whole SMS_Executive service
+  configmgr.scp.sms_executive:
+    state: restarted
+"""
+
+RETURN = r"""
+service:
+  description: The service controlled (always C(SMS_EXECUTIVE)).
+  returned: always
+  type: str
+  sample: SMS_EXECUTIVE
+component:
+  description: The component thread controlled, or null for the whole service.
+  returned: always
+  type: str
+  sample: SMS_DMP_DOWNLOADER
+states_seen:
+  description: The states read while waiting, in order, without repeats.
+  returned: always
+  type: list
+  elements: str
+  sample: [Running, Stopping, Stopped, Running]
+requested_operation:
+  description: The thread's C(Requested Operation) value as found (normally C(None)).
+  returned: when component is set
+  type: str
+  sample: None
+"""

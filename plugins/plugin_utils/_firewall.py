@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, configmgr.scp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""FOR INTERNAL COLLECTION USE ONLY. A Windows Firewall rule: read, compare every property, write the difference."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, ref
+
+RULE_SELECT = {"Name": None, "DisplayName": None, "Description": None, "Direction": None, "Action": None,
+               "Enabled": None, "Profile": None}
+PORT_SELECT = {"Protocol": None, "LocalPort": None, "RemotePort": None}
+ALL_PROFILES = ("domain", "private", "public")
+
+
+@dataclass
+class RuleState:
+    present: bool = False
+    name: str | None = None
+    display_name: str | None = None
+    description: str | None = None
+    direction: str | None = None
+    action: str | None = None
+    enabled: bool | None = None
+    profiles: list[str] | None = None
+    protocol: str | None = None
+    local_port: list[str] | None = None
+    remote_port: list[str] | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def normalize_profiles(value) -> list[str]:
+    """'Domain, Private' / ['Domain','Private'] / 'Any' -> sorted names; Any means all three."""
+    if value is None:
+        return list(ALL_PROFILES)
+    items = value if isinstance(value, list) else str(value).split(",")
+    names = {str(i).strip().lower() for i in items if str(i).strip()}
+    if not names or "any" in names or names >= set(ALL_PROFILES):
+        return list(ALL_PROFILES)
+    return sorted(names)
+
+
+def normalize_ports(value) -> list[str]:
+    """'Any' / '443' / ['443','8443'] -> sorted list of port strings; [] means any port."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    ports = {str(i).strip() for i in items if str(i).strip()}
+    if not ports or any(p.lower() == "any" for p in ports):
+        return []
+    return sorted(ports, key=lambda p: (len(p), p))
+
+
+def observed(rule: dict | None, ports: dict | None) -> RuleState:
+    if not rule:
+        return RuleState()
+    ports = ports or {}
+    return RuleState(
+        present=True,
+        name=rule.get("Name"),
+        display_name=rule.get("DisplayName"),
+        description=rule.get("Description") or None,
+        direction=str(rule.get("Direction") or "").lower() or None,
+        action=str(rule.get("Action") or "").lower() or None,
+        enabled=str(rule.get("Enabled")).lower() == "true",
+        profiles=normalize_profiles(rule.get("Profile")),
+        protocol=str(ports.get("Protocol") or "any").lower(),
+        local_port=normalize_ports(ports.get("LocalPort")),
+        remote_port=normalize_ports(ports.get("RemotePort")),
+    )
+
+
+def read_plan(name: str) -> Plan:
+    plan = Plan()
+    # Not found is an error of Get-NetFirewallRule; capture it and decide in Python.
+    plan.add("rule", "Get-NetFirewallRule", {"Name": name}, select=RULE_SELECT, on_error="continue")
+    plan.add("ports", "Get-NetFirewallPortFilter", {"AssociatedNetFirewallRule": ref("rule")}, select=PORT_SELECT,
+             on_error="continue")
+    return plan
+
+
+def desired(args: dict, current: RuleState) -> RuleState:
+    """What the rule must look like: the options given, the current values (or defaults) for the rest."""
+    base = current if current.present else RuleState(
+        present=True, name=args["name"], display_name=args["name"], description=None, direction="inbound",
+        action="allow", enabled=True, profiles=list(ALL_PROFILES), protocol="any", local_port=[], remote_port=[])
+    want = RuleState(**base.to_dict())
+    want.present, want.name = True, args["name"]
+    for option, attr in (("display_name", "display_name"), ("description", "description"), ("direction", "direction"),
+                         ("action", "action"), ("enabled", "enabled"), ("protocol", "protocol")):
+        if args.get(option) is not None:
+            setattr(want, attr, args[option])
+    if args.get("profiles") is not None:
+        want.profiles = normalize_profiles(args["profiles"])
+    if args.get("local_port") is not None:
+        want.local_port = normalize_ports(args["local_port"])
+    if args.get("remote_port") is not None:
+        want.remote_port = normalize_ports(args["remote_port"])
+    return want
+
+
+# Rule property -> (cmdlet parameter, how PowerShell wants the value)
+_PARAMS = {
+    "display_name": ("DisplayName", str),
+    "description": ("Description", lambda v: v or ""),
+    "direction": ("Direction", str.capitalize),
+    "action": ("Action", str.capitalize),
+    "enabled": ("Enabled", lambda v: "True" if v else "False"),
+    "profiles": ("Profile", lambda v: "Any" if sorted(v) == list(ALL_PROFILES) else ",".join(p.capitalize() for p in v)),
+    "protocol": ("Protocol", lambda v: "Any" if v == "any" else v.upper()),
+    "local_port": ("LocalPort", lambda v: v or ["Any"]),
+    "remote_port": ("RemotePort", lambda v: v or ["Any"]),
+}
+
+
+def differences(current: RuleState, want: RuleState) -> list[str]:
+    return [attr for attr in _PARAMS if getattr(current, attr) != getattr(want, attr)]
+
+
+def write_plan(current: RuleState, want: RuleState | None) -> Plan:
+    plan = Plan()
+    if want is None:
+        plan.add("remove", "Remove-NetFirewallRule", {"Name": current.name})
+        return plan
+    if not current.present:
+        params = {"Name": want.name}
+        for attr, (param, convert) in _PARAMS.items():
+            value = getattr(want, attr)
+            if attr == "description" and not value:
+                continue
+            if attr in ("local_port", "remote_port") and not value:
+                continue  # Any is the default; New-NetFirewallRule refuses ports with protocol Any
+            params[param] = convert(value)
+        plan.add("new", "New-NetFirewallRule", params)
+    else:
+        params = {"Name": current.name}
+        for attr in differences(current, want):
+            param, convert = _PARAMS[attr]
+            params[param] = convert(getattr(want, attr))
+        plan.add("set", "Set-NetFirewallRule", params)
+    plan.add("after_rule", "Get-NetFirewallRule", {"Name": want.name}, select=RULE_SELECT)
+    plan.add("after_ports", "Get-NetFirewallPortFilter", {"AssociatedNetFirewallRule": ref("after_rule")}, select=PORT_SELECT)
+    return plan
