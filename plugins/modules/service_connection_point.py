@@ -55,8 +55,55 @@ options:
     description:
       - Allow removing the SCP from another server or site to install it on I(site_system_server).
       - When C(false) and the SCP is elsewhere, the module fails and says where it is.
+      - A move is always made safely - the new server is checked first (site system server, and see
+        I(check_prerequisites)), the role is removed from the old server, the module waits until it is
+        uninstalled there (up to I(wait_timeout)), and only then adds it on the new server - so the hierarchy
+        never has two SCPs. If a step fails, the result says which steps were done, and running the same task
+        again finishes the move.
     type: bool
     default: false
+  wait:
+    description:
+      - After adding (or moving) the SCP, wait until Site Component Manager has installed it on the server and
+        its components C(SMS_DMP_DOWNLOADER), C(SMS_DMP_UPLOADER) and C(SMS_SERVICE_CONNECTOR) are started;
+        after removing it, wait until they are gone.
+      - Progress is read from the C(SMS_ComponentSummarizer) WMI class on the SMS Provider; on failure the
+        result carries the states seen and the lines of C(sitecomp.log) on the site server that name the server.
+        A failure logged by Site Component Manager fails the task at once rather than at the timeout.
+      - Before adding with I(wait), the module also waits until no SCP component is left on another server.
+    type: bool
+    default: false
+  wait_timeout:
+    description: Seconds to wait for each install, uninstall or restart.
+    type: int
+    default: 1800
+  poll_interval:
+    description: Seconds between two reads of the progress.
+    type: int
+    default: 15
+  restart_downloader:
+    description:
+      - After a mode change, restart the C(SMS_DMP_DOWNLOADER) component on the SCP server so that the new mode
+        takes effect (through the registry mechanism, see M(configmgr.scp.sms_executive)), and wait until it runs
+        again.
+      - The SCP server must be a host of the inventory (matched by name, short name or C(ansible_host), or named by
+        I(scp_host)); the module connects to it directly, as C(delegate_to) would, because doing it from the SMS
+        Provider would be a second WinRM hop.
+      - When C(false), I(restart_required) tells whether a restart is still needed.
+    type: bool
+    default: false
+  check_prerequisites:
+    description:
+      - Before adding the SCP on a server other than the site server, check on that server that the site server's
+        computer account (or the site system's installation account) is a member of the local Administrators group
+        (a requirement of a remote SCP). The server must be in the inventory; otherwise the module warns.
+      - In check mode a missing membership is a warning, since an earlier task may add it.
+    type: bool
+    default: true
+  scp_host:
+    description:
+      - Inventory name of the SCP server, when it cannot be found from I(site_system_server).
+    type: str
 extends_documentation_fragment:
   - configmgr.scp.provider
   - ansible.builtin.action_common_attributes
@@ -75,10 +122,8 @@ attributes:
   platform:
     platforms: windows
 notes:
-  - Role installation by Site Component Manager is asynchronous; this module records the desired state in
-    the site and returns. The role then installs on the server.
-  - A move removes the SCP before adding it again, so the hierarchy never has two. If the add fails after
-    the remove, the result says so and running the task again finishes the move.
+  - Role installation by Site Component Manager is asynchronous; without I(wait) this module records the desired
+    state in the site and returns (one read and one write round trip). The role then installs on the server.
 seealso:
   - module: configmgr.scp.service_connection_point_info
   - module: configmgr.scp.site_system_server
@@ -101,11 +146,18 @@ EXAMPLES = r"""
     allow_move: true
   register: scp
 
-- name: Switch to offline mode; the downloader restart is required afterwards
+- name: Move it and wait until it runs on the new server
+  configmgr.scp.service_connection_point:
+    site_system_server: scp01.contoso.com
+    allow_move: true
+    wait: true
+    wait_timeout: 3600
+
+- name: Switch to offline mode and restart the downloader so that it takes effect
   configmgr.scp.service_connection_point:
     site_system_server: scp01.contoso.com
     mode: offline
-  register: scp_mode
+    restart_downloader: true
 
 - name: Remove the service connection point wherever it is
   configmgr.scp.service_connection_point:
@@ -160,11 +212,34 @@ actions:
     - add the service connection point on scp01.contoso.com (site CAS, online)
 restart_required:
   description:
-    - Whether the mode changed, so C(SMS_DMP_DOWNLOADER) on the SCP server must restart before the new mode
-      takes effect.
+    - Whether the mode changed and C(SMS_DMP_DOWNLOADER) on the SCP server still must restart before the new
+      mode takes effect (false when I(restart_downloader) restarted it).
   returned: always
   type: bool
   sample: false
+downloader_restarted:
+  description: Whether the module restarted C(SMS_DMP_DOWNLOADER) (I(restart_downloader)).
+  returned: always
+  type: bool
+  sample: true
+downloader_states_seen:
+  description: The thread states seen while restarting it.
+  returned: when the downloader was restarted
+  type: list
+  elements: str
+  sample: [Running, Stopping, Stopped, Running]
+progress:
+  description:
+    - Per server waited for, what the wait saw - C(states_seen) of the SCP components, the C(sitecomp_log)
+      lines naming the server, C(polls) and C(elapsed) seconds.
+  returned: when the module waited (I(wait), or a move)
+  type: dict
+  sample:
+    scp01.contoso.com:
+      states_seen: [no components, "SMS_DMP_DOWNLOADER started, SMS_DMP_UPLOADER started, SMS_SERVICE_CONNECTOR started"]
+      sitecomp_log: []
+      polls: 3
+      elapsed: 30.2
 restart_component:
   description: The component to restart when I(restart_required), else null.
   returned: always

@@ -22,7 +22,7 @@ RESTART_COMPONENT = "SMS_DMP_DOWNLOADER"
 SITE_SELECT = {"SiteCode": None, "SiteName": None, "ReportingSiteCode": None, "Type": None, "ServerName": None}
 PROPS_SELECT = {"PropertyName": None, "Value": None, "Value1": None, "Value2": None}
 SYSRESUSE_SELECT = {"SiteCode": None, "RoleName": None, "NetworkOSPath": None, "Props": PROPS_SELECT}
-SITE_SYSTEM_SELECT = {"SiteCode": None, "NetworkOSPath": None, "RoleCount": None}
+SITE_SYSTEM_SELECT = {"SiteCode": None, "NetworkOSPath": None, "RoleCount": None, "Props": PROPS_SELECT}
 
 SITE_TYPES = {1: "secondary", 2: "primary", 4: "cas"}
 
