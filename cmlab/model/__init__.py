@@ -1,6 +1,7 @@
 """The simulated lab's state and rules (moto-style models), independent of any wire format."""
 
 from .clock import Scheduler, SimClock
+from .cmtrace import LogWriter
 from .configmgr import (
     ROLE_COMPONENT_SERVER,
     ROLE_PROVIDER,
@@ -32,6 +33,8 @@ from .errors import (
     NotFound,
     RuleViolation,
 )
+from .executive import ExecutiveTiming, SmsExecutive, ensure_executive
+from .files import FileSystem
 from .installer import SiteComponentManager
 from .state import CONSOLE_MODULE, LabModel
 from .windows import (
@@ -57,11 +60,14 @@ __all__ = [
     "AlreadyExists",
     "CMAccount",
     "Domain",
+    "ExecutiveTiming",
+    "FileSystem",
     "Hierarchy",
     "ImmediateInstaller",
     "InvalidArgument",
     "LabModel",
     "LocalGroup",
+    "LogWriter",
     "ModelError",
     "NotFound",
     "Prop",
@@ -80,7 +86,9 @@ __all__ = [
     "SiteSystem",
     "SiteSystemSettings",
     "SiteType",
+    "SmsExecutive",
     "WindowsHost",
+    "ensure_executive",
     "literal_pattern",
     "parse_registry_path",
     "wildcard_match",

@@ -18,6 +18,7 @@ from .configmgr import (
     Site,
 )
 from .errors import AlreadyExists, NotFound
+from .executive import ensure_executive, install_site_server_files
 from .installer import SiteComponentManager
 from .windows import Domain, WindowsHost
 
@@ -41,7 +42,7 @@ class LabModel:
     def add_host(self, fqdn: str, address: str = "127.0.0.1") -> WindowsHost:
         if fqdn.lower() in self.hosts:
             raise AlreadyExists(f"host {fqdn} already exists")
-        host = WindowsHost(fqdn, self.domain, address)
+        host = WindowsHost(fqdn, self.domain, address, self.scheduler)
         self.hosts[host.fqdn] = host
         return host
 
@@ -96,9 +97,9 @@ class LabModel:
         host.registry.set_value(SMS_KEY + r"\Identification", "Site Code", site.code)
         host.registry.set_value(SMS_KEY + r"\Identification", "Site Server Name", site.server)
         host.registry.set_value(SMS_KEY + r"\Setup", "Installation Directory", site.install_dir)
-        host.add_service("SMS_EXECUTIVE", "SMS_EXECUTIVE")
         host.add_service("SMS_SITE_COMPONENT_MANAGER", "SMS_SITE_COMPONENT_MANAGER")
-        host.directories.add(site.install_dir.lower())
+        install_site_server_files(host, site.install_dir)
+        ensure_executive(host)
         return site
 
     def install_console(self, host: WindowsHost) -> None:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .errors import AlreadyExists, InvalidArgument, NotFound
+from .clock import Scheduler, SimClock
+from .errors import AlreadyExists, InvalidArgument, NotFound, RuleViolation
+from .files import FileSystem
 from .secrets import PasswordFingerprint
+
+if TYPE_CHECKING:
+    from .executive import ExecutiveTiming, SmsExecutive
 
 # ---------------------------------------------------------------------------------------------
 # Registry
@@ -110,9 +115,19 @@ def _infer_kind(data: Any) -> str:
     return "String"
 
 
+RegistryWatcher = Callable[[str, list[str], str], None]     # (hive, key path parts, value name)
+
+
 class Registry:
     def __init__(self) -> None:
         self._hives = {hive: RegistryKey(hive) for hive in ("HKEY_LOCAL_MACHINE", "HKEY_CURRENT_USER", "HKEY_USERS")}
+        self._watchers: list[tuple[str, tuple[str, ...], RegistryWatcher]] = []
+
+    def watch(self, path: str, callback: RegistryWatcher) -> None:
+        """Call `callback` after every value written through `set_value` at or under `path`
+        (what RegNotifyChangeKeyValue gives a Windows service, e.g. SMS_EXECUTIVE, facts §4)."""
+        hive, parts = self._resolve(path)
+        self._watchers.append((hive, tuple(p.lower() for p in parts), callback))
 
     def _resolve(self, path: str) -> tuple[str, list[str]]:
         parsed = parse_registry_path(path)
@@ -136,6 +151,11 @@ class Registry:
 
     def set_value(self, path: str, name: str, data: Any, kind: str | None = None) -> None:
         self.ensure_key(path).set_value(name, data, kind)
+        hive, parts = self._resolve(path)
+        lowered = tuple(p.lower() for p in parts)
+        for w_hive, prefix, callback in list(self._watchers):
+            if w_hive == hive and lowered[:len(prefix)] == prefix:
+                callback(hive, parts, name)
 
     def get_value(self, path: str, name: str) -> Any:
         key = self.key(path)
@@ -249,19 +269,27 @@ class Domain:
         }
 
 
+ServiceListener = Callable[[str], None]      # called with "started" or "stopped"
+
+
 class WindowsHost:
     """One simulated Windows server."""
 
-    def __init__(self, fqdn: str, domain: Domain, address: str = "127.0.0.1") -> None:
+    def __init__(self, fqdn: str, domain: Domain, address: str = "127.0.0.1",
+                 scheduler: Scheduler | None = None) -> None:
         self.fqdn = fqdn.lower()
         self.domain = domain
         self.address = address
+        # The lab's scheduler (simulated clock); a host on its own gets a private one.
+        self.scheduler = scheduler or Scheduler(SimClock())
+        self.executive: SmsExecutive | None = None     # set by cmlab.model.executive.ensure_executive
+        self._service_listeners: dict[str, list[ServiceListener]] = {}
         self.console_module_path: str | None = None   # ConfigurationManager.psd1 when the console is installed
         self.registry = Registry()
         self.services: dict[str, Service] = {}
         self.local_groups: dict[str, LocalGroup] = {}
-        self.files: dict[str, str] = {}               # lower-case path → content
-        self.directories: set[str] = {"c:\\", "c:\\windows", "c:\\program files", "c:\\program files (x86)"}
+        self.fs = FileSystem(self.scheduler.clock.now)
+        self.executive_timing: ExecutiveTiming | None = None     # topology: sms_executive timing
         self.add_local_group("Administrators", "Administrators have complete and unrestricted access to the computer/domain",
                              [f"{self.netbios_name}\\Administrator", f"{domain.netbios}\\Domain Admins"])
         self.add_local_group("Users", "Users are prevented from making accidental or intentional system-wide changes",
@@ -315,21 +343,50 @@ class WindowsHost:
     def service(self, name: str) -> Service | None:
         return self.services.get(name.lower())
 
+    def on_service(self, name: str, listener: ServiceListener) -> None:
+        """`listener("stopped")` / `listener("started")` after the service changes state."""
+        self._service_listeners.setdefault(name.lower(), []).append(listener)
+
+    def stop_service(self, name: str) -> Service:
+        """Stop-Service waits until the service has stopped (no StopPending is left behind)."""
+        service = self._existing_service(name)
+        if service.status != "Stopped":
+            service.status = "Stopped"
+            self._notify_service(service, "stopped")
+        return service
+
+    def start_service(self, name: str) -> Service:
+        """Start-Service waits until the service runs. A disabled service cannot start."""
+        service = self._existing_service(name)
+        if service.status == "Running":
+            return service
+        if service.start_type == "Disabled":
+            raise RuleViolation(f"Cannot start service {service.name} on computer '.'.")
+        service.status = "Running"
+        self._notify_service(service, "started")
+        return service
+
+    def restart_service(self, name: str) -> Service:
+        self.stop_service(name)
+        return self.start_service(name)
+
+    def _existing_service(self, name: str) -> Service:
+        service = self.service(name)
+        if service is None:
+            raise NotFound(f"Cannot find any service with service name '{name}'.")
+        return service
+
+    def _notify_service(self, service: Service, event: str) -> None:
+        for listener in list(self._service_listeners.get(service.name.lower(), [])):
+            listener(event)
+
     # Files --------------------------------------------------------------------------------
     def add_file(self, path: str, content: str = "") -> None:
-        self.files[path.lower()] = content
-        parts = path.split("\\")
-        for i in range(1, len(parts)):
-            self.directories.add("\\".join(parts[:i]).lower() or "c:\\")
+        self.fs.write_text(path, content)
 
     def path_kind(self, path: str) -> str | None:
         """'leaf', 'container' or None, for a file-system path on this host."""
-        norm = path.rstrip("\\").lower()
-        if norm in self.files:
-            return "leaf"
-        if norm in self.directories or norm + "\\" in self.directories:
-            return "container"
-        return None
+        return self.fs.kind(path)
 
     def iter_groups(self) -> Iterator[LocalGroup]:
         return iter(sorted(self.local_groups.values(), key=lambda g: g.name.lower()))
@@ -342,5 +399,5 @@ class WindowsHost:
             "local_groups": {g.name: sorted(g.members, key=str.lower) for g in self.iter_groups()},
             "registry": self.registry.to_dict(),
             "services": {s.name: s.to_dict() for s in sorted(self.services.values(), key=lambda s: s.name.lower())},
-            "files": sorted(self.files),
+            **self.fs.to_dict(),
         }
