@@ -25,6 +25,11 @@ from cmlab.model import (
     Site,
     SiteType,
 )
+from cmlab.model.configmgr import TELEMETRY_LEVELS
+from cmlab.model.errors import InvalidArgument
+from cmlab.model.installer import ConfigMgrTiming
+from cmlab.model.internet import CLOUD_SERVICES, Internet
+from cmlab.model.sct import install_tool
 
 DEFAULT_HTTP_PORT = 5985
 DEFAULT_HTTPS_PORT = 5986
@@ -78,6 +83,7 @@ class HostSpec:
     local_group_members: dict[str, list[str]] = field(default_factory=dict)
     registry: dict[str, dict[str, Any]] = field(default_factory=dict)
     services: list[ServiceSpec] = field(default_factory=list)
+    service_connection_tool: str = ""    # a folder holding the Service Connection Tool (facts §5)
 
 
 @dataclass
@@ -116,6 +122,8 @@ class HierarchySpec:
     sites: list[SiteSpec]
     site_systems: list[SiteSystemSpec] = field(default_factory=list)
     accounts: list[tuple[str, str]] = field(default_factory=list)   # (site, DOMAIN\user)
+    telemetry_level: str = "Enhanced"                               # facts §1.13 default
+    cloud_services: list[str] = field(default_factory=list)         # e.g. tenant_attach (facts §6)
 
 
 @dataclass
@@ -133,6 +141,8 @@ class Topology:
     hierarchies: list[HierarchySpec]
     faults: list[FaultSpec] = field(default_factory=list)
     source: str = "<topology>"
+    configmgr: ConfigMgrTiming = field(default_factory=ConfigMgrTiming)
+    internet: dict = field(default_factory=dict)           # Internet.configure() document
 
     @property
     def admin_principal(self) -> str:
@@ -182,6 +192,8 @@ class Topology:
                     build_number=sspec.build_number))
             for user_site, user in hspec.accounts:
                 hierarchy.new_account(user_site, user, password)
+            hierarchy.set_telemetry_level(hspec.telemetry_level)
+            hierarchy.cloud_services = set(hspec.cloud_services)
             for ss_spec in hspec.site_systems:
                 ss = hierarchy.site_system(ss_spec.site, ss_spec.server) or \
                     hierarchy.create_site_system(ss_spec.site, ss_spec.server)
@@ -190,6 +202,16 @@ class Topology:
                 ss.proxy = ProxySettings(**ss_spec.proxy.__dict__)
                 for role in ss_spec.roles:
                     hierarchy.add_role(ss, role.name, list(role.props))
+        # ConfigMgr behaviour: timing, the simulated internet, the tool where the topology puts it,
+        # and the roles the topology declares installed at work from the start.
+        model.configmgr_timing = self.configmgr
+        model.internet = Internet()
+        model.internet.configure(self.internet)
+        for spec in self.hosts:
+            if spec.service_connection_tool:
+                install_tool(model.hosts[spec.fqdn], spec.service_connection_tool)
+        for hierarchy in model.hierarchies:
+            hierarchy.installer.setup_installed(hierarchy)
         return model
 
 
@@ -258,9 +280,33 @@ def parse_topology(data: Any, source: str = "<topology>") -> Topology:
     _check_endpoints(hosts)
     hierarchies = [_hierarchy(name, spec, known, domain) for name, spec in _mapping(top, "hierarchies", {}).items()]
     faults = [_fault(i, f, known) for i, f in enumerate(top.get("faults", list, []))]
+    timing = _configmgr(top.get("configmgr", dict, {}))
+    internet = top.get("internet", dict, {})
+    try:
+        Internet().configure(internet)
+    except InvalidArgument as e:
+        raise TopologyError(str(e)) from None
     top.finish()
     _check_site_codes(hierarchies)
-    return Topology(domain, hosts, hierarchies, faults, source)
+    return Topology(domain, hosts, hierarchies, faults, source, configmgr=timing, internet=internet)
+
+
+_TIMING_FIELDS = {"install_delay_seconds": "install_delay", "install_retry_seconds": "install_retry",
+                  "uninstall_delay_seconds": "uninstall_delay",
+                  "connectivity_check_interval_seconds": "connectivity_check_interval",
+                  "dmp_sync_interval_seconds": "dmp_sync_interval"}
+
+
+def _configmgr(raw: dict) -> ConfigMgrTiming:
+    r = _Reader(raw, "configmgr")
+    timing = ConfigMgrTiming()
+    for key, attr in _TIMING_FIELDS.items():
+        value = r.get(key, (int, float), getattr(timing, attr))
+        if value < 0:
+            raise TopologyError(f"configmgr.{key}: must be 0 or more seconds")
+        setattr(timing, attr, float(value))
+    r.finish()
+    return timing
 
 
 def _mapping(reader: _Reader, key: str, default: Any = ...) -> dict:
@@ -346,9 +392,12 @@ def _host(fqdn: Any, spec: Any) -> HostSpec:
             raise TopologyError(f"{s.where}.start_type: one of {', '.join(_START_TYPES)}")
         s.finish()
         services.append(svc)
+    tool = r.get("service_connection_tool", str, "")
+    if tool and not re.match(r"^[A-Za-z]:\\", tool):
+        raise TopologyError(f"{where}.service_connection_tool: {tool!r} must be a full path (C:\\...)")
     host = HostSpec(fqdn.lower(), address, _port(r, "http_port", DEFAULT_HTTP_PORT),
                     _port(r, "https_port", DEFAULT_HTTPS_PORT), groups, r.get("console", bool, False),
-                    members, registry, services)
+                    members, registry, services, tool)
     r.finish()
     return host
 
@@ -411,8 +460,15 @@ def _hierarchy(name: Any, spec: Any, known: set[str], domain: DomainSpec) -> Hie
     site_systems = []
     for i, raw in enumerate(r.get("site_systems", list, [])):
         site_systems.append(_site_system(raw, f"{where}.site_systems[{i}]", codes, known, accounts))
+    level = r.get("telemetry_level", str, "Enhanced")
+    if level.capitalize() not in TELEMETRY_LEVELS:
+        raise TopologyError(f"{where}.telemetry_level: one of {', '.join(TELEMETRY_LEVELS)}, not {level!r}")
+    services = [str(c) for c in r.get("cloud_services", list, [])]
+    for service in services:
+        if service not in CLOUD_SERVICES:
+            raise TopologyError(f"{where}.cloud_services: {service!r} is not one of {', '.join(sorted(CLOUD_SERVICES))}")
     r.finish()
-    return HierarchySpec(str(name), ordered, site_systems, accounts)
+    return HierarchySpec(str(name), ordered, site_systems, accounts, level.capitalize(), services)
 
 
 def _site(code: str, raw: Any, where: str, known: set[str]) -> SiteSpec:

@@ -6,6 +6,8 @@ the drive's site, with -AllSite every site (assumption, docs/simulator-assumptio
 
 from __future__ import annotations
 
+import datetime
+
 from cmlab.model import (
     ROLE_SCP,
     ROLE_SITE_SYSTEM,
@@ -15,6 +17,7 @@ from cmlab.model import (
     SiteSystem,
     SiteSystemSettings,
 )
+from cmlab.model.status import SEVERITY_ERROR, SEVERITY_INFORMATION, SEVERITY_WARNING
 
 from .base import Invocation, ProviderSession, cmdlet
 from .errors import CmdletError, not_on_site_drive
@@ -24,7 +27,9 @@ from .wmi import (
     SYSRESUSE,
     server_from_network_path,
     sms_sci_reserved,
+    sms_sci_site_definition,
     sms_site,
+    sms_status_message,
     sysresuse,
 )
 
@@ -313,4 +318,79 @@ def remove_cm_account(inv: Invocation) -> list:
             for account in accounts:
                 h.remove_account(account)
         return []
+    return _run(inv, run)
+
+
+# Status messages (facts §1.11, §3) ------------------------------------------------------------------
+
+_SEVERITIES = {"error": SEVERITY_ERROR, "warning": SEVERITY_WARNING, "information": SEVERITY_INFORMATION}
+
+
+def _since(inv: Invocation, name: str) -> float | None:
+    value = inv.get(name)
+    if value is None:
+        return None
+    moment = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)   # the lab's servers run on UTC
+    return moment.timestamp()
+
+
+def _visible_sites(h: Hierarchy, site_codes: list[str] | None, drive_site: str) -> list[str]:
+    """The drive's site and the sites below it (its database), narrowed by -SiteCode."""
+    visible = h.site_and_children(drive_site)
+    if site_codes is None:
+        return sorted(visible)
+    return [c.upper() for c in site_codes if c.upper() in visible]
+
+
+@cmdlet("Get-CMSiteStatusMessage", ('Component', 'ComputerName', 'MessageId', 'Module', 'PassThru', 'Severity',
+                                    'SiteCode', 'StartDateTime'))
+def get_cm_site_status_message(inv: Invocation) -> list:
+    def run(h: Hierarchy) -> list:
+        severities = None
+        names = [str(s).lower() for s in inv.get("Severity") or []]
+        if names and "all" not in names:
+            severities = [_SEVERITIES[n] for n in names]
+        messages = h.status_messages.find(
+            components=inv.get("Component"), machines=inv.get("ComputerName"), message_ids=inv.get("MessageId"),
+            severities=severities, site_codes=_visible_sites(h, inv.get("SiteCode"), _session(inv).site_code),
+            modules=inv.get("Module"), since=_since(inv, "StartDateTime"))
+        return [sms_status_message(m) for m in messages]
+    return _run(inv, run)
+
+
+@cmdlet("Get-CMComponentStatusMessage", ('ComponentName', 'ComputerName', 'Severity', 'SiteCode', 'StartTime'))
+def get_cm_component_status_message(inv: Invocation) -> list:
+    def run(h: Hierarchy) -> list:
+        severity = str(inv.get("Severity") or "").lower()
+        if severity not in _SEVERITIES:
+            # The reference: "doesn't work with the All value, but also doesn't return any values if
+            # omitted" (facts §1.11): nothing comes back without Error, Warning or Information.
+            return []
+        codes = [inv.get("SiteCode")] if inv.get("SiteCode") else None
+        messages = h.status_messages.find(
+            components=[inv.get("ComponentName")] if inv.get("ComponentName") else None,
+            machines=[inv.get("ComputerName")] if inv.get("ComputerName") else None,
+            severities=[_SEVERITIES[severity]], site_codes=_visible_sites(h, codes, _session(inv).site_code),
+            since=_since(inv, "StartTime"))
+        return [sms_status_message(m) for m in messages]
+    return _run(inv, run)
+
+
+# Hierarchy settings (facts §1.13) -----------------------------------------------------------------
+
+@cmdlet("Get-CMHierarchySetting", ('SiteCode',))
+def get_cm_hierarchy_setting(inv: Invocation) -> list:
+    return _run(inv, lambda h: [sms_sci_site_definition(h, h.site(_target_site(inv)))])
+
+
+@cmdlet("Set-CMHierarchySetting", ('TelemetryLevel', 'PassThru', 'Force'))
+def set_cm_hierarchy_setting(inv: Invocation) -> list:
+    def run(h: Hierarchy) -> list:
+        level = inv.get("TelemetryLevel")
+        if level is not None and not inv.what_if:
+            h.set_telemetry_level(str(level))
+        top = h.top_level_site() or h.site(_session(inv).site_code)
+        return [sms_sci_site_definition(h, top)] if inv.switch("PassThru") else []
     return _run(inv, run)

@@ -10,7 +10,9 @@ from cmlab.model.windows import HIVE_DRIVES, RegistryKey
 from .base import Invocation, cmdlet
 from .errors import CmdletError, not_simulated
 from .pstypes import PSEnum, PSObject, custom_object
+from .sms_namespace import site_namespace
 from .wmi import cim_instance
+from .wql import InvalidQuery, compile_filter, invalid_query
 
 # Get-CimInstance ------------------------------------------------------------------------------
 
@@ -46,32 +48,6 @@ def _provider_locations(inv: Invocation) -> list[PSObject] | None:
     return found
 
 
-_WQL_TERM = re.compile(r"""\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*('(?:[^']|'')*'|"[^"]*"|[A-Za-z0-9_.-]+)\s*""")
-
-
-def _wql_filter(inv: Invocation, text: str):
-    """Equality terms joined by AND: all the engine and the modules need. Anything else fails loudly."""
-    terms = []
-    for part in re.split(r"\s+AND\s+", text.strip(), flags=re.IGNORECASE):
-        m = _WQL_TERM.fullmatch(part)
-        if not m:
-            raise not_simulated(inv.cmdlet, f"the WQL filter {text!r} (only Property = 'value' AND ... is simulated)")
-        raw = m.group(2)
-        value = raw[1:-1].replace("''", "'") if raw[0] in "'\"" else raw
-        terms.append((m.group(1), value))
-
-    def matches(obj: PSObject) -> bool:
-        for name, value in terms:
-            actual = obj.get(name)
-            if isinstance(actual, bool):
-                if str(actual).lower() != value.lower() and str(int(actual)) != value:
-                    return False
-            elif str(actual).lower() != value.lower():
-                return False
-        return True
-    return matches
-
-
 @cmdlet("Get-CimInstance", ("ClassName", "Namespace", "ComputerName", "Filter", "Property", "OperationTimeoutSec"))
 def get_cim_instance(inv: Invocation) -> list:
     if inv.parameter_set != "ClassNameComputerSet":
@@ -90,17 +66,22 @@ def get_cim_instance(inv: Invocation) -> list:
                 raise _cim_error(inv, "0x8004100e", "Invalid namespace ", "MetadataError")
             if class_name.lower() != "sms_providerlocation":
                 raise not_simulated(inv.cmdlet, f"the class {class_name} in namespace {namespace}")
+            properties = tuple(instances[0].properties)
         elif namespace.lower().startswith("root\\sms\\site_"):
             code = namespace[len("root\\sms\\site_"):].upper()
-            if not any(s.code == code for _, s in inv.model.sites_provided_by(inv.host.fqdn)):
+            provided = [h for h, s in inv.model.sites_provided_by(inv.host.fqdn) if s.code == code]
+            if not provided:
                 raise _cim_error(inv, "0x8004100e", "Invalid namespace ", "MetadataError")
-            raise not_simulated(inv.cmdlet, f"the class {class_name} in namespace {namespace}")
+            instances, properties = site_namespace(inv, provided[0], code, class_name)
         elif namespace.lower() == "root\\cimv2":
             raise not_simulated(inv.cmdlet, f"the class {class_name} in namespace {namespace}")
         else:
             raise _cim_error(inv, "0x8004100e", "Invalid namespace ", "MetadataError")
     if inv.get("Filter"):
-        keep = _wql_filter(inv, str(inv.get("Filter")))
+        try:
+            keep = compile_filter(str(inv.get("Filter")), properties)
+        except InvalidQuery:
+            raise invalid_query(inv.cmdlet) from None
         instances = [i for i in instances if keep(i)]
     wanted = inv.get("Property")
     if wanted:

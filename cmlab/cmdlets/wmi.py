@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from cmlab.model import (
     ROLE_SITE_SYSTEM,
     CMAccount,
@@ -10,6 +12,14 @@ from cmlab.model import (
     Role,
     Site,
     SiteSystem,
+)
+from cmlab.model.configmgr import TELEMETRY_LEVELS
+from cmlab.model.status import (
+    SEVERITY_ERROR,
+    SEVERITY_INFORMATION,
+    SEVERITY_WARNING,
+    ComponentRow,
+    StatusMessage,
 )
 
 from .pstypes import PSObject
@@ -126,3 +136,110 @@ def cim_instance(wmi_class: str, namespace: str, properties: dict, keys: tuple[s
                      f"Microsoft.Management.Infrastructure.CimInstance#{wmi_class}",
                      "Microsoft.Management.Infrastructure.CimInstance", "System.Object"],
                     properties, f"{wmi_class} ({shown})")
+
+
+# Site database classes (facts §3, §1.13) ---------------------------------------------------------
+
+def _utc(seconds: float | None) -> datetime.datetime | None:
+    if seconds is None:
+        return None
+    return datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc)
+
+
+STATUS_MESSAGE_PROPERTIES = ("Component", "MachineName", "MessageID", "MessageType", "ModuleName", "ProcessID",
+                             "RecordID", "ReportFunction", "Severity", "SiteCode", "ThreadID", "Time", "Win32Error")
+
+
+def status_message_properties(message: StatusMessage) -> dict:
+    return {
+        "Component": message.component,
+        "MachineName": message.machine,
+        "MessageID": message.message_id,
+        "MessageType": message.message_type,
+        "ModuleName": message.module,
+        "ProcessID": 0,
+        "RecordID": message.record_id,
+        "ReportFunction": 0,
+        "Severity": message.severity,
+        "SiteCode": message.site_code,
+        "ThreadID": 0,
+        "Time": _utc(message.time),
+        "Win32Error": 0,
+    }
+
+
+def sms_status_message(message: StatusMessage) -> PSObject:
+    """What Get-CMSiteStatusMessage / Get-CMComponentStatusMessage return."""
+    return _result_object("SMS_StatusMessage", status_message_properties(message), f"RecordID={message.record_id}")
+
+
+def cim_status_message(message: StatusMessage, namespace: str) -> PSObject:
+    return cim_instance("SMS_StatusMessage", namespace, status_message_properties(message), ("RecordID",))
+
+
+COMPONENT_SUMMARIZER_PROPERTIES = ("ComponentName", "Errors", "Infos", "LastContacted", "LastHeartbeat", "LastStarted",
+                                   "MachineName", "NextScheduledTime", "SiteCode", "State", "Status", "TallyInterval",
+                                   "Type", "Warnings")
+
+
+def cim_component_summarizer(row: ComponentRow, counts: dict[int, int], tally_interval: str, namespace: str) -> PSObject:
+    properties = {
+        "ComponentName": row.component,
+        "Errors": counts.get(SEVERITY_ERROR, 0),
+        "Infos": counts.get(SEVERITY_INFORMATION, 0),
+        "LastContacted": _utc(row.last_started),
+        "LastHeartbeat": _utc(row.last_started),
+        "LastStarted": _utc(row.last_started),
+        "MachineName": row.machine,
+        "NextScheduledTime": None,
+        "SiteCode": row.site_code,
+        "State": int(row.state),
+        "Status": int(row.status),
+        "TallyInterval": tally_interval,
+        "Type": row.type,
+        "Warnings": counts.get(SEVERITY_WARNING, 0),
+    }
+    return cim_instance("SMS_ComponentSummarizer", namespace, properties,
+                        ("ComponentName", "MachineName", "SiteCode", "TallyInterval"))
+
+
+SC_PROPERTY_PROPERTIES = ("FileType", "ItemName", "ItemType", "PropertyName", "SiteCode", "Value", "Value1", "Value2")
+
+
+def cim_sc_property(hierarchy: Hierarchy, namespace: str) -> PSObject:
+    """SMS_SCI_SCProperty TelemetryLevel: Value 1 Basic, 2 Enhanced, 3 Full (facts §1.13, DSC)."""
+    top = hierarchy.top_level_site()
+    properties = {"FileType": 2, "ItemName": "SCProperty", "ItemType": "SCProperty", "PropertyName": "TelemetryLevel",
+                  "SiteCode": top.code if top else "", "Value": TELEMETRY_LEVELS[hierarchy.telemetry_level],
+                  "Value1": "", "Value2": ""}
+    return cim_instance("SMS_SCI_SCProperty", namespace, properties, ("PropertyName", "SiteCode"))
+
+
+UPDATE_PACKAGE_PROPERTIES = ("Description", "FullVersion", "Name", "PackageGuid", "State")
+
+
+def cim_update_package(guid: str, update: dict, namespace: str) -> PSObject:
+    properties = {"Description": update["name"], "FullVersion": update["full_version"], "Name": update["name"],
+                  "PackageGuid": guid, "State": update["state"]}
+    return cim_instance("SMS_CM_UpdatePackages", namespace, properties, ("PackageGuid",))
+
+
+def sms_sci_site_definition(hierarchy: Hierarchy, site: Site) -> PSObject:
+    """SMS_SCI_SiteDefinition (facts §3) as Get-/Set-CMHierarchySetting return it."""
+    properties = {
+        "FileType": 2,
+        "InstallDirectory": site.install_dir,
+        "ItemName": "Site Definition",
+        "ItemType": "Site Definition",
+        "ParentSiteCode": site.reporting_site_code,
+        "PropLists": [],
+        "Props": [],
+        "SiteCode": site.code,
+        "SiteName": site.name,
+        "SiteServerName": site.server,
+        "SiteType": int(site.type),
+        "SQLDatabaseName": f"CM_{site.code}",
+        "SQLServerName": site.server,
+    }
+    key = f'FileType=2,ItemName="Site Definition",ItemType="Site Definition",SiteCode="{site.code}"'
+    return _result_object("SMS_SCI_SiteDefinition", properties, key)

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from .errors import AlreadyExists, InvalidArgument, NotFound, RuleViolation
 from .secrets import PasswordFingerprint
+from .status import ComponentState, ComponentSummary, StatusMessages
 
 ROLE_SITE_SYSTEM = "SMS Site System"
 ROLE_SITE_SERVER = "SMS Site Server"
@@ -27,6 +28,9 @@ ROLE_SCP = "SMS Dmp Connector"          # the service connection point (facts §
 SITE_INSTALL_ROLES = frozenset(r.lower() for r in (ROLE_SITE_SERVER, ROLE_PROVIDER, ROLE_SQL_SERVER))
 
 SCP_MODES = {"Online": 0, "Offline": 1}   # Props OfflineMode Value (facts §1.14)
+TELEMETRY_LEVELS = {"Basic": 1, "Enhanced": 2, "Full": 3}   # SMS_SCI_SCProperty TelemetryLevel (facts §1.13)
+# Components a site server runs that cmlab reports in SMS_ComponentSummarizer (facts §4, §8.1).
+SITE_SERVER_COMPONENTS = ("SMS_EXECUTIVE", "SMS_HIERARCHY_MANAGER", "SMS_SITE_COMPONENT_MANAGER")
 
 
 class SiteType(IntEnum):
@@ -36,13 +40,14 @@ class SiteType(IntEnum):
 
 
 class RoleState:
-    """Lifecycle of a role as Site Component Manager sees it. Only INSTALLED is used today;
-    asynchronous installation (facts §8.1) will move roles through the others."""
+    """Lifecycle of a role as Site Component Manager sees it (facts §8.1): recorded `installing`,
+    then `installed` or `install_failed` (retried). A removed role leaves the site control file at
+    once and is `de_installing` on its server until Site Component Manager has removed it."""
 
     INSTALLING = "installing"
     INSTALLED = "installed"
     INSTALL_FAILED = "install_failed"
-    REMOVING = "removing"
+    DE_INSTALLING = "de_installing"
 
 
 def wildcard_match(pattern: str | None, value: str) -> bool:
@@ -196,8 +201,8 @@ class SiteSystemSettings:
 
 
 class RoleInstaller(Protocol):
-    """Who makes a role real on its server. Today: at once. Later: Site Component Manager on the
-    simulated clock, failing when it cannot administer the target (facts §8.1, §9)."""
+    """Who makes a role real on its server: Site Component Manager on the simulated clock
+    (cmlab.model.installer), failing while it cannot administer the target (facts §8.1, §9)."""
 
     def install(self, hierarchy: Hierarchy, site_system: SiteSystem, role: Role) -> None: ...
 
@@ -223,6 +228,12 @@ class Hierarchy:
         self.sites: dict[str, Site] = {}
         self.site_systems: dict[tuple[str, str], SiteSystem] = {}
         self.accounts: dict[tuple[str, str], CMAccount] = {}
+        # The site database: status messages, component status, hierarchy settings (facts §3, §1.13).
+        self.status_messages = StatusMessages()
+        self.components = ComponentSummary()
+        self.telemetry_level = "Enhanced"            # the default level (facts §1.13)
+        self.cloud_services: set[str] = set()       # cloud services that need the SCP's endpoints
+        self.updates: dict[str, dict] = {}          # SMS_CM_UpdatePackages: guid -> {name, full_version, state}
 
     # Sites --------------------------------------------------------------------------------
     def add_site(self, site: Site) -> Site:
@@ -234,7 +245,20 @@ class Hierarchy:
         site.code = code
         site.reporting_site_code = site.reporting_site_code.upper()
         self.sites[code] = site
+        for component in SITE_SERVER_COMPONENTS:
+            self.components.set(code, site.server, component, ComponentState.STARTED)
         return site
+
+    def site_and_children(self, code: str) -> set[str]:
+        """A site and every site below it: what its database (and provider) knows about."""
+        found, frontier = {code.upper()}, [code.upper()]
+        while frontier:
+            parent = frontier.pop()
+            for s in self.sites.values():
+                if s.reporting_site_code == parent and s.code not in found:
+                    found.add(s.code)
+                    frontier.append(s.code)
+        return found
 
     def site(self, code: str) -> Site:
         site = self.sites.get(code.upper())
@@ -430,6 +454,13 @@ class Hierarchy:
         prop = role.prop("OfflineMode")
         return "Offline" if prop is not None and prop.value == 1 else "Online"
 
+    # Hierarchy settings --------------------------------------------------------------------
+    def set_telemetry_level(self, level: str) -> None:
+        name = next((n for n in TELEMETRY_LEVELS if n.lower() == level.lower()), None)
+        if name is None:
+            raise InvalidArgument(f"TelemetryLevel must be one of {', '.join(TELEMETRY_LEVELS)}, not {level}.")
+        self.telemetry_level = name
+
     # Accounts -----------------------------------------------------------------------------
     def account(self, site_code: str, user_name: str) -> CMAccount:
         account = self.accounts.get((site_code.upper(), user_name.lower()))
@@ -487,9 +518,18 @@ class Hierarchy:
         return iter(sorted({ss.server for ss in self.site_systems.values()}))
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "sites": {code: site.to_dict() for code, site in sorted(self.sites.items())},
             "site_systems": [ss.to_dict() for ss in self.find_site_systems(None)],
             "accounts": [a.to_dict() for a in self.find_accounts()],
+            "telemetry_level": self.telemetry_level,
+            "cloud_services": sorted(self.cloud_services),
+            "components": self.components.to_dict(),
+            "status_messages": self.status_messages.to_dict(),
+            "updates": [{"guid": g, **u} for g, u in sorted(self.updates.items())],
         }
+        runtime = getattr(self.installer, "to_dict", None)
+        if runtime is not None:
+            out.update(runtime())   # de-installing roles, the SCP's effective mode and checks
+        return out
 

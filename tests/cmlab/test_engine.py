@@ -481,7 +481,12 @@ def test_install_failure_fault_and_missing_admin_rights_show_in_the_state(run):
     run.faults.add("install_failure", "scp01.lab.example", count=1)
     doc = run(step("new", "New-CMSiteSystemServer", SiteSystemServerName="scp01.lab.example"))
     assert doc["ok"]          # the cmdlet only records the intent (facts §8.1)
-    roles = next(ss for ss in run.model.dump()["hierarchies"]["lab"]["site_systems"]
-                 if ss["server"] == "scp01.lab.example")["roles"]
-    assert roles["SMS Site System"]["state"] == "install_failed"
+
+    def role_state() -> str:
+        return next(ss for ss in run.model.dump()["hierarchies"]["lab"]["site_systems"]
+                    if ss["server"] == "scp01.lab.example")["roles"]["SMS Site System"]["state"]
+    assert role_state() == "installing"
+    run.model.clock.advance(run.model.configmgr_timing.install_delay)
+    run(step("site", "Get-CMSite"))            # Site Component Manager acts before the next payload
+    assert role_state() == "install_failed"
     assert run.faults.to_list() == []

@@ -216,9 +216,18 @@ def test_dump_is_deterministic_and_json(model):
     assert first == json.dumps(again.dump(), sort_keys=True)
 
 
+def settle(model, seconds: float | None = None) -> None:
+    """Let Site Component Manager act: advance the simulated clock and run what is due."""
+    model.clock.advance(model.configmgr_timing.install_delay if seconds is None else seconds)
+    with model.lock:
+        model.scheduler.run_due()
+
+
 def test_site_component_manager_needs_an_administrator_on_the_target(model, lab):
     ss = lab.new_site_system("CAS", "scp01.lab.example", SiteSystemSettings())
     role = ss.role(ROLE_SITE_SYSTEM)
+    assert role.state == "installing"          # recorded at once, installed later (facts §8.1)
+    settle(model)
     assert role.state == "install_failed"
     assert role.detail == ("LAB\\CAS$ (the site server's computer account) is not a local administrator on "
                            "scp01.lab.example")
@@ -227,6 +236,7 @@ def test_site_component_manager_needs_an_administrator_on_the_target(model, lab)
     ss = lab.new_site_system("CAS", "scp01.lab.example", SiteSystemSettings())
     lab.remove_role(lab.site_system("PS1", "ps1.lab.example"), ROLE_SCP)
     _, scp = lab.add_scp("CAS", "scp01.lab.example", "Online")
+    settle(model)
     assert ss.role(ROLE_SITE_SYSTEM).state == scp.state == "installed"
     assert "detail" not in json.dumps(model.dump()["hierarchies"]["lab"]["site_systems"])
 
@@ -234,8 +244,10 @@ def test_site_component_manager_needs_an_administrator_on_the_target(model, lab)
 def test_site_component_manager_with_an_installation_account(model, lab):
     model.host("scp01.lab.example").local_group("Administrators").add_member("LAB\\svc-cmnaa")
     ss = lab.new_site_system("CAS", "scp01.lab.example", SiteSystemSettings(account_name="LAB\\svc-cmnaa"))
+    settle(model)
     assert ss.role(ROLE_SITE_SYSTEM).state == "installed"
     model.install_fails = lambda server: server == "scp01.lab.example"
     lab.remove_role(lab.site_system("PS1", "ps1.lab.example"), ROLE_SCP)
     _, scp = lab.add_scp("CAS", "scp01.lab.example", "Online")
+    settle(model)
     assert (scp.state, scp.detail) == ("install_failed", "install_failure fault injected for this server")

@@ -3,8 +3,6 @@ enforced by the lab itself, and the transports an inventory may choose all work.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import winrm
 
@@ -60,8 +58,9 @@ def test_a_second_scp_is_refused_by_the_lab(lab):
     with pytest.raises(RunnerError) as e:
         send(http_protocol(lab), plan)
     assert "Add-CMServiceConnectionPoint" in str(e.value)
-    roles = json.dumps(lab.state())
-    assert roles.count("SMS Dmp Connector") == 1
+    scps = [(ss["site_code"], ss["server"]) for h in lab.state()["hierarchies"].values()
+            for ss in h["site_systems"] if "SMS Dmp Connector" in ss["roles"]]
+    assert scps == [("PS1", "ps1.lab.example")]
 
 
 def test_an_scp_at_a_child_site_is_refused_by_the_lab(lab):

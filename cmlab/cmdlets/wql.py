@@ -1,0 +1,106 @@
+"""A small, strict WQL `WHERE` clause (Get-CimInstance -Filter): what modules write, nothing more.
+
+    condition := term (AND term)*
+    term      := Property (= | != | <> | LIKE) literal
+    literal   := 'text' | "text" | integer | TRUE | FALSE
+
+LIKE takes `%` (any run) and `_` (one character), as WQL does; comparisons of text are
+case-insensitive. Anything else — OR, NOT, parentheses, unknown properties — is what WMI answers
+for a query it cannot run: "Invalid query" (HRESULT 0x80041017).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .errors import CmdletError
+
+_TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<op><>|!=|=)|(?P<num>-?\d+)(?![\w.])"""
+                    r"""|(?P<word>[A-Za-z_][A-Za-z0-9_]*))""")
+
+
+class InvalidQuery(Exception):
+    pass
+
+
+def invalid_query(cmdlet: str) -> CmdletError:
+    return CmdletError.of(cmdlet, "HRESULT 0x80041017", "Invalid query ", "InvalidArgument",
+                          "Microsoft.Management.Infrastructure.CimException")
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out, pos = [], 0
+    text = text.rstrip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise InvalidQuery(text[pos:])
+        kind = m.lastgroup or ""
+        out.append((kind, m.group(kind)))
+        pos = m.end()
+    return out
+
+
+def _literal(kind: str, raw: str) -> Any:
+    if kind == "str":
+        return re.sub(r"\\(.)", r"\1", raw[1:-1])
+    if kind == "num":
+        return int(raw)
+    if kind == "word" and raw.upper() in ("TRUE", "FALSE"):
+        return raw.upper() == "TRUE"
+    raise InvalidQuery(raw)
+
+
+def _like(pattern: str) -> re.Pattern:
+    regex = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return re.compile(regex, re.IGNORECASE | re.DOTALL)
+
+
+def _compare(actual: Any, op: str, expected: Any) -> bool:
+    if op == "LIKE":
+        return actual is not None and _like(str(expected)).fullmatch(str(actual)) is not None
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        equal = bool(actual) == (expected if isinstance(expected, bool) else str(expected).lower() in ("1", "true"))
+    elif isinstance(actual, int) and not isinstance(expected, bool):
+        try:
+            equal = actual == int(expected)
+        except ValueError:
+            equal = False
+    else:
+        equal = str("" if actual is None else actual).lower() == str(expected).lower()
+    return equal if op == "=" else not equal
+
+
+def compile_filter(text: str, properties: Iterable[str]) -> Callable[[Any], bool]:
+    """A predicate over objects with `.get(name)`; InvalidQuery for what WQL (or cmlab) refuses."""
+    known = {p.lower(): p for p in properties}
+    tokens = _tokens(text)
+    terms: list[tuple[str, str, Any]] = []
+    i = 0
+    while True:
+        if i + 3 > len(tokens):
+            raise InvalidQuery(text)
+        (k1, name), (k2, op), (k3, raw) = tokens[i:i + 3]
+        if k1 != "word" or name.lower() not in known:
+            raise InvalidQuery(name)
+        if k2 == "op":
+            op = "!=" if op == "<>" else op
+        elif k2 == "word" and op.upper() == "LIKE":
+            op = "LIKE"
+            if k3 != "str":
+                raise InvalidQuery(raw)
+        else:
+            raise InvalidQuery(op)
+        terms.append((known[name.lower()], op, _literal(k3, raw)))
+        i += 3
+        if i == len(tokens):
+            break
+        if tokens[i] != ("word", tokens[i][1]) or tokens[i][1].upper() != "AND":
+            raise InvalidQuery(tokens[i][1])
+        i += 1
+
+    def matches(obj: Any) -> bool:
+        return all(_compare(obj.get(name), op, value) for name, op, value in terms)
+    return matches
