@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .clock import Scheduler, SimClock
 from .errors import AlreadyExists, InvalidArgument, NotFound, RuleViolation
 from .files import FileSystem
+from .firewall import Firewall, default_rules
 from .secrets import PasswordFingerprint
 
 if TYPE_CHECKING:
@@ -224,6 +226,33 @@ class DomainUser:
     fingerprint: PasswordFingerprint
 
 
+def _sub_authorities(seed: str) -> str:
+    """Three 32-bit numbers for a fake but stable domain or machine SID."""
+    digest = hashlib.sha256(seed.lower().encode()).digest()
+    return "-".join(str(int.from_bytes(digest[i:i + 4], "big")) for i in (0, 4, 8))
+
+
+def _rid(name: str) -> int:
+    """A stable relative id for an account the lab creates (well-known ones have their own)."""
+    return 1100 + int.from_bytes(hashlib.sha256(name.lower().encode()).digest()[:4], "big") % 8_000_000
+
+
+# Well-known RIDs of a domain, and SIDs of BUILTIN local groups.
+_DOMAIN_RIDS = {"administrator": 500, "domain admins": 512, "domain users": 513, "domain computers": 515}
+BUILTIN_GROUP_SIDS = {"administrators": "S-1-5-32-544", "users": "S-1-5-32-545",
+                      "remote desktop users": "S-1-5-32-555", "remote management users": "S-1-5-32-580"}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A security principal as Get-LocalGroupMember shows it (LocalPrincipal)."""
+
+    name: str                        # 'LAB\\CAS$', 'SCP01\\Administrator'
+    object_class: str                # User / Group (computer accounts are users, see assumptions)
+    source: str                      # PrincipalSource: Local / ActiveDirectory / Unknown
+    sid: str
+
+
 class Domain:
     """One Active Directory domain: users (with password fingerprints) and groups."""
 
@@ -232,6 +261,29 @@ class Domain:
         self.dns = dns.lower()
         self.users: dict[str, DomainUser] = {}
         self.groups: dict[str, list[str]] = {"Domain Admins": [], "Domain Users": []}
+        self.computers: dict[str, str] = {}       # lower sAMAccountName ('cas$') → as spelled ('CAS$')
+        self.sid = "S-1-5-21-" + _sub_authorities(self.dns)
+
+    def add_computer(self, netbios_name: str) -> str:
+        """A computer joined to the domain: its account `<NAME>$` (facts §9)."""
+        account = netbios_name.upper() + "$"
+        self.computers[account.lower()] = account
+        return account
+
+    def principal(self, name: str) -> Principal | None:
+        """A user, group or computer of this domain by its short name, or None."""
+        key = name.lower()
+        if key in self.users:
+            found, object_class = self.users[key].name, "User"
+        elif key in self.computers:
+            found, object_class = self.computers[key], "User"     # computer accounts list as users
+        else:
+            group = next((g for g in self.groups if g.lower() == key), None)
+            if group is None:
+                return None
+            found, object_class = group, "Group"
+        rid = _DOMAIN_RIDS.get(found.lower()) or _rid(found)
+        return Principal(f"{self.netbios}\\{found}", object_class, "ActiveDirectory", f"{self.sid}-{rid}")
 
     def add_user(self, name: str, password: str, groups: tuple[str, ...] = ()) -> DomainUser:
         user = DomainUser(name, PasswordFingerprint(password))
@@ -266,6 +318,7 @@ class Domain:
             "dns": self.dns,
             "users": sorted(u.name for u in self.users.values()),
             "groups": {g: sorted(m) for g, m in sorted(self.groups.items())},
+            "computers": sorted(self.computers.values()),
         }
 
 
@@ -280,6 +333,8 @@ class WindowsHost:
         self.fqdn = fqdn.lower()
         self.domain = domain
         self.address = address
+        domain.add_computer(self.netbios_name)
+        self.machine_sid = "S-1-5-21-" + _sub_authorities(self.fqdn)
         # The lab's scheduler (simulated clock); a host on its own gets a private one.
         self.scheduler = scheduler or Scheduler(SimClock())
         self.executive: SmsExecutive | None = None     # set by cmlab.model.executive.ensure_executive
@@ -289,6 +344,8 @@ class WindowsHost:
         self.services: dict[str, Service] = {}
         self.local_groups: dict[str, LocalGroup] = {}
         self.fs = FileSystem(self.scheduler.clock.now)
+        self.firewall = Firewall(default_rules())
+        self.time_zone_bias = 0          # minutes, UTC = local + bias (CMTrace "+BBB", facts §7.3)
         self.executive_timing: ExecutiveTiming | None = None     # topology: sms_executive timing
         self.add_local_group("Administrators", "Administrators have complete and unrestricted access to the computer/domain",
                              [f"{self.netbios_name}\\Administrator", f"{domain.netbios}\\Domain Admins"])
@@ -316,6 +373,53 @@ class WindowsHost:
 
     def local_group(self, name: str) -> LocalGroup | None:
         return self.local_groups.get(name.lower())
+
+    def local_group_sid(self, group: LocalGroup) -> str:
+        return BUILTIN_GROUP_SIDS.get(group.name.lower()) or f"{self.machine_sid}-{_rid(group.name)}"
+
+    def resolve_principal(self, text: str) -> Principal | None:
+        """'LAB\\x', 'lab.example\\x', 'x@lab.example', 'HOST\\x', '.\\x', a bare name (local first,
+        then the domain, as LookupAccountName does on a member server) or a SID string."""
+        text = text.strip()
+        if re.fullmatch(r"S-1-[0-9-]+", text, flags=re.IGNORECASE):
+            return self._principal_by_sid(text.upper())
+        if "\\" in text:
+            prefix, short = text.split("\\", 1)
+        elif "@" in text:
+            short, prefix = text.split("@", 1)
+        else:
+            prefix, short = "", text
+        if not prefix or prefix in (".",) or prefix.upper() == self.netbios_name:
+            local = self._local_principal(short)
+            if local is not None or prefix:
+                return local
+        if prefix and prefix.upper() != self.domain.netbios and prefix.lower() != self.domain.dns:
+            return None
+        return self.domain.principal(short)
+
+    def _local_principal(self, short: str) -> Principal | None:
+        if short.lower() == "administrator":
+            return Principal(f"{self.netbios_name}\\Administrator", "User", "Local", f"{self.machine_sid}-500")
+        group = self.local_group(short)
+        if group is not None:
+            return Principal(f"{self.netbios_name}\\{group.name}", "Group", "Local", self.local_group_sid(group))
+        return None
+
+    def _principal_by_sid(self, sid: str) -> Principal | None:
+        candidates = [f"{self.netbios_name}\\Administrator", *(f"{self.netbios_name}\\{g.name}" for g in self.iter_groups())]
+        candidates += [f"{self.domain.netbios}\\{n}" for n in (*(u.name for u in self.domain.users.values()),
+                                                                 *self.domain.groups, *self.domain.computers.values())]
+        for name in candidates:
+            principal = self.resolve_principal(name)
+            if principal is not None and principal.sid == sid:
+                return principal
+        return None
+
+    def member_principal(self, member: str) -> Principal:
+        """A stored group member as a principal; one the lab cannot resolve keeps its name, with
+        PrincipalSource Unknown and a SID derived from the name."""
+        return self.resolve_principal(member) or Principal(member, "User", "Unknown",
+                                                           f"{self.domain.sid}-{_rid(member)}")
 
     def is_local_admin(self, account: str) -> bool:
         """Direct membership, or through a domain group that is a member (one level, as AD nests)."""
@@ -399,5 +503,6 @@ class WindowsHost:
             "local_groups": {g.name: sorted(g.members, key=str.lower) for g in self.iter_groups()},
             "registry": self.registry.to_dict(),
             "services": {s.name: s.to_dict() for s in sorted(self.services.values(), key=lambda s: s.name.lower())},
+            "firewall_rules": self.firewall.to_dict(),
             **self.fs.to_dict(),
         }
