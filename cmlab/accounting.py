@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
+from cmlab.costmodel import CostModel
+
 
 class HostCounters:
     def __init__(self) -> None:
@@ -16,6 +18,7 @@ class HostCounters:
         self.engine_invocations = 0
         self.cmdlet_calls: Counter[str] = Counter()
         self.bytes_in_by_action: Counter[str] = Counter()  # Create, Command, Send, ..., "auth" (handshake)
+        self.estimates: Counter[str] = Counter()   # cost model event -> estimated Windows seconds
 
     def add_request(self, bytes_in: int, bytes_out: int, action: str = "") -> None:
         with self._lock:
@@ -36,6 +39,10 @@ class HostCounters:
         with self._lock:
             self.cmdlet_calls[cmdlet] += 1
 
+    def add_estimate(self, event: str, seconds: float) -> None:
+        with self._lock:
+            self.estimates[event] += seconds
+
     def snapshot(self) -> dict:
         with self._lock:
             return {
@@ -46,6 +53,8 @@ class HostCounters:
                 "engine_invocations": self.engine_invocations,
                 "cmdlet_calls": dict(sorted(self.cmdlet_calls.items())),
                 "bytes_in_by_action": dict(sorted(self.bytes_in_by_action.items())),
+                "estimated_windows_seconds": round(sum(self.estimates.values()), 3),
+                "estimated_windows_breakdown": {k: round(v, 3) for k, v in sorted(self.estimates.items())},
             }
 
     def reset(self) -> None:
@@ -54,18 +63,26 @@ class HostCounters:
             self.commands = self.engine_invocations = 0
             self.cmdlet_calls.clear()
             self.bytes_in_by_action.clear()
+            self.estimates.clear()
 
 
 class Accounting:
-    """All hosts' counters, created on first use."""
+    """All hosts' counters, created on first use. With a cost model, `charge` adds estimated
+    Windows seconds (cmlab/costmodel.py); without one it does nothing."""
 
-    def __init__(self) -> None:
+    def __init__(self, cost_model: CostModel | None = None) -> None:
         self._lock = threading.Lock()
         self._hosts: dict[str, HostCounters] = {}
+        self.cost_model = cost_model
 
     def host(self, name: str) -> HostCounters:
         with self._lock:
             return self._hosts.setdefault(name.lower(), HostCounters())
+
+    def charge(self, name: str, event: str, times: int = 1) -> None:
+        """Record that `name` did the work of `event` (`times` over) in the cost model's terms."""
+        if self.cost_model is not None and times > 0:
+            self.host(name).add_estimate(event, self.cost_model.seconds(event) * times)
 
     def snapshot(self) -> dict:
         with self._lock:

@@ -130,6 +130,10 @@ def cmd_start(args: argparse.Namespace) -> int:
                "--state-dir", str(state_dir), "--control-port", str(args.control_port)]
     if args.ephemeral_ports:
         command.append("--ephemeral-ports")
+    if args.fleet:
+        command += ["--fleet", str(args.fleet)]
+    if args.cost_model:
+        command += ["--cost-model", str(Path(args.cost_model).resolve())]
     with open(log_path, "ab") as log_file:
         child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
                                  start_new_session=True, cwd=os.getcwd(), env=os.environ.copy())
@@ -157,15 +161,21 @@ def _print_summary(info: dict, state_dir: Path) -> None:
 
 def _run_foreground(args: argparse.Namespace, state_dir: Path) -> int:
     from cmlab.control import ControlServer
+    from cmlab.costmodel import CostModel
     from cmlab.lab import Lab, LabError
-    from cmlab.topology import TopologyError
+    from cmlab.topology import TopologyError, fleet_topology
 
     lock = _lock(state_dir)
     if lock is None:
         raise _already_running(state_dir, read_info(state_dir))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        lab = Lab(args.topology, state_dir, ephemeral_ports=args.ephemeral_ports)
+        cost_model = CostModel.load(args.cost_model) if args.cost_model else None
+    except (OSError, ValueError) as e:
+        raise CliError(f"--cost-model {args.cost_model}: {e}") from None
+    try:
+        topology = fleet_topology(args.fleet) if args.fleet else args.topology
+        lab = Lab(topology, state_dir, ephemeral_ports=args.ephemeral_ports, cost_model=cost_model)
         lab.start()
     except (TopologyError, LabError) as e:
         raise CliError(str(e)) from None
@@ -273,6 +283,16 @@ def cmd_fault(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fleet_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 1296:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number of hierarchies from 1 to 1296")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cmlab", description="The simulated ConfigMgr lab.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -286,6 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--ephemeral-ports", action="store_true", help="let the OS choose every listener's port")
     start.add_argument("--foreground", action="store_true", help="run in this process until stopped")
     start.add_argument("--control-port", type=int, default=0, help="control API port (default: ephemeral)")
+    start.add_argument("--fleet", type=_fleet_size, metavar="N",
+                       help="instead of --topology: N hierarchies like the default lab (3 hosts each, ephemeral ports)")
+    start.add_argument("--cost-model", metavar="FILE",
+                       help="YAML/JSON mapping of cost model event -> estimated seconds, over the defaults")
     start.set_defaults(func=cmd_start)
     with_state_dir(sub.add_parser("stop", help="stop the lab (no error when not running)")).set_defaults(func=cmd_stop)
     with_state_dir(sub.add_parser("status", help="is it running; exit code 3 when not")).set_defaults(func=cmd_status)

@@ -24,6 +24,7 @@ from cmlab.accounting import Accounting
 from cmlab.cmdlets import CmdletError, Invocation, ProviderSession, implementation, not_simulated
 from cmlab.cmdlets.errors import command_class, non_interactive_prompt, not_on_site_drive
 from cmlab.cmdlets.pstypes import PSEnum, PSObject, SecureString
+from cmlab.costmodel import cmdlet_event
 from cmlab.faults import Faults
 from cmlab.model import LabModel, ModelError, WindowsHost
 
@@ -331,6 +332,7 @@ class Engine:
                   for name, value in binding.params.items()}
         _check_resolved(info, binding, params, from_refs)
         self.accounting.host(host.fqdn).add_cmdlet_call(info.name)
+        self.accounting.charge(host.fqdn, cmdlet_event(info.name, info.is_configmgr))
 
         if info.supports_should_process and params.get("Confirm") is True:
             raise non_interactive_prompt(info.name)
@@ -374,6 +376,7 @@ class Engine:
             elif not host.console_installed:
                 # No console: not on PSModulePath and no SMS_ADMIN_UI_PATH to fall back on (facts §2).
                 raise module_missing("ConfigurationManager")
+            self.accounting.charge(host.fqdn, "module_import")   # once per invocation that needs the provider
 
             site_code = provider.get("site_code") or ""
             server = provider.get("server") or ""
@@ -392,6 +395,7 @@ class Engine:
         sites = self.model.sites_provided_by(host.fqdn) + self.model.sites_served_by(host.fqdn)
         if not sites:
             raise _provider_error("Invalid namespace ", "HRESULT 0x8004100e", "MetadataError", exc, cim)
+        self.accounting.charge(host.fqdn, "windows_cmdlet")   # Get-CimInstance root\SMS SMS_ProviderLocation
         _, site = sorted(sites, key=lambda hs: hs[1].code)[0]
         return {"SiteCode": site.code, "Machine": site.provider, "ProviderForLocalSite": True}
 
@@ -410,6 +414,7 @@ class Engine:
         if site_code.lower() in _BUILTIN_DRIVES:
             raise _provider_error(f"A drive with the name '{site_code}' already exists.", "DriveAlreadyExists",
                                   "ResourceExists", "System.Management.Automation.SessionStateException", cmd)
+        self.accounting.charge(host.fqdn, "cmsite_drive")   # New-PSDrive tries the connection
         target = self.model.host(server)
         unavailable = (self.faults.fire(server, "provider_unavailable") if target else None) \
             or self.faults.fire(host.fqdn, "provider_unavailable")

@@ -10,10 +10,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-# Transport faults (cmlab.wsman): host_down, http_500, wsman_fault, delay
+# Transport faults (cmlab.wsman): host_down, bad_credentials, http_500, wsman_fault, delay
 # Engine faults (cmlab.engine / cmdlets): provider_unavailable, install_failure
 KINDS = frozenset({
     "host_down",            # listener refuses connections (connection refused)
+    "bad_credentials",      # every login is rejected (401), as after a password change
     "http_500",             # next request(s) answered with HTTP 500 and a non-SOAP body
     "wsman_fault",          # a WS-Man fault in the middle of a command (on Receive)
     "delay",                # hold each response `seconds` before answering

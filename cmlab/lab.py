@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from cmlab.accounting import Accounting
+from cmlab.costmodel import CostModel
 from cmlab.engine import Engine, load_catalog
 from cmlab.faults import Faults
 from cmlab.scripts import ScriptDispatcher
@@ -54,12 +55,13 @@ def _server_cert(pki, directory: Path, fqdn: str, address: str, ca):
 
 class Lab:
     def __init__(self, topology: Topology | str | Path, state_dir: str | Path, ephemeral_ports: bool = False,
-                 password: str | None = None) -> None:
+                 password: str | None = None, cost_model: CostModel | None = None) -> None:
         self.topology = topology if isinstance(topology, Topology) else load_topology(topology)
         self.state_dir = Path(state_dir)
         self.ephemeral_ports = ephemeral_ports
         self.password = password or os.environ.get("CMLAB_PASSWORD") or generate_password()
-        self.accounting = Accounting()
+        # Estimated Windows seconds in the counters: the default figures unless a model is given.
+        self.accounting = Accounting(cost_model or CostModel())
         self.faults = Faults()
         self.model = self.topology.build_model(self.password)
         self.engine = Engine(self.model, load_catalog(), self.accounting, self.faults)
@@ -164,7 +166,7 @@ class Lab:
         hosts = {}
         for fqdn, ep in self.endpoints().items():
             hosts[fqdn] = {"ansible_host": ep["address"], "ansible_port": ep["http_port"],
-                           "cmlab_https_port": ep["https_port"]}
+                           "cmlab_https_port": ep["https_port"], **self.topology.inventory_vars.get(fqdn, {})}
         children = {group: {"hosts": {fqdn: None for fqdn in members}}
                     for group, members in self.topology.groups().items()}
         return {"all": {
@@ -195,6 +197,9 @@ class Lab:
             "password_file": str(self.state_dir / "password"),
             "inventory": str(self.state_dir / "inventory.yml"),
             "ca_cert": self.ca_cert,
+            # The admin's client certificate (transport=certificate), mapped to admin_user by its UPN.
+            "client_cert": self.client_cert.cert if self.client_cert else None,
+            "client_key": self.client_cert.key if self.client_cert else None,
         }
 
     def to_json(self) -> str:

@@ -74,7 +74,10 @@ class ScriptDispatcher:
 
     def run(self, host: str, command_line: str, stdin: bytes) -> CommandOutcome:
         if command_line.strip() == self._bootstrap.BOOTSTRAP_COMMAND:
+            self.engine.accounting.charge(host, "powershell_start")
             return self._run_bootstrap(host, stdin)
+        if _PS_EXE.match(command_line):
+            self.engine.accounting.charge(host, "powershell_start")
         return self._refuse(command_line)
 
     def _run_bootstrap(self, host: str, stdin: bytes) -> CommandOutcome:
@@ -89,6 +92,7 @@ class ScriptDispatcher:
             return CommandOutcome(stderr=clixml_error(
                 f"cmlab: the engine on standard input is not this checkout's {self.engine_file.name}; cmlab only "
                 "runs the project's own engine (is the collection out of date?)"), rc=1)
+        self.engine.accounting.charge(host, "engine_load")
         stdout = self.engine.run(host, payload)
         return CommandOutcome(stdout=stdout.encode("ascii"), rc=0)
 

@@ -143,6 +143,8 @@ class Topology:
     source: str = "<topology>"
     configmgr: ConfigMgrTiming = field(default_factory=ConfigMgrTiming)
     internet: dict = field(default_factory=dict)           # Internet.configure() document
+    # More Ansible host variables for the lab's inventory (fleets: each provider's scp_server).
+    inventory_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def admin_principal(self) -> str:
@@ -589,8 +591,11 @@ def fleet_topology(count: int, netbios: str = "FLEET", dns: str = "fleet.example
     base = int(ipaddress.ip_address(base_network))
     hosts: list[HostSpec] = []
     hierarchies: list[HierarchySpec] = []
+    inventory_vars: dict[str, dict[str, Any]] = {}
     for i in range(count):
         cas, ps, scp = (f"{n}{i + 1:03d}.{dns}" for n in ("cas", "ps", "scp"))
+        # playbooks/site.yml per hierarchy: move the SCP from the child primary to the member server.
+        inventory_vars[cas] = {"scp_server": scp, "scp_mode": "online", "scp_allow_move": True}
         for j, (fqdn, groups, console) in enumerate(((cas, ["sms_provider", "site_servers"], True),
                                                       (ps, ["site_servers"], False), (scp, ["scp_hosts"], False))):
             address = str(ipaddress.ip_address(base + 1 + i * 3 + j))
@@ -604,4 +609,5 @@ def fleet_topology(count: int, netbios: str = "FLEET", dns: str = "fleet.example
                    SiteSpec(p, f"Primary {i + 1}", SiteType.PRIMARY, ps, ps, parent=c)],
             site_systems=[SiteSystemSpec(p, ps, roles=[RoleSpec(ROLE_SCP, [Prop("OfflineMode", 0)])])],
         ))
-    return Topology(DomainSpec(netbios, dns, admin_user), hosts, hierarchies, source=f"<fleet of {count}>")
+    return Topology(DomainSpec(netbios, dns, admin_user), hosts, hierarchies, source=f"<fleet of {count}>",
+                    inventory_vars=inventory_vars)

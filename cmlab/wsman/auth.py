@@ -10,7 +10,7 @@ import hmac
 import os
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,11 +208,16 @@ REJECT = AuthResult(None, CHALLENGE_HEADERS)
 
 class ConnectionAuth:
     """Authentication state of one keep-alive connection: NTLM authenticates the connection, and
-    requests after the handshake carry no Authorization header (reference §2.3)."""
+    requests after the handshake carry no Authorization header (reference §2.3).
 
-    def __init__(self, users: Users, peer_certificate: bytes | None = None) -> None:
+    `login_allowed` is asked once per login whose credentials are good (the bad_credentials fault
+    says no); a connection NTLM already authenticated stays authenticated, as on Windows."""
+
+    def __init__(self, users: Users, peer_certificate: bytes | None = None,
+                 login_allowed: Callable[[], bool] | None = None) -> None:
         self._users = users
         self._peer_certificate = peer_certificate
+        self._login_allowed = login_allowed or (lambda: True)
         self._pending: NtlmAcceptor | None = None
         self.session: NtlmAcceptor | None = None   # completed NTLM context: used for encryption
         self.session_principal: str | None = None
@@ -241,7 +246,7 @@ class ConnectionAuth:
         if not sep:
             return REJECT
         principal = self._users.verify_password(name, password)
-        return AuthResult(principal) if principal else REJECT
+        return AuthResult(principal) if principal and self._login_allowed() else REJECT
 
     def _ntlm(self, scheme: str, credentials: str) -> AuthResult:
         # A fresh handshake on an authenticated connection re-authenticates it.
@@ -260,6 +265,8 @@ class ConnectionAuth:
         if not acceptor.complete:
             return AuthResult(None, token_header)
         self._pending = None
+        if not self._login_allowed():
+            return REJECT
         self.session = acceptor
         self.session_principal = acceptor.principal
         # SPNEGO clients (pypsrp) only complete after reading the final mechListMIC token (§2.3 #3).
@@ -269,4 +276,4 @@ class ConnectionAuth:
         if self._peer_certificate is None:
             return REJECT
         principal = self._users.principal_for_certificate(self._peer_certificate)
-        return AuthResult(principal) if principal else REJECT
+        return AuthResult(principal) if principal and self._login_allowed() else REJECT

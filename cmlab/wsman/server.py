@@ -12,6 +12,7 @@ import ipaddress
 import logging
 import selectors
 import socket
+import socketserver
 import ssl
 import sys
 import threading
@@ -57,6 +58,13 @@ class _Server(ThreadingHTTPServer):
         self.listener = listener
         # After a restart, the port of the first start (inventories point at it).
         super().__init__((listener.config.bind, listener.port), _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind asks reverse DNS for the address (socket.getfqdn): seconds per
+        # listener when 127.x.y.z has no name, which a fleet of hundreds of listeners cannot afford.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = self.listener.config.host_name
+        self.server_port = self.server_address[1]
 
     def handle_error(self, request, client_address) -> None:  # type: ignore[override]
         # Called from socketserver's except block. TLS handshake failures and clients vanishing
@@ -248,7 +256,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.request.settimeout(30)  # a client that never finishes the handshake
             self.request = ctx.wrap_socket(self.request, server_side=True)
             peer_cert = self.request.getpeercert(binary_form=True)
-        self.auth = ConnectionAuth(self.listener.users, peer_cert)
+        host, faults = self.listener.config.host_name, self.listener.faults
+        self.auth = ConnectionAuth(self.listener.users, peer_cert,
+                                   login_allowed=lambda: faults.fire(host, "bad_credentials") is None)
         self.listener._track(self._raw)
         super().setup()
 
@@ -281,6 +291,7 @@ class _Handler(BaseHTTPRequestHandler):
         status, body_out, content_type, headers = self._process(body_in)
         # Counted before the reply goes out, so a client that has its answer sees the count.
         listener.accounting.host(host).add_request(len(body_in), len(body_out), self._action)
+        listener.accounting.charge(host, "winrm_auth" if self._action == "auth" else "winrm_request")
         self._reply(status, body_out, content_type, headers)
 
     def _process(self, body_in: bytes) -> tuple[int, bytes, str, tuple[tuple[str, str], ...]]:

@@ -97,6 +97,7 @@ class WinRSService:
     def _create(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
         spec = winrs.parse_create(request.body)
         shell = self.shells.create(principal, client_ip)
+        self._accounting.charge(self._host, "shell_create")
         return winrs.create_response(
             shell_id=shell.id, address=self._address(), owner=principal, client_ip=client_ip, spec=spec
         )
@@ -104,12 +105,15 @@ class WinRSService:
     def _command(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
         shell = self.shells.get(self._shell_id(request))
         command_line = winrs.parse_command_line(request.body)
+        skip_cmd_shell = request.option_bool("WINRS_SKIP_CMD_SHELL", False)
         command = shell.start_command(
             command_line,
             console_mode_stdin=request.option_bool("WINRS_CONSOLEMODE_STDIN", True),
-            skip_cmd_shell=request.option_bool("WINRS_SKIP_CMD_SHELL", False),
+            skip_cmd_shell=skip_cmd_shell,
         )
         self._accounting.host(self._host).add_command()
+        if not skip_cmd_shell:
+            self._accounting.charge(self._host, "process_start")   # cmd.exe /c
         return winrs.command_response(command.id)
 
     def _send(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:

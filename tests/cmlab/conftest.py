@@ -1,10 +1,12 @@
-"""Fixtures for the cmlab tests: WinRM listeners on loopback with a fake dispatcher."""
+"""Fixtures for the cmlab tests: WinRM listeners on loopback with a fake dispatcher; fleet labs."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,7 @@ from cmlab.dispatch import CommandOutcome
 from cmlab.faults import Faults
 from cmlab.wsman import ListenerConfig, Users, WSManListener
 from cmlab.wsman.pki import CertPaths, ensure_ca, ensure_client_cert, ensure_server_cert
+from tests.integration.conftest import RunningLab
 
 WSMAN_HOST = "cas.lab.example"
 WSMAN_PASSWORD = "Sup3r:Secret!"
@@ -104,3 +107,43 @@ def wsman_lab_factory(wsman_users: Users, wsman_pki: WsmanPki) -> Iterator[Calla
 def wsman_lab(wsman_lab_factory: Callable[..., WsmanLab]) -> WsmanLab:
     return wsman_lab_factory()
 
+
+
+# ------------------------------------------------------------------------------------------------
+# A whole lab through the CLI (tests/integration's RunningLab), as a fleet of hierarchies
+
+
+class FleetLab(RunningLab):
+    """`python -m cmlab start --fleet N`: per hierarchy i, cas<i> (sms_provider, console), ps<i>
+    (child primary holding the SCP) and scp<i> (member server), named <host><iii>.fleet.example."""
+
+    def __init__(self, state_dir: Path, size: int) -> None:
+        # Not RunningLab.__init__: that one starts a topology file and links its group_vars.
+        self.state_dir = state_dir
+        self.size = size
+        self.cli(["start", "--fleet", str(size), "--state-dir", str(state_dir), "--ephemeral-ports"])
+        self.info = json.loads((state_dir / "cmlab.json").read_text())
+        self.inventory = state_dir / "inventory.yml"
+
+    @property
+    def password(self) -> str:
+        return (self.state_dir / "password").read_text().strip()
+
+    def url(self, fqdn: str, scheme: str = "http") -> str:
+        host = self.info["hosts"][fqdn]
+        return f"{scheme}://{host['address']}:{host[f'{scheme}_port']}/wsman"
+
+
+@pytest.fixture(scope="module")
+def fleet_lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[int], FleetLab]]:
+    """make(size) -> a running fleet lab (stopped at the end of the test module)."""
+    started: list[FleetLab] = []
+
+    def make(size: int) -> FleetLab:
+        lab = FleetLab(tmp_path_factory.mktemp("fleet") / "lab", size)
+        started.append(lab)
+        return lab
+
+    yield make
+    for lab in started:
+        lab.stop()

@@ -1,0 +1,113 @@
+"""The cost model: estimated Windows seconds per host, charged for the work a real server would do."""
+
+from __future__ import annotations
+
+import pytest
+import winrm
+
+from ansible_collections.configmgr.scp.plugins.plugin_utils import _bootstrap
+from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, build_payload, engine_source
+from cmlab.accounting import Accounting
+from cmlab.costmodel import DEFAULT_FIGURES, CostModel, cmdlet_event
+from cmlab.engine import Engine, load_catalog
+from cmlab.faults import Faults
+from cmlab.lab import Lab
+from cmlab.topology import load_topology
+
+PASSWORD = "Cost-Model-Pass-1"
+CAS = "cas.lab.example"
+F = DEFAULT_FIGURES
+
+
+def payload(*steps: tuple[str, str, dict]) -> str:
+    plan = Plan()
+    for step_id, cmdlet, params in steps:
+        plan.add(step_id, cmdlet, params)
+    return build_payload(plan, None)[0]
+
+
+@pytest.fixture
+def engine() -> Engine:
+    model = load_topology("inventories/lab/cmlab.yml").build_model(PASSWORD)
+    return Engine(model, load_catalog(), Accounting(CostModel()), Faults())
+
+
+def breakdown(engine: Engine, host: str = CAS) -> dict[str, float]:
+    return engine.accounting.snapshot()[host]["estimated_windows_breakdown"]
+
+
+def test_a_configmgr_plan_pays_the_module_import_and_the_drive_once(engine):
+    engine.run(CAS, payload(("a", "Get-CMSite", {}), ("b", "Get-CMSiteRole", {"AllSite": True}),
+                            ("c", "Get-CMAccount", {})))
+    assert breakdown(engine) == {
+        "module_import": F["module_import"],
+        "cmsite_drive": F["cmsite_drive"],
+        "windows_cmdlet": F["windows_cmdlet"],          # discovering the site: Get-CimInstance SMS_ProviderLocation
+        "configmgr_read": round(3 * F["configmgr_read"], 3),
+    }
+    engine.run(CAS, payload(("a", "Get-CMSite", {})))
+    assert breakdown(engine)["module_import"] == 2 * F["module_import"]   # once per engine invocation
+
+
+def test_a_windows_only_plan_pays_no_configmgr_costs(engine):
+    engine.run("scp01.lab.example", payload(("svc", "Get-Service", {"Name": "WinRM"}),
+                                            ("grp", "Get-LocalGroupMember", {"Group": "Administrators"})))
+    assert breakdown(engine, "scp01.lab.example") == {"windows_cmdlet": 2 * F["windows_cmdlet"]}
+
+
+def test_writes_cost_more_than_reads():
+    assert cmdlet_event("Get-CMSiteRole", True) == "configmgr_read"
+    assert cmdlet_event("Add-CMServiceConnectionPoint", True) == "configmgr_write"
+    assert cmdlet_event("Remove-LocalGroupMember", False) == "windows_cmdlet"
+    assert F["configmgr_write"] > F["configmgr_read"] > F["windows_cmdlet"]
+
+
+def test_without_a_cost_model_nothing_is_estimated():
+    model = load_topology("inventories/lab/cmlab.yml").build_model(PASSWORD)
+    engine = Engine(model, load_catalog(), Accounting(), Faults())
+    engine.run(CAS, payload(("a", "Get-CMSite", {})))
+    counters = engine.accounting.snapshot()[CAS]
+    assert counters["estimated_windows_seconds"] == 0 and counters["estimated_windows_breakdown"] == {}
+
+
+def test_figures_are_checked_and_can_be_overridden_from_a_file(tmp_path):
+    with pytest.raises(ValueError, match="unknown cost model event"):
+        CostModel.with_overrides({"coffee_break": 300})
+    with pytest.raises(ValueError, match="not a number of seconds"):
+        CostModel.with_overrides({"module_import": -1})
+    path = tmp_path / "costs.yml"
+    path.write_text("module_import: 9.5\n")
+    model = CostModel.load(path)
+    assert model.seconds("module_import") == 9.5 and model.seconds("cmsite_drive") == F["cmsite_drive"]
+
+
+def test_over_winrm_the_counters_add_up_every_layer(tmp_path):
+    """One bootstrap through pywinrm: WinRM requests, the shell, cmd.exe, powershell.exe, the engine."""
+    costs = tmp_path / "costs.json"
+    costs.write_text('{"module_import": 10}')
+    with Lab("inventories/lab/cmlab.yml", tmp_path / "lab", ephemeral_ports=True, password=PASSWORD,
+             cost_model=CostModel.load(costs)) as lab:
+        ep = lab.endpoints()[CAS]
+        p = winrm.Protocol(f"http://{ep['address']}:{ep['http_port']}/wsman", transport="ntlm", username="LAB\\cmadmin",
+                           password=PASSWORD, ca_trust_path=None)
+        command, arguments = _bootstrap.BOOTSTRAP_COMMAND.split(" ", 1)
+        shell = p.open_shell(codepage=65001)
+        command_id = p.run_command(shell, command, [arguments], console_mode_stdin=False)
+        p.send_command_input(shell, command_id, _bootstrap.build_stdin(engine_source(), payload(("a", "Get-CMSite", {}))),
+                             end=True)
+        assert p.get_command_output(shell, command_id)[2] == 0
+        p.cleanup_command(shell, command_id)
+        p.close_shell(shell)
+
+        counters = lab.counters()[CAS]
+        estimate = counters["estimated_windows_breakdown"]
+        assert {k: estimate[k] for k in ("shell_create", "process_start", "powershell_start", "engine_load")} == \
+            {k: F[k] for k in ("shell_create", "process_start", "powershell_start", "engine_load")}
+        assert estimate["module_import"] == 10                    # the file's figure
+        ws_man_requests = counters["requests"] - 3                 # less the NTLM handshake's three POSTs
+        assert estimate["winrm_request"] == pytest.approx(ws_man_requests * F["winrm_request"])
+        assert estimate["winrm_auth"] == pytest.approx(3 * F["winrm_auth"])
+        assert counters["estimated_windows_seconds"] == pytest.approx(sum(estimate.values()), abs=0.01)
+        assert counters["estimated_windows_seconds"] > 10            # the import dominates: seconds, not ms
+        lab.reset_counters()
+        assert lab.counters()[CAS]["estimated_windows_seconds"] == 0
