@@ -27,6 +27,7 @@ from cmlab.model import (
 )
 from cmlab.model.configmgr import TELEMETRY_LEVELS
 from cmlab.model.errors import InvalidArgument
+from cmlab.model.executive import ExecutiveTiming
 from cmlab.model.installer import ConfigMgrTiming
 from cmlab.model.internet import CLOUD_SERVICES, Internet
 from cmlab.model.sct import install_tool
@@ -84,6 +85,8 @@ class HostSpec:
     registry: dict[str, dict[str, Any]] = field(default_factory=dict)
     services: list[ServiceSpec] = field(default_factory=list)
     service_connection_tool: str = ""    # a folder holding the Service Connection Tool (facts §5)
+    sms_executive: ExecutiveTiming | None = None   # thread pickup / stop delays (facts §4)
+    time_zone_bias: int = 0              # minutes, UTC = local + bias (CMTrace "+BBB", facts §7.3)
 
 
 @dataclass
@@ -170,6 +173,7 @@ class Topology:
         model = LabModel(domain)
         for spec in self.hosts:
             host = model.add_host(spec.fqdn, spec.address)
+            host.executive_timing, host.time_zone_bias = spec.sms_executive, spec.time_zone_bias
             for name, display in _BASE_SERVICES:
                 host.add_service(name, display)
             if spec.console:
@@ -399,9 +403,28 @@ def _host(fqdn: Any, spec: Any) -> HostSpec:
         raise TopologyError(f"{where}.service_connection_tool: {tool!r} must be a full path (C:\\...)")
     host = HostSpec(fqdn.lower(), address, _port(r, "http_port", DEFAULT_HTTP_PORT),
                     _port(r, "https_port", DEFAULT_HTTPS_PORT), groups, r.get("console", bool, False),
-                    members, registry, services, tool)
+                    members, registry, services, tool, _sms_executive(r, where), r.get("time_zone_bias", int, 0))
+    if not -720 <= host.time_zone_bias <= 840:
+        raise TopologyError(f"{where}.time_zone_bias: minutes between -720 and 840 (UTC = local time + bias)")
     r.finish()
     return host
+
+
+def _sms_executive(r: _Reader, where: str) -> ExecutiveTiming | None:
+    """`sms_executive: {pickup_seconds, stop_seconds}`: when SMS_EXECUTIVE acts on a Requested
+    Operation, and how long a thread stays Stopping (simulated seconds)."""
+    raw = r.get("sms_executive", dict, None)
+    if raw is None:
+        return None
+    e = _Reader(raw, f"{where}.sms_executive")
+    timing = ExecutiveTiming()
+    for key, attr in (("pickup_seconds", "pickup"), ("stop_seconds", "stop")):
+        value = e.get(key, (int, float), getattr(timing, attr))
+        if value < 0:
+            raise TopologyError(f"{e.where}.{key}: must be 0 or more seconds")
+        setattr(timing, attr, float(value))
+    e.finish()
+    return timing
 
 
 def _check_endpoints(hosts: list[HostSpec]) -> None:

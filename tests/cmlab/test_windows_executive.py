@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from windows_harness import THREADS, WindowsLab, step
 
 from cmlab.model import ExecutiveTiming, ensure_executive
 from cmlab.model.executive import default_dll
+from cmlab.topology import TopologyError, parse_topology
 
 HOST = "ps1.lab.example"
 THREAD = {"Requested Operation": None, "Current State": None}
@@ -152,3 +154,19 @@ def test_ensure_executive_on_a_member_server():
     assert executive.components() == ["SMS_DMP_DOWNLOADER"] and executive.component_state("SMS_DMP_DOWNLOADER") == "Running"
     executive.remove_component("SMS_DMP_DOWNLOADER")
     assert executive.components() == [] and executive.component_state("SMS_DMP_DOWNLOADER") is None
+
+
+def test_topology_sets_the_executive_timing_and_time_zone_bias():
+    data = yaml.safe_load(open("inventories/lab/cmlab.yml", encoding="utf-8"))
+    data["hosts"]["ps1.lab.example"]["sms_executive"] = {"pickup_seconds": 0.5, "stop_seconds": 0}
+    data["hosts"]["ps1.lab.example"]["time_zone_bias"] = 240
+    model = parse_topology(data).build_model("Topology-Test-1!")
+    host = model.host(HOST)
+    assert (host.executive.timing.pickup, host.executive.timing.stop, host.time_zone_bias) == (0.5, 0.0, 240)
+    assert model.host("cas.lab.example").executive.timing == ExecutiveTiming()
+    data["hosts"]["ps1.lab.example"]["sms_executive"] = {"pickup_seconds": -1}
+    with pytest.raises(TopologyError, match=r"hosts\.ps1\.lab\.example\.sms_executive\.pickup_seconds"):
+        parse_topology(data)
+    data["hosts"]["ps1.lab.example"]["sms_executive"] = {"pickup": 1}
+    with pytest.raises(TopologyError, match="unknown field"):
+        parse_topology(data)
