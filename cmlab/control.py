@@ -1,6 +1,7 @@
 """The control API: a small JSON HTTP server on loopback for tests, benchmarks and the CLI.
 
-GET /state, GET /counters, POST /counters/reset, GET/POST/DELETE /faults, POST /shutdown, GET /.
+GET /state, GET /counters, POST /counters/reset, GET/POST/DELETE /faults, GET/POST /internet,
+POST /clock/advance, POST /shutdown, GET /.
 It listens on 127.0.0.1 only and has no authentication: it is a test lab's remote control, and the
 state it shows holds no secrets.
 """
@@ -16,6 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from cmlab.faults import KINDS
 from cmlab.lab import Lab
+from cmlab.model.errors import InvalidArgument
+from cmlab.model.scp import lab_internet
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, lab.counters())
         elif path == "/faults":
             self._send(200, lab.faults.to_list())
+        elif path == "/internet":
+            with lab.model.lock:
+                self._send(200, lab_internet(lab.model).to_dict())
         else:
             self._send(404, {"error": f"no such resource: {path}"})
 
@@ -105,6 +111,27 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             fault = lab.faults.add(body["kind"], str(body.get("host") or "*"), count, **options)
             self._send(201, fault.to_dict())
+        elif path == "/internet":
+            # Endpoint outcomes and proxies (docs/cmlab.md "ConfigMgr behaviour"); merged unless "replace".
+            if not isinstance(body, dict):
+                self._send(400, {"error": "the body must be an object"})
+                return
+            replace = bool(body.pop("replace", False))
+            try:
+                with lab.model.lock:
+                    lab_internet(lab.model).configure(body, replace=replace)
+                    self._send(200, lab_internet(lab.model).to_dict())
+            except InvalidArgument as e:
+                self._send(400, {"error": e.message})
+        elif path == "/clock/advance":
+            seconds = body.get("seconds") if isinstance(body, dict) else None
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+                self._send(400, {"error": "'seconds' must be a number of seconds, 0 or more"})
+                return
+            with lab.model.lock:
+                lab.model.clock.advance(seconds)
+                ran = lab.model.scheduler.run_due()   # what became due runs now, not at the next tick
+            self._send(200, {"advanced": seconds, "jobs_run": ran})
         elif path == "/shutdown":
             self._send(202, {"shutdown": True})
             self.control.shutdown_requested.set()

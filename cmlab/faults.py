@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field
 
 # Transport faults (cmlab.wsman): host_down, bad_credentials, http_500, wsman_fault, delay
-# Engine faults (cmlab.engine / cmdlets): provider_unavailable, install_failure
+# Engine faults (cmlab.engine / cmdlets): provider_unavailable, install_failure, sct_access_denied
 KINDS = frozenset({
     "host_down",            # listener refuses connections (connection refused)
     "bad_credentials",      # every login is rejected (401), as after a password change
@@ -20,6 +20,7 @@ KINDS = frozenset({
     "delay",                # hold each response `seconds` before answering
     "provider_unavailable", # Import-Module ConfigurationManager / the CMSite drive fails
     "install_failure",      # Site Component Manager fails to install roles on the host
+    "sct_access_denied",    # ServiceConnectionTool.exe -connect ends with the harmless UnauthorizedAccessException
 })
 
 

@@ -9,7 +9,7 @@ from .errors import CmdletError, not_simulated
 from .pstypes import PSObject
 from .sms_namespace import site_namespace
 from .wmi import cim_instance
-from .wql import InvalidQuery, compile_filter, invalid_query
+from .wql import InvalidQuery, UnsupportedQuery, compile_filter, invalid_query
 
 # Get-CimInstance ------------------------------------------------------------------------------
 
@@ -79,6 +79,8 @@ def get_cim_instance(inv: Invocation) -> list:
             keep = compile_filter(str(inv.get("Filter")), properties)
         except InvalidQuery:
             raise invalid_query(inv.cmdlet) from None
+        except UnsupportedQuery as e:
+            raise not_simulated(inv.cmdlet, f"with the WQL filter {inv.get('Filter')!r} ({e} is not evaluated)") from None
         instances = [i for i in instances if keep(i)]
     wanted = inv.get("Property")
     if wanted:

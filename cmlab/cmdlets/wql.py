@@ -5,8 +5,9 @@
     literal   := 'text' | "text" | integer | TRUE | FALSE
 
 LIKE takes `%` (any run) and `_` (one character), as WQL does; comparisons of text are
-case-insensitive. Anything else — OR, NOT, parentheses, unknown properties — is what WMI answers
-for a query it cannot run: "Invalid query" (HRESULT 0x80041017).
+case-insensitive. Valid WQL that cmlab does not evaluate (OR, NOT, <, >, parentheses, IS NULL) fails
+loudly as not simulated; what WMI itself refuses — unknown properties, malformed terms — is
+"Invalid query" (HRESULT 0x80041017), as WMI answers.
 """
 
 from __future__ import annotations
@@ -17,12 +18,17 @@ from typing import Any
 
 from .errors import CmdletError
 
-_TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<op><>|!=|=)|(?P<num>-?\d+)(?![\w.])"""
-                    r"""|(?P<word>[A-Za-z_][A-Za-z0-9_]*))""")
+_TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<op><>|!=|=)|(?P<other><=|>=|<|>|\(|\))"""
+                    r"""|(?P<num>-?\d+)(?![\w.])|(?P<word>[A-Za-z_][A-Za-z0-9_]*))""")
+_UNSUPPORTED_WORDS = {"OR", "NOT", "IS", "NULL", "ISA"}
 
 
 class InvalidQuery(Exception):
     pass
+
+
+class UnsupportedQuery(Exception):
+    """Valid WQL that cmlab does not evaluate."""
 
 
 def invalid_query(cmdlet: str) -> CmdletError:
@@ -38,6 +44,8 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         if not m or m.end() == pos:
             raise InvalidQuery(text[pos:])
         kind = m.lastgroup or ""
+        if kind == "other" or (kind == "word" and m.group(kind).upper() in _UNSUPPORTED_WORDS):
+            raise UnsupportedQuery(m.group(kind))
         out.append((kind, m.group(kind)))
         pos = m.end()
     return out
@@ -74,7 +82,8 @@ def _compare(actual: Any, op: str, expected: Any) -> bool:
 
 
 def compile_filter(text: str, properties: Iterable[str]) -> Callable[[Any], bool]:
-    """A predicate over objects with `.get(name)`; InvalidQuery for what WQL (or cmlab) refuses."""
+    """A predicate over objects with `.get(name)`; InvalidQuery for what WQL refuses,
+    UnsupportedQuery for WQL cmlab does not evaluate."""
     known = {p.lower(): p for p in properties}
     tokens = _tokens(text)
     terms: list[tuple[str, str, Any]] = []

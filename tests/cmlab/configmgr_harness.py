@@ -1,0 +1,111 @@
+"""An in-process lab for the ConfigMgr behaviour tests: the default topology, the engine, and the
+simulated clock driven by the test (no sleeping)."""
+
+from __future__ import annotations
+
+import json
+
+from cmlab.accounting import Accounting
+from cmlab.engine import Engine, bootstrap_module, load_catalog
+from cmlab.faults import Faults
+from cmlab.model.internet import NETFX_KEY
+from cmlab.topology import load_topology
+
+PASSWORD = "ConfigMgr-Test-1!"
+CATALOG = load_catalog()
+MARKERS = bootstrap_module()
+DISCOVER = {"site_code": None, "server": None, "module": None, "username": None, "password_secret": None}
+TALLY = "0001128000100008"
+SUMMARY = {"ComponentName": None, "MachineName": None, "SiteCode": None, "State": None, "Status": None}
+MESSAGE = {"Component": None, "MachineName": None, "MessageID": None, "Severity": None, "SiteCode": None}
+THREADS = r"HKLM:\SOFTWARE\Microsoft\SMS\Components\SMS_EXECUTIVE\Threads"
+
+
+def step(sid: str, cmdlet: str, select=None, on_error: str = "stop", **params) -> dict:
+    return {"id": sid, "cmdlet": cmdlet, "cm": CATALOG.get(cmdlet).is_configmgr, "params": params, "select": select,
+            "on_error": on_error}
+
+
+class ConfigMgrLab:
+    def __init__(self, topology: str = "inventories/lab/cmlab.yml") -> None:
+        self.model = load_topology(topology).build_model(PASSWORD)
+        self.faults = Faults()
+        self.engine = Engine(self.model, CATALOG, Accounting(), self.faults)
+        self.hierarchy = self.model.hierarchy("lab")
+
+    @property
+    def timing(self):
+        return self.model.configmgr_timing
+
+    def run(self, *steps: dict, host: str = "cas.lab.example", provider=DISCOVER) -> dict:
+        payload = {"protocol": 1, "provider": provider, "steps": list(steps), "secrets": {"pw": PASSWORD}}
+        text = self.engine.run(host, json.dumps(payload))
+        start, end = MARKERS.RESULT_START, MARKERS.RESULT_END
+        return json.loads(text[text.index(start) + len(start):text.index(end)])
+
+    def ok(self, *steps: dict, host: str = "cas.lab.example") -> dict:
+        doc = self.run(*steps, host=host)
+        assert doc["ok"], doc["error"]
+        return {s["id"]: s["output"] for s in doc["steps"]}
+
+    def advance(self, seconds: float) -> None:
+        """Simulated time passes; what became due runs (as before the next payload)."""
+        self.model.clock.advance(seconds)
+        with self.model.lock:
+            self.model.scheduler.run_due()
+
+    def dump(self) -> dict:
+        return self.model.dump()["hierarchies"]["lab"]
+
+    def role_state(self, server: str, role: str = "SMS Dmp Connector") -> str | None:
+        for ss in self.dump()["site_systems"]:
+            if ss["server"] == server and role in ss["roles"]:
+                return ss["roles"][role]["state"]
+        return None
+
+    def runtime(self, server: str) -> dict:
+        return next(r for r in self.dump().get("scp_runtime", []) if r["server"] == server)
+
+    def summarizer(self, where: str = "", host: str = "cas.lab.example", site: str = "CAS") -> list[dict]:
+        text = f"TallyInterval='{TALLY}'" + (f" AND {where}" if where else "")
+        return self.ok(step("c", "Get-CimInstance", SUMMARY, Namespace=f"root\\SMS\\site_{site}",
+                            ClassName="SMS_ComponentSummarizer", Filter=text), host=host)["c"]
+
+    def states(self, server: str) -> dict[str, int]:
+        return {r["ComponentName"]: r["State"] for r in self.summarizer(f"MachineName='{server}'")}
+
+    def log(self, host: str, path: str) -> list[str]:
+        node = self.model.host(host).fs.node(path)
+        return [] if node is None else node.lines()
+
+    def tracing_log(self, host: str, component: str) -> list[str]:
+        path = self.model.host(host).registry.get_value(rf"HKLM:\SOFTWARE\Microsoft\SMS\Tracing\{component}",
+                                                        "TraceFilename")
+        return self.log(host, path) if path else []
+
+    def enable_tls12(self, host: str) -> None:
+        for name in ("SchUseStrongCrypto", "SystemDefaultTlsVersions"):
+            self.model.host(host).registry.set_value(NETFX_KEY, name, 1)
+
+    def restart_thread(self, host: str, component: str) -> None:
+        """What Configuration Manager Service Manager does (facts §4): Stop, then Start."""
+        registry = self.model.host(host).registry
+        timing = self.model.host(host).executive.timing
+        registry.set_value(rf"{THREADS}\{component}", "Requested Operation", "Stop")
+        self.advance(timing.pickup + timing.stop)
+        registry.set_value(rf"{THREADS}\{component}", "Requested Operation", "Start")
+        self.advance(timing.pickup)
+
+    def prepare_scp01(self, admin: bool = True) -> None:
+        """The PS1 SCP removed (and gone), scp01 a site system of CAS."""
+        if admin:
+            self.model.host("scp01.lab.example").local_group("Administrators").add_member("LAB\\CAS$")
+        self.ok(step("rm", "Remove-CMServiceConnectionPoint", SiteSystemServerName="ps1.lab.example", SiteCode="PS1",
+                     Force=True),
+                step("new", "New-CMSiteSystemServer", SiteSystemServerName="scp01.lab.example", SiteCode="CAS"))
+        self.advance(max(self.timing.install_delay, self.timing.uninstall_delay))
+
+
+def add_scp(server: str = "scp01.lab.example", mode: str = "Online") -> dict:
+    return step("add", "Add-CMServiceConnectionPoint", {"RoleName": None}, SiteSystemServerName=server, SiteCode="CAS",
+                Mode=mode)
