@@ -316,7 +316,7 @@ class Engine:
     def _invoke(self, host: WindowsHost, step: _Step, outputs: dict, secrets: dict,
                 session: ProviderSession | None) -> list:
         # Resolve-PlanValue runs before the cmdlet is invoked (and so before binding).
-        resolved = {name: _resolve(value, outputs, secrets) for name, value in step.params.items()}
+        resolved = {name: _resolve(value, outputs, secrets, session) for name, value in step.params.items()}
         module = catalog_module()
         try:
             binding = self.catalog.bind(step.cmdlet, {**step.params, "ErrorAction": "Stop"})
@@ -491,11 +491,24 @@ def _member(value: Any, name: str) -> Any:
     return _property(value, name)
 
 
-def _resolve(value: Any, outputs: dict, secrets: dict) -> Any:
-    """Resolve-PlanValue: $ref → the earlier output (or one property of it), $secret → SecureString;
-    other objects refused."""
+def _provider_value(session: ProviderSession | None, name: str) -> str:
+    """{"$provider": name}: what the engine learnt when it opened the CMSite drive."""
+    if session is None:
+        raise _runtime_error(f"Provider value '{name}' asked for before the provider was connected.")
+    values = {"site_code": session.site_code, "server": session.provider,
+              "namespace": f"root\\SMS\\site_{session.site_code}"}
+    if name not in values:
+        raise _runtime_error(f"Unknown provider value '{name}'.")
+    return values[name]
+
+
+def _resolve(value: Any, outputs: dict, secrets: dict, session: ProviderSession | None = None) -> Any:
+    """Resolve-PlanValue: $ref → the earlier output (or one property of it), $secret → SecureString,
+    $provider → a fact of the provider connection; other objects refused."""
     if isinstance(value, dict):
         keys = set(value)
+        if keys == {"$provider"}:
+            return _provider_value(session, str(value["$provider"]))
         if "$ref" in keys and keys <= {"$ref", "property"}:
             ref = str(value["$ref"])
             if ref not in outputs:
@@ -511,7 +524,7 @@ def _resolve(value: Any, outputs: dict, secrets: dict) -> Any:
         raise _runtime_error('A parameter value may only be JSON data, {"$ref": step}, {"$ref": step, "property": name} '
                              'or {"$secret": name}.')
     if isinstance(value, list):
-        return [_resolve(v, outputs, secrets) for v in value]
+        return [_resolve(v, outputs, secrets, session) for v in value]
     return value
 
 

@@ -37,7 +37,11 @@ class ActionModule(ConfigMgrAction):
             raise AnsibleActionFail("wait_timeout and poll_interval must be at least 1 second.")
         self._args, self._provider, self._task_vars = args, provider, task_vars
 
-        current = run_plan(self, _scp.read_plan(server if args["state"] == "present" else None), provider)
+        read = _scp.read_plan(server if args["state"] == "present" else None)
+        if args["wait"]:
+            lifecycle.status_plan(read)   # whether it is installed and running: same round trip
+        current = run_plan(self, read, provider)
+        self._baseline = lifecycle.all_log_lines(current)   # sitecomp.log as it was before this task
         target_sites = [str(t.get("SiteCode") or "").upper() for t in current.output("target") if isinstance(t, dict)]
         decision = _scp.decide(
             state=args["state"], server=server, site_code=site_code, mode=args["mode"], allow_move=args["allow_move"],
@@ -87,12 +91,15 @@ class ActionModule(ConfigMgrAction):
                 warnings.append(warning)
         if warnings:
             result["warnings"] = warnings
-        if not decision.changed or self.check_mode:
+        if self.check_mode:
+            return result
+        if not decision.changed:
+            if args["wait"]:
+                self._wait_unchanged(current, decision, result)
             return result
 
-        site = (provider.site_code if provider and provider.site_code else decision.top_level_site.site_code)
         if moving or args["wait"]:
-            self._apply_step_by_step(decision, site, server, result)
+            self._apply_step_by_step(decision, result)
         else:
             self._apply_at_once(decision, result)
         if restart:
@@ -110,7 +117,24 @@ class ActionModule(ConfigMgrAction):
             self._fail_partially(e.message, done, e)
         self._read_back(written, decision, result)
 
-    def _apply_step_by_step(self, decision, site, server, result):
+    def _wait_unchanged(self, current, decision, result):
+        """Nothing to change, but wait: the recorded role may still be installing (or a removed one
+        uninstalling). Not a change of this task, so it stays unchanged."""
+        states = lifecycle.component_states(current)
+        server = decision.after.site_system_server
+        progress = {}
+        try:
+            if decision.after.present and not lifecycle.installed(states.get(server, {})):
+                progress[server] = self._wait(server, "installed").to_dict()
+            for machine in lifecycle.leftovers(current, server if decision.after.present else None):
+                progress[machine] = self._wait(machine, "removed").to_dict()
+        except lifecycle.WaitFailed as e:
+            progress[server] = e.progress.to_dict()
+            raise RunnerError(e.message, partial={"progress": progress}) from None
+        if progress:
+            result["progress"] = progress
+
+    def _apply_step_by_step(self, decision, result):
         """A move, or a change with wait: remove, wait for the uninstall, add, wait for the install.
 
         Never two SCPs at once: before an add, wait until no SCP component is left on another server.
@@ -121,13 +145,13 @@ class ActionModule(ConfigMgrAction):
         for action in decision.actions:
             try:
                 if action.kind == "add":
-                    self._wait_for_leftovers(site, action.server, progress, done)
+                    self._wait_for_leftovers(action.server, progress)
                 run_plan(self, _scp.write_plan([action]), self._provider)
                 done.append(action.describe())
                 if action.kind == "remove":
-                    progress[action.server] = self._wait(site, action.server, "removed").to_dict()
+                    progress[action.server] = self._wait(action.server, "removed").to_dict()
                 elif action.kind == "add" and args["wait"]:
-                    progress[action.server] = self._wait(site, action.server, "installed").to_dict()
+                    progress[action.server] = self._wait(action.server, "installed").to_dict()
             except lifecycle.WaitFailed as e:
                 progress[action.server] = e.progress.to_dict()
                 result["progress"] = progress
@@ -137,19 +161,15 @@ class ActionModule(ConfigMgrAction):
         result["progress"] = progress
         self._read_back(run_plan(self, _scp.read_plan(None), self._provider), decision, result, step="scp")
 
-    def _wait(self, site, server, goal):
+    def _wait(self, server, goal):
         args = self._args
-        return lifecycle.wait_for(lambda: run_plan(self, lifecycle.status_plan(site), self._provider), server, goal,
-                                  timeout=args["wait_timeout"], interval=args["poll_interval"])
+        return lifecycle.wait_for(lambda: run_plan(self, lifecycle.status_plan(), self._provider), server, goal,
+                                  timeout=args["wait_timeout"], interval=args["poll_interval"], baseline=self._baseline)
 
-    def _wait_for_leftovers(self, site, keep, progress, done):
-        args = self._args
-        for machine in lifecycle.leftovers(run_plan(self, lifecycle.status_plan(site), self._provider), keep):
-            if machine in progress:
-                continue
-            progress[machine] = lifecycle.wait_for(
-                lambda: run_plan(self, lifecycle.status_plan(site), self._provider), machine, "removed",
-                timeout=args["wait_timeout"], interval=args["poll_interval"]).to_dict()
+    def _wait_for_leftovers(self, keep, progress):
+        for machine in lifecycle.leftovers(run_plan(self, lifecycle.status_plan(), self._provider), keep):
+            if machine not in progress:
+                progress[machine] = self._wait(machine, "removed").to_dict()
 
     def _fail_partially(self, message, done, error=None, progress=None):
         if done:

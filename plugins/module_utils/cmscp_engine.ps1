@@ -101,6 +101,11 @@ function Select-Shape($Value, $Shape) {
 function Resolve-PlanValue($Value, $Outputs, $Secrets) {
     if ($Value -is [System.Management.Automation.PSCustomObject]) {
         $names = @(foreach ($p in $Value.PSObject.Properties) { $p.Name })
+        if ($names.Count -eq 1 -and $names[0] -eq '$provider') {
+            $key = [string]$Value.'$provider'
+            if ($null -eq $script:ProviderInfo -or -not $script:ProviderInfo.Contains($key)) { throw "Provider value '$key' is not available." }
+            return $script:ProviderInfo[$key]
+        }
         if ($names -contains '$ref' -and ($names.Count -eq 1 -or ($names.Count -eq 2 -and $names -contains 'property'))) {
             $ref = [string]$Value.'$ref'
             if (-not $Outputs.Contains($ref)) { throw "Reference to step '$ref', which has not run." }
@@ -113,7 +118,7 @@ function Resolve-PlanValue($Value, $Outputs, $Secrets) {
             if ($null -eq $Secrets -or $null -eq $Secrets.$name) { throw "Secret '$name' is not in the payload." }
             return ConvertTo-SecureString -String ([string]$Secrets.$name) -AsPlainText -Force
         }
-        throw 'A parameter value may only be JSON data, {"$ref": step}, {"$ref": step, "property": name} or {"$secret": name}.'
+        throw 'A parameter value may only be JSON data, {"$ref": step}, {"$ref": step, "property": name}, {"$provider": name} or {"$secret": name}.'
     }
     if ($Value -is [array]) {
         $list = foreach ($item in $Value) { Resolve-PlanValue $item $Outputs $Secrets }
@@ -170,8 +175,10 @@ function Connect-Provider($Provider, $Secrets) {
         [void](New-PSDrive @driveArgs)
     }
     Set-Location -Path ($siteCode + ':\') -ErrorAction Stop
+    $script:ProviderInfo = @{ site_code = $siteCode; server = $server; namespace = 'root\SMS\site_' + $siteCode }
 }
 
+$script:ProviderInfo = $null
 $result = [ordered]@{ protocol = 1; ok = $true; steps = [System.Collections.ArrayList]::new(); error = $null }
 $startPath = $PWD.Path
 try {

@@ -507,6 +507,9 @@ def _special(value: object) -> str | None:
             and _STEP_ID.match(value["property"])
         ):
             return "$refprop"
+        # {"$provider": name}: the site code, server or WMI namespace of the provider connection.
+        if set(value) == {"$provider"} and value["$provider"] in ("site_code", "server", "namespace"):
+            return "$provider"
         if len(value) == 1:
             key = next(iter(value))
             if (
@@ -530,6 +533,14 @@ def _convert(binder: _Binder, param: ParameterInfo, value: object) -> object:
             "InvalidPlanValue",
         )
     type_name = param.type
+    if special == "$provider":
+        if _kind(_element_type(type_name)) not in ("string", "object", "convertible"):
+            raise binder.error(
+                name,
+                f"Cannot bind parameter '{name}'. A provider value is text; '{name}' takes {type_name}.",
+                "CannotConvertArgumentNoMessage",
+            )
+        return value
     if special == "$refprop":
         if _kind(_element_type(type_name)) in ("secret", "credential"):
             raise binder.error(

@@ -49,6 +49,19 @@ def ref(step_id: str, prop: str | None = None) -> dict:
     return {"$ref": step_id} if prop is None else {"$ref": step_id, "property": prop}
 
 
+def provider_value(name: str) -> dict:
+    """A parameter value the engine fills in from the provider connection: site_code, server or namespace."""
+    return {"$provider": name}
+
+
+def _uses_provider(value: Any) -> bool:
+    if isinstance(value, dict):
+        return set(value) == {"$provider"}
+    if isinstance(value, list):
+        return any(_uses_provider(v) for v in value)
+    return False
+
+
 def secret(name: str) -> dict:
     """A parameter value that becomes a SecureString of the named secret."""
     return {"$secret": name}
@@ -67,7 +80,8 @@ class Step:
         return {
             "id": self.id,
             "cmdlet": info.name,
-            "cm": info.is_configmgr,
+            # A step that needs a fact of the provider connection needs the connection.
+            "cm": info.is_configmgr or any(_uses_provider(v) for v in self.params.values()),
             "params": self.params,
             "select": self.select,
             "on_error": self.on_error,
@@ -183,7 +197,7 @@ def engine_source() -> str:
 def build_payload(plan: Plan, provider: Provider | None) -> tuple[str, dict[str, str]]:
     """The payload JSON (ASCII, secrets included) and the secrets it carries (for scrubbing)."""
     secrets = dict(plan.secrets)
-    needs_provider = any(plan.catalog.get(s.cmdlet).is_configmgr for s in plan.steps)
+    needs_provider = any(s.to_payload(plan.catalog)["cm"] for s in plan.steps)
     provider_payload = None
     if needs_provider:
         provider = provider or Provider()

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, PlanResult, ref
+from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, PlanResult, provider_value, ref
 
 COMPONENTS = ("SMS_DMP_DOWNLOADER", "SMS_DMP_UPLOADER", "SMS_SERVICE_CONNECTOR")
 STATE_NAMES = {0: "stopped", 1: "started", 2: "paused", 3: "installing", 4: "re-installing", 5: "de-installing"}
@@ -30,10 +30,11 @@ LOG_TAIL = 80
 _FAILURE = re.compile(r"fail|error|not a local administrator|access is denied|cannot", re.IGNORECASE)
 
 
-def status_plan(site_code: str) -> Plan:
-    """One invocation: the SCP components anywhere in the hierarchy, and the tail of sitecomp.log."""
-    namespace = f"root\\SMS\\site_{site_code}"
-    plan = Plan()
+def status_plan(plan: Plan | None = None) -> Plan:
+    """The SCP components anywhere in the hierarchy, and the tail of sitecomp.log: a plan of its own while
+    waiting, or appended to the module's read plan (still one invocation)."""
+    namespace = provider_value("namespace")   # root\SMS\site_<code> of the provider the engine connected to
+    plan = plan or Plan()
     plan.add("dmp", "Get-CimInstance", {
         "Namespace": namespace, "ClassName": "SMS_ComponentSummarizer",
         "Filter": f"TallyInterval='{TALLY}' AND ComponentName LIKE 'SMS_DMP_%'"}, select=SUMMARY_SELECT)
@@ -68,11 +69,26 @@ def describe_states(states: dict[str, int]) -> str:
     return ", ".join(f"{c} {STATE_NAMES.get(s, s)}" for c, s in sorted(states.items()))
 
 
+def all_log_lines(result: PlanResult) -> frozenset[str]:
+    return frozenset(str(line) for line in result.output("sitecomp") if isinstance(line, str))
+
+
 def log_lines(result: PlanResult, server: str) -> list[str]:
     """The sitecomp.log lines that name the server (FQDN or NetBIOS name)."""
     names = (server.lower(), server.split(".")[0].lower())
     lines = [str(line) for line in result.output("sitecomp") if isinstance(line, str)]
     return [line for line in lines if any(n in line.lower() for n in names)]
+
+
+def latest_failure(lines: list[str]) -> list[str]:
+    """The failure lines of the latest attempt: the trailing run of failure lines (an attempt logs the
+    reason, then "failed ... will retry"), without the CMTrace suffix."""
+    run: list[str] = []
+    for line in reversed(lines):
+        if not _FAILURE.search(line):
+            break
+        run.append(line.split("$$<", 1)[0].strip())
+    return list(reversed(run))[-3:]
 
 
 def installed(states: dict[str, int]) -> bool:
@@ -104,11 +120,13 @@ class WaitFailed(Exception):
 
 
 def wait_for(read: Callable[[], PlanResult], server: str, goal: str, timeout: float, interval: float,
-             sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> Progress:
+             sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+             baseline: frozenset[str] = frozenset()) -> Progress:
     """Poll until the SCP components on `server` are all started (goal "installed") or gone ("removed").
 
-    Fails early when the newest sitecomp.log line about the server reports a failure while the role
-    is not installed: Site Component Manager retries on its own schedule, which can be hours.
+    Fails early when a sitecomp.log line about the server written during the wait (not in `baseline`,
+    the lines read before) reports a failure while the role is not installed: Site Component Manager
+    retries on its own schedule, which can be an hour; an old failure may already be fixed.
     """
     progress = Progress()
     start = clock()
@@ -123,9 +141,10 @@ def wait_for(read: Callable[[], PlanResult], server: str, goal: str, timeout: fl
             return progress
         if goal == "removed" and not states:
             return progress
-        if goal == "installed" and progress.log and _FAILURE.search(progress.log[-1]):
+        failure = latest_failure([line for line in progress.log if line not in baseline])
+        if goal == "installed" and failure:
             raise WaitFailed(f"Site Component Manager could not install the service connection point on {server}: "
-                             f"{progress.log[-1].strip()}", progress)
+                             f"{' '.join(failure)}", progress)
         if progress.elapsed >= timeout:
             what = "install" if goal == "installed" else "uninstall"
             raise WaitFailed(f"The service connection point did not {what} on {server} within {timeout:g} seconds "

@@ -120,3 +120,4 @@ def lab(tmp_path):
         yield running
     finally:
         running.stop()
+

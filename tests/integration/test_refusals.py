@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
+import json
 
 CONVERGED_PLAY = """
 - hosts: sms_provider
@@ -27,17 +27,7 @@ def test_scp_at_a_child_site_is_refused_by_the_module(lab):
     assert lab.state() == before
 
 
-BAD_INPUT = """
-- hosts: sms_provider
-  gather_facts: false
-  tasks:
-    - name: bad
-      configmgr.scp.{module}:
-{args}
-"""
-
-
-@pytest.mark.parametrize("module,args,option", [
+BAD_INPUT = [
     ("service_connection_point", {"site_system_server": "scp01.lab.example", "site_code": "CA"}, "site_code"),
     ("service_connection_point", {"site_system_server": "scp01", "mode": "online"}, "site_system_server"),
     ("service_connection_point", {"site_system_server": "scp01.lab.example", "mode": "sideways"}, "mode"),
@@ -47,13 +37,43 @@ BAD_INPUT = """
     ("site_system_server", {"site_system_server": "scp01.lab.example", "installation_account": "cm-install"},
      "installation_account"),
     ("site_system_server", {"site_system_server": "scp01.lab.example$(calc)"}, "site_system_server"),
-])
-def test_bad_input_fails_before_any_winrm_request(lab, module, args, option):
-    lines = "\n".join(f"        {k}: {v!r}" if isinstance(v, str) else f"        {k}: {str(v).lower()}" for k, v in args.items())
-    play = lab.write_playbook("bad.yml", BAD_INPUT.format(module=module, args=lines))
+    ("site_system_server", {"site_system_server": "scp01.lab.example", "proxy_port": 8080}, "proxy_server"),
+    ("site_system_server", {"site_system_server": "scp01.lab.example", "enable_proxy": True}, "proxy_server"),
+    ("site_system_server", {"site_system_server": "scp01.lab.example", "enable_proxy": False,
+                            "proxy_server": "proxy.lab.example"}, "enable_proxy"),
+    ("site_system_server", {"site_system_server": "scp01.lab.example", "proxy_server": "proxy.lab.example",
+                            "proxy_port": 70000}, "proxy_port"),
+    ("site_system_server", {"site_system_server": "scp01.lab.example", "proxy_server": "pro xy;rm"}, "proxy_server"),
+    ("site_system_server", {"site_system_server": "scp01.lab.example", "proxy_server": "proxy.lab.example",
+                            "proxy_account": "proxyuser"}, "proxy_account"),
+    ("service_connection_point", {"site_system_server": "scp01.lab.example", "wait_timeout": 0}, "wait_timeout"),
+    ("service_connection_point", {"site_system_server": "scp01.lab.example", "restart_downloader": "maybe"},
+     "restart_downloader"),
+    ("cm_account", {"name": "svc-cmproxy", "password": "x"}, "name"),
+    ("cm_account", {"name": "LAB\\svc-cmproxy", "update_password": "sometimes"}, "update_password"),
+    ("local_group_member", {"members": ["CAS$"]}, "members"),
+    ("local_group_member", {"group": "Admins\nistrators", "members": ["LAB\\CAS$"]}, "group"),
+    ("firewall_rule", {"name": "r", "remote_port": ["https"], "protocol": "tcp"}, "remote_port"),
+    ("firewall_rule", {"name": "r", "remote_port": ["70000"], "protocol": "tcp"}, "remote_port"),
+    ("firewall_rule", {"name": "r", "direction": "sideways"}, "direction"),
+    ("firewall_rule", {"name": "r", "profiles": ["home"]}, "profiles"),
+    ("sms_executive", {"state": "restarted", "component": "SMS DMP; rm"}, "component"),
+    ("sms_executive", {"state": "paused"}, "state"),
+
+]
+
+
+def test_bad_input_fails_before_any_winrm_request(lab):
+    """Every case is one task of one play (ignore_errors), so the whole list costs one ansible-playbook run."""
+    tasks = [{"name": f"bad {index}", f"configmgr.scp.{module}": args, "ignore_errors": True}
+             for index, (module, args, _) in enumerate(BAD_INPUT)]
+    play = lab.write_playbook("bad.yml", json.dumps([{"hosts": "sms_provider", "gather_facts": False, "tasks": tasks}]))
     lab.reset_counters()
     run = lab.playbook(play)
-    result = run.task("bad")
-    assert result["status"] == "failed"
-    assert option in result["result"]["msg"], result["result"]["msg"]
+    problems = []
+    for index, (module, args, option) in enumerate(BAD_INPUT):
+        result = run.task(f"bad {index}")
+        if result["status"] != "failed" or option not in result["result"].get("msg", ""):
+            problems.append(f"{module} {args}: {result['status']} {result['result'].get('msg')!r} does not name {option}")
+    assert problems == []
     assert lab.requests_total() == 0

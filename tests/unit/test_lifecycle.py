@@ -92,3 +92,12 @@ def test_thread_watch_records_states_in_order_and_times_out():
     assert watch.seen == ["Running", "Stopping", "Stopped"]
     with pytest.raises(AnsibleActionFail, match="did not reach Running within 30 seconds; states seen: Running, Stopping, Stopped"):
         watch.until(lambda: "Stopped", "Running", "SMS_DMP_DOWNLOADER")
+
+
+def test_a_failure_logged_before_the_wait_does_not_fail_it():
+    old = ["Failed to install on server scp01.lab.example: not a local administrator (old attempt)"]
+    t = FakeTime()
+    feed = iter([status([], old), status(rows("scp01.lab.example", 1), old)])
+    progress = lifecycle.wait_for(lambda: next(feed), "scp01.lab.example", "installed", 60, 5, t.sleep, t.clock,
+                                  baseline=frozenset(old))
+    assert progress.polls == 2
