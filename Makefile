@@ -10,12 +10,13 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup demo test lint unit static cmlab-tests integration molecule bench lab-start lab-stop clean
+.PHONY: help setup demo test lint unit static cmlab-tests integration molecule bench bench-fleet lab-start lab-stop clean
 
 help:
 	@echo "make demo   - set up, start the simulated lab, converge playbooks/site.yml twice, show the lab, stop"
 	@echo "make test   - set up and run every test tier (lint, unit, static, cmlab, integration, molecule)"
 	@echo "make bench  - engine invocations, WinRM requests and bytes per task, from cmlab's counters"
+	@echo "make bench-fleet - concurrent WinRM shells and a converge of every hierarchy of a fleet lab"
 
 setup: $(STAMP)
 
@@ -58,6 +59,9 @@ molecule: setup
 
 bench: setup
 	$(BIN)/python tools/bench.py --topology $(LAB_TOPOLOGY)
+
+bench-fleet: setup
+	$(BIN)/python tools/bench_fleet.py $(BENCH_FLEET_ARGS)
 
 clean:
 	-$(BIN)/python -m cmlab stop --state-dir $(LAB_STATE) 2>/dev/null

@@ -617,8 +617,10 @@ def fleet_topology(count: int, netbios: str = "FLEET", dns: str = "fleet.example
     inventory_vars: dict[str, dict[str, Any]] = {}
     for i in range(count):
         cas, ps, scp = (f"{n}{i + 1:03d}.{dns}" for n in ("cas", "ps", "scp"))
-        # playbooks/site.yml per hierarchy: move the SCP from the child primary to the member server.
-        inventory_vars[cas] = {"scp_server": scp, "scp_mode": "online", "scp_allow_move": True}
+        # playbooks/site.yml per hierarchy: move the SCP from the child primary to the member server,
+        # which the CAS site server's computer account installs (made a local administrator there).
+        inventory_vars[cas] = {"scp_server": scp, "scp_mode": "online", "scp_allow_move": True,
+                               "scp_site_server_account": f"{netbios}\\{cas.split('.')[0].upper()}$"}
         for j, (fqdn, groups, console) in enumerate(((cas, ["sms_provider", "site_servers"], True),
                                                       (ps, ["site_servers"], False), (scp, ["scp_hosts"], False))):
             address = str(ipaddress.ip_address(base + 1 + i * 3 + j))

@@ -2,8 +2,9 @@
 """`make bench`: converge the lab twice and print, per task, what it cost on the wire.
 
 Figures come from cmlab's own counters (docs/cmlab.md): engine invocations, WinRM requests, request
-bytes. Targets (issue 2): one engine invocation per unchanged task, two per changed task, request
-bytes per invocation under 16 KiB. This prints figures; it does not assert timings.
+bytes, and the cost model's estimated Windows seconds (docs/cmlab.md "Cost model": estimates, not
+measurements). Targets (issue 2): one engine invocation per unchanged task, two per changed task,
+request bytes per invocation under 16 KiB. This prints figures; it does not assert timings.
 """
 
 from __future__ import annotations
@@ -37,16 +38,33 @@ def converge(state_dir: Path, info: dict, playbook: str, label: str) -> tuple[li
 
 def print_table(label: str, rows: list[dict], seconds: float) -> None:
     print(f"\n{label}  ({seconds:.1f} s wall clock)")
-    print(f"{'task':50} {'changed':>7} {'engine':>6} {'requests':>8} {'req bytes':>10} {'per inv':>8} {'cmd/inv':>8} {'cmdlets':>7}")
+    print(f"{'task':50} {'changed':>7} {'engine':>6} {'requests':>8} {'req bytes':>10} {'per inv':>8} {'cmd/inv':>8} "
+          f"{'cmdlets':>7} {'est. Win s':>10}")
     for r in rows:
         inv = r["engine_invocations"]
         per = r["bytes_in"] // inv if inv else 0
         cmd = r["command_bytes_in"] // inv if inv else 0
         print(f"{r['task'][:50]:50} {r['changed']!s:>7} {inv:>6} {r['requests']:>8} "
-              f"{r['bytes_in']:>10} {per:>8} {cmd:>8} {r['cmdlet_calls']:>7}")
-    total = {k: sum(r[k] for r in rows) for k in ("engine_invocations", "requests", "bytes_in", "cmdlet_calls")}
+              f"{r['bytes_in']:>10} {per:>8} {cmd:>8} {r['cmdlet_calls']:>7} {r.get('estimated_windows_seconds', 0):>10.1f}")
+    total = {k: sum(r.get(k, 0) for r in rows)
+             for k in ("engine_invocations", "requests", "bytes_in", "cmdlet_calls", "estimated_windows_seconds")}
     print(f"{'total':50} {'':>7} {total['engine_invocations']:>6} {total['requests']:>8} {total['bytes_in']:>10} "
-          f"{'':>8} {'':>8} {total['cmdlet_calls']:>7}")
+          f"{'':>8} {'':>8} {total['cmdlet_calls']:>7} {total['estimated_windows_seconds']:>10.1f}")
+    print_estimate(rows, seconds)
+
+
+def print_estimate(rows: list[dict], seconds: float) -> None:
+    """The cost model's estimate of the same run on real Windows, next to cmlab's wall clock."""
+    breakdown: dict[str, float] = {}
+    for r in rows:
+        for key, value in r.items():
+            if key.startswith("estimate:"):
+                breakdown[key.split(":", 1)[1]] = breakdown.get(key.split(":", 1)[1], 0) + value
+    estimated = sum(breakdown.values())
+    parts = ", ".join(f"{event} {value:.1f}" for event, value in sorted(breakdown.items(), key=lambda kv: -kv[1]) if value)
+    print(f"estimated Windows time (cost model, server side, tasks one after another): {estimated:.1f} s "
+          f"vs {seconds:.1f} s against cmlab")
+    print(f"  by event (s): {parts}")
 
 
 def main() -> int:

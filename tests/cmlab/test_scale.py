@@ -55,6 +55,7 @@ def test_fleet_inventory_gives_each_provider_its_scp_server(fleet):
     hosts = yaml.safe_load(fleet.inventory.read_text())["all"]["hosts"]
     assert len(hosts) == 3 * FLEET_SIZE
     assert hosts["cas012.fleet.example"]["scp_server"] == "scp012.fleet.example"
+    assert hosts["cas012.fleet.example"]["scp_site_server_account"] == "FLEET\\CAS012$"
     assert "scp_server" not in hosts["ps012.fleet.example"]
 
 

@@ -25,6 +25,11 @@ def _totals(snapshot: dict) -> dict:
     # Create/Delete), which a task pays once however many invocations it makes.
     command_actions = ("Command", "Send", "Receive", "Signal")
     totals["command_bytes_in"] = sum(h.get("bytes_in_by_action", {}).get(a, 0) for h in snapshot.values() for a in command_actions)
+    # cmlab's cost model: what the same work would take on real Windows (estimates, docs/cmlab.md).
+    totals["estimated_windows_seconds"] = sum(h.get("estimated_windows_seconds", 0) for h in snapshot.values())
+    for h in snapshot.values():
+        for event, seconds in h.get("estimated_windows_breakdown", {}).items():
+            totals[f"estimate:{event}"] = totals.get(f"estimate:{event}", 0) + seconds
     return totals
 
 
@@ -50,7 +55,7 @@ class CallbackModule(CallbackBase):
         if self._task is None:
             return
         end = self._snapshot()
-        row = {k: end[k] - self._start[k] for k in end}
+        row = {k: end[k] - self._start.get(k, 0) for k in end}
         row.update(task=self._task, changed=any(self._changed.values()))
         self._rows.append(row)
         self._task = None
