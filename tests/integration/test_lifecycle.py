@@ -65,7 +65,7 @@ def test_install_without_the_admin_right_fails_naming_it_then_succeeds_once_gran
 
 def test_mode_change_restarts_the_downloader_and_the_effective_mode_follows(lab):
     assert lab.playbook(SITE).rc == 0
-    run = lab.playbook(SITE, extra_vars={"scp_mode": "offline"})
+    run = lab.playbook(SITE, extra_vars={"service_connection_point_mode": "offline"})
     assert run.rc == 0, run.stdout
     assert run.task(SCP_TASK)["result"]["restart_required"] is True
     handler = run.task("service_connection_point : Restart SMS_DMP_DOWNLOADER")
@@ -75,7 +75,7 @@ def test_mode_change_restarts_the_downloader_and_the_effective_mode_follows(lab)
     runtime = scp_runtime(lab.state(), "scp01.lab.example")
     assert runtime["configured_mode"] == "Offline" and runtime["effective_mode"] == "Offline"
 
-    again = lab.playbook(SITE, extra_vars={"scp_mode": "offline"})
+    again = lab.playbook(SITE, extra_vars={"service_connection_point_mode": "offline"})
     assert again.changed == 0, again.stdout
 
 
@@ -136,14 +136,14 @@ def test_a_move_interrupted_by_an_install_failure_is_finished_by_running_again(l
 
 def test_move_playbook_moves_to_the_site_server_and_remove_playbook_removes(lab):
     assert lab.playbook(SITE).rc == 0
-    moved = lab.playbook(MOVE, extra_vars={"scp_server": "cas.lab.example", "scp_host": "cas.lab.example"})
+    moved = lab.playbook(MOVE, extra_vars={"service_connection_point_server": "cas.lab.example", "service_connection_point_host": "cas.lab.example"})
     assert moved.rc == 0, moved.stdout
     state = lab.state()
     assert scp_roles(state) == [("CAS", "cas.lab.example")]
     assert role_state(state, "cas.lab.example") == "installed"
     assert not any(c.startswith("SMS_DMP") for c in components_on(state, "scp01.lab.example"))
 
-    removed = lab.playbook(REMOVE, extra_vars={"scp_server": "scp01.lab.example", "scp_remove_site_system": True})
+    removed = lab.playbook(REMOVE, extra_vars={"service_connection_point_server": "scp01.lab.example", "scp_remove_site_system": True})
     assert removed.rc == 0, removed.stdout
     state = lab.state()
     assert scp_roles(state) == []

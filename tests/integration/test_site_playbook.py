@@ -64,7 +64,7 @@ def test_diff_shows_the_scp_moving(lab):
 
 def test_without_allow_move_it_fails_and_names_the_current_server(lab):
     before = lab.state()
-    run = lab.playbook(SITE, extra_vars={"scp_allow_move": False})
+    run = lab.playbook(SITE, extra_vars={"service_connection_point_allow_move": False})
     assert run.rc != 0
     failed = run.task(SCP_TASK)
     assert failed["status"] == "failed"
