@@ -133,8 +133,8 @@ class _Handler(BaseHTTPRequestHandler):
                 ran = lab.model.scheduler.run_due()   # what became due runs now, not at the next tick
             self._send(200, {"advanced": seconds, "jobs_run": ran})
         elif path == "/shutdown":
+            self.control.shutdown_requested.set()     # before the answer: a client that got 202 may rely on it
             self._send(202, {"shutdown": True})
-            self.control.shutdown_requested.set()
         else:
             self._send(404, {"error": f"no such resource: {path}"})
 

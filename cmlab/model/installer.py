@@ -72,7 +72,7 @@ class SiteComponentManager:
 
     @property
     def timing(self) -> ConfigMgrTiming:
-        return getattr(self.model, "configmgr_timing", None) or ConfigMgrTiming()
+        return self.model.configmgr_timing
 
     def _now(self) -> float:
         return self.model.clock.now()

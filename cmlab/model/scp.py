@@ -35,10 +35,7 @@ MANIFEST_URL = "https://configmgrbits.cdn.manage.microsoft.com/manifest.cab"
 
 
 def lab_internet(model: LabModel) -> Internet:
-    internet = getattr(model, "internet", None)
-    if internet is None:
-        internet = model.internet = Internet()
-    return internet
+    return model.internet
 
 
 def site_system_proxy(ss: SiteSystem) -> ProxyUse | None:

@@ -19,7 +19,8 @@ from .configmgr import (
 )
 from .errors import AlreadyExists, NotFound
 from .executive import ensure_executive, install_site_server_files
-from .installer import SiteComponentManager
+from .installer import ConfigMgrTiming, SiteComponentManager
+from .internet import Internet
 from .windows import Domain, WindowsHost
 
 CONSOLE_DIR = r"C:\Program Files (x86)\Microsoft Endpoint Manager\AdminConsole"
@@ -37,6 +38,9 @@ class LabModel:
         self.hierarchies: list[Hierarchy] = []
         # Asked by Site Component Manager for each installation (the lab wires the install_failure fault).
         self.install_fails: Callable[[str], bool] = lambda server: False
+        # ConfigMgr behaviour (docs/cmlab.md): Site Component Manager's timing, the simulated internet.
+        self.configmgr_timing = ConfigMgrTiming()
+        self.internet = Internet()
 
     # Hosts --------------------------------------------------------------------------------
     def add_host(self, fqdn: str, address: str = "127.0.0.1") -> WindowsHost:
