@@ -136,7 +136,8 @@ def test_a_move_interrupted_by_an_install_failure_is_finished_by_running_again(l
 
 def test_move_playbook_moves_to_the_site_server_and_remove_playbook_removes(lab):
     assert lab.playbook(SITE).rc == 0
-    moved = lab.playbook(MOVE, extra_vars={"service_connection_point_server": "cas.lab.example", "service_connection_point_host": "cas.lab.example"})
+    moved = lab.playbook(MOVE, extra_vars={"service_connection_point_server": "cas.lab.example",
+                                           "service_connection_point_host": "cas.lab.example"})
     assert moved.rc == 0, moved.stdout
     state = lab.state()
     assert scp_roles(state) == [("CAS", "cas.lab.example")]
