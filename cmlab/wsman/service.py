@@ -13,6 +13,7 @@ from cmlab.accounting import Accounting
 from cmlab.dispatch import Dispatcher
 from cmlab.faults import Faults
 from cmlab.wsman import soap, winrs
+from cmlab.wsman.psrp import RESOURCE_PSRP, PsrpShell, PsrpShellTable
 from cmlab.wsman.shell import ShellTable, UnknownCommand, UnknownShell
 
 DEFAULT_OPERATION_TIMEOUT = 60.0  # WinRM's MaxTimeoutms default when the client sends none
@@ -46,6 +47,7 @@ class WinRSService:
         self._faults = faults
         self._address = address   # the listener URL, for x:ResourceCreated/a:Address
         self.shells = ShellTable(host_name, dispatcher)
+        self.psrp_shells = PsrpShellTable(host_name, dispatcher)   # PSRP runspace pools
         self._handlers: dict[str, Callable[[soap.WsmanRequest, str, str], str]] = {
             winrs.ACTION_CREATE: self._create,
             winrs.ACTION_COMMAND: self._command,
@@ -53,6 +55,14 @@ class WinRSService:
             winrs.ACTION_RECEIVE: self._receive,
             winrs.ACTION_SIGNAL: self._signal,
             winrs.ACTION_DELETE: self._delete,
+        }
+        self._psrp_handlers: dict[str, Callable[[soap.WsmanRequest, str, str], str]] = {
+            winrs.ACTION_CREATE: self._psrp_create,
+            winrs.ACTION_COMMAND: self._psrp_command,
+            winrs.ACTION_SEND: self._psrp_send,
+            winrs.ACTION_RECEIVE: self._psrp_receive,
+            winrs.ACTION_SIGNAL: self._psrp_signal,
+            winrs.ACTION_DELETE: self._psrp_delete,
         }
 
     def handle(self, data: bytes, principal: str, client_ip: str) -> Reply:
@@ -66,7 +76,10 @@ class WinRSService:
         handler = self._handlers.get(request.action)
         if handler is None:
             return self._fault(soap.action_not_supported(request.action), request.message_id)
-        if request.resource_uri.lower() != winrs.RESOURCE_CMD:
+        resource = request.resource_uri.lower()
+        if resource == RESOURCE_PSRP.lower():
+            handler = self._psrp_handlers[request.action]
+        elif resource != winrs.RESOURCE_CMD:
             return self._fault(soap.resource_not_found(request.resource_uri), request.message_id)
         try:
             return Reply(200, soap.response(request, handler(request, principal, client_ip)))
@@ -81,6 +94,7 @@ class WinRSService:
 
     def close(self) -> None:
         self.shells.close_all()
+        self.psrp_shells.close_all()
 
     # ------------------------------------------------------------------------------------------
 
@@ -148,6 +162,61 @@ class WinRSService:
 
     def _delete(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
         self.shells.delete(self._shell_id(request))
+        return ""
+
+
+    # -- PSRP (cmlab/wsman/psrp.py): the same verbs on the Microsoft.PowerShell resource URI --------
+
+    def _psrp_shell(self, request: soap.WsmanRequest) -> PsrpShell:
+        shell = self.psrp_shells.get(self._shell_id(request))
+        if shell is None:
+            raise UnknownShell(self._shell_id(request))
+        return shell
+
+    def _psrp_create(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
+        spec = winrs.parse_create(request.body)
+        shell = self.psrp_shells.create(spec.shell_id, principal, client_ip)
+        # wsmprovhost.exe's PowerShell start is charged per pipeline by the dispatcher, as for WinRS
+        # (ansible opens a runspace pool per task, which runs one or two pipelines).
+        self._accounting.charge(self._host, "shell_create")
+        shell.open(spec.creation_xml)
+        return winrs.create_response(shell_id=shell.id, address=self._address(), owner=principal, client_ip=client_ip,
+                                     spec=spec, resource_uri=RESOURCE_PSRP)
+
+    def _psrp_command(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
+        shell = self._psrp_shell(request)
+        command_id, fragment = winrs.parse_psrp_command(request.body)
+        command_id = shell.command(command_id, fragment)
+        self._accounting.host(self._host).add_command()
+        return winrs.command_response(command_id)
+
+    def _psrp_send(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
+        shell = self._psrp_shell(request)
+        for chunk in winrs.parse_send(request.body):
+            shell.send(chunk.command_id, chunk.stream, chunk.data)
+        return winrs.send_response()
+
+    def _psrp_receive(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
+        shell = self._psrp_shell(request)
+        command_id = winrs.parse_receive(request.body)
+        injected = self._faults.fire(self._host, "wsman_fault") if command_id else None
+        if injected is not None:
+            raise _Fault(_injected_fault(injected.options))
+        received = shell.receive(command_id, long_poll_budget(request.operation_timeout))
+        if received is None:
+            raise _Fault(soap.TIMED_OUT)
+        return winrs.psrp_receive_response(command_id, *received)
+
+    def _psrp_signal(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
+        command_id, _code = winrs.parse_signal(request.body)
+        shell = self.psrp_shells.get(self._shell_id(request))
+        if shell is not None:
+            shell.signal(command_id)
+        return winrs.signal_response()
+
+    def _psrp_delete(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
+        if not self.psrp_shells.delete(self._shell_id(request)):
+            raise UnknownShell(self._shell_id(request))
         return ""
 
 

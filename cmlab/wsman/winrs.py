@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape, quoteattr
 from cmlab.wsman.soap import NS_SHELL, MalformedRequest, qname
 
 RESOURCE_CMD = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"
+NS_POWERSHELL = "http://schemas.microsoft.com/powershell"   # PSRP's creationXml
 
 ACTION_CREATE = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create"
 ACTION_DELETE = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete"
@@ -51,6 +52,15 @@ class ShellSpec:
     output_streams: str = "stdout stderr"
     working_directory: str | None = None
     environment: dict[str, str] = field(default_factory=dict)
+    shell_id: str | None = None       # PSRP: the client names its runspace pool
+    creation_xml: bytes = b""         # PSRP: the pool's opening fragments
+
+
+def _base64(text: str | None, what: str) -> bytes:
+    try:
+        return base64.b64decode(text or "", validate=False)
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedRequest(f"{what} is not base64: {exc}") from exc
 
 
 def parse_create(body: ET.Element | None) -> ShellSpec:
@@ -64,6 +74,8 @@ def parse_create(body: ET.Element | None) -> ShellSpec:
         output_streams=_text(shell.find(_sh("OutputStreams"))) or "stdout stderr",
         working_directory=_text(shell.find(_sh("WorkingDirectory"))) or None,
         environment=env,
+        shell_id=shell.get("ShellId") or None,
+        creation_xml=_base64(shell.findtext(qname(NS_POWERSHELL, "creationXml")), "creationXml"),
     )
 
 
@@ -74,6 +86,15 @@ def parse_command_line(body: ET.Element | None) -> str:
     command = (cmdline.findtext(_sh("Command")) or "").strip()
     args = [a.text or "" for a in cmdline.iterfind(_sh("Arguments"))]
     return " ".join(part for part in [command, *args] if part)
+
+
+def parse_psrp_command(body: ET.Element | None) -> tuple[str, bytes]:
+    """PSRP's Command: (the pipeline id the client chose, the CREATE_PIPELINE fragment)."""
+    cmdline = _child(body, "CommandLine")
+    command_id = cmdline.get("CommandId", "")
+    if not command_id:
+        raise MalformedRequest("rsp:CommandLine has no CommandId")
+    return command_id, _base64("".join(a.text or "" for a in cmdline.iterfind(_sh("Arguments"))), "rsp:Arguments")
 
 
 @dataclass(frozen=True)
@@ -87,10 +108,7 @@ class StdinChunk:
 def parse_send(body: ET.Element | None) -> list[StdinChunk]:
     chunks: list[StdinChunk] = []
     for stream in _child(body, "Send").iterfind(_sh("Stream")):
-        try:
-            data = base64.b64decode(stream.text or "", validate=False)
-        except (binascii.Error, ValueError) as exc:
-            raise MalformedRequest(f"stdin is not base64: {exc}") from exc
+        data = _base64(stream.text, "stdin")
         chunks.append(StdinChunk(
             command_id=stream.get("CommandId", ""),
             stream=stream.get("Name", "stdin"),
@@ -117,19 +135,20 @@ def parse_signal(body: ET.Element | None) -> tuple[str, str]:
 # Responses (inner XML of s:Body, with the prefixes declared by soap.envelope)
 
 
-def create_response(*, shell_id: str, address: str, owner: str, client_ip: str, spec: ShellSpec) -> str:
+def create_response(*, shell_id: str, address: str, owner: str, client_ip: str, spec: ShellSpec,
+                    resource_uri: str = RESOURCE_CMD) -> str:
     # pywinrm takes the first element anywhere with Name="ShellId": the w:Selector is mandatory (§1.4).
     return (
         "<x:ResourceCreated>"
         f"<a:Address>{escape(address)}</a:Address>"
         "<a:ReferenceParameters>"
-        f"<w:ResourceURI>{RESOURCE_CMD}</w:ResourceURI>"
+        f"<w:ResourceURI>{resource_uri}</w:ResourceURI>"
         f'<w:SelectorSet><w:Selector Name="ShellId">{shell_id}</w:Selector></w:SelectorSet>'
         "</a:ReferenceParameters>"
         "</x:ResourceCreated>"
         "<rsp:Shell>"
         f"<rsp:ShellId>{shell_id}</rsp:ShellId>"
-        f"<rsp:ResourceUri>{RESOURCE_CMD}</rsp:ResourceUri>"
+        f"<rsp:ResourceUri>{resource_uri}</rsp:ResourceUri>"
         f"<rsp:Owner>{escape(owner)}</rsp:Owner>"
         f"<rsp:ClientIP>{escape(client_ip)}</rsp:ClientIP>"
         "<rsp:IdleTimeOut>PT7200.000S</rsp:IdleTimeOut>"
@@ -170,5 +189,21 @@ def receive_response(command_id: str, stdout: bytes, stderr: bytes, exit_code: i
             f'<rsp:CommandState CommandId={cid} State="{STATE_DONE}">'
             f"<rsp:ExitCode>{int(exit_code)}</rsp:ExitCode></rsp:CommandState>"
         )
+    parts.append("</rsp:ReceiveResponse>")
+    return "".join(parts)
+
+
+def psrp_receive_response(command_id: str, data: bytes, done: bool) -> str:
+    """PSRP's Receive: the fragments on stdout (CommandId only for a pipeline), Done once the
+    pipeline has finished and everything was sent."""
+    cid = f" CommandId={quoteattr(command_id)}" if command_id else ""
+    parts = ["<rsp:ReceiveResponse>"]
+    if data:
+        parts.append(f'<rsp:Stream Name="stdout"{cid}>{base64.b64encode(data).decode()}</rsp:Stream>')
+    if done:
+        parts.append(f'<rsp:Stream Name="stdout"{cid} End="true"/>')
+        parts.append(f'<rsp:CommandState{cid} State="{STATE_DONE}"><rsp:ExitCode>0</rsp:ExitCode></rsp:CommandState>')
+    elif command_id:
+        parts.append(f'<rsp:CommandState{cid} State="{STATE_RUNNING}"/>')
     parts.append("</rsp:ReceiveResponse>")
     return "".join(parts)

@@ -1,5 +1,5 @@
-"""Transport and faults as ansible-playbook sees them: the real winrm connection plugin against a
-fleet lab, one scenario per inventory host, all in one playbook run (hosts run in parallel).
+"""Transport and faults as ansible-playbook sees them: the real winrm (and psrp) connection plugins
+against a fleet lab, one scenario per inventory host, all in one playbook run (hosts run in parallel).
 
 Each scenario is an inventory alias of a fleet CAS host (an SMS Provider with the console) with
 its own connection settings; faults are set per host before the run. The task is the read-only
@@ -28,7 +28,7 @@ PLAYBOOK = """
       configmgr.scp.service_connection_point_info:
 
 - name: cmd.exe's command line limit through raw
-  hosts: raw_host
+  hosts: raw_hosts
   gather_facts: false
   tasks:
     - name: raw under the limit
@@ -64,6 +64,11 @@ def run(fleet, tmp_path_factory):
                 "ansible_winrm_scheme": "https", "ansible_winrm_server_cert_validation": "validate",
                 "ansible_winrm_ca_trust_path": fleet.info["ca_cert"], **extra}
 
+    def psrp(fqdn: str, scheme: str = "http") -> dict:
+        return {"ansible_connection": "psrp", "ansible_host": hosts[fqdn]["address"], "ansible_psrp_protocol": scheme,
+                "ansible_psrp_port": hosts[fqdn][f"{scheme}_port"], "ansible_psrp_auth": "ntlm",
+                "ansible_psrp_cert_validation": "validate", "ansible_psrp_ca_cert": fleet.info["ca_cert"]}
+
     scenarios = {
         "https_lab_ca": https(cas(1)),
         "https_wrong_ca": https(cas(1), ansible_winrm_ca_trust_path=other_ca.cert),
@@ -77,11 +82,14 @@ def run(fleet, tmp_path_factory):
         "wsman_fault": http(cas(5)),
         "timeout": http(cas(6), ansible_winrm_operation_timeout_sec=2, ansible_winrm_read_timeout_sec=3),
         "provider_unavailable": http(cas(7)),
+        "psrp": psrp(cas(1)),
+        "psrp_https_lab_ca": psrp(cas(1), "https"),
     }
     inventory = {"all": {
         "vars": {"ansible_connection": "winrm", "ansible_winrm_scheme": "http", "ansible_winrm_transport": "ntlm",
                  "ansible_user": fleet.info["admin_user"], "ansible_password": fleet.password},
-        "children": {"scenarios": {"hosts": scenarios}, "raw_host": {"hosts": {"raw_host": http(cas(1))}}},
+        "children": {"scenarios": {"hosts": scenarios},
+                     "raw_hosts": {"hosts": {"raw_host": http(cas(1)), "raw_psrp": psrp(cas(1))}}},
     }}
     inventory_path = tmp / "inventory.yml"
     inventory_path.write_text(yaml.safe_dump(inventory))
@@ -120,8 +128,8 @@ def outcome(run, host: str, task: str = "info") -> tuple[str, dict]:
     return matches[0]["status"], matches[0]["result"]
 
 
-@pytest.mark.parametrize("scenario", ["https_lab_ca", "client_certificate"])
-def test_https_with_the_lab_ca_and_certificate_auth_work(run, scenario):
+@pytest.mark.parametrize("scenario", ["https_lab_ca", "client_certificate", "psrp", "psrp_https_lab_ca"])
+def test_https_with_the_lab_ca_certificate_auth_and_psrp_work(run, scenario):
     status, result = outcome(run, scenario)
     assert status == "ok", result
     # The provider answered: fleet hierarchy 1 has its SCP at the child primary.
@@ -184,9 +192,17 @@ def test_raw_over_cmds_8191_character_limit_fails_as_on_windows(run):
     assert "The term 'Write-Output' is not recognized" in result["stderr"]
 
 
+def test_over_psrp_there_is_no_cmd_exe_and_so_no_8191_limit(run):
+    # The psrp plugin runs the script in the runspace: the long raw reaches PowerShell.
+    status, result = outcome(run, "raw_psrp", "raw over the limit")
+    assert status == "failed" and result["rc"] == 1
+    assert result["stderr"].startswith("The term 'Write-Output' is not recognized")
+    assert "CommandNotFoundException" in result["stderr"]
+
+
 def test_the_faults_hit_only_their_hosts(fleet, run):
     counters = fleet.counters()
     assert cas(3) not in counters                                   # down: not one request got through
     assert counters[cas(2)]["requests"] > 0 and counters[cas(2)]["commands"] == 0   # never logged in
-    assert counters[cas(1)]["engine_invocations"] == 2              # the two healthy scenarios
+    assert counters[cas(1)]["engine_invocations"] == 4              # the four healthy scenarios
     assert counters[cas(7)]["engine_invocations"] == 1
