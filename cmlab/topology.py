@@ -146,7 +146,7 @@ class Topology:
     source: str = "<topology>"
     configmgr: ConfigMgrTiming = field(default_factory=ConfigMgrTiming)
     internet: dict = field(default_factory=dict)           # Internet.configure() document
-    # More Ansible host variables for the lab's inventory (fleets: each provider's scp_server).
+    # More Ansible host variables for the lab's inventory (fleets: each provider's SCP server).
     inventory_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -619,8 +619,10 @@ def fleet_topology(count: int, netbios: str = "FLEET", dns: str = "fleet.example
         cas, ps, scp = (f"{n}{i + 1:03d}.{dns}" for n in ("cas", "ps", "scp"))
         # playbooks/site.yml per hierarchy: move the SCP from the child primary to the member server,
         # which the CAS site server's computer account installs (made a local administrator there).
-        inventory_vars[cas] = {"scp_server": scp, "scp_mode": "online", "scp_allow_move": True,
-                               "scp_site_server_account": f"{netbios}\\{cas.split('.')[0].upper()}$"}
+        # (Variables of the role service_connection_point, roles/.../meta/argument_specs.yml.)
+        inventory_vars[cas] = {"service_connection_point_server": scp, "service_connection_point_mode": "online",
+                               "service_connection_point_allow_move": True,
+                               "service_connection_point_site_server_account": f"{netbios}\\{cas.split('.')[0].upper()}$"}
         for j, (fqdn, groups, console) in enumerate(((cas, ["sms_provider", "site_servers"], True),
                                                       (ps, ["site_servers"], False), (scp, ["scp_hosts"], False))):
             address = str(ipaddress.ip_address(base + 1 + i * 3 + j))

@@ -6,7 +6,7 @@
    engine bootstrap with a small read plan (a ConfigMgr read on the providers, a Windows read
    elsewhere). Prints wall time, errors, shells per host.
 2. Fleet converge: playbooks/site.yml over every hierarchy at once (the fleet inventory gives each
-   provider its own scp_server; the lab's group_vars supply the rest), then the unchanged second
+   provider its own SCP server; the lab's group_vars supply the rest), then the unchanged second
    run. Prints wall time, the recap, and the cost model's estimated Windows time (docs/cmlab.md
    "Cost model": estimates, not measurements).
 
@@ -158,7 +158,7 @@ def main() -> int:
         print(f"fleet of {args.hierarchies} hierarchies ({3 * args.hierarchies} hosts, "
               f"{6 * args.hierarchies} listeners) up in {time.monotonic() - started:.1f} s")
         # The lab's desired state (poll often, firewall profile...); the fleet inventory overrides
-        # scp_server and the installing account per provider.
+        # the SCP server and the installing account per provider.
         (state_dir / "group_vars").symlink_to(REPO / "inventories" / "lab" / "group_vars")
         try:
             info = json.loads((state_dir / "cmlab.json").read_text())

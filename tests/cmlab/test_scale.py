@@ -11,6 +11,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import winrm
@@ -54,9 +55,15 @@ def fleet(fleet_lab_factory):
 def test_fleet_inventory_gives_each_provider_its_scp_server(fleet):
     hosts = yaml.safe_load(fleet.inventory.read_text())["all"]["hosts"]
     assert len(hosts) == 3 * FLEET_SIZE
-    assert hosts["cas012.fleet.example"]["scp_server"] == "scp012.fleet.example"
-    assert hosts["cas012.fleet.example"]["scp_site_server_account"] == "FLEET\\CAS012$"
-    assert "scp_server" not in hosts["ps012.fleet.example"]
+    cas = hosts["cas012.fleet.example"]
+    assert cas["service_connection_point_server"] == "scp012.fleet.example"
+    assert cas["service_connection_point_site_server_account"] == "FLEET\\CAS012$"
+    assert "service_connection_point_server" not in hosts["ps012.fleet.example"]
+    # playbooks/site.yml reads them: they must be the role's variables.
+    role = Path(__file__).resolve().parents[2] / "roles" / "service_connection_point"
+    specs = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())
+    options = specs["argument_specs"]["main"]["options"]
+    assert {k for k in cas if k.startswith("service_connection_point_")} <= set(options)
 
 
 def test_more_than_a_hundred_concurrent_shells_across_the_fleet(fleet):
