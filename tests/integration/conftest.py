@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,16 @@ class RunningLab:
 
     def clear_faults(self) -> None:
         self._control("DELETE", "/faults")
+
+    def wait_until(self, predicate, timeout: float = 30.0) -> dict:
+        """Poll the state dump until predicate(state) holds: the site installs roles asynchronously."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.state()
+            if predicate(state):
+                return state
+            assert time.monotonic() < deadline, "the lab did not reach the expected state in time"
+            time.sleep(0.5)
 
     def requests_total(self) -> int:
         return sum(h["requests"] for h in self.counters().values())

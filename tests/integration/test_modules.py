@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from labstate import administrators, firewall_rule, site_system
+from labstate import administrators, firewall_rule, role_state, site_system
 
 
 def one_task(lab, name: str, host: str, module: str, args: dict, delegate: str | None = None):
@@ -122,6 +122,7 @@ def test_site_system_server_proxy(lab):
     assert lab.playbook(admins).rc == 0
     setup = one_task(lab, "ss", "sms_provider", "site_system_server", {"site_system_server": "scp01.lab.example"})
     assert lab.playbook(setup).rc == 0
+    lab.wait_until(lambda s: role_state(s, "scp01.lab.example", "SMS Site System") == "installed")
     accounts = one_task(lab, "acct", "sms_provider", "cm_account", {"name": "LAB\\svc-cmproxy", "password": "pw-proxy-1"})
     assert lab.playbook(accounts).rc == 0
     play = one_task(lab, "proxy", "sms_provider", "site_system_server", {

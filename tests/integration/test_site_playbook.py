@@ -70,3 +70,18 @@ def test_without_allow_move_it_fails_and_names_the_current_server(lab):
     assert failed["status"] == "failed"
     assert "ps1.lab.example (site PS1)" in failed["result"]["msg"]
     assert scp_roles(lab.state()) == scp_roles(before)
+
+
+def test_plan_summary_for_a_pull_request(lab):
+    plan = lab.state_dir / "plan.md"
+    run = lab.playbook(SITE, "--check", "--diff", env={
+        "ANSIBLE_CALLBACKS_ENABLED": "record_results,configmgr.scp.plan_summary",
+        "CONFIGMGR_SCP_PLAN_FILE": str(plan)})
+    assert run.rc == 0, run.stdout
+    text = plan.read_text()
+    assert "# configmgr.scp plan" in text
+    assert "- remove the service connection point from ps1.lab.example (site PS1)" in text
+    assert "- add the service connection point on scp01.lab.example (site CAS, online)" in text
+    assert "+site_system_server: scp01.lab.example" in text
+    assert "(cas.lab.example → scp01.lab.example)" in text          # delegated tasks name their target
+    assert "| cas.lab.example |" in text
