@@ -59,7 +59,7 @@ class CallbackModule(CallbackBase):
             diffs = [diffs]
         self._entries.append({
             "host": result._host.get_name(),
-            "delegated": (res.get("_ansible_delegated_vars") or {}).get("ansible_delegated_host"),
+            "delegated": result._task.delegate_to if result._task.delegate_to != result._host.get_name() else None,
             "task": result._task.get_name(),
             "action": result._task.action,
             "what": [str(a) for a in (res.get("actions") or res.get("changes") or res.get("added") or [])],
