@@ -4,6 +4,10 @@
 
 from __future__ import annotations
 
+import os
+
+from ansible.plugins.callback import CallbackBase
+
 DOCUMENTATION = r"""
 name: plan_summary
 type: aggregate
@@ -26,10 +30,6 @@ options:
       - section: configmgr_scp_plan_summary
         key: path
 """
-
-import os
-
-from ansible.plugins.callback import CallbackBase
 
 
 def _text(value) -> str:
