@@ -16,18 +16,14 @@ import requests
 import winrm
 from winrm.exceptions import InvalidCredentialsError
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils import _bootstrap
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
     Plan,
     PlanResult,
     RunnerError,
-    build_payload,
-    engine_source,
-    parse_result,
-    to_plan_result,
 )
 from cmlab.lab import Lab
 from cmlab.wsman.pki import ensure_ca
+from tests.winrm_plan import run_plan_over
 
 PASSWORD = "Transport-Lab-Pass-1"
 CAS = "cas.lab.example"
@@ -76,17 +72,7 @@ def sites_plan() -> Plan:
 
 def run_plan(p: winrm.Protocol, plan: Plan) -> PlanResult:
     """One engine invocation, as the collection's runner makes it (bootstrap + engine + payload)."""
-    payload, secrets = build_payload(plan, None)
-    command, arguments = _bootstrap.BOOTSTRAP_COMMAND.split(" ", 1)
-    shell = p.open_shell(codepage=65001)
-    try:
-        command_id = p.run_command(shell, command, [arguments], console_mode_stdin=False)
-        p.send_command_input(shell, command_id, _bootstrap.build_stdin(engine_source(), payload), end=True)
-        out, err, rc = p.get_command_output(shell, command_id)
-        p.cleanup_command(shell, command_id)
-    finally:
-        p.close_shell(shell)
-    return to_plan_result(parse_result(out.decode(), err.decode(), rc, secrets), secrets)
+    return run_plan_over(p, plan)
 
 
 def site_codes(p: winrm.Protocol) -> set[str]:

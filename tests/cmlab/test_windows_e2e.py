@@ -8,19 +8,15 @@ import time
 import pytest
 import winrm
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils import _bootstrap
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
     Plan,
     PlanResult,
     RunnerError,
-    build_payload,
-    engine_source,
-    parse_result,
     ref,
-    to_plan_result,
 )
 from cmlab.lab import Lab
 from cmlab.model import ExecutiveTiming, LogWriter
+from tests.winrm_plan import run_plan_over
 
 PASSWORD = "Windows-E2e-Pass-1"
 SCP01, PS1 = "scp01.lab.example", "ps1.lab.example"
@@ -38,17 +34,7 @@ def send(lab: Lab, host: str, plan: Plan) -> PlanResult:
     ep = lab.endpoints()[host]
     protocol = winrm.Protocol(f"http://{ep['address']}:{ep['http_port']}/wsman", transport="ntlm",
                               username="LAB\\cmadmin", password=PASSWORD, operation_timeout_sec=5, read_timeout_sec=10)
-    payload, secrets = build_payload(plan, None)
-    command, arguments = _bootstrap.BOOTSTRAP_COMMAND.split(" ", 1)
-    shell = protocol.open_shell(codepage=65001)
-    try:
-        cmd = protocol.run_command(shell, command, [arguments], console_mode_stdin=False)
-        protocol.send_command_input(shell, cmd, _bootstrap.build_stdin(engine_source(), payload), end=True)
-        out, err, rc = protocol.get_command_output(shell, cmd)
-        protocol.cleanup_command(shell, cmd)
-    finally:
-        protocol.close_shell(shell)
-    return to_plan_result(parse_result(out.decode(), err.decode(), rc, secrets), secrets)
+    return run_plan_over(protocol, plan)
 
 
 def test_group_member_and_firewall_rule_over_winrm(lab):

@@ -6,21 +6,12 @@ from __future__ import annotations
 import pytest
 import winrm
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils import _bootstrap
-from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
-    Plan,
-    Provider,
-    RunnerError,
-    build_payload,
-    engine_source,
-    parse_result,
-    to_plan_result,
-)
+from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, Provider, RunnerError
+from tests.winrm_plan import run_plan_over
 
 
 def host_info(lab, name: str) -> dict:
-    hosts = lab.info["hosts"]
-    return hosts[name] if isinstance(hosts, dict) else next(h for h in hosts if h["fqdn"] == name)
+    return lab.info["hosts"][name]
 
 
 def password(lab) -> str:
@@ -28,22 +19,11 @@ def password(lab) -> str:
 
 
 def admin(lab) -> str:
-    return lab.info.get("admin_user") or "LAB\\cmadmin"
+    return lab.info["admin_user"]
 
 
 def send(protocol: winrm.Protocol, plan: Plan, provider: Provider | None = None):
-    payload, secrets = build_payload(plan, provider)
-    stdin = _bootstrap.build_stdin(engine_source(), payload)
-    command, arguments = _bootstrap.BOOTSTRAP_COMMAND.split(" ", 1)
-    shell = protocol.open_shell(codepage=65001)
-    try:
-        cmd = protocol.run_command(shell, command, [arguments], console_mode_stdin=False)
-        protocol.send_command_input(shell, cmd, stdin, end=True)
-        out, err, rc = protocol.get_command_output(shell, cmd)
-        protocol.cleanup_command(shell, cmd)
-    finally:
-        protocol.close_shell(shell)
-    return to_plan_result(parse_result(out.decode(), err.decode(), rc, secrets), secrets)
+    return run_plan_over(protocol, plan, provider)
 
 
 def http_protocol(lab, host="cas.lab.example", **kwargs) -> winrm.Protocol:
