@@ -44,20 +44,13 @@ extends_documentation_fragment:
   - configmgr.scp.provider
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - configmgr.scp.attributes
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
   diff_mode:
     support: full
     details: Shows whether the account exists; never the password.
-  platform:
-    platforms: windows
 seealso:
   - module: configmgr.scp.site_system_server
 author:

@@ -38,19 +38,12 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - configmgr.scp.attributes
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
   diff_mode:
     support: full
-  platform:
-    platforms: windows
 seealso:
   - module: configmgr.scp.site_system_server
   - module: ansible.windows.win_group_membership

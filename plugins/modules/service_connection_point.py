@@ -108,19 +108,12 @@ extends_documentation_fragment:
   - configmgr.scp.provider
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - configmgr.scp.attributes
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
   diff_mode:
     support: full
-  platform:
-    platforms: windows
 notes:
   - Role installation by Site Component Manager is asynchronous; without I(wait) this module records the desired
     state in the site and returns (one read and one write round trip). The role then installs on the server.

@@ -18,20 +18,13 @@ extends_documentation_fragment:
   - configmgr.scp.provider
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - configmgr.scp.attributes
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: Reads only; check mode changes nothing.
   diff_mode:
     support: none
-  platform:
-    platforms: windows
 seealso:
   - module: configmgr.scp.service_connection_point
 author:

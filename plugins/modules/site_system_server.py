@@ -70,19 +70,12 @@ extends_documentation_fragment:
   - configmgr.scp.provider
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - configmgr.scp.attributes
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
   diff_mode:
     support: full
-  platform:
-    platforms: windows
 seealso:
   - module: configmgr.scp.service_connection_point
 author:

@@ -43,20 +43,13 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - configmgr.scp.attributes
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: Reports what would be started, stopped or restarted; changes nothing.
   diff_mode:
     support: none
-  platform:
-    platforms: windows
 seealso:
   - module: configmgr.scp.service_connection_point
 author:
