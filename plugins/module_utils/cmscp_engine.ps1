@@ -56,12 +56,19 @@ function ConvertTo-EngineJson($Value) {
         return '[' + (@($items) -join ',') + ']'
     }
     if ($Value -is [double] -or $Value -is [single] -or $Value -is [decimal]) {
-        return ([double]$Value).ToString('R', [System.Globalization.CultureInfo]::InvariantCulture)
+        $number = [double]$Value
+        if ([double]::IsNaN($number) -or [double]::IsInfinity($number)) { return ConvertTo-EngineJson $number.ToString() }
+        return $number.ToString('R', [System.Globalization.CultureInfo]::InvariantCulture)
     }
-    if ($Value -is [ValueType] -and $Value -isnot [datetime] -and $Value -isnot [enum]) {
+    if (Test-Integer $Value) {
         return ([System.IFormattable]$Value).ToString($null, [System.Globalization.CultureInfo]::InvariantCulture)
     }
     return ConvertTo-EngineJson (ConvertTo-PlainValue $Value)
+}
+
+function Test-Integer($Value) {
+    return ($Value -is [byte] -or $Value -is [sbyte] -or $Value -is [int16] -or $Value -is [uint16] -or
+        $Value -is [int32] -or $Value -is [uint32] -or $Value -is [int64] -or $Value -is [uint64])
 }
 
 function ConvertTo-PlainValue($Value) {
@@ -70,7 +77,9 @@ function ConvertTo-PlainValue($Value) {
     if ($Value -is [datetime]) { return $Value.ToString('o', [System.Globalization.CultureInfo]::InvariantCulture) }
     if ($Value -is [enum]) { return $Value.ToString() }
     if ($Value -is [System.Security.SecureString]) { return $null }
-    if ($Value -is [string] -or $Value -is [ValueType]) { return $Value }
+    # Numbers and booleans stay data; any other value type (Guid, TimeSpan, a struct) becomes its text.
+    if ($Value -is [string] -or $Value -is [bool] -or (Test-Integer $Value) -or $Value -is [double] -or
+        $Value -is [single] -or $Value -is [decimal]) { return $Value }
     if ($Value -is [System.Collections.IList]) {
         $list = [System.Collections.ArrayList]::new()
         foreach ($item in $Value) { [void]$list.Add((ConvertTo-PlainValue $item)) }
@@ -236,5 +245,13 @@ try {
     $result.error = New-ErrorInfo 'engine' $null $null $_
 } finally {
     if ($startPath) { Set-Location -LiteralPath $startPath -ErrorAction SilentlyContinue }
-    '<<<CMSCP-RESULT>>>' + (ConvertTo-EngineJson $result) + '<<<CMSCP-END>>>'
+    try {
+        $document = ConvertTo-EngineJson $result
+    } catch {
+        # Never leave the controller without a document: say what could not be written.
+        $document = '{"protocol":1,"ok":false,"steps":[],"error":{"stage":"engine","step":null,"cmdlet":null,"message":' +
+            (ConvertTo-EngineJson ('The result could not be written as JSON: ' + $_.Exception.Message)) +
+            ',"category":"InvalidResult","fqid":"ResultNotSerializable","exception":null}}'
+    }
+    '<<<CMSCP-RESULT>>>' + $document + '<<<CMSCP-END>>>'
 }
