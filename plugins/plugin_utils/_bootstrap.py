@@ -12,18 +12,18 @@ from __future__ import annotations
 import base64
 import gzip
 
-# Read standard input, split at the separator line, unpack part one (the engine, gzip + base64)
-# and run it with part two (the payload JSON) as its argument. It never changes with the plan:
-# the command line stays short (cmd.exe limits a WinRS command line to 8,191 characters) and
-# carries no data. The engine is packed because it is most of every request's bytes.
+# Read standard input (one base64 line: gzip of engine + separator + payload), unpack it, split at
+# the separator and run the engine with the payload JSON as its argument. It never changes with the
+# plan: the command line stays short (cmd.exe limits a WinRS command line to 8,191 characters) and
+# carries no data. Packing halves the bytes of every request (the engine is most of them).
 BOOTSTRAP = (
     "$ErrorActionPreference='Stop';"
-    "$s=@($input) -join \"`n\";"
+    "$z=[IO.Compression.GZipStream]::new([IO.MemoryStream]::new([Convert]::FromBase64String((@($input) -join ''))),"
+    "[IO.Compression.CompressionMode]::Decompress);"
+    "$s=[IO.StreamReader]::new($z).ReadToEnd();"
     "$i=$s.IndexOf(\"`n`0`0`0`0`n\");"
     "if($i -lt 0){[Console]::Error.WriteLine('configmgr.scp: no engine payload on stdin');exit 2};"
-    "$z=[IO.Compression.GZipStream]::new([IO.MemoryStream]::new([Convert]::FromBase64String($s.Substring(0,$i))),"
-    "[IO.Compression.CompressionMode]::Decompress);"
-    "&([scriptblock]::Create([IO.StreamReader]::new($z).ReadToEnd())) $s.Substring($i+6)"
+    "&([scriptblock]::Create($s.Substring(0,$i))) $s.Substring($i+6)"
 )
 
 # The exact prefix Ansible's powershell shell plugin uses; the winrm plugin (2.19) sends a command
@@ -51,24 +51,21 @@ def minify(engine_source: str) -> str:
     return "\n".join(line for line in lines if line and not line.startswith("#"))
 
 
-def pack(engine_source: str) -> str:
-    """Minified, gzipped (fixed mtime: the same engine always packs to the same bytes), base64."""
-    return base64.b64encode(gzip.compress(minify(engine_source).encode("ascii"), mtime=0)).decode("ascii")
-
-
 def build_stdin(engine_source: str, payload_json: str) -> bytes:
-    """Packed engine, separator, payload. All ASCII (see the protocol doc, section 2)."""
-    return (pack(engine_source) + SEPARATOR + payload_json + "\n").encode("ascii")
+    """base64(gzip(minified engine, separator, payload)) on one line. The payload must be ASCII (JSON
+    escapes do that, see the protocol doc, section 2); gzip gets a fixed mtime, so the same plan
+    always packs to the same bytes."""
+    packed = gzip.compress((minify(engine_source) + SEPARATOR + payload_json).encode("ascii"), mtime=0)
+    return base64.b64encode(packed) + b"\n"
 
 
 def split_stdin(data: bytes) -> tuple[str, str] | None:
     """What the bootstrap does with standard input, for cmlab: (engine text, payload) or None."""
-    text = data.decode("ascii", errors="replace").replace("\r\n", "\n")
+    try:
+        text = gzip.decompress(base64.b64decode(b"".join(data.split()), validate=True)).decode("ascii")
+    except (ValueError, OSError, EOFError, UnicodeDecodeError):
+        return None
     index = text.find(SEPARATOR)
     if index < 0:
         return None
-    try:
-        engine = gzip.decompress(base64.b64decode(text[:index], validate=True)).decode("ascii")
-    except (ValueError, OSError, EOFError):
-        return None
-    return engine, text[index + len(SEPARATOR):].strip("\n")
+    return text[:index], text[index + len(SEPARATOR):]
