@@ -142,3 +142,24 @@ def test_site_system_server_proxy(lab):
                                                                         "enable_proxy": False})
     converge_cycle(lab, off, "off")
     assert site_system(lab.state(), "scp01.lab.example", "CAS")["proxy"]["enabled"] is False
+
+
+def test_explicit_provider_credentials_work_and_never_show(lab):
+    password = (lab.state_dir / "password").read_text().strip()
+    play = one_task(lab, "info", "sms_provider", "service_connection_point_info", {
+        "provider_server": "cas.lab.example", "provider_site_code": "CAS",
+        "provider_username": lab.info["admin_user"], "provider_password": password})
+    run = lab.playbook(play, "-vvvvv")
+    result = run.task("info")
+    assert result["status"] == "ok", result
+    assert result["result"]["top_level_site"]["site_code"] == "CAS"
+    assert password not in run.stdout and password not in run.stderr
+    assert password not in json.dumps(run.results)
+
+    wrong = one_task(lab, "wrong", "sms_provider", "service_connection_point_info", {
+        "provider_server": "cas.lab.example", "provider_site_code": "CAS",
+        "provider_username": lab.info["admin_user"], "provider_password": "not-" + password})
+    failed = lab.playbook(wrong).task("wrong")
+    assert failed["status"] == "failed"
+    assert "Could not connect to the SMS Provider" in failed["result"]["msg"]
+    assert password not in json.dumps(failed)
