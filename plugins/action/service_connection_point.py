@@ -56,7 +56,7 @@ class ActionModule(ConfigMgrAction):
             "after": decision.after.to_dict(),
             "top_level_site": decision.top_level_site.site_code,
             "actions": [a.describe() for a in decision.actions],
-            "restart_required": decision.restart_required and not restart,
+            "restart_required": decision.restart_required,   # until restart_downloader has done it
             "restart_component": _scp.RESTART_COMPONENT if decision.restart_required else None,
             "downloader_restarted": False,
         }
@@ -229,4 +229,5 @@ class ActionModule(ConfigMgrAction):
                 run_plan(remote, _executive.request_plan(component, operation))
                 watch.until(read, reached, f"{component} on {scp_host}")
         result["downloader_restarted"] = True
+        result["restart_required"] = False
         result["downloader_states_seen"] = watch.seen
