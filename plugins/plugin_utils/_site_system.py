@@ -11,14 +11,13 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, ref
 from ansible_collections.configmgr.scp.plugins.plugin_utils._scp import (
-    PROPS_SELECT,
     SITE_SELECT,
+    SITE_SYSTEM_SELECT,
     Site,
     server_from_path,
     top_level_site,
 )
 
-SITE_SYSTEM_SELECT = {"SiteCode": None, "NetworkOSPath": None, "RoleCount": None, "Props": PROPS_SELECT}
 ROLE_SELECT = {"SiteCode": None, "RoleName": None}
 ACCOUNT_SELECT = {"UserName": None}
 # Roles every site system has; anything else blocks removal (facts §1.8: Remove-CMSiteSystemServer
