@@ -15,7 +15,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 help:
 	@echo "make demo   - set up, start the simulated lab, converge playbooks/site.yml twice, show the lab, stop"
 	@echo "make test   - set up and run every test tier (lint, unit, static, cmlab, integration, molecule)"
-	@echo "make bench  - engine invocations, WinRM requests and bytes per task, from cmlab's counters"
+	@echo "make bench  - engine invocations, WinRM requests and bytes per task, from cmlab's counters;"
+	@echo "              the CMTrace log parser's throughput (MB/s on one core)"
 	@echo "make bench-fleet - concurrent WinRM shells and a converge of every hierarchy of a fleet lab"
 
 setup: $(STAMP)
@@ -59,6 +60,7 @@ molecule: setup
 
 bench: setup
 	$(BIN)/python tools/bench.py --topology $(LAB_TOPOLOGY)
+	$(BIN)/python tools/bench_logparse.py
 
 bench-fleet: setup
 	$(BIN)/python tools/bench_fleet.py $(BENCH_FLEET_ARGS)
