@@ -54,7 +54,7 @@ attributes:
 seealso:
   - module: configmgr.scp.site_system_server
 author:
-  - configmgr.scp contributors
+  - configmgr.scp contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

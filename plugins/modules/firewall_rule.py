@@ -74,7 +74,7 @@ attributes:
 seealso:
   - module: community.windows.win_firewall_rule
 author:
-  - configmgr.scp contributors
+  - configmgr.scp contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -48,7 +48,7 @@ seealso:
   - module: configmgr.scp.site_system_server
   - module: ansible.windows.win_group_membership
 author:
-  - configmgr.scp contributors
+  - configmgr.scp contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -124,7 +124,7 @@ seealso:
     description: Microsoft documentation of the role, its modes and how to move it.
     link: https://learn.microsoft.com/mem/configmgr/core/servers/deploy/configure/about-the-service-connection-point
 author:
-  - configmgr.scp contributors
+  - configmgr.scp contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""

@@ -28,7 +28,7 @@ attributes:
 seealso:
   - module: configmgr.scp.service_connection_point
 author:
-  - configmgr.scp contributors
+  - configmgr.scp contributors (!UNKNOWN)
 """
 
 EXAMPLES = r"""
