@@ -10,11 +10,11 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup demo test lint unit static cmlab-tests integration molecule bench bench-fleet lab-start lab-stop clean
+.PHONY: help setup demo test lint unit static sanity packaging cmlab-tests integration molecule bench bench-fleet lab-start lab-stop clean
 
 help:
 	@echo "make demo   - set up, start the simulated lab, converge playbooks/site.yml twice, show the lab, stop"
-	@echo "make test   - set up and run every test tier (lint, unit, static, cmlab, integration, molecule)"
+	@echo "make test   - set up and run every test tier (lint, unit, static, sanity, packaging, cmlab, integration, molecule)"
 	@echo "make bench  - engine invocations, WinRM requests and bytes per task, from cmlab's counters;"
 	@echo "              the CMTrace log parser's throughput (MB/s on one core)"
 	@echo "make bench-fleet - concurrent WinRM shells and a converge of every hierarchy of a fleet lab"
@@ -36,7 +36,7 @@ lab-start: setup
 lab-stop: setup
 	$(BIN)/python -m cmlab stop --state-dir $(LAB_STATE)
 
-test: setup lint unit static cmlab-tests integration molecule
+test: setup lint unit static sanity packaging cmlab-tests integration molecule
 	@echo "make test: all tiers passed"
 
 lint: setup
@@ -48,6 +48,16 @@ unit: setup
 
 static: setup
 	$(BIN)/python -m pytest -q tests/static
+
+# ansible-test sanity on the collection as it ships (HOME under .sanity/, get-pip replaced by ensurepip;
+# pslint cannot run here: no PowerShell). See tests/sanity/run_sanity.py.
+sanity: setup
+	$(BIN)/python tests/sanity/run_sanity.py
+
+# The tarball (build_ignore, licence, ansible-doc from the installed tarball), the changelog
+# (antsibull-changelog lint and a release into a copy), the EE build context, the facts document's anchors.
+packaging: setup
+	$(BIN)/python -m pytest -q tests/packaging
 
 cmlab-tests: setup
 	$(BIN)/python -m pytest -q tests/cmlab

@@ -18,7 +18,7 @@ from packaging_support import BIN, REPO, tool_env
 SHIPPED_TOP_LEVEL = {"MANIFEST.json", "FILES.json", "README.md", "COPYING", "CHANGELOG.rst",
                      "changelogs", "docs", "meta", "playbooks", "plugins", "roles"}
 NEVER_SHIPPED = ("cmlab/", "tests/", "tools/", "molecule/", "inventories/", ".venv/", ".cmlab/", ".collections/",
-                 ".pytest_cache/", ".ruff_cache/", ".ansible/", ".ci/", "context/", "changelogs/fragments/")
+                 ".pytest_cache/", ".ruff_cache/", ".sanity/", ".ansible/", ".ci/", "context/", "changelogs/fragments/")
 NEVER_SHIPPED_FILES = ("Makefile", "requirements.txt", "requirements.in", "ansible.cfg", "ruff.toml",
                        ".ansible-lint", ".gitignore", "execution-environment.yml", "pyproject.toml",
                        "changelogs/.plugin-cache.yaml", "CHANGELOG.md")
