@@ -78,3 +78,22 @@ def test_the_installed_tarball_documents_every_module_and_the_role(built_tarball
                           check=True, capture_output=True, text=True, env=env, cwd=tmp_path)
     spec = json.loads(role.stdout)["configmgr.scp.service_connection_point"]["entry_points"]["main"]
     assert "service_connection_point_server" in spec["options"]
+
+
+def test_the_collection_playbooks_load_from_the_installed_tarball(built_tarball, tmp_path):
+    collections = tmp_path / "collections"
+    env = tool_env(ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_HOME=str(tmp_path / "home"))
+    subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", str(built_tarball), "-p", str(collections)],
+                   check=True, capture_output=True, text=True, env=env, cwd=tmp_path)
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text("all:\n  children:\n    sms_provider:\n      hosts:\n        cas01.contoso.com:\n")
+    for playbook in ("site", "move", "remove"):
+        checked = subprocess.run([str(BIN / "ansible-playbook"), f"configmgr.scp.{playbook}", "-i", str(inventory),
+                                  "--syntax-check"], capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+    # site.yml's role resolves inside the installed collection: its tasks are listed.
+    listed = subprocess.run([str(BIN / "ansible-playbook"), "configmgr.scp.site", "-i", str(inventory), "--list-tasks",
+                             "-e", "service_connection_point_server=scp01.contoso.com"],
+                            capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "service_connection_point : Install, move or remove the service connection point" in listed.stdout

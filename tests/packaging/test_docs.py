@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import yaml
 from packaging_support import REPO, repo_files
 
 FACTS = REPO / "docs" / "configmgr-behaviour.md"
@@ -47,3 +48,21 @@ def test_every_section_cites_a_microsoft_learn_page_and_marks_its_statements():
         assert "https://learn.microsoft.com/" in body, anchor
         marks = re.findall(r"\*\*(Confirmed|Inferred|Observed|Not documented)\b", body)
         assert marks, anchor
+
+
+def test_the_readme_names_every_module_both_groups_and_the_two_commands():
+    readme = (REPO / "README.md").read_text()
+    for command in ("make demo", "make test"):
+        assert command in readme
+    for module in sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py")):
+        assert f"`configmgr.scp.{module}`" in readme, module
+    groups = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text())["action_groups"]
+    for group, modules in groups.items():
+        heading = f"`group/configmgr.scp.{group}`"
+        assert heading in readme, group
+        described = readme.split(heading, 1)[1].split("\n- `group/", 1)[0]
+        for module in modules:
+            assert f"`{module}`" in described, f"{module} missing from the description of {group}"
+    for section in ("## Requirements", "## Installation", "## Using", "## Testing", "## Support matrix",
+                    "## Release notes", "## License"):
+        assert f"\n{section}\n" in readme, section
