@@ -124,30 +124,35 @@ class ActionModule(ConfigMgrAction):
     def _step_by_step(self, want, changes):
         """A move, or a change with wait: remove, wait for the uninstall, add, wait for the install.
 
-        Never two SCPs at once: before an add, wait until no SCP component is left on another server.
+        Never two SCPs at once: before an add, wait until no SCP component is left on another server (the last
+        read of the uninstall wait shows every server's components). The last write reads the SCPs back in
+        its own invocation: that is the result's `after` (the site records the role when the cmdlet returns).
         """
         progress: dict = {}
         self.partial["progress"] = progress
-        for action in changes.actions:
+        status = written = None
+        for index, action in enumerate(changes.actions):
             if action.kind == "add":
-                for machine in lifecycle.leftovers(self.read(lifecycle.status_plan()), action.server):
+                status = status or self.read(lifecycle.status_plan())
+                for machine in lifecycle.leftovers(status, action.server):
                     if machine not in progress:
-                        self._wait(want, machine, "removed", progress)
-            self.run_writes(_scp.write_plan([action], read_back=False))
+                        status = self._wait(want, machine, "removed", progress)
+            written = self.run_writes(_scp.write_plan([action], read_back=index == len(changes.actions) - 1))
             if action.kind == "remove":
-                self._wait(want, action.server, "removed", progress)
+                status = self._wait(want, action.server, "removed", progress)
             elif action.kind == "add" and want.wait:
-                self._wait(want, action.server, "installed", progress)
-        final = Hierarchy.of(self.read(_scp.read_plan(None)))
-        return {"progress": progress, "after": _scp.after_state(final, changes.after).to_dict()}
+                status = self._wait(want, action.server, "installed", progress)
+        return {"progress": progress, "after": _scp.after_state(Hierarchy.of(written), changes.after).to_dict()}
 
     def _wait(self, want, server, goal, progress):
+        """Wait for `goal` on `server`; the progress goes into `progress`, the last status read is returned."""
         try:
-            progress[server] = lifecycle.wait_for(lambda: self.read(lifecycle.status_plan()), server, goal,
-                                                  Poller(want.timeout, want.interval), baseline=self.baseline)
+            progress[server], last = lifecycle.wait_for(lambda: self.read(lifecycle.status_plan()), server, goal,
+                                                        Poller(want.timeout, want.interval), baseline=self.baseline)
         except WaitFailed as e:
             progress[server] = e.progress
             raise
+        return last
 
     # -- the SCP server itself ----------------------------------------------------------------------
 

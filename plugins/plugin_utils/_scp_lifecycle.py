@@ -95,9 +95,10 @@ def installed(states: dict[str, int]) -> bool:
 
 
 def wait_for(read: Callable[[], PlanResult], server: str, goal: str, poller: Poller,
-             baseline: frozenset[str] = frozenset()) -> dict:
+             baseline: frozenset[str] = frozenset()) -> tuple[dict, PlanResult]:
     """Poll until the SCP components on `server` are all started (goal "installed") or gone ("removed");
-    returns the progress the result reports (states seen, sitecomp.log lines, polls, elapsed).
+    returns the progress the result reports (states seen, sitecomp.log lines, polls, elapsed) and the last
+    read (it shows the components of every server: what the next step needs to know).
 
     Fails early when a sitecomp.log line about the server written during the wait (not in `baseline`,
     the lines read before) reports a failure while the role is not installed: Site Component Manager
@@ -105,9 +106,11 @@ def wait_for(read: Callable[[], PlanResult], server: str, goal: str, poller: Pol
     WaitFailed carries the same progress in `progress`.
     """
     log: list[str] = []
+    last: list[PlanResult] = []
 
     def poll() -> dict[str, int]:
         result = read()
+        last[:] = [result]
         log[:] = log_lines(result, server)
         return component_states(result).get(server.lower(), {})
 
@@ -129,7 +132,7 @@ def wait_for(read: Callable[[], PlanResult], server: str, goal: str, poller: Pol
     except WaitFailed as e:
         e.progress = progress(poller, sitecomp_log=log[-20:])
         raise
-    return progress(poller, sitecomp_log=log[-20:])
+    return progress(poller, sitecomp_log=log[-20:]), last[0]
 
 
 def leftovers(result: PlanResult, keep: str | None) -> dict[str, dict[str, int]]:

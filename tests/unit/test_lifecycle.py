@@ -40,7 +40,9 @@ def poller(timeout=60, interval=5):
 
 def run(results, goal, timeout=60, interval=5, baseline=frozenset()):
     feed = iter(results)
-    return lifecycle.wait_for(lambda: next(feed), "scp01.lab.example", goal, poller(timeout, interval), baseline)
+    progress, last = lifecycle.wait_for(lambda: next(feed), "scp01.lab.example", goal, poller(timeout, interval), baseline)
+    assert last is results[progress["polls"] - 1]       # the last read, for the next step to use
+    return progress
 
 
 def test_the_status_read_is_one_cim_query_and_the_log_tail():
