@@ -1,6 +1,7 @@
 """The site and site control classes of root\\SMS\\site_<code> through Get-CimInstance: SMS_Site,
-SMS_SCI_SysResUse (with its embedded Props) and SMS_SCI_Reserved are the same instances the ConfigMgr
-cmdlets return, keyed, with the filters the collection's read plans use (docs/configmgr-behaviour.md#wmi-classes)."""
+SMS_SCI_SysResUse (with its embedded Props) and SMS_SCI_Reserved, as the model holds them (the ConfigMgr
+cmdlets return the same classes), keyed, with the filters the collection's read plans use
+(docs/configmgr-behaviour.md#wmi-classes)."""
 
 from __future__ import annotations
 
@@ -32,10 +33,13 @@ def without(rows: list[dict], key: str) -> list[dict]:
     return [{k: v for k, v in r.items() if k != key} for r in rows]
 
 
-def test_sms_site_is_what_get_cmsite_returns(lab):
+def test_sms_site_holds_every_site_the_database_knows(lab):
     rows = cim(lab, "SMS_Site", SITE)
-    cmdlet = lab.ok(step("s", "Get-CMSite", {k: None for k in SITE if k != "CimSystemProperties"}))["s"]
-    assert without(rows, "CimSystemProperties") == cmdlet
+    sites = lab.dump()["sites"]
+    assert without(rows, "CimSystemProperties") == [
+        {"SiteCode": code, "SiteName": site["name"], "ReportingSiteCode": site["reporting_site_code"],
+         "Type": {"CAS": 4, "PRIMARY": 2, "SECONDARY": 1}[site["type"]], "ServerName": site["server"]}
+        for code, site in sorted(sites.items())]
     assert [r["SiteCode"] for r in rows] == ["CAS", "PS1"]          # the top-level site's database knows both
     assert {r["ReportingSiteCode"] for r in rows} == {"", "CAS"}
     # The namespace an instance came from names the provider's own site.
@@ -43,11 +47,12 @@ def test_sms_site_is_what_get_cmsite_returns(lab):
     assert [r["SiteCode"] for r in cim(lab, "SMS_Site", SITE, site="PS1", host="ps1.lab.example")] == ["PS1"]
 
 
-def test_sysresuse_with_props_is_what_get_cmsiterole_returns(lab):
+def test_sysresuse_with_props_holds_every_role_of_every_site_system(lab):
     shape = {k: v for k, v in ROLE.items() if k != "PropLists"}
     rows = cim(lab, "SMS_SCI_SysResUse", shape)
-    cmdlet = lab.ok(step("r", "Get-CMSiteRole", shape, AllSite=True))["r"]
-    assert rows == cmdlet
+    model = {(ss["site_code"], ss["server"], role) for ss in lab.dump()["site_systems"] for role in ss["roles"]}
+    assert {(r["SiteCode"], r["NetworkOSPath"][2:], r["RoleName"]) for r in rows} == model
+    assert all(r["ItemType"] == "System Resource Usage" and r["ItemName"].endswith("," + r["RoleName"]) for r in rows)
     scp = [r for r in rows if r["RoleName"] == "SMS Dmp Connector"]
     assert [(r["SiteCode"], r["NetworkOSPath"]) for r in scp] == [("PS1", "\\\\ps1.lab.example")]
     assert {"PropertyName": "OfflineMode", "Value": 0, "Value1": "", "Value2": ""} in scp[0]["Props"]
