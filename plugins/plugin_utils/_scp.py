@@ -118,8 +118,8 @@ def decide(*, state: str, server: str | None, site_code: str | None, mode: str |
         if site_code is not None:
             doomed = [s for s in doomed if s.site_code == site_code]
         kept = [s for s in found if s not in doomed]
-        return _decision(ScpChanges([ScpAction("remove", s.server, s.site_code) for s in doomed], top, before,
-                               ScpState.of(kept[0] if kept else None)))
+        removals = [ScpAction("remove", s.server, s.site_code) for s in doomed]
+        return _decision(ScpChanges(removals, top, before, ScpState.of(kept[0] if kept else None)))
 
     if site_code is None:
         site_code = top.site_code
@@ -197,4 +197,3 @@ def after_state(hierarchy: Hierarchy, wanted: ScpState) -> ScpState:
     found = scps(hierarchy)
     in_place = [s for s in found if s.server == wanted.site_system_server and s.site_code == wanted.site_code]
     return ScpState.of(in_place[0] if in_place else (found[0] if found else None))
-
