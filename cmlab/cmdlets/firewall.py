@@ -128,7 +128,7 @@ def _select(inv: Invocation, sets: dict[str, tuple[str, Callable[[FirewallRule],
     picked = []
     for pattern in inv.get(param) or []:
         hits = [r for r in rules if wildcard_match(str(pattern), attr(r))]
-        if not hits and not _WILDCARD.search(str(pattern)):
+        if not hits and not _has_wildcard(str(pattern)):
             raise _not_found(inv, param, str(pattern))
         picked += [h for h in hits if h not in picked]
     return picked
@@ -137,6 +137,20 @@ def _select(inv: Invocation, sets: dict[str, tuple[str, Callable[[FirewallRule],
 _BY_NAME = {"ByName": ("Name", lambda r: r.name), "ByDisplayName": ("DisplayName", lambda r: r.display_name)}
 _BY_GROUP = {"ByGroup": ("Group", lambda r: r.group), "ByDisplayGroup": ("DisplayGroup",
                                                                           lambda r: r.display_group or r.group)}
+
+
+def _has_wildcard(pattern: str) -> bool:
+    """WildcardPattern.ContainsWildcardCharacters: `*`, `?`, `[`, `]` that the escape character (`) does
+    not escape. A name without any is looked up exactly, and its absence is an error."""
+    escaped = False
+    for c in pattern:
+        if escaped:
+            escaped = False
+        elif c == "`":
+            escaped = True
+        elif _WILDCARD.match(c):
+            return True
+    return False
 
 
 def _objects(inv: Invocation, param: str) -> list[PSObject]:

@@ -14,12 +14,18 @@ from .errors import not_simulated
 from .pstypes import PSObject
 from .wmi import (
     COMPONENT_SUMMARIZER_PROPERTIES,
+    RESERVED_PROPERTIES,
     SC_PROPERTY_PROPERTIES,
+    SITE_PROPERTIES,
     STATUS_MESSAGE_PROPERTIES,
+    SYSRESUSE_PROPERTIES,
     UPDATE_PACKAGE_PROPERTIES,
     cim_component_summarizer,
     cim_sc_property,
+    cim_sci_reserved,
+    cim_site,
     cim_status_message,
+    cim_sysresuse,
     cim_update_package,
 )
 
@@ -47,7 +53,25 @@ def _update_packages(h: Hierarchy, sites: set[str], namespace: str) -> list[PSOb
     return [cim_update_package(guid, update, namespace) for guid, update in sorted(h.updates.items())]
 
 
+def _sites(h: Hierarchy, sites: set[str], namespace: str) -> list[PSObject]:
+    return [cim_site(h.sites[code], namespace) for code in sorted(sites) if code in h.sites]
+
+
+def _sysresuse(h: Hierarchy, sites: set[str], namespace: str) -> list[PSObject]:
+    """Every role of every site system the site's database knows: the site control of the site and
+    of the sites below it (what Get-CMSiteRole -AllSite returns there)."""
+    return [cim_sysresuse(h, ss, role, namespace) for ss, role in h.find_roles(sorted(sites))]
+
+
+def _reserved(h: Hierarchy, sites: set[str], namespace: str) -> list[PSObject]:
+    """The accounts of the site and of the sites below it, one instance per site (SiteCode)."""
+    return [cim_sci_reserved(a, namespace) for a in h.find_accounts() if a.site_code in sites]
+
+
 CLASSES = {
+    "sms_site": (_sites, SITE_PROPERTIES),
+    "sms_sci_sysresuse": (_sysresuse, SYSRESUSE_PROPERTIES),
+    "sms_sci_reserved": (_reserved, RESERVED_PROPERTIES),
     "sms_componentsummarizer": (_component_summarizer, COMPONENT_SUMMARIZER_PROPERTIES),
     "sms_statusmessage": (_status_messages, STATUS_MESSAGE_PROPERTIES),
     "sms_sci_scproperty": (_sc_properties, SC_PROPERTY_PROPERTIES),

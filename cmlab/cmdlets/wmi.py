@@ -130,12 +130,55 @@ def sms_sci_reserved(account: CMAccount) -> PSObject:
 
 
 def cim_instance(wmi_class: str, namespace: str, properties: dict, keys: tuple[str, ...]) -> PSObject:
-    """A CimInstance: ToString() is 'Class (Key = "value", ...)'."""
+    """A CimInstance: ToString() is 'Class (Key = "value", ...)'. Its .NET property CimSystemProperties
+    names the namespace and class it was read from (not a CIM property: no filter or -Property sees it)."""
     shown = ", ".join(f'{k} = "{properties.get(k)}"' for k in keys)
+    system = PSObject(["Microsoft.Management.Infrastructure.CimSystemProperties", "System.Object"],
+                      {"Namespace": namespace, "ServerName": None, "ClassName": wmi_class, "Path": None},
+                      "Microsoft.Management.Infrastructure.CimSystemProperties")
     return PSObject([f"Microsoft.Management.Infrastructure.CimInstance#{namespace}/{wmi_class}",
                      f"Microsoft.Management.Infrastructure.CimInstance#{wmi_class}",
                      "Microsoft.Management.Infrastructure.CimInstance", "System.Object"],
-                    properties, f"{wmi_class} ({shown})")
+                    {**properties, "CimSystemProperties": system}, f"{wmi_class} ({shown})")
+
+
+# The site control and site classes read through CIM (docs/configmgr-behaviour.md#wmi-classes) --------
+# The same instances the ConfigMgr cmdlets wrap as IResultObjects (the cmdlets return these classes),
+# as Get-CimInstance returns them: CimInstances, with the embedded Props / PropLists as embedded
+# CimInstances of SMS_EmbeddedProperty / SMS_EmbeddedPropertyList.
+
+SITE_PROPERTIES = ("BuildNumber", "Features", "InstallDir", "Mode", "ReportingSiteCode", "RequestedStatus", "ServerName",
+                   "SiteCode", "SiteName", "Status", "TimeZoneInfo", "Type", "Version")
+SYSRESUSE_PROPERTIES = ("FileType", "ItemName", "ItemType", "NALPath", "NALType", "NetworkOSPath", "PropLists", "Props",
+                        "RoleCount", "RoleName", "ServiceWindows", "SiteCode", "SslState", "Type")
+RESERVED_PROPERTIES = ("AccountUsage", "Availability", "FileType", "ItemName", "ItemType", "PropLists", "Props",
+                       "SiteCode", "UserName")
+_SITE_CONTROL_KEYS = ("FileType", "ItemName", "ItemType", "SiteCode")
+
+
+def _embedded(value, namespace: str):
+    """IResultObject embedded objects (Props, PropLists) as embedded CimInstances (no keys)."""
+    if isinstance(value, list):
+        return [_embedded(v, namespace) for v in value]
+    if isinstance(value, PSObject):
+        wmi_class = next((t.split("#", 1)[1] for t in value.type_names if t.startswith("IResultObject#")),
+                         value.to_string())
+        return cim_instance(wmi_class, namespace, {k: _embedded(v, namespace) for k, v in value.properties.items()}, ())
+    return value
+
+
+def cim_site(site: Site, namespace: str) -> PSObject:
+    return cim_instance("SMS_Site", namespace, dict(sms_site(site).properties), ("SiteCode",))
+
+
+def cim_sysresuse(hierarchy: Hierarchy, ss: SiteSystem, role: Role, namespace: str) -> PSObject:
+    properties = {k: _embedded(v, namespace) for k, v in sysresuse(hierarchy, ss, role).properties.items()}
+    return cim_instance("SMS_SCI_SysResUse", namespace, properties, _SITE_CONTROL_KEYS)
+
+
+def cim_sci_reserved(account: CMAccount, namespace: str) -> PSObject:
+    properties = {k: _embedded(v, namespace) for k, v in sms_sci_reserved(account).properties.items()}
+    return cim_instance("SMS_SCI_Reserved", namespace, properties, _SITE_CONTROL_KEYS)
 
 
 # Site database classes (facts §3, §1.13) ---------------------------------------------------------

@@ -1,13 +1,16 @@
 """A small, strict WQL `WHERE` clause (Get-CimInstance -Filter): what modules write, nothing more.
 
-    condition := term (AND term)*
+    condition := conjunction (OR conjunction)*
+    conjunction := factor (AND factor)*
+    factor    := ( condition ) | term
     term      := Property (= | != | <> | LIKE) literal
     literal   := 'text' | "text" | integer | TRUE | FALSE
 
-LIKE takes `%` (any run) and `_` (one character), as WQL does; comparisons of text are
-case-insensitive. Valid WQL that cmlab does not evaluate (OR, NOT, <, >, parentheses, IS NULL) fails
-loudly as not simulated; what WMI itself refuses — unknown properties, malformed terms — is
-"Invalid query" (HRESULT 0x80041017), as WMI answers.
+AND binds tighter than OR, as in WQL. LIKE takes `%` (any run) and `_` (one character), as WQL
+does; comparisons of text are case-insensitive. In a quoted literal a backslash escapes the next
+character (`'C:\\\\Windows'` is `C:\\Windows`), as WQL requires. Valid WQL that cmlab does not evaluate
+(NOT, <, >, IS NULL) fails loudly as not simulated; what WMI itself refuses — unknown properties,
+malformed terms, unbalanced parentheses — is "Invalid query" (HRESULT 0x80041017), as WMI answers.
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ from typing import Any
 
 from .errors import CmdletError
 
-_TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<op><>|!=|=)|(?P<other><=|>=|<|>|\(|\))"""
+_TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<op><>|!=|=)|(?P<paren>[()])|(?P<other><=|>=|<|>)"""
                     r"""|(?P<num>-?\d+)(?![\w.])|(?P<word>[A-Za-z_][A-Za-z0-9_]*))""")
-_UNSUPPORTED_WORDS = {"OR", "NOT", "IS", "NULL", "ISA"}
+_UNSUPPORTED_WORDS = {"NOT", "IS", "NULL", "ISA"}
 
 
 class InvalidQuery(Exception):
@@ -86,30 +89,59 @@ def compile_filter(text: str, properties: Iterable[str]) -> Callable[[Any], bool
     UnsupportedQuery for WQL cmlab does not evaluate."""
     known = {p.lower(): p for p in properties}
     tokens = _tokens(text)
-    terms: list[tuple[str, str, Any]] = []
-    i = 0
+    if not tokens:
+        raise InvalidQuery(text)
+    predicate, end = _disjunction(tokens, 0, known, text)
+    if end != len(tokens):
+        raise InvalidQuery(tokens[end][1])
+    return predicate
+
+
+Predicate = Callable[[Any], bool]
+
+
+def _keyword(tokens: list[tuple[str, str]], i: int, word: str) -> bool:
+    return i < len(tokens) and tokens[i][0] == "word" and tokens[i][1].upper() == word
+
+
+def _disjunction(tokens, i, known, text) -> tuple[Predicate, int]:
+    parts = []
     while True:
-        if i + 3 > len(tokens):
-            raise InvalidQuery(text)
-        (k1, name), (k2, op), (k3, raw) = tokens[i:i + 3]
-        if k1 != "word" or name.lower() not in known:
-            raise InvalidQuery(name)
-        if k2 == "op":
-            op = "!=" if op == "<>" else op
-        elif k2 == "word" and op.upper() == "LIKE":
-            op = "LIKE"
-            if k3 != "str":
-                raise InvalidQuery(raw)
-        else:
-            raise InvalidQuery(op)
-        terms.append((known[name.lower()], op, _literal(k3, raw)))
-        i += 3
-        if i == len(tokens):
-            break
-        if tokens[i] != ("word", tokens[i][1]) or tokens[i][1].upper() != "AND":
-            raise InvalidQuery(tokens[i][1])
+        part, i = _conjunction(tokens, i, known, text)
+        parts.append(part)
+        if not _keyword(tokens, i, "OR"):
+            return (parts[0] if len(parts) == 1 else (lambda obj: any(p(obj) for p in parts))), i
         i += 1
 
-    def matches(obj: Any) -> bool:
-        return all(_compare(obj.get(name), op, value) for name, op, value in terms)
-    return matches
+
+def _conjunction(tokens, i, known, text) -> tuple[Predicate, int]:
+    parts = []
+    while True:
+        part, i = _factor(tokens, i, known, text)
+        parts.append(part)
+        if not _keyword(tokens, i, "AND"):
+            return (parts[0] if len(parts) == 1 else (lambda obj: all(p(obj) for p in parts))), i
+        i += 1
+
+
+def _factor(tokens, i, known, text) -> tuple[Predicate, int]:
+    if i < len(tokens) and tokens[i] == ("paren", "("):
+        inner, i = _disjunction(tokens, i + 1, known, text)
+        if i >= len(tokens) or tokens[i] != ("paren", ")"):
+            raise InvalidQuery(text)
+        return inner, i + 1
+    if i + 3 > len(tokens):
+        raise InvalidQuery(text)
+    (k1, name), (k2, op), (k3, raw) = tokens[i:i + 3]
+    if k1 != "word" or name.lower() not in known:
+        raise InvalidQuery(name)
+    if k2 == "op":
+        op = "!=" if op == "<>" else op
+    elif k2 == "word" and op.upper() == "LIKE":
+        op = "LIKE"
+        if k3 != "str":
+            raise InvalidQuery(raw)
+    else:
+        raise InvalidQuery(op)
+    prop, value = known[name.lower()], _literal(k3, raw)
+    return (lambda obj: _compare(obj.get(prop), op, value)), i + 3

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils import _validation
-from ansible_collections.configmgr.scp.plugins.plugin_utils._action import ConfigMgrAction, diff_text
-from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, run_plan
-
-ACCOUNT_SELECT = {"UserName": None, "SiteCode": None}
+from ansible_collections.configmgr.scp.plugins.plugin_utils import _hierarchy, _validation
+from ansible_collections.configmgr.scp.plugins.plugin_utils._action import ConfigMgrAction, Decision, WritePlan
+from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import ref
 
 
 class ActionModule(ConfigMgrAction):
@@ -23,40 +21,55 @@ class ActionModule(ConfigMgrAction):
         "site_code": {"type": "str"},
     }
 
-    def execute(self, args, provider, task_vars):
-        name = _validation.account(args["name"], "name")
-        site_code = _validation.site_code(args["site_code"])
-        read = Plan()
-        read.add("account", "Get-CMAccount", {"UserName": name}, select=ACCOUNT_SELECT)
-        found = [a for a in run_plan(self, read, provider).output("account")
-                 if isinstance(a, dict) and str(a.get("UserName") or "").lower() == name.lower()]
-        exists = bool(found)
-        before = {"present": exists, "name": found[0]["UserName"] if exists else None}
+    def desired(self, args):
+        return {**args, "name": _validation.account(args["name"], "name"), "site_code": _validation.site_code(args["site_code"])}
 
-        write = Plan()
-        target = {"UserName": name, **({"SiteCode": site_code} if site_code else {})}
-        password_updated = False
-        if args["state"] == "absent":
-            if exists:
-                write.add("remove", "Remove-CMAccount", {"UserName": found[0]["UserName"], "Force": True})
-            after = {"present": False, "name": None}
+    def read_plan(self, want):
+        # The account at every site that has it (SMS_SCI_Reserved: one instance per site).
+        return _hierarchy.read_plan(accounts=[want["name"]])
+
+    def decide(self, want, observed):
+        return decide(want, _hierarchy.Hierarchy.of(observed))
+
+    def write_plan(self, want, decision):
+        kind, site, stored = decision.changes
+        plan = WritePlan()
+        if kind == "remove":
+            # Exactly one object: the account at this site (by name, Get-CMAccount returns one per site).
+            plan.add("account", "Get-CMAccount", {"UserName": stored, "SiteCode": site})
+            plan.write("remove", "Remove-CMAccount", {"InputObject": ref("account"), "Force": True},
+                       does=f"remove the ConfigMgr account {stored} (site {site})")
+        elif kind == "new":
+            plan.write("new", "New-CMAccount", {"UserName": want["name"], "SiteCode": site,
+                                                "Password": plan.add_secret("password", want["password"])},
+                       does=f"create the ConfigMgr account {want['name']} (site {site})")
         else:
-            if not exists:
-                if not args["password"]:
-                    raise AnsibleActionFail(f"password is required to create the ConfigMgr account {name}.")
-                write.add("new", "New-CMAccount", {**target, "Password": write.add_secret("password", args["password"])})
-                password_updated = True
-            elif args["password"] and args["update_password"] == "always":
-                # The password cannot be read back to compare: "always" resets it on every run.
-                write.add("set", "Set-CMAccount", {**target, "UserName": found[0]["UserName"],
-                                                   "Password": write.add_secret("password", args["password"])})
-                password_updated = True
-            after = {"present": True, "name": found[0]["UserName"] if exists else name}
+            plan.write("set", "Set-CMAccount", {"UserName": stored, "SiteCode": site,
+                                                "Password": plan.add_secret("password", want["password"])},
+                       does=f"set the password of the ConfigMgr account {stored} (site {site})")
+        return plan
 
-        result = {"changed": bool(write.steps), "before": before, "after": after, "password_updated": password_updated}
-        if self.diff_mode and before != after:
-            result["diff"] = {"before_header": f"ConfigMgr account {name}", "after_header": f"ConfigMgr account {name}",
-                              "before": diff_text(before), "after": diff_text(after)}
-        if write.steps and not self.check_mode:
-            run_plan(self, write, provider)
-        return result
+
+def decide(want: dict, hierarchy: _hierarchy.Hierarchy) -> Decision:
+    """Pure: the account at exactly one site, the one asked for or the SMS Provider's own."""
+    name = want["name"]
+    site = want["site_code"] or hierarchy.provider_site or hierarchy.top.site_code
+    hierarchy.check_site(site)
+    found = hierarchy.account(name, site)
+    before = {"present": found is not None, "name": found.user_name if found else None, "site_code": site if found else None}
+    changes, password_updated = None, False
+    if want["state"] == "absent":
+        after = {"present": False, "name": None, "site_code": None}
+        if found:
+            changes = ("remove", site, found.user_name)
+    else:
+        after = {"present": True, "name": found.user_name if found else name, "site_code": site}
+        if not found:
+            if not want["password"]:
+                raise AnsibleActionFail(f"password is required to create the ConfigMgr account {name} (site {site}).")
+            changes, password_updated = ("new", site, None), True
+        elif want["password"] and want["update_password"] == "always":
+            # The password cannot be read back to compare: "always" resets it on every run.
+            changes, password_updated = ("set", site, found.user_name), True
+    return Decision(before=before, after=after, changed=changes is not None, diff_header=f"ConfigMgr account {name}",
+                    changes=changes, result={"password_updated": password_updated})

@@ -5,51 +5,59 @@
 
 from __future__ import annotations
 
-import re
-
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.configmgr.scp.plugins.plugin_utils import _local_group, _validation
 from ansible_collections.configmgr.scp.plugins.plugin_utils._action import ConfigMgrAction
-from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import RunnerError, run_plan
-
-# Local group names: 1-256 characters, none of " / \ [ ] : ; | = , + * ? < > @
-_GROUP = re.compile(r'^[^"/\\\[\]:;|=,+*?<>@\r\n]{1,256}$')
+from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import RunnerError, describe_error
 
 
 class ActionModule(ConfigMgrAction):
     USES_PROVIDER = False
+    RESULT_STATE = False    # the result is group / added / removed / members
     ARGUMENT_SPEC = {
         "group": {"type": "str", "default": "Administrators"},
         "members": {"type": "list", "elements": "str", "required": True},
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
     }
 
-    def execute(self, args, provider, task_vars):
-        group = args["group"]
-        if not _GROUP.fullmatch(group) or group != group.strip():
-            raise AnsibleActionFail(f"group must be the name of a local group (for example Administrators), got {group!r}.")
+    def desired(self, args):
+        _validation.local_group(args["group"])
         if not args["members"]:
             raise AnsibleActionFail("members must list at least one principal in DOMAIN\\name form.")
-        members = [_validation.account(m, "members") for m in args["members"]]
+        self.group = args["group"]
+        return {**args, "members": [_validation.principal(m, "members") for m in args["members"]]}
 
+    def read(self, plan, host=None):
         try:
-            current = _local_group.member_names(run_plan(self, _local_group.read_plan(group)).output("members"))
+            return super().read(plan, host)
         except RunnerError as e:
             if (e.details.get("fqid") or "").startswith("GroupNotFound"):
-                raise AnsibleActionFail(f"group {group} does not exist on this host.") from None
+                raise AnsibleActionFail(f"group {self.group} does not exist on this host.") from None
             raise
-        decision = _local_group.decide(args["state"], members, current)
-        result = {
-            "changed": decision.changed, "group": group,
-            "added": decision.to_add, "removed": decision.to_remove,
-            "members": decision.after,
-        }
-        if self.diff_mode and decision.changed:
-            result["diff"] = {"before_header": f"local group {group}", "after_header": f"local group {group}",
-                              "before": "".join(m + "\n" for m in sorted(decision.before, key=str.lower)),
-                              "after": "".join(m + "\n" for m in sorted(decision.after, key=str.lower))}
-        if decision.changed and not self.check_mode:
-            written = run_plan(self, _local_group.write_plan(group, decision))
-            result["members"] = _local_group.member_names(written.output("after"))
+
+    def read_plan(self, want):
+        return _local_group.read_plan(want["group"])
+
+    def decide(self, want, observed):
+        return _local_group.decide(want["state"], want["group"], want["members"],
+                                   _local_group.members(observed.output("members")))
+
+    def write_plan(self, want, decision):
+        return _local_group.write_plan(want["group"], decision.changes)
+
+    def read_back(self, want, decision, written):
+        done = _local_group.outcome(decision.changes, written)
+        if done.failed:
+            step, cmdlet, error = done.failed[0]
+            raise RunnerError(describe_error({**error, "stage": "step", "step": step, "cmdlet": cmdlet}),
+                              step=step, cmdlet=cmdlet,
+                              details={k: error.get(k) for k in ("category", "fqid", "exception")})
+        result = {"changed": bool(done.added or done.removed), "added": done.added, "removed": done.removed,
+                  "members": _local_group.member_names(written.output("after"))}
+        if done.already:
+            result["warnings"] = [
+                *decision.warnings,
+                f"{', '.join(done.already)}: Windows found the desired state there already (the same principal under "
+                f"another name, or another run was first); nothing was changed for it."]
         return result

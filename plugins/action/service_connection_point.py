@@ -5,13 +5,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.configmgr.scp.plugins.plugin_utils import _executive, _local_group, _scp, _site_system, _validation
 from ansible_collections.configmgr.scp.plugins.plugin_utils import _scp_lifecycle as lifecycle
-from ansible_collections.configmgr.scp.plugins.plugin_utils._action import ConfigMgrAction, diff_text
+from ansible_collections.configmgr.scp.plugins.plugin_utils._action import ConfigMgrAction
+from ansible_collections.configmgr.scp.plugins.plugin_utils._hierarchy import Hierarchy
+from ansible_collections.configmgr.scp.plugins.plugin_utils._poll import Poller, WaitFailed
 from ansible_collections.configmgr.scp.plugins.plugin_utils._remote import RemoteHost, find_inventory_host
-from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import RunnerError, run_plan
+
+
+@dataclass
+class Want:
+    state: str
+    server: str | None
+    site_code: str | None
+    mode: str | None
+    allow_move: bool
+    wait: bool
+    timeout: int
+    interval: int
+    restart_downloader: bool
+    check_prerequisites: bool
+    scp_host: str | None
 
 
 class ActionModule(ConfigMgrAction):
@@ -30,176 +48,126 @@ class ActionModule(ConfigMgrAction):
     }
     REQUIRED_IF = [["state", "present", ["site_system_server"]]]
 
-    def execute(self, args, provider, task_vars):
-        server = _validation.fqdn(args["site_system_server"], "site_system_server")
-        site_code = _validation.site_code(args["site_code"])
-        if args["wait_timeout"] < 1 or args["poll_interval"] < 1:
-            raise AnsibleActionFail("wait_timeout and poll_interval must be at least 1 second.")
-        self._args, self._provider, self._task_vars = args, provider, task_vars
+    # -- declarations and decision ------------------------------------------------------------------
 
-        read = _scp.read_plan(server if args["state"] == "present" else None)
-        if args["wait"]:
-            lifecycle.status_plan(read)   # whether it is installed and running: same round trip
-        current = run_plan(self, read, provider)
-        self._baseline = lifecycle.all_log_lines(current)   # sitecomp.log as it was before this task
-        target_sites = [str(t.get("SiteCode") or "").upper() for t in current.output("target") if isinstance(t, dict)]
-        decision = _scp.decide(
-            state=args["state"], server=server, site_code=site_code, mode=args["mode"], allow_move=args["allow_move"],
-            sites=_scp.parse_sites(current.output("sites")), scps=_scp.observed(current), target_site_codes=target_sites,
-            check_mode=self.check_mode,
-        )
-        moving = {a.kind for a in decision.actions} >= {"remove", "add"}
-        restart = args["restart_downloader"] and decision.restart_required
-        result = {
-            "changed": decision.changed,
-            "before": decision.before.to_dict(),
-            "after": decision.after.to_dict(),
-            "top_level_site": decision.top_level_site.site_code,
-            "actions": [a.describe() for a in decision.actions],
-            "restart_required": decision.restart_required,   # until restart_downloader has done it
-            "restart_component": _scp.RESTART_COMPONENT if decision.restart_required else None,
-            "downloader_restarted": False,
-        }
-        warnings = list(decision.warnings)
-        if self.diff_mode and decision.changed:
-            result["diff"] = {
-                "before_header": "service connection point", "after_header": "service connection point",
-                "before": diff_text(decision.before.to_dict()), "after": diff_text(decision.after.to_dict()),
-            }
+    def desired(self, args):
+        timeout, interval = _validation.wait_options(args["wait_timeout"], args["poll_interval"])
+        return Want(args["state"], _validation.fqdn(args["site_system_server"], "site_system_server"),
+                    _validation.site_code(args["site_code"]), args["mode"], args["allow_move"], args["wait"], timeout,
+                    interval, args["restart_downloader"], args["check_prerequisites"], args["scp_host"])
 
-        # Everything that can be checked before a change is checked before it: a move must not remove a
-        # working SCP and then fail to install the new one.
-        scp_host = None
-        if restart or (moving and args["check_prerequisites"]) or (
-                args["check_prerequisites"] and any(a.kind == "add" for a in decision.actions)):
-            scp_host = find_inventory_host(task_vars, decision.after.site_system_server or server or "", args["scp_host"])
-        if restart and scp_host is None:
+    def read_plan(self, want):
+        plan = _scp.read_plan(want.server if want.state == "present" else None)
+        if want.wait:
+            lifecycle.status_plan(plan)   # whether it is installed and running: same round trip
+        return plan
+
+    def decide(self, want, observed):
+        self.hierarchy = Hierarchy.of(observed)
+        self.baseline = lifecycle.all_log_lines(observed)   # sitecomp.log as it was before this task
+        return _scp.decide(state=want.state, server=want.server, site_code=want.site_code, mode=want.mode,
+                           allow_move=want.allow_move, hierarchy=self.hierarchy, check_mode=self.check_mode)
+
+    def before_write(self, want, decision, observed):
+        """Everything that can be checked before a change is checked before it: a move must not remove a
+        working SCP and then fail to install the new one."""
+        changes = decision.changes
+        restart = want.restart_downloader and changes.restart_required
+        self.scp_host = None
+        if restart or (want.check_prerequisites and changes.adding):
+            self.scp_host = find_inventory_host(self.task_vars, changes.after.site_system_server or want.server or "",
+                                                want.scp_host)
+        if restart and self.scp_host is None:
             raise AnsibleActionFail(
-                f"restart_downloader needs {decision.after.site_system_server} in the inventory (or scp_host) to restart "
+                f"restart_downloader needs {changes.after.site_system_server} in the inventory (or scp_host) to restart "
                 f"{_scp.RESTART_COMPONENT} there; add it, or restart it with configmgr.scp.sms_executive.")
-        if any(a.kind == "add" for a in decision.actions) and args["check_prerequisites"]:
-            site_system = next((_site_system.state_from_object(t) for t in current.output("target")
-                                if isinstance(t, dict) and str(t.get("SiteCode") or "").upper() == decision.after.site_code), None)
-            try:
-                warning = self._check_prerequisites(scp_host, server, decision, site_system)
-            except AnsibleActionFail as e:
-                if not self.check_mode:
-                    raise
-                # A check-mode plan of a whole play: an earlier task (local_group_member) would add it.
-                warning = f"{e.message} (check mode: assuming an earlier task fixes this)"
-            if warning:
-                warnings.append(warning)
-        if warnings:
-            result["warnings"] = warnings
-        if self.check_mode:
-            return result
-        if not decision.changed:
-            if args["wait"]:
-                self._wait_unchanged(current, decision, result)
-            return result
-
-        if moving or args["wait"]:
-            self._apply_step_by_step(decision, result)
-        else:
-            self._apply_at_once(decision, result)
-        if restart:
-            self._restart_downloader(scp_host, result)
-        return result
-
-    # -- writing -------------------------------------------------------------------------------
-
-    def _apply_at_once(self, decision, result):
-        """Two invocations in all (read, then this): no waiting was asked for."""
+        if not (changes.adding and want.check_prerequisites):
+            return []
+        row = self.hierarchy.site_system(want.server, changes.after.site_code)
         try:
-            written = run_plan(self, _scp.write_plan(decision.actions), self._provider)
-        except RunnerError as e:
-            done = [decision.actions[int(s.rsplit("_", 1)[1])].describe() for s in e.completed if s != "after_scp"]
-            self._fail_partially(e.message, done, e)
-        self._read_back(written, decision, result)
+            warning = self._check_prerequisites(want.server, changes, _site_system.state_of(row) if row else None)
+        except AnsibleActionFail as e:
+            if not self.check_mode:
+                raise
+            # A check-mode plan of a whole play: an earlier task (local_group_member) would add it.
+            warning = f"{e.message} (check mode: assuming an earlier task fixes this)"
+        return [warning] if warning else []
 
-    def _wait_unchanged(self, current, decision, result):
+    # -- writing ------------------------------------------------------------------------------------
+
+    def apply(self, want, decision):
+        changes = decision.changes
+        if changes.moving or want.wait:
+            updates = self._step_by_step(want, changes)
+        else:   # two invocations in all (read, then this): no waiting was asked for
+            written = self.run_writes(_scp.write_plan(changes.actions))
+            updates = {"after": _scp.after_state(Hierarchy.of(written), changes.after).to_dict()}
+        if want.restart_downloader and changes.restart_required:
+            updates.update(self._restart_downloader(want))
+        return updates
+
+    def settle(self, want, decision, observed):
         """Nothing to change, but wait: the recorded role may still be installing (or a removed one
         uninstalling). Not a change of this task, so it stays unchanged."""
-        states = lifecycle.component_states(current)
-        server = decision.after.site_system_server
-        progress = {}
-        try:
-            if decision.after.present and not lifecycle.installed(states.get(server, {})):
-                progress[server] = self._wait(server, "installed").to_dict()
-            for machine in lifecycle.leftovers(current, server if decision.after.present else None):
-                progress[machine] = self._wait(machine, "removed").to_dict()
-        except lifecycle.WaitFailed as e:
-            progress[server] = e.progress.to_dict()
-            raise RunnerError(e.message, partial={"progress": progress}) from None
-        if progress:
-            result["progress"] = progress
+        if not want.wait:
+            return {}
+        after = decision.changes.after
+        server = after.site_system_server
+        progress: dict = {}
+        self.partial["progress"] = progress
+        if after.present and not lifecycle.installed(lifecycle.component_states(observed).get(server, {})):
+            self._wait(want, server, "installed", progress)
+        for machine in lifecycle.leftovers(observed, server if after.present else None):
+            self._wait(want, machine, "removed", progress)
+        return {"progress": progress} if progress else {}
 
-    def _apply_step_by_step(self, decision, result):
+    def _step_by_step(self, want, changes):
         """A move, or a change with wait: remove, wait for the uninstall, add, wait for the install.
 
-        Never two SCPs at once: before an add, wait until no SCP component is left on another server.
+        Never two SCPs at once: before an add, wait until no SCP component is left on another server (the last
+        read of the uninstall wait shows every server's components). The last write reads the SCPs back in
+        its own invocation: that is the result's `after` (the site records the role when the cmdlet returns).
         """
-        done: list[str] = []
         progress: dict = {}
-        args = self._args
-        for action in decision.actions:
-            try:
-                if action.kind == "add":
-                    self._wait_for_leftovers(action.server, progress)
-                run_plan(self, _scp.write_plan([action]), self._provider)
-                done.append(action.describe())
-                if action.kind == "remove":
-                    progress[action.server] = self._wait(action.server, "removed").to_dict()
-                elif action.kind == "add" and args["wait"]:
-                    progress[action.server] = self._wait(action.server, "installed").to_dict()
-            except lifecycle.WaitFailed as e:
-                progress[action.server] = e.progress.to_dict()
-                result["progress"] = progress
-                self._fail_partially(e.message, done, None, progress)
-            except RunnerError as e:
-                self._fail_partially(e.message, done, e, progress)
-        result["progress"] = progress
-        self._read_back(run_plan(self, _scp.read_plan(None), self._provider), decision, result, step="scp")
+        self.partial["progress"] = progress
+        status = written = None
+        for index, action in enumerate(changes.actions):
+            if action.kind == "add":
+                status = status or self.read(lifecycle.status_plan())
+                for machine in lifecycle.leftovers(status, action.server):
+                    if machine not in progress:
+                        status = self._wait(want, machine, "removed", progress)
+            written = self.run_writes(_scp.write_plan([action], read_back=index == len(changes.actions) - 1))
+            if action.kind == "remove":
+                status = self._wait(want, action.server, "removed", progress)
+            elif action.kind == "add" and want.wait:
+                status = self._wait(want, action.server, "installed", progress)
+        return {"progress": progress, "after": _scp.after_state(Hierarchy.of(written), changes.after).to_dict()}
 
-    def _wait(self, server, goal):
-        args = self._args
-        return lifecycle.wait_for(lambda: run_plan(self, lifecycle.status_plan(), self._provider), server, goal,
-                                  timeout=args["wait_timeout"], interval=args["poll_interval"], baseline=self._baseline)
+    def _wait(self, want, server, goal, progress):
+        """Wait for `goal` on `server`; the progress goes into `progress`, the last status read is returned."""
+        try:
+            progress[server], last = lifecycle.wait_for(lambda: self.read(lifecycle.status_plan()), server, goal,
+                                                        Poller(want.timeout, want.interval), baseline=self.baseline)
+        except WaitFailed as e:
+            progress[server] = e.progress
+            raise
+        return last
 
-    def _wait_for_leftovers(self, keep, progress):
-        for machine in lifecycle.leftovers(run_plan(self, lifecycle.status_plan(), self._provider), keep):
-            if machine not in progress:
-                progress[machine] = self._wait(machine, "removed").to_dict()
+    # -- the SCP server itself ----------------------------------------------------------------------
 
-    def _fail_partially(self, message, done, error=None, progress=None):
-        if done:
-            message += f" Already done: {'; '.join(done)}. Run the task again to finish: it reads the state first."
-        partial = {"changed": bool(done), "completed_actions": done}
-        if progress:
-            partial["progress"] = progress
-        raise RunnerError(message, step=getattr(error, "step", None), cmdlet=getattr(error, "cmdlet", None),
-                          details=getattr(error, "details", None), completed=getattr(error, "completed", None),
-                          partial=partial) from None
-
-    @staticmethod
-    def _read_back(written, decision, result, step="after_scp"):
-        scps = _scp.observed(written, step)
-        in_place = [s for s in scps if s.server == decision.after.site_system_server and s.site_code == decision.after.site_code]
-        result["after"] = _scp.ScpState.of(in_place[0] if in_place else (scps[0] if scps else None)).to_dict()
-
-    # -- the SCP server itself -----------------------------------------------------------------
-
-    def _check_prerequisites(self, scp_host, server, decision, site_system):
-        """Facts §9: the site server's computer account must be a local administrator of a remote SCP server,
-        or the site system's installation account must be one."""
-        site_server = decision.top_level_site.server
+    def _check_prerequisites(self, server, changes, site_system):
+        """docs/configmgr-behaviour.md#remote-site-system-requirements: the site server's computer account must be
+        a local administrator of a remote SCP server, or the site system's installation account must be one."""
+        site_server = changes.top_level_site.server
         if site_server and site_server.lower() == server.lower():
             return None  # the SCP on the site server itself
-        if scp_host is None:
+        if self.scp_host is None:
             return (f"Could not check that {server} lets the site install the role (local Administrators): it is not "
                     f"in the inventory. Set scp_host, or check_prerequisites: false.")
-        with RemoteHost(self, scp_host, self._task_vars) as remote:
-            members = _local_group.member_names(run_plan(remote, _local_group.read_plan("Administrators")).output("members"))
+        with RemoteHost(self, self.scp_host, self.task_vars) as remote:
+            members = _local_group.member_names(self.read(_local_group.read_plan(_local_group.ADMINISTRATORS), remote)
+                                                .output("members"))
         computer = (site_server or "").split(".")[0].lower() + "$"
         if any(m.lower().split("\\")[-1] == computer for m in members):
             return None
@@ -212,22 +180,17 @@ class ActionModule(ConfigMgrAction):
             f"(members: {', '.join(members) or 'none'}). Add it with configmgr.scp.local_group_member, or use an "
             f"installation account (configmgr.scp.site_system_server) and set check_prerequisites: false.")
 
-    def _restart_downloader(self, scp_host, result):
-        """Facts §4: the mode change takes effect when SMS_DMP_DOWNLOADER restarts on the SCP server."""
-        args = self._args
-        watch = _executive.Watch(timeout=args["wait_timeout"], interval=args["poll_interval"])
+    def _restart_downloader(self, want):
+        """docs/configmgr-behaviour.md#sms-executive-threads: the mode change takes effect when SMS_DMP_DOWNLOADER
+        restarts on the SCP server."""
         component = _scp.RESTART_COMPONENT
-        with RemoteHost(self, scp_host, self._task_vars) as remote:
-            def read():
-                return _executive.thread_state(run_plan(remote, _executive.read_plan(component)))[0]
-            state = read()
+        poller = Poller(want.timeout, want.interval)
+        with RemoteHost(self, self.scp_host, self.task_vars) as remote:
+            state = _executive.thread_state(self.read(_executive.read_plan(component), remote))[0]
             if state is None:
-                raise AnsibleActionFail(f"{component} is not running on {scp_host} yet (no thread key): the role may still be "
-                                        f"installing; use wait: true, or restart it later with configmgr.scp.sms_executive.")
-            watch.note(state)
-            for operation, reached in (("Stop", "Stopped"), ("Start", "Running")):
-                run_plan(remote, _executive.request_plan(component, operation))
-                watch.until(read, reached, f"{component} on {scp_host}")
-        result["downloader_restarted"] = True
-        result["restart_required"] = False
-        result["downloader_states_seen"] = watch.seen
+                raise AnsibleActionFail(f"{component} is not running on {self.scp_host} yet (no thread key): the role may "
+                                        f"still be installing; use wait: true, or restart it later with "
+                                        f"configmgr.scp.sms_executive.")
+            poller.note(state)
+            _executive.control_thread(self, remote, component, _executive.RESTART, poller, self.scp_host)
+        return {"downloader_restarted": True, "restart_required": False, "downloader_states_seen": poller.seen}

@@ -8,30 +8,32 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from ansible_collections.configmgr.scp.plugins.plugin_utils import _scp
-from ansible_collections.configmgr.scp.plugins.plugin_utils._action import ConfigMgrAction
-from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import run_plan
+from ansible_collections.configmgr.scp.plugins.plugin_utils._action import ConfigMgrAction, Decision
+from ansible_collections.configmgr.scp.plugins.plugin_utils._hierarchy import Hierarchy
 
 
 class ActionModule(ConfigMgrAction):
     ARGUMENT_SPEC: dict = {}
+    RESULT_STATE = False
 
-    def execute(self, args, provider, task_vars):
+    def read_plan(self, want):
         # Info modules read only; check mode changes nothing about that.
-        current = run_plan(self, _scp.read_plan(None), provider)
-        sites = _scp.parse_sites(current.output("sites"))
-        top = _scp.top_level_site(sites)
-        scps = _scp.observed(current)
-        instances = [
-            {**asdict(s), "site_system_server": s.server, "at_top_level_site": s.site_code == top.site_code}
-            for s in scps
-        ]
-        for item in instances:
-            item.pop("server")
-        return {
-            "changed": False,
-            "top_level_site": asdict(top),
-            "sites": [asdict(s) for s in sites],
-            "service_connection_point": _scp.ScpState.of(scps[0] if scps else None).to_dict(),
-            "service_connection_points": instances,
-            "placement_ok": len(scps) == 1 and scps[0].site_code == top.site_code,
-        }
+        return _scp.read_plan(None)
+
+    def decide(self, want, observed):
+        return placement(Hierarchy.of(observed))
+
+
+def placement(hierarchy: Hierarchy) -> Decision:
+    """Pure: where the SCP is, and whether that is where the hierarchy needs it."""
+    top = hierarchy.top
+    scps = _scp.scps(hierarchy)
+    instances = [{"site_code": s.site_code, "mode": s.mode, "site_system_server": s.server,
+                  "at_top_level_site": s.site_code == top.site_code} for s in scps]
+    return Decision(changed=False, result={
+        "top_level_site": asdict(top),
+        "sites": [asdict(s) for s in hierarchy.sites],
+        "service_connection_point": _scp.ScpState.of(scps[0] if scps else None).to_dict(),
+        "service_connection_points": instances,
+        "placement_ok": len(scps) == 1 and scps[0].site_code == top.site_code,
+    })

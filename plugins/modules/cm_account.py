@@ -38,7 +38,10 @@ options:
     choices: [present, absent]
     default: present
   site_code:
-    description: Site the account is created at. Defaults to the site of the SMS Provider.
+    description:
+      - Site of the account. Defaults to the site of the SMS Provider.
+      - Configuration Manager keeps an account once per site; the module reads, creates, updates and removes the
+        account of this site only. An account of the same name at another site is another account.
     type: str
 extends_documentation_fragment:
   - configmgr.scp.provider
@@ -72,18 +75,25 @@ EXAMPLES = r"""
 
 RETURN = r"""
 before:
-  description: Whether the account existed, and its name as stored.
+  description: Whether the account existed at the site, its name as stored, and the site.
   returned: always
   type: dict
-  sample: {present: false, name: null}
+  sample: {present: false, name: null, site_code: null}
 after:
   description: The account afterwards.
   returned: always
   type: dict
-  sample: {present: true, name: CONTOSO\cm-install}
+  sample: {present: true, name: CONTOSO\cm-install, site_code: CAS}
 password_updated:
   description: Whether the password was (in check mode, would be) set.
   returned: always
   type: bool
   sample: true
+completed_actions:
+  description:
+    - When the task failed after a change, the changes that were done before the failure. The task then reports
+      C(changed=true); run it again to finish (it reads the state first).
+  returned: failure after a partial change
+  type: list
+  elements: str
 """

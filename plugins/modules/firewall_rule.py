@@ -18,11 +18,15 @@ description:
     where outbound traffic is blocked by default.
 options:
   name:
-    description: Unique name of the rule (not the display name).
+    description:
+      - Unique name of the rule (not the display name).
+      - Taken literally, never as a pattern. C(WINRM*) is the rule named C(WINRM*), never
+        C(WINRM-HTTP-In-TCP), and C(*) with I(state=absent) removes only a rule named C(*). The NetSecurity
+        cmdlets accept wildcards in C(-Name); the module escapes them and compares the name exactly.
     type: str
     required: true
   display_name:
-    description: Display name. A new rule defaults to I(name).
+    description: Display name. A new rule defaults to I(name). An existing rule is renamed when it differs.
     type: str
   description:
     description: Description of the rule.
@@ -122,4 +126,11 @@ after:
     protocol: tcp
     local_port: []
     remote_port: ["443"]
+completed_actions:
+  description:
+    - When the task failed after a change, the changes that were done before the failure. The task then reports
+      C(changed=true); run it again to finish (it reads the state first).
+  returned: failure after a partial change
+  type: list
+  elements: str
 """

@@ -11,20 +11,27 @@ version_added: 0.1.0
 description:
   - Adds or removes domain or local principals to or from a local group of the target host, by default
     C(Administrators). Computer accounts are written C(DOMAIN\NAME$).
+  - The C(Administrators) group is addressed by its well-known SID C(S-1-5-32-544), so the task works on
+    Windows in any language (where the group is called C(Administratoren), C(Administrateurs), ...).
   - The typical use is the prerequisite of a remote service connection point, where the site server's
     computer account must be a local administrator of the server that hosts the role (unless a site system
     installation account is used).
-  - Reads the members first and changes only what differs; names compare case-insensitively, as Windows does.
+  - Reads the members, with their SIDs, first and changes only what differs. A member given as a SID is compared
+    by SID; a name is compared case-insensitively, as Windows does. Windows resolves a name when it adds it; if
+    it is a member already under another spelling (C(contoso.com\CAS01$) for C(CONTOSO\CAS01$)), that is the
+    desired state and no change. Give C(NETBIOS\name) or the SID for an exact check-mode prediction.
+  - Each member is added or removed in a step of its own. When one fails (an unknown principal), the others
+    are still done, and the failed task reports C(changed=true) with C(completed_actions) when any was.
   - Runs on the host whose group it changes (the play's host or C(delegate_to)).
 options:
   group:
-    description: Name of the local group.
+    description: Name of the local group, or its SID. C(Administrators) is always the group C(S-1-5-32-544).
     type: str
     default: Administrators
   members:
     description:
       - Principals in C(DOMAIN\name) form, for example C(CONTOSO\CAS01$) for the computer account of the site
-        server C(cas01), or C(CONTOSO\cm-admins) for a domain group.
+        server C(cas01), or C(CONTOSO\cm-admins) for a domain group, or their SIDs (C(S-1-5-21-...)).
     type: list
     elements: str
     required: true
@@ -89,4 +96,11 @@ members:
   type: list
   elements: str
   sample: [CONTOSO\Domain Admins, CONTOSO\CAS01$]
+completed_actions:
+  description:
+    - When the task failed after a change, the changes that were done before the failure. The task then reports
+      C(changed=true); run it again to finish (it reads the state first).
+  returned: failure after a partial change
+  type: list
+  elements: str
 """

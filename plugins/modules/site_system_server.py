@@ -62,6 +62,8 @@ options:
     description:
       - Site system proxy server account (C(DOMAIN\user)) for proxies that need authentication. It must already
         exist in Configuration Manager (M(configmgr.scp.cm_account)).
+      - Configuration Manager keeps an account once per site. When it exists at several sites, the module uses the
+        one of the site system's site, else the one of the SMS Provider's site, else the one of the top-level site.
       - An empty string goes back to the computer account (the default when no proxy account is set).
       - The cmdlet resets what it is not sent, so whenever anything about the proxy changes the module sends the
         server, the port and the account together.
@@ -150,4 +152,11 @@ failed_step:
   description: The plan step that failed, its cmdlet and the PowerShell error identifiers.
   returned: failure
   type: dict
+completed_actions:
+  description:
+    - When the task failed after a change, the changes that were done before the failure. The task then reports
+      C(changed=true); run it again to finish (it reads the state first).
+  returned: failure after a partial change
+  type: list
+  elements: str
 """

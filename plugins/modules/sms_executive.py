@@ -90,4 +90,11 @@ requested_operation:
   returned: when component is set
   type: str
   sample: None
+completed_actions:
+  description:
+    - When the task failed after a change, the changes that were done before the failure. The task then reports
+      C(changed=true); run it again to finish (it reads the state first).
+  returned: failure after a partial change
+  type: list
+  elements: str
 """

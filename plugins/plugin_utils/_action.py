@@ -1,20 +1,42 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, configmgr.scp contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""FOR INTERNAL COLLECTION USE ONLY. The shape every action plugin of the collection shares.
+"""FOR INTERNAL COLLECTION USE ONLY. The one shape of every action plugin of the collection.
 
-validate arguments (nothing is sent before this passes) -> the module's own logic (read plan,
-decide in Python, write plan) -> result with no_log values removed.
+A module is its declarations (argument spec, rules) and a few hooks; `ConfigMgrAction.run` owns the
+rest, in this order (docs/development.md, "How a module is built"):
+
+    desired(args)                   validate and normalise the options; nothing is sent before it passes
+    read_plan(want)                 one engine invocation reads everything the decision needs
+    decide(want, observed)          pure: a Decision (before, after, changed, warnings, diff header)
+    before_write(want, decision, observed)
+                                    optional: checks that need another read (runs in check mode too)
+    -- check mode stops here --
+    write_plan(want, decision)      a WritePlan: only what differs; each write step names what it does
+    read_back(want, decision, written)
+                                    result keys read back by the write plan's own read steps
+    apply(want, decision)           default: write_plan, run, read_back; a module with waits or several
+                                    invocations overrides it and runs its writes through run_writes()
+    settle(want, decision, observed)
+                                    optional: what an unchanged task still does (waiting for an install)
+
+The base owns check mode, the diff, warnings, the removal of every no_log value from the result, and a
+failure after a change: the result says `changed: true` and lists `completed_actions` whenever a write
+step completed before the failure (the runner's RunnerError.completed), in this invocation or an
+earlier one of the same task.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.configmgr.scp.plugins.plugin_utils import _validation
-from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Provider, RunnerError
+from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, PlanResult, Provider, RunnerError, run_plan
 
 # Options of every module that talks to the SMS Provider (doc fragment configmgr.scp.provider).
 PROVIDER_SPEC = {
@@ -25,9 +47,68 @@ PROVIDER_SPEC = {
     "module_path": {"type": "path"},
 }
 
+RERUN_HINT = "Run the task again to finish: it reads the state first."
+
+
+@dataclass
+class Decision:
+    """What a module will do, decided in Python from what it read. The one shape of every module.
+
+    before / after: the state as the result (`before`, `after`) and the diff show it: a dict (shown as
+    `key: value` lines), a list (one item per line) or text. changed: whether the task changes anything.
+    warnings: shown to the user. diff_header: what the diff is about ("firewall rule X").
+    changes: what write_plan() needs (module-specific; the base never looks inside).
+    result: further result keys of the module (actions, restart_required, ...).
+    """
+
+    before: Any = None
+    after: Any = None
+    changed: bool = False
+    warnings: list[str] = field(default_factory=list)
+    diff_header: str = ""
+    changes: Any = None
+    result: dict = field(default_factory=dict)
+
+
+class WritePlan(Plan):
+    """A plan whose write steps say what they do: the step id -> action mapping of partial failures."""
+
+    def __init__(self, catalog=None):
+        super().__init__(catalog)
+        self.actions: dict[str, str] = {}
+
+    def write(self, step_id: str, cmdlet: str, params: dict | None = None, *, does: str, **kwargs):
+        step = self.add(step_id, cmdlet, params, **kwargs)
+        self.actions[step_id] = does
+        return step
+
+    def done(self, result: PlanResult | None, completed: list[str] | None = None) -> list[str]:
+        """The actions of the write steps that succeeded (in plan order)."""
+        ok = set(completed or []) if result is None else {s for s, r in result.steps.items() if r.ok}
+        return [does for step_id, does in self.actions.items() if step_id in ok]
+
+
+def diff_text(state: Any) -> str:
+    """A state as the stable lines a reviewer reads in a --diff."""
+    if state is None:
+        return ""
+    if isinstance(state, dict):
+        lines = []
+        for key in sorted(state):
+            value = state[key]
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            elif value is None:
+                value = "null"
+            lines.append(f"{key}: {value}")
+        return "\n".join(lines) + "\n"
+    if isinstance(state, (list, tuple)):
+        return "".join(f"{item}\n" for item in state)
+    return f"{state}\n"
+
 
 class ConfigMgrAction(ActionBase):
-    """Subclasses set ARGUMENT_SPEC (and the rules) and implement execute()."""
+    """Subclasses set ARGUMENT_SPEC (and the rules) and implement the hooks; see the module docstring."""
 
     TRANSFERS_FILES = False
     _requires_connection = True
@@ -39,6 +120,57 @@ class ConfigMgrAction(ActionBase):
     MUTUALLY_EXCLUSIVE: list = []
     REQUIRED_IF: list = []
     REQUIRED_TOGETHER: list = []
+    # The result carries `before` and `after` (a module whose RETURN documents other keys sets False).
+    RESULT_STATE = True
+
+    # -- the hooks ----------------------------------------------------------------------------------
+
+    def desired(self, args: dict) -> Any:
+        """The task's wishes, validated and normalised (`_validation`); refusals raise AnsibleActionFail."""
+        return args
+
+    def read_plan(self, want: Any) -> Plan:
+        raise NotImplementedError
+
+    def decide(self, want: Any, observed: PlanResult) -> Decision:
+        raise NotImplementedError
+
+    def before_write(self, want: Any, decision: Decision, observed: PlanResult) -> list[str]:
+        """Checks that need another read (another host) before anything is written; returns warnings."""
+        return []
+
+    def write_plan(self, want: Any, decision: Decision) -> WritePlan:
+        raise NotImplementedError
+
+    def read_back(self, want: Any, decision: Decision, written: PlanResult) -> dict:
+        """Result keys from the write plan's own read steps (usually {"after": ...})."""
+        return {}
+
+    def apply(self, want: Any, decision: Decision) -> dict:
+        written = self.run_writes(self.write_plan(want, decision))
+        return self.read_back(want, decision, written)
+
+    def settle(self, want: Any, decision: Decision, observed: PlanResult) -> dict:
+        return {}
+
+    # -- what the hooks use -------------------------------------------------------------------------
+
+    def read(self, plan: Plan, host=None) -> PlanResult:
+        """One engine invocation of a plan that changes nothing (through `host`, default the task's own)."""
+        return run_plan(host or self, plan, self.provider if host is None else None)
+
+    def run_writes(self, plan: WritePlan, host=None) -> PlanResult:
+        """One engine invocation of a write plan; the actions its write steps complete are remembered,
+        so that a failure later in the task still reports what was changed."""
+        try:
+            result = run_plan(host or self, plan, self.provider if host is None else None)
+        except RunnerError as e:
+            self.completed_actions.extend(plan.done(None, e.completed))
+            raise
+        self.completed_actions.extend(plan.done(result))
+        return result
+
+    # -- the flow -----------------------------------------------------------------------------------
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
@@ -57,18 +189,50 @@ class ConfigMgrAction(ActionBase):
         no_log_values = validation._no_log_values
         self.check_mode = bool(self._play_context.check_mode)
         self.diff_mode = bool(self._play_context.diff)
+        self.task_vars = task_vars or {}
+        self.completed_actions: list[str] = []
+        self.partial: dict = {}       # result keys a failure should still show (progress of a wait, ...)
         try:
-            provider = self.provider_from_args(args) if self.USES_PROVIDER else None
-            result.update(self.execute(args, provider, task_vars or {}))
-        except RunnerError as e:
-            result.update(e.partial)
-            result.update(failed=True, msg=str(e.message))
-            if e.step:
+            self.provider = self.provider_from_args(args) if self.USES_PROVIDER else None
+            result.update(self._execute(args))
+        except AnsibleActionFail as e:   # RunnerError included
+            result.update(self.partial)
+            result.update(getattr(e, "partial", None) or {})
+            message = str(e.message)
+            if self.completed_actions:
+                result.update(changed=True, completed_actions=list(self.completed_actions))
+                message += f" Already done: {'; '.join(self.completed_actions)}. {RERUN_HINT}"
+            result.update(failed=True, msg=message)
+            if isinstance(e, RunnerError) and e.step:
                 result["failed_step"] = {"id": e.step, "cmdlet": e.cmdlet, **{k: v for k, v in e.details.items() if v}}
-        except AnsibleActionFail as e:
-            result.update(failed=True, msg=str(e.message))
         result["changed"] = bool(result.get("changed", False))
         return remove_values(result, no_log_values)
+
+    def _execute(self, args: dict) -> dict:
+        want = self.desired(args)
+        observed = self.read(self.read_plan(want))
+        decision = self.decide(want, observed)
+        decision.warnings.extend(self.before_write(want, decision, observed) or [])
+        result = self.render(decision)
+        if self.check_mode:
+            return result
+        updates = self.apply(want, decision) if decision.changed else self.settle(want, decision, observed)
+        result.update(updates or {})
+        if result.get("warnings") == []:
+            del result["warnings"]
+        return result
+
+    def render(self, decision: Decision) -> dict:
+        result: dict = {"changed": bool(decision.changed)}
+        if self.RESULT_STATE:
+            result["before"], result["after"] = decision.before, decision.after
+        result.update(decision.result)
+        if decision.warnings:
+            result["warnings"] = list(decision.warnings)
+        if self.diff_mode and decision.changed and decision.before != decision.after:
+            result["diff"] = {"before_header": decision.diff_header, "after_header": decision.diff_header,
+                              "before": diff_text(decision.before), "after": diff_text(decision.after)}
+        return result
 
     @staticmethod
     def provider_from_args(args: dict) -> Provider:
@@ -79,19 +243,3 @@ class ConfigMgrAction(ActionBase):
             username=_validation.account(args.get("provider_username"), "provider_username"),
             password=args.get("provider_password"),
         )
-
-    def execute(self, args: dict, provider: Provider | None, task_vars: dict) -> dict:
-        raise NotImplementedError
-
-
-def diff_text(state: dict) -> str:
-    """A state as the stable `key: value` lines a reviewer reads in a --diff."""
-    lines = []
-    for key in sorted(state):
-        value = state[key]
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        elif value is None:
-            value = "null"
-        lines.append(f"{key}: {value}")
-    return "\n".join(lines) + "\n"

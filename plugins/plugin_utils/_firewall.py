@@ -1,18 +1,46 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, configmgr.scp contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""FOR INTERNAL COLLECTION USE ONLY. A Windows Firewall rule: read, compare every property, write the difference."""
+"""FOR INTERNAL COLLECTION USE ONLY. A Windows Firewall rule: read, compare every property, write the difference.
+
+The rule's name is a literal, never a pattern. `-Name` of Get-, Set- and Remove-NetFirewallRule accepts
+wildcards (`*`, `?`, `[ ]`), so every name sent to them is escaped with PowerShell's escape character
+(`` ` ``), and what the read returns is compared with the name exactly: `WINRM*` is the rule named
+`WINRM*`, never WINRM-HTTP-In-TCP. New-NetFirewallRule takes its -Name literally.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.configmgr.scp.plugins.plugin_utils._action import Decision, WritePlan
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, ref
 
-RULE_SELECT = {"Name": None, "DisplayName": None, "Description": None, "Direction": None, "Action": None,
-               "Enabled": None, "Profile": None}
-PORT_SELECT = {"Protocol": None, "LocalPort": None, "RemotePort": None}
+RULE_SELECT = {"Name": None, "InstanceID": None, "DisplayName": None, "Description": None, "Direction": None,
+               "Action": None, "Enabled": None, "Profile": None}
+PORT_SELECT = {"InstanceID": None, "Protocol": None, "LocalPort": None, "RemotePort": None}
+_WILDCARD = re.compile(r"([`*?\[\]])")
 ALL_PROFILES = ("domain", "private", "public")
+
+
+def literal(name: str) -> str:
+    """A -Name value that matches `name` only (WildcardPattern.Escape)."""
+    return _WILDCARD.sub(r"`\1", name)
+
+
+def exact(rules: list, ports: list, name: str) -> tuple[dict | None, dict | None]:
+    """The rule named exactly `name` (rule names compare case-insensitively) and its port filter."""
+    rule = next((r for r in rules if isinstance(r, dict) and str(r.get("Name") or "").lower() == name.lower()), None)
+    if rule is None:
+        return None, None
+    key = rule.get("InstanceID") or rule.get("Name")
+    port = next((p for p in ports if isinstance(p, dict) and p.get("InstanceID") == key), None)
+    if port is None and len(ports) == 1:
+        port = ports[0]
+    return rule, port
 
 
 @dataclass
@@ -77,7 +105,7 @@ def observed(rule: dict | None, ports: dict | None) -> RuleState:
 def read_plan(name: str) -> Plan:
     plan = Plan()
     # Not found is an error of Get-NetFirewallRule; capture it and decide in Python.
-    plan.add("rule", "Get-NetFirewallRule", {"Name": name}, select=RULE_SELECT, on_error="continue")
+    plan.add("rule", "Get-NetFirewallRule", {"Name": literal(name)}, select=RULE_SELECT, on_error="continue")
     plan.add("ports", "Get-NetFirewallPortFilter", {"AssociatedNetFirewallRule": ref("rule")}, select=PORT_SELECT,
              on_error="continue")
     return plan
@@ -103,9 +131,10 @@ def desired(args: dict, current: RuleState) -> RuleState:
     return want
 
 
-# Rule property -> (cmdlet parameter, how PowerShell wants the value)
+# Rule property -> (cmdlet parameter, how PowerShell wants the value). Set-NetFirewallRule renames with
+# -NewDisplayName (its -DisplayName selects rules); New-NetFirewallRule takes -DisplayName.
 _PARAMS = {
-    "display_name": ("DisplayName", str),
+    "display_name": ("NewDisplayName", str),
     "description": ("Description", lambda v: v or ""),
     "direction": ("Direction", str.capitalize),
     "action": ("Action", str.capitalize),
@@ -121,10 +150,35 @@ def differences(current: RuleState, want: RuleState) -> list[str]:
     return [attr for attr in _PARAMS if getattr(current, attr) != getattr(want, attr)]
 
 
-def write_plan(current: RuleState, want: RuleState | None) -> Plan:
-    plan = Plan()
+def state_in(result, name: str, rule_step: str = "rule", ports_step: str = "ports") -> RuleState:
+    """The rule named exactly `name` as a plan read it; steps that failed (rule not found) read as absent."""
+    def output(step_id: str) -> list:
+        step = result.steps.get(step_id)
+        return step.output if step is not None and step.ok else []
+    return observed(*exact(output(rule_step), output(ports_step), name))
+
+
+def decide(state: str, args: dict, current: RuleState) -> Decision:
+    """Pure: the whole rule compared property by property; only what differs changes."""
+    name = args["name"]
+    if state == "absent":
+        changes, after, want = (["present"] if current.present else []), RuleState(), None
+    else:
+        want = desired(args, current)
+        if want.protocol == "any" and (want.local_port or want.remote_port):
+            raise AnsibleActionFail("local_port and remote_port need protocol tcp or udp (Windows refuses ports "
+                                    "with protocol Any); set protocol.")
+        changes = ["present"] if not current.present else differences(current, want)
+        after = want
+    return Decision(before=current.to_dict(), after=after.to_dict(), changed=bool(changes),
+                    diff_header=f"firewall rule {name}", changes=(current, want), result={"changes": changes})
+
+
+def write_plan(current: RuleState, want: RuleState | None) -> WritePlan:
+    plan = WritePlan()
     if want is None:
-        plan.add("remove", "Remove-NetFirewallRule", {"Name": current.name})
+        plan.write("remove", "Remove-NetFirewallRule", {"Name": literal(current.name)},
+                   does=f"remove firewall rule {current.name}")
         return plan
     if not current.present:
         params = {"Name": want.name}
@@ -134,14 +188,15 @@ def write_plan(current: RuleState, want: RuleState | None) -> Plan:
                 continue
             if attr in ("local_port", "remote_port") and not value:
                 continue  # Any is the default; New-NetFirewallRule refuses ports with protocol Any
-            params[param] = convert(value)
-        plan.add("new", "New-NetFirewallRule", params)
+            params["DisplayName" if param == "NewDisplayName" else param] = convert(value)
+        plan.write("new", "New-NetFirewallRule", params, does=f"create firewall rule {want.name}")
     else:
-        params = {"Name": current.name}
-        for attr in differences(current, want):
+        params = {"Name": literal(current.name)}
+        changed = differences(current, want)
+        for attr in changed:
             param, convert = _PARAMS[attr]
             params[param] = convert(getattr(want, attr))
-        plan.add("set", "Set-NetFirewallRule", params)
-    plan.add("after_rule", "Get-NetFirewallRule", {"Name": want.name}, select=RULE_SELECT)
+        plan.write("set", "Set-NetFirewallRule", params, does=f"set {', '.join(changed)} of firewall rule {current.name}")
+    plan.add("after_rule", "Get-NetFirewallRule", {"Name": literal(want.name)}, select=RULE_SELECT)
     plan.add("after_ports", "Get-NetFirewallPortFilter", {"AssociatedNetFirewallRule": ref("after_rule")}, select=PORT_SELECT)
     return plan

@@ -4,25 +4,26 @@
 """FOR INTERNAL COLLECTION USE ONLY. Waiting for the service connection point to install or uninstall.
 
 The cmdlets return as soon as the site records the change; Site Component Manager installs or
-uninstalls the role later (facts §8.1). Progress is read where the facts say it shows:
-SMS_ComponentSummarizer rows of SMS_DMP_DOWNLOADER, SMS_DMP_UPLOADER and SMS_SERVICE_CONNECTOR
-for the server (State 1 = started, 5 = de-installing), and sitecomp.log on the site server, found
-through its Tracing key's TraceFilename (facts §4, §7).
+uninstalls the role later (docs/configmgr-behaviour.md#asynchronous-installation). Progress is read
+where it shows: SMS_ComponentSummarizer rows of SMS_DMP_DOWNLOADER, SMS_DMP_UPLOADER and
+SMS_SERVICE_CONNECTOR for the server (State 1 = started, 5 = de-installing; through CIM, like every
+read), and sitecomp.log on the site server, found through its Tracing key's TraceFilename
+(docs/configmgr-behaviour.md#sms-executive-threads, #logs). The waiting itself is the collection's one
+poller (`_poll.Poller`).
 """
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
+from ansible_collections.configmgr.scp.plugins.plugin_utils._poll import Poller, WaitFailed, progress
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, PlanResult, provider_value, ref
 
 COMPONENTS = ("SMS_DMP_DOWNLOADER", "SMS_DMP_UPLOADER", "SMS_SERVICE_CONNECTOR")
 STATE_NAMES = {0: "stopped", 1: "started", 2: "paused", 3: "installing", 4: "re-installing", 5: "de-installing"}
-# Facts §3: SMS_ComponentSummarizer queries must include a TallyInterval; this one is the common "since
-# site start" interval of community scripts.
+# docs/configmgr-behaviour.md#wmi-classes: SMS_ComponentSummarizer queries must include a TallyInterval;
+# this one is the common "since site start" interval of community scripts.
 TALLY = "0001128000100008"
 SUMMARY_SELECT = {"ComponentName": None, "MachineName": None, "SiteCode": None, "State": None, "Status": None}
 SITECOMP_TRACING = "HKLM:\\SOFTWARE\\Microsoft\\SMS\\Tracing\\SMS_SITE_COMPONENT_MANAGER"
@@ -34,13 +35,11 @@ def status_plan(plan: Plan | None = None) -> Plan:
     """The SCP components anywhere in the hierarchy, and the tail of sitecomp.log: a plan of its own while
     waiting, or appended to the module's read plan (still one invocation)."""
     namespace = provider_value("namespace")   # root\SMS\site_<code> of the provider the engine connected to
-    plan = plan or Plan()
-    plan.add("dmp", "Get-CimInstance", {
+    plan = plan if plan is not None else Plan()
+    plan.add("components", "Get-CimInstance", {
         "Namespace": namespace, "ClassName": "SMS_ComponentSummarizer",
-        "Filter": f"TallyInterval='{TALLY}' AND ComponentName LIKE 'SMS_DMP_%'"}, select=SUMMARY_SELECT)
-    plan.add("connector", "Get-CimInstance", {
-        "Namespace": namespace, "ClassName": "SMS_ComponentSummarizer",
-        "Filter": f"TallyInterval='{TALLY}' AND ComponentName='SMS_SERVICE_CONNECTOR'"}, select=SUMMARY_SELECT)
+        "Filter": f"TallyInterval='{TALLY}' AND (ComponentName LIKE 'SMS_DMP_%' OR ComponentName='SMS_SERVICE_CONNECTOR')"},
+        select=SUMMARY_SELECT)
     # The log is diagnostics: when this host is not the site server it is simply not there.
     plan.add("tracing", "Get-ItemProperty", {"LiteralPath": SITECOMP_TRACING}, select={"TraceFilename": None},
              on_error="continue")
@@ -52,7 +51,7 @@ def status_plan(plan: Plan | None = None) -> Plan:
 def component_states(result: PlanResult) -> dict[str, dict[str, int]]:
     """{machine fqdn: {component: State}} for the SCP components."""
     states: dict[str, dict[str, int]] = {}
-    for row in result.output("dmp") + result.output("connector"):
+    for row in result.output("components"):
         if not isinstance(row, dict) or row.get("ComponentName") not in COMPONENTS:
             continue
         try:
@@ -95,61 +94,45 @@ def installed(states: dict[str, int]) -> bool:
     return all(states.get(c) == 1 for c in COMPONENTS)
 
 
-@dataclass
-class Progress:
-    """What a wait saw: per poll, the component states of the server, and the log lines about it."""
-
-    seen: list[str] = field(default_factory=list)
-    log: list[str] = field(default_factory=list)
-    polls: int = 0
-    elapsed: float = 0.0
-
-    def note(self, text: str) -> None:
-        if not self.seen or self.seen[-1] != text:
-            self.seen.append(text)
-
-    def to_dict(self) -> dict:
-        return {"states_seen": self.seen, "sitecomp_log": self.log[-20:], "polls": self.polls, "elapsed": round(self.elapsed, 1)}
-
-
-class WaitFailed(Exception):
-    def __init__(self, message: str, progress: Progress):
-        super().__init__(message)
-        self.message = message
-        self.progress = progress
-
-
-def wait_for(read: Callable[[], PlanResult], server: str, goal: str, timeout: float, interval: float,
-             sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-             baseline: frozenset[str] = frozenset()) -> Progress:
-    """Poll until the SCP components on `server` are all started (goal "installed") or gone ("removed").
+def wait_for(read: Callable[[], PlanResult], server: str, goal: str, poller: Poller,
+             baseline: frozenset[str] = frozenset()) -> tuple[dict, PlanResult]:
+    """Poll until the SCP components on `server` are all started (goal "installed") or gone ("removed");
+    returns the progress the result reports (states seen, sitecomp.log lines, polls, elapsed) and the last
+    read (it shows the components of every server: what the next step needs to know).
 
     Fails early when a sitecomp.log line about the server written during the wait (not in `baseline`,
     the lines read before) reports a failure while the role is not installed: Site Component Manager
     retries on its own schedule, which can be an hour; an old failure may already be fixed.
+    WaitFailed carries the same progress in `progress`.
     """
-    progress = Progress()
-    start = clock()
-    while True:
+    log: list[str] = []
+    last: list[PlanResult] = []
+
+    def poll() -> dict[str, int]:
         result = read()
-        progress.polls += 1
-        states = component_states(result).get(server.lower(), {})
-        progress.note(describe_states(states))
-        progress.log = log_lines(result, server)
-        progress.elapsed = clock() - start
-        if goal == "installed" and installed(states):
-            return progress
-        if goal == "removed" and not states:
-            return progress
-        failure = latest_failure([line for line in progress.log if line not in baseline])
-        if goal == "installed" and failure:
-            raise WaitFailed(f"Site Component Manager could not install the service connection point on {server}: "
-                             f"{' '.join(failure)}", progress)
-        if progress.elapsed >= timeout:
-            what = "install" if goal == "installed" else "uninstall"
-            raise WaitFailed(f"The service connection point did not {what} on {server} within {timeout:g} seconds "
-                             f"(last seen: {progress.seen[-1]}).", progress)
-        sleep(interval)
+        last[:] = [result]
+        log[:] = log_lines(result, server)
+        return component_states(result).get(server.lower(), {})
+
+    def reached(states: dict[str, int]) -> bool:
+        return installed(states) if goal == "installed" else not states
+
+    def failure(states: dict[str, int]) -> str | None:
+        lines = latest_failure([line for line in log if line not in baseline]) if goal == "installed" else []
+        return (f"Site Component Manager could not install the service connection point on {server}: {' '.join(lines)}"
+                if lines else None)
+
+    def on_timeout(p: Poller) -> str:
+        what = "install" if goal == "installed" else "uninstall"
+        return (f"The service connection point did not {what} on {server} within {p.timeout:g} seconds "
+                f"(last seen: {p.last_seen()}).")
+
+    try:
+        poller.until(poll, reached, describe=describe_states, failure=failure, on_timeout=on_timeout)
+    except WaitFailed as e:
+        e.progress = progress(poller, sitecomp_log=log[-20:])
+        raise
+    return progress(poller, sitecomp_log=log[-20:]), last[0]
 
 
 def leftovers(result: PlanResult, keep: str | None) -> dict[str, dict[str, int]]:

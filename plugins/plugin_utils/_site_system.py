@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, configmgr.scp contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""FOR INTERNAL COLLECTION USE ONLY. Site system servers: read, decide, write."""
+"""FOR INTERNAL COLLECTION USE ONLY. Site system servers: decide, write.
+
+The read is the hierarchy read (`_hierarchy`): sites, every role of the server, the accounts named.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +12,12 @@ from dataclasses import asdict, dataclass, field
 
 from ansible.errors import AnsibleActionFail
 
+from ansible_collections.configmgr.scp.plugins.plugin_utils import _hierarchy
+from ansible_collections.configmgr.scp.plugins.plugin_utils._action import Decision, WritePlan
+from ansible_collections.configmgr.scp.plugins.plugin_utils._hierarchy import BASE_ROLES, Hierarchy, RoleRow
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, ref
-from ansible_collections.configmgr.scp.plugins.plugin_utils._scp import (
-    SITE_SELECT,
-    SITE_SYSTEM_SELECT,
-    Site,
-    server_from_path,
-    top_level_site,
-)
 
-ROLE_SELECT = {"SiteCode": None, "RoleName": None}
-ACCOUNT_SELECT = {"UserName": None}
-# Roles every site system has; anything else blocks removal (facts §1.8: Remove-CMSiteSystemServer
-# fails while the server holds other roles).
-BASE_ROLES = frozenset({"SMS Site System", "SMS Component Server"})
-# Facts §1.7: the console and the cmdlet use port 80 when none is given.
+# docs/configmgr-behaviour.md#site-system-servers: the console and the cmdlet use port 80 when none is given.
 DEFAULT_PROXY_PORT = 80
 
 
@@ -59,21 +53,18 @@ class Desired:
 
 
 @dataclass
-class Decision:
-    before: SiteSystemState
-    after: SiteSystemState
-    action: str | None = None          # new | set | remove
-    params: dict = field(default_factory=dict)
-    proxy_account: str | None = None   # a CM account the write plan must look up for -ProxyAccessAccount
-    warnings: list[str] = field(default_factory=list)
+class Change:
+    """What the write plan does (Decision.changes)."""
 
-    @property
-    def changed(self) -> bool:
-        return self.action is not None
+    action: str                        # new | set | remove
+    site_code: str
+    params: dict = field(default_factory=dict)
+    proxy_account: tuple[str, str] | None = None   # (user, site) of the CM account for -ProxyAccessAccount
 
 
 def check_proxy_options(d: Desired) -> Desired:
-    """The reference's rules (facts §1.7, as the DSC resource enforces them), before any connection."""
+    """The documented rules (docs/configmgr-behaviour.md#site-system-servers, as the DSC resource enforces
+    them), before any connection."""
     given = [o for o in ("proxy_server", "proxy_port", "proxy_account") if getattr(d, o) not in (None,)]
     if d.enable_proxy is False and given:
         raise AnsibleActionFail(f"{', '.join(given)} cannot be set with enable_proxy: false; remove them, or enable the proxy.")
@@ -88,10 +79,6 @@ def check_proxy_options(d: Desired) -> Desired:
     return d
 
 
-def props_by_name(props) -> dict:
-    return {p.get("PropertyName"): p for p in props or [] if isinstance(p, dict)}
-
-
 def _int(value, default=0) -> int:
     try:
         return int(value)
@@ -99,9 +86,10 @@ def _int(value, default=0) -> int:
         return default
 
 
-def state_from_object(raw: dict) -> SiteSystemState:
-    # Facts §1.6: the embedded properties of the site system's SMS_SCI_SysResUse.
-    props = props_by_name(raw.get("Props"))
+def state_of(row: RoleRow) -> SiteSystemState:
+    # docs/configmgr-behaviour.md#site-system-servers: the embedded properties of the site system's
+    # SMS_SCI_SysResUse ("SMS Site System" role).
+    props = row.props
     machine = props.get("UseMachineAccount", {}).get("Value")
     user = props.get("UserName", {}).get("Value2") or None
     use_machine = str(machine) == "1" or (machine is None and not user)
@@ -109,8 +97,8 @@ def state_from_object(raw: dict) -> SiteSystemState:
     anonymous = _int(props.get("AnonymousProxyAccess", {}).get("Value"), 1) == 1
     return SiteSystemState(
         present=True,
-        site_code=str(raw.get("SiteCode") or "").upper(),
-        site_system_server=server_from_path(raw.get("NetworkOSPath")),
+        site_code=row.site_code,
+        site_system_server=row.server,
         use_site_server_account=use_machine,
         installation_account=None if use_machine else user,
         enable_proxy=use_proxy,
@@ -121,50 +109,57 @@ def state_from_object(raw: dict) -> SiteSystemState:
 
 
 def read_plan(server: str, accounts: list[str]) -> Plan:
-    plan = Plan()
-    plan.add("sites", "Get-CMSite", {}, select=SITE_SELECT)
-    plan.add("target", "Get-CMSiteSystemServer", {"SiteSystemServerName": server, "AllSite": True}, select=SITE_SYSTEM_SELECT)
-    plan.add("roles", "Get-CMSiteRole", {"SiteSystemServerName": server, "AllSite": True}, select=ROLE_SELECT)
-    for index, account in enumerate(accounts):
-        plan.add(f"account_{index}", "Get-CMAccount", {"UserName": account}, select=ACCOUNT_SELECT)
-    return plan
+    """Sites, every role of the server, and the accounts named: one CIM read."""
+    return _hierarchy.read_plan(servers=[server], accounts=accounts)
+
+
+def account_site(hierarchy: Hierarchy, user: str, preferred: list[str | None]) -> str | None:
+    """The one site whose account `user` the site system uses: the first preferred site that has it, else the
+    first site that has it. An account exists once per site; a cmdlet must get exactly one object."""
+    sites = sorted(a.site_code for a in hierarchy.accounts if a.user_name.lower() == user.lower())
+    return next((s for s in preferred if s in sites), sites[0] if sites else None)
 
 
 def _same(a: str | None, b: str | None) -> bool:
     return (a or "").lower() == (b or "").lower()
 
 
-def decide(d: Desired, *, sites: list[Site], targets: list[dict], roles: list[dict], accounts: list[dict],
-           check_mode: bool = False) -> Decision:
-    known = {s.site_code for s in sites}
-    site_code = d.site_code
-    if site_code is None:
-        site_code = top_level_site(sites).site_code
-    elif site_code not in known:
-        raise AnsibleActionFail(f"site_code {site_code} is not a site of this hierarchy (sites: {', '.join(sorted(known))}).")
+def decide(d: Desired, hierarchy: Hierarchy, check_mode: bool = False) -> Decision:
+    """Pure: what the site system server needs, from the hierarchy read. Refusals raise."""
+    site_code = hierarchy.check_site(d.site_code) if d.site_code is not None else hierarchy.top.site_code
+    existing = hierarchy.site_system(d.server, site_code)
+    before = state_of(existing) if existing else SiteSystemState()
+    header = f"site system server {d.server}"
 
-    existing = next((t for t in targets if isinstance(t, dict) and str(t.get("SiteCode") or "").upper() == site_code), None)
-    before = state_from_object(existing) if existing else SiteSystemState()
+    def decision(after: SiteSystemState, change: Change | None, warnings: list[str] | None = None) -> Decision:
+        return Decision(before=before.to_dict(), after=after.to_dict(), changed=change is not None,
+                        warnings=list(warnings or []), diff_header=header, changes=change)
 
     if d.state == "absent":
         if existing is None:
-            return Decision(before, SiteSystemState())
-        held = sorted({r.get("RoleName") for r in roles if isinstance(r, dict)
-                       and str(r.get("SiteCode") or "").upper() == site_code and r.get("RoleName") not in BASE_ROLES})
+            return decision(SiteSystemState(), None)
+        held = sorted({r.role_name for r in hierarchy.roles_of(d.server, site_code) if r.role_name not in BASE_ROLES})
         if held:
             raise AnsibleActionFail(
                 f"{d.server} still holds site system roles at site {site_code}: {', '.join(held)}. Remove those roles first "
                 f"(for the service connection point: configmgr.scp.service_connection_point with state: absent).")
-        return Decision(before, SiteSystemState(), "remove", {})
+        return decision(SiteSystemState(), Change("remove", site_code))
 
-    names = {str(a.get("UserName") or "").lower() for a in accounts if isinstance(a, dict)}
     warnings: list[str] = []
-    # Facts §1.7: -AccountName and -ProxyAccessAccount must name accounts that already exist in ConfigMgr.
+    # docs/configmgr-behaviour.md#site-system-servers: -AccountName and -ProxyAccessAccount name accounts that
+    # already exist in ConfigMgr. An account exists once per site (docs/configmgr-behaviour.md#configmgr-accounts):
+    # the site system's own site first, then the provider's, then the top-level site's.
+    preferred = [site_code, hierarchy.provider_site, hierarchy.top.site_code]
+    sites = {}
     for option, account in (("installation_account", d.installation_account), ("proxy_account", d.proxy_account)):
-        if account and account.lower() not in names:
+        if not account:
+            continue
+        sites[option] = account_site(hierarchy, account, preferred)
+        if sites[option] is None:
             if check_mode:  # an earlier task of the same play (cm_account) would have created it
                 warnings.append(f"{option} {account} is not a Configuration Manager account yet; this prediction "
                                 f"assumes an earlier task creates it (a real run fails otherwise).")
+                sites[option] = site_code
                 continue
             raise AnsibleActionFail(
                 f"{option} {account} is not a Configuration Manager account. Create it first "
@@ -203,23 +198,33 @@ def decide(d: Desired, *, sites: list[Site], targets: list[dict], roles: list[di
             params.update({"EnableProxy": True, "ProxyServerName": d.proxy_server, "ProxyServerPort": port})
             if account:
                 params["ProxyAccessAccount"] = ref("proxy_account")
-                proxy_account_lookup = account
+                proxy_account_lookup = (account, sites.get("proxy_account")
+                                        or account_site(hierarchy, account, preferred) or site_code)
         after.enable_proxy, after.proxy_server, after.proxy_port, after.proxy_account = True, d.proxy_server, port, account
 
     action = "new" if existing is None else ("set" if params else None)
-    return Decision(before, after, action, params, proxy_account_lookup, warnings)
+    return decision(after, Change(action, site_code, params, proxy_account_lookup) if action else None, warnings)
 
 
-def write_plan(decision: Decision, server: str) -> Plan:
-    plan = Plan()
-    target = {"SiteSystemServerName": server, "SiteCode": decision.after.site_code or decision.before.site_code}
-    if decision.proxy_account:
-        plan.add("proxy_account", "Get-CMAccount", {"UserName": decision.proxy_account})
-    if decision.action == "new":
-        plan.add("new", "New-CMSiteSystemServer", {**target, **decision.params})
-    elif decision.action == "set":
-        plan.add("set", "Set-CMSiteSystemServer", {**target, **decision.params})
-    elif decision.action == "remove":
-        plan.add("remove", "Remove-CMSiteSystemServer", {**target, "Force": True})
-    plan.add("after", "Get-CMSiteSystemServer", {"SiteSystemServerName": server, "AllSite": True}, select=SITE_SYSTEM_SELECT)
-    return plan
+def write_plan(change: Change, server: str) -> WritePlan:
+    plan = WritePlan()
+    target = {"SiteSystemServerName": server, "SiteCode": change.site_code}
+    if change.proxy_account:
+        user, site = change.proxy_account
+        # Exactly one object: the account at one site (without -SiteCode, one object per site).
+        plan.add("proxy_account", "Get-CMAccount", {"UserName": user, "SiteCode": site})
+    if change.action == "new":
+        plan.write("new", "New-CMSiteSystemServer", {**target, **change.params},
+                   does=f"make {server} a site system server of site {change.site_code}")
+    elif change.action == "set":
+        plan.write("set", "Set-CMSiteSystemServer", {**target, **change.params},
+                   does=f"set {', '.join(sorted(change.params))} of site system server {server} (site {change.site_code})")
+    elif change.action == "remove":
+        plan.write("remove", "Remove-CMSiteSystemServer", {**target, "Force": True},
+                   does=f"remove site system server {server} from site {change.site_code}")
+    return _hierarchy.HierarchyRead(plan).roles(servers=[server]).plan
+
+
+def state_after(written_hierarchy: Hierarchy, server: str, site_code: str) -> SiteSystemState:
+    row = written_hierarchy.site_system(server, site_code)
+    return state_of(row) if row else SiteSystemState()

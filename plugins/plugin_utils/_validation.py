@@ -3,11 +3,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """FOR INTERNAL COLLECTION USE ONLY. Checks of user input that run before any connection.
 
-Every message names the option and says how to fix it.
+Every rule of the collection lives here; every message names the option and says how to fix it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from ansible.errors import AnsibleActionFail
@@ -15,9 +16,16 @@ from ansible.errors import AnsibleActionFail
 _SITE_CODE = re.compile(r"^[A-Za-z0-9]{3}$")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _FQDN = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})+$")
-# DOMAIN\user, the form ConfigMgr accounts use (facts 1.12: "domain\user format"); the domain part
-# may be a NetBIOS name or a DNS name (facts §9: FQDN form for other forests).
+# DOMAIN\user, the form ConfigMgr accounts use (docs/configmgr-behaviour.md#configmgr-accounts:
+# "domain\user format"); the domain part may be a NetBIOS name or a DNS name
+# (docs/configmgr-behaviour.md#remote-site-system-requirements: FQDN form for other forests).
 _ACCOUNT = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9.-]{0,254})\\[^\\/\[\]:;|=,+*?<>\"@\s][^\\/\[\]:;|=,+*?<>\"@]{0,103}$")
+# A security identifier in its string form (S-1-5-32-544).
+_SID = re.compile(r"^S-1-[0-9]{1,14}(?:-[0-9]{1,10}){1,15}$", re.IGNORECASE)
+# Local group names: 1-256 characters, none of " / \ [ ] : ; | = , + * ? < > @
+_GROUP = re.compile(r'^[^"/\\\[\]:;|=,+*?<>@\r\n]{1,256}$')
+_COMPONENT = re.compile(r"^SMS_[A-Z0-9_]{1,60}$")
+_PORT = re.compile(r"^(?:[0-9]{1,5}(?:-[0-9]{1,5})?)$")
 
 
 def site_code(value: str | None, option: str = "site_code") -> str | None:
@@ -45,4 +53,71 @@ def account(value: str | None, option: str) -> str | None:
     if not _ACCOUNT.fullmatch(value):
         raise AnsibleActionFail(
             f"{option} must be an account in DOMAIN\\user form (for example CONTOSO\\cm-install), got {value!r}.")
+    return value
+
+
+def principal(value: str, option: str) -> str:
+    """A member of a local group: DOMAIN\\name, or a SID string (S-1-5-21-...-1103)."""
+    if isinstance(value, str) and _SID.fullmatch(value):
+        return value.upper()
+    if not isinstance(value, str) or not _ACCOUNT.fullmatch(value):
+        raise AnsibleActionFail(
+            f"{option} must list principals in DOMAIN\\name form (for example CONTOSO\\CAS01$) or as SIDs "
+            f"(S-1-5-21-...), got {value!r}.")
+    return value
+
+
+def is_sid(value: str) -> bool:
+    return bool(_SID.fullmatch(value or ""))
+
+
+def local_group(value: str, option: str = "group") -> str:
+    if not _GROUP.fullmatch(value) or value != value.strip():
+        raise AnsibleActionFail(f"{option} must be the name of a local group (for example Administrators), got {value!r}.")
+    return value
+
+
+def component(value: str | None, option: str = "component") -> str | None:
+    if value is None:
+        return None
+    if not _COMPONENT.fullmatch(value.upper()):
+        raise AnsibleActionFail(
+            f"{option} must be an SMS_Executive component name such as SMS_DMP_DOWNLOADER, got {value!r}.")
+    return value.upper()
+
+
+def wait_options(timeout: int, interval: int) -> tuple[int, int]:
+    """wait_timeout / poll_interval; the interval never exceeds the timeout."""
+    if timeout < 1 or interval < 1:
+        raise AnsibleActionFail("wait_timeout and poll_interval must be at least 1 second.")
+    return timeout, min(interval, timeout)
+
+
+def proxy_server(value: str | None, option: str = "proxy_server") -> str | None:
+    """docs/configmgr-behaviour.md#site-system-servers: an FQDN, a host name, an IPv4 or an IPv6 address."""
+    if value is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        pass
+    labels = value.split(".")
+    if all(label and len(label) <= 63 and label.replace("-", "").isalnum() and label.isascii()
+           and not label.startswith("-") and not label.endswith("-") for label in labels) and len(value) <= 253:
+        return value.lower()
+    raise AnsibleActionFail(f"{option} must be an FQDN, a host name or an IP address, got {value!r}.")
+
+
+def ports(option: str, values: list[str] | None) -> list[str] | None:
+    for port in values or []:
+        text = str(port).strip()
+        if not _PORT.fullmatch(text) or any(not 1 <= int(p) <= 65535 for p in text.split("-")):
+            raise AnsibleActionFail(f"{option} must list port numbers 1-65535 or ranges such as 5000-5010, got {port!r}.")
+    return values
+
+
+def firewall_rule_name(value: str, option: str = "name") -> str:
+    """The rule's unique name, taken literally (never as a pattern, see _firewall)."""
+    if not value.strip() or "\n" in value or "\r" in value:
+        raise AnsibleActionFail(f"{option} must be the rule's unique name (one line, not empty).")
     return value

@@ -100,6 +100,8 @@ def test_one_row_per_tally_interval_without_a_tally_filter(lab):
     "ComponentName LIKE SMS",
     "ComponentName = ",
     "ComponentName = 'A' AND",
+    "(ComponentName = 'A'",
+    "ComponentName = 'A' OR",
     "ComponentName 'A'",
     "= 'A'",
     "",
@@ -116,8 +118,7 @@ def test_unknown_wql_is_an_invalid_query(lab, wql):
         "exception": "Microsoft.Management.Infrastructure.CimException"}
 
 
-@pytest.mark.parametrize("wql", ["ComponentName = 'A' OR ComponentName = 'B'", "(ComponentName = 'A')",
-                                 "State > 1", "NOT State = 1", "MachineName IS NULL"])
+@pytest.mark.parametrize("wql", ["State > 1", "NOT State = 1", "MachineName IS NULL"])
 def test_valid_wql_cmlab_does_not_evaluate_fails_loudly(lab, wql):
     doc = lab.run(step("c", "Get-CimInstance", Namespace="root\\SMS\\site_CAS", ClassName="SMS_ComponentSummarizer",
                        Filter=wql))
@@ -134,6 +135,10 @@ def test_wql_forms_modules_use(lab):
     assert {r["MachineName"] for r in rows} == {"cas.lab.example"}
     assert lab.summarizer("ComponentName LIKE 'SMS_DMP_DOWNLOADE_'")
     assert not lab.summarizer("ComponentName LIKE 'SMS_DMP_DOWNLOADE'")
+    # OR, and parentheses (AND binds tighter than OR).
+    either = lab.summarizer("ComponentName = 'SMS_DMP_UPLOADER' OR (ComponentName = 'SMS_DMP_DOWNLOADER' AND SiteCode = 'PS1')")
+    assert {(r["ComponentName"], r["SiteCode"]) for r in either} >= {("SMS_DMP_DOWNLOADER", "PS1"), ("SMS_DMP_UPLOADER", "PS1")}
+    assert all(r["SiteCode"] == "PS1" for r in either if r["ComponentName"] == "SMS_DMP_DOWNLOADER")
     # The provider location query of the engine still works.
     assert lab.ok(step("p", "Get-CimInstance", {"SiteCode": None}, Namespace="root\\SMS",
                        ClassName="SMS_ProviderLocation", Filter="ProviderForLocalSite = TRUE"))["p"] == [{"SiteCode": "CAS"}]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import winrm
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, Provider, RunnerError
+from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, Provider, RunnerError, provider_value
 from tests.winrm_plan import run_plan_over
 
 
@@ -55,7 +55,8 @@ def test_an_scp_at_a_child_site_is_refused_by_the_lab(lab):
 
 def test_ntlm_with_message_encryption(lab):
     plan = Plan()
-    plan.add("sites", "Get-CMSite", {}, select={"SiteCode": None, "ReportingSiteCode": None})
+    plan.add("sites", "Get-CimInstance", {"Namespace": provider_value("namespace"), "ClassName": "SMS_Site"},
+             select={"SiteCode": None, "ReportingSiteCode": None})
     result = send(http_protocol(lab, message_encryption="always"), plan)
     assert sorted(s["SiteCode"] for s in result.output("sites")) == ["CAS", "PS1"]
 
@@ -68,7 +69,8 @@ def test_https_with_the_lab_ca(lab, transport):
                               username=admin(lab), password=password(lab), server_cert_validation="validate",
                               ca_trust_path=str(ca))
     plan = Plan()
-    plan.add("sites", "Get-CMSite", {}, select={"SiteCode": None})
+    plan.add("sites", "Get-CimInstance", {"Namespace": provider_value("namespace"), "ClassName": "SMS_Site"},
+             select={"SiteCode": None})
     assert {s["SiteCode"] for s in send(protocol, plan).output("sites")} == {"CAS", "PS1"}
 
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils import _executive
 from ansible_collections.configmgr.scp.plugins.plugin_utils import _scp_lifecycle as lifecycle
+from ansible_collections.configmgr.scp.plugins.plugin_utils._poll import Poller, WaitFailed
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import PlanResult, StepResult
 
 
 def status(rows, log=()):
     return PlanResult({
-        "dmp": StepResult("dmp", True, [r for r in rows if r["ComponentName"].startswith("SMS_DMP")], None),
-        "connector": StepResult("connector", True, [r for r in rows if r["ComponentName"] == "SMS_SERVICE_CONNECTOR"], None),
+        "components": StepResult("components", True, list(rows), None),
         "sitecomp": StepResult("sitecomp", True, list(log), None),
     })
 
@@ -34,49 +33,62 @@ class FakeTime:
         return self.now
 
 
-def run(results, goal, timeout=60, interval=5):
+def poller(timeout=60, interval=5):
     t = FakeTime()
+    return Poller(timeout, interval, sleep=t.sleep, clock=t.clock)
+
+
+def run(results, goal, timeout=60, interval=5, baseline=frozenset()):
     feed = iter(results)
-    return lifecycle.wait_for(lambda: next(feed), "scp01.lab.example", goal, timeout, interval, t.sleep, t.clock)
+    progress, last = lifecycle.wait_for(lambda: next(feed), "scp01.lab.example", goal, poller(timeout, interval), baseline)
+    assert last is results[progress["polls"] - 1]       # the last read, for the next step to use
+    return progress
+
+
+def test_the_status_read_is_one_cim_query_and_the_log_tail():
+    plan = lifecycle.status_plan()
+    assert [s.id for s in plan.steps] == ["components", "tracing", "sitecomp"]
+    assert plan.steps[0].params["Filter"] == ("TallyInterval='0001128000100008' AND "
+                                              "(ComponentName LIKE 'SMS_DMP_%' OR ComponentName='SMS_SERVICE_CONNECTOR')")
 
 
 def test_install_is_seen_through_the_component_states():
     progress = run([status([]), status(rows("scp01.lab.example", 3)), status(rows("scp01.lab.example", 1))], "installed")
-    assert progress.seen == ["no components",
+    assert progress["states_seen"] == ["no components",
                              "SMS_DMP_DOWNLOADER installing, SMS_DMP_UPLOADER installing, SMS_SERVICE_CONNECTOR installing",
                              "SMS_DMP_DOWNLOADER started, SMS_DMP_UPLOADER started, SMS_SERVICE_CONNECTOR started"]
-    assert progress.polls == 3 and progress.elapsed == 10
+    assert progress["polls"] == 3 and progress["elapsed"] == 10
 
 
 def test_components_of_other_servers_do_not_count():
     progress = run([status(rows("ps1.lab.example", 1)), status(rows("scp01.lab.example", 1))], "installed")
-    assert progress.polls == 2
+    assert progress["polls"] == 2
 
 
 def test_an_install_failure_in_sitecomp_log_fails_early_with_the_line():
     log = ["Installing component SMS_DMP_DOWNLOADER on scp01.lab.example...",
            "Failed to install on server SCP01: LAB\\CAS$ is not a local administrator  $$<SMS_SITE_COMPONENT_MANAGER>..."]
-    with pytest.raises(lifecycle.WaitFailed) as e:
+    with pytest.raises(WaitFailed) as e:
         run([status([]), status([], log)], "installed")
     assert "not a local administrator" in e.value.message
-    assert e.value.progress.polls == 2
-    assert e.value.progress.log == log
+    assert e.value.progress["polls"] == 2
+    assert e.value.progress["sitecomp_log"] == log
 
 
 def test_a_success_line_after_a_failure_does_not_fail():
     log = ["Failed to install on scp01.lab.example", "Bootstrap operation successful on scp01.lab.example."]
-    assert run([status([], log), status(rows("scp01.lab.example", 1), log)], "installed").polls == 2
+    assert run([status([], log), status(rows("scp01.lab.example", 1), log)], "installed")["polls"] == 2
 
 
 def test_timeout_says_what_was_last_seen():
-    with pytest.raises(lifecycle.WaitFailed, match=r"did not install on scp01.lab.example within 10 seconds .*installing"):
+    with pytest.raises(WaitFailed, match=r"did not install on scp01.lab.example within 10 seconds .*installing"):
         run([status(rows("scp01.lab.example", 3))] * 10, "installed", timeout=10, interval=5)
 
 
 def test_uninstall_waits_until_no_component_is_left():
     progress = run([status(rows("scp01.lab.example", 5)), status(rows("scp01.lab.example", 5, ["SMS_DMP_UPLOADER"])),
                     status([])], "removed")
-    assert progress.seen[-1] == "no components"
+    assert progress["states_seen"][-1] == "no components"
 
 
 def test_leftovers_ignore_the_server_that_keeps_the_role():
@@ -84,20 +96,27 @@ def test_leftovers_ignore_the_server_that_keeps_the_role():
     assert list(lifecycle.leftovers(result, "scp01.lab.example")) == ["ps1.lab.example"]
 
 
-def test_thread_watch_records_states_in_order_and_times_out():
-    t = FakeTime()
+def test_the_poller_records_states_in_order_and_times_out_naming_them():
     states = iter(["Running", "Stopping", "Stopping", "Stopped"])
-    watch = _executive.Watch(timeout=30, interval=2, sleep=t.sleep, clock=t.clock)
-    watch.until(lambda: next(states), "Stopped", "SMS_DMP_DOWNLOADER")
-    assert watch.seen == ["Running", "Stopping", "Stopped"]
+    p = poller(timeout=30, interval=2)
+    p.until(lambda: next(states), lambda s: s == "Stopped", on_timeout=lambda p: "never")
+    assert p.seen == ["Running", "Stopping", "Stopped"]
     with pytest.raises(AnsibleActionFail, match="did not reach Running within 30 seconds; states seen: Running, Stopping, Stopped"):
-        watch.until(lambda: "Stopped", "Running", "SMS_DMP_DOWNLOADER")
+        p.until(lambda: "Stopped", lambda s: s == "Running",
+                on_timeout=lambda p: f"X did not reach Running within {p.timeout:g} seconds; states seen: {p.states_seen()}.")
+    assert p.polls == 4 + 16     # then one read at 0 s and every 2 s up to the deadline
+
+
+def test_the_poller_stops_at_a_failure_it_reads_and_never_sleeps_after_the_last_read():
+    slept = []
+    p = Poller(60, 5, sleep=slept.append, clock=lambda: 0.0)
+    with pytest.raises(WaitFailed, match="broken") as e:
+        p.until(iter(["a", "b", "broken"]).__next__, lambda s: False, failure=lambda s: s if s == "broken" else None,
+                on_timeout=lambda p: "timeout")
+    assert slept == [5, 5] and e.value.poller.seen == ["a", "b", "broken"] and not e.value.timed_out
 
 
 def test_a_failure_logged_before_the_wait_does_not_fail_it():
     old = ["Failed to install on server scp01.lab.example: not a local administrator (old attempt)"]
-    t = FakeTime()
-    feed = iter([status([], old), status(rows("scp01.lab.example", 1), old)])
-    progress = lifecycle.wait_for(lambda: next(feed), "scp01.lab.example", "installed", 60, 5, t.sleep, t.clock,
-                                  baseline=frozenset(old))
-    assert progress.polls == 2
+    progress = run([status([], old), status(rows("scp01.lab.example", 1), old)], "installed", baseline=frozenset(old))
+    assert progress["polls"] == 2

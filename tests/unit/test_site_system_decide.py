@@ -1,17 +1,19 @@
-"""Site system server decisions: installation account and proxy."""
+"""Site system server decisions: installation account and proxy, from CIM reads shaped like the real instances."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import pytest
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils import _scp, _site_system
+from ansible_collections.configmgr.scp.plugins.plugin_utils import _hierarchy, _site_system
 from ansible_collections.configmgr.scp.plugins.plugin_utils._site_system import Desired, check_proxy_options
 
-SITES = _scp.parse_sites([
-    {"SiteCode": "CAS", "ReportingSiteCode": "", "Type": 4},
-    {"SiteCode": "PS1", "ReportingSiteCode": "CAS", "Type": 2},
-])
+SITES = [
+    {"SiteCode": "CAS", "ReportingSiteCode": "", "Type": 4, "CimSystemProperties": {"Namespace": "root/SMS/site_CAS"}},
+    {"SiteCode": "PS1", "ReportingSiteCode": "CAS", "Type": 2, "CimSystemProperties": {"Namespace": "root/SMS/site_CAS"}},
+]
 
 
 def prop(name, value=0, value2=""):
@@ -26,16 +28,37 @@ def site_system(site="CAS", machine=1, user="", proxy=None):
                   prop("ProxyUserName", 0, account or ""), prop("AnonymousProxyAccess", 0 if account else 1)]
     else:
         props += [prop("UseProxy", 0), prop("AnonymousProxyAccess", 1)]
-    return {"SiteCode": site, "NetworkOSPath": "\\\\scp01.lab.example", "RoleCount": 1, "Props": props}
+    return {"SiteCode": site, "RoleName": "SMS Site System", "NetworkOSPath": "\\\\scp01.lab.example", "RoleCount": 1,
+            "Props": props}
 
 
-ACCOUNTS = [{"UserName": "LAB\\cm-install"}, {"UserName": "LAB\\cm-proxy"}]
+def role(name, site="CAS"):
+    return {"SiteCode": site, "RoleName": name, "NetworkOSPath": "\\\\scp01.lab.example", "Props": []}
+
+
+ACCOUNTS = [{"UserName": "LAB\\cm-install", "SiteCode": "CAS"}, {"UserName": "LAB\\cm-proxy", "SiteCode": "CAS"}]
+
+
+class Seen:
+    """The Decision in the terms these tests speak."""
+
+    def __init__(self, decision):
+        self.decision = decision
+        self.changed = decision.changed
+        self.warnings = decision.warnings
+        self.action = decision.changes.action if decision.changes else None
+        self.params = decision.changes.params if decision.changes else {}
+        self.proxy_account = decision.changes.proxy_account if decision.changes else None
+        self.before = SimpleNamespace(**decision.before)
+        self.after = SimpleNamespace(**decision.after)
 
 
 def decide(targets=(), roles=(), accounts=ACCOUNTS, check_mode=False, **wishes):
     d = check_proxy_options(Desired(**{"server": "scp01.lab.example", **wishes}))
-    return _site_system.decide(d, sites=SITES, targets=list(targets), roles=list(roles), accounts=list(accounts),
-                               check_mode=check_mode)
+    rows = [*targets, *roles]
+    seen = _hierarchy.Hierarchy(sites=_hierarchy.parse_sites(SITES), provider_site="CAS",
+                                roles=_hierarchy.parse_roles(rows), accounts=_hierarchy.parse_accounts(list(accounts)))
+    return Seen(_site_system.decide(d, seen, check_mode=check_mode))
 
 
 def test_new_server_defaults_to_site_server_account_at_top_level_site():
@@ -83,12 +106,11 @@ def test_membership_at_another_site_does_not_count():
 
 def test_removal_refused_while_roles_remain_and_names_them():
     with pytest.raises(AnsibleActionFail, match="SMS Dmp Connector"):
-        decide(state="absent", targets=[site_system()], roles=[
-            {"SiteCode": "CAS", "RoleName": "SMS Site System"}, {"SiteCode": "CAS", "RoleName": "SMS Dmp Connector"}])
+        decide(state="absent", targets=[site_system()], roles=[role("SMS Dmp Connector")])
 
 
 def test_removal_when_only_site_system_role():
-    d = decide(state="absent", targets=[site_system()], roles=[{"SiteCode": "CAS", "RoleName": "SMS Site System"}])
+    d = decide(state="absent", targets=[site_system()], roles=[role("SMS Component Server"), role("SMS Dmp Connector", "PS1")])
     assert d.action == "remove" and d.after.present is False
 
 
@@ -96,7 +118,7 @@ def test_absent_and_missing_is_unchanged():
     assert not decide(state="absent").changed
 
 
-# Proxy (facts §1.6/§1.7)
+# Proxy (docs/configmgr-behaviour.md#site-system-servers)
 
 def test_proxy_options_without_a_proxy_server_are_refused():
     with pytest.raises(AnsibleActionFail, match="need a proxy: set proxy_server"):
@@ -118,9 +140,30 @@ def test_enabling_sends_server_port_and_account_together():
     assert d.action == "set"
     assert d.params == {"EnableProxy": True, "ProxyServerName": "proxy.lab.example", "ProxyServerPort": 3128,
                         "ProxyAccessAccount": {"$ref": "proxy_account"}}
-    assert d.proxy_account == "LAB\\cm-proxy"
-    plan = _site_system.write_plan(d, "scp01.lab.example")
-    assert [s.cmdlet for s in plan.steps] == ["Get-CMAccount", "Set-CMSiteSystemServer", "Get-CMSiteSystemServer"]
+    assert d.proxy_account == ("LAB\\cm-proxy", "CAS")
+    plan = _site_system.write_plan(d.decision.changes, "scp01.lab.example")
+    assert [s.cmdlet for s in plan.steps] == ["Get-CMAccount", "Set-CMSiteSystemServer", "Get-CimInstance"]
+    # Exactly one account object: the one of one site (Get-CMAccount without -SiteCode returns one per site).
+    assert plan.steps[0].params == {"UserName": "LAB\\cm-proxy", "SiteCode": "CAS"}
+    assert list(plan.actions) == ["set"]
+
+
+def test_an_account_at_several_sites_is_taken_at_the_site_systems_own_site():
+    accounts = [{"UserName": "LAB\\cm-proxy", "SiteCode": "PS1"}, {"UserName": "LAB\\cm-proxy", "SiteCode": "CAS"}]
+    d = decide(targets=[site_system(site="PS1")], site_code="PS1", accounts=accounts, proxy_server="proxy.lab.example",
+               proxy_account="LAB\\cm-proxy")
+    assert d.proxy_account == ("LAB\\cm-proxy", "PS1")
+    d = decide(targets=[site_system(site="PS1")], site_code="PS1", accounts=accounts[1:], proxy_server="proxy.lab.example",
+               proxy_account="LAB\\cm-proxy")
+    assert d.proxy_account == ("LAB\\cm-proxy", "CAS")      # only at the CAS: that one
+
+
+def test_the_read_is_one_cim_invocation_of_sites_the_servers_roles_and_the_accounts():
+    plan = _site_system.read_plan("scp01.lab.example", ["LAB\\cm-install", "LAB\\cm-proxy"])
+    assert [(s.cmdlet, s.params["ClassName"]) for s in plan.steps] == [
+        ("Get-CimInstance", "SMS_Site"), ("Get-CimInstance", "SMS_SCI_SysResUse"), ("Get-CimInstance", "SMS_SCI_Reserved")]
+    assert plan.steps[1].params["Filter"] == "NetworkOSPath = '\\\\\\\\scp01.lab.example'"
+    assert plan.steps[2].params["Filter"] == "UserName = 'LAB\\\\cm-install' OR UserName = 'LAB\\\\cm-proxy'"
 
 
 def test_default_port_80_with_a_warning():
