@@ -2,10 +2,10 @@
 Get-Content, Get-ItemProperty, Set-ItemProperty, New-ItemProperty.
 
 Paths: `HKLM:\\...`, `Registry::HKEY_LOCAL_MACHINE\\...`, `C:\\...`, and the PSPath forms
-(`Microsoft.PowerShell.Core\\Registry::...`, `Microsoft.PowerShell.Core\\FileSystem::...`) an earlier
-step's output carries. `-Path` takes wildcards (`*`, `?`, `[...]`) in any segment, `-LiteralPath`
-none. Registry values keep their kind (facts §4: `Requested Operation` is a String); how values
-are read back follows the .NET RegistryKey (DWord as Int32, ExpandString expanded).
+(`Microsoft.PowerShell.Core\\Registry::...`, `Microsoft.PowerShell.Core\\FileSystem::...`) an earlier step's
+output carries. `-Path` takes wildcards (`*`, `?`, `[...]`) in any segment, `-LiteralPath` none. Registry
+values keep their kind (docs/configmgr-behaviour.md#sms-executive-threads: `Requested Operation` is a
+String); how values are read back follows the .NET RegistryKey (DWord as Int32, ExpandString expanded).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Start-Process on a simulated host: only the Service Connection Tool runs (facts §5).
+"""Start-Process on a simulated host: only the Service Connection Tool runs
+(docs/configmgr-behaviour.md#service-connection-tool).
 
 `Start-Process -FilePath <...>\\ServiceConnectionTool.exe -ArgumentList ... -Wait -PassThru -NoNewWindow
 [-RedirectStandardOutput <file>] [-RedirectStandardError <file>]`. Any other existing program fails

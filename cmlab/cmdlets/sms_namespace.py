@@ -30,7 +30,7 @@ def _component_summarizer(h: Hierarchy, sites: set[str], namespace: str) -> list
         if row.site_code not in sites:
             continue
         counts = h.status_messages.counts(row.site_code, row.machine, row.component)
-        # One instance per tally interval: a query names the interval it wants (facts §3).
+        # One instance per tally interval: a query names the interval it wants (docs/configmgr-behaviour.md#wmi-classes).
         out.extend(cim_component_summarizer(row, counts, interval, namespace) for interval in TALLY_INTERVALS)
     return out
 

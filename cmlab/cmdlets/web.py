@@ -1,4 +1,5 @@
-"""Invoke-WebRequest on a simulated host, through the simulated internet (facts §6).
+"""Invoke-WebRequest on a simulated host, through the simulated internet
+(docs/configmgr-behaviour.md#internet-endpoints).
 
 Failures are .NET WebExceptions, as Windows PowerShell 5.1 reports them (fqid
 `WebCmdletWebResponseException`): "The operation has timed out.", "The underlying connection was

@@ -27,8 +27,8 @@ def _is_local(host: WindowsHost, name: str) -> bool:
 def _provider_locations(inv: Invocation) -> list[PSObject] | None:
     """root\\SMS SMS_ProviderLocation on this host; None when the host has no root\\SMS.
 
-    The namespace exists on SMS Providers and site servers; it lists the providers of the local
-    site (facts §2 "Provider discovery").
+    The namespace exists on SMS Providers and site servers; it lists the providers of the local site
+    (docs/configmgr-behaviour.md#powershell-module-and-remoting "Provider discovery").
     """
     model, fqdn = inv.model, inv.host.fqdn
     sites = {(h.name, s.code): (h, s) for h, s in model.sites_provided_by(fqdn) + model.sites_served_by(fqdn)}
@@ -52,7 +52,7 @@ def get_cim_instance(inv: Invocation) -> list:
     for computer in inv.get("ComputerName") or []:
         if not _is_local(inv.host, computer):
             # A CIM session from inside a WinRM session is a second hop: the credentials of the
-            # first are not delegated (facts §2, "WinRM / remoting", INFERRED).
+            # first are not delegated (docs/configmgr-behaviour.md#powershell-module-and-remoting, "WinRM / remoting", INFERRED).
             raise _cim_error(inv, "0x80070005", "Access is denied. ", "PermissionDenied")
     namespace = (inv.get("Namespace") or "root\\cimv2").replace("/", "\\")
     class_name = str(inv.get("ClassName"))

@@ -1,4 +1,4 @@
-"""ConfigMgr and CIM objects as the real cmdlets return them (facts §1.6, §3)."""
+"""ConfigMgr and CIM objects as the real cmdlets return them (docs/configmgr-behaviour.md#site-system-servers, #wmi-classes)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def _result_object(wmi_class: str, properties: dict, key_text: str, extra_types:
 
 
 def nal_path(server: str, site_code: str) -> str:
-    # Facts §3: ["Display=\\server.fqdn\"]MSWNET:["SMS_SITE=ABC"]\\server.fqdn\
+    # docs/configmgr-behaviour.md#wmi-classes: ["Display=\\server.fqdn\"]MSWNET:["SMS_SITE=ABC"]\\server.fqdn\
     return f'["Display=\\\\{server}\\"]MSWNET:["SMS_SITE={site_code}"]\\\\{server}\\'
 
 
@@ -47,7 +47,7 @@ def server_from_network_path(path: str) -> str:
 
 
 def site_system_props(ss: SiteSystem) -> list[Prop]:
-    """The SMS Site System role's embedded properties (facts §1.6 table)."""
+    """The SMS Site System role's embedded properties (docs/configmgr-behaviour.md#site-system-servers table)."""
     return [
         Prop("Server Remote Public Name", 0, ss.public_fqdn, ""),
         Prop("FDMOperation", int(ss.fdm_operation)),
@@ -68,7 +68,7 @@ def embedded_property(prop: Prop) -> PSObject:
 def sysresuse(hierarchy: Hierarchy, ss: SiteSystem, role: Role) -> PSObject:
     site = hierarchy.sites[ss.site_code]
     nal = nal_path(ss.server, ss.site_code)
-    # Type (facts §3): 1/2/4 when on the secondary/primary/CAS site server, 8 otherwise.
+    # Type (docs/configmgr-behaviour.md#wmi-classes): 1/2/4 when on the secondary/primary/CAS site server, 8 otherwise.
     type_ = int(site.type) if ss.server == site.server else 8
     props = site_system_props(ss) if role.name == ROLE_SITE_SYSTEM else role.props
     item_name = f"{nal},{role.name}"
@@ -138,7 +138,8 @@ def cim_instance(wmi_class: str, namespace: str, properties: dict, keys: tuple[s
                     properties, f"{wmi_class} ({shown})")
 
 
-# Site database classes (facts §3, §1.13) ---------------------------------------------------------
+# Site database classes (docs/configmgr-behaviour.md#wmi-classes, #usage-data-level)
+# ---------------------------------------------------------
 
 def _utc(seconds: float | None) -> datetime.datetime | None:
     if seconds is None:
@@ -207,7 +208,7 @@ SC_PROPERTY_PROPERTIES = ("FileType", "ItemName", "ItemType", "PropertyName", "S
 
 
 def cim_sc_property(hierarchy: Hierarchy, namespace: str) -> PSObject:
-    """SMS_SCI_SCProperty TelemetryLevel: Value 1 Basic, 2 Enhanced, 3 Full (facts §1.13, DSC)."""
+    """SMS_SCI_SCProperty TelemetryLevel: Value 1 Basic, 2 Enhanced, 3 Full (docs/configmgr-behaviour.md#usage-data-level, DSC)."""
     top = hierarchy.top_level_site()
     properties = {"FileType": 2, "ItemName": "SCProperty", "ItemType": "SCProperty", "PropertyName": "TelemetryLevel",
                   "SiteCode": top.code if top else "", "Value": TELEMETRY_LEVELS[hierarchy.telemetry_level],
@@ -225,7 +226,7 @@ def cim_update_package(guid: str, update: dict, namespace: str) -> PSObject:
 
 
 def sms_sci_site_definition(hierarchy: Hierarchy, site: Site) -> PSObject:
-    """SMS_SCI_SiteDefinition (facts §3) as Get-/Set-CMHierarchySetting return it."""
+    """SMS_SCI_SiteDefinition (docs/configmgr-behaviour.md#wmi-classes) as Get-/Set-CMHierarchySetting return it."""
     properties = {
         "FileType": 2,
         "InstallDirectory": site.install_dir,

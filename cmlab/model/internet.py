@@ -1,5 +1,6 @@
-"""The simulated internet: the endpoints the service connection point needs (facts §6), what
-happens when a host reaches each of them, proxies, and the updates Microsoft offers.
+"""The simulated internet: the endpoints the service connection point needs
+(docs/configmgr-behaviour.md#internet-endpoints), what happens when a host reaches each of them, proxies,
+and the updates Microsoft offers.
 
 Every request from a simulated host to a host outside the lab comes here: the SCP's connectivity
 check and DMP downloader, `Invoke-WebRequest`, the Service Connection Tool. The outcome of each
@@ -13,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from .configmgr import wildcard_match
 from .errors import InvalidArgument
+from .match import wildcard_match
 
 REACHABLE = "reachable"
 TIMEOUT = "timeout"
 TLS_FAILURE = "tls_failure"
-# Facts §6: the connectivity check's failure classes (timeout, TLS, these HTTP statuses).
+# docs/configmgr-behaviour.md#internet-endpoints: the connectivity check's failure classes (timeout, TLS, these HTTP statuses).
 FAILURE_STATUSES = (407, 408, 426, 451, 502, 511, 598, 599)
 
 REASONS = {
@@ -33,20 +34,22 @@ REASONS = {
 # .NET System.Net.WebException texts (PowerShell 5.1 Invoke-WebRequest, .NET components).
 MSG_TIMEOUT = "The operation has timed out."
 MSG_TLS = "The underlying connection was closed: Could not establish trust relationship for the SSL/TLS secure channel."
-MSG_SEND = "The underlying connection was closed: An unexpected error occurred on a send."   # facts §5 (TLS 1.2 off)
+# docs/configmgr-behaviour.md#service-connection-tool (TLS 1.2 off)
+MSG_SEND = "The underlying connection was closed: An unexpected error occurred on a send."
 MSG_CONNECT = "Unable to connect to the remote server"
 
-# HKLM\SOFTWARE\Microsoft\.NETFramework\v4.0.30319 SchUseStrongCrypto / SystemDefaultTlsVersions (facts §5)
+# HKLM\SOFTWARE\Microsoft\.NETFramework\v4.0.30319 SchUseStrongCrypto / SystemDefaultTlsVersions (docs/configmgr-behaviour.md#service-
+# connection-tool)
 NETFX_KEY = r"HKLM:\SOFTWARE\Microsoft\.NETFramework\v4.0.30319"
 
 
 @dataclass(frozen=True)
 class Endpoint:
     host: str
-    group: str                 # feature group of the internet-endpoints doc (facts §6)
+    group: str                 # feature group of the internet-endpoints doc (docs/configmgr-behaviour.md#internet-endpoints)
     critical: bool = False     # a failure makes the check an error (11412) — assumption
     service: str = ""          # cloud service that requires it (11488 when enabled) — assumption
-    tls12_only: bool = False   # facts §6: "TLS 1.2 + specific ciphers only"
+    tls12_only: bool = False   # docs/configmgr-behaviour.md#internet-endpoints: "TLS 1.2 + specific ciphers only"
     path: str = "/"
 
     @property
@@ -54,7 +57,7 @@ class Endpoint:
         return f"https://{self.host}{self.path}"
 
 
-# The concrete host names of facts §6 the SCP checks (wildcard entries cannot be checked).
+# The concrete host names of docs/configmgr-behaviour.md#internet-endpoints the SCP checks (wildcard entries cannot be checked).
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("aka.ms", "URL forwarders", critical=True),
     Endpoint("go.microsoft.com", "URL forwarders", critical=True),
@@ -75,7 +78,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("dc.services.visualstudio.com", "Tenant attach", service="tenant_attach"),
 )
 CLOUD_SERVICES = frozenset(e.service for e in ENDPOINTS if e.service)
-MANIFEST_FWLINK = "https://go.microsoft.com/fwlink/?LinkId=2309745"   # facts §7.3 Dmpdownloader line
+MANIFEST_FWLINK = "https://go.microsoft.com/fwlink/?LinkId=2309745"   # docs/configmgr-behaviour.md#logs Dmpdownloader line
 
 
 def endpoint(host: str) -> Endpoint | None:
@@ -257,6 +260,11 @@ class Internet:
 
 
 def host_has_tls12(host) -> bool:
-    """.NET on the host negotiates TLS 1.2 when both registry values are 1 (facts §5)."""
+    """.NET on the host negotiates TLS 1.2 when both registry values are 1 (docs/configmgr-behaviour.md#service-connection-tool)."""
     reg = host.registry
     return all(reg.get_value(NETFX_KEY, name) == 1 for name in ("SchUseStrongCrypto", "SystemDefaultTlsVersions"))
+
+
+def lab_internet(model) -> Internet:
+    """The lab's simulated internet (a LabModel's `internet`)."""
+    return model.internet

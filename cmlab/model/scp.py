@@ -1,46 +1,61 @@
 """The service connection point at work on its server: its components as SMS_EXECUTIVE runs them.
 
 - SMS_DMP_DOWNLOADER reads the SCP's mode when it (re)starts: a mode change (`OfflineMode`) takes
-  effect only then (facts §1.3, §4). The effective mode shows in Dmpdownloader.log, in the registry
+  effect only then (docs/configmgr-behaviour.md#service-connection-point-cmdlets, #sms-executive-threads). The effective mode shows in
+  Dmpdownloader.log, in the registry
   value `OfflineMode` under `HKLM\\SOFTWARE\\Microsoft\\SMS\\COMPONENTS\\SMS_DMP_DOWNLOADER` (both
   assumptions) and in the state dump. Online, it downloads the update manifest through the
-  simulated internet at start and every 24 hours (facts §4, §7.3 message forms).
-- SMS_SERVICE_CONNECTOR checks the internet endpoints (facts §6) when it starts and on a schedule,
+  simulated internet at start and every 24 hours (docs/configmgr-behaviour.md#sms-executive-threads, #logs message forms).
+- SMS_SERVICE_CONNECTOR checks the internet endpoints (docs/configmgr-behaviour.md#internet-endpoints) when it starts and on a schedule,
   writes EndpointConnectivityCheckWorker.log and raises 11410 / 11411 / 11412 (and 11488 for a
   cloud service whose required endpoints fail).
 
-Both use the proxy of the site system server that hosts the SCP (facts §1.7).
+Both use the proxy of the site system server that hosts the SCP
+(docs/configmgr-behaviour.md#site-system-servers).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import threading
+from typing import Any, Protocol
 
-from .configmgr import SCP_MODES, Hierarchy, Role, SiteSystem
+from .configmgr import ROLE_SCP, SCP_MODES, Hierarchy, Role, SiteSystem
+from .events import INSTALLED, REMOVED, RoleEvent, RoleEvents
 from .executive import RUNNING, ensure_executive
-from .internet import AVAILABLE_UPDATES, ENDPOINTS, MANIFEST_FWLINK, Internet, ProxyUse, host_has_tls12
+from .internet import AVAILABLE_UPDATES, ENDPOINTS, MANIFEST_FWLINK, Internet, ProxyUse, host_has_tls12, lab_internet
 from .status import SEVERITY_ERROR, SEVERITY_INFORMATION, SEVERITY_WARNING, ComponentState, ComponentStatus
+from .timing import ConfigMgrTiming
+from .wellknown import DMP_DOWNLOADER_KEY
+from .windows import WindowsHost
 
-if TYPE_CHECKING:
-    from .installer import SiteComponentManager
-    from .state import LabModel
+__all__ = ["CONNECTOR", "DOWNLOADER", "DOWNLOAD_SUCCESS", "UPLOADER", "ScpAgent", "ScpEnvironment", "ScpService",
+           "lab_internet"]
 
 DOWNLOADER, UPLOADER, CONNECTOR = "SMS_DMP_DOWNLOADER", "SMS_DMP_UPLOADER", "SMS_SERVICE_CONNECTOR"
-DMP_KEY = r"HKLM:\SOFTWARE\Microsoft\SMS\COMPONENTS\SMS_DMP_DOWNLOADER"
-MSG_CHECK_OK, MSG_CHECK_WARNING, MSG_CHECK_ERROR, MSG_CLOUD_CRITICAL = 11410, 11411, 11412, 11488   # facts §6
+DMP_KEY = DMP_DOWNLOADER_KEY
+# docs/configmgr-behaviour.md#status-messages
+MSG_CHECK_OK, MSG_CHECK_WARNING, MSG_CHECK_ERROR, MSG_CLOUD_CRITICAL = 11410, 11411, 11412, 11488
 NULL_PACKAGE = "00000000-0000-0000-0000-000000000000"
-DOWNLOAD_SUCCESS = 262146                      # update package state (facts §8.1)
+DOWNLOAD_SUCCESS = 262146                      # update package state (docs/configmgr-behaviour.md#asynchronous-installation)
 CHECK_URL_CONNECTED_SERVICE = "https://sccm.manage.microsoft.com/SCCMConnectedService.svc"
 MANIFEST_URL = "https://configmgrbits.cdn.manage.microsoft.com/manifest.cab"
 
 
-def lab_internet(model: LabModel) -> Internet:
-    return model.internet
+class ScpEnvironment(Protocol):
+    """What the SCP's components need of the lab (cmlab.model.state.LabModel has it)."""
+
+    lock: threading.RLock
+    clock: Any                           # cmlab.model.clock.SimClock
+    scheduler: Any                       # cmlab.model.clock.Scheduler
+    configmgr_timing: ConfigMgrTiming
+    internet: Internet
+    hosts: dict[str, WindowsHost]
 
 
 def site_system_proxy(ss: SiteSystem) -> ProxyUse | None:
-    """The proxy the site system server's roles use (facts §1.7); authenticated with the proxy
-    account when one is set, else as the computer's System account (anonymous to the proxy)."""
+    """The proxy the site system server's roles use (docs/configmgr-behaviour.md#site-system-servers);
+    authenticated with the proxy account when one is set, else as the computer's System account (anonymous
+    to the proxy)."""
     if not ss.proxy.enabled:
         return None
     return ProxyUse(ss.proxy.server, ss.proxy.port, authenticated=bool(ss.proxy.account))
@@ -54,9 +69,8 @@ def applicable_updates(site_version: str) -> list:
 class ScpAgent:
     """One installed SCP. Callers hold the model lock (scheduler jobs take it)."""
 
-    def __init__(self, model: LabModel, hierarchy: Hierarchy, ss: SiteSystem, role: Role,
-                 manager: SiteComponentManager) -> None:
-        self.model, self.hierarchy, self.ss, self.role, self.manager = model, hierarchy, ss, role, manager
+    def __init__(self, model: ScpEnvironment, hierarchy: Hierarchy, ss: SiteSystem, role: Role) -> None:
+        self.model, self.hierarchy, self.ss, self.role = model, hierarchy, ss, role
         self.active = False
         self.effective_mode: str | None = None
         self.last_check: dict | None = None
@@ -133,11 +147,11 @@ class ScpAgent:
                     return
                 self.sync()
                 self._schedule_sync(generation)
-        self.model.scheduler.call_later(self.manager.timing.dmp_sync_interval, run,
+        self.model.scheduler.call_later(self.model.configmgr_timing.dmp_sync_interval, run,
                                         f"{self.ss.server}: SMS_DMP_DOWNLOADER sync")
 
     def sync(self) -> bool:
-        """Download the update manifest (online mode), as Dmpdownloader.log tells it (facts §7.3)."""
+        """Download the update manifest (online mode), as Dmpdownloader.log tells it (docs/configmgr-behaviour.md#logs)."""
         log = self._dmp_log()
         internet = lab_internet(self.model)
         proxy = site_system_proxy(self.ss)
@@ -167,7 +181,8 @@ class ScpAgent:
         log.write(f"Generating state message: 0 for package {NULL_PACKAGE}~~")
         log.write("Successfully Dropped the state message 0~~")
         now = int(self._now())
-        self.host.registry.set_value(DMP_KEY, "LastSyncedTime", now)          # facts §4 (Unix epoch seconds)
+        # docs/configmgr-behaviour.md#sms-executive-threads (Unix epoch seconds)
+        self.host.registry.set_value(DMP_KEY, "LastSyncedTime", now)
         self.host.registry.set_value(DMP_KEY, "LastSyncRequestTime", now)
         self.last_sync = {"ok": True}
         return True
@@ -177,7 +192,7 @@ class ScpAgent:
         self._check_generation += 1
         generation = self._check_generation
         result = self._check()
-        self.model.scheduler.call_later(self.manager.timing.connectivity_check_interval,
+        self.model.scheduler.call_later(self.model.configmgr_timing.connectivity_check_interval,
                                         lambda: self._scheduled_check(generation),
                                         f"{self.ss.server}: endpoint connectivity check")
         return result
@@ -222,7 +237,7 @@ class ScpAgent:
         self.hierarchy.status_messages.raise_message(site_code, server, CONNECTOR, message_ids[0], severity, self._now(),
                                                      failed_urls)
         if cloud:
-            # 2002+: required endpoints of a cloud service unreachable → critical 11488 (facts §6).
+            # 2002+: required endpoints of a cloud service unreachable → critical 11488 (docs/configmgr-behaviour.md#status-messages).
             message_ids.append(MSG_CLOUD_CRITICAL)
             self.hierarchy.status_messages.raise_message(site_code, server, CONNECTOR, MSG_CLOUD_CRITICAL, SEVERITY_ERROR,
                                                          self._now(), [", ".join(cloud), *failed_urls])
@@ -238,3 +253,32 @@ class ScpAgent:
         return {"site_code": self.ss.site_code, "server": self.ss.server, "active": self.active,
                 "configured_mode": self.configured_mode, "effective_mode": self.effective_mode,
                 "last_sync": self.last_sync, "last_connectivity_check": self.last_check}
+
+
+class ScpService:
+    """The service connection points of one hierarchy at work: an agent per installed SCP, started and
+    stopped by Site Component Manager's role events (it never calls the SCP directly)."""
+
+    def __init__(self, model: ScpEnvironment, hierarchy: Hierarchy, events: RoleEvents) -> None:
+        self.model, self.hierarchy = model, hierarchy
+        self.agents: dict[tuple[str, str], ScpAgent] = {}
+        events.subscribe(self._on_role_event)
+        hierarchy.runtime_reports.append(self.to_dict)
+
+    def _on_role_event(self, event: RoleEvent) -> None:
+        if event.role.name != ROLE_SCP or event.hierarchy is not self.hierarchy:
+            return
+        key = (event.site_system.site_code, event.site_system.server)
+        if event.kind == INSTALLED:
+            agent = self.agents.get(key)
+            if agent is None or agent.role is not event.role:
+                agent = self.agents[key] = ScpAgent(self.model, self.hierarchy, event.site_system, event.role)
+            agent.start()
+        elif event.kind == REMOVED:
+            agent = self.agents.pop(key, None)
+            if agent is not None:
+                agent.stop()
+
+    def to_dict(self) -> dict:
+        agents = [agent.to_dict() for _, agent in sorted(self.agents.items())]
+        return {"scp_runtime": agents} if agents else {}

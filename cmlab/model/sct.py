@@ -1,4 +1,5 @@
-"""The Service Connection Tool (ServiceConnectionTool.exe): the offline SCP's update workflow (facts §5).
+"""The Service Connection Tool (ServiceConnectionTool.exe): the offline SCP's update workflow
+(docs/configmgr-behaviour.md#service-connection-tool).
 
     -prepare -usagedatadest <file.cab>                       on the SCP host, SCP offline
     -connect -usagedatasrc <folder|file> -updatepackdest <folder>
@@ -7,10 +8,11 @@
     -import -updatepacksrc <folder>                          on the SCP host: that hierarchy's updates only
     -export -dest <file.csv>                                 on the SCP host: the usage data to review
 
-ServiceConnectionTool.log next to the tool is replaced by each run; -connect also writes
-ConfigMgrSetup.log at the root of the system drive. Exit codes (assumption, facts silent): 0 success,
-1 a reported error, -532462766 (0xE0434352) an unhandled .NET exception — a missing file next to the
-tool, or the harmless UnauthorizedAccessException at the end of -connect (facts §5, `sct_access_denied`
+ServiceConnectionTool.log next to the tool is replaced by each run; -connect also writes ConfigMgrSetup.log
+at the root of the system drive. Exit codes (assumption, not documented): 0 success, 1 a reported error,
+-532462766 (0xE0434352) an unhandled .NET exception — a missing file next to the tool, or the harmless
+UnauthorizedAccessException at the end of -connect (docs/configmgr-behaviour.md#service-connection-tool,
+`sct_access_denied`
 fault) after which the downloaded data is complete.
 """
 
@@ -21,24 +23,31 @@ import ntpath
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from .cmtrace import LogWriter
 from .configmgr import ROLE_SCP, Hierarchy, RoleState, SiteSystem
-from .executive import SCT_DIR, SCT_FILES, ensure_executive
-from .internet import AVAILABLE_UPDATES, ProxyUse, SiteUpdate, host_has_tls12
-from .scp import DOWNLOAD_SUCCESS, DOWNLOADER, lab_internet
+from .executive import ensure_executive
+from .internet import AVAILABLE_UPDATES, ProxyUse, SiteUpdate, host_has_tls12, lab_internet
+from .scp import DOWNLOAD_SUCCESS, DOWNLOADER
+from .wellknown import SCT_DIR
+from .windows import WindowsHost
 
-if TYPE_CHECKING:
-    from .state import LabModel
-    from .windows import WindowsHost
 
-TOOL_FOLDER = SCT_DIR                         # under a site server's install dir (facts §5)
+class ToolEnvironment(Protocol):
+    """What the tool needs of the lab (cmlab.model.state.LabModel has it)."""
+
+    hierarchies: list[Hierarchy]
+    internet: Any                  # cmlab.model.internet.Internet
+
+
+TOOL_FOLDER = SCT_DIR                         # under a site server's install dir (docs/configmgr-behaviour.md#service-connection-tool)
 TOOL_EXE = "ServiceConnectionTool.exe"
-# "All of these files must be in the same folder" (facts §5); the companions' names are placeholders.
-TOOL_FILES = SCT_FILES
+# "All of these files must be in the same folder" (docs/configmgr-behaviour.md#service-connection-tool); the companions' names are
+# placeholders.
+TOOL_FILES = ("ServiceConnectionTool.exe", "ServiceConnectionTool.exe.config")
 UNHANDLED_EXIT = -532462766                   # 0xE0434352: an unhandled .NET exception
-MANIFEST = "ConfigMgr.Update.Manifest.enc"    # facts §5
+MANIFEST = "ConfigMgr.Update.Manifest.enc"    # docs/configmgr-behaviour.md#service-connection-tool
 MANIFEST_FWLINK = "https://go.microsoft.com/fwlink/?LinkId=2309745"
 ADMINUI_CONTENT_URL = "https://configmgrbits.cdn.manage.microsoft.com/ConfigMgr.AdminUIContent.cab"
 PAYLOAD_URL = "https://download.microsoft.com/configmgr/{guid}.cab"
@@ -100,7 +109,8 @@ def parse_arguments(argv: list[str]) -> tuple[str, dict[str, str | bool]]:
 
 
 def select_updates(site_version: str, options: dict) -> list[SiteUpdate]:
-    """Facts §5: default the latest applicable update, no hotfixes; -downloadall everything;
+    """docs/configmgr-behaviour.md#service-connection-tool: default the latest applicable update, no hotfixes;
+    -downloadall everything;
     -downloadhotfix all hotfixes; -downloadsiteversion updates and hotfixes newer than the site."""
     current = tuple(int(p) for p in site_version.split("."))
     newer = [u for u in AVAILABLE_UPDATES if u.version_key > current]
@@ -117,7 +127,7 @@ def select_updates(site_version: str, options: dict) -> list[SiteUpdate]:
 class ServiceConnectionTool:
     """One run of the tool on a host, from the folder it was started in. Callers hold the model lock."""
 
-    def __init__(self, model: LabModel, host: WindowsHost, exe_path: str, access_denied: Callable[[], bool] | None = None
+    def __init__(self, model: ToolEnvironment, host: WindowsHost, exe_path: str, access_denied: Callable[[], bool] | None = None
                  ) -> None:
         self.model, self.host, self.exe_path = model, host, exe_path
         self.folder = ntpath.dirname(exe_path)
@@ -136,7 +146,7 @@ class ServiceConnectionTool:
         fs = self.host.fs
         log_path = f"{self.folder}\\ServiceConnectionTool.log"
         if fs.node(log_path) is not None:
-            fs.delete(log_path)                   # replaced each run (facts §5)
+            fs.delete(log_path)                   # replaced each run (docs/configmgr-behaviour.md#service-connection-tool)
         for name in TOOL_FILES:
             if fs.kind(f"{self.folder}\\{name}") != "leaf":
                 text = (f"Unhandled Exception: System.IO.FileNotFoundException: Could not find file "
@@ -147,7 +157,7 @@ class ServiceConnectionTool:
             self._say(f"INFO: ServiceConnectionTool {' '.join(argv)}")
             admin = user is None or self.host.is_local_admin(user)
             if not admin:
-                # Facts §5: elevated command prompt, local administrator on the SCP host.
+                # docs/configmgr-behaviour.md#service-connection-tool: elevated command prompt, local administrator on the SCP host.
                 raise ToolFailed("ERROR: The service connection tool must run elevated, as a local administrator of "
                                  "this computer.")
             handler = {"-prepare": self._prepare, "-connect": self._connect, "-import": self._import,
@@ -170,7 +180,7 @@ class ServiceConnectionTool:
         hierarchy, ss = self._scp_here()
         role = ss.role(ROLE_SCP)
         if role is None or hierarchy.scp_mode(role) != "Offline":
-            # Facts §5: the SCP must be configured for offline, on-demand connection.
+            # docs/configmgr-behaviour.md#service-connection-tool: the SCP must be configured for offline, on-demand connection.
             raise ToolFailed("ERROR: The service connection point is in online mode. The service connection tool "
                              "can only be used when the service connection point is in offline mode.")
         return hierarchy, ss
@@ -230,7 +240,7 @@ class ServiceConnectionTool:
         server, _, port = text.partition(":")
         if port and not port.isdigit():
             raise ToolFailed(f"ERROR: Invalid proxy server URI: {raw}")
-        # Port 80 when none is given (the console's default, facts §1.7).
+        # Port 80 when none is given (the console's default, docs/configmgr-behaviour.md#site-system-servers).
         return ProxyUse(server, int(port) if port else 80, authenticated="-proxyusername" in options)
 
     def _connect(self, options: dict) -> ToolResult:
@@ -256,7 +266,8 @@ class ServiceConnectionTool:
 
         download(MANIFEST_FWLINK, "ConfigMgr.Update.Manifest.cab")
         self._say("INFO:ConfigMgr.Update.Manifest.cab (size = 15741046) downloaded successfully")
-        download(ADMINUI_CONTENT_URL, "ConfigMgr.AdminUIContent.cab")    # TLS 1.2 only (facts §5)
+        # TLS 1.2 only (docs/configmgr-behaviour.md#service-connection-tool)
+        download(ADMINUI_CONTENT_URL, "ConfigMgr.AdminUIContent.cab")
         wanted: dict[str, SiteUpdate] = {}
         for _, data in usage:
             for update in select_updates(data["site_version"], options):
@@ -280,7 +291,7 @@ class ServiceConnectionTool:
         fs.write_text(f"{dest}\\{MANIFEST}", json.dumps(manifest, sort_keys=True))
         self._say(f"INFO: {len(wanted)} update package(s) saved to {dest}")
         if self.access_denied():
-            # Facts §5: known and harmless; the data is complete.
+            # docs/configmgr-behaviour.md#service-connection-tool: known and harmless; the data is complete.
             text = ("Unhandled Exception: System.UnauthorizedAccessException: Access to the path "
                     "'C:\\Windows\\Temp\\extractmanifestcab\\95F8A562.sql' is denied.")
             return ToolResult(UNHANDLED_EXIT, list(self.out), [text])

@@ -1,9 +1,10 @@
 """Status messages and component status: what the site database knows about its components.
 
-Facts §3: SMS_StatusMessage (Component, MachineName, MessageID, MessageType, ModuleName, RecordID,
-Severity 0x40000000 / 0x80000000 / 0xC0000000, SiteCode, Time UTC) and SMS_ComponentSummarizer
-(ComponentName, MachineName, SiteCode, State 0-5, Status 0-2, Type, TallyInterval). Both live per
-hierarchy: the top-level site sees its children's status (assumption, docs/simulator-assumptions.md).
+docs/configmgr-behaviour.md#status-messages: SMS_StatusMessage (Component, MachineName, MessageID,
+MessageType, ModuleName, RecordID, Severity 0x40000000 / 0x80000000 / 0xC0000000, SiteCode, Time UTC) and
+SMS_ComponentSummarizer (ComponentName, MachineName, SiteCode, State 0-5, Status 0-2, Type, TallyInterval).
+Both live per hierarchy: the top-level site sees its children's status (assumption,
+docs/simulator-assumptions.md).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
+
+from .match import wildcard_match
 
 SEVERITY_INFORMATION = 0x40000000
 SEVERITY_WARNING = 0x80000000
@@ -84,8 +87,6 @@ class StatusMessages:
              since: float | None = None) -> list[StatusMessage]:
         """Each filter is a list of alternatives (None = any); component, machine, site code and
         module take wildcards."""
-        from .configmgr import wildcard_match  # configmgr imports this module
-
         def any_match(patterns: Iterable[str] | None, value: str) -> bool:
             return patterns is None or any(wildcard_match(p, value) for p in patterns)
 

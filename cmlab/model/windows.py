@@ -6,16 +6,13 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .clock import Scheduler, SimClock
 from .errors import AlreadyExists, InvalidArgument, NotFound, RuleViolation
 from .files import FileSystem
 from .firewall import Firewall, default_rules
 from .secrets import PasswordFingerprint
-
-if TYPE_CHECKING:
-    from .executive import ExecutiveTiming, SmsExecutive
 
 # ---------------------------------------------------------------------------------------------
 # Registry
@@ -126,8 +123,9 @@ class Registry:
         self._watchers: list[tuple[str, tuple[str, ...], RegistryWatcher]] = []
 
     def watch(self, path: str, callback: RegistryWatcher) -> None:
-        """Call `callback` after every value written through `set_value` at or under `path`
-        (what RegNotifyChangeKeyValue gives a Windows service, e.g. SMS_EXECUTIVE, facts §4)."""
+        """Call `callback` after every value written through `set_value` at or under `path` (what
+        RegNotifyChangeKeyValue gives a Windows service, e.g. SMS_EXECUTIVE,
+        docs/configmgr-behaviour.md#sms-executive-threads)."""
         hive, parts = self._resolve(path)
         self._watchers.append((hive, tuple(p.lower() for p in parts), callback))
 
@@ -265,7 +263,7 @@ class Domain:
         self.sid = "S-1-5-21-" + _sub_authorities(self.dns)
 
     def add_computer(self, netbios_name: str) -> str:
-        """A computer joined to the domain: its account `<NAME>$` (facts §9)."""
+        """A computer joined to the domain: its account `<NAME>$` (docs/configmgr-behaviour.md#remote-site-system-requirements)."""
         account = netbios_name.upper() + "$"
         self.computers[account.lower()] = account
         return account
@@ -337,7 +335,9 @@ class WindowsHost:
         self.machine_sid = "S-1-5-21-" + _sub_authorities(self.fqdn)
         # The lab's scheduler (simulated clock); a host on its own gets a private one.
         self.scheduler = scheduler or Scheduler(SimClock())
-        self.executive: SmsExecutive | None = None     # set by cmlab.model.executive.ensure_executive
+        # SMS_EXECUTIVE once the host is a site system (cmlab.model.executive.ensure_executive sets it;
+        # the host itself knows nothing about ConfigMgr).
+        self.executive: Any = None
         self._service_listeners: dict[str, list[ServiceListener]] = {}
         self.console_module_path: str | None = None   # ConfigurationManager.psd1 when the console is installed
         self.registry = Registry()
@@ -345,8 +345,8 @@ class WindowsHost:
         self.local_groups: dict[str, LocalGroup] = {}
         self.fs = FileSystem(self.scheduler.clock.now)
         self.firewall = Firewall(default_rules())
-        self.time_zone_bias = 0          # minutes, UTC = local + bias (CMTrace "+BBB", facts §7.3)
-        self.executive_timing: ExecutiveTiming | None = None     # topology: sms_executive timing
+        self.time_zone_bias = 0          # minutes, UTC = local + bias (CMTrace "+BBB", docs/configmgr-behaviour.md#logs)
+        self.executive_timing: Any = None     # cmlab.model.timing.ExecutiveTiming from the topology, or None
         self.add_local_group("Administrators", "Administrators have complete and unrestricted access to the computer/domain",
                              [f"{self.netbios_name}\\Administrator", f"{domain.netbios}\\Domain Admins"])
         self.add_local_group("Users", "Users are prevented from making accidental or intentional system-wide changes",
@@ -358,7 +358,8 @@ class WindowsHost:
 
     @property
     def computer_account(self) -> str:
-        """How the host's computer account appears as a group member: 'LAB\\CAS$' (facts §9)."""
+        """How the host's computer account appears as a group member: 'LAB\\CAS$'
+        (docs/configmgr-behaviour.md#remote-site-system-requirements)."""
         return f"{self.domain.netbios}\\{self.netbios_name}$"
 
     @property

@@ -88,7 +88,7 @@ class ConfigMgrLab:
             self.model.host(host).registry.set_value(NETFX_KEY, name, 1)
 
     def restart_thread(self, host: str, component: str) -> None:
-        """What Configuration Manager Service Manager does (facts §4): Stop, then Start."""
+        """What Configuration Manager Service Manager does (docs/configmgr-behaviour.md#sms-executive-threads): Stop, then Start."""
         registry = self.model.host(host).registry
         timing = self.model.host(host).executive.timing
         registry.set_value(rf"{THREADS}\{component}", "Requested Operation", "Stop")

@@ -1,4 +1,5 @@
-"""Site Component Manager installs and removes roles asynchronously (facts §8.1, §9)."""
+"""Site Component Manager installs and removes roles asynchronously
+(docs/configmgr-behaviour.md#asynchronous-installation, #remote-site-system-requirements)."""
 
 from __future__ import annotations
 

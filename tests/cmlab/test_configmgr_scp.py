@@ -1,5 +1,6 @@
-"""The SCP at work: the pending mode change (facts §1.3, §4), the endpoint connectivity check and
-its status messages (facts §6), the DMP downloader, proxies, and Invoke-WebRequest."""
+"""The SCP at work: the pending mode change (docs/configmgr-behaviour.md#scp-mode, #sms-executive-threads), the
+endpoint connectivity check and its status messages (docs/configmgr-behaviour.md#internet-endpoints,
+#status-messages), the DMP downloader, proxies, and Invoke-WebRequest."""
 
 from __future__ import annotations
 

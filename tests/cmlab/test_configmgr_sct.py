@@ -1,5 +1,5 @@
-"""The Service Connection Tool through Start-Process (facts §5): prepare, connect, import, export,
-and each documented failure."""
+"""The Service Connection Tool through Start-Process (docs/configmgr-behaviour.md#service-connection-tool):
+prepare, connect, import, export, and each documented failure."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def test_the_offline_workflow(lab):
     assert sct(lab, "-import", "-updatepacksrc", r"D:\USB\UpdatePacks")["ExitCode"] == 0
     updates = lab.ok(step("u", "Get-CimInstance", {"Name": None, "FullVersion": None, "State": None},
                           Namespace="root\\SMS\\site_CAS", ClassName="SMS_CM_UpdatePackages"))["u"]
-    # Default selection: the latest applicable update, no hotfixes (facts §5).
+    # Default selection: the latest applicable update, no hotfixes (docs/configmgr-behaviour.md#service-connection-tool).
     assert updates == [{"Name": "Configuration Manager 2503", "FullVersion": "5.00.9135.1000", "State": 262146}]
     dmp = lab.tracing_log(PS1, "SMS_DMP_DOWNLOADER")
     assert dmp[-1].startswith("Successfully Dropped the state message 4~~")
@@ -121,7 +121,7 @@ def test_the_harmless_unauthorized_access_exception(lab):
     assert result["ExitCode"] == UNHANDLED_EXIT
     err = lab.model.host(PS1).fs.file(r"D:\USB\err.txt").lines()
     assert err[0].startswith("Unhandled Exception: System.UnauthorizedAccessException: Access to the path")
-    # Facts §5: safe to ignore — the data is complete and imports.
+    # docs/configmgr-behaviour.md#service-connection-tool: safe to ignore — the data is complete and imports.
     assert sct(lab, "-import", "-updatepacksrc", r"D:\USB\Packs")["ExitCode"] == 0
 
 

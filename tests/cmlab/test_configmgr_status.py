@@ -1,5 +1,5 @@
-"""Status messages (facts §1.11, §3), the site namespace through Get-CimInstance with strict WQL,
-and the usage data level (facts §1.13)."""
+"""Status messages (docs/configmgr-behaviour.md#status-messages, #wmi-classes), the site namespace through
+Get-CimInstance with strict WQL, and the usage data level (docs/configmgr-behaviour.md#usage-data-level)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_a_child_sites_drive_sees_only_its_own_messages(lab):
 
 def test_get_cmcomponentstatusmessage_follows_the_reference(lab):
     start = "2000-01-01T00:00:00Z"
-    # "doesn't work with the All value, but also doesn't return any values if omitted" (facts §1.11)
+    # "doesn't work with the All value, but also doesn't return any values if omitted" (docs/configmgr-behaviour.md#status-messages)
     assert messages(lab, "Get-CMComponentStatusMessage", StartTime=start) == []
     assert messages(lab, "Get-CMComponentStatusMessage", StartTime=start, Severity="All") == []
     assert messages(lab, "Get-CMComponentStatusMessage", StartTime=start, Severity="Warning") == [
@@ -71,7 +71,7 @@ def test_get_cmcomponentstatusmessage_follows_the_reference(lab):
     assert messages(lab, "Get-CMComponentStatusMessage", StartTime=start, Severity="Information",
                     ComponentName="SMS_SERVICE_CONNECTOR", ComputerName="ps1.lab.example") == [(11410, "ps1.lab.example")]
     doc = lab.run(step("m", "Get-CMComponentStatusMessage", Severity="Error"))
-    assert "StartTime" in doc["error"]["message"]                      # mandatory (facts §1.11)
+    assert "StartTime" in doc["error"]["message"]                      # mandatory (docs/configmgr-behaviour.md#status-messages)
 
 
 def test_sms_statusmessage_through_cim(lab):
