@@ -18,11 +18,12 @@ from cmlab.model.status import (
     SEVERITY_ERROR,
     SEVERITY_INFORMATION,
     SEVERITY_WARNING,
+    Alert,
     ComponentRow,
     StatusMessage,
 )
 
-from .pstypes import PSObject
+from .pstypes import PSObject, ps_datetime
 
 SYSRESUSE = "IResultObject#SMS_SCI_SysResUse"
 RESERVED = "IResultObject#SMS_SCI_Reserved"
@@ -142,9 +143,9 @@ def cim_instance(wmi_class: str, namespace: str, properties: dict, keys: tuple[s
 # ---------------------------------------------------------
 
 def _utc(seconds: float | None) -> datetime.datetime | None:
-    if seconds is None:
-        return None
-    return datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc)
+    """A site database time (UTC). Get-CimInstance shows it in the caller's local time
+    (cmlab.cmdlets.sms_namespace converts); ConfigMgr's cmdlets keep UTC."""
+    return ps_datetime(seconds)
 
 
 STATUS_MESSAGE_PROPERTIES = ("Component", "MachineName", "MessageID", "MessageType", "ModuleName", "ProcessID",
@@ -244,3 +245,74 @@ def sms_sci_site_definition(hierarchy: Hierarchy, site: Site) -> PSObject:
     }
     key = f'FileType=2,ItemName="Site Definition",ItemType="Site Definition",SiteCode="{site.code}"'
     return _result_object("SMS_SCI_SiteDefinition", properties, key)
+
+
+# Insertion strings of status messages: one SMS_StatMsgInsStrings instance per string, keyed by
+# RecordID and InsStrIndex (0 = the message's first string), as the SDK's status message queries join them.
+STAT_MSG_INS_STRINGS_PROPERTIES = ("InsStrIndex", "InsStrValue", "RecordID", "SiteCode")
+
+
+def cim_stat_msg_ins_string(message: StatusMessage, index: int, value: str, namespace: str) -> PSObject:
+    properties = {"InsStrIndex": index, "InsStrValue": value, "RecordID": message.record_id,
+                  "SiteCode": message.site_code}
+    return cim_instance("SMS_StatMsgInsStrings", namespace, properties, ("InsStrIndex", "RecordID"))
+
+
+# SMS_Alert (SDK class reference): what the console shows as notifications (docs/configmgr-behaviour.md#console-notifications).
+ALERT_PROPERTIES = ("AlertState", "ClosedBy", "Comments", "DateAlertStateModified", "DateCreated", "DateFirstActivated",
+                    "DateLastModified", "Deletable", "Enabled", "FeatureArea", "FeatureGroup", "ID", "InstanceNameParam1",
+                    "InstanceNameParam2", "InstanceNameParam3", "IsIgnored", "LastModifiedBy", "MonitoredByScom", "Name",
+                    "NumberOfSubscription", "ObjectTypeID", "OccurrenceCount", "ParameterValues", "RootCauseMessage",
+                    "RuleState", "Severity", "SkipUntil", "SourceSiteCode", "TypeID", "TypeInstanceID")
+
+
+def cim_alert(alert: Alert, namespace: str) -> PSObject:
+    params = [*alert.params, "", "", ""][:3]
+    properties = {
+        "AlertState": alert.state,
+        "ClosedBy": alert.closed_by,
+        "Comments": "",
+        "DateAlertStateModified": _utc(alert.state_modified),
+        "DateCreated": _utc(alert.created),
+        "DateFirstActivated": _utc(alert.first_activated),
+        "DateLastModified": _utc(alert.state_modified),
+        "Deletable": False,
+        "Enabled": True,
+        "FeatureArea": 0,
+        "FeatureGroup": 1,                         # Administration
+        "ID": alert.id,
+        "InstanceNameParam1": params[0],
+        "InstanceNameParam2": params[1],
+        "InstanceNameParam3": params[2],
+        "IsIgnored": False,
+        "LastModifiedBy": "SYSTEM",
+        "MonitoredByScom": False,
+        "Name": alert.name,
+        "NumberOfSubscription": 0,
+        "ObjectTypeID": 0,
+        "OccurrenceCount": alert.occurrence_count,
+        "ParameterValues": "",
+        "RootCauseMessage": alert.name,
+        "RuleState": 0 if alert.state == 0 else 1,  # Bad while active, Good once canceled
+        "Severity": alert.severity,
+        "SkipUntil": None,
+        "SourceSiteCode": alert.source_site_code,
+        "TypeID": alert.type_id,
+        "TypeInstanceID": alert.type_instance_id,
+    }
+    return cim_instance("SMS_Alert", namespace, properties, ("ID",))
+
+
+# SMS_StatMsgWithInsStrings (SDK): a status message with its first ten insertion strings (InsString1..10),
+# what a module reads in one query.
+STAT_MSG_WITH_INS_STRINGS_PROPERTIES = tuple(sorted(
+    (*STATUS_MESSAGE_PROPERTIES, "PerClient", "ResourceID", "SuccessfulTransaction", "TopLevelSiteCode", "Transaction",
+     *(f"InsString{n}" for n in range(1, 11))), key=str.lower))
+
+
+def cim_stat_msg_with_ins_strings(message: StatusMessage, namespace: str, top_level_site: str) -> PSObject:
+    strings = list(message.ins_strings[:10]) + [None] * (10 - min(10, len(message.ins_strings)))
+    properties = {**status_message_properties(message), "PerClient": 0, "ResourceID": None, "SuccessfulTransaction": 0,
+                  "TopLevelSiteCode": top_level_site, "Transaction": 0,
+                  **{f"InsString{n}": strings[n - 1] for n in range(1, 11)}}
+    return cim_instance("SMS_StatMsgWithInsStrings", namespace, properties, ("RecordID",))

@@ -15,7 +15,7 @@ from typing import Protocol
 from .errors import AlreadyExists, InvalidArgument, NotFound, RuleViolation
 from .match import wildcard_match
 from .secrets import PasswordFingerprint
-from .status import ComponentState, ComponentSummary, StatusMessages
+from .status import Alerts, ComponentState, ComponentSummary, StatusMessages
 
 ROLE_SITE_SYSTEM = "SMS Site System"
 ROLE_SITE_SERVER = "SMS Site Server"
@@ -215,6 +215,7 @@ class Hierarchy:
         # level).
         self.status_messages = StatusMessages()
         self.components = ComponentSummary()
+        self.alerts = Alerts()                       # SMS_Alert: console notifications
         self.telemetry_level = "Enhanced"            # the default level (docs/configmgr-behaviour.md#usage-data-level)
         self.cloud_services: set[str] = set()       # cloud services that need the SCP's endpoints
         self.updates: dict[str, dict] = {}          # SMS_CM_UpdatePackages: guid -> {name, full_version, state}
@@ -516,6 +517,7 @@ class Hierarchy:
             "cloud_services": sorted(self.cloud_services),
             "components": self.components.to_dict(),
             "status_messages": self.status_messages.to_dict(),
+            "console_notifications": self.alerts.to_dict(),
             "updates": [{"guid": g, **u} for g, u in sorted(self.updates.items())],
         }
         for report in self.runtime_reports:

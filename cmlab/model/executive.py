@@ -73,6 +73,7 @@ class SmsExecutive:
         host.registry.ensure_key(THREADS_KEY)
         host.registry.watch(THREADS_KEY, self._on_registry_write)
         host.on_service(SERVICE_NAME, self._on_service)
+        host.net.service_started("executive")     # the running process's view of SCHANNEL (netsettings)
 
     # Threads ------------------------------------------------------------------------------
     def _key(self, name: str) -> str:
@@ -172,6 +173,7 @@ class SmsExecutive:
             key.set_value(CURRENT, STOPPED if event == "stopped" else RUNNING, "String")
         self._pickup_pending.clear()
         if event == "started":
+            self.host.net.service_started("executive")
             for callback in list(self._service_callbacks):
                 callback(self.host.fqdn)
             for component in self.components():

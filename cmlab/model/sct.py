@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from .cmtrace import LogWriter
 from .configmgr import ROLE_SCP, Hierarchy, RoleState, SiteSystem
 from .executive import ensure_executive
-from .internet import AVAILABLE_UPDATES, ProxyUse, SiteUpdate, host_has_tls12, lab_internet
+from .internet import AVAILABLE_UPDATES, ProxyUse, SiteUpdate, client_for, lab_internet
 from .scp import DOWNLOAD_SUCCESS, DOWNLOADER
 from .wellknown import SCT_DIR
 from .windows import WindowsHost
@@ -39,12 +39,13 @@ class ToolEnvironment(Protocol):
 
     hierarchies: list[Hierarchy]
     internet: Any                  # cmlab.model.internet.Internet
+    clock: Any                     # cmlab.model.clock.SimClock
 
 
 TOOL_FOLDER = SCT_DIR                         # under a site server's install dir (docs/configmgr-behaviour.md#service-connection-tool)
 TOOL_EXE = "ServiceConnectionTool.exe"
-# "All of these files must be in the same folder" (docs/configmgr-behaviour.md#service-connection-tool); the companions' names are
-# placeholders.
+# "All of these files must be in the same folder" (docs/configmgr-behaviour.md#service-connection-tool); the
+# companions' names are placeholders.
 TOOL_FILES = ("ServiceConnectionTool.exe", "ServiceConnectionTool.exe.config")
 UNHANDLED_EXIT = -532462766                   # 0xE0434352: an unhandled .NET exception
 MANIFEST = "ConfigMgr.Update.Manifest.enc"    # docs/configmgr-behaviour.md#service-connection-tool
@@ -248,7 +249,7 @@ class ServiceConnectionTool:
         dest = self._path(options, "-updatepackdest")
         usage = self._usage_files(source)
         proxy = self._proxy(options)
-        tls12 = host_has_tls12(self.host)
+        client = client_for(self.host, "sct", self.model.clock.now())
         internet = lab_internet(self.model)
         setup_log = LogWriter(self.host, "C:\\ConfigMgrSetup.log", "ConfigMgrSetup", register=False)
         for path, data in usage:
@@ -258,7 +259,7 @@ class ServiceConnectionTool:
             setup_log.write(f"INFO: Downloading {url} as {what}")
             setup_log.write("No proxy information is specified. Connect without proxy." if proxy is None else
                             f"Proxy information is specified. Connect with proxy {proxy.server}:{proxy.port}.")
-            response = internet.request(url, proxy, tls12)
+            response = internet.request(url, proxy, client)
             if not response.ok:
                 setup_log.write(f"ERROR: Failed to download {what}: {response.message}", severity=3)
                 raise ToolFailed(f"ERROR: Failed to download {what}: {response.message}")

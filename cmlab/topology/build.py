@@ -7,7 +7,8 @@ default lab has its SCP at a child primary, left over from an expansion).
 from __future__ import annotations
 
 from cmlab.model import Domain, LabModel, ProxySettings, Site
-from cmlab.model.internet import Internet
+from cmlab.model.certificates import CertificateStores, stand_in_pem
+from cmlab.model.netsettings import INTERNET_CONNECTIONS_KEY, WINHTTP_VALUE, encode_winhttp
 from cmlab.model.sct import install_tool
 
 from .spec import TopologySpec
@@ -42,6 +43,16 @@ def build_model(topology: TopologySpec, password: str) -> LabModel:
                 registry_key.set_value(name, data)
         for svc in spec.services:
             host.add_service(svc.name, svc.display_name, svc.status, svc.start_type)
+        if spec.restart is not None:
+            host.restart_timing = spec.restart
+        host.certificates = CertificateStores()
+        host.certificates.install_well_known_roots(tuple(spec.missing_roots), tuple(spec.expired_roots))
+        for path, (root, expired) in spec.certificate_files.items():
+            host.add_file(path, stand_in_pem(root, expired))
+        if spec.winhttp_proxy:
+            host.registry.set_value(INTERNET_CONNECTIONS_KEY, WINHTTP_VALUE,
+                                    encode_winhttp(spec.winhttp_proxy, spec.winhttp_bypass, 1), "Binary")
+        host.booted()      # the settings above are the ones its processes start with
     for hspec in topology.hierarchies:
         hierarchy = model.add_hierarchy(hspec.name)
         for sspec in hspec.sites:
@@ -64,13 +75,16 @@ def build_model(topology: TopologySpec, password: str) -> LabModel:
     # ConfigMgr behaviour: timing, the simulated internet, the tool where the topology puts it,
     # and the roles the topology declares installed at work from the start.
     model.configmgr_timing = topology.configmgr
-    model.internet = Internet()
-    model.internet.configure(topology.internet)
+    internet = dict(topology.internet)
+    change = internet.pop("service_configuration_change", False)
+    model.internet.configure(internet, replace=True)   # the hierarchies' SCP services listen to it
     for spec in topology.hosts:
         if spec.service_connection_tool:
             install_tool(model.hosts[spec.fqdn], spec.service_connection_tool)
     for hierarchy in model.hierarchies:
         hierarchy.installer.setup_installed(hierarchy)
+    if change:      # Microsoft changed its services before the lab started: the SCPs at work are notified
+        model.internet.configure({"service_configuration_change": True})
     return model
 
 

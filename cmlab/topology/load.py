@@ -13,10 +13,11 @@ from typing import Any
 import yaml
 
 from cmlab.model import ROLE_SCP, SCP_MODES, Prop, ProxySettings, SiteType
+from cmlab.model.certificates import well_known_root
 from cmlab.model.configmgr import TELEMETRY_LEVELS
 from cmlab.model.errors import InvalidArgument
 from cmlab.model.internet import CLOUD_SERVICES, Internet
-from cmlab.model.timing import ConfigMgrTiming, ExecutiveTiming
+from cmlab.model.timing import ConfigMgrTiming, ExecutiveTiming, RestartTiming
 
 from .build import Topology
 from .spec import (
@@ -218,15 +219,82 @@ def _host(fqdn: Any, spec: Any) -> HostSpec:
         s.finish()
         services.append(svc)
     tool = r.get("service_connection_tool", str, "")
-    if tool and not re.match(r"^[A-Za-z]:\\", tool):
-        raise TopologyError(f"{where}.service_connection_tool: {tool!r} must be a full path (C:\\...)")
+    if tool:
+        _full_path(tool, f"{where}.service_connection_tool")
     host = HostSpec(fqdn.lower(), address, _port(r, "http_port", DEFAULT_HTTP_PORT),
                     _port(r, "https_port", DEFAULT_HTTPS_PORT), groups, r.get("console", bool, False),
                     members, registry, services, tool, _sms_executive(r, where), r.get("time_zone_bias", int, 0))
     if not -720 <= host.time_zone_bias <= 840:
         raise TopologyError(f"{where}.time_zone_bias: minutes between -720 and 840 (UTC = local time + bias)")
+    host.missing_roots, host.expired_roots = _root_certificates(r.get("root_certificates", dict, {}), where)
+    for path, raw in r.get("certificate_files", dict, {}).items():
+        host.certificate_files[_full_path(str(path), f"{where}.certificate_files")] = _certificate_file(
+            raw, f"{where}.certificate_files.{path}")
+    proxy = r.get("winhttp_proxy", (str, dict), "")
+    if isinstance(proxy, dict):
+        w = _Reader(proxy, f"{where}.winhttp_proxy")
+        host.winhttp_proxy, host.winhttp_bypass = w.get("proxy", str, required=True), w.get("bypass", str, "")
+        w.finish()
+    else:
+        host.winhttp_proxy = proxy
+    host.restart = _restart(r, where)
     r.finish()
     return host
+
+
+def _full_path(path: str, where: str) -> str:
+    if not re.match(r"^[A-Za-z]:\\", path):
+        raise TopologyError(f"{where}: {path!r} must be a full path (C:\\...)")
+    return path
+
+
+def _root_certificates(raw: dict, where: str) -> tuple[list[str], list[str]]:
+    """`root_certificates: {missing: [names], expired: [names]}` (well-known roots by name or thumbprint)."""
+    r = _Reader(raw, f"{where}.root_certificates")
+    lists = []
+    for key in ("missing", "expired"):
+        names = [str(n) for n in r.get(key, list, [])]
+        for name in names:
+            try:
+                well_known_root(name)
+            except InvalidArgument as e:
+                raise TopologyError(f"{r.path(key)}: {e}") from None
+        lists.append(names)
+    r.finish()
+    return lists[0], lists[1]
+
+
+def _certificate_file(raw: Any, where: str) -> tuple[str, bool]:
+    """`<path>: <root name>` or `{root: <name>, expired: true}`: a stand-in certificate file."""
+    if isinstance(raw, dict):
+        c = _Reader(raw, where)
+        name, expired = c.get("root", str, required=True), c.get("expired", bool, False)
+        c.finish()
+    elif isinstance(raw, str):
+        name, expired = raw, False
+    else:
+        raise TopologyError(f"{where}: a well-known root's name, or {{root, expired}}")
+    try:
+        well_known_root(name)
+    except InvalidArgument as e:
+        raise TopologyError(f"{where}: {e}") from None
+    return name, expired
+
+
+def _restart(r: _Reader, where: str) -> RestartTiming | None:
+    """`restart: {shutdown_delay_seconds, down_seconds}`: how Restart-Computer takes the host down and up."""
+    raw = r.get("restart", dict, None)
+    if raw is None:
+        return None
+    e = _Reader(raw, f"{where}.restart")
+    timing = RestartTiming()
+    for key, attr in (("shutdown_delay_seconds", "shutdown_delay"), ("down_seconds", "down")):
+        value = e.get(key, (int, float), getattr(timing, attr))
+        if value < 0:
+            raise TopologyError(f"{e.where}.{key}: must be 0 or more seconds")
+        setattr(timing, attr, float(value))
+    e.finish()
+    return timing
 
 
 def _sms_executive(r: _Reader, where: str) -> ExecutiveTiming | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cmlab.model import Prop, ProxySettings, SiteType
-from cmlab.model.timing import ConfigMgrTiming, ExecutiveTiming
+from cmlab.model.timing import ConfigMgrTiming, ExecutiveTiming, RestartTiming
 
 DEFAULT_HTTP_PORT = 5985
 DEFAULT_HTTPS_PORT = 5986
@@ -52,6 +52,16 @@ class HostSpec:
     service_connection_tool: str = ""
     sms_executive: ExecutiveTiming | None = None   # thread pickup / stop delays (docs/configmgr-behaviour.md#sms-executive-threads)
     time_zone_bias: int = 0              # minutes, UTC = local + bias (CMTrace "+BBB", docs/configmgr-behaviour.md#logs)
+    # Root store variants (docs/configmgr-behaviour.md#tls-prerequisites): well-known roots left out, or
+    # present only as an expired issue.
+    missing_roots: list[str] = field(default_factory=list)
+    expired_roots: list[str] = field(default_factory=list)
+    # Stand-in certificate files put on the host: path -> (well-known root name, expired)
+    certificate_files: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    # The WinHTTP proxy (`netsh winhttp set proxy`): "" = direct access
+    winhttp_proxy: str = ""
+    winhttp_bypass: str = ""
+    restart: RestartTiming | None = None          # Restart-Computer: shutdown delay, time down
 
 
 @dataclass

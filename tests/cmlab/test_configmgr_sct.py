@@ -9,6 +9,7 @@ import pytest
 from configmgr_harness import ConfigMgrLab, step
 
 from cmlab.model.internet import MSG_SEND
+from cmlab.model.netsettings import NETFX_KEY
 from cmlab.model.sct import UNHANDLED_EXIT, select_updates
 
 PS1 = "ps1.lab.example"
@@ -20,7 +21,8 @@ PROCESS = {"ExitCode": None, "HasExited": None, "ProcessName": None}
 @pytest.fixture
 def lab() -> ConfigMgrLab:
     lab = ConfigMgrLab()
-    lab.enable_tls12(PS1)
+    lab.enable_tls12(PS1)                 # the reboot restarts the online SCP, which syncs: start from no updates
+    lab.hierarchy.updates.clear()
     lab.model.host(PS1).fs.make_dirs(r"D:\USB")
     return lab
 
@@ -87,12 +89,16 @@ def test_prepare_and_import_only_on_the_scp_server(lab):
         "cas.lab.example", tool.rsplit("\\", 1)[0] + r"\ServiceConnectionTool.log")[-1]
 
 
-def test_tls_1_2_disabled_fails_connect(lab):
+def test_tls_1_2_for_net_counts_from_the_next_boot(lab):
     offline(lab)
     sct(lab, "-prepare", "-usagedatadest", r"D:\USB\UsageData.cab")
-    lab.model.host(PS1).registry.set_value(r"HKLM:\SOFTWARE\Microsoft\.NETFramework\v4.0.30319", "SchUseStrongCrypto", 0)
-    assert sct(lab, "-connect", "-usagedatasrc", r"D:\USB\UsageData.cab", "-updatepackdest", r"D:\USB\Packs")["ExitCode"] == 1
-    assert tool_log(lab)[-1].startswith(f"ERROR: Failed to download ConfigMgr.AdminUIContent.cab: {MSG_SEND}")
+    args = ("-connect", "-usagedatasrc", r"D:\USB\UsageData.cab", "-updatepackdest", r"D:\USB\Packs")
+    lab.model.host(PS1).registry.set_value(NETFX_KEY, "SchUseStrongCrypto", 0)
+    assert sct(lab, *args)["ExitCode"] == 0               # "requires a restart": nothing changed yet
+    lab.reboot(PS1)
+    assert sct(lab, *args)["ExitCode"] == 1
+    assert tool_log(lab)[-1].startswith(f"ERROR: Failed to download ConfigMgr.Update.Manifest.cab: {MSG_SEND}")
+    assert any(MSG_SEND in line for line in lab.log(PS1, r"C:\ConfigMgrSetup.log"))
 
 
 def test_connect_through_a_proxy_and_the_internet_outcomes(lab):
