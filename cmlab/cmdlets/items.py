@@ -188,9 +188,24 @@ def item_object(inv: Invocation, item: Item) -> PSObject:
     props = {"Name": node.name, "FullName": item.path, "Length": node.size, "Exists": True, "IsReadOnly": False,
              "Extension": dot + ext if dot else "", "BaseName": base if dot else node.name,
              "DirectoryName": _parent(item.path), "Attributes": PSEnum("System.IO.FileAttributes", "Archive", 32),
-             "Mode": "-a----", **times, **_ps_properties(item)}
+             "Mode": "-a----", **times, "VersionInfo": _version_info(item.path, node), **_ps_properties(item)}
     return PSObject(["System.IO.FileInfo", "System.IO.FileSystemInfo", "System.MarshalByRefObject", "System.Object"],
                     props, item.path)
+
+
+def _version_info(path: str, node: FileNode) -> PSObject:
+    """FileInfo.VersionInfo (System.Diagnostics.FileVersionInfo): the version resource of a simulated
+    executable (its `Key: value` header lines, see cmlab.model.sct), empty for other files."""
+    fields = {}
+    if path.lower().endswith((".exe", ".dll")):
+        for line in node.content.splitlines()[:8]:
+            key, sep, value = line.partition(": ")
+            if sep and key in ("FileVersion", "ProductVersion", "ProductName", "FileDescription"):
+                fields[key] = value.strip()
+    props = {"FileName": path, "FileVersion": fields.get("FileVersion"), "ProductVersion": fields.get("ProductVersion"),
+             "ProductName": fields.get("ProductName"), "FileDescription": fields.get("FileDescription")}
+    return PSObject(["System.Diagnostics.FileVersionInfo", "System.Object"], props,
+                    f"File:             {path}")
 
 
 # Registry values ----------------------------------------------------------------------------------

@@ -44,8 +44,9 @@ class ToolEnvironment(Protocol):
 
 TOOL_FOLDER = SCT_DIR                         # under a site server's install dir (docs/configmgr-behaviour.md#service-connection-tool)
 TOOL_EXE = "ServiceConnectionTool.exe"
-# "All of these files must be in the same folder" (docs/configmgr-behaviour.md#service-connection-tool); the
-# companions' names are placeholders.
+# "All of these files must be in the same folder" (docs/configmgr-behaviour.md#service-connection-tool). The
+# documentation names only the executable: the configuration file is assumed, and cmlab's executable is a
+# text file that carries its version (what Windows shows as the file's FileVersion).
 TOOL_FILES = ("ServiceConnectionTool.exe", "ServiceConnectionTool.exe.config")
 UNHANDLED_EXIT = -532462766                   # 0xE0434352: an unhandled .NET exception
 MANIFEST = "ConfigMgr.Update.Manifest.enc"    # docs/configmgr-behaviour.md#service-connection-tool
@@ -60,10 +61,30 @@ USAGE = ("Usage: ServiceConnectionTool.exe -prepare -usagedatadest <file.cab> | 
          "-downloadsiteversion] | -import -updatepacksrc <folder> | -export -dest <file.csv>")
 
 
-def install_tool(host: WindowsHost, folder: str) -> str:
-    """Put the tool's folder on a host; returns the path of ServiceConnectionTool.exe."""
-    for name in TOOL_FILES:
-        host.fs.write_text(f"{folder}\\{name}", f"simulated {name}\n")
+def tool_files(version: str) -> dict[str, str]:
+    """The tool folder's files and their (simulated) content; the executable names its version."""
+    return {
+        "ServiceConnectionTool.exe": (f"cmlab simulated executable\r\nProductName: Microsoft Configuration Manager\r\n"
+                                      f"FileDescription: Service Connection Tool\r\nFileVersion: {version}\r\n"
+                                      f"ProductVersion: {version}\r\n"),
+        "ServiceConnectionTool.exe.config": ('<?xml version="1.0" encoding="utf-8"?>\r\n<configuration>\r\n  <startup>\r\n'
+                                             '    <supportedRuntime version="v4.0" sku=".NETFramework,Version=v4.6.2"/>\r\n'
+                                             "  </startup>\r\n</configuration>\r\n"),
+    }
+
+
+def file_version(content: str) -> str:
+    """The FileVersion a simulated executable carries ("" for any other file)."""
+    for line in content.splitlines():
+        if line.startswith("FileVersion: "):
+            return line.split(": ", 1)[1].strip()
+    return ""
+
+
+def install_tool(host: WindowsHost, folder: str, version: str = "") -> str:
+    """Put the tool's folder on a host (the version of the site it comes from); returns the executable's path."""
+    for name, content in tool_files(version).items():
+        host.fs.write_text(f"{folder}\\{name}", content)
     return f"{folder}\\{TOOL_EXE}"
 
 
@@ -168,6 +189,19 @@ class ServiceConnectionTool:
             self._say(e.message, severity=3)
             return ToolResult(e.exit_code, list(self.out), [e.stderr] if e.stderr else [])
 
+    @property
+    def version(self) -> str:
+        node = self.host.fs.node(self.exe_path)
+        return file_version(node.content) if node is not None and not node.is_dir else ""
+
+    def _matches(self, site_version: str, what: str) -> None:
+        """The tool must match the site's version (docs/configmgr-behaviour.md#service-connection-tool:
+        "Always use the service connection tool that matches the version"); the refusal's wording is assumed."""
+        if self.version != site_version:
+            raise ToolFailed(f"ERROR: This service connection tool is version {self.version or 'unknown'}, but {what} "
+                             f"is version {site_version}. Use the service connection tool that matches the version of "
+                             "Configuration Manager (CD.Latest\\SMSSETUP\\TOOLS\\ServiceConnectionTool on the site server).")
+
     # Where the tool runs -----------------------------------------------------------------------
     def _scp_here(self) -> tuple[Hierarchy, SiteSystem]:
         for hierarchy in self.model.hierarchies:
@@ -197,6 +231,7 @@ class ServiceConnectionTool:
     # -prepare -------------------------------------------------------------------------------------
     def _prepare(self, options: dict) -> ToolResult:
         hierarchy, ss = self._offline_scp()
+        self._matches(hierarchy.sites[ss.site_code].version, f"site {ss.site_code}")
         dest = self._path(options, "-usagedatadest")
         if not dest.lower().endswith(".cab"):
             raise ToolFailed(f"ERROR: -usagedatadest must name a .cab file: {dest}")
@@ -254,6 +289,7 @@ class ServiceConnectionTool:
         setup_log = LogWriter(self.host, "C:\\ConfigMgrSetup.log", "ConfigMgrSetup", register=False)
         for path, data in usage:
             self._say(f"INFO: Usage data {path}: hierarchy {data['hierarchy_id']}, site version {data['site_version']}")
+            self._matches(data["site_version"], f"the usage data in {path} (site {data['site_code']})")
 
         def download(url: str, what: str) -> None:
             setup_log.write(f"INFO: Downloading {url} as {what}")
@@ -301,6 +337,7 @@ class ServiceConnectionTool:
     # -import --------------------------------------------------------------------------------------
     def _import(self, options: dict) -> ToolResult:
         hierarchy, ss = self._offline_scp()
+        self._matches(hierarchy.sites[ss.site_code].version, f"site {ss.site_code}")
         source = self._path(options, "-updatepacksrc")
         fs = self.host.fs
         if fs.kind(f"{source}\\{MANIFEST}") != "leaf":
@@ -323,6 +360,11 @@ class ServiceConnectionTool:
             if fs.kind(f"{source}\\{guid}") != "container":
                 raise ToolFailed(f"ERROR: The payload of update {guid} is missing from {source}.")
             if tuple(int(p) for p in update["full_version"].split(".")) <= current and not update.get("hotfix"):
+                self._say(f"INFO: Update {update['name']} ({guid}) does not apply to site version {site.version}. Skipped.")
+                continue
+            if guid in hierarchy.updates:
+                # Known to the hierarchy already (ConfigMgr's own list of updates): not imported twice.
+                self._say(f"INFO: Update {update['name']} ({guid}) is already imported. Skipped.")
                 continue
             fs.make_dirs(f"{payload_root}\\{guid}")
             hierarchy.updates[guid] = {"name": update["name"], "full_version": update["full_version"],
@@ -336,6 +378,7 @@ class ServiceConnectionTool:
     # -export --------------------------------------------------------------------------------------
     def _export(self, options: dict) -> ToolResult:
         hierarchy, ss = self._scp_here()
+        self._matches(hierarchy.sites[ss.site_code].version, f"site {ss.site_code}")
         dest = self._path(options, "-dest")
         if self.host.fs.kind(ntpath.dirname(dest)) != "container":
             raise ToolFailed(f"ERROR: The folder {ntpath.dirname(dest)} does not exist.")

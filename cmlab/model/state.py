@@ -23,7 +23,7 @@ from .executive import ensure_executive
 from .installer import SiteComponentManager
 from .internet import Internet
 from .scp import ScpService
-from .sct import TOOL_FILES
+from .sct import install_tool
 from .timing import ConfigMgrTiming
 from .wellknown import IDENTIFICATION_KEY, SCT_DIR, SETUP_KEY
 from .windows import Domain, WindowsHost
@@ -33,14 +33,13 @@ CONSOLE_DIR = r"C:\Program Files (x86)\Microsoft Endpoint Manager\AdminConsole"
 CONSOLE_MODULE = CONSOLE_DIR + r"\bin\ConfigurationManager.psd1"
 
 
-def install_site_server_files(host: WindowsHost, install_dir: str) -> None:
+def install_site_server_files(host: WindowsHost, install_dir: str, version: str = "") -> None:
     """What setup leaves in `<InstallDir>` that cmlab needs: bin\\x64, Logs, and CD.Latest with the Service
     Connection Tool folder (docs/configmgr-behaviour.md#service-connection-tool, #logs)."""
     root = install_dir.rstrip("\\")
     host.fs.make_dirs(f"{root}\\bin\\x64")
     host.fs.make_dirs(f"{root}\\Logs")
-    for name in TOOL_FILES:
-        host.fs.write_text(f"{root}\\{SCT_DIR}\\{name}", "")
+    install_tool(host, f"{root}\\{SCT_DIR}", version)
 
 
 class LabModel:
@@ -127,7 +126,7 @@ class LabModel:
         host.registry.set_value(IDENTIFICATION_KEY, "Site Server Name", site.server)
         host.registry.set_value(SETUP_KEY, "Installation Directory", site.install_dir)
         host.add_service("SMS_SITE_COMPONENT_MANAGER", "SMS_SITE_COMPONENT_MANAGER")
-        install_site_server_files(host, site.install_dir)
+        install_site_server_files(host, site.install_dir, site.version)
         ensure_executive(host)
         return site
 

@@ -78,9 +78,11 @@ def build_model(topology: TopologySpec, password: str) -> LabModel:
     internet = dict(topology.internet)
     change = internet.pop("service_configuration_change", False)
     model.internet.configure(internet, replace=True)   # the hierarchies' SCP services listen to it
+    top = next((s for h in model.hierarchies for s in h.sites.values() if s.is_top_level), None)
     for spec in topology.hosts:
         if spec.service_connection_tool:
-            install_tool(model.hosts[spec.fqdn], spec.service_connection_tool)
+            version = spec.service_connection_tool_version or (top.version if top else "")
+            install_tool(model.hosts[spec.fqdn], spec.service_connection_tool, version)
     for hierarchy in model.hierarchies:
         hierarchy.installer.setup_installed(hierarchy)
     if change:      # Microsoft changed its services before the lab started: the SCPs at work are notified

@@ -218,12 +218,12 @@ def _host(fqdn: Any, spec: Any) -> HostSpec:
             raise TopologyError(f"{s.where}.start_type: one of {', '.join(_START_TYPES)}")
         s.finish()
         services.append(svc)
-    tool = r.get("service_connection_tool", str, "")
-    if tool:
-        _full_path(tool, f"{where}.service_connection_tool")
+    tool_raw = r.get("service_connection_tool", (str, dict), "")
+    tool, tool_version = _tool(tool_raw, f"{where}.service_connection_tool")
     host = HostSpec(fqdn.lower(), address, _port(r, "http_port", DEFAULT_HTTP_PORT),
                     _port(r, "https_port", DEFAULT_HTTPS_PORT), groups, r.get("console", bool, False),
-                    members, registry, services, tool, _sms_executive(r, where), r.get("time_zone_bias", int, 0))
+                    members, registry, services, tool, tool_version, _sms_executive(r, where),
+                    r.get("time_zone_bias", int, 0))
     if not -720 <= host.time_zone_bias <= 840:
         raise TopologyError(f"{where}.time_zone_bias: minutes between -720 and 840 (UTC = local time + bias)")
     host.missing_roots, host.expired_roots = _root_certificates(r.get("root_certificates", dict, {}), where)
@@ -246,6 +246,21 @@ def _full_path(path: str, where: str) -> str:
     if not re.match(r"^[A-Za-z]:\\", path):
         raise TopologyError(f"{where}: {path!r} must be a full path (C:\\...)")
     return path
+
+
+def _tool(raw: Any, where: str) -> tuple[str, str]:
+    """`service_connection_tool: C:\\Tools\\SCT` or `{path: ..., version: 5.00.9128.1000}`."""
+    if isinstance(raw, dict):
+        t = _Reader(raw, where)
+        path, version = t.get("path", str, required=True), t.get("version", str, "")
+        t.finish()
+    else:
+        path, version = raw, ""
+    if path:
+        _full_path(path, where)
+    if version and not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", version):
+        raise TopologyError(f"{where}.version: {version!r} is not a version such as 5.00.9128.1000")
+    return path, version
 
 
 def _root_certificates(raw: dict, where: str) -> tuple[list[str], list[str]]:

@@ -50,6 +50,8 @@ class HostSpec:
     services: list[ServiceSpec] = field(default_factory=list)
     # a folder holding the Service Connection Tool (docs/configmgr-behaviour.md#service-connection-tool)
     service_connection_tool: str = ""
+    # its version; "" = the version of the lab's first hierarchy's top-level site
+    service_connection_tool_version: str = ""
     sms_executive: ExecutiveTiming | None = None   # thread pickup / stop delays (docs/configmgr-behaviour.md#sms-executive-threads)
     time_zone_bias: int = 0              # minutes, UTC = local + bias (CMTrace "+BBB", docs/configmgr-behaviour.md#logs)
     # Root store variants (docs/configmgr-behaviour.md#tls-prerequisites): well-known roots left out, or

@@ -124,6 +124,7 @@ def test_topology_root_store_variants_and_certificate_files():
     ({"certificate_files": {"certs/g2.crt": "DigiCert Global Root G2"}}, "must be a full path"),
     ({"restart": {"down_seconds": -1}}, "restart.down_seconds: must be 0 or more seconds"),
     ({"winhttp_proxy": {"bypass": "<local>"}}, "winhttp_proxy.proxy: required"),
+    ({"service_connection_tool": {"path": r"C:\T", "version": "new"}}, "is not a version such as 5.00.9128.1000"),
 ])
 def test_host_fields_are_validated(host_fields, message):
     data = copy.deepcopy(default_topology())
