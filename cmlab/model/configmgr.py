@@ -219,6 +219,9 @@ class Hierarchy:
         self.telemetry_level = "Enhanced"            # the default level (docs/configmgr-behaviour.md#usage-data-level)
         self.cloud_services: set[str] = set()       # cloud services that need the SCP's endpoints
         self.updates: dict[str, dict] = {}          # SMS_CM_UpdatePackages: guid -> {name, full_version, state}
+        # The provider refuses a second SCP (assumption: the refusal's text is not documented). Tests turn it
+        # off (topology `refuse_second_scp: false`) to prove the collection alone keeps one SCP.
+        self.refuse_second_scp = True
         # What the components at work add to the state dump (Site Component Manager's de-installs, the
         # SCP's runtime): each returns a dict merged into to_dict().
         self.runtime_reports: list[Callable[[], dict]] = []
@@ -396,6 +399,10 @@ class Hierarchy:
         self.installer.uninstall(self, ss, role)
 
     # The service connection point ----------------------------------------------------------
+    def scps(self) -> list[tuple[SiteSystem, Role]]:
+        """Every SCP role the site control records (more than one only when the refusal is relaxed)."""
+        return self.find_roles(None, None, ROLE_SCP)
+
     def scp(self) -> tuple[SiteSystem, Role] | None:
         found = self.find_roles(None, None, ROLE_SCP)
         return found[0] if found else None
@@ -403,7 +410,7 @@ class Hierarchy:
     def add_scp(self, site_code: str, server: str, mode: str) -> tuple[SiteSystem, Role]:
         site = self.site(site_code)
         existing = self.scp()
-        if existing is not None:
+        if existing is not None and self.refuse_second_scp:
             ss, _ = existing
             # "Each hierarchy supports a single instance of this role." (docs/configmgr-behaviour.md#placement-and-move)
             raise RuleViolation(f"The hierarchy already has a service connection point on {ss.server} "

@@ -57,6 +57,8 @@ class InstallerEnvironment(Protocol):
 
     def host(self, name: str) -> WindowsHost | None: ...
 
+    def host_unreachable(self, server: str) -> bool: ...
+
 
 def component_log(host: WindowsHost, component: str, file_name: str):
     """The CMTrace log of a component on a host (under SMS_EXECUTIVE's Logs folder, docs/configmgr-behaviour.md#logs)."""
@@ -170,10 +172,13 @@ class SiteComponentManager:
 
     # Installation ---------------------------------------------------------------------------
     def failure_reason(self, hierarchy: Hierarchy, ss: SiteSystem) -> str:
+        target = self.model.host(ss.server)
+        if self.model.host_unreachable(ss.server) or (target is not None and not target.is_up):
+            # An unreachable site system (host_down, or restarting): assumption, docs/simulator-assumptions.md.
+            return "the server cannot be reached (The network path was not found.)"
         if self.injected_failure(ss.server):
             return "install_failure fault injected for this server"
         site = hierarchy.sites[ss.site_code]
-        target = self.model.host(ss.server)
         site_server = self.model.host(site.server)
         if target is None or site_server is None or target is site_server:
             return ""
@@ -276,6 +281,11 @@ class SiteComponentManager:
                            f"retry uninstall of {role.name} from {ss.server}")
             return
         target = self.model.host(ss.server)
+        if components and target is not None:
+            bootstrap = f"SMS_SERVER_BOOTSTRAP_{target.netbios_name}"
+            boot = component_log(target, bootstrap, "SrvBoot.log")
+            boot.write(f"Starting {bootstrap}: deinstalling role {role.name} "
+                       f"({ROLE_SETUP_NAMES.get(role.name, '')}) for site {site.code}.")   # wording assumed
         for component in components:
             log.write(f"Deinstalling component {component}...")
             if target is not None and target.executive is not None:

@@ -205,9 +205,9 @@ class ServiceConnectionTool:
     # Where the tool runs -----------------------------------------------------------------------
     def _scp_here(self) -> tuple[Hierarchy, SiteSystem]:
         for hierarchy in self.model.hierarchies:
-            found = hierarchy.scp()
-            if found and found[0].server == self.host.fqdn and found[1].state == RoleState.INSTALLED:
-                return hierarchy, found[0]
+            for ss, role in hierarchy.scps():
+                if ss.server == self.host.fqdn and role.state == RoleState.INSTALLED:
+                    return hierarchy, ss
         raise ToolFailed(f"ERROR: No service connection point is installed on {self.host.fqdn}. Run -prepare, "
                          "-import and -export on the service connection point server.")
 

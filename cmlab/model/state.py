@@ -52,6 +52,9 @@ class LabModel:
         self.hierarchies: list[Hierarchy] = []
         # Asked by Site Component Manager for each installation (the lab wires the install_failure fault).
         self.install_fails: Callable[[str], bool] = lambda server: False
+        # Asked by Site Component Manager whether a server can be reached at all (the lab wires the host_down
+        # fault; a host restarting is unreachable too).
+        self.host_unreachable: Callable[[str], bool] = lambda server: False
         # ConfigMgr behaviour (docs/cmlab.md): Site Component Manager's timing, the simulated internet.
         self.configmgr_timing = ConfigMgrTiming()
         self.internet = Internet()

@@ -64,6 +64,7 @@ def build_model(topology: TopologySpec, password: str) -> LabModel:
             hierarchy.new_account(user_site, user, password)
         hierarchy.set_telemetry_level(hspec.telemetry_level)
         hierarchy.cloud_services = set(hspec.cloud_services)
+        hierarchy.refuse_second_scp = hspec.refuse_second_scp
         for ss_spec in hspec.site_systems:
             ss = hierarchy.site_system(ss_spec.site, ss_spec.server) or \
                 hierarchy.create_site_system(ss_spec.site, ss_spec.server)

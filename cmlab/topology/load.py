@@ -394,8 +394,9 @@ def _hierarchy(name: Any, spec: Any, known: set[str], domain: DomainSpec) -> Hie
     for service in services:
         if service not in CLOUD_SERVICES:
             raise TopologyError(f"{where}.cloud_services: {service!r} is not one of {', '.join(sorted(CLOUD_SERVICES))}")
+    refuse = r.get("refuse_second_scp", bool, True)
     r.finish()
-    return HierarchySpec(str(name), ordered, site_systems, accounts, level.capitalize(), services)
+    return HierarchySpec(str(name), ordered, site_systems, accounts, level.capitalize(), services, refuse)
 
 
 def _site(code: str, raw: Any, where: str, known: set[str]) -> SiteSpec:

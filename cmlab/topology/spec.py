@@ -104,6 +104,9 @@ class HierarchySpec:
     accounts: list[tuple[str, str]] = field(default_factory=list)   # (site, DOMAIN\user)
     telemetry_level: str = "Enhanced"                               # docs/configmgr-behaviour.md#usage-data-level default
     cloud_services: list[str] = field(default_factory=list)         # e.g. tenant_attach (docs/configmgr-behaviour.md#internet-endpoints)
+    # The SMS Provider refuses a second SCP in the hierarchy (assumption, docs/simulator-assumptions.md);
+    # false lets tests prove the collection alone prevents two.
+    refuse_second_scp: bool = True
 
 
 @dataclass
