@@ -203,6 +203,8 @@ class Engine:
         self._markers = bootstrap_module()
         # The install_failure fault reaches Site Component Manager through the model.
         model.install_fails = lambda server: self.faults.fire(server, "install_failure") is not None
+        # A host_down fault makes the host unreachable for Site Component Manager too (its de-installs).
+        model.host_unreachable = lambda server: self.faults.peek(server, "host_down") is not None
 
     # The whole document -------------------------------------------------------------------
     def run(self, host_name: str, payload_text: str) -> str:

@@ -55,6 +55,11 @@ class Faults:
                 if not ((kind is None or f.kind == kind) and (host is None or f.host == host.lower()))
             ]
 
+    def remove(self, fault: Fault) -> None:
+        """Remove one fault (by identity), leaving others of the same kind and host."""
+        with self._lock:
+            self._faults = [f for f in self._faults if f is not fault]
+
     def peek(self, host: str, kind: str) -> Fault | None:
         """The matching fault without consuming it."""
         with self._lock:

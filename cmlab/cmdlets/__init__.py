@@ -4,7 +4,18 @@ A cmdlet of the catalog without an implementation here fails with a clear "cmlab
 simulate" error (cmlab.cmdlets.errors.not_simulated), never silently.
 """
 
-from . import configmgr, firewall, items, localgroups, process, services, web, windows  # noqa: F401  (registration side effects)
+from . import (  # noqa: F401  (registration side effects)
+    certificates,
+    configmgr,
+    firewall,
+    items,
+    localgroups,
+    power,
+    process,
+    services,
+    web,
+    windows,
+)
 from .base import (
     CMDLETS,
     COMMON_PARAMETERS,

@@ -207,7 +207,7 @@ def get_cm_service_connection_point(inv: Invocation) -> list:
             found = h.find_roles(None if inv.switch("AllSite") else [site], server, ROLE_SCP)
         else:
             found = h.find_roles(_site_scope(inv), inv.pattern("SiteSystemServerName"), ROLE_SCP)
-        # Nothing found is not an error: DSC relies on it for Absent (facts §1.2).
+        # Nothing found is not an error: DSC relies on it for Absent (docs/configmgr-behaviour.md#service-connection-point-cmdlets).
         return [sysresuse(h, ss, role) for ss, role in found if role.name == ROLE_SCP]
     return _run(inv, run)
 
@@ -321,7 +321,8 @@ def remove_cm_account(inv: Invocation) -> list:
     return _run(inv, run)
 
 
-# Status messages (facts §1.11, §3) ------------------------------------------------------------------
+# Status messages (docs/configmgr-behaviour.md#status-messages, #wmi-classes)
+# ------------------------------------------------------------------
 
 _SEVERITIES = {"error": SEVERITY_ERROR, "warning": SEVERITY_WARNING, "information": SEVERITY_INFORMATION}
 
@@ -366,7 +367,7 @@ def get_cm_component_status_message(inv: Invocation) -> list:
         severity = str(inv.get("Severity") or "").lower()
         if severity not in _SEVERITIES:
             # The reference: "doesn't work with the All value, but also doesn't return any values if
-            # omitted" (facts §1.11): nothing comes back without Error, Warning or Information.
+            # omitted" (docs/configmgr-behaviour.md#status-messages): nothing comes back without Error, Warning or Information.
             return []
         codes = [inv.get("SiteCode")] if inv.get("SiteCode") else None
         messages = h.status_messages.find(
@@ -378,7 +379,7 @@ def get_cm_component_status_message(inv: Invocation) -> list:
     return _run(inv, run)
 
 
-# Hierarchy settings (facts §1.13) -----------------------------------------------------------------
+# Hierarchy settings (docs/configmgr-behaviour.md#usage-data-level) -----------------------------------------------------------------
 
 @cmdlet("Get-CMHierarchySetting", ('SiteCode',))
 def get_cm_hierarchy_setting(inv: Invocation) -> list:

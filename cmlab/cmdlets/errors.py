@@ -17,7 +17,7 @@ _WINDOWS_CLASSES = {
 def command_class(cmdlet: str) -> str:
     """'Get-ItemProperty' → 'Microsoft.PowerShell.Commands.GetItemPropertyCommand'.
 
-    ConfigMgr command class names are not in the facts; the HS namespace is an assumption.
+    ConfigMgr command class names are not documented; the HS namespace is an assumption.
     """
     if cmdlet in _WINDOWS_CLASSES:
         return _WINDOWS_CLASSES[cmdlet]
@@ -56,7 +56,7 @@ def not_simulated(cmdlet: str, detail: str = "") -> CmdletError:
 
 
 def not_on_site_drive(cmdlet: str) -> CmdletError:
-    # Facts §1.9: the error when a ConfigMgr cmdlet runs off the site drive.
+    # docs/configmgr-behaviour.md#sites-and-the-top-level-site: the error when a ConfigMgr cmdlet runs off the site drive.
     return CmdletError.of(
         cmdlet, "InvalidOperation",
         "This command cannot be run from the current drive. To run this command you must first connect to a "

@@ -2,10 +2,10 @@
 Get-Content, Get-ItemProperty, Set-ItemProperty, New-ItemProperty.
 
 Paths: `HKLM:\\...`, `Registry::HKEY_LOCAL_MACHINE\\...`, `C:\\...`, and the PSPath forms
-(`Microsoft.PowerShell.Core\\Registry::...`, `Microsoft.PowerShell.Core\\FileSystem::...`) an earlier
-step's output carries. `-Path` takes wildcards (`*`, `?`, `[...]`) in any segment, `-LiteralPath`
-none. Registry values keep their kind (facts §4: `Requested Operation` is a String); how values
-are read back follows the .NET RegistryKey (DWord as Int32, ExpandString expanded).
+(`Microsoft.PowerShell.Core\\Registry::...`, `Microsoft.PowerShell.Core\\FileSystem::...`) an earlier step's
+output carries. `-Path` takes wildcards (`*`, `?`, `[...]`) in any segment, `-LiteralPath` none. Registry
+values keep their kind (docs/configmgr-behaviour.md#sms-executive-threads: `Requested Operation` is a
+String); how values are read back follows the .NET RegistryKey (DWord as Int32, ExpandString expanded).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from cmlab.model.files import DirNode, FileNode, is_file_system_path, split_path
 from cmlab.model.windows import HIVE_DRIVES, VALUE_KINDS
 
 from .base import Invocation, cmdlet
+from .certificates import cert_items, cert_path
 from .errors import CmdletError, not_simulated
-from .pstypes import PSEnum, PSObject, custom_object
+from .pstypes import PSEnum, PSObject, custom_object, ps_datetime
 
 REGISTRY_PROVIDER = "Microsoft.PowerShell.Core\\Registry"
 FILESYSTEM_PROVIDER = "Microsoft.PowerShell.Core\\FileSystem"
@@ -160,8 +161,8 @@ def _ps_properties(item: Item) -> dict:
 
 
 def _local_time(inv: Invocation, epoch: float) -> datetime.datetime:
-    utc = datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
-    return (utc - datetime.timedelta(minutes=inv.host.time_zone_bias)).replace(tzinfo=None)
+    """A file time as .NET gives it: a Local DateTime of the host (round-trip format with its offset)."""
+    return ps_datetime(epoch, inv.host.time_zone_bias)
 
 
 def item_object(inv: Invocation, item: Item) -> PSObject:
@@ -187,9 +188,24 @@ def item_object(inv: Invocation, item: Item) -> PSObject:
     props = {"Name": node.name, "FullName": item.path, "Length": node.size, "Exists": True, "IsReadOnly": False,
              "Extension": dot + ext if dot else "", "BaseName": base if dot else node.name,
              "DirectoryName": _parent(item.path), "Attributes": PSEnum("System.IO.FileAttributes", "Archive", 32),
-             "Mode": "-a----", **times, **_ps_properties(item)}
+             "Mode": "-a----", **times, "VersionInfo": _version_info(item.path, node), **_ps_properties(item)}
     return PSObject(["System.IO.FileInfo", "System.IO.FileSystemInfo", "System.MarshalByRefObject", "System.Object"],
                     props, item.path)
+
+
+def _version_info(path: str, node: FileNode) -> PSObject:
+    """FileInfo.VersionInfo (System.Diagnostics.FileVersionInfo): the version resource of a simulated
+    executable (its `Key: value` header lines, see cmlab.model.sct), empty for other files."""
+    fields = {}
+    if path.lower().endswith((".exe", ".dll")):
+        for line in node.content.splitlines()[:8]:
+            key, sep, value = line.partition(": ")
+            if sep and key in ("FileVersion", "ProductVersion", "ProductName", "FileDescription"):
+                fields[key] = value.strip()
+    props = {"FileName": path, "FileVersion": fields.get("FileVersion"), "ProductVersion": fields.get("ProductVersion"),
+             "ProductName": fields.get("ProductName"), "FileDescription": fields.get("FileDescription")}
+    return PSObject(["System.Diagnostics.FileVersionInfo", "System.Object"], props,
+                    f"File:             {path}")
 
 
 # Registry values ----------------------------------------------------------------------------------
@@ -305,9 +321,41 @@ def _registry_only(inv: Invocation, items: list[Item]) -> list[Item]:
 
 # Cmdlets --------------------------------------------------------------------------------------------
 
+def _cert_paths(inv: Invocation) -> list[list[str]] | None:
+    """The Cert: paths a command names (every one must be a Cert: path), or None."""
+    paths, _ = _paths(inv)
+    parsed = [cert_path(p) for p in paths]
+    if not parsed or any(p is None for p in parsed):
+        if any(p is not None for p in parsed):
+            raise not_simulated(inv.cmdlet, "with Cert: and other paths in one command")
+        return None
+    return parsed     # type: ignore[return-value]
+
+
+def _cert_command(inv: Invocation, children: bool) -> list | None:
+    """Get-Item / Get-ChildItem on the Cert: drive (cmlab.cmdlets.certificates), or None for other paths."""
+    parsed = _cert_paths(inv)
+    if parsed is None:
+        return None
+    unsupported = [n for n in ("Filter", "Recurse", "Name", "File", "Directory") if inv.get(n)]
+    if unsupported:
+        raise not_simulated(inv.cmdlet, f"on the Cert: drive with -{unsupported[0]}")
+    out: list = []
+    paths, _ = _paths(inv)
+    for path, parts in zip(paths, parsed):
+        found = cert_items(inv, parts, children)
+        if found is None:
+            raise _path_not_found(inv, path)
+        out += found
+    return out
+
+
 @cmdlet("Get-Item", ("Path", "LiteralPath", "Force"))
 def get_item(inv: Invocation) -> list:
     with inv.model.lock:
+        certs = _cert_command(inv, children=False)
+        if certs is not None:
+            return certs
         return [item_object(inv, item) for item in resolve_all(inv)]
 
 
@@ -318,6 +366,12 @@ def test_path(inv: Invocation) -> list:
     out = []
     with inv.model.lock:
         for path in paths:
+            parts = cert_path(path)
+            if parts is not None:
+                found = cert_items(inv, parts, children=False)
+                out.append(bool(found) and (path_type != "Container" or len(parts) < 3)
+                           and (path_type != "Leaf" or len(parts) == 3))
+                continue
             try:
                 items, _ = resolve(inv, path, literal)
             except CmdletError as e:
@@ -342,6 +396,10 @@ def get_child_item(inv: Invocation) -> list:
     recurse, names_only = inv.switch("Recurse"), inv.switch("Name")
     out: list = []
     with inv.model.lock:
+        if inv.has("Path") or inv.has("LiteralPath"):
+            certs = _cert_command(inv, children=True)
+            if certs is not None:
+                return certs
         for path in paths:
             found, wild = resolve(inv, path, literal)
             if not found and not wild:
@@ -498,3 +556,80 @@ def new_item_property(inv: Invocation) -> list:
             inv.host.registry.set_value(f"Registry::{item.path}", name, data, kind)
             out.append(_property_object(inv, item, [(name, item.key.value(name))]))  # type: ignore[union-attr]
     return out
+
+
+@cmdlet("New-Item", ("Path", "Name", "ItemType", "Value", "Force", "WhatIf", "Confirm"))
+def new_item(inv: Invocation) -> list:
+    """New-Item for registry keys (a key a default server lacks, such as `SCHANNEL\\Protocols\\TLS 1.2\\Client`)
+    and for folders and text files. `-Force` on an existing registry key replaces it with an empty key, as
+    PowerShell's registry provider does; on a missing parent it creates the parents."""
+    paths = [str(p) for p in (inv.get("Path") or ["C:\\"])]
+    if inv.has("Name"):
+        paths = [f"{p.rstrip(chr(92))}\\{inv.get('Name')}" for p in paths]
+    force, kind = inv.switch("Force"), str(inv.get("ItemType") or "").lower()
+    out: list = []
+    with inv.model.lock:
+        for path in paths:
+            registry = parse_registry_path(path)
+            if registry is not None:
+                out.append(_new_key(inv, path, registry, force))
+            elif is_file_system_path(path):
+                out.append(_new_file_item(inv, path, kind, force))
+            else:
+                raise not_simulated(inv.cmdlet, f"for the path {path!r} (only registry and drive-letter paths)")
+    return [o for o in out if o is not None]
+
+
+def _new_key(inv: Invocation, path: str, registry: tuple[str, list[str]], force: bool) -> PSObject | None:
+    hive, parts = registry
+    if not parts:
+        raise CmdletError.of(inv.cmdlet, "System.IO.IOException", "A key at this path already exists.", "ResourceExists",
+                             "System.IO.IOException")
+    if inv.get("Value") is not None:
+        raise not_simulated(inv.cmdlet, "with -Value on a registry key")
+    reg = inv.host.registry
+    native = "\\".join([f"Registry::{hive}", *parts])
+    existing = reg.key(native)
+    if existing is not None and not force:
+        raise CmdletError.of(inv.cmdlet, "System.IO.IOException", "A key at this path already exists.", "ResourceExists",
+                             "System.IO.IOException")
+    parent = "\\".join([f"Registry::{hive}", *parts[:-1]])
+    if reg.key(parent) is None and not force:
+        raise _path_not_found(inv, path.rsplit("\\", 1)[0])
+    if inv.what_if:
+        return None
+    if existing is not None:
+        reg.delete_key(native)                   # -Force on an existing key: an empty key replaces it
+    key = reg.ensure_key(native)
+    item = Item("\\".join([hive, *[k for k in parts]]), key=key, hive=hive, parts=tuple(parts))
+    return item_object(inv, item)
+
+
+def _new_file_item(inv: Invocation, path: str, kind: str, force: bool) -> PSObject | None:
+    fs = inv.host.fs
+    if kind not in ("directory", "file", ""):
+        raise not_simulated(inv.cmdlet, f"with -ItemType {inv.get('ItemType')}")
+    drive, parts = split_path(path)
+    parent = "\\".join([drive, *parts[:-1]]) if len(parts) > 1 else drive + "\\"
+    existing = fs.kind(path)
+    if fs.kind(parent) != "container" and not force:
+        raise CmdletError.of(inv.cmdlet, "NewItemIOError", f"Could not find a part of the path '{path}'.",
+                             "WriteError", "System.IO.DirectoryNotFoundException")
+    if kind == "directory":
+        if existing == "leaf" or (existing == "container" and not force):
+            raise CmdletError.of(inv.cmdlet, "DirectoryExist",
+                                 f"An item with the specified name {fs.full_path(path)} already exists.",
+                                 "ResourceExists", "System.IO.IOException")
+        if inv.what_if:
+            return None
+        fs.make_dirs(path)
+    else:
+        if existing == "container" or (existing == "leaf" and not force):
+            raise CmdletError.of(inv.cmdlet, "NewItemIOError", f"The file '{fs.full_path(path)}' already exists.",
+                                 "WriteError", "System.IO.IOException")
+        if inv.what_if:
+            return None
+        value = inv.get("Value")
+        fs.write_text(path, "" if value is None else str(value))
+    found = _fs_items(inv, path, literal=True)
+    return item_object(inv, found[0])

@@ -1,8 +1,9 @@
 """Microsoft.PowerShell.LocalAccounts: Get-LocalGroup, Get-/Add-/Remove-LocalGroupMember.
 
-Members are domain principals (users, groups, computer accounts `DOMAIN\\NAME$`, facts §9) or
-local ones. Error ids, categories and exception types are those of the module's own exceptions
-(GroupNotFound, PrincipalNotFound, MemberExists, MemberNotFound).
+Members are domain principals (users, groups, computer accounts `DOMAIN\\NAME$`,
+docs/configmgr-behaviour.md#remote-site-system-requirements) or local ones. Error ids, categories and
+exception types are those of the module's own exceptions (GroupNotFound, PrincipalNotFound, MemberExists,
+MemberNotFound).
 """
 
 from __future__ import annotations

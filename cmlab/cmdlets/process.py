@@ -1,4 +1,5 @@
-"""Start-Process on a simulated host: only the Service Connection Tool runs (facts §5).
+"""Start-Process on a simulated host: only the Service Connection Tool runs
+(docs/configmgr-behaviour.md#service-connection-tool).
 
 `Start-Process -FilePath <...>\\ServiceConnectionTool.exe -ArgumentList ... -Wait -PassThru -NoNewWindow
 [-RedirectStandardOutput <file>] [-RedirectStandardError <file>]`. Any other existing program fails
@@ -7,7 +8,6 @@ with "cmlab does not simulate"; a missing file with Windows' own error.
 
 from __future__ import annotations
 
-import datetime
 import itertools
 import ntpath
 
@@ -16,7 +16,7 @@ from cmlab.model.sct import TOOL_EXE, ServiceConnectionTool
 
 from .base import Invocation, cmdlet
 from .errors import CmdletError, not_simulated
-from .pstypes import PSObject
+from .pstypes import PSObject, ps_datetime
 
 _PIDS = itertools.count(4412, 4)
 
@@ -85,7 +85,7 @@ def start_process(inv: Invocation) -> list:
         if not inv.switch("PassThru"):
             return []
         waited = inv.switch("Wait")
-        when = datetime.datetime.fromtimestamp(started, tz=datetime.timezone.utc)
+        when = ps_datetime(started, inv.host.time_zone_bias)        # Process.StartTime is a Local DateTime
         # Without -Wait, Start-Process returns while the process runs: no exit code yet.
         return [PSObject(["System.Diagnostics.Process", "System.ComponentModel.Component", "System.Object"], {
             "Id": next(_PIDS),

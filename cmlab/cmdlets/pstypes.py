@@ -8,6 +8,7 @@ other objects by their ToString().
 from __future__ import annotations
 
 import copy
+import datetime
 from typing import Any
 
 
@@ -114,3 +115,46 @@ class SecureString:
 
     def __reduce__(self):
         raise TypeError("a SecureString cannot be serialised")
+
+
+class PSDateTime(datetime.datetime):
+    """A .NET DateTime with its Kind: it prints as PowerShell's round-trip format (`ToString('o')`),
+    which is what the engine writes for a DateTime: `2026-11-29T06:50:04.1230000Z` (Utc),
+    `2026-11-29T07:50:04.1230000+01:00` (Local), `2026-11-29T06:50:04.1230000` (Unspecified).
+
+    CIM datetimes (Get-CimInstance) arrive as Local times of the host the cmdlet ran on; ConfigMgr's
+    own objects keep the UTC the site database stores (assumption)."""
+
+    kind: str = "Unspecified"
+
+    def isoformat(self, sep: str = "T", timespec: str = "auto") -> str:
+        text = self.strftime("%Y-%m-%dT%H:%M:%S") + f".{self.microsecond:06d}0"
+        if self.kind == "Utc":
+            return text + "Z"
+        if self.kind == "Local":
+            offset = self.utcoffset() or datetime.timedelta(0)
+            minutes = int(offset.total_seconds() // 60)
+            sign = "+" if minutes >= 0 else "-"
+            return text + f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        return text
+
+    def __str__(self) -> str:
+        return self.isoformat()
+
+
+def ps_datetime(epoch: float | None, bias_minutes: int | None = None) -> PSDateTime | None:
+    """A DateTime for an instant: Utc kind without a bias, else the Local time of a host whose
+    time-zone bias is `bias_minutes` (UTC = local + bias, as Windows counts it)."""
+    if epoch is None:
+        return None
+    if bias_minutes is None:
+        return UtcDateTime.fromtimestamp(epoch, tz=datetime.timezone.utc)
+    return LocalDateTime.fromtimestamp(epoch, tz=datetime.timezone(datetime.timedelta(minutes=-bias_minutes)))
+
+
+class UtcDateTime(PSDateTime):
+    kind = "Utc"
+
+
+class LocalDateTime(PSDateTime):
+    kind = "Local"

@@ -1,8 +1,8 @@
 """Get-Service, Start-/Stop-/Restart-Service against the host's services.
 
-The real Start-/Stop-/Restart-Service wait until the service has reached its new state, so the
-simulated ones change it at once (no StartPending / StopPending is left behind). Restarting
-SMS_EXECUTIVE restarts every component thread (cmlab.model.executive, facts §4).
+The real Start-/Stop-/Restart-Service wait until the service has reached its new state, so the simulated
+ones change it at once (no StartPending / StopPending is left behind). Restarting SMS_EXECUTIVE restarts
+every component thread (cmlab.model.executive, docs/configmgr-behaviour.md#sms-executive-threads).
 """
 
 from __future__ import annotations

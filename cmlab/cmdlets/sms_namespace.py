@@ -11,19 +11,25 @@ from cmlab.model.status import TALLY_INTERVALS
 
 from .base import Invocation
 from .errors import not_simulated
-from .pstypes import PSObject
+from .pstypes import PSDateTime, PSObject, ps_datetime
 from .wmi import (
+    ALERT_PROPERTIES,
     COMPONENT_SUMMARIZER_PROPERTIES,
     RESERVED_PROPERTIES,
     SC_PROPERTY_PROPERTIES,
     SITE_PROPERTIES,
+    STAT_MSG_INS_STRINGS_PROPERTIES,
+    STAT_MSG_WITH_INS_STRINGS_PROPERTIES,
     STATUS_MESSAGE_PROPERTIES,
     SYSRESUSE_PROPERTIES,
     UPDATE_PACKAGE_PROPERTIES,
+    cim_alert,
     cim_component_summarizer,
     cim_sc_property,
     cim_sci_reserved,
     cim_site,
+    cim_stat_msg_ins_string,
+    cim_stat_msg_with_ins_strings,
     cim_status_message,
     cim_sysresuse,
     cim_update_package,
@@ -36,13 +42,29 @@ def _component_summarizer(h: Hierarchy, sites: set[str], namespace: str) -> list
         if row.site_code not in sites:
             continue
         counts = h.status_messages.counts(row.site_code, row.machine, row.component)
-        # One instance per tally interval: a query names the interval it wants (facts §3).
+        # One instance per tally interval: a query names the interval it wants (docs/configmgr-behaviour.md#wmi-classes).
         out.extend(cim_component_summarizer(row, counts, interval, namespace) for interval in TALLY_INTERVALS)
     return out
 
 
 def _status_messages(h: Hierarchy, sites: set[str], namespace: str) -> list[PSObject]:
     return [cim_status_message(m, namespace) for m in h.status_messages.find(site_codes=sorted(sites))]
+
+
+def _stat_msg_ins_strings(h: Hierarchy, sites: set[str], namespace: str) -> list[PSObject]:
+    return [cim_stat_msg_ins_string(m, index, value, namespace)
+            for m in h.status_messages.find(site_codes=sorted(sites)) for index, value in enumerate(m.ins_strings)]
+
+
+def _stat_msg_with_ins_strings(h: Hierarchy, sites: set[str], namespace: str) -> list[PSObject]:
+    top = h.top_level_site()
+    return [cim_stat_msg_with_ins_strings(m, namespace, top.code if top else "")
+            for m in h.status_messages.find(site_codes=sorted(sites))]
+
+
+def _alerts(h: Hierarchy, sites: set[str], namespace: str) -> list[PSObject]:
+    # Alerts are global data: every site of the hierarchy sees them (assumption).
+    return [cim_alert(alert, namespace) for alert in h.alerts.all()]
 
 
 def _sc_properties(h: Hierarchy, sites: set[str], namespace: str) -> list[PSObject]:
@@ -76,6 +98,9 @@ CLASSES = {
     "sms_statusmessage": (_status_messages, STATUS_MESSAGE_PROPERTIES),
     "sms_sci_scproperty": (_sc_properties, SC_PROPERTY_PROPERTIES),
     "sms_cm_updatepackages": (_update_packages, UPDATE_PACKAGE_PROPERTIES),
+    "sms_statmsginsstrings": (_stat_msg_ins_strings, STAT_MSG_INS_STRINGS_PROPERTIES),
+    "sms_statmsgwithinsstrings": (_stat_msg_with_ins_strings, STAT_MSG_WITH_INS_STRINGS_PROPERTIES),
+    "sms_alert": (_alerts, ALERT_PROPERTIES),
 }
 
 
@@ -86,4 +111,14 @@ def site_namespace(inv: Invocation, hierarchy: Hierarchy, site_code: str, class_
     if entry is None:
         raise not_simulated(inv.cmdlet, f"the class {class_name} in namespace root\\SMS\\site_{site_code}")
     read, properties = entry
-    return read(hierarchy, hierarchy.site_and_children(site_code), f"root/SMS/site_{site_code}"), properties
+    instances = read(hierarchy, hierarchy.site_and_children(site_code), f"root/SMS/site_{site_code}")
+    return [_local_times(i, inv.host.time_zone_bias) for i in instances], properties
+
+
+def _local_times(instance: PSObject, bias: int) -> PSObject:
+    """Get-CimInstance converts CIM datetimes to Local DateTimes of the host it runs on (with its offset
+    in the round-trip format); the site database stores UTC."""
+    for name, value in instance.properties.items():
+        if isinstance(value, PSDateTime):
+            instance.properties[name] = ps_datetime(value.timestamp(), bias)
+    return instance

@@ -1,4 +1,5 @@
-"""Invoke-WebRequest on a simulated host, through the simulated internet (facts §6).
+"""Invoke-WebRequest on a simulated host, through the simulated internet
+(docs/configmgr-behaviour.md#internet-endpoints).
 
 Failures are .NET WebExceptions, as Windows PowerShell 5.1 reports them (fqid
 `WebCmdletWebResponseException`): "The operation has timed out.", "The underlying connection was
@@ -10,8 +11,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from cmlab.model.internet import ProxyUse, host_has_tls12
-from cmlab.model.scp import lab_internet
+from cmlab.model.internet import ProxyUse, client_for, lab_internet
 
 from .base import Invocation, cmdlet
 from .errors import CmdletError, non_interactive_prompt, not_simulated
@@ -47,7 +47,7 @@ def invoke_web_request(inv: Invocation) -> list:
             # -ProxyUseDefaultCredentials in a WinRM session: the logon cannot be delegated to the
             # proxy (second hop), so an authenticating proxy still answers 407 (assumption).
             proxy = ProxyUse(p.hostname or "", p.port or 80, authenticated=False)
-        response = lab_internet(inv.model).request(uri, proxy, tls12=host_has_tls12(inv.host))
+        response = lab_internet(inv.model).request(uri, proxy, client_for(inv.host, "powershell", inv.model.clock.now()))
         if not response.ok:
             raise _web_error(inv, response.message)
         if inv.get("OutFile"):

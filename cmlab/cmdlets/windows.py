@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from cmlab.model import WindowsHost
+from cmlab.model.windows import OS_BUILD, OS_CAPTION, OS_VERSION
 
 from .base import Invocation, cmdlet
 from .errors import CmdletError, not_simulated
-from .pstypes import PSObject
+from .pstypes import PSObject, ps_datetime
 from .sms_namespace import site_namespace
 from .wmi import cim_instance
 from .wql import InvalidQuery, UnsupportedQuery, compile_filter, invalid_query
@@ -27,8 +28,8 @@ def _is_local(host: WindowsHost, name: str) -> bool:
 def _provider_locations(inv: Invocation) -> list[PSObject] | None:
     """root\\SMS SMS_ProviderLocation on this host; None when the host has no root\\SMS.
 
-    The namespace exists on SMS Providers and site servers; it lists the providers of the local
-    site (facts §2 "Provider discovery").
+    The namespace exists on SMS Providers and site servers; it lists the providers of the local site
+    (docs/configmgr-behaviour.md#powershell-module-and-remoting "Provider discovery").
     """
     model, fqdn = inv.model, inv.host.fqdn
     sites = {(h.name, s.code): (h, s) for h, s in model.sites_provided_by(fqdn) + model.sites_served_by(fqdn)}
@@ -45,6 +46,29 @@ def _provider_locations(inv: Invocation) -> list[PSObject] | None:
     return found
 
 
+def operating_system(inv: Invocation) -> PSObject:
+    """Win32_OperatingSystem: LastBootUpTime moves when the host restarts (Restart-Computer); times are
+    the host's local time (Local DateTimes, as Get-CimInstance converts CIM datetimes)."""
+    host, bias = inv.host, inv.host.time_zone_bias
+    return cim_instance("Win32_OperatingSystem", "root/cimv2", {
+        "BuildNumber": OS_BUILD,
+        "Caption": OS_CAPTION,
+        "CSName": host.netbios_name,
+        "CurrentTimeZone": -bias,
+        "InstallDate": ps_datetime(1767225600.0, bias),          # 2026-01-01: the lab servers were installed then
+        "LastBootUpTime": ps_datetime(host.boot_time, bias),
+        "LocalDateTime": ps_datetime(inv.model.clock.now(), bias),
+        "Name": f"{OS_CAPTION}|C:\\Windows|\\Device\\Harddisk0\\Partition2",
+        "OSArchitecture": "64-bit",
+        "ProductType": 3,                    # server
+        "Status": "OK",
+        "SystemDirectory": "C:\\Windows\\system32",
+        "SystemDrive": "C:",
+        "Version": OS_VERSION,
+        "WindowsDirectory": "C:\\Windows",
+    }, ("Name",))
+
+
 @cmdlet("Get-CimInstance", ("ClassName", "Namespace", "ComputerName", "Filter", "Property", "OperationTimeoutSec"))
 def get_cim_instance(inv: Invocation) -> list:
     if inv.parameter_set != "ClassNameComputerSet":
@@ -52,7 +76,7 @@ def get_cim_instance(inv: Invocation) -> list:
     for computer in inv.get("ComputerName") or []:
         if not _is_local(inv.host, computer):
             # A CIM session from inside a WinRM session is a second hop: the credentials of the
-            # first are not delegated (facts §2, "WinRM / remoting", INFERRED).
+            # first are not delegated (docs/configmgr-behaviour.md#powershell-module-and-remoting, "WinRM / remoting", INFERRED).
             raise _cim_error(inv, "0x80070005", "Access is denied. ", "PermissionDenied")
     namespace = (inv.get("Namespace") or "root\\cimv2").replace("/", "\\")
     class_name = str(inv.get("ClassName"))
@@ -71,17 +95,20 @@ def get_cim_instance(inv: Invocation) -> list:
                 raise _cim_error(inv, "0x8004100e", "Invalid namespace ", "MetadataError")
             instances, properties = site_namespace(inv, provided[0], code, class_name)
         elif namespace.lower() == "root\\cimv2":
-            raise not_simulated(inv.cmdlet, f"the class {class_name} in namespace {namespace}")
+            if class_name.lower() != "win32_operatingsystem":
+                raise not_simulated(inv.cmdlet, f"the class {class_name} in namespace {namespace}")
+            instances = [operating_system(inv)]
+            properties = tuple(instances[0].properties)
         else:
             raise _cim_error(inv, "0x8004100e", "Invalid namespace ", "MetadataError")
     if inv.get("Filter"):
         try:
             keep = compile_filter(str(inv.get("Filter")), properties)
+            instances = [i for i in instances if keep(i)]
         except InvalidQuery:
             raise invalid_query(inv.cmdlet) from None
         except UnsupportedQuery as e:
             raise not_simulated(inv.cmdlet, f"with the WQL filter {inv.get('Filter')!r} ({e} is not evaluated)") from None
-        instances = [i for i in instances if keep(i)]
     wanted = inv.get("Property")
     if wanted:
         names = {w.lower() for w in wanted}

@@ -1,4 +1,4 @@
-"""ConfigMgr and CIM objects as the real cmdlets return them (facts §1.6, §3)."""
+"""ConfigMgr and CIM objects as the real cmdlets return them (docs/configmgr-behaviour.md#site-system-servers, #wmi-classes)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,12 @@ from cmlab.model.status import (
     SEVERITY_ERROR,
     SEVERITY_INFORMATION,
     SEVERITY_WARNING,
+    Alert,
     ComponentRow,
     StatusMessage,
 )
 
-from .pstypes import PSObject
+from .pstypes import PSObject, ps_datetime
 
 SYSRESUSE = "IResultObject#SMS_SCI_SysResUse"
 RESERVED = "IResultObject#SMS_SCI_Reserved"
@@ -38,7 +39,7 @@ def _result_object(wmi_class: str, properties: dict, key_text: str, extra_types:
 
 
 def nal_path(server: str, site_code: str) -> str:
-    # Facts §3: ["Display=\\server.fqdn\"]MSWNET:["SMS_SITE=ABC"]\\server.fqdn\
+    # docs/configmgr-behaviour.md#wmi-classes: ["Display=\\server.fqdn\"]MSWNET:["SMS_SITE=ABC"]\\server.fqdn\
     return f'["Display=\\\\{server}\\"]MSWNET:["SMS_SITE={site_code}"]\\\\{server}\\'
 
 
@@ -47,7 +48,7 @@ def server_from_network_path(path: str) -> str:
 
 
 def site_system_props(ss: SiteSystem) -> list[Prop]:
-    """The SMS Site System role's embedded properties (facts §1.6 table)."""
+    """The SMS Site System role's embedded properties (docs/configmgr-behaviour.md#site-system-servers table)."""
     return [
         Prop("Server Remote Public Name", 0, ss.public_fqdn, ""),
         Prop("FDMOperation", int(ss.fdm_operation)),
@@ -68,7 +69,7 @@ def embedded_property(prop: Prop) -> PSObject:
 def sysresuse(hierarchy: Hierarchy, ss: SiteSystem, role: Role) -> PSObject:
     site = hierarchy.sites[ss.site_code]
     nal = nal_path(ss.server, ss.site_code)
-    # Type (facts §3): 1/2/4 when on the secondary/primary/CAS site server, 8 otherwise.
+    # Type (docs/configmgr-behaviour.md#wmi-classes): 1/2/4 when on the secondary/primary/CAS site server, 8 otherwise.
     type_ = int(site.type) if ss.server == site.server else 8
     props = site_system_props(ss) if role.name == ROLE_SITE_SYSTEM else role.props
     item_name = f"{nal},{role.name}"
@@ -181,12 +182,13 @@ def cim_sci_reserved(account: CMAccount, namespace: str) -> PSObject:
     return cim_instance("SMS_SCI_Reserved", namespace, properties, _SITE_CONTROL_KEYS)
 
 
-# Site database classes (facts §3, §1.13) ---------------------------------------------------------
+# Site database classes (docs/configmgr-behaviour.md#wmi-classes, #usage-data-level)
+# ---------------------------------------------------------
 
 def _utc(seconds: float | None) -> datetime.datetime | None:
-    if seconds is None:
-        return None
-    return datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc)
+    """A site database time (UTC). Get-CimInstance shows it in the caller's local time
+    (cmlab.cmdlets.sms_namespace converts); ConfigMgr's cmdlets keep UTC."""
+    return ps_datetime(seconds)
 
 
 STATUS_MESSAGE_PROPERTIES = ("Component", "MachineName", "MessageID", "MessageType", "ModuleName", "ProcessID",
@@ -250,7 +252,7 @@ SC_PROPERTY_PROPERTIES = ("FileType", "ItemName", "ItemType", "PropertyName", "S
 
 
 def cim_sc_property(hierarchy: Hierarchy, namespace: str) -> PSObject:
-    """SMS_SCI_SCProperty TelemetryLevel: Value 1 Basic, 2 Enhanced, 3 Full (facts §1.13, DSC)."""
+    """SMS_SCI_SCProperty TelemetryLevel: Value 1 Basic, 2 Enhanced, 3 Full (docs/configmgr-behaviour.md#usage-data-level, DSC)."""
     top = hierarchy.top_level_site()
     properties = {"FileType": 2, "ItemName": "SCProperty", "ItemType": "SCProperty", "PropertyName": "TelemetryLevel",
                   "SiteCode": top.code if top else "", "Value": TELEMETRY_LEVELS[hierarchy.telemetry_level],
@@ -268,7 +270,7 @@ def cim_update_package(guid: str, update: dict, namespace: str) -> PSObject:
 
 
 def sms_sci_site_definition(hierarchy: Hierarchy, site: Site) -> PSObject:
-    """SMS_SCI_SiteDefinition (facts §3) as Get-/Set-CMHierarchySetting return it."""
+    """SMS_SCI_SiteDefinition (docs/configmgr-behaviour.md#wmi-classes) as Get-/Set-CMHierarchySetting return it."""
     properties = {
         "FileType": 2,
         "InstallDirectory": site.install_dir,
@@ -286,3 +288,74 @@ def sms_sci_site_definition(hierarchy: Hierarchy, site: Site) -> PSObject:
     }
     key = f'FileType=2,ItemName="Site Definition",ItemType="Site Definition",SiteCode="{site.code}"'
     return _result_object("SMS_SCI_SiteDefinition", properties, key)
+
+
+# Insertion strings of status messages: one SMS_StatMsgInsStrings instance per string, keyed by
+# RecordID and InsStrIndex (0 = the message's first string), as the SDK's status message queries join them.
+STAT_MSG_INS_STRINGS_PROPERTIES = ("InsStrIndex", "InsStrValue", "RecordID", "SiteCode")
+
+
+def cim_stat_msg_ins_string(message: StatusMessage, index: int, value: str, namespace: str) -> PSObject:
+    properties = {"InsStrIndex": index, "InsStrValue": value, "RecordID": message.record_id,
+                  "SiteCode": message.site_code}
+    return cim_instance("SMS_StatMsgInsStrings", namespace, properties, ("InsStrIndex", "RecordID"))
+
+
+# SMS_Alert (SDK class reference): what the console shows as notifications (docs/configmgr-behaviour.md#console-notifications).
+ALERT_PROPERTIES = ("AlertState", "ClosedBy", "Comments", "DateAlertStateModified", "DateCreated", "DateFirstActivated",
+                    "DateLastModified", "Deletable", "Enabled", "FeatureArea", "FeatureGroup", "ID", "InstanceNameParam1",
+                    "InstanceNameParam2", "InstanceNameParam3", "IsIgnored", "LastModifiedBy", "MonitoredByScom", "Name",
+                    "NumberOfSubscription", "ObjectTypeID", "OccurrenceCount", "ParameterValues", "RootCauseMessage",
+                    "RuleState", "Severity", "SkipUntil", "SourceSiteCode", "TypeID", "TypeInstanceID")
+
+
+def cim_alert(alert: Alert, namespace: str) -> PSObject:
+    params = [*alert.params, "", "", ""][:3]
+    properties = {
+        "AlertState": alert.state,
+        "ClosedBy": alert.closed_by,
+        "Comments": "",
+        "DateAlertStateModified": _utc(alert.state_modified),
+        "DateCreated": _utc(alert.created),
+        "DateFirstActivated": _utc(alert.first_activated),
+        "DateLastModified": _utc(alert.state_modified),
+        "Deletable": False,
+        "Enabled": True,
+        "FeatureArea": 0,
+        "FeatureGroup": 1,                         # Administration
+        "ID": alert.id,
+        "InstanceNameParam1": params[0],
+        "InstanceNameParam2": params[1],
+        "InstanceNameParam3": params[2],
+        "IsIgnored": False,
+        "LastModifiedBy": "SYSTEM",
+        "MonitoredByScom": False,
+        "Name": alert.name,
+        "NumberOfSubscription": 0,
+        "ObjectTypeID": 0,
+        "OccurrenceCount": alert.occurrence_count,
+        "ParameterValues": "",
+        "RootCauseMessage": alert.name,
+        "RuleState": 0 if alert.state == 0 else 1,  # Bad while active, Good once canceled
+        "Severity": alert.severity,
+        "SkipUntil": None,
+        "SourceSiteCode": alert.source_site_code,
+        "TypeID": alert.type_id,
+        "TypeInstanceID": alert.type_instance_id,
+    }
+    return cim_instance("SMS_Alert", namespace, properties, ("ID",))
+
+
+# SMS_StatMsgWithInsStrings (SDK): a status message with its first ten insertion strings (InsString1..10),
+# what a module reads in one query.
+STAT_MSG_WITH_INS_STRINGS_PROPERTIES = tuple(sorted(
+    (*STATUS_MESSAGE_PROPERTIES, "PerClient", "ResourceID", "SuccessfulTransaction", "TopLevelSiteCode", "Transaction",
+     *(f"InsString{n}" for n in range(1, 11))), key=str.lower))
+
+
+def cim_stat_msg_with_ins_strings(message: StatusMessage, namespace: str, top_level_site: str) -> PSObject:
+    strings = list(message.ins_strings[:10]) + [None] * (10 - min(10, len(message.ins_strings)))
+    properties = {**status_message_properties(message), "PerClient": 0, "ResourceID": None, "SuccessfulTransaction": 0,
+                  "TopLevelSiteCode": top_level_site, "Transaction": 0,
+                  **{f"InsString{n}": strings[n - 1] for n in range(1, 11)}}
+    return cim_instance("SMS_StatMsgWithInsStrings", namespace, properties, ("RecordID",))

@@ -22,8 +22,6 @@ from .configmgr import (
     SiteSystem,
     SiteSystemSettings,
     SiteType,
-    literal_pattern,
-    wildcard_match,
 )
 from .errors import (
     AccessDenied,
@@ -33,10 +31,14 @@ from .errors import (
     NotFound,
     RuleViolation,
 )
-from .executive import ExecutiveTiming, SmsExecutive, ensure_executive
+from .events import RoleEvent, RoleEvents
+from .executive import SmsExecutive, ensure_executive
 from .files import FileSystem
 from .installer import SiteComponentManager
+from .match import literal_pattern, wildcard_match
+from .scp import ScpAgent, ScpService
 from .state import CONSOLE_MODULE, LabModel
+from .timing import ConfigMgrTiming, ExecutiveTiming, RestartTiming
 from .windows import (
     Domain,
     LocalGroup,
@@ -59,6 +61,7 @@ __all__ = [
     "AccessDenied",
     "AlreadyExists",
     "CMAccount",
+    "ConfigMgrTiming",
     "Domain",
     "ExecutiveTiming",
     "FileSystem",
@@ -74,11 +77,16 @@ __all__ = [
     "ProxySettings",
     "Registry",
     "RegistryKey",
+    "RestartTiming",
     "Role",
+    "RoleEvent",
+    "RoleEvents",
     "RoleInstaller",
     "RoleState",
     "RuleViolation",
     "Scheduler",
+    "ScpAgent",
+    "ScpService",
     "Service",
     "SimClock",
     "Site",

@@ -1,8 +1,8 @@
 """Simulated time, and work scheduled on it.
 
-Nothing is asynchronous yet, but Site Component Manager installs roles some time after the
-cmdlet returns (facts §8.1). Scheduling that work on a clock the lab owns keeps tests fast and
-deterministic: a test advances the clock instead of sleeping.
+Nothing is asynchronous yet, but Site Component Manager installs roles some time after the cmdlet returns
+(docs/configmgr-behaviour.md#asynchronous-installation). Scheduling that work on a clock the lab owns keeps
+tests fast and deterministic: a test advances the clock instead of sleeping.
 """
 
 from __future__ import annotations

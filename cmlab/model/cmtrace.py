@@ -1,30 +1,37 @@
-"""CMTrace logs as ConfigMgr components write them (facts §7).
+"""CMTrace logs as ConfigMgr components write them (docs/configmgr-behaviour.md#logs).
 
-Two line formats (facts §7.3):
+Two line formats (docs/configmgr-behaviour.md#logs):
 
 - simple ("SMS trace", site server and site system components run by SMS_EXECUTIVE):
   `<message>  $$<<COMPONENT>><MM-dd-yyyy HH:mm:ss.fff+BBB><thread=N (0xHEX)>`
 - full ("CCM" format):
   `<![LOG[<message>]LOG]!><time="HH:mm:ss.fff+BBB" date="MM-dd-yyyy" component="<C>" context="" type="1|2|3" thread="N" file="">`
 
-`+BBB` is the time-zone bias in minutes (UTC = local time + bias). A log rolls over from `.log`
-to `.lo_` when the next line would take it past its maximum size (facts §7.2, default 250,000
-bytes). Each component has `HKLM\\SOFTWARE\\Microsoft\\SMS\\Tracing\\<COMPONENT>` whose `TraceFilename`
-is the log's full path (facts §4): the robust way for a client to find a log.
+`+BBB` is the time-zone bias in minutes (UTC = local time + bias). A log rolls over from `.log` to `.lo_`
+when the next line would take it past its maximum size (docs/configmgr-behaviour.md#logs, default 250,000
+bytes). Each component has `HKLM\\SOFTWARE\\Microsoft\\SMS\\Tracing\\<COMPONENT>` whose `TraceFilename` is
+the log's full path (docs/configmgr-behaviour.md#sms-executive-threads): the robust way for a client to find
+a log.
 """
 
 from __future__ import annotations
 
 import datetime
 import zlib
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from .errors import InvalidArgument
+from .wellknown import TRACING_KEY
 
-if TYPE_CHECKING:
-    from .windows import WindowsHost
 
-TRACING_KEY = "HKLM:\\SOFTWARE\\Microsoft\\SMS\\Tracing"
+class LogHost(Protocol):
+    """What a log writer needs of a host (a WindowsHost has all of it)."""
+
+    registry: Any          # cmlab.model.windows.Registry
+    fs: Any                # cmlab.model.files.FileSystem
+    scheduler: Any         # cmlab.model.clock.Scheduler (its clock gives the time)
+    time_zone_bias: int    # minutes, UTC = local + bias
+
 DEFAULT_MAX_SIZE = 250_000
 FORMATS = ("simple", "full")
 NEWLINE = "\r\n"
@@ -59,14 +66,14 @@ def full_line(message: str, component: str, when: datetime.datetime, bias: int, 
 
 
 def rollover_path(path: str) -> str:
-    """hman.log → hman.lo_ (facts §7.2)."""
+    """hman.log → hman.lo_ (docs/configmgr-behaviour.md#logs)."""
     return path[:-1] + "_" if path.lower().endswith(".log") else path + "_"
 
 
 class LogWriter:
     """Appends CMTrace lines to a log file on a host (the caller holds the model lock)."""
 
-    def __init__(self, host: WindowsHost, path: str, component: str, fmt: str = "simple",
+    def __init__(self, host: LogHost, path: str, component: str, fmt: str = "simple",
                  max_size: int = DEFAULT_MAX_SIZE, register: bool = True) -> None:
         if fmt not in FORMATS:
             raise InvalidArgument(f"log format must be one of {', '.join(FORMATS)}, not {fmt!r}")
@@ -80,7 +87,8 @@ class LogWriter:
             self._register()
 
     def _register(self) -> None:
-        """The component's Tracing key (facts §4): values already there (an admin's change) stay."""
+        """The component's Tracing key (docs/configmgr-behaviour.md#logs): values already there (an admin's
+        change) stay."""
         key = self.host.registry.ensure_key(self.tracing_key)
         for name, data, kind in (("TraceFilename", self.path, "String"), ("Enabled", 1, "DWord"),
                                  ("LoggingLevel", 1, "DWord"), ("LogMaxHistory", 1, "DWord"),
@@ -90,7 +98,7 @@ class LogWriter:
 
     @property
     def effective_max_size(self) -> int:
-        """`MaxFileSize` of the Tracing key when set (facts §4), else the writer's own."""
+        """`MaxFileSize` of the Tracing key when set (docs/configmgr-behaviour.md#sms-executive-threads), else the writer's own."""
         value = self.host.registry.get_value(self.tracing_key, "MaxFileSize")
         return value if isinstance(value, int) and value > 0 else self.max_size
 

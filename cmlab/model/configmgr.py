@@ -1,8 +1,7 @@
 """The ConfigMgr hierarchy: sites, site system servers and their roles, accounts, and the rules.
 
-Rules come from reference/configmgr-facts.md; the section is cited where a rule is surprising.
-Where the facts are silent, the conservative choice is made and listed in
-docs/simulator-assumptions.md.
+Rules come from docs/configmgr-behaviour.md; the section is cited where a rule is surprising. Where the
+documentation is silent, the conservative choice is made and listed in docs/simulator-assumptions.md.
 """
 
 from __future__ import annotations
@@ -14,22 +13,25 @@ from enum import IntEnum
 from typing import Protocol
 
 from .errors import AlreadyExists, InvalidArgument, NotFound, RuleViolation
+from .match import wildcard_match
 from .secrets import PasswordFingerprint
-from .status import ComponentState, ComponentSummary, StatusMessages
+from .status import Alerts, ComponentState, ComponentSummary, StatusMessages
 
 ROLE_SITE_SYSTEM = "SMS Site System"
 ROLE_SITE_SERVER = "SMS Site Server"
 ROLE_PROVIDER = "SMS Provider"
 ROLE_SQL_SERVER = "SMS SQL Server"
 ROLE_COMPONENT_SERVER = "SMS Component Server"
-ROLE_SCP = "SMS Dmp Connector"          # the service connection point (facts §1.14)
+ROLE_SCP = "SMS Dmp Connector"          # the service connection point (docs/configmgr-behaviour.md#scp-mode)
 
 # Roles that come with installing a site, not with a cmdlet: Remove-CMSiteRole refuses them.
 SITE_INSTALL_ROLES = frozenset(r.lower() for r in (ROLE_SITE_SERVER, ROLE_PROVIDER, ROLE_SQL_SERVER))
 
-SCP_MODES = {"Online": 0, "Offline": 1}   # Props OfflineMode Value (facts §1.14)
-TELEMETRY_LEVELS = {"Basic": 1, "Enhanced": 2, "Full": 3}   # SMS_SCI_SCProperty TelemetryLevel (facts §1.13)
-# Components a site server runs that cmlab reports in SMS_ComponentSummarizer (facts §4, §8.1).
+SCP_MODES = {"Online": 0, "Offline": 1}   # Props OfflineMode Value (docs/configmgr-behaviour.md#scp-mode)
+# SMS_SCI_SCProperty TelemetryLevel (docs/configmgr-behaviour.md#usage-data-level)
+TELEMETRY_LEVELS = {"Basic": 1, "Enhanced": 2, "Full": 3}
+# Components a site server runs that cmlab reports in SMS_ComponentSummarizer (docs/configmgr-behaviour.md#sms-executive-threads,
+# #asynchronous-installation).
 SITE_SERVER_COMPONENTS = ("SMS_EXECUTIVE", "SMS_HIERARCHY_MANAGER", "SMS_SITE_COMPONENT_MANAGER")
 
 
@@ -40,36 +42,15 @@ class SiteType(IntEnum):
 
 
 class RoleState:
-    """Lifecycle of a role as Site Component Manager sees it (facts §8.1): recorded `installing`,
-    then `installed` or `install_failed` (retried). A removed role leaves the site control file at
-    once and is `de_installing` on its server until Site Component Manager has removed it."""
+    """Lifecycle of a role as Site Component Manager sees it
+    (docs/configmgr-behaviour.md#asynchronous-installation): recorded `installing`, then `installed` or
+    `install_failed` (retried). A removed role leaves the site control file at once and is `de_installing`
+    on its server until Site Component Manager has removed it."""
 
     INSTALLING = "installing"
     INSTALLED = "installed"
     INSTALL_FAILED = "install_failed"
     DE_INSTALLING = "de_installing"
-
-
-def wildcard_match(pattern: str | None, value: str) -> bool:
-    """PowerShell -like: * and ?, case-insensitive, ` escapes; [ ] taken literally (facts: the
-    -SiteSystemServerName of Get-CM* "accepts wildcards")."""
-    if pattern is None:
-        return True
-    regex, escaped = [], False
-    for c in pattern:
-        if escaped:
-            regex.append(re.escape(c))
-            escaped = False
-        elif c == "`":
-            escaped = True
-        else:
-            regex.append(".*" if c == "*" else "." if c == "?" else re.escape(c))
-    return re.fullmatch("".join(regex), value, flags=re.IGNORECASE | re.DOTALL) is not None
-
-
-def literal_pattern(text: str) -> str:
-    """A pattern that matches `text` only (-DisableWildcardHandling)."""
-    return re.sub(r"([*?`])", r"`\1", text)
 
 
 @dataclass
@@ -94,7 +75,8 @@ class Role:
 
 
     def prop(self, name: str) -> Prop | None:
-        return next((p for p in self.props if p.name == name), None)   # PropertyName is case-sensitive (facts §3)
+        # PropertyName is case-sensitive (docs/configmgr-behaviour.md#wmi-classes)
+        return next((p for p in self.props if p.name == name), None)
 
     def to_dict(self) -> dict:
         out = {"state": self.state, "props": [p.to_dict() for p in self.props]}
@@ -105,11 +87,11 @@ class Role:
 
 @dataclass
 class ProxySettings:
-    """One proxy configuration per site system server, shared by all its roles (facts §1.7)."""
+    """One proxy configuration per site system server, shared by all its roles (docs/configmgr-behaviour.md#site-system-servers)."""
 
     enabled: bool = False
     server: str = ""
-    port: int = 80                 # console default (facts §1.7)
+    port: int = 80                 # console default (docs/configmgr-behaviour.md#site-system-servers)
     account: str = ""              # "" = the computer's System account (anonymous proxy access)
 
     def to_dict(self) -> dict:
@@ -132,7 +114,7 @@ class SiteSystem:
 
     @property
     def role_count(self) -> int:
-        # Counts the site system role itself: DSC refuses removal at RoleCount >= 2 (facts §1.8).
+        # Counts the site system role itself: DSC refuses removal at RoleCount >= 2 (docs/configmgr-behaviour.md#site-system-servers).
         return len(self.roles)
 
     def to_dict(self) -> dict:
@@ -155,7 +137,7 @@ class Site:
     type: SiteType
     server: str                                    # site server FQDN
     provider: str                                  # SMS Provider FQDN
-    reporting_site_code: str = ""                  # "" = top-level site (facts §3)
+    reporting_site_code: str = ""                  # "" = top-level site (docs/configmgr-behaviour.md#sites-and-the-top-level-site)
     install_dir: str = r"C:\Program Files\Microsoft Configuration Manager"
     version: str = "5.00.9128.1000"
     build_number: int = 9128
@@ -202,7 +184,8 @@ class SiteSystemSettings:
 
 class RoleInstaller(Protocol):
     """Who makes a role real on its server: Site Component Manager on the simulated clock
-    (cmlab.model.installer), failing while it cannot administer the target (facts §8.1, §9)."""
+    (cmlab.model.installer), failing while it cannot administer the target
+    (docs/configmgr-behaviour.md#asynchronous-installation, #remote-site-system-requirements)."""
 
     def install(self, hierarchy: Hierarchy, site_system: SiteSystem, role: Role) -> None: ...
 
@@ -228,12 +211,20 @@ class Hierarchy:
         self.sites: dict[str, Site] = {}
         self.site_systems: dict[tuple[str, str], SiteSystem] = {}
         self.accounts: dict[tuple[str, str], CMAccount] = {}
-        # The site database: status messages, component status, hierarchy settings (facts §3, §1.13).
+        # The site database: status messages, component status, hierarchy settings (docs/configmgr-behaviour.md#wmi-classes, #usage-data-
+        # level).
         self.status_messages = StatusMessages()
         self.components = ComponentSummary()
-        self.telemetry_level = "Enhanced"            # the default level (facts §1.13)
+        self.alerts = Alerts()                       # SMS_Alert: console notifications
+        self.telemetry_level = "Enhanced"            # the default level (docs/configmgr-behaviour.md#usage-data-level)
         self.cloud_services: set[str] = set()       # cloud services that need the SCP's endpoints
         self.updates: dict[str, dict] = {}          # SMS_CM_UpdatePackages: guid -> {name, full_version, state}
+        # The provider refuses a second SCP (assumption: the refusal's text is not documented). Tests turn it
+        # off (topology `refuse_second_scp: false`) to prove the collection alone keeps one SCP.
+        self.refuse_second_scp = True
+        # What the components at work add to the state dump (Site Component Manager's de-installs, the
+        # SCP's runtime): each returns a dict merged into to_dict().
+        self.runtime_reports: list[Callable[[], dict]] = []
 
     # Sites --------------------------------------------------------------------------------
     def add_site(self, site: Site) -> Site:
@@ -267,7 +258,8 @@ class Hierarchy:
         return site
 
     def top_level_site(self) -> Site | None:
-        """The site whose ReportingSiteCode is empty: the CAS or a stand-alone primary (facts §3)."""
+        """The site whose ReportingSiteCode is empty: the CAS or a stand-alone primary
+        (docs/configmgr-behaviour.md#sites-and-the-top-level-site)."""
         return next((s for s in self.sites.values() if s.is_top_level), None)
 
     def find_sites(self, code: str | None = None, name: str | None = None) -> list[Site]:
@@ -335,7 +327,7 @@ class Hierarchy:
     def _apply_settings(self, ss: SiteSystem, s: SiteSystemSettings, creating: bool) -> None:
         # Validate everything before changing anything: a refused call leaves no trace.
         if s.use_site_server_account and s.account_name:
-            # DSC throws on this combination (facts §1.7); both name the installation account.
+            # DSC throws on this combination (docs/configmgr-behaviour.md#site-system-servers); both name the installation account.
             raise InvalidArgument("UseSiteServerAccount and AccountName cannot be used together: "
                                   "both specify the site system installation account.")
         if s.account_name:
@@ -346,7 +338,7 @@ class Hierarchy:
         proxy_params = (s.proxy_server, s.proxy_port, s.proxy_account)
         if s.enable_proxy is True:
             # Enabling re-specifies the whole proxy: port defaults to 80, no account = System
-            # account (the DSC resource warns about exactly these resets, facts §1.7).
+            # account (the DSC resource warns about exactly these resets, docs/configmgr-behaviour.md#site-system-servers).
             proxy = ProxySettings(True, s.proxy_server or "", s.proxy_port or 80, s.proxy_account or "")
         elif s.enable_proxy is False:
             if any(p is not None for p in proxy_params):
@@ -379,7 +371,8 @@ class Hierarchy:
     def remove_site_system(self, ss: SiteSystem) -> None:
         others = sorted(r.name for r in ss.roles if r.name != ROLE_SITE_SYSTEM)
         if others:
-            # "If the server has other site system roles besides the site system role, this cmdlet fails." (facts §1.8)
+            # "If the server has other site system roles besides the site system role, this cmdlet fails." (docs/configmgr-
+            # behaviour.md#site-system-servers)
             raise RuleViolation(f"The site system server {ss.server} has other site system roles "
                                 f"({', '.join(others)}). Remove them before removing the site system server.")
         del self.site_systems[(ss.site_code, ss.server)]
@@ -406,6 +399,10 @@ class Hierarchy:
         self.installer.uninstall(self, ss, role)
 
     # The service connection point ----------------------------------------------------------
+    def scps(self) -> list[tuple[SiteSystem, Role]]:
+        """Every SCP role the site control records (more than one only when the refusal is relaxed)."""
+        return self.find_roles(None, None, ROLE_SCP)
+
     def scp(self) -> tuple[SiteSystem, Role] | None:
         found = self.find_roles(None, None, ROLE_SCP)
         return found[0] if found else None
@@ -413,9 +410,9 @@ class Hierarchy:
     def add_scp(self, site_code: str, server: str, mode: str) -> tuple[SiteSystem, Role]:
         site = self.site(site_code)
         existing = self.scp()
-        if existing is not None:
+        if existing is not None and self.refuse_second_scp:
             ss, _ = existing
-            # "Each hierarchy supports a single instance of this role." (facts §8.2)
+            # "Each hierarchy supports a single instance of this role." (docs/configmgr-behaviour.md#placement-and-move)
             raise RuleViolation(f"The hierarchy already has a service connection point on {ss.server} "
                                 f"(site {ss.site_code}). Each hierarchy supports a single instance of this role.")
         if not site.is_top_level:
@@ -426,7 +423,8 @@ class Hierarchy:
         fqdn = self.canonical_server(server)
         ss = self.site_system(site.code, fqdn)
         if ss is None:
-            # NOT CONFIRMED whether Add-by-name works on a non-site-system (facts §1.1): refuse.
+            # NOT CONFIRMED whether Add-by-name works on a non-site-system (docs/configmgr-behaviour.md#service-connection-point-cmdlets):
+            # refuse.
             raise NotFound(f"The server {fqdn} is not a site system server of site {site.code}. "
                            "Create it with New-CMSiteSystemServer first.")
         role = self.add_role(ss, ROLE_SCP, [Prop("OfflineMode", SCP_MODES[mode])], state=RoleState.INSTALLING)
@@ -470,7 +468,7 @@ class Hierarchy:
 
     def _require_account(self, site_code: str, user_name: str, parameter: str) -> None:
         if (site_code.upper(), user_name.lower()) not in self.accounts:
-            # The account must already exist in ConfigMgr (facts §1.7, DSC).
+            # The account must already exist in ConfigMgr (docs/configmgr-behaviour.md#site-system-servers, DSC).
             raise NotFound(f"{parameter}: the account {user_name} does not exist in site {site_code.upper()}. "
                            "Create it with New-CMAccount first.")
 
@@ -526,10 +524,10 @@ class Hierarchy:
             "cloud_services": sorted(self.cloud_services),
             "components": self.components.to_dict(),
             "status_messages": self.status_messages.to_dict(),
+            "console_notifications": self.alerts.to_dict(),
             "updates": [{"guid": g, **u} for g, u in sorted(self.updates.items())],
         }
-        runtime = getattr(self.installer, "to_dict", None)
-        if runtime is not None:
-            out.update(runtime())   # de-installing roles, the SCP's effective mode and checks
+        for report in self.runtime_reports:
+            out.update(report())    # de-installing roles, the SCP's effective mode and checks
         return out
 

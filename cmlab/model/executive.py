@@ -1,4 +1,5 @@
-"""SMS_EXECUTIVE: the service that runs ConfigMgr component threads on a site system (facts §4).
+"""SMS_EXECUTIVE: the service that runs ConfigMgr component threads on a site system
+(docs/configmgr-behaviour.md#sms-executive-threads).
 
 Each thread is a registry key `HKLM\\SOFTWARE\\Microsoft\\SMS\\Components\\SMS_EXECUTIVE\\Threads\\<COMPONENT>`
 with `Requested Operation` (normally `None`) and `Current State`. Configuration Manager Service
@@ -7,50 +8,51 @@ executive picks the request up, moves `Current State` (Running → Stopping → 
 Running) and sets `Requested Operation` back to `None`. cmlab does that on the lab's simulated clock,
 after a configurable delay (`ExecutiveTiming`).
 
-Restarting the SMS_EXECUTIVE service stops and starts every thread. Whoever needs to react to a
-(re)start of a component — the SCP's pending mode change takes effect only when SMS_DMP_DOWNLOADER
-restarts (facts §1.3, §4) — registers with `on_component_started`.
+Restarting the SMS_EXECUTIVE service stops and starts every thread. Whoever needs to react to a (re)start of
+a component — the SCP's pending mode change takes effect only when SMS_DMP_DOWNLOADER restarts
+(docs/configmgr-behaviour.md#scp-mode) — registers with `on_component_started`; whoever needs to react to
+the service itself starting registers with `on_service_started`.
+
+The executive writes no log of its own: components ask it for a log writer (`log()`), made by the
+factory it was given (by default `cmlab.model.cmtrace.LogWriter`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
+from .cmtrace import LogWriter
 from .errors import NotFound
+from .timing import ExecutiveTiming
+from .wellknown import REMOTE_INSTALL_DIR, SETUP_KEY, THREADS_KEY
+from .windows import WindowsHost
 
-if TYPE_CHECKING:
-    from .cmtrace import LogWriter
-    from .windows import WindowsHost
+__all__ = ["CURRENT", "REQUESTED", "RUNNING", "SERVICE_NAME", "STOPPED", "STOPPING", "ExecutiveTiming",
+           "LogFactory", "SmsExecutive", "default_dll", "ensure_executive"]
 
 SERVICE_NAME = "SMS_EXECUTIVE"
-SMS_KEY = "HKLM:\\SOFTWARE\\Microsoft\\SMS"
-THREADS_KEY = SMS_KEY + "\\Components\\SMS_EXECUTIVE\\Threads"
-SETUP_KEY = SMS_KEY + "\\Setup"
-# A remote site system keeps its ConfigMgr files on the first suitable NTFS drive (facts §7.2,
-# third-party): cmlab always uses C:.
-REMOTE_INSTALL_DIR = "C:\\SMS"
-
 REQUESTED = "Requested Operation"
 CURRENT = "Current State"
 RUNNING, STOPPING, STOPPED = "Running", "Stopping", "Stopped"
 
 ComponentCallback = Callable[[str, str], None]    # (host fqdn, component name)
+ServiceCallback = Callable[[str], None]           # (host fqdn)
 
 
-@dataclass
-class ExecutiveTiming:
-    """Simulated seconds. `pickup`: from a `Requested Operation` write until the executive acts on
-    it; `stop`: how long a thread stays `Stopping`."""
+class ComponentLog(Protocol):
+    def write(self, message: str, severity: int = 1, thread: int | None = None, when: Any = None,
+              source_file: str = "") -> str: ...
 
-    pickup: float = 2.0
-    stop: float = 1.0
+
+# (host, log path, component, line format) -> the component's log writer
+LogFactory = Callable[[Any, str, str, str], ComponentLog]
 
 
 def default_dll(component: str) -> str:
-    """`\\bin\\x64\\<component>.dll` (facts §4): SMS_DMP_DOWNLOADER → dmpdownloader.dll (facts §4 names it)."""
+    """`\\bin\\x64\\<component>.dll`: SMS_DMP_DOWNLOADER → dmpdownloader.dll
+    (docs/configmgr-behaviour.md#sms-executive-threads names it)."""
     stem = re.sub(r"^SMS_", "", component.upper()).replace("_", "").lower()
     return f"\\bin\\x64\\{stem}.dll"
 
@@ -58,24 +60,28 @@ def default_dll(component: str) -> str:
 class SmsExecutive:
     """The SMS_EXECUTIVE of one host. Callers hold the lab model's lock (as for every model object)."""
 
-    def __init__(self, host: WindowsHost, timing: ExecutiveTiming | None = None,
-                 install_dir: str | None = None) -> None:
+    def __init__(self, host: WindowsHost, timing: ExecutiveTiming | None = None, install_dir: str | None = None,
+                 log_factory: LogFactory | None = None) -> None:
         self.host = host
         self.timing = timing or ExecutiveTiming()
         self.install_dir = install_dir or REMOTE_INSTALL_DIR
+        self.log_factory: LogFactory = log_factory or LogWriter
         self._callbacks: list[ComponentCallback] = []
+        self._service_callbacks: list[ServiceCallback] = []
         self._pickup_pending: set[str] = set()
-        self._logs: dict[str, LogWriter] = {}
+        self._logs: dict[str, ComponentLog] = {}
         host.registry.ensure_key(THREADS_KEY)
         host.registry.watch(THREADS_KEY, self._on_registry_write)
         host.on_service(SERVICE_NAME, self._on_service)
+        host.net.service_started("executive")     # the running process's view of SCHANNEL (netsettings)
 
     # Threads ------------------------------------------------------------------------------
     def _key(self, name: str) -> str:
         return f"{THREADS_KEY}\\{name}"
 
     def add_component(self, name: str, state: str = RUNNING, dll: str | None = None) -> None:
-        """The thread key as Site Component Manager leaves it after installing a component (facts §4)."""
+        """The thread key as Site Component Manager leaves it after installing a component
+        (docs/configmgr-behaviour.md#sms-executive-threads)."""
         key = self.host.registry.ensure_key(self._key(name))
         key.set_value(REQUESTED, "None", "String")
         key.set_value(CURRENT, state, "String")
@@ -97,12 +103,16 @@ class SmsExecutive:
     def on_component_started(self, callback: ComponentCallback) -> None:
         self._callbacks.append(callback)
 
+    def on_service_started(self, callback: ServiceCallback) -> None:
+        """`callback(fqdn)` after the SMS_EXECUTIVE service (re)started, before its threads report."""
+        self._service_callbacks.append(callback)
+
     @property
     def running(self) -> bool:
         service = self.host.service(SERVICE_NAME)
         return service is not None and service.status == "Running"
 
-    # Requested Operation (facts §4: "Stop" / "Start", back to "None" when done) -----------------
+    # Requested Operation (docs/configmgr-behaviour.md#sms-executive-threads: "Stop" / "Start", back to "None" when done) -----------------
     def _on_registry_write(self, hive: str, parts: list[str], name: str) -> None:
         # Only values of a thread key itself: ...\Threads\<COMPONENT>.
         if name.lower() != REQUESTED.lower() or len(parts) != len(THREADS_KEY.split("\\")):
@@ -163,6 +173,9 @@ class SmsExecutive:
             key.set_value(CURRENT, STOPPED if event == "stopped" else RUNNING, "String")
         self._pickup_pending.clear()
         if event == "started":
+            self.host.net.service_started("executive")
+            for callback in list(self._service_callbacks):
+                callback(self.host.fqdn)
             for component in self.components():
                 self._started(component)
 
@@ -175,48 +188,32 @@ class SmsExecutive:
     # Logs ---------------------------------------------------------------------------------
     @property
     def log_dir(self) -> str:
-        """`<InstallDir>\\Logs` (facts §7.2): the site server's install dir, `C:\\SMS` elsewhere."""
+        """`<InstallDir>\\Logs` (docs/configmgr-behaviour.md#logs): the site server's install dir, `C:\\SMS` elsewhere."""
         return f"{self.install_dir}\\Logs"
 
     def log_path(self, file_name: str) -> str:
         return f"{self.log_dir}\\{file_name}"
 
-    def log(self, component: str, file_name: str, fmt: str = "simple") -> LogWriter:
-        """The component's log writer (one per component; registers its Tracing key, facts §4)."""
-        from .cmtrace import LogWriter
-
+    def log(self, component: str, file_name: str, fmt: str = "simple") -> ComponentLog:
+        """The component's log writer, one per component, from the injected factory (the default LogWriter
+        registers the component's Tracing key, docs/configmgr-behaviour.md#logs)."""
         writer = self._logs.get(component.lower())
         if writer is None:
-            writer = self._logs[component.lower()] = LogWriter(self.host, self.log_path(file_name), component, fmt)
+            writer = self._logs[component.lower()] = self.log_factory(self.host, self.log_path(file_name), component, fmt)
         return writer
 
 
-def ensure_executive(host: WindowsHost, timing: ExecutiveTiming | None = None) -> SmsExecutive:
-    """SMS_EXECUTIVE on a host that becomes a site system (idempotent): the service, the Threads key,
-    and `host.executive`. The install dir is the site server's `Installation Directory` (facts §5),
-    else `C:\\SMS`."""
+def ensure_executive(host: WindowsHost, timing: ExecutiveTiming | None = None, log_factory: LogFactory | None = None
+                     ) -> SmsExecutive:
+    """SMS_EXECUTIVE on a host that becomes a site system (idempotent): the service, the Threads key, and
+    `host.executive`. The install dir is the site server's `Installation Directory`
+    (docs/configmgr-behaviour.md#service-connection-tool), else `C:\\SMS`."""
     if host.executive is not None:
         return host.executive
     if host.service(SERVICE_NAME) is None:
         host.add_service(SERVICE_NAME, SERVICE_NAME)
     install_dir = host.registry.get_value(SETUP_KEY, "Installation Directory")
     host.executive = SmsExecutive(host, timing or getattr(host, "executive_timing", None),
-                                  str(install_dir).rstrip("\\") if install_dir else None)
+                                  str(install_dir).rstrip("\\") if install_dir else None, log_factory)
     host.fs.make_dirs(host.executive.log_dir)
     return host.executive
-
-
-# The Service Connection Tool folder on a site server (facts §5). The facts name only the
-# executable ("All of these files must be in the same folder"); the other names are placeholders.
-SCT_DIR = "CD.Latest\\SMSSETUP\\TOOLS\\ServiceConnectionTool"
-SCT_FILES = ("ServiceConnectionTool.exe", "ServiceConnectionTool.exe.config")
-
-
-def install_site_server_files(host: WindowsHost, install_dir: str) -> None:
-    """What setup leaves in `<InstallDir>` that cmlab needs: bin\\x64, Logs, and CD.Latest with the
-    Service Connection Tool folder (facts §5, §7.2)."""
-    root = install_dir.rstrip("\\")
-    host.fs.make_dirs(f"{root}\\bin\\x64")
-    host.fs.make_dirs(f"{root}\\Logs")
-    for name in SCT_FILES:
-        host.fs.write_text(f"{root}\\{SCT_DIR}\\{name}", "")

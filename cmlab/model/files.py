@@ -173,7 +173,7 @@ class FileSystem:
         return node
 
     def move(self, source: str, target: str) -> None:
-        """Rename a file, replacing the target (how a log rolls over to .lo_, facts §7.2)."""
+        """Rename a file, replacing the target (how a log rolls over to .lo_, docs/configmgr-behaviour.md#logs)."""
         node = self.file(source)
         src_parent, src_name = self._parent_and_name(source)
         dst_parent, dst_name = self._parent_and_name(target)

@@ -1,74 +1,84 @@
-"""Site Component Manager: installs and removes site system roles asynchronously (facts §8.1).
+"""Site Component Manager: installs and removes site system roles asynchronously
+(docs/configmgr-behaviour.md#asynchronous-installation).
 
-A role added through the provider is recorded at once (the cmdlet returns, state `installing`) and
-installed on the lab's simulated clock `install_delay` seconds later — or it fails, when the site
-server cannot administer the target (facts §9: the site server's computer account, or the site
-system installation account, must be a local administrator there) or an `install_failure` fault is
-set. A failed installation is retried every `install_retry` seconds, so fixing the right later is
-enough (assumption: facts §8.1 describes the component, not its retry interval).
+A role added through the provider is recorded at once (the cmdlet returns, state `installing`) and installed
+on the lab's simulated clock `install_delay` seconds later — or it fails, when the site server cannot
+administer the target (docs/configmgr-behaviour.md#remote-site-system-requirements: the site server's
+computer account, or the site system installation account, must be a local administrator there) or an
+`install_failure` fault is set. A failed installation is retried every `install_retry` seconds, so fixing
+the right later is enough (assumption: docs/configmgr-behaviour.md#asynchronous-installation describes the
+component, not its retry interval).
 
-Installing a role with components (the SCP: SMS_DMP_DOWNLOADER, SMS_DMP_UPLOADER,
-SMS_SERVICE_CONNECTOR, facts §4) makes SMS_EXECUTIVE run them on the target, adds their
-SMS_ComponentSummarizer rows and writes sitecomp.log on the site server and SrvBoot.log on the
-target. A removed role leaves the site control file at once; its components are `DE_INSTALLING`
-until Site Component Manager has removed them (`uninstall_delay`).
+Installing a role with components (the SCP: SMS_DMP_DOWNLOADER, SMS_DMP_UPLOADER, SMS_SERVICE_CONNECTOR,
+docs/configmgr-behaviour.md#sms-executive-threads) makes SMS_EXECUTIVE run them on the target, adds their
+SMS_ComponentSummarizer rows and writes sitecomp.log on the site server and SrvBoot.log on the target. A
+removed role leaves the site control file at once; its components are `DE_INSTALLING` until Site Component
+Manager has removed them (`uninstall_delay`).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from .configmgr import ROLE_SCP, Hierarchy, Role, RoleState, SiteSystem
+from .events import INSTALLED, REMOVED, RoleEvent, RoleEvents
 from .executive import ensure_executive
 from .status import SEVERITY_INFORMATION, ComponentState, ComponentStatus
+from .timing import ConfigMgrTiming
+from .wellknown import OPERATIONS_COMPONENTS_KEY, SCM_COMPONENT_SERVERS_KEY, SERVER_ROLE_KEY
+from .windows import WindowsHost
 
-if TYPE_CHECKING:
-    from .scp import ScpAgent
-    from .state import LabModel
-    from .windows import WindowsHost
+__all__ = ["ROLE_COMPONENTS", "ConfigMgrTiming", "InstallerEnvironment", "SiteComponentManager", "component_log"]
 
 ROLE_COMPONENTS: dict[str, tuple[str, ...]] = {
-    ROLE_SCP: ("SMS_DMP_DOWNLOADER", "SMS_DMP_UPLOADER", "SMS_SERVICE_CONNECTOR"),   # facts §4
+    # docs/configmgr-behaviour.md#sms-executive-threads
+    ROLE_SCP: ("SMS_DMP_DOWNLOADER", "SMS_DMP_UPLOADER", "SMS_SERVICE_CONNECTOR"),
 }
-# rolesetup.exe's role argument (facts §7.3 shows SMSWSUS for the SUP; the SCP's is assumed).
+# rolesetup.exe's role argument (docs/configmgr-behaviour.md#logs shows SMSWSUS for the SUP; the SCP's is assumed).
 ROLE_SETUP_NAMES = {ROLE_SCP: "SMSDMP"}
 SITECOMP = "SMS_SITE_COMPONENT_MANAGER"
 HMAN = "SMS_HIERARCHY_MANAGER"
-SCM_KEY = r"HKLM:\SOFTWARE\Microsoft\SMS\COMPONENTS\SMS_SITE_COMPONENT_MANAGER\Component Servers"
-ROLE_KEY = r"HKLM:\SOFTWARE\Microsoft\SMS\Operations Management\SMS Server Role"
-MSG_NEW_SITE_SYSTEM = 3306     # HMAN after a site control change adds a site system role (facts §8.1)
+SCM_KEY = SCM_COMPONENT_SERVERS_KEY
+ROLE_KEY = SERVER_ROLE_KEY
+# HMAN after a site control change adds a site system role (docs/configmgr-behaviour.md#asynchronous-installation).
+MSG_NEW_SITE_SYSTEM = 3306
 
 
-@dataclass
-class ConfigMgrTiming:
-    """Simulated seconds (topology `configmgr:`; tests set 0 or advance the clock)."""
+class InstallerEnvironment(Protocol):
+    """What Site Component Manager needs of the lab (cmlab.model.state.LabModel has it)."""
 
-    install_delay: float = 5.0
-    install_retry: float = 60.0
-    uninstall_delay: float = 5.0
-    connectivity_check_interval: float = 3600.0   # SMS_SERVICE_CONNECTOR's endpoint check (assumption)
-    dmp_sync_interval: float = 86400.0            # "checks every 24h in online mode" (facts §4)
+    lock: threading.RLock
+    clock: Any                           # cmlab.model.clock.SimClock
+    scheduler: Any                       # cmlab.model.clock.Scheduler
+    configmgr_timing: ConfigMgrTiming
+    hosts: dict[str, WindowsHost]
+
+    def host(self, name: str) -> WindowsHost | None: ...
+
+    def host_unreachable(self, server: str) -> bool: ...
 
 
 def component_log(host: WindowsHost, component: str, file_name: str):
-    """The CMTrace log of a component on a host (under SMS_EXECUTIVE's Logs folder, facts §7.2)."""
+    """The CMTrace log of a component on a host (under SMS_EXECUTIVE's Logs folder, docs/configmgr-behaviour.md#logs)."""
     return ensure_executive(host).log(component, file_name)
 
 
 class SiteComponentManager:
     """The RoleInstaller of one hierarchy. Every method runs under the lab model's lock."""
 
-    def __init__(self, model: LabModel, injected_failure: Callable[[str], bool] | None = None) -> None:
+    def __init__(self, model: InstallerEnvironment, injected_failure: Callable[[str], bool] | None = None,
+                 events: RoleEvents | None = None) -> None:
         self.model = model
         self.injected_failure = injected_failure or (lambda server: False)
+        # Role models (the SCP) subscribe here to learn when a role's components run or go away.
+        self.events = events or RoleEvents()
         self._generation = 0
         self._pending: dict[tuple[str, str, str], int] = {}          # role → generation of its job
         self._jobs: dict[tuple[str, str, str], tuple[Callable[[int], None], str]] = {}   # role → its pending job
         self._watched: set[str] = set()                               # site servers whose SMS_SITE_COMPONENT_MANAGER we watch
         self.deinstalling: dict[tuple[str, str, str], dict] = {}     # (site, server, role) → {role, detail}
-        self.agents: dict[tuple[str, str], ScpAgent] = {}            # installed SCPs at work
 
     @property
     def timing(self) -> ConfigMgrTiming:
@@ -92,8 +102,9 @@ class SiteComponentManager:
             action(generation)
 
     def _watch_site_server(self, hierarchy: Hierarchy, site_code: str) -> None:
-        """Restarting SMS_SITE_COMPONENT_MANAGER makes it process pending work at once instead of at
-        its next retry (what public automation does, facts §4 [CODE] MEMLABS)."""
+        """Restarting SMS_SITE_COMPONENT_MANAGER makes it process pending work at once instead of at its next
+        retry (what public automation does, docs/configmgr-behaviour.md#sms-executive-threads [CODE]
+        MEMLABS)."""
         server = hierarchy.sites[site_code].server
         host = self.model.hosts.get(server)
         if host is None or server in self._watched:
@@ -119,7 +130,8 @@ class SiteComponentManager:
         key = self._key(site_system, role.name)
         self.deinstalling.pop(key, None)
         site = hierarchy.sites[site_system.site_code]
-        # HMAN processes the site control change: "New site system ..." and status 3306 (facts §8.1).
+        # HMAN processes the site control change: "New site system ..." and status 3306 (docs/configmgr-behaviour.md#asynchronous-
+        # installation).
         hierarchy.status_messages.raise_message(site.code, site.server, HMAN, MSG_NEW_SITE_SYSTEM, SEVERITY_INFORMATION,
                                                 self._now(), (site.code, site_system.server, role.name))
         for component in ROLE_COMPONENTS.get(role.name, ()):
@@ -135,9 +147,7 @@ class SiteComponentManager:
         self._pending.pop(key, None)              # cancels a pending installation attempt
         self._jobs.pop(key, None)
         components = ROLE_COMPONENTS.get(role.name, ())
-        agent = self.agents.pop((site_system.site_code, site_system.server), None) if role.name == ROLE_SCP else None
-        if agent is not None:
-            agent.stop()
+        self.events.publish(RoleEvent(REMOVED, hierarchy, site_system, role))
         if role.state != RoleState.INSTALLED or not components:
             for component in components:
                 hierarchy.components.remove(site_system.site_code, site_system.server, component)
@@ -152,18 +162,23 @@ class SiteComponentManager:
 
     # Setup (topology) ------------------------------------------------------------------------
     def setup_installed(self, hierarchy: Hierarchy) -> None:
-        """Roles the topology declares installed are running: components, rows, the SCP at work."""
+        """Roles the topology declares installed are running: components, rows, and the role models
+        (the SCP) at work."""
         for ss in hierarchy.find_site_systems(None):
             for role in list(ss.roles):
                 if role.state == RoleState.INSTALLED and ROLE_COMPONENTS.get(role.name):
                     self._make_components(hierarchy, ss, role)
+                    self.events.publish(RoleEvent(INSTALLED, hierarchy, ss, role))
 
     # Installation ---------------------------------------------------------------------------
     def failure_reason(self, hierarchy: Hierarchy, ss: SiteSystem) -> str:
+        target = self.model.host(ss.server)
+        if self.model.host_unreachable(ss.server) or (target is not None and not target.is_up):
+            # An unreachable site system (host_down, or restarting): assumption, docs/simulator-assumptions.md.
+            return "the server cannot be reached (The network path was not found.)"
         if self.injected_failure(ss.server):
             return "install_failure fault injected for this server"
         site = hierarchy.sites[ss.site_code]
-        target = self.model.host(ss.server)
         site_server = self.model.host(site.server)
         if target is None or site_server is None or target is site_server:
             return ""
@@ -189,7 +204,7 @@ class SiteComponentManager:
         reason = self.failure_reason(hierarchy, ss)
         if reason:
             role.state, role.detail = RoleState.INSTALL_FAILED, reason
-            # Wording assumed (facts §7.3 shows only the successful lines).
+            # Wording assumed (docs/configmgr-behaviour.md#logs shows only the successful lines).
             log.write(f"ERROR: Cannot connect to server {ss.server} to install {role.name}: {reason}. "
                       "Site Component Manager needs local administrator rights on the site system.", severity=3)
             log.write(f"Failed to install {role.name} on server {ss.server}. Will retry in "
@@ -223,14 +238,10 @@ class SiteComponentManager:
         role.state, role.detail = RoleState.INSTALLED, ""
         log.write(f"Successfully installed {role.name} on server {ss.server}.")   # wording assumed
         self._refresh_sitecomp_status(hierarchy, site.code)
-        if role.name == ROLE_SCP:
-            agent = self.agents.get((ss.site_code, ss.server))
-            if agent is not None:
-                agent.start()
+        if components and target is not None:
+            self.events.publish(RoleEvent(INSTALLED, hierarchy, ss, role))
 
     def _make_components(self, hierarchy: Hierarchy, ss: SiteSystem, role: Role) -> None:
-        from .scp import ScpAgent
-
         target = self.model.host(ss.server)
         site = hierarchy.sites[ss.site_code]
         if target is None:
@@ -238,21 +249,17 @@ class SiteComponentManager:
         executive = ensure_executive(target)
         for component in ROLE_COMPONENTS.get(role.name, ()):
             executive.add_component(component)
-            target.registry.ensure_key(f"HKLM:\\SOFTWARE\\Microsoft\\SMS\\Operations Management\\Components\\{component}")
+            target.registry.ensure_key(f"{OPERATIONS_COMPONENTS_KEY}\\{component}")
             hierarchy.components.set(site.code, ss.server, component, ComponentState.STARTED, ComponentStatus.OK,
                                      started_at=self._now())
             site_server = self.model.host(site.server)
             if site_server is not None:
                 site_server.registry.ensure_key(f"{SCM_KEY}\\{ss.server.upper()}\\Components\\{component}")
-        # Third-party registry map of a remote role (facts §8.1) — values assumed.
+        # Third-party registry map of a remote role (docs/configmgr-behaviour.md#asynchronous-installation) — values assumed.
         role_key = f"{ROLE_KEY}\\{role.name}"
         target.registry.set_value(role_key, "Site Code", site.code)
         target.registry.set_value(role_key, "Version", site.version)
         target.registry.set_value(role_key, "Availability State", 0)
-        if role.name == ROLE_SCP:
-            self.agents[(ss.site_code, ss.server)] = ScpAgent(self.model, hierarchy, ss, role, self)
-            if role.state == RoleState.INSTALLED:      # topology: at work from the start
-                self.agents[(ss.site_code, ss.server)].start()
 
     # Removal ----------------------------------------------------------------------------------
     def _deinstall(self, hierarchy: Hierarchy, ss: SiteSystem, role: Role) -> None:
@@ -274,12 +281,17 @@ class SiteComponentManager:
                            f"retry uninstall of {role.name} from {ss.server}")
             return
         target = self.model.host(ss.server)
+        if components and target is not None:
+            bootstrap = f"SMS_SERVER_BOOTSTRAP_{target.netbios_name}"
+            boot = component_log(target, bootstrap, "SrvBoot.log")
+            boot.write(f"Starting {bootstrap}: deinstalling role {role.name} "
+                       f"({ROLE_SETUP_NAMES.get(role.name, '')}) for site {site.code}.")   # wording assumed
         for component in components:
             log.write(f"Deinstalling component {component}...")
             if target is not None and target.executive is not None:
                 target.executive.remove_component(component)
             if target is not None:
-                target.registry.delete_key(f"HKLM:\\SOFTWARE\\Microsoft\\SMS\\Operations Management\\Components\\{component}")
+                target.registry.delete_key(f"{OPERATIONS_COMPONENTS_KEY}\\{component}")
             hierarchy.components.remove(ss.site_code, ss.server, component)
             site_server = self.model.host(site.server)
             if site_server is not None:
@@ -304,9 +316,5 @@ class SiteComponentManager:
 
     # State dump -------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        out: dict = {"deinstalling": [{"site_code": key[0], "server": key[1], **entry}
-                                      for key, entry in sorted(self.deinstalling.items())]}
-        agents = [agent.to_dict() for _, agent in sorted(self.agents.items())]
-        if agents:
-            out["scp_runtime"] = agents
-        return out
+        return {"deinstalling": [{"site_code": key[0], "server": key[1], **entry}
+                                 for key, entry in sorted(self.deinstalling.items())]}

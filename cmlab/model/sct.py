@@ -1,4 +1,5 @@
-"""The Service Connection Tool (ServiceConnectionTool.exe): the offline SCP's update workflow (facts §5).
+"""The Service Connection Tool (ServiceConnectionTool.exe): the offline SCP's update workflow
+(docs/configmgr-behaviour.md#service-connection-tool).
 
     -prepare -usagedatadest <file.cab>                       on the SCP host, SCP offline
     -connect -usagedatasrc <folder|file> -updatepackdest <folder>
@@ -7,10 +8,11 @@
     -import -updatepacksrc <folder>                          on the SCP host: that hierarchy's updates only
     -export -dest <file.csv>                                 on the SCP host: the usage data to review
 
-ServiceConnectionTool.log next to the tool is replaced by each run; -connect also writes
-ConfigMgrSetup.log at the root of the system drive. Exit codes (assumption, facts silent): 0 success,
-1 a reported error, -532462766 (0xE0434352) an unhandled .NET exception — a missing file next to the
-tool, or the harmless UnauthorizedAccessException at the end of -connect (facts §5, `sct_access_denied`
+ServiceConnectionTool.log next to the tool is replaced by each run; -connect also writes ConfigMgrSetup.log
+at the root of the system drive. Exit codes (assumption, not documented): 0 success, 1 a reported error,
+-532462766 (0xE0434352) an unhandled .NET exception — a missing file next to the tool, or the harmless
+UnauthorizedAccessException at the end of -connect (docs/configmgr-behaviour.md#service-connection-tool,
+`sct_access_denied`
 fault) after which the downloaded data is complete.
 """
 
@@ -21,24 +23,33 @@ import ntpath
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from .cmtrace import LogWriter
 from .configmgr import ROLE_SCP, Hierarchy, RoleState, SiteSystem
-from .executive import SCT_DIR, SCT_FILES, ensure_executive
-from .internet import AVAILABLE_UPDATES, ProxyUse, SiteUpdate, host_has_tls12
-from .scp import DOWNLOAD_SUCCESS, DOWNLOADER, lab_internet
+from .executive import ensure_executive
+from .internet import AVAILABLE_UPDATES, ProxyUse, SiteUpdate, client_for, lab_internet
+from .scp import DOWNLOAD_SUCCESS, DOWNLOADER
+from .wellknown import SCT_DIR
+from .windows import WindowsHost
 
-if TYPE_CHECKING:
-    from .state import LabModel
-    from .windows import WindowsHost
 
-TOOL_FOLDER = SCT_DIR                         # under a site server's install dir (facts §5)
+class ToolEnvironment(Protocol):
+    """What the tool needs of the lab (cmlab.model.state.LabModel has it)."""
+
+    hierarchies: list[Hierarchy]
+    internet: Any                  # cmlab.model.internet.Internet
+    clock: Any                     # cmlab.model.clock.SimClock
+
+
+TOOL_FOLDER = SCT_DIR                         # under a site server's install dir (docs/configmgr-behaviour.md#service-connection-tool)
 TOOL_EXE = "ServiceConnectionTool.exe"
-# "All of these files must be in the same folder" (facts §5); the companions' names are placeholders.
-TOOL_FILES = SCT_FILES
+# "All of these files must be in the same folder" (docs/configmgr-behaviour.md#service-connection-tool). The
+# documentation names only the executable: the configuration file is assumed, and cmlab's executable is a
+# text file that carries its version (what Windows shows as the file's FileVersion).
+TOOL_FILES = ("ServiceConnectionTool.exe", "ServiceConnectionTool.exe.config")
 UNHANDLED_EXIT = -532462766                   # 0xE0434352: an unhandled .NET exception
-MANIFEST = "ConfigMgr.Update.Manifest.enc"    # facts §5
+MANIFEST = "ConfigMgr.Update.Manifest.enc"    # docs/configmgr-behaviour.md#service-connection-tool
 MANIFEST_FWLINK = "https://go.microsoft.com/fwlink/?LinkId=2309745"
 ADMINUI_CONTENT_URL = "https://configmgrbits.cdn.manage.microsoft.com/ConfigMgr.AdminUIContent.cab"
 PAYLOAD_URL = "https://download.microsoft.com/configmgr/{guid}.cab"
@@ -50,10 +61,30 @@ USAGE = ("Usage: ServiceConnectionTool.exe -prepare -usagedatadest <file.cab> | 
          "-downloadsiteversion] | -import -updatepacksrc <folder> | -export -dest <file.csv>")
 
 
-def install_tool(host: WindowsHost, folder: str) -> str:
-    """Put the tool's folder on a host; returns the path of ServiceConnectionTool.exe."""
-    for name in TOOL_FILES:
-        host.fs.write_text(f"{folder}\\{name}", f"simulated {name}\n")
+def tool_files(version: str) -> dict[str, str]:
+    """The tool folder's files and their (simulated) content; the executable names its version."""
+    return {
+        "ServiceConnectionTool.exe": (f"cmlab simulated executable\r\nProductName: Microsoft Configuration Manager\r\n"
+                                      f"FileDescription: Service Connection Tool\r\nFileVersion: {version}\r\n"
+                                      f"ProductVersion: {version}\r\n"),
+        "ServiceConnectionTool.exe.config": ('<?xml version="1.0" encoding="utf-8"?>\r\n<configuration>\r\n  <startup>\r\n'
+                                             '    <supportedRuntime version="v4.0" sku=".NETFramework,Version=v4.6.2"/>\r\n'
+                                             "  </startup>\r\n</configuration>\r\n"),
+    }
+
+
+def file_version(content: str) -> str:
+    """The FileVersion a simulated executable carries ("" for any other file)."""
+    for line in content.splitlines():
+        if line.startswith("FileVersion: "):
+            return line.split(": ", 1)[1].strip()
+    return ""
+
+
+def install_tool(host: WindowsHost, folder: str, version: str = "") -> str:
+    """Put the tool's folder on a host (the version of the site it comes from); returns the executable's path."""
+    for name, content in tool_files(version).items():
+        host.fs.write_text(f"{folder}\\{name}", content)
     return f"{folder}\\{TOOL_EXE}"
 
 
@@ -100,7 +131,8 @@ def parse_arguments(argv: list[str]) -> tuple[str, dict[str, str | bool]]:
 
 
 def select_updates(site_version: str, options: dict) -> list[SiteUpdate]:
-    """Facts §5: default the latest applicable update, no hotfixes; -downloadall everything;
+    """docs/configmgr-behaviour.md#service-connection-tool: default the latest applicable update, no hotfixes;
+    -downloadall everything;
     -downloadhotfix all hotfixes; -downloadsiteversion updates and hotfixes newer than the site."""
     current = tuple(int(p) for p in site_version.split("."))
     newer = [u for u in AVAILABLE_UPDATES if u.version_key > current]
@@ -117,7 +149,7 @@ def select_updates(site_version: str, options: dict) -> list[SiteUpdate]:
 class ServiceConnectionTool:
     """One run of the tool on a host, from the folder it was started in. Callers hold the model lock."""
 
-    def __init__(self, model: LabModel, host: WindowsHost, exe_path: str, access_denied: Callable[[], bool] | None = None
+    def __init__(self, model: ToolEnvironment, host: WindowsHost, exe_path: str, access_denied: Callable[[], bool] | None = None
                  ) -> None:
         self.model, self.host, self.exe_path = model, host, exe_path
         self.folder = ntpath.dirname(exe_path)
@@ -136,7 +168,7 @@ class ServiceConnectionTool:
         fs = self.host.fs
         log_path = f"{self.folder}\\ServiceConnectionTool.log"
         if fs.node(log_path) is not None:
-            fs.delete(log_path)                   # replaced each run (facts §5)
+            fs.delete(log_path)                   # replaced each run (docs/configmgr-behaviour.md#service-connection-tool)
         for name in TOOL_FILES:
             if fs.kind(f"{self.folder}\\{name}") != "leaf":
                 text = (f"Unhandled Exception: System.IO.FileNotFoundException: Could not find file "
@@ -147,7 +179,7 @@ class ServiceConnectionTool:
             self._say(f"INFO: ServiceConnectionTool {' '.join(argv)}")
             admin = user is None or self.host.is_local_admin(user)
             if not admin:
-                # Facts §5: elevated command prompt, local administrator on the SCP host.
+                # docs/configmgr-behaviour.md#service-connection-tool: elevated command prompt, local administrator on the SCP host.
                 raise ToolFailed("ERROR: The service connection tool must run elevated, as a local administrator of "
                                  "this computer.")
             handler = {"-prepare": self._prepare, "-connect": self._connect, "-import": self._import,
@@ -157,12 +189,25 @@ class ServiceConnectionTool:
             self._say(e.message, severity=3)
             return ToolResult(e.exit_code, list(self.out), [e.stderr] if e.stderr else [])
 
+    @property
+    def version(self) -> str:
+        node = self.host.fs.node(self.exe_path)
+        return file_version(node.content) if node is not None and not node.is_dir else ""
+
+    def _matches(self, site_version: str, what: str) -> None:
+        """The tool must match the site's version (docs/configmgr-behaviour.md#service-connection-tool:
+        "Always use the service connection tool that matches the version"); the refusal's wording is assumed."""
+        if self.version != site_version:
+            raise ToolFailed(f"ERROR: This service connection tool is version {self.version or 'unknown'}, but {what} "
+                             f"is version {site_version}. Use the service connection tool that matches the version of "
+                             "Configuration Manager (CD.Latest\\SMSSETUP\\TOOLS\\ServiceConnectionTool on the site server).")
+
     # Where the tool runs -----------------------------------------------------------------------
     def _scp_here(self) -> tuple[Hierarchy, SiteSystem]:
         for hierarchy in self.model.hierarchies:
-            found = hierarchy.scp()
-            if found and found[0].server == self.host.fqdn and found[1].state == RoleState.INSTALLED:
-                return hierarchy, found[0]
+            for ss, role in hierarchy.scps():
+                if ss.server == self.host.fqdn and role.state == RoleState.INSTALLED:
+                    return hierarchy, ss
         raise ToolFailed(f"ERROR: No service connection point is installed on {self.host.fqdn}. Run -prepare, "
                          "-import and -export on the service connection point server.")
 
@@ -170,7 +215,7 @@ class ServiceConnectionTool:
         hierarchy, ss = self._scp_here()
         role = ss.role(ROLE_SCP)
         if role is None or hierarchy.scp_mode(role) != "Offline":
-            # Facts §5: the SCP must be configured for offline, on-demand connection.
+            # docs/configmgr-behaviour.md#service-connection-tool: the SCP must be configured for offline, on-demand connection.
             raise ToolFailed("ERROR: The service connection point is in online mode. The service connection tool "
                              "can only be used when the service connection point is in offline mode.")
         return hierarchy, ss
@@ -186,6 +231,7 @@ class ServiceConnectionTool:
     # -prepare -------------------------------------------------------------------------------------
     def _prepare(self, options: dict) -> ToolResult:
         hierarchy, ss = self._offline_scp()
+        self._matches(hierarchy.sites[ss.site_code].version, f"site {ss.site_code}")
         dest = self._path(options, "-usagedatadest")
         if not dest.lower().endswith(".cab"):
             raise ToolFailed(f"ERROR: -usagedatadest must name a .cab file: {dest}")
@@ -230,7 +276,7 @@ class ServiceConnectionTool:
         server, _, port = text.partition(":")
         if port and not port.isdigit():
             raise ToolFailed(f"ERROR: Invalid proxy server URI: {raw}")
-        # Port 80 when none is given (the console's default, facts §1.7).
+        # Port 80 when none is given (the console's default, docs/configmgr-behaviour.md#site-system-servers).
         return ProxyUse(server, int(port) if port else 80, authenticated="-proxyusername" in options)
 
     def _connect(self, options: dict) -> ToolResult:
@@ -238,17 +284,18 @@ class ServiceConnectionTool:
         dest = self._path(options, "-updatepackdest")
         usage = self._usage_files(source)
         proxy = self._proxy(options)
-        tls12 = host_has_tls12(self.host)
+        client = client_for(self.host, "sct", self.model.clock.now())
         internet = lab_internet(self.model)
         setup_log = LogWriter(self.host, "C:\\ConfigMgrSetup.log", "ConfigMgrSetup", register=False)
         for path, data in usage:
             self._say(f"INFO: Usage data {path}: hierarchy {data['hierarchy_id']}, site version {data['site_version']}")
+            self._matches(data["site_version"], f"the usage data in {path} (site {data['site_code']})")
 
         def download(url: str, what: str) -> None:
             setup_log.write(f"INFO: Downloading {url} as {what}")
             setup_log.write("No proxy information is specified. Connect without proxy." if proxy is None else
                             f"Proxy information is specified. Connect with proxy {proxy.server}:{proxy.port}.")
-            response = internet.request(url, proxy, tls12)
+            response = internet.request(url, proxy, client)
             if not response.ok:
                 setup_log.write(f"ERROR: Failed to download {what}: {response.message}", severity=3)
                 raise ToolFailed(f"ERROR: Failed to download {what}: {response.message}")
@@ -256,7 +303,8 @@ class ServiceConnectionTool:
 
         download(MANIFEST_FWLINK, "ConfigMgr.Update.Manifest.cab")
         self._say("INFO:ConfigMgr.Update.Manifest.cab (size = 15741046) downloaded successfully")
-        download(ADMINUI_CONTENT_URL, "ConfigMgr.AdminUIContent.cab")    # TLS 1.2 only (facts §5)
+        # TLS 1.2 only (docs/configmgr-behaviour.md#service-connection-tool)
+        download(ADMINUI_CONTENT_URL, "ConfigMgr.AdminUIContent.cab")
         wanted: dict[str, SiteUpdate] = {}
         for _, data in usage:
             for update in select_updates(data["site_version"], options):
@@ -280,7 +328,7 @@ class ServiceConnectionTool:
         fs.write_text(f"{dest}\\{MANIFEST}", json.dumps(manifest, sort_keys=True))
         self._say(f"INFO: {len(wanted)} update package(s) saved to {dest}")
         if self.access_denied():
-            # Facts §5: known and harmless; the data is complete.
+            # docs/configmgr-behaviour.md#service-connection-tool: known and harmless; the data is complete.
             text = ("Unhandled Exception: System.UnauthorizedAccessException: Access to the path "
                     "'C:\\Windows\\Temp\\extractmanifestcab\\95F8A562.sql' is denied.")
             return ToolResult(UNHANDLED_EXIT, list(self.out), [text])
@@ -289,6 +337,7 @@ class ServiceConnectionTool:
     # -import --------------------------------------------------------------------------------------
     def _import(self, options: dict) -> ToolResult:
         hierarchy, ss = self._offline_scp()
+        self._matches(hierarchy.sites[ss.site_code].version, f"site {ss.site_code}")
         source = self._path(options, "-updatepacksrc")
         fs = self.host.fs
         if fs.kind(f"{source}\\{MANIFEST}") != "leaf":
@@ -311,6 +360,11 @@ class ServiceConnectionTool:
             if fs.kind(f"{source}\\{guid}") != "container":
                 raise ToolFailed(f"ERROR: The payload of update {guid} is missing from {source}.")
             if tuple(int(p) for p in update["full_version"].split(".")) <= current and not update.get("hotfix"):
+                self._say(f"INFO: Update {update['name']} ({guid}) does not apply to site version {site.version}. Skipped.")
+                continue
+            if guid in hierarchy.updates:
+                # Known to the hierarchy already (ConfigMgr's own list of updates): not imported twice.
+                self._say(f"INFO: Update {update['name']} ({guid}) is already imported. Skipped.")
                 continue
             fs.make_dirs(f"{payload_root}\\{guid}")
             hierarchy.updates[guid] = {"name": update["name"], "full_version": update["full_version"],
@@ -324,6 +378,7 @@ class ServiceConnectionTool:
     # -export --------------------------------------------------------------------------------------
     def _export(self, options: dict) -> ToolResult:
         hierarchy, ss = self._scp_here()
+        self._matches(hierarchy.sites[ss.site_code].version, f"site {ss.site_code}")
         dest = self._path(options, "-dest")
         if self.host.fs.kind(ntpath.dirname(dest)) != "container":
             raise ToolFailed(f"ERROR: The folder {ntpath.dirname(dest)} does not exist.")

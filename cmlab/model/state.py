@@ -18,14 +18,28 @@ from .configmgr import (
     Site,
 )
 from .errors import AlreadyExists, NotFound
-from .executive import ensure_executive, install_site_server_files
-from .installer import ConfigMgrTiming, SiteComponentManager
+from .events import RoleEvents
+from .executive import ensure_executive
+from .installer import SiteComponentManager
 from .internet import Internet
+from .scp import ScpService
+from .sct import install_tool
+from .timing import ConfigMgrTiming
+from .wellknown import IDENTIFICATION_KEY, SCT_DIR, SETUP_KEY
 from .windows import Domain, WindowsHost
 
 CONSOLE_DIR = r"C:\Program Files (x86)\Microsoft Endpoint Manager\AdminConsole"
-CONSOLE_MODULE = CONSOLE_DIR + r"\bin\ConfigurationManager.psd1"   # facts §2 default module path
-SMS_KEY = r"HKLM:\SOFTWARE\Microsoft\SMS"
+# docs/configmgr-behaviour.md#powershell-module-and-remoting default module path
+CONSOLE_MODULE = CONSOLE_DIR + r"\bin\ConfigurationManager.psd1"
+
+
+def install_site_server_files(host: WindowsHost, install_dir: str, version: str = "") -> None:
+    """What setup leaves in `<InstallDir>` that cmlab needs: bin\\x64, Logs, and CD.Latest with the Service
+    Connection Tool folder (docs/configmgr-behaviour.md#service-connection-tool, #logs)."""
+    root = install_dir.rstrip("\\")
+    host.fs.make_dirs(f"{root}\\bin\\x64")
+    host.fs.make_dirs(f"{root}\\Logs")
+    install_tool(host, f"{root}\\{SCT_DIR}", version)
 
 
 class LabModel:
@@ -38,6 +52,9 @@ class LabModel:
         self.hierarchies: list[Hierarchy] = []
         # Asked by Site Component Manager for each installation (the lab wires the install_failure fault).
         self.install_fails: Callable[[str], bool] = lambda server: False
+        # Asked by Site Component Manager whether a server can be reached at all (the lab wires the host_down
+        # fault; a host restarting is unreachable too).
+        self.host_unreachable: Callable[[str], bool] = lambda server: False
         # ConfigMgr behaviour (docs/cmlab.md): Site Component Manager's timing, the simulated internet.
         self.configmgr_timing = ConfigMgrTiming()
         self.internet = Internet()
@@ -55,13 +72,22 @@ class LabModel:
         return self.hosts.get(fqdn) if fqdn else None
 
     def resolve_fqdn(self, name: str) -> str | None:
-        """Only a full FQDN resolves: site system names are FQDNs (facts §1.5-§1.6)."""
+        """Only a full FQDN resolves: site system names are FQDNs (docs/configmgr-behaviour.md#site-system-servers)."""
         name = name.strip().lower().rstrip(".")
         return name if name in self.hosts else None
 
     # Hierarchies --------------------------------------------------------------------------
     def add_hierarchy(self, name: str, installer: RoleInstaller | None = None) -> Hierarchy:
-        hierarchy = Hierarchy(name, self.resolve_fqdn, installer or SiteComponentManager(self, lambda server: self.install_fails(server)))
+        """A hierarchy whose roles Site Component Manager installs (unless another installer is given),
+        with its SCPs at work: the SCP service subscribes to Site Component Manager's role events."""
+        events = RoleEvents()
+        manager = None
+        if installer is None:
+            installer = manager = SiteComponentManager(self, lambda server: self.install_fails(server), events)
+        hierarchy = Hierarchy(name, self.resolve_fqdn, installer)
+        if manager is not None:
+            hierarchy.runtime_reports.append(manager.to_dict)
+        ScpService(self, hierarchy, events)
         self.hierarchies.append(hierarchy)
         return hierarchy
 
@@ -97,17 +123,18 @@ class LabModel:
         hierarchy.add_role(provider_ss, ROLE_PROVIDER)
 
         host = self.hosts[site.server]
-        # Site code and server on a site server (facts §2, §5); install directory (facts §5).
-        host.registry.set_value(SMS_KEY + r"\Identification", "Site Code", site.code)
-        host.registry.set_value(SMS_KEY + r"\Identification", "Site Server Name", site.server)
-        host.registry.set_value(SMS_KEY + r"\Setup", "Installation Directory", site.install_dir)
+        # Site code and server on a site server (docs/configmgr-behaviour.md#powershell-module-and-remoting, #service-connection-tool);
+        # install directory (docs/configmgr-behaviour.md#service-connection-tool).
+        host.registry.set_value(IDENTIFICATION_KEY, "Site Code", site.code)
+        host.registry.set_value(IDENTIFICATION_KEY, "Site Server Name", site.server)
+        host.registry.set_value(SETUP_KEY, "Installation Directory", site.install_dir)
         host.add_service("SMS_SITE_COMPONENT_MANAGER", "SMS_SITE_COMPONENT_MANAGER")
-        install_site_server_files(host, site.install_dir)
+        install_site_server_files(host, site.install_dir, site.version)
         ensure_executive(host)
         return site
 
     def install_console(self, host: WindowsHost) -> None:
-        """The ConfigMgr console ships the ConfigurationManager module (facts §2)."""
+        """The ConfigMgr console ships the ConfigurationManager module (docs/configmgr-behaviour.md#powershell-module-and-remoting)."""
         host.console_module_path = CONSOLE_MODULE
         host.add_file(CONSOLE_MODULE, "# ConfigurationManager module (simulated)")
         host.registry.set_value(r"HKLM:\SOFTWARE\WOW6432Node\Microsoft\ConfigMgr10\Setup",

@@ -1,9 +1,10 @@
 """Status messages and component status: what the site database knows about its components.
 
-Facts §3: SMS_StatusMessage (Component, MachineName, MessageID, MessageType, ModuleName, RecordID,
-Severity 0x40000000 / 0x80000000 / 0xC0000000, SiteCode, Time UTC) and SMS_ComponentSummarizer
-(ComponentName, MachineName, SiteCode, State 0-5, Status 0-2, Type, TallyInterval). Both live per
-hierarchy: the top-level site sees its children's status (assumption, docs/simulator-assumptions.md).
+docs/configmgr-behaviour.md#status-messages: SMS_StatusMessage (Component, MachineName, MessageID,
+MessageType, ModuleName, RecordID, Severity 0x40000000 / 0x80000000 / 0xC0000000, SiteCode, Time UTC) and
+SMS_ComponentSummarizer (ComponentName, MachineName, SiteCode, State 0-5, Status 0-2, Type, TallyInterval).
+Both live per hierarchy: the top-level site sees its children's status (assumption,
+docs/simulator-assumptions.md).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
+
+from .match import wildcard_match
 
 SEVERITY_INFORMATION = 0x40000000
 SEVERITY_WARNING = 0x80000000
@@ -84,8 +87,6 @@ class StatusMessages:
              since: float | None = None) -> list[StatusMessage]:
         """Each filter is a list of alternatives (None = any); component, machine, site code and
         module take wildcards."""
-        from .configmgr import wildcard_match  # configmgr imports this module
-
         def any_match(patterns: Iterable[str] | None, value: str) -> bool:
             return patterns is None or any(wildcard_match(p, value) for p in patterns)
 
@@ -161,3 +162,70 @@ class ComponentSummary:
 
     def to_dict(self) -> list[dict]:
         return [row.to_dict() for row in self.all()]
+
+
+# Alerts (SMS_Alert, docs/configmgr-behaviour.md#console-notifications): what the console shows as
+# notifications. AlertState 0 Active, 2 Canceled (the condition went away; ClosedBy 'SYSTEM');
+# Severity 1 Error, 2 Warning, 3 Informational.
+ALERT_ACTIVE, ALERT_CANCELED = 0, 2
+ALERT_ERROR, ALERT_WARNING, ALERT_INFORMATIONAL = 1, 2, 3
+
+
+@dataclass
+class Alert:
+    id: int
+    type_id: int
+    type_instance_id: str
+    name: str
+    severity: int
+    source_site_code: str
+    created: float
+    state: int = ALERT_ACTIVE
+    state_modified: float = 0.0
+    first_activated: float = 0.0
+    closed_by: str = ""
+    occurrence_count: int = 1
+    params: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "type_instance_id": self.type_instance_id, "name": self.name,
+                "state": "active" if self.state == ALERT_ACTIVE else "canceled", "occurrences": self.occurrence_count}
+
+
+class Alerts:
+    """The alerts of one hierarchy (global data: every site's namespace shows them). ID counts from 1."""
+
+    def __init__(self) -> None:
+        self._alerts: list[Alert] = []
+
+    def activate(self, type_id: int, instance: str, name: str, severity: int, site_code: str, now: float,
+                 params: Iterable[str] = ()) -> Alert:
+        """Raise an alert, or raise an existing one (same type and instance) again."""
+        alert = self.get(type_id, instance)
+        if alert is None:
+            alert = Alert(len(self._alerts) + 1, type_id, instance, name, severity, site_code.upper(), now,
+                          state_modified=now, first_activated=now, params=tuple(params))
+            self._alerts.append(alert)
+            return alert
+        if alert.state != ALERT_ACTIVE:
+            alert.state, alert.state_modified, alert.closed_by = ALERT_ACTIVE, now, ""
+            alert.occurrence_count += 1
+        alert.name, alert.params = name, tuple(params)
+        return alert
+
+    def cancel(self, type_id: int, instance: str, now: float) -> Alert | None:
+        """The condition went away: the alert is Canceled by SYSTEM (it stays listed)."""
+        alert = self.get(type_id, instance)
+        if alert is not None and alert.state == ALERT_ACTIVE:
+            alert.state, alert.state_modified, alert.closed_by = ALERT_CANCELED, now, "SYSTEM"
+        return alert
+
+    def get(self, type_id: int, instance: str) -> Alert | None:
+        return next((a for a in self._alerts if a.type_id == type_id and a.type_instance_id.lower() == instance.lower()),
+                    None)
+
+    def all(self) -> list[Alert]:
+        return list(self._alerts)
+
+    def to_dict(self) -> list[dict]:
+        return [a.to_dict() for a in self._alerts]

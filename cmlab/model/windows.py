@@ -6,16 +6,16 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .certificates import CertificateStores
 from .clock import Scheduler, SimClock
 from .errors import AlreadyExists, InvalidArgument, NotFound, RuleViolation
 from .files import FileSystem
 from .firewall import Firewall, default_rules
+from .netsettings import NetSettings, install_defaults
 from .secrets import PasswordFingerprint
-
-if TYPE_CHECKING:
-    from .executive import ExecutiveTiming, SmsExecutive
+from .timing import RestartTiming
 
 # ---------------------------------------------------------------------------------------------
 # Registry
@@ -126,8 +126,9 @@ class Registry:
         self._watchers: list[tuple[str, tuple[str, ...], RegistryWatcher]] = []
 
     def watch(self, path: str, callback: RegistryWatcher) -> None:
-        """Call `callback` after every value written through `set_value` at or under `path`
-        (what RegNotifyChangeKeyValue gives a Windows service, e.g. SMS_EXECUTIVE, facts §4)."""
+        """Call `callback` after every value written through `set_value` at or under `path` (what
+        RegNotifyChangeKeyValue gives a Windows service, e.g. SMS_EXECUTIVE,
+        docs/configmgr-behaviour.md#sms-executive-threads)."""
         hive, parts = self._resolve(path)
         self._watchers.append((hive, tuple(p.lower() for p in parts), callback))
 
@@ -265,7 +266,7 @@ class Domain:
         self.sid = "S-1-5-21-" + _sub_authorities(self.dns)
 
     def add_computer(self, netbios_name: str) -> str:
-        """A computer joined to the domain: its account `<NAME>$` (facts §9)."""
+        """A computer joined to the domain: its account `<NAME>$` (docs/configmgr-behaviour.md#remote-site-system-requirements)."""
         account = netbios_name.upper() + "$"
         self.computers[account.lower()] = account
         return account
@@ -323,6 +324,10 @@ class Domain:
 
 
 ServiceListener = Callable[[str], None]      # called with "started" or "stopped"
+PowerListener = Callable[[str], None]        # called with "shutdown" (going down) or "boot" (back up)
+
+# Windows Server 2022 Datacenter, as Win32_OperatingSystem shows it (the lab's servers are alike).
+OS_CAPTION, OS_VERSION, OS_BUILD = "Microsoft Windows Server 2022 Datacenter", "10.0.20348", "20348"
 
 
 class WindowsHost:
@@ -337,7 +342,9 @@ class WindowsHost:
         self.machine_sid = "S-1-5-21-" + _sub_authorities(self.fqdn)
         # The lab's scheduler (simulated clock); a host on its own gets a private one.
         self.scheduler = scheduler or Scheduler(SimClock())
-        self.executive: SmsExecutive | None = None     # set by cmlab.model.executive.ensure_executive
+        # SMS_EXECUTIVE once the host is a site system (cmlab.model.executive.ensure_executive sets it;
+        # the host itself knows nothing about ConfigMgr).
+        self.executive: Any = None
         self._service_listeners: dict[str, list[ServiceListener]] = {}
         self.console_module_path: str | None = None   # ConfigurationManager.psd1 when the console is installed
         self.registry = Registry()
@@ -345,8 +352,19 @@ class WindowsHost:
         self.local_groups: dict[str, LocalGroup] = {}
         self.fs = FileSystem(self.scheduler.clock.now)
         self.firewall = Firewall(default_rules())
-        self.time_zone_bias = 0          # minutes, UTC = local + bias (CMTrace "+BBB", facts §7.3)
-        self.executive_timing: ExecutiveTiming | None = None     # topology: sms_executive timing
+        self.time_zone_bias = 0          # minutes, UTC = local + bias (CMTrace "+BBB", docs/configmgr-behaviour.md#logs)
+        self.executive_timing: Any = None     # cmlab.model.timing.ExecutiveTiming from the topology, or None
+        # Power: a host is up from the lab's start; Restart-Computer takes it down and up again.
+        self.restart_timing = RestartTiming()
+        self.power_state = "running"           # running | shutting_down | down
+        self.boot_time = self.scheduler.clock.now()
+        self._power_listeners: list[PowerListener] = []
+        # What every Windows Server has: .NET/SCHANNEL/WinHTTP keys (docs/configmgr-behaviour.md#tls-prerequisites),
+        # the root certificates; the processes' view of the TLS settings is taken at boot.
+        install_defaults(self.registry)
+        self.net = NetSettings(self.registry)
+        self.certificates = CertificateStores()
+        self.certificates.install_well_known_roots()
         self.add_local_group("Administrators", "Administrators have complete and unrestricted access to the computer/domain",
                              [f"{self.netbios_name}\\Administrator", f"{domain.netbios}\\Domain Admins"])
         self.add_local_group("Users", "Users are prevented from making accidental or intentional system-wide changes",
@@ -358,7 +376,8 @@ class WindowsHost:
 
     @property
     def computer_account(self) -> str:
-        """How the host's computer account appears as a group member: 'LAB\\CAS$' (facts §9)."""
+        """How the host's computer account appears as a group member: 'LAB\\CAS$'
+        (docs/configmgr-behaviour.md#remote-site-system-requirements)."""
         return f"{self.domain.netbios}\\{self.netbios_name}$"
 
     @property
@@ -484,6 +503,50 @@ class WindowsHost:
         for listener in list(self._service_listeners.get(service.name.lower(), [])):
             listener(event)
 
+    # Power -------------------------------------------------------------------------------
+    @property
+    def is_up(self) -> bool:
+        return self.power_state == "running"
+
+    def on_power(self, listener: PowerListener) -> None:
+        """`listener("shutdown")` when the host goes down, `listener("boot")` when it is back up."""
+        self._power_listeners.append(listener)
+
+    def booted(self) -> None:
+        """The lab started with this host running: the processes read the settings as they are now."""
+        self.net.boot()
+
+    def restart(self) -> bool:
+        """Restart-Computer -Force: the host goes down `shutdown_delay` seconds later (the command's own
+        answer still gets out), stays down `down` seconds, boots: services stop and start, .NET reads
+        its settings afresh, `boot_time` moves. False when a restart is already under way."""
+        if self.power_state != "running":
+            return False
+        self.power_state = "shutting_down"
+        self.scheduler.call_later(self.restart_timing.shutdown_delay, self._shutdown, f"{self.fqdn}: shutdown")
+        return True
+
+    def _shutdown(self) -> None:
+        for service in sorted(self.services.values(), key=lambda s: s.name.lower()):
+            if service.status != "Stopped":
+                service.status = "Stopped"
+                self._notify_service(service, "stopped")
+        self.power_state = "down"
+        for listener in list(self._power_listeners):
+            listener("shutdown")
+        self.scheduler.call_later(self.restart_timing.down, self._boot, f"{self.fqdn}: boot")
+
+    def _boot(self) -> None:
+        self.boot_time = self.scheduler.clock.now()
+        self.net.boot()
+        self.power_state = "running"
+        for listener in list(self._power_listeners):
+            listener("boot")
+        for service in sorted(self.services.values(), key=lambda s: s.name.lower()):
+            if service.start_type == "Automatic" and service.status != "Running":
+                service.status = "Running"
+                self._notify_service(service, "started")
+
     # Files --------------------------------------------------------------------------------
     def add_file(self, path: str, content: str = "") -> None:
         self.fs.write_text(path, content)
@@ -504,5 +567,8 @@ class WindowsHost:
             "registry": self.registry.to_dict(),
             "services": {s.name: s.to_dict() for s in sorted(self.services.values(), key=lambda s: s.name.lower())},
             "firewall_rules": self.firewall.to_dict(),
+            "power_state": self.power_state,
+            "network": self.net.to_dict(),
+            "certificates": self.certificates.to_dict(self.scheduler.clock.now()),
             **self.fs.to_dict(),
         }

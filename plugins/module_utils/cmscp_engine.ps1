@@ -22,9 +22,10 @@ $AllowedCmdlets = @(
     'Add-LocalGroupMember', 'ConvertFrom-Json', 'ConvertTo-Json', 'ConvertTo-SecureString', 'Get-ChildItem',
     'Get-CimInstance', 'Get-Content', 'Get-Item', 'Get-ItemProperty', 'Get-LocalGroup', 'Get-LocalGroupMember',
     'Get-Module', 'Get-NetFirewallApplicationFilter', 'Get-NetFirewallPortFilter', 'Get-NetFirewallRule',
-    'Get-PSDrive', 'Get-Service', 'Import-Module', 'Invoke-WebRequest', 'New-ItemProperty', 'New-NetFirewallRule',
-    'New-PSDrive', 'Remove-LocalGroupMember', 'Remove-NetFirewallRule', 'Restart-Service', 'Set-ItemProperty',
-    'Set-Location', 'Set-NetFirewallRule', 'Start-Process', 'Start-Service', 'Stop-Service', 'Test-Path'
+    'Get-PSDrive', 'Get-Service', 'Import-Certificate', 'Import-Module', 'Invoke-WebRequest', 'New-Item',
+    'New-ItemProperty', 'New-NetFirewallRule', 'New-PSDrive', 'Remove-LocalGroupMember', 'Remove-NetFirewallRule',
+    'Restart-Computer', 'Restart-Service', 'Set-ItemProperty', 'Set-Location', 'Set-NetFirewallRule',
+    'Start-Process', 'Start-Service', 'Stop-Service', 'Test-Path'
 )
 
 function ConvertTo-EngineJson($Value) {

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 
+import yaml
+
 from cmlab.accounting import Accounting
 from cmlab.engine import Engine, bootstrap_module, load_catalog
 from cmlab.faults import Faults
-from cmlab.model.internet import NETFX_KEY
-from cmlab.topology import load_topology
+from cmlab.model.netsettings import NETFX_KEY, NETFX_WOW_KEY
+from cmlab.topology import load_topology, parse_topology
 
 PASSWORD = "ConfigMgr-Test-1!"
 CATALOG = load_catalog()
@@ -26,9 +28,15 @@ def step(sid: str, cmdlet: str, select=None, on_error: str = "stop", **params) -
             "on_error": on_error}
 
 
+def default_topology() -> dict:
+    """The default lab's topology document, to change before building (ConfigMgrLab(data=...))."""
+    return yaml.safe_load(open("inventories/lab/cmlab.yml", encoding="utf-8"))
+
+
 class ConfigMgrLab:
-    def __init__(self, topology: str = "inventories/lab/cmlab.yml") -> None:
-        self.model = load_topology(topology).build_model(PASSWORD)
+    def __init__(self, topology: str = "inventories/lab/cmlab.yml", data: dict | None = None) -> None:
+        spec = parse_topology(data) if data is not None else load_topology(topology)
+        self.model = spec.build_model(PASSWORD)
         self.faults = Faults()
         self.engine = Engine(self.model, CATALOG, Accounting(), self.faults)
         self.hierarchy = self.model.hierarchy("lab")
@@ -83,12 +91,27 @@ class ConfigMgrLab:
                                                         "TraceFilename")
         return self.log(host, path) if path else []
 
+    def set_tls12(self, host: str, views: tuple[str, ...] = (NETFX_KEY, NETFX_WOW_KEY)) -> None:
+        """TLS 1.2 for .NET in the registry (docs/configmgr-behaviour.md#tls-prerequisites): effective after a reboot."""
+        for key in views:
+            for name in ("SchUseStrongCrypto", "SystemDefaultTlsVersions"):
+                self.model.host(host).registry.set_value(key, name, 1)
+
+    def reboot(self, host: str) -> None:
+        """Restart-Computer -Force, then wait until the host is back up."""
+        target = self.model.host(host)
+        with self.model.lock:
+            assert target.restart()
+        self.advance(target.restart_timing.shutdown_delay)
+        self.advance(target.restart_timing.down)
+        assert target.is_up
+
     def enable_tls12(self, host: str) -> None:
-        for name in ("SchUseStrongCrypto", "SystemDefaultTlsVersions"):
-            self.model.host(host).registry.set_value(NETFX_KEY, name, 1)
+        self.set_tls12(host)
+        self.reboot(host)
 
     def restart_thread(self, host: str, component: str) -> None:
-        """What Configuration Manager Service Manager does (facts §4): Stop, then Start."""
+        """What Configuration Manager Service Manager does (docs/configmgr-behaviour.md#sms-executive-threads): Stop, then Start."""
         registry = self.model.host(host).registry
         timing = self.model.host(host).executive.timing
         registry.set_value(rf"{THREADS}\{component}", "Requested Operation", "Stop")

@@ -34,7 +34,7 @@ def running_lab(tmp_path):
 
 def test_start_writes_its_files_and_refuses_a_second_start(running_lab):
     info = json.loads((running_lab / "cmlab.json").read_text())
-    assert set(info["hosts"]) == {"cas.lab.example", "ps1.lab.example", "scp01.lab.example"}
+    assert set(info["hosts"]) == {"cas.lab.example", "ps1.lab.example", "scp01.lab.example", "inet01.lab.example"}
     assert info["control_url"].startswith("http://127.0.0.1:")
     password = (running_lab / "password").read_text().strip()
     for name in ("password", "inventory.yml", "cmlab.json"):

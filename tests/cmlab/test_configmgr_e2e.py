@@ -4,6 +4,8 @@ and internet driven through the control API."""
 from __future__ import annotations
 
 import json
+import socket
+import time
 import urllib.request
 
 import pytest
@@ -13,7 +15,7 @@ from configmgr_harness import CATALOG, MESSAGE, SUMMARY, TALLY
 from cmlab.control import ControlServer
 from cmlab.engine import bootstrap_module
 from cmlab.lab import Lab
-from cmlab.model.internet import NETFX_KEY
+from cmlab.model.netsettings import NETFX_KEY, NETFX_WOW_KEY
 from cmlab.scripts import ENGINE_FILE
 
 B = bootstrap_module()
@@ -90,29 +92,77 @@ def test_install_fails_without_the_right_then_installs_and_checks_the_internet(r
     grant = plan(lab, "scp01.lab.example", ("g", "Add-LocalGroupMember", {"Group": "Administrators",
                                                                           "Member": ["LAB\\CAS$"]}, None))
     assert grant["g"]["ok"], grant
-    with lab.model.lock:
-        for name in ("SchUseStrongCrypto", "SystemDefaultTlsVersions"):
-            lab.model.host("scp01.lab.example").registry.set_value(NETFX_KEY, name, 1)
     control(ctl, "/clock/advance", {"seconds": timing.install_retry})
     assert components(lab, "scp01.lab.example") == {
-        "SMS_DMP_DOWNLOADER": (1, 0), "SMS_DMP_UPLOADER": (1, 0), "SMS_SERVICE_CONNECTOR": (1, 0)}
+        "SMS_DMP_DOWNLOADER": (1, 0), "SMS_DMP_UPLOADER": (1, 0), "SMS_SERVICE_CONNECTOR": (1, 2)}   # critical
     assert components(lab, "cas.lab.example")["SMS_SITE_COMPONENT_MANAGER"] == (1, 0)
+    assert connector_messages(lab) == [(11412, 0xC0000000), (11488, 0xC0000000)]       # no TLS 1.2 for .NET yet
 
-    # The connector checked when it started: all reachable. Break one endpoint, wait for the next check.
-    internet = control(ctl, "/internet", {"endpoints": {"go.microsoft.com": 407}})
-    assert internet["endpoints"] == {"go.microsoft.com": {"outcome": 407}}
+    # The prerequisites, then Restart-Computer: scp01's listener goes away, and comes back with a new boot time.
+    booted = plan(lab, "scp01.lab.example", OS_STEP)["os"]["output"][0]["LastBootUpTime"]
+    steps = [(f"{view}{name}", "New-ItemProperty", {"Path": key, "Name": name, "Value": 1, "PropertyType": "DWord",
+                                                    "Force": True}, None)
+             for view, key in (("x64", NETFX_KEY), ("x86", NETFX_WOW_KEY))
+             for name in ("SchUseStrongCrypto", "SystemDefaultTlsVersions")]
+    out = plan(lab, "scp01.lab.example", *steps, ("restart", "Restart-Computer", {"Force": True}, None))
+    assert all(s["ok"] for s in out.values()), out
+    host = lab.model.host("scp01.lab.example")
+    control(ctl, "/clock/advance", {"seconds": host.restart_timing.shutdown_delay})
+    assert refused(lab, "scp01.lab.example")
+    assert lab.dump_state()["hosts"]["scp01.lab.example"]["power_state"] == "down"
+    control(ctl, "/clock/advance", {"seconds": host.restart_timing.down})
+    assert not refused(lab, "scp01.lab.example", expect=False)              # listening again
+    assert plan(lab, "scp01.lab.example", OS_STEP)["os"]["output"][0]["LastBootUpTime"] != booted
+    assert connector_messages(lab)[-1] == (11410, 0x40000000)                            # healthy after the restart
+    assert components(lab, "scp01.lab.example")["SMS_SERVICE_CONNECTOR"] == (1, 0)
+
+    # Break one checked endpoint through the control API, wait for the next check.
+    internet = control(ctl, "/internet", {"endpoints": {"aka.ms": 407}})
+    assert internet["endpoints"] == {"aka.ms": {"outcome": 407}}
     control(ctl, "/clock/advance", {"seconds": timing.connectivity_check_interval})
-    messages = plan(lab, "cas.lab.example", ("m", "Get-CMSiteStatusMessage", {
-        "Component": ["SMS_SERVICE_CONNECTOR"], "ComputerName": ["scp01.lab.example"],
-        "MessageId": [11410, 11411, 11412, 11488]}, MESSAGE))["m"]["output"]
-    assert [(m["MessageID"], m["Severity"]) for m in messages] == [(11410, 0x40000000), (11412, 0xC0000000)]
+    assert connector_messages(lab)[-2:] == [(11412, 0xC0000000), (11488, 0xC0000000)]
 
-    web = plan(lab, "scp01.lab.example", ("w", "Invoke-WebRequest", {"Uri": "https://go.microsoft.com",
+    web = plan(lab, "scp01.lab.example", ("w", "Invoke-WebRequest", {"Uri": "https://aka.ms",
                                                                      "UseBasicParsing": True}, None))["w"]
     assert web["error"]["message"] == "The remote server returned an error: (407) Proxy Authentication Required."
     state = lab.dump_state()["hierarchies"]["lab"]
-    assert state["scp_runtime"][0]["last_connectivity_check"] == {"message_ids": [11412],
-                                                                  "failed": {"go.microsoft.com": "http_407"}}
+    assert state["scp_runtime"][0]["last_connectivity_check"] == {"message_ids": [11412, 11488],
+                                                                  "failed": {"aka.ms": "http_407"}}
+
+    # Microsoft changes its services: the console asks for an SMS_EXECUTIVE restart on scp01, until it restarts.
+    control(ctl, "/internet", {"service_configuration_change": True})
+    alert = {"AlertState": None, "TypeInstanceID": None}
+    query = ("a", "Get-CimInstance", {"Namespace": "root\\SMS\\site_CAS", "ClassName": "SMS_Alert"}, alert)
+    assert plan(lab, "cas.lab.example", query)["a"]["output"] == [{"AlertState": 0, "TypeInstanceID": "scp01.lab.example"}]
+    assert plan(lab, "scp01.lab.example", ("r", "Restart-Service", {"Name": ["SMS_EXECUTIVE"]}, None))["r"]["ok"]
+    assert plan(lab, "cas.lab.example", query)["a"]["output"] == [{"AlertState": 2, "TypeInstanceID": "scp01.lab.example"}]
+
+
+def connector_messages(lab: Lab) -> list[tuple[int, int]]:
+    messages = plan(lab, "cas.lab.example", ("m", "Get-CMSiteStatusMessage", {
+        "Component": ["SMS_SERVICE_CONNECTOR"], "ComputerName": ["scp01.lab.example"],
+        "MessageId": [11410, 11411, 11412, 11488]}, MESSAGE))["m"]["output"]
+    return [(m["MessageID"], m["Severity"]) for m in messages]
+
+
+OS_STEP = ("os", "Get-CimInstance", {"ClassName": "Win32_OperatingSystem"}, {"LastBootUpTime": None})
+
+
+def refused(lab: Lab, host: str, expect: bool = True) -> bool:
+    """Whether the host's WinRM listener refuses connections, once it has had the time its fault poll
+    takes to follow the host's state (a second or so): waits while the answer is not `expect`."""
+    ep = lab.endpoints()[host]
+    answer = not expect
+    for _ in range(40):
+        try:
+            with socket.create_connection((ep["address"], ep["http_port"]), timeout=1):
+                answer = False
+        except OSError:
+            answer = True
+        if answer == expect:
+            break
+        time.sleep(0.1)
+    return answer
 
 
 def test_telemetry_level_over_winrm(running):

@@ -1,9 +1,10 @@
-"""Site Component Manager installs and removes roles asynchronously (facts §8.1, §9)."""
+"""Site Component Manager installs and removes roles asynchronously
+(docs/configmgr-behaviour.md#asynchronous-installation, #remote-site-system-requirements)."""
 
 from __future__ import annotations
 
 import pytest
-from configmgr_harness import ConfigMgrLab, add_scp, step
+from configmgr_harness import ConfigMgrLab, add_scp, default_topology, step
 
 SCP_COMPONENTS = {"SMS_DMP_DOWNLOADER", "SMS_DMP_UPLOADER", "SMS_SERVICE_CONNECTOR"}
 
@@ -138,3 +139,70 @@ def test_restarting_site_component_manager_retries_at_once(lab):
     assert lab.timing.install_delay < lab.timing.install_retry
     assert lab.role_state("scp01.lab.example") == "installed"
     assert lab.role_state("scp01.lab.example", "SMS Site System") == "installed"
+
+
+# Issue 12: the one-SCP refusal relaxed; an unreachable old server -------------------------------------------
+
+def scp_states(lab: ConfigMgrLab, server: str) -> dict[str, int]:
+    return {c: s for c, s in lab.states(server).items() if c in SCP_COMPONENTS}
+
+
+def two_scp_lab(refuse: bool) -> ConfigMgrLab:
+    data = default_topology()
+    data["hierarchies"]["lab"]["refuse_second_scp"] = refuse
+    return ConfigMgrLab(data=data)
+
+
+def test_the_provider_refuses_a_second_scp_unless_the_topology_relaxes_it():
+    lab = two_scp_lab(refuse=True)
+    lab.model.host("scp01.lab.example").local_group("Administrators").add_member("LAB\\CAS$")
+    lab.ok(step("new", "New-CMSiteSystemServer", SiteSystemServerName="scp01.lab.example", SiteCode="CAS"))
+    doc = lab.run(add_scp())
+    assert "already has a service connection point on ps1.lab.example" in doc["steps"][0]["error"]["message"]
+
+    lab = two_scp_lab(refuse=False)
+    lab.model.host("scp01.lab.example").local_group("Administrators").add_member("LAB\\CAS$")
+    lab.ok(step("new", "New-CMSiteSystemServer", SiteSystemServerName="scp01.lab.example", SiteCode="CAS"), add_scp())
+    lab.advance(lab.timing.install_delay)
+    scps = lab.ok(step("s", "Get-CMServiceConnectionPoint", {"NetworkOSPath": None}, AllSite=True))["s"]
+    assert sorted(s["NetworkOSPath"] for s in scps) == ["\\\\ps1.lab.example", "\\\\scp01.lab.example"]
+    assert {r["server"] for r in lab.dump()["scp_runtime"]} == {"ps1.lab.example", "scp01.lab.example"}
+
+
+def test_an_unreachable_old_server_fails_its_deinstall_until_it_answers(lab):
+    lab.faults.add("host_down", "ps1.lab.example")
+    lab.ok(step("rm", "Remove-CMServiceConnectionPoint", SiteSystemServerName="ps1.lab.example", SiteCode="PS1",
+                Force=True))
+    assert lab.role_state("ps1.lab.example") is None                   # gone from the site control file at once
+    lab.advance(lab.timing.uninstall_delay)
+    deinstalling = lab.dump()["deinstalling"]
+    assert deinstalling == [{"site_code": "PS1", "server": "ps1.lab.example", "role": "SMS Dmp Connector",
+                             "detail": "the server cannot be reached (The network path was not found.)"}]
+    assert scp_states(lab, "ps1.lab.example") == dict.fromkeys(SCP_COMPONENTS, 5)      # DE_INSTALLING
+    lines = lab.tracing_log("ps1.lab.example", "SMS_SITE_COMPONENT_MANAGER")
+    assert "ERROR: Cannot connect to server ps1.lab.example to deinstall SMS Dmp Connector: the server cannot be " \
+           "reached (The network path was not found.)." in lines[-2]
+    lab.advance(lab.timing.install_retry)
+    assert lab.dump()["deinstalling"]                                  # retried, still unreachable
+
+    lab.faults.clear(kind="host_down")
+    lab.advance(lab.timing.install_retry)
+    assert lab.dump()["deinstalling"] == []
+    assert scp_states(lab, "ps1.lab.example") == {}
+    assert lab.tracing_log("ps1.lab.example", "SMS_SITE_COMPONENT_MANAGER")[-1].startswith(
+        "Successfully deinstalled SMS Dmp Connector from server ps1.lab.example.")
+    assert any("deinstalling role SMS Dmp Connector" in line
+               for line in lab.log("ps1.lab.example", r"C:\Program Files\Microsoft Configuration Manager\Logs\SrvBoot.log"))
+
+
+def test_a_restarting_server_is_unreachable_for_site_component_manager_too(lab):
+    lab.prepare_scp01()
+    lab.ok(add_scp())
+    scp01 = lab.model.host("scp01.lab.example")
+    with lab.model.lock:
+        scp01.restart()
+    lab.advance(scp01.restart_timing.shutdown_delay)
+    lab.advance(lab.timing.install_delay)
+    assert lab.role_state("scp01.lab.example") == "install_failed"
+    lab.advance(scp01.restart_timing.down + lab.timing.install_retry)
+    assert lab.role_state("scp01.lab.example") == "installed"

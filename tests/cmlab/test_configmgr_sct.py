@@ -1,5 +1,5 @@
-"""The Service Connection Tool through Start-Process (facts §5): prepare, connect, import, export,
-and each documented failure."""
+"""The Service Connection Tool through Start-Process (docs/configmgr-behaviour.md#service-connection-tool):
+prepare, connect, import, export, and each documented failure."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from configmgr_harness import ConfigMgrLab, step
 
 from cmlab.model.internet import MSG_SEND
-from cmlab.model.sct import UNHANDLED_EXIT, select_updates
+from cmlab.model.netsettings import NETFX_KEY, NETFX_WOW_KEY
+from cmlab.model.sct import UNHANDLED_EXIT, install_tool, select_updates
 
 PS1 = "ps1.lab.example"
 TOOL_DIR = r"C:\Program Files\Microsoft Configuration Manager\CD.Latest\SMSSETUP\TOOLS\ServiceConnectionTool"
@@ -20,7 +21,8 @@ PROCESS = {"ExitCode": None, "HasExited": None, "ProcessName": None}
 @pytest.fixture
 def lab() -> ConfigMgrLab:
     lab = ConfigMgrLab()
-    lab.enable_tls12(PS1)
+    lab.enable_tls12(PS1)                 # the reboot restarts the online SCP, which syncs: start from no updates
+    lab.hierarchy.updates.clear()
     lab.model.host(PS1).fs.make_dirs(r"D:\USB")
     return lab
 
@@ -61,7 +63,7 @@ def test_the_offline_workflow(lab):
     assert sct(lab, "-import", "-updatepacksrc", r"D:\USB\UpdatePacks")["ExitCode"] == 0
     updates = lab.ok(step("u", "Get-CimInstance", {"Name": None, "FullVersion": None, "State": None},
                           Namespace="root\\SMS\\site_CAS", ClassName="SMS_CM_UpdatePackages"))["u"]
-    # Default selection: the latest applicable update, no hotfixes (facts §5).
+    # Default selection: the latest applicable update, no hotfixes (docs/configmgr-behaviour.md#service-connection-tool).
     assert updates == [{"Name": "Configuration Manager 2503", "FullVersion": "5.00.9135.1000", "State": 262146}]
     dmp = lab.tracing_log(PS1, "SMS_DMP_DOWNLOADER")
     assert dmp[-1].startswith("Successfully Dropped the state message 4~~")
@@ -87,12 +89,16 @@ def test_prepare_and_import_only_on_the_scp_server(lab):
         "cas.lab.example", tool.rsplit("\\", 1)[0] + r"\ServiceConnectionTool.log")[-1]
 
 
-def test_tls_1_2_disabled_fails_connect(lab):
+def test_tls_1_2_for_net_counts_from_the_next_boot(lab):
     offline(lab)
     sct(lab, "-prepare", "-usagedatadest", r"D:\USB\UsageData.cab")
-    lab.model.host(PS1).registry.set_value(r"HKLM:\SOFTWARE\Microsoft\.NETFramework\v4.0.30319", "SchUseStrongCrypto", 0)
-    assert sct(lab, "-connect", "-usagedatasrc", r"D:\USB\UsageData.cab", "-updatepackdest", r"D:\USB\Packs")["ExitCode"] == 1
-    assert tool_log(lab)[-1].startswith(f"ERROR: Failed to download ConfigMgr.AdminUIContent.cab: {MSG_SEND}")
+    args = ("-connect", "-usagedatasrc", r"D:\USB\UsageData.cab", "-updatepackdest", r"D:\USB\Packs")
+    lab.model.host(PS1).registry.set_value(NETFX_KEY, "SchUseStrongCrypto", 0)
+    assert sct(lab, *args)["ExitCode"] == 0               # "requires a restart": nothing changed yet
+    lab.reboot(PS1)
+    assert sct(lab, *args)["ExitCode"] == 1
+    assert tool_log(lab)[-1].startswith(f"ERROR: Failed to download ConfigMgr.Update.Manifest.cab: {MSG_SEND}")
+    assert any(MSG_SEND in line for line in lab.log(PS1, r"C:\ConfigMgrSetup.log"))
 
 
 def test_connect_through_a_proxy_and_the_internet_outcomes(lab):
@@ -121,7 +127,7 @@ def test_the_harmless_unauthorized_access_exception(lab):
     assert result["ExitCode"] == UNHANDLED_EXIT
     err = lab.model.host(PS1).fs.file(r"D:\USB\err.txt").lines()
     assert err[0].startswith("Unhandled Exception: System.UnauthorizedAccessException: Access to the path")
-    # Facts §5: safe to ignore — the data is complete and imports.
+    # docs/configmgr-behaviour.md#service-connection-tool: safe to ignore — the data is complete and imports.
     assert sct(lab, "-import", "-updatepacksrc", r"D:\USB\Packs")["ExitCode"] == 0
 
 
@@ -183,3 +189,105 @@ def test_update_selection():
     assert names(select_updates("5.00.9135.1000", {"-downloadhotfix": True})) == ["Configuration Manager 2503 Hotfix Rollup"]
     assert len(select_updates("5.00.9999.1000", {"-downloadall": True})) == 3
     assert select_updates("5.00.9999.1000", {}) == []
+
+
+# The internet-connected host (inet01, group internet_hosts) -------------------------------------------
+
+INET = "inet01.lab.example"
+INET_TOOL_DIR = r"C:\Tools\ServiceConnectionTool"
+INET_TOOL = INET_TOOL_DIR + r"\ServiceConnectionTool.exe"
+
+
+def carry(lab: ConfigMgrLab, source_host: str, source: str, target_host: str, target: str) -> None:
+    """What the collection does with Ansible's fetch and copy: the file, byte for byte."""
+    text = lab.model.host(source_host).fs.file(source).content
+    lab.model.host(target_host).fs.write_text(target, text)
+
+
+def test_the_tool_folder_is_on_the_internet_host_with_the_sites_version(lab):
+    listing = lab.ok(step("l", "Get-ChildItem", {"Name": None, "Length": None}, Path=INET_TOOL_DIR), host=INET)["l"]
+    assert [f["Name"] for f in listing] == ["ServiceConnectionTool.exe", "ServiceConnectionTool.exe.config"]
+    assert all(f["Length"] > 0 for f in listing)
+    version = lab.ok(step("v", "Get-Item", {"VersionInfo": {"FileVersion": None, "ProductName": None}},
+                          Path=INET_TOOL), host=INET)["v"]
+    assert version == [{"VersionInfo": {"FileVersion": "5.00.9128.1000",
+                                        "ProductName": "Microsoft Configuration Manager"}}]
+    on_site_server = lab.ok(step("v", "Get-Item", {"VersionInfo": {"FileVersion": None}}, Path=TOOL), host=PS1)["v"]
+    assert on_site_server == [{"VersionInfo": {"FileVersion": "5.00.9128.1000"}}]
+
+
+def test_prepare_connect_import_across_two_hosts(lab):
+    offline(lab)
+    assert sct(lab, "-prepare", "-usagedatadest", r"D:\USB\UsageData.cab")["ExitCode"] == 0
+    carry(lab, PS1, r"D:\USB\UsageData.cab", INET, r"C:\Transfer\UsageData.cab")
+    lab.set_tls12(INET)
+    lab.reboot(INET)
+    result = sct(lab, "-connect", "-usagedatasrc", r"C:\Transfer", "-updatepackdest", r"C:\Transfer\UpdatePacks",
+                 host=INET, tool=INET_TOOL, out=r"C:\Transfer\out.txt")
+    assert result["ExitCode"] == 0
+    assert lab.log(INET, INET_TOOL_DIR + r"\ServiceConnectionTool.log")            # next to the tool
+    assert lab.log(INET, r"C:\ConfigMgrSetup.log")                                  # system drive root
+    fs = lab.model.host(INET).fs
+    packs = [path for path, node in fs.walk(r"C:\Transfer\UpdatePacks") if not node.is_dir]
+    assert r"C:\Transfer\UpdatePacks\ConfigMgr.Update.Manifest.enc" in packs
+    for path in packs:                                               # carried back, file by file
+        carry(lab, INET, path, PS1, path.replace(r"C:\Transfer", r"D:\USB"))
+    assert sct(lab, "-import", "-updatepacksrc", r"D:\USB\UpdatePacks")["ExitCode"] == 0
+    assert [u["name"] for u in lab.dump()["updates"]] == ["Configuration Manager 2503"]
+
+
+def test_the_tool_needs_tls_1_2_for_net_in_both_registry_views(lab):
+    offline(lab)
+    sct(lab, "-prepare", "-usagedatadest", r"D:\USB\UsageData.cab")
+    carry(lab, PS1, r"D:\USB\UsageData.cab", INET, r"C:\Transfer\UsageData.cab")
+    args = ("-connect", "-usagedatasrc", r"C:\Transfer\UsageData.cab", "-updatepackdest", r"C:\Transfer\Packs")
+    assert sct(lab, *args, host=INET, tool=INET_TOOL, out=None)["ExitCode"] == 1     # a fresh server
+    lab.set_tls12(INET, views=(NETFX_KEY,))
+    lab.reboot(INET)
+    assert sct(lab, *args, host=INET, tool=INET_TOOL, out=None)["ExitCode"] == 1     # the 64-bit view is not enough
+    assert MSG_SEND in lab.log(INET, INET_TOOL_DIR + r"\ServiceConnectionTool.log")[-1]
+    lab.set_tls12(INET, views=(NETFX_WOW_KEY,))
+    lab.reboot(INET)
+    assert sct(lab, *args, host=INET, tool=INET_TOOL, out=None)["ExitCode"] == 0
+
+
+def test_a_tool_of_another_version_is_refused(lab):
+    offline(lab)
+    sct(lab, "-prepare", "-usagedatadest", r"D:\USB\UsageData.cab")
+    carry(lab, PS1, r"D:\USB\UsageData.cab", INET, r"C:\Transfer\UsageData.cab")
+    lab.enable_tls12(INET)
+    install_tool(lab.model.host(INET), r"C:\OldTool", "5.00.9122.1000")
+    result = sct(lab, "-connect", "-usagedatasrc", r"C:\Transfer", "-updatepackdest", r"C:\Transfer\Packs",
+                 host=INET, tool=r"C:\OldTool\ServiceConnectionTool.exe", out=None)
+    assert result["ExitCode"] == 1
+    line = lab.log(INET, r"C:\OldTool\ServiceConnectionTool.log")[-1]
+    assert "This service connection tool is version 5.00.9122.1000" in line and "is version 5.00.9128.1000" in line
+    assert lab.model.host(INET).fs.node(r"C:\Transfer\Packs") is None
+    # On the SCP server, a tool from another version refuses too.
+    install_tool(lab.model.host(PS1), r"C:\OldTool", "5.00.9122.1000")
+    assert sct(lab, "-import", "-updatepacksrc", r"D:\USB", tool=r"C:\OldTool\ServiceConnectionTool.exe")["ExitCode"] == 1
+
+
+def test_a_second_import_skips_what_the_hierarchy_already_has(lab):
+    offline(lab)
+    sct(lab, "-prepare", "-usagedatadest", r"D:\USB\UsageData.cab")
+    sct(lab, "-connect", "-usagedatasrc", r"D:\USB", "-updatepackdest", r"D:\USB\Packs", "-downloadall")
+    assert sct(lab, "-import", "-updatepacksrc", r"D:\USB\Packs")["ExitCode"] == 0
+    first = lab.dump()["updates"]
+    assert [u["name"] for u in first] == ["Configuration Manager 2409", "Configuration Manager 2503",
+                                          "Configuration Manager 2503 Hotfix Rollup"]
+    assert sct(lab, "-import", "-updatepacksrc", r"D:\USB\Packs")["ExitCode"] == 0
+    log = tool_log(lab)
+    assert sum("is already imported. Skipped." in line for line in log) == 3
+    assert "0 update package(s) imported" in log[-1]
+    assert lab.dump()["updates"] == first
+
+
+def test_import_is_refused_while_the_scp_is_online(lab):
+    offline(lab)
+    sct(lab, "-prepare", "-usagedatadest", r"D:\USB\UsageData.cab")
+    sct(lab, "-connect", "-usagedatasrc", r"D:\USB", "-updatepackdest", r"D:\USB\Packs")
+    lab.ok(step("set", "Set-CMServiceConnectionPoint", SiteSystemServerName=PS1, SiteCode="PS1", Mode="Online"))
+    assert sct(lab, "-import", "-updatepacksrc", r"D:\USB\Packs")["ExitCode"] == 1
+    assert "only be used when the service connection point is in offline mode" in tool_log(lab)[-1]
+    assert lab.dump()["updates"] == []

@@ -1,7 +1,10 @@
-"""Status messages (facts §1.11, §3), the site namespace through Get-CimInstance with strict WQL,
-and the usage data level (facts §1.13)."""
+"""Status messages (docs/configmgr-behaviour.md#status-messages, #wmi-classes), the site namespace through
+Get-CimInstance with strict WQL, and the usage data level (docs/configmgr-behaviour.md#usage-data-level)."""
 
 from __future__ import annotations
+
+import datetime
+import re
 
 import pytest
 from configmgr_harness import MESSAGE, SUMMARY, ConfigMgrLab, step
@@ -27,31 +30,34 @@ def messages(lab: ConfigMgrLab, cmdlet: str = "Get-CMSiteStatusMessage", **param
 
 
 def test_get_cmsitestatusmessage_filters(lab):
-    # At start the PS1 SCP checked its endpoints (TLS 1.2 is off on ps1: 11412).
+    # At start the PS1 SCP checked its endpoints (TLS 1.2 is off on ps1, the hierarchy has tenant attach:
+    # 11412 and 11488).
     assert messages(lab, Component="SMS_SERVICE_CONNECTOR") == [
-        (11412, "ps1.lab.example"), (11411, "ps1.lab.example"), (11410, "ps1.lab.example")]
-    assert messages(lab, Component="SMS_SERVICE_*", MessageId=[11410, 11488]) == [(11410, "ps1.lab.example")]
-    assert messages(lab, Severity=["Warning", "Error"]) == [(11412, "ps1.lab.example"), (11411, "ps1.lab.example")]
-    assert len(messages(lab, Severity=["All"])) == 4
+        (11412, "ps1.lab.example"), (11488, "ps1.lab.example"), (11411, "ps1.lab.example"), (11410, "ps1.lab.example")]
+    assert messages(lab, Component="SMS_SERVICE_*", MessageId=[11410, 11488]) == [
+        (11488, "ps1.lab.example"), (11410, "ps1.lab.example")]
+    assert messages(lab, Severity=["Warning", "Error"]) == [
+        (11412, "ps1.lab.example"), (11488, "ps1.lab.example"), (11411, "ps1.lab.example")]
+    assert len(messages(lab, Severity=["All"])) == 5
     assert messages(lab, ComputerName=["cas.*"]) == [(3306, "cas.lab.example")]
     assert messages(lab, SiteCode=["CAS"]) == [(3306, "cas.lab.example")]
     assert messages(lab, Module=["SMS Server"], MessageId=[3306]) == [(3306, "cas.lab.example")]
     since = lab.model.clock.now() - 600
-    import datetime
     stamp = datetime.datetime.fromtimestamp(since, tz=datetime.timezone.utc).isoformat()
     assert messages(lab, StartDateTime=stamp, Component="SMS_SERVICE_CONNECTOR") == [
-        (11412, "ps1.lab.example"), (11410, "ps1.lab.example")]
+        (11412, "ps1.lab.example"), (11488, "ps1.lab.example"), (11410, "ps1.lab.example")]
 
 
 def test_the_message_shape(lab):
     out = lab.ok(step("m", "Get-CMSiteStatusMessage", None, MessageId=[3306]),
                  step("s", "Get-CMSiteStatusMessage", {"ModuleName": None, "MessageType": None, "RecordID": None,
                                                        "Severity": None, "Time": None}, MessageId=[3306]))
-    assert out["m"] == ["SMS_StatusMessage.RecordID=4"]
+    assert out["m"] == ["SMS_StatusMessage.RecordID=5"]
     shaped = out["s"][0]
     assert (shaped["ModuleName"], shaped["MessageType"], shaped["RecordID"], shaped["Severity"]) == \
-        ("SMS Server", 256, 4, 0x40000000)
-    assert shaped["Time"].endswith("+00:00")
+        ("SMS Server", 256, 5, 0x40000000)
+    # PowerShell's round-trip format ('o'): seven fractional digits; ConfigMgr's objects keep UTC.
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z", shaped["Time"]), shaped["Time"]
 
 
 def test_a_child_sites_drive_sees_only_its_own_messages(lab):
@@ -63,7 +69,7 @@ def test_a_child_sites_drive_sees_only_its_own_messages(lab):
 
 def test_get_cmcomponentstatusmessage_follows_the_reference(lab):
     start = "2000-01-01T00:00:00Z"
-    # "doesn't work with the All value, but also doesn't return any values if omitted" (facts §1.11)
+    # "doesn't work with the All value, but also doesn't return any values if omitted" (docs/configmgr-behaviour.md#status-messages)
     assert messages(lab, "Get-CMComponentStatusMessage", StartTime=start) == []
     assert messages(lab, "Get-CMComponentStatusMessage", StartTime=start, Severity="All") == []
     assert messages(lab, "Get-CMComponentStatusMessage", StartTime=start, Severity="Warning") == [
@@ -71,7 +77,7 @@ def test_get_cmcomponentstatusmessage_follows_the_reference(lab):
     assert messages(lab, "Get-CMComponentStatusMessage", StartTime=start, Severity="Information",
                     ComponentName="SMS_SERVICE_CONNECTOR", ComputerName="ps1.lab.example") == [(11410, "ps1.lab.example")]
     doc = lab.run(step("m", "Get-CMComponentStatusMessage", Severity="Error"))
-    assert "StartTime" in doc["error"]["message"]                      # mandatory (facts §1.11)
+    assert "StartTime" in doc["error"]["message"]                      # mandatory (docs/configmgr-behaviour.md#status-messages)
 
 
 def test_sms_statusmessage_through_cim(lab):
@@ -81,7 +87,7 @@ def test_sms_statusmessage_through_cim(lab):
                     "Severity": SEVERITY_WARNING, "SiteCode": "PS1"}]
     err = lab.ok(step("e", "Get-CimInstance", MESSAGE, Namespace="root\\SMS\\site_CAS", ClassName="SMS_StatusMessage",
                       Filter=f"Severity = {SEVERITY_ERROR}"))["e"]
-    assert [m["MessageID"] for m in err] == [11412]
+    assert [m["MessageID"] for m in err] == [11412, 11488]
 
 
 # SMS_ComponentSummarizer and WQL ---------------------------------------------------------------------
@@ -100,8 +106,6 @@ def test_one_row_per_tally_interval_without_a_tally_filter(lab):
     "ComponentName LIKE SMS",
     "ComponentName = ",
     "ComponentName = 'A' AND",
-    "(ComponentName = 'A'",
-    "ComponentName = 'A' OR",
     "ComponentName 'A'",
     "= 'A'",
     "",
@@ -118,11 +122,71 @@ def test_unknown_wql_is_an_invalid_query(lab, wql):
         "exception": "Microsoft.Management.Infrastructure.CimException"}
 
 
-@pytest.mark.parametrize("wql", ["State > 1", "NOT State = 1", "MachineName IS NULL"])
+@pytest.mark.parametrize("wql", ["__CLASS ISA 'SMS_ComponentSummarizer'", "'A' = ComponentName"])
 def test_valid_wql_cmlab_does_not_evaluate_fails_loudly(lab, wql):
     doc = lab.run(step("c", "Get-CimInstance", Namespace="root\\SMS\\site_CAS", ClassName="SMS_ComponentSummarizer",
                        Filter=wql))
     assert doc["steps"][0]["error"]["message"].startswith("cmlab does not simulate Get-CimInstance with the WQL filter")
+
+
+def cim_ids(lab: ConfigMgrLab, wql: str) -> list[int]:
+    return [m["MessageID"] for m in lab.ok(step("m", "Get-CimInstance", {"MessageID": None},
+                                                 Namespace="root\\SMS\\site_CAS", ClassName="SMS_StatusMessage",
+                                                 Filter=wql))["m"]]
+
+
+@pytest.mark.parametrize(("wql", "ids"), [
+    ("Component = 'SMS_SERVICE_CONNECTOR' AND (MessageID = 11410 OR MessageID = 11411)", [11411, 11410]),
+    ("MessageID >= 11410 AND MessageID <= 11412", [11412, 11411, 11410]),
+    ("NOT Component = 'SMS_SERVICE_CONNECTOR'", [3306]),
+    ("MachineName IS NOT NULL AND MessageID > 11411", [11412, 11488]),
+    ("ModuleName IS NULL", []),
+    ("Component LIKE 'SMS[_]SERVICE%' AND Severity <> 1073741824", [11412, 11488, 11411]),
+])
+def test_wql_or_parentheses_comparisons_and_null(lab, wql, ids):
+    assert sorted(cim_ids(lab, wql)) == sorted(ids)
+
+
+def test_wql_time_filters_since_a_moment(lab):
+    since = lab.model.clock.now() - 600
+    dmtf = datetime.datetime.fromtimestamp(since, tz=datetime.timezone.utc).strftime("%Y%m%d%H%M%S.000000+000")
+    recent = cim_ids(lab, f"Component = 'SMS_SERVICE_CONNECTOR' AND Time >= '{dmtf}'")
+    assert sorted(recent) == [11410, 11412, 11488]                         # not the 11411 of two hours ago
+    iso = datetime.datetime.fromtimestamp(since, tz=datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    assert sorted(cim_ids(lab, f"Component = 'SMS_SERVICE_CONNECTOR' AND Time >= '{iso}'")) == sorted(recent)
+    # The same moment expressed an hour east of UTC.
+    east = datetime.datetime.fromtimestamp(since + 3600, tz=datetime.timezone.utc).strftime("%Y%m%d%H%M%S.000000+060")
+    assert sorted(cim_ids(lab, f"Component = 'SMS_SERVICE_CONNECTOR' AND Time >= '{east}'")) == sorted(recent)
+    doc = lab.run(step("m", "Get-CimInstance", Namespace="root\\SMS\\site_CAS", ClassName="SMS_StatusMessage",
+                       Filter="Time >= 'yesterday'"))
+    assert doc["steps"][0]["error"]["message"] == "Invalid query "
+
+
+def test_cim_times_are_the_hosts_local_time_in_round_trip_format(lab):
+    out = lab.ok(step("m", "Get-CimInstance", {"Time": None, "RecordID": None}, Namespace="root\\SMS\\site_CAS",
+                      ClassName="SMS_StatusMessage", Filter="MessageID = 3306"))["m"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}\+00:00", out[0]["Time"]), out
+    lab.model.host("cas.lab.example").time_zone_bias = -60                # UTC+1
+    again = lab.ok(step("m", "Get-CimInstance", {"Time": None}, Namespace="root\\SMS\\site_CAS",
+                        ClassName="SMS_StatusMessage", Filter="MessageID = 3306"))["m"]
+    assert again[0]["Time"].endswith("+01:00")
+    utc = datetime.datetime.fromisoformat(out[0]["Time"][:26] + "+00:00")
+    assert datetime.datetime.fromisoformat(again[0]["Time"][:26] + "+01:00") == utc
+
+
+def test_insertion_strings_as_the_real_classes_hold_them(lab):
+    ids = lab.ok(step("m", "Get-CimInstance", {"RecordID": None, "MessageID": None}, Namespace="root\\SMS\\site_CAS",
+                      ClassName="SMS_StatusMessage", Filter="MessageID = 11412 OR MessageID = 11488"))["m"]
+    record = {m["MessageID"]: m["RecordID"] for m in ids}
+    strings = lab.ok(step("s", "Get-CimInstance", {"InsStrIndex": None, "InsStrValue": None},
+                          Namespace="root\\SMS\\site_CAS", ClassName="SMS_StatMsgInsStrings",
+                          Filter=f"RecordID = {record[11412]}"))["s"]
+    assert [s["InsStrIndex"] for s in strings] == [0, 1, 2]
+    assert strings[2]["InsStrValue"].startswith("https://aka.ms/configmgrgateway")
+    cloud = lab.ok(step("s", "Get-CimInstance", {"InsStrIndex": None, "InsStrValue": None},
+                        Namespace="root\\SMS\\site_CAS", ClassName="SMS_StatMsgInsStrings",
+                        Filter=f"RecordID = {record[11488]} AND InsStrIndex = 0"))["s"]
+    assert cloud == [{"InsStrIndex": 0, "InsStrValue": "tenant_attach"}]
 
 
 def test_wql_forms_modules_use(lab):
@@ -135,10 +199,6 @@ def test_wql_forms_modules_use(lab):
     assert {r["MachineName"] for r in rows} == {"cas.lab.example"}
     assert lab.summarizer("ComponentName LIKE 'SMS_DMP_DOWNLOADE_'")
     assert not lab.summarizer("ComponentName LIKE 'SMS_DMP_DOWNLOADE'")
-    # OR, and parentheses (AND binds tighter than OR).
-    either = lab.summarizer("ComponentName = 'SMS_DMP_UPLOADER' OR (ComponentName = 'SMS_DMP_DOWNLOADER' AND SiteCode = 'PS1')")
-    assert {(r["ComponentName"], r["SiteCode"]) for r in either} >= {("SMS_DMP_DOWNLOADER", "PS1"), ("SMS_DMP_UPLOADER", "PS1")}
-    assert all(r["SiteCode"] == "PS1" for r in either if r["ComponentName"] == "SMS_DMP_DOWNLOADER")
     # The provider location query of the engine still works.
     assert lab.ok(step("p", "Get-CimInstance", {"SiteCode": None}, Namespace="root\\SMS",
                        ClassName="SMS_ProviderLocation", Filter="ProviderForLocalSite = TRUE"))["p"] == [{"SiteCode": "CAS"}]
@@ -178,3 +238,12 @@ def test_telemetry_level_round_trip(lab):
 def test_what_if_changes_nothing(lab):
     lab.ok(step("set", "Set-CMHierarchySetting", TelemetryLevel="Basic", WhatIf=True))
     assert telemetry(lab)[0]["Value"] == 2
+
+
+def test_status_messages_with_their_insertion_strings_in_one_query(lab):
+    out = lab.ok(step("m", "Get-CimInstance", {"MessageID": None, "InsString1": None, "InsString3": None,
+                                               "InsString4": None, "Time": None},
+                      Namespace="root\\SMS\\site_CAS", ClassName="SMS_StatMsgWithInsStrings",
+                      Filter="Component = 'SMS_SERVICE_CONNECTOR' AND MessageID = 11412"))["m"]
+    assert len(out) == 1 and out[0]["InsString3"].startswith("https://aka.ms/configmgrgateway")
+    assert out[0]["InsString4"] is None and re.search(r"\.\d{7}\+00:00$", out[0]["Time"])

@@ -65,3 +65,24 @@ def test_validation_names_the_field(sections, message):
     with pytest.raises(TopologyError) as e:
         parse_topology(topology(**sections))
     assert message in str(e.value)
+
+
+def test_hierarchy_switches_are_validated():
+    data = topology()
+    data["hierarchies"]["lab"]["refuse_second_scp"] = "no"
+    with pytest.raises(TopologyError) as e:
+        parse_topology(data)
+    assert "hierarchies.lab.refuse_second_scp: expected bool" in str(e.value)
+    data["hierarchies"]["lab"]["refuse_second_scp"] = False
+    assert parse_topology(data).build_model("pw").hierarchy("lab").refuse_second_scp is False
+
+
+def test_internet_endpoint_roots_and_service_changes():
+    topo = parse_topology(topology(internet={"endpoints": {"go.microsoft.com": {"root": "Baltimore CyberTrust Root"}},
+                                             "service_configuration_change": True}))
+    internet = topo.build_model("pw").internet
+    assert internet.rules["go.microsoft.com"].root == "CN=Baltimore CyberTrust Root, OU=CyberTrust, O=Baltimore, C=IE"
+    assert internet.to_dict()["service_configuration_changes"] == 1
+    with pytest.raises(TopologyError) as e:
+        parse_topology(topology(internet={"endpoints": {"aka.ms": {"root": "Contoso"}}}))
+    assert "not a well-known root certificate: 'Contoso'" in str(e.value)

@@ -1,4 +1,4 @@
-"""The model's rules (facts §1.7, §1.8, §8.2) and its Windows side, without any engine."""
+"""The model's rules (docs/configmgr-behaviour.md#site-system-servers, #placement-and-move) and its Windows side, without any engine."""
 
 from __future__ import annotations
 
@@ -226,7 +226,7 @@ def settle(model, seconds: float | None = None) -> None:
 def test_site_component_manager_needs_an_administrator_on_the_target(model, lab):
     ss = lab.new_site_system("CAS", "scp01.lab.example", SiteSystemSettings())
     role = ss.role(ROLE_SITE_SYSTEM)
-    assert role.state == "installing"          # recorded at once, installed later (facts §8.1)
+    assert role.state == "installing"          # recorded at once, installed later (docs/configmgr-behaviour.md#asynchronous-installation)
     settle(model)
     assert role.state == "install_failed"
     assert role.detail == ("LAB\\CAS$ (the site server's computer account) is not a local administrator on "

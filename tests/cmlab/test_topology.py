@@ -16,9 +16,11 @@ with open("inventories/lab/cmlab.yml", encoding="utf-8") as _fh:
 def test_default_lab():
     topo = load_topology("inventories/lab/cmlab.yml")
     assert topo.admin_principal == "LAB\\cmadmin"
-    assert [h.fqdn for h in topo.hosts] == ["cas.lab.example", "ps1.lab.example", "scp01.lab.example"]
-    assert topo.groups() == {"scp_hosts": ["scp01.lab.example"], "site_servers": ["cas.lab.example", "ps1.lab.example"],
-                             "sms_provider": ["cas.lab.example"]}
+    assert [h.fqdn for h in topo.hosts] == ["cas.lab.example", "ps1.lab.example", "scp01.lab.example", "inet01.lab.example"]
+    assert topo.groups() == {"internet_hosts": ["inet01.lab.example"], "scp_hosts": ["scp01.lab.example"],
+                             "site_servers": ["cas.lab.example", "ps1.lab.example"], "sms_provider": ["cas.lab.example"]}
+    assert topo.hierarchies[0].cloud_services == ["tenant_attach"]
+    assert topo.host("inet01.lab.example").service_connection_tool == "C:\\Tools\\ServiceConnectionTool"
     assert [(s.code, s.parent) for s in topo.hierarchies[0].sites] == [("CAS", ""), ("PS1", "CAS")]
     assert topo.host("cas.lab.example").address == "127.10.0.11"
 

@@ -1,4 +1,5 @@
-"""CMTrace logs (facts §7): both line formats byte-exact, Tracing keys (facts §4), rollover to .lo_."""
+"""CMTrace logs (docs/configmgr-behaviour.md#logs): both line formats byte-exact, Tracing keys, rollover to
+.lo_."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def lab() -> WindowsLab:
 
 def test_simple_format_byte_exact(lab):
     writer = LogWriter(lab.host(HOST), f"{LOGS}\\hman.log", "SMS_HIERARCHY_MANAGER")
-    lab.host(HOST).time_zone_bias = 420                 # UTC-7, as in the facts' hman.log sample
+    lab.host(HOST).time_zone_bias = 420                 # UTC-7, as in the public hman.log sample (docs/configmgr-behaviour.md#logs)
     line = writer.write("INFO: Sending status message (MessageID = 500).", thread=7064, when=WHEN)
     assert line == ("INFO: Sending status message (MessageID = 500).  $$<SMS_HIERARCHY_MANAGER>"
                     "<09-17-2023 17:26:15.614+420><thread=7064 (0x1B98)>\r\n")

@@ -1,4 +1,5 @@
-"""SMS_EXECUTIVE: thread control through the registry (facts §4) and the service, on the simulated clock."""
+"""SMS_EXECUTIVE: thread control through the registry (docs/configmgr-behaviour.md#sms-executive-threads) and
+the service, on the simulated clock."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def test_the_thread_key_as_site_component_manager_leaves_it(lab):
     assert out["t"] == [{"Requested Operation": "None", "Current State": "Running",
                          "DLL": "\\bin\\x64\\testcomponent.dll", "Startup Type": "Automatic"}]
     assert COMPONENT in out["kids"]
-    assert default_dll("SMS_DMP_DOWNLOADER") == "\\bin\\x64\\dmpdownloader.dll"     # facts §4 names the DLL
+    # docs/configmgr-behaviour.md#sms-executive-threads names the DLL
+    assert default_dll("SMS_DMP_DOWNLOADER") == "\\bin\\x64\\dmpdownloader.dll"
 
 
 def test_stop_is_picked_up_after_the_delay_then_start(lab):

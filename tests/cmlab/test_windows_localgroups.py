@@ -41,7 +41,7 @@ def test_add_a_computer_account_then_it_lists_as_an_active_directory_user(lab):
     by_sid = lab.ok(step("s", "Get-LocalGroupMember", {"Name": None}, Name="Administrators", Member=out[0]["SID"]))
     assert by_sid["s"] == [{"Name": "LAB\\CAS$"}]
     assert lab.model.dump() != before
-    assert lab.model.dump()["domain"]["computers"] == ["CAS$", "PS1$", "SCP01$"]
+    assert lab.model.dump()["domain"]["computers"] == ["CAS$", "INET01$", "PS1$", "SCP01$"]
 
 
 def test_add_existing_member_is_member_exists_and_earlier_members_stay_added(lab):

@@ -1,39 +1,38 @@
-"""The lab topology: a YAML file describing domain, hosts, ConfigMgr hierarchies and faults.
+"""Reading a topology file: YAML → validated `Topology` (errors name the field, e.g. hosts[1].address).
 
-`load_topology(path)` validates and returns a `Topology`; `Topology.build_model(password)`
-creates the model. No password is ever read from the file: the lab's password is generated at
-start (or taken from CMLAB_PASSWORD) and shared by every domain account (docs/cmlab.md).
+Format: docs/cmlab.md "Topology format". Unknown fields are errors.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from cmlab.model import (
-    ROLE_SCP,
-    SCP_MODES,
-    Domain,
-    LabModel,
-    Prop,
-    ProxySettings,
-    Site,
-    SiteType,
-)
+from cmlab.model import ROLE_SCP, SCP_MODES, Prop, ProxySettings, SiteType
+from cmlab.model.certificates import well_known_root
 from cmlab.model.configmgr import TELEMETRY_LEVELS
 from cmlab.model.errors import InvalidArgument
-from cmlab.model.executive import ExecutiveTiming
-from cmlab.model.installer import ConfigMgrTiming
 from cmlab.model.internet import CLOUD_SERVICES, Internet
-from cmlab.model.sct import install_tool
+from cmlab.model.timing import ConfigMgrTiming, ExecutiveTiming, RestartTiming
 
-DEFAULT_HTTP_PORT = 5985
-DEFAULT_HTTPS_PORT = 5986
+from .build import Topology
+from .spec import (
+    DEFAULT_HTTP_PORT,
+    DEFAULT_HTTPS_PORT,
+    DomainSpec,
+    FaultSpec,
+    HierarchySpec,
+    HostSpec,
+    RoleSpec,
+    ServiceSpec,
+    SiteSpec,
+    SiteSystemSpec,
+    TopologyError,
+)
 
 _FQDN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _SITE_CODE = re.compile(r"^[A-Z0-9]{3}$")
@@ -44,185 +43,6 @@ _SITE_TYPES = {"cas": SiteType.CAS, "primary": SiteType.PRIMARY, "secondary": Si
                4: SiteType.CAS, 2: SiteType.PRIMARY, 1: SiteType.SECONDARY}
 _SERVICE_STATUSES = ("Running", "Stopped", "Paused")
 _START_TYPES = ("Automatic", "Manual", "Disabled")
-# Services every simulated Windows server has (more come with roles).
-_BASE_SERVICES = (("WinRM", "Windows Remote Management (WS-Management)"), ("MpsSvc", "Windows Defender Firewall"),
-                  ("LanmanServer", "Server"))
-
-
-class TopologyError(ValueError):
-    """A topology file is invalid; the message names the field."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Specs
-
-
-@dataclass
-class DomainSpec:
-    netbios: str
-    dns: str
-    admin_user: str
-    users: dict[str, list[str]] = field(default_factory=dict)   # user → domain groups
-
-
-@dataclass
-class ServiceSpec:
-    name: str
-    display_name: str
-    status: str = "Running"
-    start_type: str = "Automatic"
-
-
-@dataclass
-class HostSpec:
-    fqdn: str
-    address: str
-    http_port: int = DEFAULT_HTTP_PORT
-    https_port: int = DEFAULT_HTTPS_PORT
-    groups: list[str] = field(default_factory=list)
-    console: bool = False
-    local_group_members: dict[str, list[str]] = field(default_factory=dict)
-    registry: dict[str, dict[str, Any]] = field(default_factory=dict)
-    services: list[ServiceSpec] = field(default_factory=list)
-    service_connection_tool: str = ""    # a folder holding the Service Connection Tool (facts §5)
-    sms_executive: ExecutiveTiming | None = None   # thread pickup / stop delays (facts §4)
-    time_zone_bias: int = 0              # minutes, UTC = local + bias (CMTrace "+BBB", facts §7.3)
-
-
-@dataclass
-class SiteSpec:
-    code: str
-    name: str
-    type: SiteType
-    server: str
-    provider: str
-    parent: str = ""
-    install_dir: str = r"C:\Program Files\Microsoft Configuration Manager"
-    version: str = "5.00.9128.1000"
-    build_number: int = 9128
-
-
-@dataclass
-class RoleSpec:
-    name: str
-    props: list[Prop] = field(default_factory=list)
-
-
-@dataclass
-class SiteSystemSpec:
-    site: str
-    server: str
-    account: str = ""                    # "" = the site server's computer account
-    fdm_operation: bool = False
-    public_fqdn: str = ""
-    proxy: ProxySettings = field(default_factory=ProxySettings)
-    roles: list[RoleSpec] = field(default_factory=list)
-
-
-@dataclass
-class HierarchySpec:
-    name: str
-    sites: list[SiteSpec]
-    site_systems: list[SiteSystemSpec] = field(default_factory=list)
-    accounts: list[tuple[str, str]] = field(default_factory=list)   # (site, DOMAIN\user)
-    telemetry_level: str = "Enhanced"                               # facts §1.13 default
-    cloud_services: list[str] = field(default_factory=list)         # e.g. tenant_attach (facts §6)
-
-
-@dataclass
-class FaultSpec:
-    kind: str
-    host: str = "*"
-    count: int | None = None
-    options: dict = field(default_factory=dict)
-
-
-@dataclass
-class Topology:
-    domain: DomainSpec
-    hosts: list[HostSpec]
-    hierarchies: list[HierarchySpec]
-    faults: list[FaultSpec] = field(default_factory=list)
-    source: str = "<topology>"
-    configmgr: ConfigMgrTiming = field(default_factory=ConfigMgrTiming)
-    internet: dict = field(default_factory=dict)           # Internet.configure() document
-    # More Ansible host variables for the lab's inventory (fleets: each provider's SCP server).
-    inventory_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def admin_principal(self) -> str:
-        return f"{self.domain.netbios}\\{self.domain.admin_user}"
-
-    def host(self, fqdn: str) -> HostSpec:
-        return next(h for h in self.hosts if h.fqdn == fqdn.lower())
-
-    def groups(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for h in self.hosts:
-            for g in h.groups:
-                out.setdefault(g, []).append(h.fqdn)
-        return dict(sorted(out.items()))
-
-    def build_model(self, password: str) -> LabModel:
-        """The lab's initial state. Rules are not applied: the initial state may break them on
-        purpose (the default lab has its SCP at a child primary, left over from an expansion)."""
-        domain = Domain(self.domain.netbios, self.domain.dns)
-        domain.add_user(self.domain.admin_user, password, ("Domain Admins",))
-        for user, groups in self.domain.users.items():
-            domain.add_user(user, password, tuple(groups))
-        model = LabModel(domain)
-        for spec in self.hosts:
-            host = model.add_host(spec.fqdn, spec.address)
-            host.executive_timing, host.time_zone_bias = spec.sms_executive, spec.time_zone_bias
-            for name, display in _BASE_SERVICES:
-                host.add_service(name, display)
-            if spec.console:
-                model.install_console(host)
-            for group, members in spec.local_group_members.items():
-                target = host.local_group(group) or host.add_local_group(group)
-                for member in members:
-                    if not target.has_member(member):
-                        target.add_member(member)
-            for key, values in spec.registry.items():
-                registry_key = host.registry.ensure_key(key)
-                for name, data in values.items():
-                    registry_key.set_value(name, data)
-            for svc in spec.services:
-                host.add_service(svc.name, svc.display_name, svc.status, svc.start_type)
-        for hspec in self.hierarchies:
-            hierarchy = model.add_hierarchy(hspec.name)
-            for sspec in hspec.sites:
-                model.install_site(hierarchy, Site(
-                    code=sspec.code, name=sspec.name, type=sspec.type, server=sspec.server, provider=sspec.provider,
-                    reporting_site_code=sspec.parent, install_dir=sspec.install_dir, version=sspec.version,
-                    build_number=sspec.build_number))
-            for user_site, user in hspec.accounts:
-                hierarchy.new_account(user_site, user, password)
-            hierarchy.set_telemetry_level(hspec.telemetry_level)
-            hierarchy.cloud_services = set(hspec.cloud_services)
-            for ss_spec in hspec.site_systems:
-                ss = hierarchy.site_system(ss_spec.site, ss_spec.server) or \
-                    hierarchy.create_site_system(ss_spec.site, ss_spec.server)
-                ss.use_machine_account, ss.account = not ss_spec.account, ss_spec.account
-                ss.fdm_operation, ss.public_fqdn = ss_spec.fdm_operation, ss_spec.public_fqdn
-                ss.proxy = ProxySettings(**ss_spec.proxy.__dict__)
-                for role in ss_spec.roles:
-                    hierarchy.add_role(ss, role.name, list(role.props))
-        # ConfigMgr behaviour: timing, the simulated internet, the tool where the topology puts it,
-        # and the roles the topology declares installed at work from the start.
-        model.configmgr_timing = self.configmgr
-        model.internet = Internet()
-        model.internet.configure(self.internet)
-        for spec in self.hosts:
-            if spec.service_connection_tool:
-                install_tool(model.hosts[spec.fqdn], spec.service_connection_tool)
-        for hierarchy in model.hierarchies:
-            hierarchy.installer.setup_installed(hierarchy)
-        return model
-
-
-# ---------------------------------------------------------------------------------------------
-# Loading and validation
 
 
 class _Reader:
@@ -398,16 +218,98 @@ def _host(fqdn: Any, spec: Any) -> HostSpec:
             raise TopologyError(f"{s.where}.start_type: one of {', '.join(_START_TYPES)}")
         s.finish()
         services.append(svc)
-    tool = r.get("service_connection_tool", str, "")
-    if tool and not re.match(r"^[A-Za-z]:\\", tool):
-        raise TopologyError(f"{where}.service_connection_tool: {tool!r} must be a full path (C:\\...)")
+    tool_raw = r.get("service_connection_tool", (str, dict), "")
+    tool, tool_version = _tool(tool_raw, f"{where}.service_connection_tool")
     host = HostSpec(fqdn.lower(), address, _port(r, "http_port", DEFAULT_HTTP_PORT),
                     _port(r, "https_port", DEFAULT_HTTPS_PORT), groups, r.get("console", bool, False),
-                    members, registry, services, tool, _sms_executive(r, where), r.get("time_zone_bias", int, 0))
+                    members, registry, services, tool, tool_version, _sms_executive(r, where),
+                    r.get("time_zone_bias", int, 0))
     if not -720 <= host.time_zone_bias <= 840:
         raise TopologyError(f"{where}.time_zone_bias: minutes between -720 and 840 (UTC = local time + bias)")
+    host.missing_roots, host.expired_roots = _root_certificates(r.get("root_certificates", dict, {}), where)
+    for path, raw in r.get("certificate_files", dict, {}).items():
+        host.certificate_files[_full_path(str(path), f"{where}.certificate_files")] = _certificate_file(
+            raw, f"{where}.certificate_files.{path}")
+    proxy = r.get("winhttp_proxy", (str, dict), "")
+    if isinstance(proxy, dict):
+        w = _Reader(proxy, f"{where}.winhttp_proxy")
+        host.winhttp_proxy, host.winhttp_bypass = w.get("proxy", str, required=True), w.get("bypass", str, "")
+        w.finish()
+    else:
+        host.winhttp_proxy = proxy
+    host.restart = _restart(r, where)
     r.finish()
     return host
+
+
+def _full_path(path: str, where: str) -> str:
+    if not re.match(r"^[A-Za-z]:\\", path):
+        raise TopologyError(f"{where}: {path!r} must be a full path (C:\\...)")
+    return path
+
+
+def _tool(raw: Any, where: str) -> tuple[str, str]:
+    """`service_connection_tool: C:\\Tools\\SCT` or `{path: ..., version: 5.00.9128.1000}`."""
+    if isinstance(raw, dict):
+        t = _Reader(raw, where)
+        path, version = t.get("path", str, required=True), t.get("version", str, "")
+        t.finish()
+    else:
+        path, version = raw, ""
+    if path:
+        _full_path(path, where)
+    if version and not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", version):
+        raise TopologyError(f"{where}.version: {version!r} is not a version such as 5.00.9128.1000")
+    return path, version
+
+
+def _root_certificates(raw: dict, where: str) -> tuple[list[str], list[str]]:
+    """`root_certificates: {missing: [names], expired: [names]}` (well-known roots by name or thumbprint)."""
+    r = _Reader(raw, f"{where}.root_certificates")
+    lists = []
+    for key in ("missing", "expired"):
+        names = [str(n) for n in r.get(key, list, [])]
+        for name in names:
+            try:
+                well_known_root(name)
+            except InvalidArgument as e:
+                raise TopologyError(f"{r.path(key)}: {e}") from None
+        lists.append(names)
+    r.finish()
+    return lists[0], lists[1]
+
+
+def _certificate_file(raw: Any, where: str) -> tuple[str, bool]:
+    """`<path>: <root name>` or `{root: <name>, expired: true}`: a stand-in certificate file."""
+    if isinstance(raw, dict):
+        c = _Reader(raw, where)
+        name, expired = c.get("root", str, required=True), c.get("expired", bool, False)
+        c.finish()
+    elif isinstance(raw, str):
+        name, expired = raw, False
+    else:
+        raise TopologyError(f"{where}: a well-known root's name, or {{root, expired}}")
+    try:
+        well_known_root(name)
+    except InvalidArgument as e:
+        raise TopologyError(f"{where}: {e}") from None
+    return name, expired
+
+
+def _restart(r: _Reader, where: str) -> RestartTiming | None:
+    """`restart: {shutdown_delay_seconds, down_seconds}`: how Restart-Computer takes the host down and up."""
+    raw = r.get("restart", dict, None)
+    if raw is None:
+        return None
+    e = _Reader(raw, f"{where}.restart")
+    timing = RestartTiming()
+    for key, attr in (("shutdown_delay_seconds", "shutdown_delay"), ("down_seconds", "down")):
+        value = e.get(key, (int, float), getattr(timing, attr))
+        if value < 0:
+            raise TopologyError(f"{e.where}.{key}: must be 0 or more seconds")
+        setattr(timing, attr, float(value))
+    e.finish()
+    return timing
 
 
 def _sms_executive(r: _Reader, where: str) -> ExecutiveTiming | None:
@@ -492,8 +394,9 @@ def _hierarchy(name: Any, spec: Any, known: set[str], domain: DomainSpec) -> Hie
     for service in services:
         if service not in CLOUD_SERVICES:
             raise TopologyError(f"{where}.cloud_services: {service!r} is not one of {', '.join(sorted(CLOUD_SERVICES))}")
+    refuse = r.get("refuse_second_scp", bool, True)
     r.finish()
-    return HierarchySpec(str(name), ordered, site_systems, accounts, level.capitalize(), services)
+    return HierarchySpec(str(name), ordered, site_systems, accounts, level.capitalize(), services, refuse)
 
 
 def _site(code: str, raw: Any, where: str, known: set[str]) -> SiteSpec:
@@ -596,45 +499,3 @@ def _check_site_codes(hierarchies: list[HierarchySpec]) -> None:
             seen[s.code] = h.name
 
 
-# ---------------------------------------------------------------------------------------------
-# A fleet of hierarchies (benchmarks)
-
-
-def _code(prefix: str, index: int) -> str:
-    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    if not 0 <= index < 36 * 36:
-        raise ValueError("at most 1296 hierarchies")
-    return prefix + digits[index // 36] + digits[index % 36]
-
-
-def fleet_topology(count: int, netbios: str = "FLEET", dns: str = "fleet.example", admin_user: str = "cmadmin",
-                   base_network: str = "127.20.0.0") -> Topology:
-    """`count` hierarchies like the default lab (CAS + child primary holding the SCP + a member
-    server for it), each on its own hosts, all on ephemeral ports."""
-    base = int(ipaddress.ip_address(base_network))
-    hosts: list[HostSpec] = []
-    hierarchies: list[HierarchySpec] = []
-    inventory_vars: dict[str, dict[str, Any]] = {}
-    for i in range(count):
-        cas, ps, scp = (f"{n}{i + 1:03d}.{dns}" for n in ("cas", "ps", "scp"))
-        # playbooks/site.yml per hierarchy: move the SCP from the child primary to the member server,
-        # which the CAS site server's computer account installs (made a local administrator there).
-        # (Variables of the role service_connection_point, roles/.../meta/argument_specs.yml.)
-        inventory_vars[cas] = {"service_connection_point_server": scp, "service_connection_point_mode": "online",
-                               "service_connection_point_allow_move": True,
-                               "service_connection_point_site_server_account": f"{netbios}\\{cas.split('.')[0].upper()}$"}
-        for j, (fqdn, groups, console) in enumerate(((cas, ["sms_provider", "site_servers"], True),
-                                                      (ps, ["site_servers"], False), (scp, ["scp_hosts"], False))):
-            address = str(ipaddress.ip_address(base + 1 + i * 3 + j))
-            # The CAS site server administers the child site server; the SCP host is not prepared yet.
-            members = {"Administrators": [f"{netbios}\\{cas.split('.')[0].upper()}$"]} if fqdn == ps else {}
-            hosts.append(HostSpec(fqdn, address, 0, 0, [*groups, f"hierarchy_{i + 1:03d}"], console, members))
-        c, p = _code("C", i), _code("P", i)
-        hierarchies.append(HierarchySpec(
-            name=f"h{i + 1:03d}",
-            sites=[SiteSpec(c, f"Central {i + 1}", SiteType.CAS, cas, cas),
-                   SiteSpec(p, f"Primary {i + 1}", SiteType.PRIMARY, ps, ps, parent=c)],
-            site_systems=[SiteSystemSpec(p, ps, roles=[RoleSpec(ROLE_SCP, [Prop("OfflineMode", 0)])])],
-        ))
-    return Topology(DomainSpec(netbios, dns, admin_user), hosts, hierarchies, source=f"<fleet of {count}>",
-                    inventory_vars=inventory_vars)
