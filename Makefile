@@ -20,10 +20,12 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	# cmlab, with the collection's plugin_utils and module_utils as packages (docs/cmlab.md "Installing cmlab")
+	$(BIN)/python -m pip install --quiet --no-deps --editable .
 	touch $@
 
 demo: setup

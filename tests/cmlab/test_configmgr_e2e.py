@@ -24,7 +24,7 @@ DISCOVER = {"site_code": None, "server": None, "module": None, "username": None,
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
     with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True,
-             password=PASSWORD) as lab:
+             password=PASSWORD, catalog=CATALOG) as lab:
         control = ControlServer(lab)
         control.start()
         try:
@@ -35,8 +35,8 @@ def running(tmp_path_factory):
 
 def plan(lab: Lab, host: str, *steps: tuple) -> dict:
     """One engine invocation over WinRM: steps are (id, cmdlet, params, select)."""
-    payload = {"protocol": 1, "provider": DISCOVER if any(CATALOG.get(s[1]).is_configmgr for s in steps) else None,
-               "steps": [{"id": i, "cmdlet": c, "cm": CATALOG.get(c).is_configmgr, "params": p, "select": sel,
+    payload = {"protocol": 1, "provider": DISCOVER if any(CATALOG.provider_kind(s[1], s[2]) for s in steps) else None,
+               "steps": [{"id": i, "cmdlet": c, "provider": CATALOG.provider_kind(c, p), "params": p, "select": sel,
                           "on_error": "continue"} for i, c, p, sel in steps],
                "secrets": {}}
     ep = lab.endpoints()[host]

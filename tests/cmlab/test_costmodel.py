@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import winrm
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils import _bootstrap
+from ansible_collections.configmgr.scp.plugins.plugin_utils import _protocol
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, build_payload, engine_source
 from cmlab.accounting import Accounting
 from cmlab.costmodel import DEFAULT_FIGURES, CostModel, cmdlet_event
@@ -42,7 +42,8 @@ def test_a_configmgr_plan_pays_the_module_import_and_the_drive_once(engine):
     assert breakdown(engine) == {
         "module_import": F["module_import"],
         "cmsite_drive": F["cmsite_drive"],
-        "windows_cmdlet": F["windows_cmdlet"],          # discovering the site: Get-CimInstance SMS_ProviderLocation
+        "cim_connect": F["cim_connect"],                # discovering the site: Get-CimInstance SMS_ProviderLocation
+        "cim_query": F["cim_query"],
         "configmgr_read": round(3 * F["configmgr_read"], 3),
     }
     engine.run(CAS, payload(("a", "Get-CMSite", {})))
@@ -90,10 +91,10 @@ def test_over_winrm_the_counters_add_up_every_layer(tmp_path):
         ep = lab.endpoints()[CAS]
         p = winrm.Protocol(f"http://{ep['address']}:{ep['http_port']}/wsman", transport="ntlm", username="LAB\\cmadmin",
                            password=PASSWORD, ca_trust_path=None)
-        command, arguments = _bootstrap.BOOTSTRAP_COMMAND.split(" ", 1)
+        command, arguments = _protocol.BOOTSTRAP_COMMAND.split(" ", 1)
         shell = p.open_shell(codepage=65001)
         command_id = p.run_command(shell, command, [arguments], console_mode_stdin=False)
-        p.send_command_input(shell, command_id, _bootstrap.build_stdin(engine_source(), payload(("a", "Get-CMSite", {}))),
+        p.send_command_input(shell, command_id, _protocol.build_stdin(engine_source(), payload(("a", "Get-CMSite", {}))),
                              end=True)
         assert p.get_command_output(shell, command_id)[2] == 0
         p.cleanup_command(shell, command_id)

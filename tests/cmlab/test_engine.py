@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -16,13 +17,16 @@ SECRET = "Very-Secret-Value-42"
 NO_PROVIDER = {"site_code": None, "server": None, "module": None, "username": None, "password_secret": None}
 SYSRESUSE = {"SiteCode": None, "RoleName": None, "NetworkOSPath": None,
              "Props": {"PropertyName": None, "Value": None, "Value1": None, "Value2": None}}
-CATALOG = load_catalog()
+# Every cmdlet cmlab simulates (tests/cmlab/lab_catalog.json): the engine's rules do not depend on which
+# ones plans use today. PLAN_CATALOG is the collection's own, the engine's allow-list.
+CATALOG = load_catalog(str(Path(__file__).with_name("lab_catalog.json")))
+PLAN_CATALOG = load_catalog()
 MARKERS = bootstrap_module()
 
 
 def step(sid: str, cmdlet: str, select=None, on_error: str = "stop", **params) -> dict:
-    return {"id": sid, "cmdlet": cmdlet, "cm": CATALOG.get(cmdlet).is_configmgr, "params": params, "select": select,
-            "on_error": on_error}
+    return {"id": sid, "cmdlet": cmdlet, "provider": CATALOG.provider_kind(cmdlet, params), "params": params,
+            "select": select, "on_error": on_error}
 
 
 class Harness:
@@ -125,8 +129,9 @@ def test_ref_output_is_a_snapshot(run):
 
 def test_other_objects_are_refused(run):
     doc = run(step("x", "Get-Service", Name={"name": "WinRM"}))
+    # The protocol module's text, the PowerShell engine's text (tests/static/test_engine_contract.py).
     assert doc["error"]["message"] == ('A parameter value may only be JSON data, {"$ref": step}, {"$ref": step, '
-                                       '"property": name} or {"$secret": name}.')
+                                       '"property": name}, {"$provider": name} or {"$secret": name}.')
 
 
 # $secret -------------------------------------------------------------------------------------------
@@ -270,12 +275,17 @@ def test_remote_provider_needs_explicit_credentials(run):
     assert doc["ok"] and outputs(doc, "x") == [{"SiteCode": "PS1"}]
     assert PASSWORD not in run.last_stdout
     no_secret = run(step("x", "Get-CMSite"), provider=creds)
-    assert no_secret["error"]["message"] == "Cannot bind argument to parameter 'String' because it is null."
+    assert no_secret["error"]["message"] == "Secret 'p' is not in the payload."
 
 
 def test_remote_discovery_is_a_second_hop(run):
+    # Discovering the site code on another machine opens a CIM session there: without explicit
+    # credentials that is a second hop.
     doc = run(step("x", "Get-CMSite"), provider={**NO_PROVIDER, "server": "ps1.lab.example"})
-    assert doc["error"]["fqid"] == "HRESULT 0x80070005,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand"
+    assert doc["error"]["fqid"] == "HRESULT 0x80070005,Microsoft.Management.Infrastructure.CimCmdlets.NewCimSessionCommand"
+    creds = {**NO_PROVIDER, "server": "ps1.lab.example", "username": "LAB\\cmadmin", "password_secret": "p"}
+    doc = run(step("x", "Get-CMSite", {"SiteCode": None}), provider=creds, secrets={"p": PASSWORD})
+    assert doc["ok"] and outputs(doc, "x") == [{"SiteCode": "CAS"}, {"SiteCode": "PS1"}]
 
 
 def test_site_code_clashing_with_a_drive(run):
@@ -289,7 +299,7 @@ def test_provider_only_for_configmgr_steps(run):
 
 
 def test_configmgr_cmdlet_off_the_site_drive(run):
-    doc = run({**step("x", "Get-CMSite"), "cm": False})
+    doc = run({**step("x", "Get-CMSite"), "provider": None})
     assert doc["error"]["message"].startswith("This command cannot be run from the current drive.")
 
 
@@ -297,13 +307,17 @@ def test_configmgr_cmdlet_off_the_site_drive(run):
 
 def test_payload_not_json(run):
     doc = run.raw("{not json")
-    assert doc["ok"] is False and doc["steps"] == [] and doc["error"]["stage"] == "payload"
-    assert doc["error"]["exception"] == "System.ArgumentException"
+    assert doc == {"protocol": 1, "ok": False, "steps": [], "error": {
+        "stage": "payload", "step": None, "cmdlet": None, "message": "The payload is not valid JSON.",
+        "category": "InvalidData", "fqid": "InvalidPayload", "exception": None}}
+    # JSON has no NaN: neither engine reads it (Python's json would).
+    assert run.raw('{"protocol": 1, "steps": [], "x": NaN}')["error"]["message"] == "The payload is not valid JSON."
 
 
 def test_payload_protocol(run):
     doc = run.raw(json.dumps({"protocol": 2, "steps": []}))
-    assert doc["error"]["message"] == "Unsupported protocol version '2'." and doc["error"]["stage"] == "payload"
+    assert doc["error"]["message"] == "Unsupported protocol version (this engine speaks protocol 1)."
+    assert doc["error"]["stage"] == "payload"
 
 
 @pytest.mark.parametrize("payload, fragment", [
@@ -346,10 +360,10 @@ def test_binding_errors_use_powershell_messages(run):
 
 def test_not_simulated_fails_loudly(run):
     doc = run(step("a", "Get-CMSiteComponent", on_error="continue"),
-              step("b", "Get-Service", on_error="continue", Name="WinRM", ComputerName=["ps1.lab.example"]))
+              step("b", "Get-Service", on_error="continue", Name="WinRM", DependentServices=True))
     assert doc["steps"][0]["error"]["message"] == "cmlab does not simulate Get-CMSiteComponent."
     assert doc["steps"][0]["error"]["category"] == "NotImplemented"
-    assert doc["steps"][1]["error"]["message"] == "cmlab does not simulate Get-Service with -ComputerName."
+    assert doc["steps"][1]["error"]["message"] == "cmlab does not simulate Get-Service with -DependentServices."
 
 
 # Cmdlet behaviour through the engine ------------------------------------------------------------

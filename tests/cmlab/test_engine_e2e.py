@@ -45,7 +45,7 @@ def run_command(p: winrm.Protocol, command: str, stdin: bytes) -> tuple[bytes, b
 def test_bootstrap_over_winrm(lab):
     payload = json.dumps({"protocol": 1, "provider": {"site_code": None, "server": None, "module": None,
                                                       "username": None, "password_secret": None},
-                          "steps": [{"id": "scp", "cmdlet": "Get-CMSiteRole", "cm": True,
+                          "steps": [{"id": "scp", "cmdlet": "Get-CMSiteRole", "provider": "cmsite",
                                      "params": {"RoleName": "SMS Dmp Connector", "AllSite": True},
                                      "select": {"SiteCode": None, "NetworkOSPath": None}, "on_error": "stop"}],
                           "secrets": {}})

@@ -17,7 +17,7 @@ import pytest
 import winrm
 import yaml
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils import _bootstrap
+from ansible_collections.configmgr.scp.plugins.plugin_utils import _protocol as _bootstrap
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
     Plan,
     build_payload,

@@ -13,7 +13,7 @@ from cmlab.topology import load_topology
 
 B = bootstrap_module()
 PAYLOAD = json.dumps({"protocol": 1, "provider": None, "steps": [
-    {"id": "svc", "cmdlet": "Get-Service", "cm": False, "params": {"Name": "WinRM"}, "select": {"Status": None},
+    {"id": "svc", "cmdlet": "Get-Service", "provider": None, "params": {"Name": "WinRM"}, "select": {"Status": None},
      "on_error": "stop"}], "secrets": {}})
 
 

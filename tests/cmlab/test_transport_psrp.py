@@ -10,7 +10,7 @@ from pypsrp.host import PSHost, PSHostUserInterface
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils import _bootstrap
+from ansible_collections.configmgr.scp.plugins.plugin_utils import _protocol
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
     Plan,
     build_payload,
@@ -54,8 +54,8 @@ def read_sites(connection: WSMan) -> set[str]:
     plan.add("sites", "Get-CMSite", {}, select={"SiteCode": None})
     payload, secrets = build_payload(plan, None)
     # What ansible's psrp plugin does with the bootstrap: decode the script, send stdin as lines.
-    stdin = _bootstrap.build_stdin(engine_source(), payload).decode("ascii")
-    ps, host = run_script(connection, _bootstrap.BOOTSTRAP, stdin.splitlines())
+    stdin = _protocol.build_stdin(engine_source(), payload).decode("ascii")
+    ps, host = run_script(connection, _protocol.BOOTSTRAP, stdin.splitlines())
     stdout = "\r\n".join(str(o) for o in ps.output)
     doc = parse_result(stdout, "", host.rc or 0, secrets)
     return {s["SiteCode"] for s in to_plan_result(doc, secrets).output("sites")}

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils import _bootstrap
+from ansible_collections.configmgr.scp.plugins.plugin_utils import _protocol
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
     Plan,
     Provider,
@@ -23,7 +23,7 @@ def doc(**overrides):
     d = {"protocol": 1, "ok": True, "steps": [{"id": "sites", "ok": True, "output": [{"SiteCode": "CAS"}], "error": None}],
          "error": None}
     d.update(overrides)
-    return _bootstrap.RESULT_START + json.dumps(d) + _bootstrap.RESULT_END + "\r\n"
+    return _protocol.RESULT_START + json.dumps(d) + _protocol.RESULT_END + "\r\n"
 
 
 class FakeAction:
@@ -81,16 +81,16 @@ def test_one_fixed_command_line_and_the_plan_on_stdin():
     run_plan(action, plan, Provider(site_code="CAS"))
     [(cmd, stdin, sudoable)] = action.calls
     assert sudoable is False
-    assert cmd == _bootstrap.BOOTSTRAP_COMMAND
+    assert cmd == _protocol.BOOTSTRAP_COMMAND
     assert hostile not in cmd and "pw" not in cmd
     assert stdin.isascii()
-    engine, payload = _bootstrap.split_stdin(stdin)
+    engine, payload = _protocol.split_stdin(stdin)
     assert engine.startswith("param([string]$PayloadJson)")   # minified: no comments, no indentation
     assert len(stdin) < len(engine) / 2                         # packed: gzip + base64
     data = json.loads(payload)
     assert data["secrets"] == {"pw": hostile}                         # data, escaped as JSON, never code
     assert data["steps"][1]["params"]["Password"] == {"$secret": "pw"}
-    assert data["steps"][0]["cm"] is True
+    assert data["steps"][0]["provider"] == "cmsite"
     assert data["provider"]["site_code"] == "CAS"
 
 
@@ -109,7 +109,7 @@ def test_windows_only_plan_needs_no_provider():
     plan.add("svc", "Get-Service", {"Name": "SMS_EXECUTIVE"})
     payload, _ = build_payload(plan, Provider(site_code="CAS"))
     assert json.loads(payload)["provider"] is None
-    assert json.loads(payload)["steps"][0]["cm"] is False
+    assert json.loads(payload)["steps"][0]["provider"] is None
 
 
 def test_good_result_is_parsed_around_other_output():
@@ -118,8 +118,9 @@ def test_good_result_is_parsed_around_other_output():
     assert res.output("missing") == []
 
 
-@pytest.mark.parametrize("stdout", ["", "garbage", _bootstrap.RESULT_START + "{not json" + _bootstrap.RESULT_END,
-                                    doc() + doc(), _bootstrap.RESULT_START + '{"protocol": 99, "steps": []}' + _bootstrap.RESULT_END])
+@pytest.mark.parametrize("stdout", ["", "garbage", _protocol.RESULT_START + "{not json" + _protocol.RESULT_END,
+                                    doc() + doc(), _protocol.RESULT_END + doc()[len(_protocol.RESULT_START):],
+                                    _protocol.RESULT_START + '{"protocol": 99, "steps": []}' + _protocol.RESULT_END])
 def test_malformed_results_are_errors(stdout):
     with pytest.raises(RunnerError):
         parse_result(stdout, "boom", 1, {})
