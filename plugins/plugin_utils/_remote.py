@@ -41,6 +41,24 @@ def find_inventory_host(task_vars: dict, fqdn: str, explicit: str | None = None)
     return None
 
 
+def _connection_options(connection, variables: dict, templar) -> dict:
+    """The connection's options from the host's variables, as TaskExecutor sets them: ansible-core
+    2.19 has the plugin method; 2.16-2.18 template the plugin's variables and its extras here."""
+    resolve = getattr(connection, "_resolve_option_variables", None)
+    if resolve is not None:
+        return resolve(variables, templar)
+    options: dict = {"_extras": {}}
+    for name in C.config.get_plugin_vars("connection", connection._load_name):
+        if name in variables:
+            options[name] = templar.template(variables[name])
+    if getattr(connection, "allow_extras", False):
+        prefix = f"ansible_{connection.extras_prefix}_"
+        for name in variables:
+            if name.startswith(prefix) and name not in options:
+                options["_extras"][name] = templar.template(variables[name])
+    return options
+
+
 class RemoteHost:
     """Quacks like the part of ActionBase the runner uses (_low_level_execute_command, _play_context)."""
 
@@ -58,7 +76,7 @@ class RemoteHost:
         self._play_context.remote_addr = variables.get("ansible_host", host)
         try:
             self._connection = action._shared_loader_obj.connection_loader.get(conn_type, self._play_context, new_stdin=None)
-            self._connection.set_options(var_options=self._connection._resolve_option_variables(variables, action._templar))
+            self._connection.set_options(var_options=_connection_options(self._connection, variables, action._templar))
         except AnsibleError as e:
             raise AnsibleActionFail(f"Could not set up the connection to {host}: {e}") from None
 

@@ -150,3 +150,28 @@ def test_provider_error_is_reported_as_such():
     error = {"stage": "provider", "step": "sites", "cmdlet": "Get-CMSite", "message": "The specified module was not loaded"}
     with pytest.raises(RunnerError, match="Could not connect to the SMS Provider"):
         to_plan_result({"protocol": 1, "ok": False, "steps": [], "error": error}, {})
+
+
+class _Connection:
+    def __init__(self, transport):
+        self.transport = transport
+
+
+@pytest.mark.parametrize("transport, expected", [("winrm", _protocol.BOOTSTRAP), ("psrp", _protocol.BOOTSTRAP_COMMAND),
+                                                 ("ssh", _protocol.BOOTSTRAP_COMMAND)])
+def test_each_connection_gets_what_its_exec_command_expects(transport, expected):
+    # winrm (every version) encodes a command that is not already encoded, and 2.16-2.18 encode every
+    # command: it gets the script. psrp decodes an encoded command and runs it in its runspace.
+    action = FakeAction(stdout=doc())
+    action._connection = _Connection(transport)
+    plan = Plan()
+    plan.add("svc", "Get-Service", {"Name": "WinRM"})
+    run_plan(action, plan)
+    assert action.calls[0][0] == expected
+
+
+def test_what_the_winrm_plugin_makes_of_the_script_is_the_bootstrap_command():
+    from ansible.plugins.loader import shell_loader
+
+    shell = shell_loader.get("powershell")
+    assert shell._encode_script(_protocol.BOOTSTRAP, strict_mode=False, preserve_rc=False) == _protocol.BOOTSTRAP_COMMAND
