@@ -148,6 +148,8 @@ class Topology:
     internet: dict = field(default_factory=dict)           # Internet.configure() document
     # More Ansible host variables for the lab's inventory (fleets: each provider's SCP server).
     inventory_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The WinRM service's switches; Windows' defaults are all false (cmlab/wsman/server.py WINRM_SWITCHES).
+    winrm: dict[str, bool] = field(default_factory=dict)
 
     @property
     def admin_principal(self) -> str:
@@ -292,9 +294,17 @@ def parse_topology(data: Any, source: str = "<topology>") -> Topology:
         Internet().configure(internet)
     except InvalidArgument as e:
         raise TopologyError(str(e)) from None
+    winrm = _winrm(_Reader(top.get("winrm", dict, {}), "winrm"))
     top.finish()
     _check_site_codes(hierarchies)
-    return Topology(domain, hosts, hierarchies, faults, source, configmgr=timing, internet=internet)
+    return Topology(domain, hosts, hierarchies, faults, source, configmgr=timing, internet=internet, winrm=winrm)
+
+
+def _winrm(r: _Reader) -> dict[str, bool]:
+    """winrm: {allow_basic, allow_unencrypted, allow_certificate}: relax Windows' defaults (docs/cmlab-wsman.md)."""
+    switches = {name: r.get(name, bool, False) for name in ("allow_basic", "allow_unencrypted", "allow_certificate")}
+    r.finish()
+    return switches
 
 
 _TIMING_FIELDS = {"install_delay_seconds": "install_delay", "install_retry_seconds": "install_retry",

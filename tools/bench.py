@@ -29,7 +29,8 @@ def converge(state_dir: Path, info: dict, playbook: str, label: str) -> tuple[li
     counters = state_dir / f"{label}.json"
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
                ANSIBLE_CALLBACK_PLUGINS=str(REPO / "tools" / "callback_plugins"), ANSIBLE_CALLBACKS_ENABLED="cmlab_counters",
-               CMLAB_CONTROL_URL=info["control_url"], CMLAB_COUNTERS_FILE=str(counters))
+               CMLAB_CONTROL_URL=info["control_url"], CMLAB_CONTROL_TOKEN_FILE=info["control_token_file"],
+               CMLAB_COUNTERS_FILE=str(counters))
     started = time.monotonic()
     run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(state_dir / "inventory.yml"), playbook],
         env=env, stdout=subprocess.DEVNULL)

@@ -4,7 +4,7 @@
 #
 # Runs one plan (docs/engine-protocol.md): allow-listed cmdlets only, parameters by splatting, never
 # any code built from data. Answers with exactly one JSON document between fixed markers. Every text
-# and rule here is also stated in plugins/plugin_utils/_protocol.py; tests/static/test_engine_contract.py
+# and rule here is also stated in plugins/plugin_utils/_protocol.py; tests/static/test_protocol_contract.py
 # holds the two together. No secret is ever bound to a cmdlet parameter as text: the payload is
 # parsed and SecureStrings are built through .NET (module logging records cmdlet parameters).
 param([string]$PayloadJson)

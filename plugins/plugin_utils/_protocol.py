@@ -7,7 +7,7 @@ One statement of the contract (docs/engine-protocol.md), used by three parties: 
 (``_runner.py``), the cmdlet catalog (``_catalog.py``) and cmlab's Python engine, which imports this
 module as a package (``cmscp_plugin_utils._protocol``, docs/cmlab.md "Installing cmlab"). The
 PowerShell engine (``plugins/module_utils/cmscp_engine.ps1``) cannot import it; the contract test
-(``tests/static/test_engine_contract.py``) holds its literal strings and rules to this module.
+(``tests/static/test_protocol_contract.py``) holds its literal strings and rules to this module.
 
 Standard library only, no Ansible imports: cmlab runs without Ansible.
 """

@@ -57,7 +57,8 @@ def plan(lab: Lab, host: str, *steps: tuple) -> dict:
 
 
 def control(ctl: ControlServer, path: str, body: dict) -> dict:
-    request = urllib.request.Request(ctl.url + path, data=json.dumps(body).encode(), method="POST")
+    request = urllib.request.Request(ctl.url + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Authorization": f"Bearer {ctl.token}"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -127,7 +128,8 @@ def test_telemetry_level_over_winrm(running):
 
 def test_control_api_refuses_a_bad_internet_document(running):
     _, ctl = running
-    request = urllib.request.Request(ctl.url + "/internet", data=json.dumps({"default": "maybe"}).encode(), method="POST")
+    request = urllib.request.Request(ctl.url + "/internet", data=json.dumps({"default": "maybe"}).encode(), method="POST",
+                                     headers={"Authorization": f"Bearer {ctl.token}"})
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(request, timeout=10)
     assert e.value.code == 400

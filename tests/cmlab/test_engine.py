@@ -129,7 +129,7 @@ def test_ref_output_is_a_snapshot(run):
 
 def test_other_objects_are_refused(run):
     doc = run(step("x", "Get-Service", Name={"name": "WinRM"}))
-    # The protocol module's text, the PowerShell engine's text (tests/static/test_engine_contract.py).
+    # The protocol module's text, the PowerShell engine's text (tests/static/test_protocol_contract.py).
     assert doc["error"]["message"] == ('A parameter value may only be JSON data, {"$ref": step}, {"$ref": step, '
                                        '"property": name}, {"$provider": name} or {"$secret": name}.')
 

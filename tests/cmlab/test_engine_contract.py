@@ -1,6 +1,6 @@
 """cmlab's engine behaves as the PowerShell engine on everything the two used to disagree on
 (issue 8 item 20), on data that looks like the protocol (item 3) and on forged plans (item 17).
-The PowerShell side of each rule is held by tests/static/test_engine_contract.py."""
+The PowerShell side of each rule is held by tests/static/test_protocol_contract.py."""
 
 from __future__ import annotations
 

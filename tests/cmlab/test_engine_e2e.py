@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 
 import pytest
@@ -71,15 +72,18 @@ def test_control_api(lab):
     control = ControlServer(lab)
     control.start()
     try:
-        def call(method: str, path: str, body=None):
+        def call(method: str, path: str, body=None, token: str | None = control.token):
             data = None if body is None else json.dumps(body).encode()
-            req = urllib.request.Request(control.url + path, data=data, method=method)
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            req = urllib.request.Request(control.url + path, data=data, method=method, headers=headers)
             try:
                 with urllib.request.urlopen(req, timeout=10) as resp:
                     return resp.status, json.loads(resp.read())
             except urllib.error.HTTPError as e:
                 return e.code, json.loads(e.read())
 
+        assert call("GET", "/state", token=None)[0] == 401
+        assert call("POST", "/shutdown", {}, token="guess")[0] == 401 and not control.shutdown_requested.is_set()
         status, state = call("GET", "/state")
         assert status == 200 and state == lab.dump_state()
         assert call("GET", "/counters")[0] == 200

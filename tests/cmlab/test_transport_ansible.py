@@ -46,7 +46,8 @@ def cas(i: int) -> str:
 
 @pytest.fixture(scope="module")
 def fleet(fleet_lab_factory):
-    return fleet_lab_factory(FLEET_SIZE)
+    # Windows' WinRM defaults, with certificate authentication enabled (the client_certificate scenario).
+    return fleet_lab_factory(FLEET_SIZE, "--winrm-allow", "certificate")
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +85,11 @@ def run(fleet, tmp_path_factory):
         "provider_unavailable": http(cas(7)),
         "psrp": psrp(cas(1)),
         "psrp_https_lab_ca": psrp(cas(1), "https"),
+        # Refused as Windows refuses them by default: Basic is off, AllowUnencrypted is false.
+        "basic_over_http": http(cas(1), ansible_winrm_transport="basic"),
+        "basic_over_https": https(cas(1), ansible_winrm_transport="ssl"),
+        "ntlm_unencrypted": http(cas(1), ansible_winrm_message_encryption="never"),
+        "psrp_unencrypted": {**psrp(cas(1)), "ansible_psrp_message_encryption": "never"},
     }
     inventory = {"all": {
         "vars": {"ansible_connection": "winrm", "ansible_winrm_scheme": "http", "ansible_winrm_transport": "ntlm",
@@ -134,6 +140,14 @@ def test_https_with_the_lab_ca_certificate_auth_and_psrp_work(run, scenario):
     assert status == "ok", result
     # The provider answered: fleet hierarchy 1 has its SCP at the child primary.
     assert result["service_connection_point"]["site_system_server"] == "ps001.fleet.example"
+
+
+@pytest.mark.parametrize("scenario", ["basic_over_http", "basic_over_https", "ntlm_unencrypted", "psrp_unencrypted"])
+def test_what_windows_refuses_by_default_is_unreachable(run, scenario):
+    # Issue 8 item 18: Basic disabled and AllowUnencrypted false, as on a Windows server out of the box.
+    status, result = outcome(run, scenario)
+    assert status == "unreachable", result
+    assert any(text in result["msg"] for text in ("rejected", "401", "Failed to authenticate")), result["msg"]
 
 
 def test_a_wrong_ca_is_unreachable_with_certificate_verify_failed(run):

@@ -26,8 +26,9 @@ CAS = "cas.lab.example"
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
+    # Basic over http (no encryption) allowed, as the topology switches would: Windows refuses both.
     with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True,
-             password=PASSWORD) as running:
+             password=PASSWORD, winrm={"allow_basic": True, "allow_unencrypted": True}) as running:
         yield running
 
 

@@ -32,8 +32,9 @@ PS1 = "ps1.lab.example"
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
+    # Basic, unencrypted http and certificates enabled, as a topology's `winrm:` switches would (Windows: all off).
     with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True,
-             password=PASSWORD) as running:
+             password=PASSWORD, winrm={"allow_basic": True, "allow_unencrypted": True, "allow_certificate": True}) as running:
         yield running
 
 
@@ -81,6 +82,19 @@ def site_codes(p: winrm.Protocol) -> set[str]:
 
 # ------------------------------------------------------------------------------------------------
 # HTTPS and the lab PKI
+
+
+def test_windows_defaults_refuse_basic_unencrypted_and_certificates(tmp_path):
+    with Lab("inventories/lab/cmlab.yml", tmp_path / "lab", ephemeral_ports=True, password=PASSWORD) as default:
+        assert default.describe()["winrm"] == {"allow_basic": False, "allow_unencrypted": False, "allow_certificate": False}
+        refused = [protocol(default, transport="basic"), protocol(default, transport="ntlm", message_encryption="never"),
+                   protocol(default, scheme="https", transport="ssl"), protocol(default, scheme="https", transport="certificate")]
+        for p in refused:
+            with pytest.raises(InvalidCredentialsError):
+                p.open_shell()
+        assert site_codes(protocol(default)) == {"CAS", "PS1"}                 # NTLM with message encryption
+        assert site_codes(protocol(default, scheme="https")) == {"CAS", "PS1"}  # NTLM over TLS
+        assert sum(c["engine_invocations"] for c in default.counters().values()) == 2
 
 
 @pytest.mark.parametrize("transport", ["ntlm", "ssl", "certificate"])
