@@ -35,7 +35,7 @@ DEFAULT_FIGURES: Mapping[str, float] = MappingProxyType({
     "configmgr_write": 1.2,     # New-/Set-/Add-/Remove-CM*: reads, then SCI writes through the SMS Provider
     "windows_cmdlet": 0.05,     # a local Windows cmdlet: registry, services, local groups, local CIM
     "cim_session": 0.3,         # New-CimSession to another machine: WinRM logon and a provider host process
-    "cim_connect": 0.25,        # first query of an invocation in root\SMS[\site_<code>]: CIM cmdlets, WMI, provider context
+    "cim_connect": 0.25,        # first query of an invocation in root\SMS\site_<code>: CIM cmdlets, WMI, provider context
     "cim_query": 0.06,          # one Get-CimInstance of an SMS Provider class: WQL to SQL, small result set
 })
 

@@ -4,7 +4,7 @@ Contract: docs/engine-protocol.md, stated once in the collection's protocol modu
 (``cmscp_plugin_utils._protocol``) and bound with the collection's cmdlet catalog
 (``cmscp_plugin_utils._catalog``), both imported as packages (cmlab/contract.py). Where this file
 and the PowerShell engine could differ, the PowerShell engine wins; the steps below follow it line by
-line: the payload checked as a whole (Test-Payload), the allow-list when a step is reached, the
+line: the protocol version checked, the allow-list when a step is reached, the
 provider resolved without the ConfigurationManager module for "cim" steps and with it for "cmsite"
 steps, values resolved before binding, output stored raw for later $ref and shaped with `select`.
 """
@@ -145,14 +145,18 @@ def _property(value: Any, name: str) -> Any:
 
 
 def shape(value: Any, selection: Any) -> Any:
-    """Select-Shape: lists element by element; null = plain value; object = those properties."""
+    """Select-Shape: lists element by element; null = plain value; object = those properties, into
+    an OrdinalIgnoreCase ordered dictionary (names differing only in case: the first spelling, the
+    last sub-selection)."""
     if value is None:
         return None
     if isinstance(value, (list, tuple)):
         return [shape(v, selection) for v in value]
     if selection is None:
         return plain_value(value)
-    return {name: shape(_property(value, name), sub) for name, sub in selection.items()}
+    names = list(selection)
+    return {first: shape(_property(value, names[last]), selection[names[last]])
+            for first, last in _protocol.unique_by_fold(names).values()}
 
 
 def to_engine_json(value: Any) -> str:
@@ -230,7 +234,13 @@ class Engine:
             payload = self._parse(payload_text)
             run = _Run(host, payload.get("provider") or {}, payload.get("secrets") or {},
                        runspace if runspace is not None else {})
-            self._run_steps(run, payload["steps"], result)
+            try:
+                self._run_steps(run, payload["steps"], result)
+            except (KeyError, TypeError, AttributeError, ValueError) as e:
+                # Not the runner's structure: the PowerShell engine fails at stage engine too, in its words.
+                raise StageError("engine", f"cmlab: the payload is not a plan of protocol 1 ({type(e).__name__}: {e}).",
+                                 "InvalidData", "CmlabMalformedPayload", "System.Management.Automation.RuntimeException"
+                                 ) from None
         except StageError as e:
             result["ok"] = False
             result["error"] = e.info
@@ -251,10 +261,8 @@ class Engine:
             payload = json.loads(text, parse_constant=no_constants)
         except ValueError:
             raise _payload_error(TEXTS["not_json"]) from None
-        try:
-            _protocol.check_payload(payload)
-        except _protocol.ProtocolError as e:
-            raise _payload_error(e.message) from None
+        if not _protocol.protocol_ok(payload):
+            raise _payload_error(TEXTS["protocol"])
         return payload
 
     # Steps --------------------------------------------------------------------------------
@@ -263,8 +271,9 @@ class Engine:
         for raw in steps:
             sid, cmdlet, kind = raw["id"], raw["cmdlet"], raw.get("provider")
             on_error = raw.get("on_error") or "stop"
-            if _protocol.fold(cmdlet) not in allowed:
-                raise StageError("payload", TEXTS["not_allowed"].format(cmdlet=cmdlet), "PermissionDenied",
+            if not isinstance(cmdlet, str) or _protocol.fold(cmdlet) not in allowed:
+                shown = "" if cmdlet is None else cmdlet
+                raise StageError("payload", TEXTS["not_allowed"].format(cmdlet=shown), "PermissionDenied",
                                  "CmdletNotAllowed", None, sid, cmdlet)
             try:
                 if kind == "cmsite" and run.drive is None:
@@ -290,8 +299,13 @@ class Engine:
                                  record["error"]["exception"], sid, cmdlet)
 
     def _invoke(self, run: _Run, cmdlet: str, kind: str | None, params: dict) -> list:
-        # Resolve-PlanValue runs before the cmdlet is invoked (and so before binding).
-        resolved = {name: _resolve(value, run) for name, value in params.items()}
+        # Resolve-PlanValue runs for every parameter before the cmdlet is invoked (and so before
+        # binding), into an OrdinalIgnoreCase splat: of names differing only in case, the last value.
+        values_in_order = [_resolve(value, run) for value in params.values()]
+        names = list(params)
+        kept = _protocol.unique_by_fold(names)
+        params = {first: params[names[last]] for first, last in kept.values()}
+        resolved = {first: values_in_order[last] for first, last in kept.values()}
         try:
             binding = self.catalog.bind(cmdlet, params)
             info = self.catalog.get(cmdlet)
@@ -345,16 +359,19 @@ class Engine:
 
     def _charge_cmdlet(self, run: _Run, info, values: dict) -> None:
         """The cost model: a query of the SMS Provider's classes is a CIM query, and the first one of
-        an invocation also connects to the provider's namespace (docs/cmlab.md "Cost model")."""
+        an invocation in a site namespace also connects to it (docs/cmlab.md "Cost model")."""
         fqdn = run.host.fqdn
         if info.name == "Get-CimInstance" and self._sms_namespace(values):
-            target = run.cim_session.fqdn if run.cim_session is not None else fqdn
-            if target not in run.cim_connected:
-                run.cim_connected.add(target)
-                self.accounting.charge(fqdn, "cim_connect")
-            self.accounting.charge(fqdn, "cim_query")
+            namespace = str(values.get("Namespace")).lower().replace("/", "\\")
+            self._charge_cim_query(run, run.cim_session.fqdn if run.cim_session is not None else fqdn, namespace)
             return
         self.accounting.charge(fqdn, cmdlet_event(info.name, info.is_configmgr))
+
+    def _charge_cim_query(self, run: _Run, target: str, namespace: str) -> None:
+        if namespace.startswith("root\\sms\\site_") and (target, namespace) not in run.cim_connected:
+            run.cim_connected.add((target, namespace))
+            self.accounting.charge(run.host.fqdn, "cim_connect")
+        self.accounting.charge(run.host.fqdn, "cim_query")
 
     # Provider -----------------------------------------------------------------------------
     def _is_local(self, host: WindowsHost, name: str) -> bool:
@@ -407,10 +424,7 @@ class Engine:
                 self.open_cim_session(run, server)
                 where = run.cim_session
             sites = self.model.sites_provided_by(where.fqdn) + self.model.sites_served_by(where.fqdn)
-            if where.fqdn not in run.cim_connected:
-                run.cim_connected.add(where.fqdn)
-                self.accounting.charge(run.host.fqdn, "cim_connect")
-            self.accounting.charge(run.host.fqdn, "cim_query")
+            self._charge_cim_query(run, where.fqdn, "root\\sms")      # SMS_ProviderLocation
             if not sites:
                 raise _provider_error("Invalid namespace ", "HRESULT 0x8004100e", "MetadataError", _CIM_EXCEPTION,
                                       _GET_CIM_INSTANCE)

@@ -109,7 +109,7 @@ class ScriptDispatcher:
         parts = self._bootstrap.split_stdin(stdin)
         if parts is None:
             # What the bootstrap itself does without a separator.
-            return CommandOutcome(stderr=_protocol.NO_PAYLOAD_MESSAGE.encode() + b"\r\n", rc=2)
+            return CommandOutcome(stderr=clixml_error(_protocol.NO_PAYLOAD_MESSAGE), rc=1)
         engine_text, payload = parts
         expected = self.expected_engine()
         if expected is not None and normalise_source(engine_text) != expected:

@@ -69,8 +69,8 @@ function ConvertTo-EngineJson($Value) {
 }
 
 function Test-Integer($Value) {
-    return ($Value -is [byte] -or $Value -is [sbyte] -or $Value -is [int16] -or $Value -is [uint16] -or
-        $Value -is [int32] -or $Value -is [uint32] -or $Value -is [int64] -or $Value -is [uint64])
+    # SByte (5) to UInt64 (12); an enum has its underlying type's code but is not a number.
+    return ($Value -isnot [enum] -and [int][System.Type]::GetTypeCode($Value.GetType()) -in 5..12)
 }
 
 function ConvertTo-PlainValue($Value) {
@@ -82,11 +82,7 @@ function ConvertTo-PlainValue($Value) {
     # Numbers and booleans stay data; any other value type (Guid, TimeSpan, a struct) becomes its text.
     if ($Value -is [string] -or $Value -is [bool] -or (Test-Integer $Value) -or $Value -is [double] -or
         $Value -is [single] -or $Value -is [decimal]) { return $Value }
-    if ($Value -is [System.Collections.IList]) {
-        $list = [System.Collections.ArrayList]::new()
-        foreach ($item in $Value) { [void]$list.Add((ConvertTo-PlainValue $item)) }
-        return ,$list
-    }
+    if ($Value -is [System.Collections.IList]) { return ,(Select-Shape $Value $null) }
     return $Value.ToString()
 }
 
@@ -111,64 +107,13 @@ function Select-Shape($Value, $Shape) {
 function Read-Payload([string]$Text) {
     # JavaScriptSerializer (what ConvertFrom-Json uses in 5.1) called directly: no cmdlet parameter
     # ever holds the payload. Objects become Dictionary[string,object] (names compared exactly).
-    [void][System.Reflection.Assembly]::Load('System.Web.Extensions, Version=4.0.0.0, Culture=neutral, PublicKeyToken=31bf3856ad364e35')
+    [void][System.Reflection.Assembly]::LoadWithPartialName('System.Web.Extensions')
     $serializer = [System.Web.Script.Serialization.JavaScriptSerializer]::new()
     $serializer.MaxJsonLength = [int]::MaxValue
     return ,$serializer.DeserializeObject($Text)
 }
 
 function Test-StepId($Value) { return ($Value -is [string] -and $Value -cmatch '^[A-Za-z0-9_]+\z') }
-
-function Test-Select($Selection) {
-    if ($null -eq $Selection) { return $true }
-    if ($Selection -isnot [System.Collections.IDictionary]) { return $false }
-    $names = New-Table
-    foreach ($name in $Selection.Keys) {
-        if ($names.ContainsKey($name) -or -not (Test-Select $Selection[$name])) { return $false }
-        $names[$name] = $true
-    }
-    return $true
-}
-
-function Test-Payload($Payload) {
-    # The protocol module's check_payload, check by check: the text of the first problem, or $null.
-    if ($Payload -isnot [System.Collections.IDictionary]) { return 'The payload must be a JSON object.' }
-    $protocol = $Payload['protocol']
-    if ($protocol -isnot [int] -or $protocol -ne 1) { return 'Unsupported protocol version (this engine speaks protocol 1).' }
-    $steps = $Payload['steps']
-    if ($steps -isnot [array]) { return "'steps' must be a list." }
-    $secrets = $Payload['secrets']
-    if ($null -ne $secrets) {
-        if ($secrets -isnot [System.Collections.IDictionary]) { return "'secrets' must map names to strings." }
-        foreach ($value in $secrets.Values) { if ($value -isnot [string]) { return "'secrets' must map names to strings." } }
-    }
-    if ($null -ne $Payload['provider'] -and $Payload['provider'] -isnot [System.Collections.IDictionary]) { return "'provider' must be an object or null." }
-    $seen = New-Table
-    $index = 0
-    foreach ($step in $steps) {
-        if ($step -isnot [System.Collections.IDictionary]) { return "Step $index is not an object." }
-        $sid = $step['id']
-        if (-not (Test-StepId $sid) -or $seen.ContainsKey($sid)) { return "Step $index has an invalid or duplicate id." }
-        $seen[$sid] = $true
-        if ($step['cmdlet'] -isnot [string]) { return "Step '$sid' has no cmdlet name." }
-        $kind = $step['provider']
-        if ($null -ne $kind -and ($kind -isnot [string] -or ($kind -cne 'cim' -and $kind -cne 'cmsite'))) { return "Step '$sid': 'provider' must be null, 'cim' or 'cmsite'." }
-        $params = $step['params']
-        if ($null -ne $params) {
-            if ($params -isnot [System.Collections.IDictionary]) { return "Step '$sid': 'params' must be an object." }
-            $names = New-Table
-            foreach ($name in $params.Keys) {
-                if ($names.ContainsKey($name)) { return "Step '$sid' names parameter '$name' more than once." }
-                $names[$name] = $true
-            }
-        }
-        $onError = $step['on_error']
-        if ($null -ne $onError -and ($onError -isnot [string] -or ($onError -cne 'stop' -and $onError -cne 'continue'))) { return "Step '$sid': 'on_error' must be 'stop' or 'continue'." }
-        if (-not (Test-Select $step['select'])) { return "Step '$sid': 'select' must be null or an object of names, each once, whose values are null or such objects." }
-        $index++
-    }
-    return $null
-}
 
 function New-SecureText([string]$name, $Secrets) {
     # A SecureString built character by character: the secret is never a cmdlet's parameter.
@@ -183,35 +128,28 @@ function New-SecureText([string]$name, $Secrets) {
 }
 
 function Resolve-PlanValue($Value, $Outputs, $Secrets) {
-    # The value forms of the protocol module's value_form, names compared exactly.
-    if ($Value -is [System.Collections.IDictionary]) {
-        $keys = @($Value.Keys)
-        if ($keys.Count -eq 1 -and $keys[0] -ceq '$provider' -and @('site_code', 'server', 'namespace') -ccontains $Value['$provider']) {
-            $key = [string]$Value['$provider']
-            if ($null -eq $script:ProviderInfo) { throw "Provider value '$key' is not available." }
-            return $script:ProviderInfo[$key]
-        }
-        if ($keys.Count -eq 1 -and $keys[0] -ceq '$ref' -and (Test-StepId $Value['$ref'])) {
-            $ref = $Value['$ref']
-            if (-not $Outputs.ContainsKey($ref)) { throw "Reference to step '$ref', which has not run." }
-            return ,$Outputs[$ref]
-        }
-        if ($keys.Count -eq 2 -and $Value.ContainsKey('$ref') -and $Value.ContainsKey('property') -and (Test-StepId $Value['$ref']) -and (Test-StepId $Value['property'])) {
-            $ref = $Value['$ref']
-            if (-not $Outputs.ContainsKey($ref)) { throw "Reference to step '$ref', which has not run." }
-            $property = $Value['property']
-            return ,$Outputs[$ref].$property
-        }
-        if ($keys.Count -eq 1 -and $keys[0] -ceq '$secret' -and (Test-StepId $Value['$secret'])) {
-            return ,(New-SecureText $Value['$secret'] $Secrets)
-        }
-        throw 'A parameter value may only be JSON data, {"$ref": step}, {"$ref": step, "property": name}, {"$provider": name} or {"$secret": name}.'
-    }
+    # The value forms of the protocol module's value_form: names compared exactly (the payload's
+    # objects are ordinal dictionaries), anything else refused, and inside a list only data.
     if ($Value -is [array]) {
         foreach ($item in $Value) { if ($item -is [System.Collections.IDictionary]) { throw 'A value inside a list may only be JSON data.' } }
         return ,$Value
     }
-    return $Value
+    if ($Value -isnot [System.Collections.IDictionary]) { return $Value }
+    $n = $Value.Count
+    $ref = $Value['$ref']
+    if ($n -eq 1 -and $Value.ContainsKey('$provider') -and @('site_code', 'server', 'namespace') -ccontains $Value['$provider']) {
+        $key = $Value['$provider']
+        if ($null -eq $script:ProviderInfo) { throw "Provider value '$key' is not available." }
+        return $script:ProviderInfo[$key]
+    }
+    if ((Test-StepId $ref) -and ($n -eq 1 -or ($n -eq 2 -and (Test-StepId $Value['property'])))) {
+        if (-not $Outputs.ContainsKey($ref)) { throw "Reference to step '$ref', which has not run." }
+        if ($n -eq 1) { return ,$Outputs[$ref] }
+        $property = $Value['property']
+        return ,$Outputs[$ref].$property
+    }
+    if ($n -eq 1 -and (Test-StepId $Value['$secret'])) { return ,(New-SecureText $Value['$secret'] $Secrets) }
+    throw 'A parameter value may only be JSON data, {"$ref": step}, {"$ref": step, "property": name}, {"$provider": name} or {"$secret": name}.'
 }
 
 function New-ErrorInfo($Stage, $StepId, $Cmdlet, $ErrorRecord) {
@@ -225,25 +163,19 @@ function New-ErrorInfo($Stage, $StepId, $Cmdlet, $ErrorRecord) {
 }
 
 function Test-LocalName([string]$Name) {
-    $names = @('.', 'localhost', $env:COMPUTERNAME)
     $domain = [System.Net.NetworkInformation.IPGlobalProperties]::GetIPGlobalProperties().DomainName
-    if ($domain) { $names += $env:COMPUTERNAME + '.' + $domain }
-    foreach ($candidate in $names) { if ([string]::Equals($candidate, $Name, [System.StringComparison]::OrdinalIgnoreCase)) { return $true } }
-    return $false
+    return $Name -in @('.', 'localhost', $env:COMPUTERNAME, ($env:COMPUTERNAME + '.' + $domain))
 }
 
 function New-ProviderCredential($Provider, $Secrets) {
-    if (-not $Provider['username']) { return $null }
-    $password = New-SecureText ([string]$Provider['password_secret']) $Secrets
-    return [System.Management.Automation.PSCredential]::new([string]$Provider['username'], $password)
+    return [pscredential]::new([string]$Provider['username'], (New-SecureText ([string]$Provider['password_secret']) $Secrets))
 }
 
 function Open-ProviderSession($Provider, $Secrets, [string]$Server) {
     # One CIM session to a provider on another machine per invocation, with the explicit credentials
     # when given (docs/configmgr-behaviour.md#powershell-module-and-remoting: no second hop without them).
     $sessionArgs = @{ ComputerName = $Server; ErrorAction = 'Stop' }
-    $credential = New-ProviderCredential $Provider $Secrets
-    if ($null -ne $credential) { $sessionArgs['Credential'] = $credential }
+    if ($Provider['username']) { $sessionArgs['Credential'] = New-ProviderCredential $Provider $Secrets }
     $script:CimSession = New-CimSession @sessionArgs
 }
 
@@ -291,8 +223,7 @@ function Connect-CMSite($Provider, $Secrets) {
     $drive = Get-PSDrive -Name $siteCode -PSProvider 'CMSite' -ErrorAction SilentlyContinue
     if ($null -eq $drive) {
         $driveArgs = @{ Name = $siteCode; PSProvider = 'CMSite'; Root = $script:ProviderInfo['server']; Scope = 'Global'; ErrorAction = 'Stop' }
-        $credential = New-ProviderCredential $Provider $Secrets
-        if ($null -ne $credential) { $driveArgs['Credential'] = $credential }
+        if ($Provider['username']) { $driveArgs['Credential'] = New-ProviderCredential $Provider $Secrets }
         [void](New-PSDrive @driveArgs)
     }
     Set-Location -Path ($siteCode + ':\') -ErrorAction Stop
@@ -308,7 +239,10 @@ $startPath = $PWD.Path
 try {
     $payload = $null
     $problem = 'The payload is not valid JSON.'
-    try { $payload = Read-Payload $PayloadJson; $problem = Test-Payload $payload } catch { }
+    try { $payload = Read-Payload $PayloadJson; $problem = $null } catch { }
+    if ($null -eq $problem -and ($payload -isnot [System.Collections.IDictionary] -or $payload['protocol'] -isnot [int] -or $payload['protocol'] -ne 1)) {
+        $problem = 'Unsupported protocol version (this engine speaks protocol 1).'
+    }
     if ($null -ne $problem) {
         $result.ok = $false
         $result.error = [ordered]@{ stage = 'payload'; step = $null; cmdlet = $null; message = $problem; category = 'InvalidData'; fqid = 'InvalidPayload'; exception = $null }
@@ -339,7 +273,7 @@ try {
         }
         $record = [ordered]@{ id = $step['id']; ok = $true; output = @(); error = $null }
         try {
-            $splat = @{}
+            $splat = New-Table
             if ($null -ne $step['params']) {
                 foreach ($name in $step['params'].Keys) { $splat[$name] = Resolve-PlanValue $step['params'][$name] $outputs $secrets }
             }

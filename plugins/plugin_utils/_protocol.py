@@ -26,16 +26,16 @@ PROTOCOL_VERSION = 1
 
 # Read standard input (one base64 line: gzip of engine + separator + payload), unpack it, split at
 # the separator (ordinal search: .NET Framework's culture-aware IndexOf ignores NUL) and run the
-# engine with the payload JSON as its argument. It never changes with the plan: the command line
-# stays short (cmd.exe limits a WinRS command line to 8,191 characters) and carries no data.
+# engine with the payload JSON as its argument. It never changes with the plan and carries no data,
+# and it is as short as it can be: every character of it costs about 2.7 bytes on the wire
+# (UTF-16, base64), standard input about 0.4 (cmd.exe also limits a WinRS command line to 8,191).
+# Without a separator, Remove(-1) fails: PowerShell's error on stderr, exit code 1.
 BOOTSTRAP = (
     "$ErrorActionPreference='Stop';"
-    "$z=[IO.Compression.GZipStream]::new([IO.MemoryStream]::new([Convert]::FromBase64String((@($input) -join ''))),"
-    "[IO.Compression.CompressionMode]::Decompress);"
-    "$s=[IO.StreamReader]::new($z).ReadToEnd();"
+    "$s=[IO.StreamReader]::new([IO.Compression.GZipStream]::new([IO.MemoryStream]::new("
+    "[Convert]::FromBase64String(-join @($input))),[IO.Compression.CompressionMode]0)).ReadToEnd();"
     "$i=$s.IndexOf(\"`n`0`0`0`0`n\",[StringComparison]::Ordinal);"
-    "if($i -lt 0){[Console]::Error.WriteLine('configmgr.scp: no engine payload on stdin');exit 2};"
-    "&([scriptblock]::Create($s.Substring(0,$i))) $s.Substring($i+6)"
+    "&([scriptblock]::Create($s.Remove($i))) $s.Substring($i+6)"
 )
 
 # The exact prefix of Ansible's powershell shell plugin (_encode_script). The psrp connection plugin
@@ -45,7 +45,9 @@ BOOTSTRAP = (
 COMMAND_PREFIX = "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand "
 
 SEPARATOR = "\n\0\0\0\0\n"
-NO_PAYLOAD_MESSAGE = "configmgr.scp: no engine payload on stdin"
+# What PowerShell writes when standard input has no separator (the bootstrap's Remove(-1)).
+NO_PAYLOAD_MESSAGE = ('Exception calling "Remove" with "1" argument(s): "StartIndex cannot be less than zero.\r\n'
+                      'Parameter name: startIndex"')
 
 
 def encode_command(script: str) -> str:
@@ -240,18 +242,6 @@ def uses_provider_value(value: object) -> bool:
 TEXTS = {
     "not_json": "The payload is not valid JSON.",
     "protocol": "Unsupported protocol version (this engine speaks protocol 1).",
-    "payload_object": "The payload must be a JSON object.",
-    "steps": "'steps' must be a list.",
-    "secrets": "'secrets' must map names to strings.",
-    "provider": "'provider' must be an object or null.",
-    "step_object": "Step {index} is not an object.",
-    "step_id": "Step {index} has an invalid or duplicate id.",
-    "step_cmdlet": "Step '{sid}' has no cmdlet name.",
-    "step_provider": "Step '{sid}': 'provider' must be null, 'cim' or 'cmsite'.",
-    "step_params": "Step '{sid}': 'params' must be an object.",
-    "step_param_twice": "Step '{sid}' names parameter '{name}' more than once.",
-    "step_on_error": "Step '{sid}': 'on_error' must be 'stop' or 'continue'.",
-    "step_select": "Step '{sid}': 'select' must be null or an object of names, each once, whose values are null or such objects.",
     "not_allowed": "The cmdlet '{cmdlet}' is not allowed.",
     "ref_not_run": "Reference to step '{ref}', which has not run.",
     "secret_missing": "Secret '{name}' is not in the payload.",
@@ -264,62 +254,22 @@ TEXTS = {
 }
 
 
-class ProtocolError(Exception):
-    """A payload the engines refuse before running anything (stage "payload")."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-def _select_ok(selection: object) -> bool:
-    if selection is None:
-        return True
-    if not isinstance(selection, dict):
-        return False
-    names = [fold(str(k)) for k in selection]
-    return len(set(names)) == len(names) and all(_select_ok(v) for v in selection.values())
-
-
-def check_payload(payload: object) -> None:
-    """Raise ProtocolError for a payload both engines refuse as a whole (stage "payload"), in the
-    order the PowerShell engine's Test-Payload checks it."""
+def protocol_ok(payload: object) -> bool:
+    """The engines' one check of the payload as a whole: a JSON object whose protocol is the integer
+    1 (not 1.0, "1" or true). Its structure is the runner's (Step.to_payload, build_payload); a
+    payload of another structure fails at stage "engine" in both engines, in their own words."""
     if not isinstance(payload, dict):
-        raise ProtocolError(TEXTS["payload_object"])
+        return False
     protocol = payload.get("protocol")
-    if type(protocol) is not int or protocol != PROTOCOL_VERSION:   # not 1.0, "1" or true
-        raise ProtocolError(TEXTS["protocol"])
-    steps = payload.get("steps")
-    if not isinstance(steps, list):
-        raise ProtocolError(TEXTS["steps"])
-    secrets = payload.get("secrets")
-    if secrets is not None and not (isinstance(secrets, dict) and all(isinstance(v, str) for v in secrets.values())):
-        raise ProtocolError(TEXTS["secrets"])
-    provider = payload.get("provider")
-    if provider is not None and not isinstance(provider, dict):
-        raise ProtocolError(TEXTS["provider"])
-    seen: set[str] = set()
-    for index, step in enumerate(steps):
-        if not isinstance(step, dict):
-            raise ProtocolError(TEXTS["step_object"].format(index=index))
-        sid = step.get("id")
-        # Step ids are unique ignoring case: the engine keeps outputs in an OrdinalIgnoreCase table.
-        if not step_id_ok(sid) or fold(sid) in seen:
-            raise ProtocolError(TEXTS["step_id"].format(index=index))
-        seen.add(fold(sid))
-        if not isinstance(step.get("cmdlet"), str):
-            raise ProtocolError(TEXTS["step_cmdlet"].format(sid=sid))
-        if step.get("provider") not in PROVIDER_KINDS:
-            raise ProtocolError(TEXTS["step_provider"].format(sid=sid))
-        params = step.get("params")
-        if params is not None and not isinstance(params, dict):
-            raise ProtocolError(TEXTS["step_params"].format(sid=sid))
-        names: set[str] = set()
-        for name in params or {}:
-            if fold(name) in names:
-                raise ProtocolError(TEXTS["step_param_twice"].format(sid=sid, name=name))
-            names.add(fold(name))
-        if step.get("on_error") not in (None, *ON_ERROR):
-            raise ProtocolError(TEXTS["step_on_error"].format(sid=sid))
-        if not _select_ok(step.get("select")):
-            raise ProtocolError(TEXTS["step_select"].format(sid=sid))
+    return type(protocol) is int and protocol == PROTOCOL_VERSION
+
+
+def unique_by_fold(names) -> dict:
+    """{folded name: (first spelling, index of the last one)}: what an OrdinalIgnoreCase table keeps
+    when names differing only in case are set one after another (the PowerShell engine's splat,
+    its outputs and its shaped objects): the first spelling, the last value."""
+    kept: dict = {}
+    for index, name in enumerate(names):
+        key = fold(name)
+        kept[key] = (kept[key][0] if key in kept else name, index)
+    return kept

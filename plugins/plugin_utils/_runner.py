@@ -71,16 +71,19 @@ class Step:
     on_error: str = "stop"  # or "continue": the error is captured and the plan goes on
 
     def to_payload(self, catalog: Catalog) -> dict:
+        """The step as the payload carries it; members at their default are left out (an absent
+        member reads as null in both engines, and on_error as "stop")."""
         info = catalog.get(self.cmdlet)
-        return {
+        step = {
             "id": self.id,
             "cmdlet": info.name,
             # How the step reaches the SMS Provider: null, "cim" or "cmsite" (docs/engine-protocol.md 2.2).
             "provider": catalog.provider_kind(info.name, self.params),
-            "params": self.params,
+            "params": self.params or None,
             "select": self.select,
-            "on_error": self.on_error,
+            "on_error": None if self.on_error == "stop" else self.on_error,
         }
+        return {k: v for k, v in step.items() if v is not None}
 
 
 @dataclass
@@ -96,13 +99,15 @@ class Provider:
     PASSWORD_SECRET = "provider_password"
 
     def to_payload(self) -> dict:
-        return {
+        """Only what is set: an absent member reads as null in both engines."""
+        values = {
             "site_code": self.site_code,
             "server": self.server,
             "module": self.module,
             "username": self.username,
             "password_secret": self.PASSWORD_SECRET if self.username else None,
         }
+        return {k: v for k, v in values.items() if v is not None}
 
 
 @dataclass
@@ -199,7 +204,7 @@ def build_payload(plan: Plan, provider: Provider | None) -> tuple[str, dict[str,
     secrets = dict(plan.secrets)
     steps = [s.to_payload(plan.catalog) for s in plan.steps]
     provider_payload = None
-    if any(s["provider"] for s in steps):
+    if any(s.get("provider") for s in steps):
         provider = provider or Provider()
         provider_payload = provider.to_payload()
         if provider.username:
@@ -297,7 +302,8 @@ def _record_cpu(action, plan: Plan) -> None:
     path = os.environ.get("CONFIGMGR_SCP_CPU_FILE")
     if not path:
         return
-    task = getattr(getattr(action, "_task", None), "name", None) or ""
+    task_object = getattr(action, "_task", None)
+    task = (task_object.get_name() if task_object is not None else "") or ""
     line = {"pid": os.getpid(), "task": task, "steps": len(plan.steps), "plan_seconds": round(CPU["plan"], 6),
             "send_seconds": round(CPU["send"], 6), "catalog_load_seconds": round(Catalog.load_seconds, 6),
             "catalog_loaded_by_pid": Catalog.loaded_by_pid}

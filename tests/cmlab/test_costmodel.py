@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import winrm
 
@@ -42,8 +44,7 @@ def test_a_configmgr_plan_pays_the_module_import_and_the_drive_once(engine):
     assert breakdown(engine) == {
         "module_import": F["module_import"],
         "cmsite_drive": F["cmsite_drive"],
-        "cim_connect": F["cim_connect"],                # discovering the site: Get-CimInstance SMS_ProviderLocation
-        "cim_query": F["cim_query"],
+        "cim_query": F["cim_query"],                    # discovering the site: Get-CimInstance SMS_ProviderLocation
         "configmgr_read": round(3 * F["configmgr_read"], 3),
     }
     engine.run(CAS, payload(("a", "Get-CMSite", {})))
@@ -112,3 +113,61 @@ def test_over_winrm_the_counters_add_up_every_layer(tmp_path):
         assert counters["estimated_windows_seconds"] > 10            # the import dominates: seconds, not ms
         lab.reset_counters()
         assert lab.counters()[CAS]["estimated_windows_seconds"] == 0
+
+
+def cim_payload(*steps: tuple[str, str, dict], provider: dict | None = None) -> str:
+    plan = Plan()
+    for step_id, cmdlet, params in steps:
+        plan.add(step_id, cmdlet, params)
+    payload = json.loads(build_payload(plan, None)[0])
+    if provider is not None:
+        payload["provider"] = provider
+    return json.dumps(payload)
+
+
+NAMESPACE = {"$provider": "namespace"}
+
+
+def test_a_read_through_cim_pays_no_module_import_and_no_drive(engine):
+    engine.run(CAS, cim_payload(("a", "Get-CimInstance", {"Namespace": NAMESPACE, "ClassName": "SMS_ComponentSummarizer"}),
+                                ("b", "Get-CimInstance", {"Namespace": NAMESPACE, "ClassName": "SMS_SCI_SCProperty"})))
+    assert breakdown(engine) == {
+        "cim_query": round(3 * F["cim_query"], 3),      # discovery (root\SMS SMS_ProviderLocation) and the two reads
+        "cim_connect": F["cim_connect"],                # root\SMS\site_CAS, once per invocation
+    }
+
+
+def test_a_provider_on_another_machine_is_one_cim_session_per_invocation(engine):
+    remote = {"site_code": "PS1", "server": "ps1.lab.example", "module": None, "username": "LAB\\cmadmin",
+              "password_secret": "p"}
+    body = json.loads(cim_payload(("a", "Get-CimInstance", {"Namespace": NAMESPACE, "ClassName": "SMS_ComponentSummarizer"}),
+                                  ("b", "Get-CimInstance", {"Namespace": NAMESPACE, "ClassName": "SMS_SCI_SCProperty"}),
+                                  provider=remote))
+    body["secrets"] = {"p": PASSWORD}
+    out = engine.run(CAS, json.dumps(body))
+    assert '"ok":true' in out
+    assert breakdown(engine) == {"cim_session": F["cim_session"], "cim_connect": F["cim_connect"],
+                                 "cim_query": round(2 * F["cim_query"], 3)}
+    assert "module_import" not in breakdown(engine)
+
+
+def test_psrp_starts_powershell_once_per_pool_and_imports_the_module_once(tmp_path):
+    from pypsrp.powershell import PowerShell, RunspacePool
+    from pypsrp.wsman import WSMan
+
+    with Lab("inventories/lab/cmlab.yml", tmp_path / "lab", ephemeral_ports=True, password=PASSWORD) as lab:
+        ep = lab.endpoints()[CAS]
+        connection = WSMan(ep["address"], port=ep["http_port"], ssl=False, auth="ntlm", username="LAB\\cmadmin",
+                           password=PASSWORD, cert_validation=False, operation_timeout=5, read_timeout=10)
+        stdin = _protocol.build_stdin(engine_source(), payload(("a", "Get-CMSite", {}))).decode("ascii")
+        with RunspacePool(connection) as pool:
+            for _ in range(2):             # a task's read plan and write plan: two pipelines, one runspace
+                ps = PowerShell(pool)
+                ps.add_script(_protocol.BOOTSTRAP)
+                ps.invoke(input=stdin.splitlines())
+                assert not ps.had_errors
+        estimate = lab.counters()[CAS]["estimated_windows_breakdown"]
+        assert estimate["powershell_start"] == F["powershell_start"]         # the pool's wsmprovhost.exe
+        assert estimate["module_import"] == F["module_import"] and estimate["cmsite_drive"] == F["cmsite_drive"]
+        assert estimate["engine_load"] == 2 * F["engine_load"]
+        assert lab.counters()[CAS]["engine_invocations"] == 2

@@ -39,7 +39,9 @@ def test_markers_and_protocol_version():
     assert f"'{_protocol.RESULT_START}' + $document + '{_protocol.RESULT_END}'" in CODE
     assert f"protocol = {_protocol.PROTOCOL_VERSION}; ok = $true" in CODE
     assert f'{{"protocol":{_protocol.PROTOCOL_VERSION},"ok":false' in CODE       # the fallback document
-    assert f"$protocol -isnot [int] -or $protocol -ne {_protocol.PROTOCOL_VERSION}" in CODE
+    # protocol_ok: an object whose protocol is the integer 1 (PowerShell's -ne alone accepts "1" and true).
+    assert (f"$payload -isnot [System.Collections.IDictionary] -or $payload['protocol'] -isnot [int] -or "
+            f"$payload['protocol'] -ne {_protocol.PROTOCOL_VERSION}") in CODE
 
 
 def test_the_json_writer_escapes_what_the_protocol_escapes():
@@ -68,22 +70,16 @@ def test_step_ids_value_forms_and_kinds():
     assert f"$Value -cmatch '{_protocol.STEP_ID_PATTERN[:-1]}\\z'" in CODE
     assert _protocol.STEP_ID.pattern == _protocol.STEP_ID_PATTERN[1:-1]
     values = ", ".join(f"'{v}'" for v in _protocol.PROVIDER_VALUES)
-    assert f"@({values}) -ccontains $Value['$provider']" in CODE
-    for form in ("$ref", "$secret", "$provider"):
-        assert f"$keys[0] -ceq '{form}'" in CODE                          # names compared exactly
-    assert "$Value.ContainsKey('$ref') -and $Value.ContainsKey('property')" in CODE
-    kinds = [k for k in _protocol.PROVIDER_KINDS if k]
-    assert "$kind -cne " + "' -and $kind -cne '".join(kinds).join("''") in CODE
-    assert "$onError -cne " + "' -and $onError -cne '".join(_protocol.ON_ERROR).join("''") in CODE
+    # value_form: exact names ($Value is an ordinal Dictionary from the payload), exact counts.
+    assert f"$n -eq 1 -and $Value.ContainsKey('$provider') -and @({values}) -ccontains $Value['$provider']" in CODE
+    assert "$ref = $Value['$ref']" in CODE
+    assert "(Test-StepId $ref) -and ($n -eq 1 -or ($n -eq 2 -and (Test-StepId $Value['property'])))" in CODE
+    assert "$n -eq 1 -and (Test-StepId $Value['$secret'])" in CODE
+    assert "$kind -ceq 'cmsite' -and -not $script:Drive" in CODE and "elseif ($kind -ceq 'cim')" in CODE
+    assert _protocol.PROVIDER_KINDS == (None, "cim", "cmsite")
+    assert "$step['on_error'] -cne 'continue'" in CODE and _protocol.ON_ERROR == ("stop", "continue")
     assert "$kind -ceq 'cim' -and $null -ne $script:CimSession) { $splat['CimSession']" in CODE
     assert sorted(_protocol.CIM_CMDLETS) == ["Get-CimInstance"]
-
-
-def test_payload_checks_run_in_the_protocol_modules_order():
-    source = inspect.getsource(_protocol.check_payload)
-    python_order = re.findall(r'TEXTS\["(\w+)"\]', source)
-    positions = [CODE.index(powershell_text(_protocol.TEXTS[k])) for k in python_order]
-    assert positions == sorted(positions), python_order
 
 
 def test_comparisons_are_ordinal_and_exact():
@@ -92,7 +88,10 @@ def test_comparisons_are_ordinal_and_exact():
     assert not re.search(r"\s-(match|notmatch|like|notlike|contains|notcontains)\s", CODE)
     ordinal = "[System.StringComparer]::OrdinalIgnoreCase"
     assert f"function New-Table {{ return [System.Collections.Hashtable]::new({ordinal}) }}" in CODE
-    assert "$outputs = New-Table" in CODE and "$seen = New-Table" in CODE
+    # Outputs by step id and the splat by parameter name: of names differing only in case, the last
+    # value (unique_by_fold); shaped objects the same.
+    assert "$outputs = New-Table" in CODE and "$splat = New-Table" in CODE
+    assert _protocol.unique_by_fold(["Name", "NAME", "x"]) == {"NAME": ("Name", 1), "X": ("x", 2)}
     assert f"[System.Collections.Generic.HashSet[string]]::new([string[]]$AllowedCmdlets, {ordinal})" in CODE
     assert f"[System.Collections.Specialized.OrderedDictionary]::new({ordinal})" in CODE
     assert _protocol.fold("Id") == _protocol.fold("iD") == "ID"
@@ -103,7 +102,8 @@ def test_the_bootstrap_splits_at_the_separator_ordinally():
     literal = re.search(r'IndexOf\("(.*?)"', _protocol.BOOTSTRAP).group(1)
     assert literal.replace("`n", "\n").replace("`0", "\0") == _protocol.SEPARATOR
     assert f"$s.Substring($i+{len(_protocol.SEPARATOR)})" in _protocol.BOOTSTRAP
-    assert _protocol.NO_PAYLOAD_MESSAGE in _protocol.BOOTSTRAP
+    assert "&([scriptblock]::Create($s.Remove($i)))" in _protocol.BOOTSTRAP      # no separator: Remove(-1) fails
+    assert '"Remove"' in _protocol.NO_PAYLOAD_MESSAGE
     assert _protocol.decode_command(_protocol.BOOTSTRAP_COMMAND) == _protocol.BOOTSTRAP
 
 
@@ -115,7 +115,7 @@ def test_no_secret_is_ever_a_cmdlet_parameter():
         assert cmdlet not in lowered
     assert "[System.Web.Script.Serialization.JavaScriptSerializer]::new()" in CODE
     assert "$secure.AppendChar($c)" in CODE
-    assert "[System.Management.Automation.PSCredential]::new(" in CODE
+    assert "[pscredential]::new([string]$Provider['username'], (New-SecureText " in CODE
 
 
 def test_the_protocol_module_names_every_text_it_raises():
