@@ -150,11 +150,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--topology", default=str(REPO / "inventories" / "lab" / "cmlab.yml"))
     parser.add_argument("--playbook", default="playbooks/site.yml")
+    parser.add_argument("--cost-model", help="YAML/JSON figures over the cost model's defaults (cmlab start --cost-model)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="cmlab-bench-") as tmp:
         state_dir = Path(tmp) / "lab"
+        extra = ["--cost-model", str(Path(args.cost_model).resolve())] if args.cost_model else []
         run([sys.executable, "-m", "cmlab", "start", "--topology", args.topology, "--state-dir", str(state_dir),
-             "--ephemeral-ports"], stdout=subprocess.DEVNULL)
+             "--ephemeral-ports", *extra], stdout=subprocess.DEVNULL)
         # The lab's desired state applies to the generated inventory as to inventories/lab/hosts.yml.
         (state_dir / "group_vars").symlink_to(REPO / "inventories" / "lab" / "group_vars")
         try:
