@@ -114,3 +114,31 @@ def test_windows_winrm_defaults_can_be_relaxed_at_start(tmp_path):
         cli("stop", "--state-dir", d)
     bad = cli("start", "--state-dir", d, "--winrm-allow", "kerberos", check=False)
     assert bad.returncode == 2 and "expected basic, unencrypted or certificate" in bad.stderr
+
+
+def test_cmlab_installed_from_the_repository_runs_outside_the_checkout(tmp_path):
+    # Issue 11 item 2: `pip install <repository>` gives cmlab with the collection's protocol, catalog and
+    # engine as packages (pyproject.toml), nothing loaded from the checkout by path.
+    wheels, target, elsewhere = tmp_path / "wheels", tmp_path / "site", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(REPO)],
+                   check=True, capture_output=True, timeout=300)
+    [wheel] = wheels.glob("cmlab-*.whl")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True, timeout=300)
+    env = {**os.environ, "PYTHONPATH": str(target), "CMLAB_PASSWORD": ""}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, *args], cwd=elsewhere, env=env, capture_output=True, text=True,
+                              timeout=90, check=True)
+
+    where = run("-c", "import cmlab.contract as c, cmscp_plugin_utils._protocol as p; "
+                      "print(c.__file__, p.__file__, c.ENGINE_FILE.is_file())").stdout.split()
+    assert where[0].startswith(str(target)) and where[1].startswith(str(target)) and where[2] == "True"
+    state_dir = str(elsewhere / "lab")
+    run("-m", "cmlab", "start", "--topology", TOPOLOGY, "--state-dir", state_dir, "--ephemeral-ports")
+    try:
+        assert "cmlab running" in run("-m", "cmlab", "status", "--state-dir", state_dir).stdout
+        assert "lab" in json.loads(run("-m", "cmlab", "state", "--state-dir", state_dir).stdout)["hierarchies"]
+    finally:
+        run("-m", "cmlab", "stop", "--state-dir", state_dir)
