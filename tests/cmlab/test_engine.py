@@ -503,3 +503,49 @@ def test_install_failure_fault_and_missing_admin_rights_show_in_the_state(run):
     run(step("site", "Get-CMSite"))            # Site Component Manager acts before the next payload
     assert role_state() == "install_failed"
     assert run.faults.to_list() == []
+
+
+# Reads through CIM (provider kind "cim") -----------------------------------------------------------
+
+SUMMARY = {"ComponentName": None, "MachineName": None, "SiteCode": None}
+TALLY = "0001128000100008"
+
+
+def cim_read(sid: str = "dmp") -> dict:
+    return step(sid, "Get-CimInstance", SUMMARY, Namespace={"$provider": "namespace"},
+                ClassName="SMS_ComponentSummarizer", Filter=f"TallyInterval='{TALLY}'")
+
+
+def test_a_cim_read_needs_no_module(run):
+    # scp01 has no console: a cmsite step fails to import the module, a cim step never imports it.
+    assert cim_read()["provider"] == "cim"
+    provider = {"site_code": "CAS", "server": "cas.lab.example", "username": "LAB\\cmadmin", "password_secret": "p"}
+    doc = run(cim_read(), provider=provider, secrets={"p": PASSWORD}, host="scp01.lab.example")
+    assert doc["ok"], doc["error"]
+    assert {r["SiteCode"] for r in outputs(doc, "dmp")} >= {"CAS"}
+    doc = run(step("x", "Get-CMSite"), provider=provider, secrets={"p": PASSWORD}, host="scp01.lab.example")
+    assert doc["error"]["stage"] == "provider" and "ConfigurationManager" in doc["error"]["message"]
+
+
+def test_a_cim_read_of_a_provider_on_another_machine_goes_through_a_cim_session(run):
+    remote = {"site_code": "PS1", "server": "ps1.lab.example"}
+    doc = run(cim_read(), provider=remote)
+    # Without credentials: a second hop, refused where the session is opened (stage provider).
+    assert doc["error"]["stage"] == "provider"
+    assert doc["error"]["fqid"] == "HRESULT 0x80070005,Microsoft.Management.Infrastructure.CimCmdlets.NewCimSessionCommand"
+    creds = {**remote, "username": "LAB\\cmadmin", "password_secret": "p"}
+    assert run(cim_read(), provider=creds, secrets={"p": "wrong"})["error"]["category"] == "PermissionDenied"
+    doc = run(cim_read(), cim_read("again"), provider=creds, secrets={"p": PASSWORD})
+    assert doc["ok"], doc["error"]
+    assert {r["SiteCode"] for r in outputs(doc, "dmp")} == {"PS1"}      # PS1's provider knows its own site
+    assert PASSWORD not in run.last_stdout
+
+
+def test_provider_facts_without_the_module_and_an_unavailable_provider_fails_the_read(run):
+    doc = run(cim_read(), step("code", "Get-CimInstance", {"SiteCode": None}, Namespace={"$provider": "namespace"},
+                                ClassName="SMS_SCI_SCProperty"))
+    assert doc["ok"], doc["error"]        # site code and server discovered from root\SMS SMS_ProviderLocation
+    run.faults.add("provider_unavailable", "cas.lab.example", count=1)
+    doc = run(cim_read())
+    assert (doc["error"]["stage"], doc["error"]["step"]) == ("step", "dmp")
+    assert doc["error"]["message"] == "The RPC server is unavailable. "
