@@ -10,21 +10,30 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.collections
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup demo test lint unit static sanity packaging cmlab-tests integration molecule bench bench-fleet lab-start lab-stop clean
+# Every ansible-core meta/runtime.yml claims that runs on this Python (3.11): each gets its own venv
+# from PyPI for the smoke tier `make versions` (tests/versions/).
+ANSIBLE_CORE_VERSIONS := 2.16.19 2.17.14 2.18.19 2.19.14
+VERSION_VENVS := .venv-ansible
+VERSION_STAMPS := $(foreach v,$(ANSIBLE_CORE_VERSIONS),$(VERSION_VENVS)/$(v)/.installed)
+
+.PHONY: help setup demo test lint unit static sanity packaging cmlab-tests integration versions molecule bench bench-fleet lab-start lab-stop clean
 
 help:
 	@echo "make demo   - set up, start the simulated lab, converge playbooks/site.yml twice, show the lab, stop"
-	@echo "make test   - set up and run every test tier (lint, unit, static, sanity, packaging, cmlab, integration, molecule)"
+	@echo "make test   - set up and run every test tier (lint, unit, static, sanity, packaging, cmlab, integration, versions, molecule)"
+	@echo "make versions - a smoke subset (winrm and psrp) under every claimed ansible-core ($(ANSIBLE_CORE_VERSIONS))"
 	@echo "make bench  - engine invocations, WinRM requests and bytes per task, from cmlab's counters;"
 	@echo "              the CMTrace log parser's throughput (MB/s on one core)"
 	@echo "make bench-fleet - concurrent WinRM shells and a converge of every hierarchy of a fleet lab"
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	# cmlab, with the collection's plugin_utils and module_utils as packages (docs/cmlab.md "Installing cmlab")
+	$(BIN)/python -m pip install --quiet --no-deps --editable .
 	touch $@
 
 demo: setup
@@ -36,7 +45,7 @@ lab-start: setup
 lab-stop: setup
 	$(BIN)/python -m cmlab stop --state-dir $(LAB_STATE)
 
-test: setup lint unit static sanity packaging cmlab-tests integration molecule
+test: setup lint unit static sanity packaging cmlab-tests integration versions molecule
 	@echo "make test: all tiers passed"
 
 lint: setup
@@ -65,6 +74,14 @@ cmlab-tests: setup
 integration: setup
 	$(BIN)/python -m pytest -q tests/integration
 
+$(VERSION_VENVS)/%/.installed: tests/versions/requirements.txt
+	$(PYTHON) -m venv $(VERSION_VENVS)/$*
+	$(VERSION_VENVS)/$*/bin/python -m pip install --quiet "ansible-core==$*" -r tests/versions/requirements.txt
+	touch $@
+
+versions: setup $(VERSION_STAMPS)
+	CMSCP_ANSIBLE_CORE_VERSIONS="$(ANSIBLE_CORE_VERSIONS)" $(BIN)/python -m pytest -q tests/versions
+
 molecule: setup
 	$(BIN)/molecule test --all
 
@@ -77,4 +94,4 @@ bench-fleet: setup
 
 clean:
 	-$(BIN)/python -m cmlab stop --state-dir $(LAB_STATE) 2>/dev/null
-	rm -rf .cmlab .pytest_cache .ruff_cache
+	rm -rf .cmlab .pytest_cache .ruff_cache $(VERSION_VENVS)

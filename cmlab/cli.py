@@ -90,10 +90,19 @@ def _already_running(state_dir: Path, info: dict | None) -> CliError:
 # Control API client
 
 
+def control_token(info: dict) -> str:
+    """The running lab's control API token (<state-dir>/control-token, mode 0600)."""
+    try:
+        return Path(info["control_token_file"]).read_text(encoding="utf-8").strip()
+    except (KeyError, OSError) as e:
+        raise CliError(f"cannot read the control API token: {e}") from None
+
+
 def _request(info: dict, method: str, path: str, body: Any = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(info["control_url"] + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json",
+                                          "Authorization": f"Bearer {control_token(info)}"})
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read() or b"null")
@@ -134,6 +143,8 @@ def cmd_start(args: argparse.Namespace) -> int:
         command += ["--fleet", str(args.fleet)]
     if args.cost_model:
         command += ["--cost-model", str(Path(args.cost_model).resolve())]
+    if args.winrm_allow:
+        command += ["--winrm-allow", ",".join(args.winrm_allow)]
     with open(log_path, "ab") as log_file:
         child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
                                  start_new_session=True, cwd=os.getcwd(), env=os.environ.copy())
@@ -160,9 +171,9 @@ def _print_summary(info: dict, state_dir: Path) -> None:
 
 
 def _run_foreground(args: argparse.Namespace, state_dir: Path) -> int:
-    from cmlab.control import ControlServer
+    from cmlab.control import TOKEN_FILE, ControlServer
     from cmlab.costmodel import CostModel
-    from cmlab.lab import Lab, LabError
+    from cmlab.lab import Lab, LabError, write_private
     from cmlab.topology import TopologyError, fleet_topology
 
     lock = _lock(state_dir)
@@ -175,14 +186,18 @@ def _run_foreground(args: argparse.Namespace, state_dir: Path) -> int:
         raise CliError(f"--cost-model {args.cost_model}: {e}") from None
     try:
         topology = fleet_topology(args.fleet) if args.fleet else args.topology
-        lab = Lab(topology, state_dir, ephemeral_ports=args.ephemeral_ports, cost_model=cost_model)
+        winrm = {f"allow_{name}": True for name in args.winrm_allow or ()}
+        lab = Lab(topology, state_dir, ephemeral_ports=args.ephemeral_ports, cost_model=cost_model, winrm=winrm)
         lab.start()
     except (TopologyError, LabError) as e:
         raise CliError(str(e)) from None
     control = ControlServer(lab, port=args.control_port)
+    token_file = state_dir / TOKEN_FILE
+    write_private(token_file, control.token + "\n")     # before the API answers anything
     control.start()
     lab.write_inventory()
-    info = {"pid": os.getpid(), "control_url": control.url, **lab.describe()}
+    info = {"pid": os.getpid(), "control_url": control.url, "control_token_file": str(token_file.resolve()),
+            **lab.describe()}
     tmp = _info_path(state_dir).with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -293,6 +308,14 @@ def _fleet_size(text: str) -> int:
     return value
 
 
+def _winrm_switches(text: str) -> list[str]:
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    unknown = sorted(set(names) - {"basic", "unencrypted", "certificate"})
+    if unknown:
+        raise argparse.ArgumentTypeError(f"{', '.join(unknown)}: expected basic, unencrypted or certificate")
+    return names
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cmlab", description="The simulated ConfigMgr lab.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -310,6 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="instead of --topology: N hierarchies like the default lab (3 hosts each, ephemeral ports)")
     start.add_argument("--cost-model", metavar="FILE",
                        help="YAML/JSON mapping of cost model event -> estimated seconds, over the defaults")
+    start.add_argument("--winrm-allow", type=_winrm_switches, metavar="LIST",
+                       help="relax Windows' WinRM defaults: any of basic,unencrypted,certificate (comma-separated)")
     start.set_defaults(func=cmd_start)
     with_state_dir(sub.add_parser("stop", help="stop the lab (no error when not running)")).set_defaults(func=cmd_stop)
     with_state_dir(sub.add_parser("status", help="is it running; exit code 3 when not")).set_defaults(func=cmd_status)

@@ -2,14 +2,18 @@
 
 GET /state, GET /counters, POST /counters/reset, GET/POST/DELETE /faults, GET/POST /internet,
 POST /clock/advance, POST /shutdown, GET /.
-It listens on 127.0.0.1 only and has no authentication: it is a test lab's remote control, and the
-state it shows holds no secrets.
+It listens on 127.0.0.1 only, and every request must carry `Authorization: Bearer <token>`: the
+token is random per lab and `python -m cmlab start` writes it to <state-dir>/control-token (mode
+0600), so another local user can neither stop nor alter a lab they do not own (docs/cmlab.md
+"Control API"). The state it shows holds no secrets.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
+import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -23,9 +27,13 @@ from cmlab.model.scp import lab_internet
 log = logging.getLogger(__name__)
 
 
+TOKEN_FILE = "control-token"
+
+
 class ControlServer:
-    def __init__(self, lab: Lab, port: int = 0) -> None:
+    def __init__(self, lab: Lab, port: int = 0, token: str | None = None) -> None:
         self.lab = lab
+        self.token = token or secrets.token_urlsafe(32)
         self.shutdown_requested = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
@@ -67,12 +75,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _authorized(self) -> bool:
+        """The token, compared in constant time; a 401 otherwise (nothing is read or changed)."""
+        scheme, _, given = (self.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self.control.token.encode()):
+            return True
+        self._send(401, {"error": f"the control API needs 'Authorization: Bearer <token>' (<state-dir>/{TOKEN_FILE})"})
+        return False
+
     def _body(self) -> Any:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         return json.loads(raw) if raw.strip() else {}
 
     def do_GET(self) -> None:
+        if not self._authorized():
+            return
         lab = self.control.lab
         path = urlsplit(self.path).path.rstrip("/")
         if path == "":
@@ -90,6 +108,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"error": f"no such resource: {path}"})
 
     def do_POST(self) -> None:
+        if not self._authorized():
+            return
         lab = self.control.lab
         path = urlsplit(self.path).path.rstrip("/")
         try:
@@ -139,6 +159,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"error": f"no such resource: {path}"})
 
     def do_DELETE(self) -> None:
+        if not self._authorized():
+            return
         parts = urlsplit(self.path)
         if parts.path.rstrip("/") != "/faults":
             self._send(404, {"error": f"no such resource: {parts.path}"})

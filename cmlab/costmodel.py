@@ -3,8 +3,8 @@
 cmlab answers in milliseconds what a Windows server answers in seconds, so its wall clock says
 little about a real converge. The cost model charges a fixed, *estimated* figure per event —
 a WinRM request, a shell, a powershell.exe start, the ConfigurationManager module import, the
-CMSite drive, a cmdlet — to the host that would do the work, and the counters add them up
-(`estimated_windows_seconds` and `estimated_windows_breakdown` per host).
+CMSite drive, a CIM session, connection and query to the SMS Provider, a cmdlet — to the host
+that would do the work, and the counters add them up (`estimated_windows_seconds` and `estimated_windows_breakdown` per host).
 
 The figures are estimates with their reasoning in docs/cmlab.md ("Cost model"), not
 measurements: change them with `python -m cmlab start --cost-model FILE` (a YAML or JSON mapping
@@ -34,6 +34,9 @@ DEFAULT_FIGURES: Mapping[str, float] = MappingProxyType({
     "configmgr_read": 0.4,      # a Get-CM* cmdlet: WQL queries through the SMS Provider
     "configmgr_write": 1.2,     # New-/Set-/Add-/Remove-CM*: reads, then SCI writes through the SMS Provider
     "windows_cmdlet": 0.05,     # a local Windows cmdlet: registry, services, local groups, local CIM
+    "cim_session": 0.3,         # New-CimSession to another machine: WinRM logon and a provider host process
+    "cim_connect": 0.25,        # first query of an invocation in root\SMS\site_<code>: CIM cmdlets, WMI, provider context
+    "cim_query": 0.06,          # one Get-CimInstance of an SMS Provider class: WQL to SQL, small result set
 })
 
 _WRITE_VERBS = ("new-", "set-", "add-", "remove-")

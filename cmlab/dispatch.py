@@ -19,9 +19,11 @@ class CommandOutcome:
 
 
 class Dispatcher(Protocol):
-    def run(self, host: str, command_line: str, stdin: bytes) -> CommandOutcome:
-        """Execute one WinRS command on simulated host `host`.
+    def run(self, host: str, command_line: str, stdin: bytes, runspace: dict | None = None) -> CommandOutcome:
+        """Execute one WinRS command (or PSRP pipeline) on simulated host `host`.
 
         `command_line` is rsp:Command and every rsp:Arguments joined with single spaces, exactly
-        as cmd.exe would see it. Called from a worker thread; may block (simulated work).
+        as cmd.exe would see it. `runspace` is None for a WinRS command (a new process each time)
+        and, for a PSRP pipeline, the state its runspace keeps between pipelines (imported modules,
+        PowerShell drives). Called from a worker thread; may block (simulated work).
         """

@@ -1,65 +1,55 @@
 """The engine, simulated: runs one payload exactly as plugins/module_utils/cmscp_engine.ps1 does.
 
-Contract: docs/engine-protocol.md. Where this file and the PowerShell engine could differ, the
-PowerShell engine wins; the steps below follow it line by line (allow-list check when a step is
-reached, provider connection on the first ConfigMgr step, values resolved before binding, output
-stored raw for later $ref and shaped with `select`). cmlab is stricter in one place: it checks
-the payload's structure before running anything (docs/cmlab.md, "Engine").
+Contract: docs/engine-protocol.md, stated once in the collection's protocol module
+(``cmscp_plugin_utils._protocol``) and bound with the collection's cmdlet catalog
+(``cmscp_plugin_utils._catalog``), both imported as packages (cmlab/contract.py). Where this file
+and the PowerShell engine could differ, the PowerShell engine wins; the steps below follow it line by
+line: the protocol version checked, the allow-list when a step is reached, the
+provider resolved without the ConfigurationManager module for "cim" steps and with it for "cmsite"
+steps, values resolved before binding, output stored raw for later $ref and shaped with `select`.
 """
 
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import json
 import logging
 import re
-import sys
-from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
+from dataclasses import dataclass, field
 from typing import Any
 
 from cmlab.accounting import Accounting
 from cmlab.cmdlets import CmdletError, Invocation, ProviderSession, implementation, not_simulated
 from cmlab.cmdlets.errors import command_class, non_interactive_prompt, not_on_site_drive
 from cmlab.cmdlets.pstypes import PSEnum, PSObject, SecureString
+from cmlab.contract import catalog as _catalog
+from cmlab.contract import protocol as _protocol
 from cmlab.costmodel import cmdlet_event
 from cmlab.faults import Faults
 from cmlab.model import LabModel, ModelError, WindowsHost
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-PLUGIN_UTILS = REPO_ROOT / "plugins" / "plugin_utils"
-_STEP_ID = re.compile(r"^[A-Za-z0-9_]+$")
-# Drives every PowerShell session has: a site code equal to one breaks New-PSDrive (facts §2).
+TEXTS = _protocol.TEXTS
+# Drives every PowerShell session has: a site code equal to one breaks New-PSDrive
+# (docs/configmgr-behaviour.md#powershell-module-and-remoting).
 _BUILTIN_DRIVES = {"alias", "c", "cert", "env", "function", "hkcu", "hklm", "variable", "wsman"}
+_NEW_CIM_SESSION = "Microsoft.Management.Infrastructure.CimCmdlets.NewCimSessionCommand"
+_GET_CIM_INSTANCE = "Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand"
+_CIM_EXCEPTION = "Microsoft.Management.Infrastructure.CimException"
 
 
-def _load_by_path(name: str, path: Path) -> ModuleType:
-    """The collection's plugin_utils are loaded by path: cmlab does not need Ansible installed."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+def bootstrap_module():
+    """The protocol module (markers, bootstrap, packing): the name tests have always used."""
+    return _protocol
 
 
-def bootstrap_module() -> ModuleType:
-    return _load_by_path("cmlab_plugin_bootstrap", PLUGIN_UTILS / "_bootstrap.py")
-
-
-def catalog_module() -> ModuleType:
-    return _load_by_path("cmlab_plugin_catalog", PLUGIN_UTILS / "_catalog.py")
+def catalog_module():
+    return _catalog
 
 
 def load_catalog(path: str | None = None):
-    return catalog_module().Catalog.load(path)
+    return _catalog.Catalog.load(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -74,6 +64,10 @@ class StageError(Exception):
         super().__init__(message)
         self.info = {"stage": stage, "step": step, "cmdlet": cmdlet, "message": message, "category": category,
                      "fqid": fqid, "exception": exception}
+
+
+def _payload_error(message: str) -> StageError:
+    return StageError("payload", message, "InvalidData", "InvalidPayload", None)
 
 
 def _runtime_error(message: str) -> CmdletError:
@@ -95,8 +89,30 @@ def _provider_error(message: str, error_id: str, category: str, exception: str, 
     return CmdletError(message, category, f"{error_id},{command}", exception)
 
 
+def _binding_error(e: Exception, cmdlet: str) -> CmdletError:
+    fqid = e.fqid if e.fqid == "CommandNotFoundException" else f"{e.fqid},{command_class(cmdlet)}"
+    return CmdletError(e.message, e.category, fqid, _binding_exception(e.fqid))
+
+
 # ---------------------------------------------------------------------------------------------
 # Output: select shaping and the engine's JSON writer
+
+
+def round_trip_date(value: datetime.date) -> str:
+    """.NET's DateTime.ToString('o'): always seven fractional digits, then the offset for an aware
+    time (DateTimeKind.Local: what WMI, CIM and IResultObject times are; the lab's servers run on
+    UTC, so '+00:00') and nothing for a naive one (DateTimeKind.Unspecified)."""
+    if not isinstance(value, datetime.datetime):
+        value = datetime.datetime(value.year, value.month, value.day)
+    if hasattr(value, "kind"):           # a PSDateTime knows its DateTimeKind (cmlab/cmdlets/pstypes.py)
+        return value.isoformat()
+    text = f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond * 10:07d}"
+    offset = value.utcoffset()
+    if offset is None:
+        return text
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return text + f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def plain_value(value: Any) -> Any:
@@ -104,7 +120,7 @@ def plain_value(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, (datetime.datetime, datetime.date)):
-        return value.isoformat()
+        return round_trip_date(value)
     if isinstance(value, PSEnum):
         return value.name
     if isinstance(value, SecureString):
@@ -131,52 +147,29 @@ def _property(value: Any, name: str) -> Any:
 
 
 def shape(value: Any, selection: Any) -> Any:
-    """Select-Shape: lists element by element; null = plain value; object = those properties."""
+    """Select-Shape: lists element by element; null = plain value; object = those properties, into
+    an OrdinalIgnoreCase ordered dictionary (names differing only in case: the first spelling, the
+    last sub-selection)."""
     if value is None:
         return None
     if isinstance(value, (list, tuple)):
         return [shape(v, selection) for v in value]
     if selection is None:
         return plain_value(value)
-    return {name: shape(_property(value, name), sub) for name, sub in selection.items()}
-
-
-def _json_string(text: str) -> str:
-    out = ['"']
-    for unit in text.encode("utf-16-le").decode("utf-16-le", "surrogatepass"):
-        code = ord(unit)
-        if unit == '"':
-            out.append('\\"')
-        elif unit == "\\":
-            out.append("\\\\")
-        elif code < 0x20 or code > 0x7E:
-            if code > 0xFFFF:   # UTF-16 code units, as .NET strings hold them
-                code -= 0x10000
-                out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
-            else:
-                out.append(f"\\u{code:04x}")
-        else:
-            out.append(unit)
-    out.append('"')
-    return "".join(out)
+    names = list(selection)
+    return {first: shape(_property(value, names[last]), selection[names[last]])
+            for first, last in _protocol.unique_by_fold(names).values()}
 
 
 def to_engine_json(value: Any) -> str:
-    """ConvertTo-EngineJson: compact, ASCII only (non-ASCII as \\uXXXX)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return _json_string(value)
+    """ConvertTo-EngineJson: the protocol's writer (ASCII only, '<' and '>' escaped), after turning
+    what is not plain data into its plain value."""
     if isinstance(value, dict):
-        return "{" + ",".join(_json_string(str(k)) + ":" + to_engine_json(v) for k, v in value.items()) + "}"
+        return "{" + ",".join(_protocol.json_string(str(k)) + ":" + to_engine_json(v) for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(to_engine_json(v) for v in value) + "]"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return _protocol.json_text(value)
     return to_engine_json(plain_value(value))
 
 
@@ -184,13 +177,32 @@ def to_engine_json(value: Any) -> str:
 
 
 @dataclass
-class _Step:
-    id: str
-    cmdlet: str
-    cm: bool
-    params: dict
-    select: Any
-    on_error: str
+class ProviderInfo:
+    """What the engine knows of the SMS Provider: found without the ConfigurationManager module."""
+
+    site_code: str
+    server: str
+    target: WindowsHost | None     # the provider's host in the lab (None: no such machine)
+    remote: bool
+
+    def value(self, key: str) -> str:
+        return {"site_code": self.site_code, "server": self.server,
+                "namespace": f"root\\SMS\\site_{self.site_code}"}[key]
+
+
+@dataclass
+class _Run:
+    """One engine invocation's state (the PowerShell engine's $script: variables)."""
+
+    host: WindowsHost
+    provider: dict
+    secrets: dict
+    runspace: dict                          # survives the invocation only in a PSRP runspace
+    info: ProviderInfo | None = None
+    cim_session: WindowsHost | None = None  # New-CimSession to a remote provider
+    cim_connected: set = field(default_factory=set)
+    drive: ProviderSession | None = None
+    outputs: dict = field(default_factory=dict)   # step id (folded) -> raw output
 
 
 class Engine:
@@ -200,19 +212,20 @@ class Engine:
         self.catalog = catalog or load_catalog()
         self.accounting = accounting or Accounting()
         self.faults = faults or Faults()
-        self._markers = bootstrap_module()
+        self._markers = _protocol
         # The install_failure fault reaches Site Component Manager through the model.
         model.install_fails = lambda server: self.faults.fire(server, "install_failure") is not None
         # A host_down fault makes the host unreachable for Site Component Manager too (its de-installs).
         model.host_unreachable = lambda server: self.faults.peek(server, "host_down") is not None
 
     # The whole document -------------------------------------------------------------------
-    def run(self, host_name: str, payload_text: str) -> str:
-        """Standard output of one engine invocation: the marked result document and a newline."""
-        result = self.execute(host_name, payload_text)
-        return self._markers.RESULT_START + to_engine_json(result) + self._markers.RESULT_END + "\r\n"
+    def run(self, host_name: str, payload_text: str, runspace: dict | None = None) -> str:
+        """Standard output of one engine invocation: the marked result document and a newline.
+        `runspace`: the state of a PSRP runspace that outlives the invocation (module, drives)."""
+        result = self.execute(host_name, payload_text, runspace)
+        return _protocol.frame(to_engine_json(result)) + "\r\n"
 
-    def execute(self, host_name: str, payload_text: str) -> dict:
+    def execute(self, host_name: str, payload_text: str, runspace: dict | None = None) -> dict:
         self.accounting.host(host_name).add_engine_invocation()
         result: dict[str, Any] = {"protocol": 1, "ok": True, "steps": [], "error": None}
         try:
@@ -223,7 +236,15 @@ class Engine:
                 raise StageError("engine", f"cmlab has no host named {host_name}.", "ObjectNotFound",
                                  "CmlabUnknownHost", "System.Management.Automation.RuntimeException")
             payload = self._parse(payload_text)
-            self._run_steps(host, payload, result)
+            run = _Run(host, payload.get("provider") or {}, payload.get("secrets") or {},
+                       runspace if runspace is not None else {})
+            try:
+                self._run_steps(run, payload["steps"], result)
+            except (KeyError, TypeError, AttributeError, ValueError) as e:
+                # Not the runner's structure: the PowerShell engine fails at stage engine too, in its words.
+                raise StageError("engine", f"cmlab: the payload is not a plan of protocol 1 ({type(e).__name__}: {e}).",
+                                 "InvalidData", "CmlabMalformedPayload", "System.Management.Automation.RuntimeException"
+                                 ) from None
         except StageError as e:
             result["ok"] = False
             result["error"] = e.info
@@ -237,118 +258,96 @@ class Engine:
 
     # Payload ------------------------------------------------------------------------------
     def _parse(self, text: str) -> dict:
+        def no_constants(name: str) -> None:
+            raise ValueError(name)     # NaN, Infinity: not JSON
+
         try:
-            payload = json.loads(text)
-        except ValueError as e:
-            raise StageError("payload", f"Invalid JSON primitive: {text[e.pos:e.pos + 20]}.", "NotSpecified",
-                             "System.ArgumentException,Microsoft.PowerShell.Commands.ConvertFromJsonCommand",
-                             "System.ArgumentException") from None
-        protocol = payload.get("protocol") if isinstance(payload, dict) else None
-        if str(protocol) not in ("1", "1.0") or isinstance(protocol, bool):
-            shown = "" if protocol is None else str(protocol)
-            message = f"Unsupported protocol version '{shown}'."
-            raise StageError("payload", message, "OperationStopped", message,
-                             "System.Management.Automation.RuntimeException")
-        self._check_structure(payload)
+            payload = json.loads(text, parse_constant=no_constants)
+        except ValueError:
+            raise _payload_error(TEXTS["not_json"]) from None
+        if not _protocol.protocol_ok(payload):
+            raise _payload_error(TEXTS["protocol"])
         return payload
 
-    def _check_structure(self, payload: dict) -> None:
-        """Stricter than the PowerShell engine: a malformed plan is a runner bug, so say so early."""
-        def bad(message: str) -> StageError:
-            return StageError("payload", message, "InvalidData", "CmlabInvalidPayload", "System.ArgumentException")
-
-        steps = payload.get("steps")
-        if not isinstance(steps, list):
-            raise bad("'steps' must be a list.")
-        secrets = payload.get("secrets")
-        if secrets is not None and not (isinstance(secrets, dict) and all(isinstance(v, str) for v in secrets.values())):
-            raise bad("'secrets' must map names to strings.")
-        provider = payload.get("provider")
-        if provider is not None and not isinstance(provider, dict):
-            raise bad("'provider' must be an object or null.")
-        seen: set[str] = set()
-        for index, step in enumerate(steps):
-            if not isinstance(step, dict):
-                raise bad(f"Step {index} is not an object.")
-            sid = step.get("id")
-            if not isinstance(sid, str) or not _STEP_ID.match(sid) or sid in seen:
-                raise bad(f"Step {index} has an invalid or duplicate id {sid!r}.")
-            seen.add(sid)
-            if not isinstance(step.get("cmdlet"), str):
-                raise bad(f"Step '{sid}' has no cmdlet name.")
-            if not isinstance(step.get("cm", False), bool):
-                raise bad(f"Step '{sid}': 'cm' must be true or false.")
-            if step.get("params") is not None and not isinstance(step.get("params"), dict):
-                raise bad(f"Step '{sid}': 'params' must be an object.")
-            if step.get("on_error", "stop") not in ("stop", "continue", None):
-                raise bad(f"Step '{sid}': 'on_error' must be 'stop' or 'continue'.")
-            if not _valid_select(step.get("select")):
-                raise bad(f"Step '{sid}': 'select' must be null or an object whose values are null or objects.")
-
     # Steps --------------------------------------------------------------------------------
-    def _run_steps(self, host: WindowsHost, payload: dict, result: dict) -> None:
-        secrets = payload.get("secrets") or {}
-        outputs: dict[str, Any] = {}
-        session: ProviderSession | None = None
-        allowed = {name.lower(): name for name in self.catalog.names()}
-        for raw in payload["steps"]:
-            step = _Step(raw["id"], raw["cmdlet"], bool(raw.get("cm")), raw.get("params") or {}, raw.get("select"),
-                         raw.get("on_error") or "stop")
-            if step.cmdlet.lower() not in allowed:
-                raise StageError("payload", f"The cmdlet '{step.cmdlet}' is not allowed.", "PermissionDenied",
-                                 "CmdletNotAllowed", None, step.id, step.cmdlet)
-            if step.cm and session is None:
-                try:
-                    session = self.connect(host, payload.get("provider"), secrets)
-                except CmdletError as e:
-                    raise StageError("provider", e.message, e.category, e.fqid, e.exception, step.id, step.cmdlet) from None
-            record: dict[str, Any] = {"id": step.id, "ok": True, "output": [], "error": None}
+    def _run_steps(self, run: _Run, steps: list, result: dict) -> None:
+        allowed = {_protocol.fold(name): name for name in self.catalog.names()}
+        for raw in steps:
+            sid, cmdlet, kind = raw["id"], raw["cmdlet"], raw.get("provider")
+            on_error = raw.get("on_error") or "stop"
+            if not isinstance(cmdlet, str) or _protocol.fold(cmdlet) not in allowed:
+                shown = "" if cmdlet is None else cmdlet
+                raise StageError("payload", TEXTS["not_allowed"].format(cmdlet=shown), "PermissionDenied",
+                                 "CmdletNotAllowed", None, sid, cmdlet)
             try:
-                out = self._invoke(host, step, outputs, secrets, session)
-                outputs[step.id] = out[0] if len(out) == 1 else out
-                record["output"] = shape(out, step.select)
+                if kind == "cmsite" and run.drive is None:
+                    self.connect(run)
+                elif kind == "cim":
+                    if run.info is None:
+                        self.resolve_provider(run)
+                    if run.info.remote and run.cim_session is None:
+                        self.open_cim_session(run, run.info.server)
+            except CmdletError as e:
+                raise StageError("provider", e.message, e.category, e.fqid, e.exception, sid, cmdlet) from None
+            record: dict[str, Any] = {"id": sid, "ok": True, "output": [], "error": None}
+            try:
+                out = self._invoke(run, allowed[_protocol.fold(cmdlet)], kind, raw.get("params") or {})
+                run.outputs[_protocol.fold(sid)] = out[0] if len(out) == 1 else out
+                record["output"] = shape(out, raw.get("select"))
             except CmdletError as e:
                 record["ok"] = False
                 record["error"] = e.to_dict()
             result["steps"].append(record)
-            if not record["ok"] and step.on_error != "continue":
+            if not record["ok"] and on_error != "continue":
                 raise StageError("step", record["error"]["message"], record["error"]["category"], record["error"]["fqid"],
-                                 record["error"]["exception"], step.id, step.cmdlet)
+                                 record["error"]["exception"], sid, cmdlet)
 
-    def _invoke(self, host: WindowsHost, step: _Step, outputs: dict, secrets: dict,
-                session: ProviderSession | None) -> list:
-        # Resolve-PlanValue runs before the cmdlet is invoked (and so before binding).
-        resolved = {name: _resolve(value, outputs, secrets, session) for name, value in step.params.items()}
-        module = catalog_module()
+    def _invoke(self, run: _Run, cmdlet: str, kind: str | None, params: dict) -> list:
+        # Resolve-PlanValue runs for every parameter before the cmdlet is invoked (and so before
+        # binding), into an OrdinalIgnoreCase splat: of names differing only in case, the last value.
+        values_in_order = [_resolve(value, run) for value in params.values()]
+        names = list(params)
+        kept = _protocol.unique_by_fold(names)
+        params = {first: params[names[last]] for first, last in kept.values()}
+        resolved = {first: values_in_order[last] for first, last in kept.values()}
         try:
-            binding = self.catalog.bind(step.cmdlet, {**step.params, "ErrorAction": "Stop"})
-        except module.BindingError as e:
-            fqid = e.fqid if e.fqid == "CommandNotFoundException" else f"{e.fqid},{command_class(step.cmdlet)}"
-            raise CmdletError(e.message, e.category, fqid, _binding_exception(e.fqid)) from None
-        info = self.catalog.get(step.cmdlet)
-        # The binder hands $ref / $secret objects back as they came: swap in what they resolved to.
-        special = {id(v): k for k, v in step.params.items() if isinstance(v, dict)}
+            binding = self.catalog.bind(cmdlet, params)
+            info = self.catalog.get(cmdlet)
+            # The binder hands value forms back as they came: check and swap in what they resolved to.
+            forms = {name for name, value in params.items() if _protocol.value_form(value) != "data"}
+            canonical = {name: self.catalog.parameter(cmdlet, name).name for name in forms}
+            for name in forms:
+                self.catalog.check_resolved(binding, canonical[name], resolved[name])
+        except _catalog.BindingError as e:
+            raise _binding_error(e, cmdlet) from None
         types = {p.name: p.type for p in info.all_parameters()}
-        from_refs = {name for name, value in binding.params.items() if isinstance(value, dict) and id(value) in special}
-        params = {name: coerce(types.get(name, "Object"), resolved[special[id(value)]]) if name in from_refs else value
-                  for name, value in binding.params.items()}
-        _check_resolved(info, binding, params, from_refs)
+        values = dict(binding.params)
+        for name in forms:
+            values[canonical[name]] = coerce(types.get(canonical[name], "Object"), resolved[name])
+        host = run.host
         self.accounting.host(host.fqdn).add_cmdlet_call(info.name)
-        self.accounting.charge(host.fqdn, cmdlet_event(info.name, info.is_configmgr))
+        # The engine adds -ErrorAction Stop to every step (a plan cannot: the catalog refuses it).
+        if kind == "cim" and run.cim_session is not None:
+            host = run.cim_session       # -CimSession: the query runs on the provider
+        self._charge_cmdlet(run, info, values)
 
-        if info.supports_should_process and params.get("Confirm") is True:
+        if info.supports_should_process and values.get("Confirm") is True:
             raise non_interactive_prompt(info.name)
-        if info.is_configmgr and session is None:
+        if info.is_configmgr and run.drive is None:
             raise not_on_site_drive(info.name)
+        if kind == "cim" and self._sms_namespace(values) and run.info is not None and run.info.target is not None:
+            if self.faults.fire(run.info.target.fqdn, "provider_unavailable") is not None:
+                raise _provider_error("The RPC server is unavailable. ", "HRESULT 0x800706ba", "ResourceUnavailable",
+                                      _CIM_EXCEPTION, _GET_CIM_INSTANCE)
         registration = implementation(info.name)
         if registration is None:
             raise not_simulated(info.name)
-        unsupported = registration.unsupported(params)
+        unsupported = registration.unsupported(values)
         if unsupported:
             raise not_simulated(info.name, "with " + ", ".join("-" + p for p in unsupported))
         invocation = Invocation(
-            cmdlet=info.name, parameter_set=binding.parameter_set, params=params, model=self.model, host=host,
-            session=session, faults=self.faults, supports_should_process=info.supports_should_process,
+            cmdlet=info.name, parameter_set=binding.parameter_set, params=values, model=self.model, host=host,
+            session=run.drive, faults=self.faults, supports_should_process=info.supports_should_process,
             ps_type_names={p.name: p.ps_type_name for p in info.parameters if p.ps_type_name},
         )
         try:
@@ -358,10 +357,89 @@ class Engine:
         # WMI objects are copies: a later step's change must not alter an earlier step's output.
         return [o.snapshot() if isinstance(o, PSObject) else o for o in out]
 
+    @staticmethod
+    def _sms_namespace(values: dict) -> bool:
+        return str(values.get("Namespace") or "").lower().replace("/", "\\").startswith("root\\sms")
+
+    def _charge_cmdlet(self, run: _Run, info, values: dict) -> None:
+        """The cost model: a query of the SMS Provider's classes is a CIM query, and the first one of
+        an invocation in a site namespace also connects to it (docs/cmlab.md "Cost model")."""
+        fqdn = run.host.fqdn
+        if info.name == "Get-CimInstance" and self._sms_namespace(values):
+            namespace = str(values.get("Namespace")).lower().replace("/", "\\")
+            self._charge_cim_query(run, run.cim_session.fqdn if run.cim_session is not None else fqdn, namespace)
+            return
+        self.accounting.charge(fqdn, cmdlet_event(info.name, info.is_configmgr))
+
+    def _charge_cim_query(self, run: _Run, target: str, namespace: str) -> None:
+        if namespace.startswith("root\\sms\\site_") and (target, namespace) not in run.cim_connected:
+            run.cim_connected.add((target, namespace))
+            self.accounting.charge(run.host.fqdn, "cim_connect")
+        self.accounting.charge(run.host.fqdn, "cim_query")
+
     # Provider -----------------------------------------------------------------------------
-    def connect(self, host: WindowsHost, provider: dict | None, secrets: dict) -> ProviderSession:
-        """Connect-Provider: import the module, find site and provider, open the CMSite drive."""
-        provider = provider or {}
+    def _is_local(self, host: WindowsHost, name: str) -> bool:
+        return name.lower() in (host.fqdn.lower(), host.netbios_name.lower(), "localhost", ".")
+
+    def _secure(self, run: _Run, name: str) -> SecureString:
+        """New-SecureText: a SecureString built character by character, never a cmdlet parameter."""
+        text = run.secrets.get(name)
+        if text is None:
+            raise _runtime_error(TEXTS["secret_missing"].format(name=name))
+        if text == "":
+            raise _runtime_error(TEXTS["secret_empty"].format(name=name))
+        return SecureString(text)
+
+    def _credential(self, run: _Run) -> tuple[str, str] | None:
+        """New-ProviderCredential: (user, password) when the payload names a user."""
+        username = run.provider.get("username")
+        if not username:
+            return None
+        secret_name = run.provider.get("password_secret")
+        secure = self._secure(run, "" if secret_name is None else str(secret_name))
+        return str(username), secure.reveal()
+
+    def open_cim_session(self, run: _Run, server: str) -> None:
+        """New-CimSession -ComputerName <server> [-Credential]: WinRM to the provider's machine."""
+        credential = self._credential(run)
+        self.accounting.charge(run.host.fqdn, "cim_session")
+        target = self.model.host(server)
+        if target is None or self.faults.peek(target.fqdn, "host_down") is not None:
+            raise _provider_error(
+                "WinRM cannot complete the operation. Verify that the specified computer name is valid, that the "
+                "computer is accessible over the network, and that a firewall exception for the WinRM service is "
+                "enabled and allows access from this computer. ", "HRESULT 0x80338126", "ConnectionError",
+                _CIM_EXCEPTION, _NEW_CIM_SESSION)
+        if credential is None or not self.model.domain.verify(*credential):
+            # Without explicit credentials the WinRM logon cannot be delegated: a second hop
+            # (docs/configmgr-behaviour.md#powershell-module-and-remoting).
+            raise _provider_error("Access is denied. ", "HRESULT 0x80070005", "PermissionDenied", _CIM_EXCEPTION,
+                                  _NEW_CIM_SESSION)
+        run.cim_session = target
+
+    def resolve_provider(self, run: _Run) -> None:
+        """Resolve-Provider: site code, server and namespace from the payload, or from root\\SMS
+        SMS_ProviderLocation (through the CIM session when the server is another machine)."""
+        site_code = str(run.provider.get("site_code") or "")
+        server = str(run.provider.get("server") or "")
+        if not site_code or not server:
+            where = run.host
+            if server and not self._is_local(run.host, server):
+                self.open_cim_session(run, server)
+                where = run.cim_session
+            sites = self.model.sites_provided_by(where.fqdn) + self.model.sites_served_by(where.fqdn)
+            self._charge_cim_query(run, where.fqdn, "root\\sms")      # SMS_ProviderLocation
+            if not sites:
+                raise _provider_error("Invalid namespace ", "HRESULT 0x8004100e", "MetadataError", _CIM_EXCEPTION,
+                                      _GET_CIM_INSTANCE)
+            _, site = sorted(sites, key=lambda hs: hs[1].code)[0]
+            site_code = site_code or site.code
+            server = server or site.provider
+        run.info = ProviderInfo(site_code, server, self.model.host(server), not self._is_local(run.host, server))
+
+    def connect(self, run: _Run) -> None:
+        """Connect-CMSite: import the module, resolve the provider, open (or reuse) the CMSite drive."""
+        host, provider = run.host, run.provider
         import_cmd = "Microsoft.PowerShell.Commands.ImportModuleCommand"
         module = provider.get("module")
 
@@ -376,48 +454,30 @@ class Engine:
                 if not host.console_installed or str(module).lower() != str(host.console_module_path).lower():
                     raise module_missing(str(module))
             elif not host.console_installed:
-                # No console: not on PSModulePath and no SMS_ADMIN_UI_PATH to fall back on (facts §2).
+                # No console: not on PSModulePath and no SMS_ADMIN_UI_PATH to fall back on.
                 raise module_missing("ConfigurationManager")
-            self.accounting.charge(host.fqdn, "module_import")   # once per invocation that needs the provider
+            if not run.runspace.get("module_imported"):
+                # Once per process; in a PSRP runspace, once per runspace (a later pipeline finds it loaded).
+                self.accounting.charge(host.fqdn, "module_import")
+                run.runspace["module_imported"] = True
+            if run.info is None:
+                self.resolve_provider(run)
+            run.drive = self._drive(run)
 
-            site_code = provider.get("site_code") or ""
-            server = provider.get("server") or ""
-            if not site_code or not server:
-                location = self._discover(host, server)
-                site_code = site_code or location["SiteCode"]
-                server = server or location["Machine"]
-            return self._new_drive(host, str(site_code), str(server), provider, secrets)
-
-    def _discover(self, host: WindowsHost, server: str) -> dict:
-        cim = "Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand"
-        exc = "Microsoft.Management.Infrastructure.CimException"
-        if server and server.lower() not in (host.fqdn, host.netbios_name.lower(), "localhost", "."):
-            # Get-CimInstance -ComputerName from inside a WinRM session: a second hop (facts §2).
-            raise _provider_error("Access is denied. ", "HRESULT 0x80070005", "PermissionDenied", exc, cim)
-        sites = self.model.sites_provided_by(host.fqdn) + self.model.sites_served_by(host.fqdn)
-        if not sites:
-            raise _provider_error("Invalid namespace ", "HRESULT 0x8004100e", "MetadataError", exc, cim)
-        self.accounting.charge(host.fqdn, "windows_cmdlet")   # Get-CimInstance root\SMS SMS_ProviderLocation
-        _, site = sorted(sites, key=lambda hs: hs[1].code)[0]
-        return {"SiteCode": site.code, "Machine": site.provider, "ProviderForLocalSite": True}
-
-    def _new_drive(self, host: WindowsHost, site_code: str, server: str, provider: dict,
-                   secrets: dict) -> ProviderSession:
+    def _drive(self, run: _Run) -> ProviderSession:
+        host, info = run.host, run.info
+        site_code, server = info.site_code, info.server
+        drives = run.runspace.setdefault("drives", {})
+        if site_code.lower() in drives:          # Get-PSDrive found it: the runspace already has the drive
+            return drives[site_code.lower()]
         cmd = "Microsoft.PowerShell.Commands.NewPSDriveCommand"
         provider_exc = "System.Management.Automation.ProviderInvocationException"
-        username = provider.get("username")
-        if username:
-            password = secrets.get(str(provider.get("password_secret")))
-            if password is None:
-                raise _provider_error("Cannot bind argument to parameter 'String' because it is null.",
-                                      "ParameterArgumentValidationErrorNullNotAllowed", "InvalidData",
-                                      "System.Management.Automation.ParameterBindingValidationException",
-                                      "Microsoft.PowerShell.Commands.ConvertToSecureStringCommand")
+        credential = self._credential(run)
         if site_code.lower() in _BUILTIN_DRIVES:
             raise _provider_error(f"A drive with the name '{site_code}' already exists.", "DriveAlreadyExists",
                                   "ResourceExists", "System.Management.Automation.SessionStateException", cmd)
         self.accounting.charge(host.fqdn, "cmsite_drive")   # New-PSDrive tries the connection
-        target = self.model.host(server)
+        target = info.target
         unavailable = (self.faults.fire(server, "provider_unavailable") if target else None) \
             or self.faults.fire(host.fqdn, "provider_unavailable")
         if target is None or unavailable is not None:
@@ -425,58 +485,25 @@ class Engine:
                 f"Could not connect to the SMS Provider on '{server}': The RPC server is unavailable. "
                 "(Exception from HRESULT: 0x800706BA)", "NewDriveProviderException", "ResourceUnavailable",
                 provider_exc, cmd)
-        if username:
-            if not self.model.domain.verify(str(username), str(password)):
+        if credential is not None:
+            if not self.model.domain.verify(*credential):
                 raise _provider_error("Access is denied. (Exception from HRESULT: 0x80070005 (E_ACCESSDENIED))",
                                       "NewDriveProviderException", "PermissionDenied", provider_exc, cmd)
         elif target is not host:
-            # The WinRM logon cannot be delegated to the provider: a second hop (facts §2).
+            # The WinRM logon cannot be delegated to the provider: a second hop.
             raise _provider_error("Access is denied. (Exception from HRESULT: 0x80070005 (E_ACCESSDENIED))",
                                   "NewDriveProviderException", "PermissionDenied", provider_exc, cmd)
         for hierarchy, site in self.model.sites_provided_by(target.fqdn):
             if site.code == site_code.upper():
-                return ProviderSession(hierarchy, site.code, target.fqdn)
+                session = ProviderSession(hierarchy, site.code, target.fqdn)
+                drives[site_code.lower()] = session
+                return session
         raise _provider_error(
             f"The SMS Provider on '{target.fqdn}' does not serve site '{site_code}': Invalid namespace "
             f"'root\\sms\\site_{site_code}'.", "NewDriveProviderException", "InvalidArgument", provider_exc, cmd)
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-def _valid_select(selection: Any) -> bool:
-    if selection is None:
-        return True
-    if not isinstance(selection, dict):
-        return False
-    return all(isinstance(k, str) and _valid_select(v) for k, v in selection.items())
-
-
-def _check_resolved(info, binding, params: dict, resolved_names: set[str]) -> None:
-    """The binder's checks that only make sense once $ref values are known (the catalog saw the
-    references, PowerShell sees the values): mandatory parameters refuse null / empty."""
-    for param in info.all_parameters():
-        if param.name not in resolved_names:
-            continue
-        value = params.get(param.name)
-        mandatory = param.mandatory_in(binding.parameter_set)
-        if param.not_null_or_empty and (value is None or value == "" or value == []):
-            raise CmdletError(
-                f"Cannot validate argument on parameter '{param.name}'. The argument is null or empty. Provide an "
-                "argument that is not null or empty, and then try the command again.", "InvalidData",
-                f"ParameterArgumentValidationError,{command_class(info.name)}",
-                "System.Management.Automation.ParameterBindingValidationException")
-        problem = None
-        if mandatory and value is None:
-            problem = ("it is null", "ParameterArgumentValidationErrorNullNotAllowed")
-        elif mandatory and value == "" and param.type == "String":
-            problem = ("it is an empty string", "ParameterArgumentValidationErrorEmptyStringNotAllowed")
-        elif mandatory and value == [] and param.type.endswith("[]"):
-            problem = ("it is an empty array", "ParameterArgumentValidationErrorEmptyArrayNotAllowed")
-        if problem:
-            raise CmdletError(f"Cannot bind argument to parameter '{param.name}' because {problem[0]}.", "InvalidData",
-                              f"{problem[1]},{command_class(info.name)}",
-                              "System.Management.Automation.ParameterBindingValidationException")
 
 
 def _member(value: Any, name: str) -> Any:
@@ -493,40 +520,34 @@ def _member(value: Any, name: str) -> Any:
     return _property(value, name)
 
 
-def _provider_value(session: ProviderSession | None, name: str) -> str:
-    """{"$provider": name}: what the engine learnt when it opened the CMSite drive."""
-    if session is None:
-        raise _runtime_error(f"Provider value '{name}' asked for before the provider was connected.")
-    values = {"site_code": session.site_code, "server": session.provider,
-              "namespace": f"root\\SMS\\site_{session.site_code}"}
-    if name not in values:
-        raise _runtime_error(f"Unknown provider value '{name}'.")
-    return values[name]
-
-
-def _resolve(value: Any, outputs: dict, secrets: dict, session: ProviderSession | None = None) -> Any:
-    """Resolve-PlanValue: $ref → the earlier output (or one property of it), $secret → SecureString,
-    $provider → a fact of the provider connection; other objects refused."""
-    if isinstance(value, dict):
-        keys = set(value)
-        if keys == {"$provider"}:
-            return _provider_value(session, str(value["$provider"]))
-        if "$ref" in keys and keys <= {"$ref", "property"}:
-            ref = str(value["$ref"])
-            if ref not in outputs:
-                raise _runtime_error(f"Reference to step '{ref}', which has not run.")
-            if "property" not in keys:
-                return outputs[ref]
-            return _member(outputs[ref], str(value["property"]))
-        if keys == {"$secret"}:
-            name = str(value["$secret"])
-            if secrets.get(name) is None:
-                raise _runtime_error(f"Secret '{name}' is not in the payload.")
-            return SecureString(secrets[name])
-        raise _runtime_error('A parameter value may only be JSON data, {"$ref": step}, {"$ref": step, "property": name} '
-                             'or {"$secret": name}.')
+def _resolve(value: Any, run: _Run) -> Any:
+    """Resolve-PlanValue: the value forms of the protocol; any other object refused, and inside a
+    list only data."""
+    form = _protocol.value_form(value)
+    if form == "provider":
+        key = value["$provider"]
+        if run.info is None:
+            raise _runtime_error(TEXTS["provider_value"].format(key=key))
+        return run.info.value(key)
+    if form in ("ref", "refprop"):
+        ref = value["$ref"]
+        if _protocol.fold(ref) not in run.outputs:
+            raise _runtime_error(TEXTS["ref_not_run"].format(ref=ref))
+        output = run.outputs[_protocol.fold(ref)]
+        return output if form == "ref" else _member(output, value["property"])
+    if form == "secret":
+        name = value["$secret"]
+        if run.secrets.get(name) is None:
+            raise _runtime_error(TEXTS["secret_missing"].format(name=name))
+        if run.secrets[name] == "":
+            raise _runtime_error(TEXTS["secret_empty"].format(name=name))
+        return SecureString(run.secrets[name])
+    if form == "invalid":
+        raise _runtime_error(TEXTS["value_form"])
     if isinstance(value, list):
-        return [_resolve(v, outputs, secrets, session) for v in value]
+        if any(isinstance(item, dict) for item in value):
+            raise _runtime_error(TEXTS["list_item"])
+        return value
     return value
 
 
@@ -542,7 +563,8 @@ def _ps_text(value: Any) -> str:
 
 def coerce(param_type: str, value: Any) -> Any:
     """What PowerShell's binder makes of a resolved value for the common scalar types; objects and
-    everything else pass unchanged (the cmdlet checks them)."""
+    everything else pass unchanged (the cmdlet checks them). The catalog's check_resolved has
+    already refused what PowerShell would refuse."""
     if value is None:
         return None
     if param_type.endswith("[]"):

@@ -33,7 +33,7 @@ def generate_password() -> str:
     return "Cm1-" + secrets.token_urlsafe(18).replace("_", "x")
 
 
-def _write_private(path: Path, text: str) -> None:
+def write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
@@ -55,7 +55,8 @@ def _server_cert(pki, directory: Path, fqdn: str, address: str, ca):
 
 class Lab:
     def __init__(self, topology: Topology | str | Path, state_dir: str | Path, ephemeral_ports: bool = False,
-                 password: str | None = None, cost_model: CostModel | None = None) -> None:
+                 password: str | None = None, cost_model: CostModel | None = None, catalog=None,
+                 winrm: dict[str, bool] | None = None) -> None:
         self.topology = topology if isinstance(topology, Topology) else load_topology(topology)
         self.state_dir = Path(state_dir)
         self.ephemeral_ports = ephemeral_ports
@@ -64,8 +65,18 @@ class Lab:
         self.accounting = Accounting(cost_model or CostModel())
         self.faults = Faults()
         self.model = self.topology.build_model(self.password)
-        self.engine = Engine(self.model, load_catalog(), self.accounting, self.faults)
+        # The collection's cmdlet catalog: the engine allows exactly what plans may run. Tests of
+        # simulated cmdlets no plan uses yet pass a wider one (tests/cmlab/lab_catalog.json).
+        self.engine = Engine(self.model, catalog or load_catalog(), self.accounting, self.faults)
         self.dispatcher = ScriptDispatcher(self.engine)
+        # The WinRM service's switches: Windows' defaults (all false), relaxed by the topology's
+        # `winrm:` section or by `winrm` here (docs/cmlab-wsman.md "Windows' defaults").
+        from cmlab.wsman.server import WINRM_SWITCHES
+
+        self.winrm = {**dict.fromkeys(WINRM_SWITCHES, False), **self.topology.winrm, **(winrm or {})}
+        unknown = sorted(set(self.winrm) - set(WINRM_SWITCHES))
+        if unknown:
+            raise LabError(f"unknown WinRM switch(es): {', '.join(unknown)}; known: {', '.join(WINRM_SWITCHES)}")
         self.listeners: dict[str, dict[str, Any]] = {}
         self.ca_cert: str | None = None
         self.client_cert: Any = None
@@ -81,7 +92,7 @@ class Lab:
         if self._started:
             raise LabError("the lab is already started")
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        _write_private(self.state_dir / "password", self.password + "\n")
+        write_private(self.state_dir / "password", self.password + "\n")
         pki_dir = self.state_dir / "pki"
         ca = pki.ensure_ca(pki_dir)
         self.ca_cert = ca.cert
@@ -102,7 +113,7 @@ class Lab:
                     config = ListenerConfig(
                         host_name=host.fqdn, bind=host.address, port=0 if self.ephemeral_ports else port, scheme=scheme,
                         certfile=cert.cert if scheme == "https" else None, keyfile=cert.key if scheme == "https" else None,
-                        client_ca=ca.cert if scheme == "https" else None)
+                        client_ca=ca.cert if scheme == "https" else None, **self.winrm)
                     listener = WSManListener(config, users, self.dispatcher, self.accounting, self.faults)
                     try:
                         listener.start()
@@ -186,7 +197,7 @@ class Lab:
         target = Path(path) if path else self.state_dir / "inventory.yml"
         text = "# Written by cmlab for the running lab; regenerated at every start.\n"
         text += yaml.safe_dump(self.inventory(), sort_keys=False, default_flow_style=False)
-        _write_private(target, text)
+        write_private(target, text)
         return target
 
     def describe(self) -> dict:
@@ -200,6 +211,7 @@ class Lab:
             # The admin's client certificate (transport=certificate), mapped to admin_user by its UPN.
             "client_cert": self.client_cert.cert if self.client_cert else None,
             "client_key": self.client_cert.key if self.client_cert else None,
+            "winrm": dict(self.winrm),
         }
 
     def to_json(self) -> str:

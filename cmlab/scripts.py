@@ -1,8 +1,11 @@
 """What a command line is: the engine bootstrap, or something Windows would refuse.
 
-cmlab never interprets a script. The one command it runs is the fixed bootstrap of
-plugins/plugin_utils/_bootstrap.py with this checkout's engine on standard input; anything else
-gets the error cmd.exe or powershell.exe would print for an unknown command.
+cmlab never interprets a script. The one command it runs is the fixed bootstrap of the protocol
+module (plugins/plugin_utils/_protocol.py) with this checkout's engine on standard input, as
+Ansible's connection plugins send it: `PowerShell ... -EncodedCommand <bootstrap>`, or that command
+line encoded once more as a script (what the winrm plugin of ansible-core 2.16-2.18 makes of an
+encoded command: Windows runs it as a powershell.exe started by another, and so does cmlab).
+Anything else gets the error cmd.exe or powershell.exe would print for an unknown command.
 """
 
 from __future__ import annotations
@@ -14,12 +17,15 @@ import re
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from cmlab.contract import ENGINE_FILE
+from cmlab.contract import protocol as _protocol
 from cmlab.dispatch import CommandOutcome
-from cmlab.engine import REPO_ROOT, Engine, bootstrap_module
+from cmlab.engine import Engine
 
 log = logging.getLogger(__name__)
 
-ENGINE_FILE = REPO_ROOT / "plugins" / "module_utils" / "cmscp_engine.ps1"
+# How many powershell.exe wrap the bootstrap at most: Ansible encodes once, old winrm plugins twice.
+MAX_WRAPPING = 2
 CLIXML_HEADER = '#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
 
 
@@ -56,13 +62,29 @@ _ENCODED = re.compile(r"\s-(?:e|ec|enc|encodedcommand|encodedc\w*)\s+(\S+)", re.
 _COMMAND = re.compile(r"\s-(?:c|command)\s+(.*)$", re.IGNORECASE | re.DOTALL)
 
 
+def bootstrap_wrapping(command_line: str) -> int | None:
+    """How many powershell.exe a command line starts before the bootstrap runs: 1 for
+    BOOTSTRAP_COMMAND, 2 for it encoded again as a script (ansible-core 2.16-2.18 winrm with an
+    encoded command); None when it is not the bootstrap. Only ever compares with the fixed text."""
+    line = command_line.strip()
+    for depth in range(1, MAX_WRAPPING + 1):
+        if line == _protocol.BOOTSTRAP_COMMAND:
+            return depth
+        script = _protocol.decode_command(line)
+        if script is None:
+            return None
+        # Ansible's _encode_script keeps the script's non-blank lines, stripped: the command is one line.
+        line = script.strip()
+    return None
+
+
 class ScriptDispatcher:
     """cmlab.dispatch.Dispatcher for the simulated hosts."""
 
     def __init__(self, engine: Engine, engine_file: Path = ENGINE_FILE) -> None:
         self.engine = engine
         self.engine_file = engine_file
-        self._bootstrap = bootstrap_module()
+        self._bootstrap = _protocol
 
     def expected_engine(self) -> str | None:
         """This checkout's engine (read each time: a developer may edit it while the lab runs)."""
@@ -72,19 +94,22 @@ class ScriptDispatcher:
         except FileNotFoundError:
             return None
 
-    def run(self, host: str, command_line: str, stdin: bytes) -> CommandOutcome:
-        if command_line.strip() == self._bootstrap.BOOTSTRAP_COMMAND:
-            self.engine.accounting.charge(host, "powershell_start")
-            return self._run_bootstrap(host, stdin)
+    def run(self, host: str, command_line: str, stdin: bytes, runspace: dict | None = None) -> CommandOutcome:
+        """`runspace`: a PSRP pipeline's runspace state; the script runs in it, no powershell.exe starts."""
+        depth = bootstrap_wrapping(command_line)
+        starts = (depth or 1) - (1 if runspace is not None else 0)
+        if depth is not None:
+            self.engine.accounting.charge(host, "powershell_start", starts)
+            return self._run_bootstrap(host, stdin, runspace)
         if _PS_EXE.match(command_line):
-            self.engine.accounting.charge(host, "powershell_start")
+            self.engine.accounting.charge(host, "powershell_start", starts)
         return self._refuse(command_line)
 
-    def _run_bootstrap(self, host: str, stdin: bytes) -> CommandOutcome:
+    def _run_bootstrap(self, host: str, stdin: bytes, runspace: dict | None = None) -> CommandOutcome:
         parts = self._bootstrap.split_stdin(stdin)
         if parts is None:
             # What the bootstrap itself does without a separator.
-            return CommandOutcome(stderr=b"configmgr.scp: no engine payload on stdin\r\n", rc=2)
+            return CommandOutcome(stderr=clixml_error(_protocol.NO_PAYLOAD_MESSAGE), rc=1)
         engine_text, payload = parts
         expected = self.expected_engine()
         if expected is not None and normalise_source(engine_text) != expected:
@@ -93,7 +118,7 @@ class ScriptDispatcher:
                 f"cmlab: the engine on standard input is not this checkout's {self.engine_file.name}; cmlab only "
                 "runs the project's own engine (is the collection out of date?)"), rc=1)
         self.engine.accounting.charge(host, "engine_load")
-        stdout = self.engine.run(host, payload)
+        stdout = self.engine.run(host, payload, runspace)
         return CommandOutcome(stdout=stdout.encode("ascii"), rc=0)
 
     def _refuse(self, command_line: str) -> CommandOutcome:

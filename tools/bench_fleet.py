@@ -47,14 +47,16 @@ def cli(*args: str) -> None:
 
 
 def control(info: dict, method: str, path: str) -> dict:
-    request = urllib.request.Request(info["control_url"] + path, data=b"{}" if method == "POST" else None, method=method)
+    token = Path(info["control_token_file"]).read_text(encoding="utf-8").strip()
+    request = urllib.request.Request(info["control_url"] + path, data=b"{}" if method == "POST" else None, method=method,
+                                     headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
 
 def read_stdin(cmdlet: str, select: dict, cm: bool) -> bytes:
     payload = {"protocol": 1, "provider": NO_PROVIDER if cm else None, "secrets": {},
-               "steps": [{"id": "read", "cmdlet": cmdlet, "cm": cm, "params": {} if cm else {"Name": "WinRM"},
+               "steps": [{"id": "read", "cmdlet": cmdlet, "provider": "cmsite" if cm else None, "params": {} if cm else {"Name": "WinRM"},
                           "select": select, "on_error": "stop"}]}
     return BOOTSTRAP.build_stdin(ENGINE_FILE.read_text(encoding="utf-8"), json.dumps(payload))
 

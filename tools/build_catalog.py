@@ -3,6 +3,12 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Build plugins/plugin_utils/cmdlet_catalog.json from the Microsoft cmdlet reference.
 
+Two outputs (docs/cmdlet-catalog.md):
+  plugins/plugin_utils/cmdlet_catalog.json     exactly PLAN_CMDLETS: what plans may run, the engine's allow-list
+  tests/cmlab/lab_catalog.json                 every cmdlet of the reference: cmlab's tests of simulated
+                                               cmdlets no plan uses yet
+In both, parameters that reach another machine (REMOTE_PARAMETERS) are marked refused.
+
 Inputs (see docs/cmdlet-catalog.md):
   <reference>/cmdlet-docs/*.md                 current ConfigMgr reference pages (win over 5.1902)
   <reference>/configmgr-cmdlets-5.1902.json    module 5.1902 signatures (validation attributes)
@@ -24,7 +30,53 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
 OUTPUT = REPO_ROOT / "plugins" / "plugin_utils" / "cmdlet_catalog.json"
+LAB_OUTPUT = REPO_ROOT / "tests" / "cmlab" / "lab_catalog.json"
 SUPPLEMENT = REPO_ROOT / "tools" / "catalog_supplement"
+
+# The cmdlets plans may run: exactly those the plan builders use. tests/static/test_plan_cmdlets.py
+# keeps this list, the engine's $AllowedCmdlets and the cmdlets of plugins/ equal. To let a module
+# run another cmdlet, add it here (docs/cmdlet-catalog.md "Adding a cmdlet").
+PLAN_CMDLETS = (
+    "Add-CMServiceConnectionPoint",
+    "Add-LocalGroupMember",
+    "Get-CMAccount",
+    "Get-CimInstance",
+    "Get-Content",
+    "Get-ItemProperty",
+    "Get-LocalGroupMember",
+    "Get-NetFirewallPortFilter",
+    "Get-NetFirewallRule",
+    "Get-Service",
+    "New-CMAccount",
+    "New-CMSiteSystemServer",
+    "New-NetFirewallRule",
+    "Remove-CMAccount",
+    "Remove-CMServiceConnectionPoint",
+    "Remove-CMSiteSystemServer",
+    "Remove-LocalGroupMember",
+    "Remove-NetFirewallRule",
+    "Restart-Service",
+    "Set-CMAccount",
+    "Set-CMServiceConnectionPoint",
+    "Set-CMSiteSystemServer",
+    "Set-ItemProperty",
+    "Set-NetFirewallRule",
+    "Start-Service",
+    "Stop-Service",
+)
+
+# Parameters of Windows cmdlets that make the command act on another machine or outside the step
+# (a background job): a plan's step acts on the host it runs on, nowhere else. The engine adds
+# -CimSession itself for a provider on another machine (docs/engine-protocol.md). ConfigMgr cmdlets
+# act through the SMS Provider; their -ComputerName (Get-CMSiteStatusMessage) is a filter.
+REMOTE_PARAMETERS = {
+    "ComputerName": "reaches another machine",
+    "CimSession": "reaches another machine (the engine adds its own for the SMS Provider)",
+    "PolicyStore": "can name a Group Policy Object in Active Directory",
+    "GPOSession": "edits a Group Policy Object",
+    "AsJob": "runs the command as a background job, outside the step",
+    "ThrottleLimit": "only for -AsJob and remote sessions",
+}
 
 FORMAT_VERSION = 1
 ALL_SETS = "__AllParameterSets"
@@ -622,7 +674,22 @@ def _supplement_source(text: str) -> str:
     return m.group(1).strip()
 
 
-def build(reference: Path) -> dict:
+def refuse_remote_parameters(entry: dict) -> dict:
+    """Mark REMOTE_PARAMETERS of a Windows cmdlet as refused. They stay in the catalog so that the
+    binder matches names exactly as PowerShell does (a plan's -ComputerN or -Cn is -ComputerName
+    on Windows, never another parameter) and then refuses them."""
+    if entry["module"] == CONFIGMGR_MODULE:
+        return entry
+    parameters = []
+    for param in entry["parameters"]:
+        if param["name"] in REMOTE_PARAMETERS:
+            param = {**param, "refused": REMOTE_PARAMETERS[param["name"]]}
+        parameters.append(param)
+    return {**entry, "parameters": parameters}
+
+
+def build(reference: Path, only: tuple[str, ...] | None = PLAN_CMDLETS) -> dict:
+    """The catalog of `only` (default: the plan cmdlets), or of every cmdlet of the reference (None)."""
     docs = reference / "cmdlet-docs"
     old_module = json.loads(
         (reference / "configmgr-cmdlets-5.1902.json").read_text(encoding="utf-8")
@@ -657,6 +724,12 @@ def build(reference: Path) -> dict:
         source = _supplement_source(path.read_text(encoding="utf-8"))
         cmdlets[page["name"]] = _finish(page, source, [])
 
+    if only is not None:
+        missing = sorted(set(only) - set(cmdlets))
+        if missing:
+            raise ReferenceError_(f"no reference page for {', '.join(missing)}: add one (or a supplement page)")
+        cmdlets = {name: cmdlets[name] for name in only}
+    cmdlets = {name: refuse_remote_parameters(entry) for name, entry in cmdlets.items()}
     for entry in cmdlets.values():
         if not entry["notes"]:
             del entry["notes"]
@@ -728,26 +801,26 @@ def main(argv: list[str] | None = None) -> int:
         "--reference", type=Path, default=DEFAULT_REFERENCE, help="reference folder"
     )
     parser.add_argument(
-        "--output", type=Path, default=OUTPUT, help="catalog file to write"
+        "--output", type=Path, default=OUTPUT, help="plan catalog file to write"
     )
     parser.add_argument(
-        "--check", action="store_true", help="fail if the output file is not up to date"
+        "--lab-output", type=Path, default=LAB_OUTPUT, help="cmlab test catalog file to write"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="fail if an output file is not up to date"
     )
     args = parser.parse_args(argv)
-    text = render(build(args.reference))
-    if args.check:
-        current = (
-            args.output.read_text(encoding="utf-8") if args.output.exists() else ""
-        )
-        if current != text:
-            print(
-                f"{args.output} is out of date; run tools/build_catalog.py",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    args.output.write_text(text, encoding="utf-8")
-    return 0
+    outputs = {args.output: render(build(args.reference)), args.lab_output: render(build(args.reference, None))}
+    status = 0
+    for path, text in outputs.items():
+        if args.check:
+            current = path.read_text(encoding="utf-8") if path.exists() else ""
+            if current != text:
+                print(f"{path} is out of date; run tools/build_catalog.py", file=sys.stderr)
+                status = 1
+        else:
+            path.write_text(text, encoding="utf-8")
+    return status
 
 
 if __name__ == "__main__":

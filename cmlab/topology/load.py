@@ -112,9 +112,10 @@ def parse_topology(data: Any, source: str = "<topology>") -> Topology:
         Internet().configure(internet)
     except InvalidArgument as e:
         raise TopologyError(str(e)) from None
+    winrm = _winrm(_Reader(top.get("winrm", dict, {}), "winrm"))
     top.finish()
     _check_site_codes(hierarchies)
-    return Topology(domain, hosts, hierarchies, faults, source, configmgr=timing, internet=internet)
+    return Topology(domain, hosts, hierarchies, faults, source, configmgr=timing, internet=internet, winrm=winrm)
 
 
 _TIMING_FIELDS = {"install_delay_seconds": "install_delay", "install_retry_seconds": "install_retry",
@@ -499,3 +500,8 @@ def _check_site_codes(hierarchies: list[HierarchySpec]) -> None:
             seen[s.code] = h.name
 
 
+def _winrm(r: _Reader) -> dict[str, bool]:
+    """winrm: {allow_basic, allow_unencrypted, allow_certificate}: relax Windows' defaults (docs/cmlab-wsman.md)."""
+    switches = {name: r.get(name, bool, False) for name in ("allow_basic", "allow_unencrypted", "allow_certificate")}
+    r.finish()
+    return switches

@@ -128,6 +128,8 @@ class TopologySpec:
     internet: dict = field(default_factory=dict)           # Internet.configure() document
     # More Ansible host variables for the lab's inventory (fleets: each provider's SCP server).
     inventory_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The WinRM service's switches; Windows' defaults are all false (cmlab/wsman/server.py WINRM_SWITCHES).
+    winrm: dict[str, bool] = field(default_factory=dict)
 
     @property
     def admin_principal(self) -> str:

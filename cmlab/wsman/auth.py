@@ -32,6 +32,7 @@ CHALLENGE_HEADERS: tuple[tuple[str, str], ...] = (
     ("WWW-Authenticate", "Negotiate"),
     ("WWW-Authenticate", 'Basic realm="WSMAN"'),
 )
+NEGOTIATE_ONLY: tuple[tuple[str, str], ...] = CHALLENGE_HEADERS[:1]
 
 # pyspnego's NTLM acceptor finds its credentials through the process-wide NTLM_USER_FILE, read
 # when the context is created and again when the AUTHENTICATE message is checked. Several labs
@@ -211,13 +212,20 @@ class ConnectionAuth:
     requests after the handshake carry no Authorization header (reference §2.3).
 
     `login_allowed` is asked once per login whose credentials are good (the bad_credentials fault
-    says no); a connection NTLM already authenticated stays authenticated, as on Windows."""
+    says no); a connection NTLM already authenticated stays authenticated, as on Windows.
+    `allow_basic` and `allow_certificate` are the WinRM service's Auth/Basic and Auth/Certificate
+    (false on Windows unless configured): a disabled scheme is refused with a 401 that does not
+    offer it."""
 
     def __init__(self, users: Users, peer_certificate: bytes | None = None,
-                 login_allowed: Callable[[], bool] | None = None) -> None:
+                 login_allowed: Callable[[], bool] | None = None, allow_basic: bool = False,
+                 allow_certificate: bool = False) -> None:
         self._users = users
         self._peer_certificate = peer_certificate
         self._login_allowed = login_allowed or (lambda: True)
+        self.allow_basic = allow_basic
+        self.allow_certificate = allow_certificate
+        self.challenge = CHALLENGE_HEADERS if allow_basic else NEGOTIATE_ONLY
         self._pending: NtlmAcceptor | None = None
         self.session: NtlmAcceptor | None = None   # completed NTLM context: used for encryption
         self.session_principal: str | None = None
@@ -226,7 +234,7 @@ class ConnectionAuth:
         if not authorization:
             if self.session_principal is not None:
                 return AuthResult(self.session_principal)
-            return REJECT
+            return self.reject()
         scheme, _, credentials = authorization.strip().partition(" ")
         scheme = scheme.lower()
         if scheme == "basic":
@@ -235,18 +243,23 @@ class ConnectionAuth:
             return self._ntlm(scheme, credentials.strip())
         if authorization.strip().lower() == MUTUAL_AUTH_HEADER:
             return self._certificate()
-        return REJECT
+        return self.reject()
+
+    def reject(self) -> AuthResult:
+        return AuthResult(None, self.challenge)
 
     def _basic(self, credentials: str) -> AuthResult:
+        if not self.allow_basic:
+            return self.reject()
         try:
             decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            return REJECT
+            return self.reject()
         name, sep, password = decoded.partition(":")
         if not sep:
-            return REJECT
+            return self.reject()
         principal = self._users.verify_password(name, password)
-        return AuthResult(principal) if principal and self._login_allowed() else REJECT
+        return AuthResult(principal) if principal and self._login_allowed() else self.reject()
 
     def _ntlm(self, scheme: str, credentials: str) -> AuthResult:
         # A fresh handshake on an authenticated connection re-authenticates it.
@@ -259,21 +272,21 @@ class ConnectionAuth:
         except (SpnegoError, binascii.Error, ValueError):
             # bad password, unknown user, garbage token: all 401, as Windows does
             self._pending = None
-            return REJECT
+            return self.reject()
         reply_scheme = "NTLM" if scheme == "ntlm" else "Negotiate"
         token_header = (("WWW-Authenticate", f"{reply_scheme} {base64.b64encode(out).decode()}"),) if out else ()
         if not acceptor.complete:
             return AuthResult(None, token_header)
         self._pending = None
         if not self._login_allowed():
-            return REJECT
+            return self.reject()
         self.session = acceptor
         self.session_principal = acceptor.principal
         # SPNEGO clients (pypsrp) only complete after reading the final mechListMIC token (§2.3 #3).
         return AuthResult(self.session_principal, token_header)
 
     def _certificate(self) -> AuthResult:
-        if self._peer_certificate is None:
-            return REJECT
+        if self._peer_certificate is None or not self.allow_certificate:
+            return self.reject()
         principal = self._users.principal_for_certificate(self._peer_certificate)
-        return AuthResult(principal) if principal and self._login_allowed() else REJECT
+        return AuthResult(principal) if principal and self._login_allowed() else self.reject()

@@ -7,7 +7,8 @@ runs each pipeline through the same Dispatcher as a WinRS command:
 
 - the pipeline's script becomes the command line PowerShell would run it from
   (`PowerShell ... -EncodedCommand <base64 UTF-16LE>`), so the bootstrap is recognised as over WinRS
-  and anything else gets PowerShell's "is not recognized" error;
+  and anything else gets PowerShell's "is not recognized" error; it runs in the pool's runspace
+  (`runspace`: what the runspace keeps between pipelines), so no powershell.exe starts for it;
 - the pipeline input lines, joined with "\\n", are its standard input: exactly what the
   collection's bootstrap does with them (`@($input) -join "`n"`);
 - stdout lines become output objects, stderr becomes error records (the CLIXML `<S S="Error">`
@@ -112,6 +113,9 @@ class PsrpShell:
         self._out: dict[uuid.UUID | None, bytearray] = {}   # pending payload bytes: pool (None) or pipeline
         self._runs: dict[uuid.UUID, _Run] = {}
         self._closed = False
+        # What the pool's runspace keeps between pipelines (imported modules, PowerShell drives):
+        # ansible's psrp plugin runs every pipeline of a task in this one runspace.
+        self.runspace: dict = {}
 
     # -- WS-Man operations ---------------------------------------------------------------------
 
@@ -219,7 +223,7 @@ class PsrpShell:
     def _execute(self, run: _Run) -> None:
         stdin = "\n".join(run.lines).encode("utf-8")
         try:
-            outcome = self._dispatcher.run(self._host, command_line(run.script), stdin)
+            outcome = self._dispatcher.run(self._host, command_line(run.script), stdin, runspace=self.runspace)
         except Exception as exc:   # a dispatcher bug must not leave the client polling forever
             log.exception("dispatcher failed on host %s (PSRP)", self._host)
             outcome = CommandOutcome(stderr=f"cmlab dispatcher error: {type(exc).__name__}".encode(), rc=1)

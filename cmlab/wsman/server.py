@@ -48,6 +48,14 @@ class ListenerConfig:
     certfile: str | None = None     # https server certificate chain (PEM)
     keyfile: str | None = None
     client_ca: str | None = None    # https: accept client certificates issued by this CA
+    # The WinRM service's configuration, false as on Windows (docs/cmlab-wsman.md "Windows' defaults"):
+    # Service/Auth/Basic, Service/AllowUnencrypted (plain bodies over http), Service/Auth/Certificate.
+    allow_basic: bool = False
+    allow_unencrypted: bool = False
+    allow_certificate: bool = False
+
+
+WINRM_SWITCHES = ("allow_basic", "allow_unencrypted", "allow_certificate")
 
 
 class _Server(ThreadingHTTPServer):
@@ -257,8 +265,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.request = ctx.wrap_socket(self.request, server_side=True)
             peer_cert = self.request.getpeercert(binary_form=True)
         host, faults = self.listener.config.host_name, self.listener.faults
+        config = self.listener.config
         self.auth = ConnectionAuth(self.listener.users, peer_cert,
-                                   login_allowed=lambda: faults.fire(host, "bad_credentials") is None)
+                                   login_allowed=lambda: faults.fire(host, "bad_credentials") is None,
+                                   allow_basic=config.allow_basic, allow_certificate=config.allow_certificate)
         self.listener._track(self._raw)
         super().setup()
 
@@ -317,6 +327,10 @@ class _Handler(BaseHTTPRequestHandler):
             listener._count_encrypted()
         else:
             plaintext = body_in
+            if plaintext and self.listener.config.scheme == "http" and not self.listener.config.allow_unencrypted:
+                # AllowUnencrypted=false: a SOAP body in clear over http is refused (a simulator
+                # assumption on the exact answer: docs/cmlab-wsman.md).
+                return 401, b"", "text/plain", self.auth.challenge
 
         if not plaintext:
             # Empty authenticated POSTs set up auth and encryption; they must get 200 (§2.1).

@@ -176,9 +176,10 @@ class WinRSService:
     def _psrp_create(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
         spec = winrs.parse_create(request.body)
         shell = self.psrp_shells.create(spec.shell_id, principal, client_ip)
-        # wsmprovhost.exe's PowerShell start is charged per pipeline by the dispatcher, as for WinRS
-        # (ansible opens a runspace pool per task, which runs one or two pipelines).
+        # The pool is a wsmprovhost.exe hosting PowerShell: started once here; its pipelines (ansible
+        # opens a pool per task and runs each engine invocation as a pipeline) reuse the runspace.
         self._accounting.charge(self._host, "shell_create")
+        self._accounting.charge(self._host, "powershell_start")
         shell.open(spec.creation_xml)
         return winrs.create_response(shell_id=shell.id, address=self._address(), owner=principal, client_ip=client_ip,
                                      spec=spec, resource_uri=RESOURCE_PSRP)

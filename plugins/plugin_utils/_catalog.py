@@ -7,7 +7,8 @@ Microsoft reference) lists every cmdlet the engine may run. ``Catalog.bind`` ref
 where Windows PowerShell's parameter binder would refuse it, with PowerShell's own messages, so a
 bad plan stops on the controller before anything is sent (docs/cmdlet-catalog.md).
 
-Standard library only and no relative imports: cmlab loads this very file by path.
+Standard library only (and the protocol module beside it): cmlab imports this module as the
+package ``cmscp_plugin_utils`` (docs/cmlab.md "Installing cmlab"), with the same relative import.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ import json
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import ClassVar
+
+from . import _protocol
 
 ALL_SETS = "__AllParameterSets"
 CONFIGMGR_MODULE = "ConfigurationManager"
@@ -37,6 +41,7 @@ _ACTION_PREFERENCE = (
 _INT32_MAX = 2**31 - 1
 
 # name, type, aliases, accepted values, range. Every cmdlet accepts these ([CmdletBinding()]).
+# A plan may not bind the ones in _ENGINE_ONLY (docs/cmdlet-catalog.md "Common parameters").
 _COMMON = (
     ("Verbose", "SwitchParameter", ("vb",), (), None),
     ("Debug", "SwitchParameter", ("db",), (), None),
@@ -49,6 +54,11 @@ _COMMON = (
     ("OutVariable", "String", ("ov",), (), None),
     ("OutBuffer", "Int32", ("ob",), (), (0, _INT32_MAX)),
     ("PipelineVariable", "String", ("pv",), (), None),
+)
+# -ErrorAction is the engine's (Stop on every step); the -*Variable parameters would let a plan
+# set variables of the engine itself (-OutVariable result overwrites its result document).
+_ENGINE_ONLY = frozenset(
+    {"ErrorAction", "ErrorVariable", "WarningVariable", "InformationVariable", "OutVariable", "PipelineVariable"}
 )
 # Only for cmdlets that support ShouldProcess.
 _SHOULD_PROCESS = (
@@ -110,7 +120,6 @@ _DOTNET_NAMES = {
     "Hashtable": "System.Collections.Hashtable",
 }
 
-_STEP_ID = re.compile(r"^[A-Za-z0-9_]+$")
 _INT_STRING = re.compile(r"^\s*[+-]?\d+\s*$")
 _ISO_8601 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})"
@@ -158,6 +167,7 @@ class ParameterInfo:
     range: tuple[int, int] | None = None
     ps_type_name: str | None = None
     common: bool = False  # a common (or WhatIf/Confirm) parameter added by the binder
+    refused: str | None = None  # why a plan may never bind it (reaches another machine...)
 
     def membership(self, set_name: str) -> SetMembership | None:
         specific = [m for m in self.sets if m.set_name == set_name]
@@ -229,6 +239,7 @@ def _parameter_from_json(raw: dict) -> ParameterInfo:
         not_null=bool(validate.get("not_null")),
         range=(int(range_[0]), int(range_[1])) if range_ else None,
         ps_type_name=raw.get("ps_type_name"),
+        refused=raw.get("refused"),
     )
 
 
@@ -248,6 +259,9 @@ def _cmdlet_from_json(raw: dict) -> CmdletInfo:
 class Catalog:
     _cache: ClassVar[dict] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
+    # CPU seconds spent parsing catalogs, and by which process (make bench shows both).
+    load_seconds: ClassVar[float] = 0.0
+    loaded_by_pid: ClassVar[int | None] = None
 
     def __init__(
         self, cmdlets: dict[str, CmdletInfo], sources: dict | None = None
@@ -260,6 +274,7 @@ class Catalog:
         path = os.path.abspath(path or CATALOG_FILE)
         with cls._lock:
             if path not in cls._cache:
+                started = time.process_time()
                 with open(path, encoding="utf-8") as f:
                     raw = json.load(f)
                 cmdlets = {
@@ -267,6 +282,8 @@ class Catalog:
                     for name, entry in raw["cmdlets"].items()
                 }
                 cls._cache[path] = cls(cmdlets, raw.get("sources"))
+                Catalog.load_seconds += time.process_time() - started
+                Catalog.loaded_by_pid = os.getpid()
             return cls._cache[path]
 
     def names(self) -> list[str]:
@@ -286,9 +303,49 @@ class Catalog:
             )
         return info
 
+    def provider_kind(self, cmdlet: str, params: dict | None) -> str | None:
+        """How a step reaches the SMS Provider (docs/engine-protocol.md section 2.2): "cmsite" for a
+        ConfigMgr cmdlet (the module and the CMSite drive), "cim" for a step that uses a provider
+        value without being one (facts of the provider, no module), else None (a host step)."""
+        if self.get(cmdlet).is_configmgr:
+            return "cmsite"
+        if any(_protocol.uses_provider_value(v) for v in (params or {}).values()):
+            return "cim"
+        return None
+
     def bind(self, cmdlet: str, params: dict | None) -> Binding:
         info = self.get(cmdlet)
         return _Binder(info).bind(params or {})
+
+    def parameter(self, cmdlet: str, key: str) -> ParameterInfo:
+        """The parameter a plan's key names (exact name, alias or unique prefix, as bind matches it)."""
+        return _Binder(self.get(cmdlet)).match_name(key)
+
+    def check_resolved(self, binding: Binding, name: str, value: object) -> None:
+        """The binder's checks that need what a {"$ref"} resolved to, which only the engine knows
+        (cmlab's engine calls this; Windows PowerShell makes the same checks when it binds): a list
+        (several outputs, or none) for a parameter that takes one value, and null or empty values
+        for mandatory and ValidateNotNullOrEmpty parameters. ``value`` is None, a list, or one object."""
+        info = self.get(binding.cmdlet)
+        param = next(p for p in info.all_parameters() if p.name == name)
+        binder = _Binder(info)
+        is_array = param.type.endswith("[]")
+        kind = _kind(_element_type(param.type))
+        if isinstance(value, (list, tuple)) and not is_array and kind != "object":
+            if kind in ("bool", "switch"):
+                raise _boolean_error(binder, param, "System.Object[]")
+            raise binder.error(
+                name,
+                f"Cannot bind parameter '{name}'. Cannot convert 'System.Object[]' to the type "
+                f"'{_dotnet(param.type)}' required by parameter '{name}'. Specified method is not supported.",
+                "CannotConvertArgument",
+            )
+        if is_array:
+            _validate_collection(binder, param, list(value) if isinstance(value, (list, tuple)) else [value])
+        else:
+            _validate_scalar(binder, param, value)
+        if param.mandatory_in(binding.parameter_set):
+            _check_mandatory_value(binder, param, list(value) if isinstance(value, tuple) else value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,6 +385,21 @@ class _Binder:
                     "To provide multiple values to parameters that can accept multiple values, use the array "
                     'syntax. For example, "-parameter value1,value2,value3".',
                     "ParameterAlreadyBound",
+                )
+            if param.refused:
+                raise self.error(
+                    param.name,
+                    f"Cannot bind parameter '{param.name}'. -{param.name} is not allowed in a plan: it "
+                    f"{param.refused}.",
+                    "ParameterNotAllowed",
+                )
+            if param.common and param.name in _ENGINE_ONLY:
+                raise self.error(
+                    param.name,
+                    f"Cannot bind parameter '{param.name}'. The common parameter -{param.name} is not allowed in a "
+                    "plan: the engine sets -ErrorAction Stop itself, and the -*Variable parameters would set "
+                    "variables of the engine.",
+                    "CommonParameterNotAllowed",
                 )
             bound[param.name] = (param, value)
 
@@ -494,32 +566,15 @@ def _ps_text(value: object) -> str:
     return str(value)
 
 
+_FORMS = {"ref": "$ref", "refprop": "$refprop", "provider": "$provider", "secret": "$secret",
+          "invalid": "invalid", "data": None}
+
+
 def _special(value: object) -> str | None:
-    """'$ref' / '$secret' for the two plan value objects; raises on any other object."""
-    if isinstance(value, dict):
-        # {"$ref": step, "property": name}: one property of an earlier step's output, whose type only
-        # the host knows; PowerShell converts it when it binds.
-        if (
-            set(value) == {"$ref", "property"}
-            and isinstance(value["$ref"], str)
-            and _STEP_ID.match(value["$ref"])
-            and isinstance(value["property"], str)
-            and _STEP_ID.match(value["property"])
-        ):
-            return "$refprop"
-        # {"$provider": name}: the site code, server or WMI namespace of the provider connection.
-        if set(value) == {"$provider"} and value["$provider"] in ("site_code", "server", "namespace"):
-            return "$provider"
-        if len(value) == 1:
-            key = next(iter(value))
-            if (
-                key in ("$ref", "$secret")
-                and isinstance(value[key], str)
-                and _STEP_ID.match(value[key])
-            ):
-                return key
-        return "invalid"
-    return None
+    """The plan value form of a value (docs/engine-protocol.md section 2.2): None for data,
+    '$ref', '$refprop' ({"$ref": step, "property": name}), '$provider', '$secret', or 'invalid'
+    for any other object."""
+    return _FORMS[_protocol.value_form(value)]
 
 
 def _convert(binder: _Binder, param: ParameterInfo, value: object) -> object:
@@ -528,12 +583,19 @@ def _convert(binder: _Binder, param: ParameterInfo, value: object) -> object:
     if special == "invalid":
         raise binder.error(
             name,
-            f'Cannot bind parameter \'{name}\'. A plan value object must be {{"$ref": "<step id>"}} or '
-            f'{{"$secret": "<name>"}}; any other object is refused.',
+            f"Cannot bind parameter '{name}'. A plan value object must be {_protocol.VALUE_FORMS}; any other "
+            "object is refused.",
             "InvalidPlanValue",
         )
     type_name = param.type
     if special == "$provider":
+        if not (binder.info.is_configmgr or binder.info.name in _protocol.CIM_CMDLETS):
+            raise binder.error(
+                name,
+                f"Cannot bind parameter '{name}'. A provider value is only for a ConfigMgr cmdlet or a CIM cmdlet "
+                f"({', '.join(sorted(_protocol.CIM_CMDLETS))}): those run against the SMS Provider.",
+                "ProviderValueNotAllowed",
+            )
         if _kind(_element_type(type_name)) not in ("string", "object", "convertible"):
             raise binder.error(
                 name,

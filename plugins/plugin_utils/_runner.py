@@ -14,21 +14,24 @@ from __future__ import annotations
 
 import json
 import os
-import re
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from ansible.errors import AnsibleActionFail
 from ansible.utils.display import Display
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils import _bootstrap
+from ansible_collections.configmgr.scp.plugins.plugin_utils import _protocol
 from ansible_collections.configmgr.scp.plugins.plugin_utils._catalog import BindingError, Catalog
 
 display = Display()
 
 ENGINE_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils", "cmscp_engine.ps1")
 
-_STEP_ID = re.compile(r"^[A-Za-z0-9_]+$")
+# Parsed once per process, at import: ansible-playbook's strategy imports the action plugins (and so
+# this module) in the main process before it forks a worker per task, so every task inherits the
+# parsed catalog instead of parsing it again.
+CATALOG = Catalog.load()
 
 
 class RunnerError(AnsibleActionFail):
@@ -54,14 +57,6 @@ def provider_value(name: str) -> dict:
     return {"$provider": name}
 
 
-def _uses_provider(value: Any) -> bool:
-    if isinstance(value, dict):
-        return set(value) == {"$provider"}
-    if isinstance(value, list):
-        return any(_uses_provider(v) for v in value)
-    return False
-
-
 def secret(name: str) -> dict:
     """A parameter value that becomes a SecureString of the named secret."""
     return {"$secret": name}
@@ -76,16 +71,19 @@ class Step:
     on_error: str = "stop"  # or "continue": the error is captured and the plan goes on
 
     def to_payload(self, catalog: Catalog) -> dict:
+        """The step as the payload carries it; members at their default are left out (an absent
+        member reads as null in both engines, and on_error as "stop")."""
         info = catalog.get(self.cmdlet)
-        return {
+        step = {
             "id": self.id,
             "cmdlet": info.name,
-            # A step that needs a fact of the provider connection needs the connection.
-            "cm": info.is_configmgr or any(_uses_provider(v) for v in self.params.values()),
-            "params": self.params,
+            # How the step reaches the SMS Provider: null, "cim" or "cmsite" (docs/engine-protocol.md 2.2).
+            "provider": catalog.provider_kind(info.name, self.params),
+            "params": self.params or None,
             "select": self.select,
-            "on_error": self.on_error,
+            "on_error": None if self.on_error == "stop" else self.on_error,
         }
+        return {k: v for k, v in step.items() if v is not None}
 
 
 @dataclass
@@ -101,13 +99,15 @@ class Provider:
     PASSWORD_SECRET = "provider_password"
 
     def to_payload(self) -> dict:
-        return {
+        """Only what is set: an absent member reads as null in both engines."""
+        values = {
             "site_code": self.site_code,
             "server": self.server,
             "module": self.module,
             "username": self.username,
             "password_secret": self.PASSWORD_SECRET if self.username else None,
         }
+        return {k: v for k, v in values.items() if v is not None}
 
 
 @dataclass
@@ -139,18 +139,23 @@ class Plan:
     """An ordered list of steps, checked against the catalog as they are added."""
 
     def __init__(self, catalog: Catalog | None = None):
-        self.catalog = catalog or Catalog.load()
+        self.catalog = catalog or CATALOG
         self.steps: list[Step] = []
         self.secrets: dict[str, str] = {}
 
     def add(self, step_id: str, cmdlet: str, params: dict | None = None, select: dict | None = None,
             on_error: str = "stop") -> Step:
-        if not _STEP_ID.fullmatch(step_id) or any(s.id == step_id for s in self.steps):
+        # Unique ignoring case: the engine keeps outputs in a PowerShell hashtable.
+        if not _protocol.step_id_ok(step_id) or any(s.id.lower() == step_id.lower() for s in self.steps):
             raise ValueError(f"invalid or duplicate step id {step_id!r}")
         if on_error not in ("stop", "continue"):
             raise ValueError(f"on_error must be stop or continue, not {on_error!r}")
+        started = time.process_time()
         step = Step(step_id, cmdlet, dict(params or {}), select, on_error)
-        self.check_step(step)
+        try:
+            self.check_step(step)
+        finally:
+            CPU["plan"] += time.process_time() - started
         self.steps.append(step)
         return step
 
@@ -176,7 +181,7 @@ class Plan:
 
 
 def _refs_in(value: Any) -> list[str]:
-    if isinstance(value, dict) and "$ref" in value:
+    if _protocol.value_form(value) in ("ref", "refprop"):
         return [value["$ref"]]
     if isinstance(value, list):
         return [r for v in value for r in _refs_in(v)]
@@ -197,21 +202,26 @@ def engine_source() -> str:
 def build_payload(plan: Plan, provider: Provider | None) -> tuple[str, dict[str, str]]:
     """The payload JSON (ASCII, secrets included) and the secrets it carries (for scrubbing)."""
     secrets = dict(plan.secrets)
-    needs_provider = any(s.to_payload(plan.catalog)["cm"] for s in plan.steps)
+    steps = [s.to_payload(plan.catalog) for s in plan.steps]
     provider_payload = None
-    if needs_provider:
+    if any(s.get("provider") for s in steps):
         provider = provider or Provider()
         provider_payload = provider.to_payload()
         if provider.username:
             secrets[Provider.PASSWORD_SECRET] = provider.password or ""
     payload = {
-        "protocol": _bootstrap.PROTOCOL_VERSION,
+        "protocol": _protocol.PROTOCOL_VERSION,
         "provider": provider_payload,
-        "steps": [s.to_payload(plan.catalog) for s in plan.steps],
+        "steps": steps,
         "secrets": secrets,
     }
-    # ensure_ascii: powershell.exe decodes redirected stdin with the console code page.
-    return json.dumps(payload, ensure_ascii=True, separators=(",", ":")), secrets
+    # ensure_ascii: powershell.exe decodes redirected stdin with the console code page. allow_nan:
+    # JSON has no NaN or Infinity, and neither engine would read them.
+    try:
+        text = json.dumps(payload, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        raise RunnerError("A plan value is not a finite number (NaN or Infinity), which JSON cannot carry.") from None
+    return text, secrets
 
 
 def scrub(text: str, secrets: dict[str, str]) -> str:
@@ -223,20 +233,22 @@ def scrub(text: str, secrets: dict[str, str]) -> str:
 
 
 def parse_result(stdout: str, stderr: str, rc: int, secrets: dict[str, str]) -> dict:
-    start = stdout.find(_bootstrap.RESULT_START)
-    end = stdout.find(_bootstrap.RESULT_END, start + 1) if start >= 0 else -1
-    if start < 0 or end < 0 or stdout.count(_bootstrap.RESULT_START) != 1:
+    body = _protocol.unframe(stdout or "")
+    if body is None:
         shown_err = (stderr or "").strip()[:2000] or "(empty)"
         shown_out = (stdout or "").strip()[:2000] or "(empty)"
         raise RunnerError(scrub(f"The engine did not return a result document (rc={rc}). stderr: {shown_err} stdout: {shown_out}", secrets))
-    body = stdout[start + len(_bootstrap.RESULT_START):end]
     try:
         doc = json.loads(body)
     except ValueError as e:
         raise RunnerError(f"The engine returned a malformed result document: {e}") from None
-    if not isinstance(doc, dict) or doc.get("protocol") != _bootstrap.PROTOCOL_VERSION or not isinstance(doc.get("steps"), list):
+    if not isinstance(doc, dict) or doc.get("protocol") != _protocol.PROTOCOL_VERSION or not isinstance(doc.get("steps"), list):
         raise RunnerError("The engine returned a result document of an unknown shape or protocol version.")
     return doc
+
+
+# WMI connection failures of a CIM read: RPC server unavailable, access denied, no such namespace.
+_CIM_CONNECTION_FAILURES = ("HRESULT 0X800706BA", "HRESULT 0X80070005", "HRESULT 0X8004100E")
 
 
 def describe_error(error: dict) -> str:
@@ -249,6 +261,9 @@ def describe_error(error: dict) -> str:
     if stage == "payload":
         return f"The engine refused the plan: {message}{suffix}"
     if stage == "step":
+        if error.get("cmdlet") == "Get-CimInstance" and str(fqid or "").upper().startswith(_CIM_CONNECTION_FAILURES):
+            # A read through CIM connects to the SMS Provider's WMI (docs/engine-protocol.md): say so.
+            return f"Could not connect to the SMS Provider (step '{error.get('step')}', Get-CimInstance): {message}{suffix}"
         return f"Step '{error.get('step')}' ({error.get('cmdlet')}) failed: {message}{suffix}"
     return f"The engine failed: {message}{suffix}"
 
@@ -271,16 +286,57 @@ def to_plan_result(doc: dict, secrets: dict[str, str]) -> PlanResult:
     return PlanResult(steps)
 
 
+def command_for(action) -> str:
+    """The command line for the task's connection (docs/engine-protocol.md section 1).
+
+    The winrm plugin of every supported ansible-core encodes a command that is not already encoded
+    as `PowerShell ... -EncodedCommand` (2.16-2.18 encode *every* command, which would start a
+    second powershell.exe inside the first), so it gets the bootstrap script and encodes it into
+    exactly BOOTSTRAP_COMMAND. The psrp plugin decodes an encoded command and runs the script in
+    its runspace: it gets BOOTSTRAP_COMMAND, as does any other connection."""
+    connection = getattr(action, "_connection", None)
+    if getattr(connection, "transport", None) == "winrm":
+        return _protocol.BOOTSTRAP
+    return _protocol.BOOTSTRAP_COMMAND
+
+
+# The collection's own controller CPU (seconds) in this process: plan checks, packing, parsing.
+# `make bench` reads it (CONFIGMGR_SCP_CPU_FILE); nothing else does.
+CPU = {"plan": 0.0, "send": 0.0}
+
+
+def _record_cpu(action, plan: Plan) -> None:
+    path = os.environ.get("CONFIGMGR_SCP_CPU_FILE")
+    if not path:
+        return
+    task_object = getattr(action, "_task", None)
+    task = (task_object.get_name() if task_object is not None else "") or ""
+    line = {"pid": os.getpid(), "task": task, "steps": len(plan.steps), "plan_seconds": round(CPU["plan"], 6),
+            "send_seconds": round(CPU["send"], 6), "catalog_load_seconds": round(Catalog.load_seconds, 6),
+            "catalog_loaded_by_pid": Catalog.loaded_by_pid}
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line) + "\n")
+    CPU["plan"] = CPU["send"] = 0.0
+
+
 def run_plan(action, plan: Plan, provider: Provider | None = None) -> PlanResult:
     """Run a plan through the task's connection (one engine invocation)."""
     if not plan.steps:
         return PlanResult({})
+    started = time.process_time()
     payload, secrets = build_payload(plan, provider)
     display.vvv("configmgr.scp: running plan: " + ", ".join(f"{s.id}={s.cmdlet}" for s in plan.steps),
                 host=getattr(action._play_context, "remote_addr", None))
-    stdin = _bootstrap.build_stdin(engine_source(), payload)
+    stdin = _protocol.build_stdin(engine_source(), payload)
+    command = command_for(action)
+    CPU["send"] += time.process_time() - started
     # The connection raises AnsibleConnectionFailure for transport errors; TaskExecutor reports
     # those as unreachable, which is what a user expects of a host that cannot be reached.
-    res = action._low_level_execute_command(_bootstrap.BOOTSTRAP_COMMAND, in_data=stdin, sudoable=False)
-    doc = parse_result(res.get("stdout", ""), res.get("stderr", ""), res.get("rc", -1), secrets)
-    return to_plan_result(doc, secrets)
+    res = action._low_level_execute_command(command, in_data=stdin, sudoable=False)
+    started = time.process_time()
+    try:
+        doc = parse_result(res.get("stdout", ""), res.get("stderr", ""), res.get("rc", -1), secrets)
+        return to_plan_result(doc, secrets)
+    finally:
+        CPU["send"] += time.process_time() - started
+        _record_cpu(action, plan)

@@ -4,6 +4,7 @@ simulated clock driven by the test (no sleeping)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import yaml
 
@@ -14,7 +15,8 @@ from cmlab.model.netsettings import NETFX_KEY, NETFX_WOW_KEY
 from cmlab.topology import load_topology, parse_topology
 
 PASSWORD = "ConfigMgr-Test-1!"
-CATALOG = load_catalog()
+# The cmdlets cmlab simulates, also those no plan uses yet (tools/build_catalog.py writes it).
+CATALOG = load_catalog(str(Path(__file__).with_name("lab_catalog.json")))
 MARKERS = bootstrap_module()
 DISCOVER = {"site_code": None, "server": None, "module": None, "username": None, "password_secret": None}
 TALLY = "0001128000100008"
@@ -24,7 +26,7 @@ THREADS = r"HKLM:\SOFTWARE\Microsoft\SMS\Components\SMS_EXECUTIVE\Threads"
 
 
 def step(sid: str, cmdlet: str, select=None, on_error: str = "stop", **params) -> dict:
-    return {"id": sid, "cmdlet": cmdlet, "cm": CATALOG.get(cmdlet).is_configmgr, "params": params, "select": select,
+    return {"id": sid, "cmdlet": cmdlet, "provider": CATALOG.provider_kind(cmdlet, params), "params": params, "select": select,
             "on_error": on_error}
 
 

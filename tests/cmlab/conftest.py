@@ -30,7 +30,7 @@ class FakeDispatcher:
     calls: list[tuple[str, str, bytes]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def run(self, host: str, command_line: str, stdin: bytes) -> CommandOutcome:
+    def run(self, host: str, command_line: str, stdin: bytes, runspace: dict | None = None) -> CommandOutcome:
         with self._lock:
             self.calls.append((host, command_line, stdin))
         if self.behaviour is not None:
@@ -87,8 +87,8 @@ def wsman_lab_factory(wsman_users: Users, wsman_pki: WsmanPki) -> Iterator[Calla
     """make(scheme="http", client_certs=False, users=None) -> a started listener, stopped afterwards."""
     started: list[WSManListener] = []
 
-    def make(scheme: str = "http", client_certs: bool = False, users: Users | None = None) -> WsmanLab:
-        config = ListenerConfig(host_name=WSMAN_HOST, scheme=scheme)
+    def make(scheme: str = "http", client_certs: bool = False, users: Users | None = None, **switches) -> WsmanLab:
+        config = ListenerConfig(host_name=WSMAN_HOST, scheme=scheme, **switches)
         if scheme == "https":
             config.certfile, config.keyfile = wsman_pki.server.cert, wsman_pki.server.key
             config.client_ca = wsman_pki.ca.cert if client_certs else None
@@ -117,11 +117,11 @@ class FleetLab(RunningLab):
     """`python -m cmlab start --fleet N`: per hierarchy i, cas<i> (sms_provider, console), ps<i>
     (child primary holding the SCP) and scp<i> (member server), named <host><iii>.fleet.example."""
 
-    def __init__(self, state_dir: Path, size: int) -> None:
+    def __init__(self, state_dir: Path, size: int, *start_args: str) -> None:
         # Not RunningLab.__init__: that one starts a topology file and links its group_vars.
         self.state_dir = state_dir
         self.size = size
-        self.cli(["start", "--fleet", str(size), "--state-dir", str(state_dir), "--ephemeral-ports"])
+        self.cli(["start", "--fleet", str(size), "--state-dir", str(state_dir), "--ephemeral-ports", *start_args])
         self.info = json.loads((state_dir / "cmlab.json").read_text())
         self.inventory = state_dir / "inventory.yml"
 
@@ -139,8 +139,8 @@ def fleet_lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Call
     """make(size) -> a running fleet lab (stopped at the end of the test module)."""
     started: list[FleetLab] = []
 
-    def make(size: int) -> FleetLab:
-        lab = FleetLab(tmp_path_factory.mktemp("fleet") / "lab", size)
+    def make(size: int, *start_args: str) -> FleetLab:
+        lab = FleetLab(tmp_path_factory.mktemp("fleet") / "lab", size, *start_args)
         started.append(lab)
         return lab
 

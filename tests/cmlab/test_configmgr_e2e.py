@@ -26,7 +26,7 @@ DISCOVER = {"site_code": None, "server": None, "module": None, "username": None,
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
     with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True,
-             password=PASSWORD) as lab:
+             password=PASSWORD, catalog=CATALOG) as lab:
         control = ControlServer(lab)
         control.start()
         try:
@@ -37,8 +37,8 @@ def running(tmp_path_factory):
 
 def plan(lab: Lab, host: str, *steps: tuple) -> dict:
     """One engine invocation over WinRM: steps are (id, cmdlet, params, select)."""
-    payload = {"protocol": 1, "provider": DISCOVER if any(CATALOG.get(s[1]).is_configmgr for s in steps) else None,
-               "steps": [{"id": i, "cmdlet": c, "cm": CATALOG.get(c).is_configmgr, "params": p, "select": sel,
+    payload = {"protocol": 1, "provider": DISCOVER if any(CATALOG.provider_kind(s[1], s[2]) for s in steps) else None,
+               "steps": [{"id": i, "cmdlet": c, "provider": CATALOG.provider_kind(c, p), "params": p, "select": sel,
                           "on_error": "continue"} for i, c, p, sel in steps],
                "secrets": {}}
     ep = lab.endpoints()[host]
@@ -59,7 +59,8 @@ def plan(lab: Lab, host: str, *steps: tuple) -> dict:
 
 
 def control(ctl: ControlServer, path: str, body: dict) -> dict:
-    request = urllib.request.Request(ctl.url + path, data=json.dumps(body).encode(), method="POST")
+    request = urllib.request.Request(ctl.url + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Authorization": f"Bearer {ctl.token}"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -177,7 +178,8 @@ def test_telemetry_level_over_winrm(running):
 
 def test_control_api_refuses_a_bad_internet_document(running):
     _, ctl = running
-    request = urllib.request.Request(ctl.url + "/internet", data=json.dumps({"default": "maybe"}).encode(), method="POST")
+    request = urllib.request.Request(ctl.url + "/internet", data=json.dumps({"default": "maybe"}).encode(), method="POST",
+                                     headers={"Authorization": f"Bearer {ctl.token}"})
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(request, timeout=10)
     assert e.value.code == 400

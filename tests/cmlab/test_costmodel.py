@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import winrm
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils import _bootstrap
+from ansible_collections.configmgr.scp.plugins.plugin_utils import _protocol
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, build_payload, engine_source
 from cmlab.accounting import Accounting
 from cmlab.costmodel import DEFAULT_FIGURES, CostModel, cmdlet_event
@@ -37,15 +39,15 @@ def breakdown(engine: Engine, host: str = CAS) -> dict[str, float]:
 
 
 def test_a_configmgr_plan_pays_the_module_import_and_the_drive_once(engine):
-    engine.run(CAS, payload(("a", "Get-CMSite", {}), ("b", "Get-CMSiteRole", {"AllSite": True}),
+    engine.run(CAS, payload(("a", "Get-CMAccount", {}), ("b", "Get-CMAccount", {"SiteCode": "CAS"}),
                             ("c", "Get-CMAccount", {})))
     assert breakdown(engine) == {
         "module_import": F["module_import"],
         "cmsite_drive": F["cmsite_drive"],
-        "windows_cmdlet": F["windows_cmdlet"],          # discovering the site: Get-CimInstance SMS_ProviderLocation
+        "cim_query": F["cim_query"],                    # discovering the site: Get-CimInstance SMS_ProviderLocation
         "configmgr_read": round(3 * F["configmgr_read"], 3),
     }
-    engine.run(CAS, payload(("a", "Get-CMSite", {})))
+    engine.run(CAS, payload(("a", "Get-CMAccount", {})))
     assert breakdown(engine)["module_import"] == 2 * F["module_import"]   # once per engine invocation
 
 
@@ -65,7 +67,7 @@ def test_writes_cost_more_than_reads():
 def test_without_a_cost_model_nothing_is_estimated():
     model = load_topology("inventories/lab/cmlab.yml").build_model(PASSWORD)
     engine = Engine(model, load_catalog(), Accounting(), Faults())
-    engine.run(CAS, payload(("a", "Get-CMSite", {})))
+    engine.run(CAS, payload(("a", "Get-CMAccount", {})))
     counters = engine.accounting.snapshot()[CAS]
     assert counters["estimated_windows_seconds"] == 0 and counters["estimated_windows_breakdown"] == {}
 
@@ -90,10 +92,10 @@ def test_over_winrm_the_counters_add_up_every_layer(tmp_path):
         ep = lab.endpoints()[CAS]
         p = winrm.Protocol(f"http://{ep['address']}:{ep['http_port']}/wsman", transport="ntlm", username="LAB\\cmadmin",
                            password=PASSWORD, ca_trust_path=None)
-        command, arguments = _bootstrap.BOOTSTRAP_COMMAND.split(" ", 1)
+        command, arguments = _protocol.BOOTSTRAP_COMMAND.split(" ", 1)
         shell = p.open_shell(codepage=65001)
         command_id = p.run_command(shell, command, [arguments], console_mode_stdin=False)
-        p.send_command_input(shell, command_id, _bootstrap.build_stdin(engine_source(), payload(("a", "Get-CMSite", {}))),
+        p.send_command_input(shell, command_id, _protocol.build_stdin(engine_source(), payload(("a", "Get-CMAccount", {}))),
                              end=True)
         assert p.get_command_output(shell, command_id)[2] == 0
         p.cleanup_command(shell, command_id)
@@ -111,3 +113,61 @@ def test_over_winrm_the_counters_add_up_every_layer(tmp_path):
         assert counters["estimated_windows_seconds"] > 10            # the import dominates: seconds, not ms
         lab.reset_counters()
         assert lab.counters()[CAS]["estimated_windows_seconds"] == 0
+
+
+def cim_payload(*steps: tuple[str, str, dict], provider: dict | None = None) -> str:
+    plan = Plan()
+    for step_id, cmdlet, params in steps:
+        plan.add(step_id, cmdlet, params)
+    payload = json.loads(build_payload(plan, None)[0])
+    if provider is not None:
+        payload["provider"] = provider
+    return json.dumps(payload)
+
+
+NAMESPACE = {"$provider": "namespace"}
+
+
+def test_a_read_through_cim_pays_no_module_import_and_no_drive(engine):
+    engine.run(CAS, cim_payload(("a", "Get-CimInstance", {"Namespace": NAMESPACE, "ClassName": "SMS_ComponentSummarizer"}),
+                                ("b", "Get-CimInstance", {"Namespace": NAMESPACE, "ClassName": "SMS_SCI_SCProperty"})))
+    assert breakdown(engine) == {
+        "cim_query": round(3 * F["cim_query"], 3),      # discovery (root\SMS SMS_ProviderLocation) and the two reads
+        "cim_connect": F["cim_connect"],                # root\SMS\site_CAS, once per invocation
+    }
+
+
+def test_a_provider_on_another_machine_is_one_cim_session_per_invocation(engine):
+    remote = {"site_code": "PS1", "server": "ps1.lab.example", "module": None, "username": "LAB\\cmadmin",
+              "password_secret": "p"}
+    body = json.loads(cim_payload(("a", "Get-CimInstance", {"Namespace": NAMESPACE, "ClassName": "SMS_ComponentSummarizer"}),
+                                  ("b", "Get-CimInstance", {"Namespace": NAMESPACE, "ClassName": "SMS_SCI_SCProperty"}),
+                                  provider=remote))
+    body["secrets"] = {"p": PASSWORD}
+    out = engine.run(CAS, json.dumps(body))
+    assert '"ok":true' in out
+    assert breakdown(engine) == {"cim_session": F["cim_session"], "cim_connect": F["cim_connect"],
+                                 "cim_query": round(2 * F["cim_query"], 3)}
+    assert "module_import" not in breakdown(engine)
+
+
+def test_psrp_starts_powershell_once_per_pool_and_imports_the_module_once(tmp_path):
+    from pypsrp.powershell import PowerShell, RunspacePool
+    from pypsrp.wsman import WSMan
+
+    with Lab("inventories/lab/cmlab.yml", tmp_path / "lab", ephemeral_ports=True, password=PASSWORD) as lab:
+        ep = lab.endpoints()[CAS]
+        connection = WSMan(ep["address"], port=ep["http_port"], ssl=False, auth="ntlm", username="LAB\\cmadmin",
+                           password=PASSWORD, cert_validation=False, operation_timeout=5, read_timeout=10)
+        stdin = _protocol.build_stdin(engine_source(), payload(("a", "Get-CMAccount", {}))).decode("ascii")
+        with RunspacePool(connection) as pool:
+            for _ in range(2):             # a task's read plan and write plan: two pipelines, one runspace
+                ps = PowerShell(pool)
+                ps.add_script(_protocol.BOOTSTRAP)
+                ps.invoke(input=stdin.splitlines())
+                assert not ps.had_errors
+        estimate = lab.counters()[CAS]["estimated_windows_breakdown"]
+        assert estimate["powershell_start"] == F["powershell_start"]         # the pool's wsmprovhost.exe
+        assert estimate["module_import"] == F["module_import"] and estimate["cmsite_drive"] == F["cmsite_drive"]
+        assert estimate["engine_load"] == 2 * F["engine_load"]
+        assert lab.counters()[CAS]["engine_invocations"] == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -16,13 +17,16 @@ SECRET = "Very-Secret-Value-42"
 NO_PROVIDER = {"site_code": None, "server": None, "module": None, "username": None, "password_secret": None}
 SYSRESUSE = {"SiteCode": None, "RoleName": None, "NetworkOSPath": None,
              "Props": {"PropertyName": None, "Value": None, "Value1": None, "Value2": None}}
-CATALOG = load_catalog()
+# Every cmdlet cmlab simulates (tests/cmlab/lab_catalog.json): the engine's rules do not depend on which
+# ones plans use today. PLAN_CATALOG is the collection's own, the engine's allow-list.
+CATALOG = load_catalog(str(Path(__file__).with_name("lab_catalog.json")))
+PLAN_CATALOG = load_catalog()
 MARKERS = bootstrap_module()
 
 
 def step(sid: str, cmdlet: str, select=None, on_error: str = "stop", **params) -> dict:
-    return {"id": sid, "cmdlet": cmdlet, "cm": CATALOG.get(cmdlet).is_configmgr, "params": params, "select": select,
-            "on_error": on_error}
+    return {"id": sid, "cmdlet": cmdlet, "provider": CATALOG.provider_kind(cmdlet, params), "params": params,
+            "select": select, "on_error": on_error}
 
 
 class Harness:
@@ -125,8 +129,9 @@ def test_ref_output_is_a_snapshot(run):
 
 def test_other_objects_are_refused(run):
     doc = run(step("x", "Get-Service", Name={"name": "WinRM"}))
+    # The protocol module's text, the PowerShell engine's text (tests/static/test_protocol_contract.py).
     assert doc["error"]["message"] == ('A parameter value may only be JSON data, {"$ref": step}, {"$ref": step, '
-                                       '"property": name} or {"$secret": name}.')
+                                       '"property": name}, {"$provider": name} or {"$secret": name}.')
 
 
 # $secret -------------------------------------------------------------------------------------------
@@ -270,12 +275,17 @@ def test_remote_provider_needs_explicit_credentials(run):
     assert doc["ok"] and outputs(doc, "x") == [{"SiteCode": "PS1"}]
     assert PASSWORD not in run.last_stdout
     no_secret = run(step("x", "Get-CMSite"), provider=creds)
-    assert no_secret["error"]["message"] == "Cannot bind argument to parameter 'String' because it is null."
+    assert no_secret["error"]["message"] == "Secret 'p' is not in the payload."
 
 
 def test_remote_discovery_is_a_second_hop(run):
+    # Discovering the site code on another machine opens a CIM session there: without explicit
+    # credentials that is a second hop.
     doc = run(step("x", "Get-CMSite"), provider={**NO_PROVIDER, "server": "ps1.lab.example"})
-    assert doc["error"]["fqid"] == "HRESULT 0x80070005,Microsoft.Management.Infrastructure.CimCmdlets.GetCimInstanceCommand"
+    assert doc["error"]["fqid"] == "HRESULT 0x80070005,Microsoft.Management.Infrastructure.CimCmdlets.NewCimSessionCommand"
+    creds = {**NO_PROVIDER, "server": "ps1.lab.example", "username": "LAB\\cmadmin", "password_secret": "p"}
+    doc = run(step("x", "Get-CMSite", {"SiteCode": None}), provider=creds, secrets={"p": PASSWORD})
+    assert doc["ok"] and outputs(doc, "x") == [{"SiteCode": "CAS"}, {"SiteCode": "PS1"}]
 
 
 def test_site_code_clashing_with_a_drive(run):
@@ -289,7 +299,7 @@ def test_provider_only_for_configmgr_steps(run):
 
 
 def test_configmgr_cmdlet_off_the_site_drive(run):
-    doc = run({**step("x", "Get-CMSite"), "cm": False})
+    doc = run({**step("x", "Get-CMSite"), "provider": None})
     assert doc["error"]["message"].startswith("This command cannot be run from the current drive.")
 
 
@@ -297,26 +307,29 @@ def test_configmgr_cmdlet_off_the_site_drive(run):
 
 def test_payload_not_json(run):
     doc = run.raw("{not json")
-    assert doc["ok"] is False and doc["steps"] == [] and doc["error"]["stage"] == "payload"
-    assert doc["error"]["exception"] == "System.ArgumentException"
+    assert doc == {"protocol": 1, "ok": False, "steps": [], "error": {
+        "stage": "payload", "step": None, "cmdlet": None, "message": "The payload is not valid JSON.",
+        "category": "InvalidData", "fqid": "InvalidPayload", "exception": None}}
+    # JSON has no NaN: neither engine reads it (Python's json would).
+    assert run.raw('{"protocol": 1, "steps": [], "x": NaN}')["error"]["message"] == "The payload is not valid JSON."
 
 
 def test_payload_protocol(run):
     doc = run.raw(json.dumps({"protocol": 2, "steps": []}))
-    assert doc["error"]["message"] == "Unsupported protocol version '2'." and doc["error"]["stage"] == "payload"
+    assert doc["error"]["message"] == "Unsupported protocol version (this engine speaks protocol 1)."
+    assert doc["error"]["stage"] == "payload"
 
 
-@pytest.mark.parametrize("payload, fragment", [
-    ({"protocol": 1, "steps": {}}, "'steps' must be a list"),
-    ({"protocol": 1, "steps": [{"id": "a b", "cmdlet": "Get-CMSite"}]}, "invalid or duplicate id"),
-    ({"protocol": 1, "steps": [{"id": "a", "cmdlet": "Get-CMSite"}, {"id": "a", "cmdlet": "Get-CMSite"}]}, "duplicate"),
-    ({"protocol": 1, "steps": [{"id": "a", "cmdlet": "Get-CMSite", "on_error": "ignore"}]}, "on_error"),
-    ({"protocol": 1, "steps": [{"id": "a", "cmdlet": "Get-CMSite", "select": ["x"]}]}, "'select'"),
-    ({"protocol": 1, "steps": [], "secrets": {"a": 1}}, "'secrets'"),
+@pytest.mark.parametrize("payload", [
+    {"protocol": 1, "steps": {}},
+    {"protocol": 1, "steps": [{"id": "a", "cmdlet": "Get-CMSite", "params": ["x"]}]},
+    {"protocol": 1, "steps": [], "secrets": {"a": 1}},
 ])
-def test_payload_structure(run, payload, fragment):
+def test_a_payload_of_another_structure_still_gets_a_document(run, payload):
+    # The runner writes the structure; for anything else both engines still answer with a document,
+    # each in its own words (docs/engine-protocol.md section 2).
     doc = run.raw(json.dumps(payload))
-    assert doc["error"]["stage"] == "payload" and fragment in doc["error"]["message"]
+    assert doc["protocol"] == 1 and (doc["ok"] or doc["error"]["stage"] in ("engine", "step", "payload"))
 
 
 def test_cmdlet_not_allowed_when_reached(run):
@@ -346,10 +359,10 @@ def test_binding_errors_use_powershell_messages(run):
 
 def test_not_simulated_fails_loudly(run):
     doc = run(step("a", "Get-CMSiteComponent", on_error="continue"),
-              step("b", "Get-Service", on_error="continue", Name="WinRM", ComputerName=["ps1.lab.example"]))
+              step("b", "Get-Service", on_error="continue", Name="WinRM", DependentServices=True))
     assert doc["steps"][0]["error"]["message"] == "cmlab does not simulate Get-CMSiteComponent."
     assert doc["steps"][0]["error"]["category"] == "NotImplemented"
-    assert doc["steps"][1]["error"]["message"] == "cmlab does not simulate Get-Service with -ComputerName."
+    assert doc["steps"][1]["error"]["message"] == "cmlab does not simulate Get-Service with -DependentServices."
 
 
 # Cmdlet behaviour through the engine ------------------------------------------------------------
@@ -490,3 +503,49 @@ def test_install_failure_fault_and_missing_admin_rights_show_in_the_state(run):
     run(step("site", "Get-CMSite"))            # Site Component Manager acts before the next payload
     assert role_state() == "install_failed"
     assert run.faults.to_list() == []
+
+
+# Reads through CIM (provider kind "cim") -----------------------------------------------------------
+
+SUMMARY = {"ComponentName": None, "MachineName": None, "SiteCode": None}
+TALLY = "0001128000100008"
+
+
+def cim_read(sid: str = "dmp") -> dict:
+    return step(sid, "Get-CimInstance", SUMMARY, Namespace={"$provider": "namespace"},
+                ClassName="SMS_ComponentSummarizer", Filter=f"TallyInterval='{TALLY}'")
+
+
+def test_a_cim_read_needs_no_module(run):
+    # scp01 has no console: a cmsite step fails to import the module, a cim step never imports it.
+    assert cim_read()["provider"] == "cim"
+    provider = {"site_code": "CAS", "server": "cas.lab.example", "username": "LAB\\cmadmin", "password_secret": "p"}
+    doc = run(cim_read(), provider=provider, secrets={"p": PASSWORD}, host="scp01.lab.example")
+    assert doc["ok"], doc["error"]
+    assert {r["SiteCode"] for r in outputs(doc, "dmp")} >= {"CAS"}
+    doc = run(step("x", "Get-CMSite"), provider=provider, secrets={"p": PASSWORD}, host="scp01.lab.example")
+    assert doc["error"]["stage"] == "provider" and "ConfigurationManager" in doc["error"]["message"]
+
+
+def test_a_cim_read_of_a_provider_on_another_machine_goes_through_a_cim_session(run):
+    remote = {"site_code": "PS1", "server": "ps1.lab.example"}
+    doc = run(cim_read(), provider=remote)
+    # Without credentials: a second hop, refused where the session is opened (stage provider).
+    assert doc["error"]["stage"] == "provider"
+    assert doc["error"]["fqid"] == "HRESULT 0x80070005,Microsoft.Management.Infrastructure.CimCmdlets.NewCimSessionCommand"
+    creds = {**remote, "username": "LAB\\cmadmin", "password_secret": "p"}
+    assert run(cim_read(), provider=creds, secrets={"p": "wrong"})["error"]["category"] == "PermissionDenied"
+    doc = run(cim_read(), cim_read("again"), provider=creds, secrets={"p": PASSWORD})
+    assert doc["ok"], doc["error"]
+    assert {r["SiteCode"] for r in outputs(doc, "dmp")} == {"PS1"}      # PS1's provider knows its own site
+    assert PASSWORD not in run.last_stdout
+
+
+def test_provider_facts_without_the_module_and_an_unavailable_provider_fails_the_read(run):
+    doc = run(cim_read(), step("code", "Get-CimInstance", {"SiteCode": None}, Namespace={"$provider": "namespace"},
+                                ClassName="SMS_SCI_SCProperty"))
+    assert doc["ok"], doc["error"]        # site code and server discovered from root\SMS SMS_ProviderLocation
+    run.faults.add("provider_unavailable", "cas.lab.example", count=1)
+    doc = run(cim_read())
+    assert (doc["error"]["stage"], doc["error"]["step"]) == ("step", "dmp")
+    assert doc["error"]["message"] == "The RPC server is unavailable. "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 
 import pytest
@@ -45,8 +46,9 @@ def run_command(p: winrm.Protocol, command: str, stdin: bytes) -> tuple[bytes, b
 def test_bootstrap_over_winrm(lab):
     payload = json.dumps({"protocol": 1, "provider": {"site_code": None, "server": None, "module": None,
                                                       "username": None, "password_secret": None},
-                          "steps": [{"id": "scp", "cmdlet": "Get-CMSiteRole", "cm": True,
-                                     "params": {"RoleName": "SMS Dmp Connector", "AllSite": True},
+                          "steps": [{"id": "scp", "cmdlet": "Get-CimInstance", "provider": "cim",
+                                     "params": {"Namespace": {"$provider": "namespace"}, "ClassName": "SMS_SCI_SysResUse",
+                                                "Filter": "RoleName = 'SMS Dmp Connector'"},
                                      "select": {"SiteCode": None, "NetworkOSPath": None}, "on_error": "stop"}],
                           "secrets": {}})
     before = lab.dump_state()
@@ -58,7 +60,7 @@ def test_bootstrap_over_winrm(lab):
     assert doc["ok"] and doc["steps"][0]["output"] == [{"SiteCode": "PS1", "NetworkOSPath": "\\\\ps1.lab.example"}]
     assert lab.dump_state() == before                         # a read changes nothing
     counters = lab.counters()["cas.lab.example"]
-    assert counters["engine_invocations"] == 1 and counters["cmdlet_calls"] == {"Get-CMSiteRole": 1}
+    assert counters["engine_invocations"] == 1 and counters["cmdlet_calls"] == {"Get-CimInstance": 1}
     assert counters["requests"] > 0
 
 
@@ -71,15 +73,18 @@ def test_control_api(lab):
     control = ControlServer(lab)
     control.start()
     try:
-        def call(method: str, path: str, body=None):
+        def call(method: str, path: str, body=None, token: str | None = control.token):
             data = None if body is None else json.dumps(body).encode()
-            req = urllib.request.Request(control.url + path, data=data, method=method)
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            req = urllib.request.Request(control.url + path, data=data, method=method, headers=headers)
             try:
                 with urllib.request.urlopen(req, timeout=10) as resp:
                     return resp.status, json.loads(resp.read())
             except urllib.error.HTTPError as e:
                 return e.code, json.loads(e.read())
 
+        assert call("GET", "/state", token=None)[0] == 401
+        assert call("POST", "/shutdown", {}, token="guess")[0] == 401 and not control.shutdown_requested.is_set()
         status, state = call("GET", "/state")
         assert status == 200 and state == lab.dump_state()
         assert call("GET", "/counters")[0] == 200

@@ -17,12 +17,13 @@ import pytest
 import winrm
 import yaml
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils import _bootstrap
+from ansible_collections.configmgr.scp.plugins.plugin_utils import _protocol as _bootstrap
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
     Plan,
     build_payload,
     engine_source,
     parse_result,
+    provider_value,
     to_plan_result,
 )
 from cmlab.topology import fleet_topology
@@ -41,7 +42,7 @@ class ShellRun:
 def read_plans() -> dict[str, bytes]:
     """Bootstrap stdin per kind of host: the provider (a ConfigMgr read) and the others (a Windows read)."""
     provider, other = Plan(), Plan()
-    provider.add("sites", "Get-CMSite", {}, select={"SiteCode": None})
+    provider.add("sites", "Get-CimInstance", {"Namespace": provider_value("namespace"), "ClassName": "SMS_Site"}, select={"SiteCode": None})
     other.add("svc", "Get-Service", {"Name": "WinRM"}, select={"Status": None})
     return {kind: _bootstrap.build_stdin(engine_source(), build_payload(plan, None)[0])
             for kind, plan in (("provider", provider), ("other", other))}

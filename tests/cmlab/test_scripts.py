@@ -7,13 +7,14 @@ import json
 
 import pytest
 
+from cmlab.costmodel import DEFAULT_FIGURES, CostModel
 from cmlab.engine import Engine, bootstrap_module, load_catalog
 from cmlab.scripts import ENGINE_FILE, ScriptDispatcher, normalise_source
 from cmlab.topology import load_topology
 
 B = bootstrap_module()
 PAYLOAD = json.dumps({"protocol": 1, "provider": None, "steps": [
-    {"id": "svc", "cmdlet": "Get-Service", "cm": False, "params": {"Name": "WinRM"}, "select": {"Status": None},
+    {"id": "svc", "cmdlet": "Get-Service", "provider": None, "params": {"Name": "WinRM"}, "select": {"Status": None},
      "on_error": "stop"}], "secrets": {}})
 
 
@@ -57,7 +58,9 @@ def test_missing_engine_file_accepts_any_engine(tmp_path):
 
 def test_bootstrap_without_separator(dispatcher):
     outcome = dispatcher.run("cas.lab.example", B.BOOTSTRAP_COMMAND, b"just text\n")
-    assert (outcome.rc, outcome.stderr) == (2, b"configmgr.scp: no engine payload on stdin\r\n")
+    # What the bootstrap's $s.Remove(-1) makes PowerShell write (an error record, exit code 1).
+    assert outcome.rc == 1 and b"StartIndex cannot be less than zero." in outcome.stderr
+    assert outcome.stderr.startswith(b"#< CLIXML")
 
 
 def test_other_powershell_is_not_executed(dispatcher):
@@ -87,3 +90,33 @@ def test_cmd_commands_are_not_recognized(dispatcher):
 
 def test_normalise_source():
     assert normalise_source("a  \r\nb\t\r\n\r\n") == normalise_source("a\nb") == "a\nb"
+
+
+def test_the_bootstrap_encoded_again_runs_as_windows_runs_it(dispatcher):
+    # ansible-core 2.16-2.18's winrm plugin encodes an already encoded command once more: Windows
+    # starts powershell.exe, which starts powershell.exe with the bootstrap (stdin is inherited).
+    twice = B.encode_command(B.BOOTSTRAP_COMMAND)
+    dispatcher.engine.accounting.cost_model = CostModel()
+    outcome = dispatcher.run("cas.lab.example", twice, B.build_stdin(engine_text(), PAYLOAD))
+    assert outcome.rc == 0 and B.unframe(outcome.stdout.decode("ascii"))
+    starts = dispatcher.engine.accounting.snapshot()["cas.lab.example"]["estimated_windows_breakdown"]["powershell_start"]
+    assert starts == 2 * DEFAULT_FIGURES["powershell_start"]
+    # Three levels, or the bootstrap with anything added, is not the bootstrap: never executed.
+    for line in (B.encode_command(twice), B.encode_command(B.BOOTSTRAP + ";whoami"), B.BOOTSTRAP_COMMAND + " -x"):
+        assert dispatcher.run("cas.lab.example", line, B.build_stdin(engine_text(), PAYLOAD)).rc == 1
+
+
+def test_in_a_psrp_runspace_no_powershell_starts_and_the_module_stays_loaded(dispatcher):
+    dispatcher.engine.accounting.cost_model = CostModel()
+    runspace: dict = {}
+    configmgr = json.dumps({"protocol": 1, "provider": {}, "secrets": {}, "steps": [
+        {"id": "s", "cmdlet": "Get-CMAccount", "provider": "cmsite", "params": {}, "select": None}]})
+    for _ in range(2):
+        outcome = dispatcher.run("cas.lab.example", B.BOOTSTRAP_COMMAND, B.build_stdin(engine_text(), configmgr),
+                                 runspace=runspace)
+        assert outcome.rc == 0
+    estimate = dispatcher.engine.accounting.snapshot()["cas.lab.example"]["estimated_windows_breakdown"]
+    assert "powershell_start" not in estimate                       # the pool's, charged when it opens
+    assert estimate["module_import"] == DEFAULT_FIGURES["module_import"]       # once for two pipelines
+    assert estimate["cmsite_drive"] == DEFAULT_FIGURES["cmsite_drive"]
+    assert estimate["engine_load"] == 2 * DEFAULT_FIGURES["engine_load"]

@@ -46,7 +46,8 @@ def cas(i: int) -> str:
 
 @pytest.fixture(scope="module")
 def fleet(fleet_lab_factory):
-    return fleet_lab_factory(FLEET_SIZE)
+    # Windows' WinRM defaults, with certificate authentication enabled (the client_certificate scenario).
+    return fleet_lab_factory(FLEET_SIZE, "--winrm-allow", "certificate")
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +85,11 @@ def run(fleet, tmp_path_factory):
         "provider_unavailable": http(cas(7)),
         "psrp": psrp(cas(1)),
         "psrp_https_lab_ca": psrp(cas(1), "https"),
+        # Refused as Windows refuses them by default: Basic is off, AllowUnencrypted is false.
+        "basic_over_http": http(cas(1), ansible_winrm_transport="basic"),
+        "basic_over_https": https(cas(1), ansible_winrm_transport="ssl"),
+        "ntlm_unencrypted": http(cas(1), ansible_winrm_message_encryption="never"),
+        "psrp_unencrypted": {**psrp(cas(1)), "ansible_psrp_message_encryption": "never"},
     }
     inventory = {"all": {
         "vars": {"ansible_connection": "winrm", "ansible_winrm_scheme": "http", "ansible_winrm_transport": "ntlm",
@@ -136,6 +142,14 @@ def test_https_with_the_lab_ca_certificate_auth_and_psrp_work(run, scenario):
     assert result["service_connection_point"]["site_system_server"] == "ps001.fleet.example"
 
 
+@pytest.mark.parametrize("scenario", ["basic_over_http", "basic_over_https", "ntlm_unencrypted", "psrp_unencrypted"])
+def test_what_windows_refuses_by_default_is_unreachable(run, scenario):
+    # Issue 8 item 18: Basic disabled and AllowUnencrypted false, as on a Windows server out of the box.
+    status, result = outcome(run, scenario)
+    assert status == "unreachable", result
+    assert any(text in result["msg"] for text in ("rejected", "401", "Failed to authenticate")), result["msg"]
+
+
 def test_a_wrong_ca_is_unreachable_with_certificate_verify_failed(run):
     status, result = outcome(run, "https_wrong_ca")
     assert status == "unreachable"
@@ -178,7 +192,8 @@ def test_provider_unavailable_fails_the_module_with_the_engines_provider_stage(r
     assert status == "failed"
     assert result["msg"].startswith("Could not connect to the SMS Provider")
     assert "The RPC server is unavailable" in result["msg"]
-    assert result["failed_step"]["stage"] == "provider"
+    # The read goes through CIM (docs/engine-protocol.md): the step that connects to the provider fails.
+    assert (result["failed_step"]["stage"], result["failed_step"]["cmdlet"]) == ("step", "Get-CimInstance")
 
 
 def test_raw_over_cmds_8191_character_limit_fails_as_on_windows(run):

@@ -10,12 +10,13 @@ from pypsrp.host import PSHost, PSHostUserInterface
 from pypsrp.powershell import PowerShell, RunspacePool
 from pypsrp.wsman import WSMan
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils import _bootstrap
+from ansible_collections.configmgr.scp.plugins.plugin_utils import _protocol
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
     Plan,
     build_payload,
     engine_source,
     parse_result,
+    provider_value,
     to_plan_result,
 )
 from cmlab.lab import Lab
@@ -26,8 +27,9 @@ CAS = "cas.lab.example"
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
+    # Basic over http (no encryption) allowed, as the topology switches would: Windows refuses both.
     with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True,
-             password=PASSWORD) as running:
+             password=PASSWORD, winrm={"allow_basic": True, "allow_unencrypted": True}) as running:
         yield running
 
 
@@ -51,11 +53,11 @@ def run_script(connection: WSMan, script: str, lines: list[str] | None = None) -
 
 def read_sites(connection: WSMan) -> set[str]:
     plan = Plan()
-    plan.add("sites", "Get-CMSite", {}, select={"SiteCode": None})
+    plan.add("sites", "Get-CimInstance", {"Namespace": provider_value("namespace"), "ClassName": "SMS_Site"}, select={"SiteCode": None})
     payload, secrets = build_payload(plan, None)
     # What ansible's psrp plugin does with the bootstrap: decode the script, send stdin as lines.
-    stdin = _bootstrap.build_stdin(engine_source(), payload).decode("ascii")
-    ps, host = run_script(connection, _bootstrap.BOOTSTRAP, stdin.splitlines())
+    stdin = _protocol.build_stdin(engine_source(), payload).decode("ascii")
+    ps, host = run_script(connection, _protocol.BOOTSTRAP, stdin.splitlines())
     stdout = "\r\n".join(str(o) for o in ps.output)
     doc = parse_result(stdout, "", host.rc or 0, secrets)
     return {s["SiteCode"] for s in to_plan_result(doc, secrets).output("sites")}

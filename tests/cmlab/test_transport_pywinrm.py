@@ -20,6 +20,7 @@ from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
     Plan,
     PlanResult,
     RunnerError,
+    provider_value,
 )
 from cmlab.lab import Lab
 from cmlab.wsman.pki import ensure_ca
@@ -32,8 +33,9 @@ PS1 = "ps1.lab.example"
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
+    # Basic, unencrypted http and certificates enabled, as a topology's `winrm:` switches would (Windows: all off).
     with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True,
-             password=PASSWORD) as running:
+             password=PASSWORD, winrm={"allow_basic": True, "allow_unencrypted": True, "allow_certificate": True}) as running:
         yield running
 
 
@@ -67,7 +69,8 @@ def one_step(step_id: str, cmdlet: str, params: dict | None = None, select: dict
 
 
 def sites_plan() -> Plan:
-    return one_step("sites", "Get-CMSite", select={"SiteCode": None})
+    return one_step("sites", "Get-CimInstance", {"Namespace": provider_value("namespace"), "ClassName": "SMS_Site"},
+                    select={"SiteCode": None})
 
 
 def run_plan(p: winrm.Protocol, plan: Plan) -> PlanResult:
@@ -81,6 +84,19 @@ def site_codes(p: winrm.Protocol) -> set[str]:
 
 # ------------------------------------------------------------------------------------------------
 # HTTPS and the lab PKI
+
+
+def test_windows_defaults_refuse_basic_unencrypted_and_certificates(tmp_path):
+    with Lab("inventories/lab/cmlab.yml", tmp_path / "lab", ephemeral_ports=True, password=PASSWORD) as default:
+        assert default.describe()["winrm"] == {"allow_basic": False, "allow_unencrypted": False, "allow_certificate": False}
+        refused = [protocol(default, transport="basic"), protocol(default, transport="ntlm", message_encryption="never"),
+                   protocol(default, scheme="https", transport="ssl"), protocol(default, scheme="https", transport="certificate")]
+        for p in refused:
+            with pytest.raises(InvalidCredentialsError):
+                p.open_shell()
+        assert site_codes(protocol(default)) == {"CAS", "PS1"}                 # NTLM with message encryption
+        assert site_codes(protocol(default, scheme="https")) == {"CAS", "PS1"}  # NTLM over TLS
+        assert sum(c["engine_invocations"] for c in default.counters().values()) == 2
 
 
 @pytest.mark.parametrize("transport", ["ntlm", "ssl", "certificate"])
@@ -189,7 +205,7 @@ def test_a_reply_slower_than_the_read_timeout_raises_read_timeout(lab):
 def test_provider_unavailable_is_the_engines_provider_stage(lab):
     lab.faults.add("provider_unavailable", CAS, count=1)
     with pytest.raises(RunnerError) as info:
-        run_plan(protocol(lab), sites_plan())
+        run_plan(protocol(lab), one_step("sites", "Get-CMAccount", select={"UserName": None}))   # a ConfigMgr cmdlet
     assert info.value.details["stage"] == "provider" and info.value.step == "sites"
     assert "Could not connect to the SMS Provider on 'cas.lab.example': The RPC server is unavailable." in str(info.value)
     assert site_codes(protocol(lab)) == {"CAS", "PS1"}          # count=1: the next connection works

@@ -58,6 +58,49 @@ def wait_for(predicate, timeout: float = 3.0) -> bool:
     return predicate()
 
 
+RELAXED = {"allow_basic": True, "allow_unencrypted": True, "allow_certificate": True}
+
+
+@pytest.fixture
+def wsman_lab(wsman_lab_factory):
+    """The wire tests below drive the listener with Basic over http, the simplest client: a listener
+    with Windows' defaults relaxed. Those defaults have their own tests (next section)."""
+    return wsman_lab_factory(**RELAXED)
+
+
+# ------------------------------------------------------------------------------------------------
+# Windows' defaults (issue 8 item 18): Basic off, AllowUnencrypted false, certificates off
+
+
+def test_by_default_basic_is_refused_and_not_offered(wsman_lab_factory):
+    lab = wsman_lab_factory()
+    with pytest.raises(InvalidCredentialsError):
+        run(protocol(lab.url, transport="basic"), "x")
+    reply = requests.post(lab.url, data=b"", timeout=5)
+    assert reply.status_code == 401 and reply.headers["WWW-Authenticate"] == "Negotiate"
+    assert lab.dispatcher.calls == []
+
+
+def test_by_default_ntlm_over_http_must_encrypt(wsman_lab_factory):
+    lab = wsman_lab_factory()
+    with pytest.raises(InvalidCredentialsError):
+        run(protocol(lab.url, transport="ntlm", message_encryption="never"), "x")
+    assert lab.dispatcher.calls == []
+    assert run(protocol(lab.url, transport="ntlm", message_encryption="auto"), "x")[2] == 0
+    assert lab.listener.encrypted_requests == 5
+
+
+def test_by_default_https_takes_ntlm_but_neither_basic_nor_certificates(wsman_lab_factory, wsman_pki):
+    lab = wsman_lab_factory("https", client_certs=True)
+    tls = {"ca_trust_path": wsman_pki.ca.cert, "server_cert_validation": "validate"}
+    assert run(protocol(lab.url, transport="ntlm", **tls), "x")[2] == 0          # TLS: no message encryption needed
+    with pytest.raises(InvalidCredentialsError):
+        run(protocol(lab.url, transport="ssl", **tls), "x")
+    with pytest.raises(InvalidCredentialsError):
+        run(protocol(lab.url, transport="certificate", cert_pem=wsman_pki.client.cert,
+                     cert_key_pem=wsman_pki.client.key, **tls), "x")
+
+
 # ------------------------------------------------------------------------------------------------
 # Authentication and transports
 
@@ -127,7 +170,7 @@ def test_unauthenticated_request_gets_challenge(wsman_lab):
 
 
 def test_https_basic_with_validated_certificate(wsman_lab_factory, wsman_pki):
-    lab = wsman_lab_factory(scheme="https")
+    lab = wsman_lab_factory(scheme="https", **RELAXED)
     assert lab.url.startswith("https://127.0.0.1:")
     p = protocol(lab.url, transport="ssl", ca_trust_path=wsman_pki.ca.cert, server_cert_validation="validate")
     assert run(p, "hostname")[2] == 0
@@ -138,7 +181,7 @@ def test_https_basic_with_validated_certificate(wsman_lab_factory, wsman_pki):
 
 
 def test_client_certificate_auth(wsman_lab_factory, wsman_pki):
-    lab = wsman_lab_factory(scheme="https", client_certs=True)
+    lab = wsman_lab_factory(scheme="https", client_certs=True, **RELAXED)
     p = winrm.Protocol(
         lab.url, transport="certificate", cert_pem=wsman_pki.client.cert, cert_key_pem=wsman_pki.client.key,
         ca_trust_path=wsman_pki.ca.cert, server_cert_validation="validate",
@@ -153,7 +196,7 @@ def test_client_certificate_auth(wsman_lab_factory, wsman_pki):
 
 
 def test_unmapped_client_certificate_is_rejected(wsman_lab_factory, wsman_pki):
-    lab = wsman_lab_factory(scheme="https", client_certs=True)
+    lab = wsman_lab_factory(scheme="https", client_certs=True, **RELAXED)
     p = winrm.Protocol(
         lab.url, transport="certificate", cert_pem=wsman_pki.stranger.cert, cert_key_pem=wsman_pki.stranger.key,
         server_cert_validation="ignore",

@@ -4,19 +4,22 @@ drives the simulated clock (no sleeping)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from cmlab.accounting import Accounting
 from cmlab.engine import Engine, bootstrap_module, load_catalog
 from cmlab.topology import load_topology
 
 PASSWORD = "Windows-Test-1!"
-CATALOG = load_catalog()
+# The cmdlets cmlab simulates, also those no plan uses yet (tools/build_catalog.py writes it).
+CATALOG = load_catalog(str(Path(__file__).with_name("lab_catalog.json")))
 MARKERS = bootstrap_module()
 THREADS = "HKLM:\\SOFTWARE\\Microsoft\\SMS\\Components\\SMS_EXECUTIVE\\Threads"
 
 
 def step(sid: str, cmdlet: str, select=None, on_error: str = "stop", **params) -> dict:
-    return {"id": sid, "cmdlet": cmdlet, "cm": False, "params": params, "select": select, "on_error": on_error}
+    return {"id": sid, "cmdlet": cmdlet, "provider": CATALOG.provider_kind(cmdlet, params), "params": params,
+            "select": select, "on_error": on_error}
 
 
 class WindowsLab:

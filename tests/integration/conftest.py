@@ -59,8 +59,9 @@ class RunningLab:
 
     def _control(self, method: str, path: str, body: dict | None = None):
         data = json.dumps(body).encode() if body is not None else None
+        token = Path(self.info["control_token_file"]).read_text().strip()
         req = urllib.request.Request(self.info["control_url"].rstrip("/") + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
         with urllib.request.urlopen(req, timeout=30) as resp:
             text = resp.read().decode()
         return json.loads(text) if text else None

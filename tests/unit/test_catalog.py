@@ -11,15 +11,22 @@ from pathlib import Path
 
 import pytest
 
+# The catalog as cmlab imports it: the collection's plugin_utils installed as a package
+# (pyproject.toml; docs/cmlab.md "Installing cmlab").
+from cmscp_plugin_utils import _catalog as cat
+
 REPO = Path(__file__).resolve().parents[2]
 CATALOG_PY = REPO / "plugins" / "plugin_utils" / "_catalog.py"
 CATALOG_JSON = REPO / "plugins" / "plugin_utils" / "cmdlet_catalog.json"
+LAB_CATALOG_JSON = REPO / "tests" / "cmlab" / "lab_catalog.json"
 BUILD_PY = REPO / "tools" / "build_catalog.py"
-REFERENCE = REPO.parent / "shared" / "reference"
+REFERENCE = Path(__import__("os").environ.get("CMSCP_REFERENCE", REPO.parent / "shared" / "reference"))
+if not REFERENCE.is_dir():
+    REFERENCE = REPO.parents[1] / "shared" / "reference"    # a git worktree under <root>/wt/<name>
 
 
 def _load_by_path(name: str, path: Path):
-    """Load a file the way cmlab loads _catalog.py: by path, outside any package."""
+    """tools/ is not a package: load the build script by path."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = (
@@ -29,13 +36,13 @@ def _load_by_path(name: str, path: Path):
     return module
 
 
-cat = _load_by_path("cmscp_catalog_under_test", CATALOG_PY)
 build_catalog = _load_by_path("cmscp_build_catalog_under_test", BUILD_PY)
 
 
 @pytest.fixture(scope="module")
 def catalog():
-    return cat.Catalog.load()
+    """Every cmdlet of the reference (the binder's rules do not depend on which ones plans use)."""
+    return cat.Catalog.load(str(LAB_CATALOG_JSON))
 
 
 def refused(catalog, cmdlet: str, params: dict):
@@ -48,7 +55,7 @@ def refused(catalog, cmdlet: str, params: dict):
 # The catalog file
 
 
-def test_catalog_holds_exactly_the_documented_cmdlets_plus_set_location(catalog):
+def test_the_lab_catalog_holds_exactly_the_documented_cmdlets_plus_set_location(catalog):
     if not REFERENCE.is_dir():
         pytest.skip(f"reference folder {REFERENCE} absent")
     docs = REFERENCE / "cmdlet-docs"
@@ -59,6 +66,10 @@ def test_catalog_holds_exactly_the_documented_cmdlets_plus_set_location(catalog)
     expected |= {p.stem for p in (docs / "windows").glob("*.md")}
     expected |= {p.stem for p in (Path(__file__).resolve().parents[2] / "tools" / "catalog_supplement").glob("*.md")}
     assert set(catalog.names()) == expected
+
+
+def test_the_plan_catalog_holds_exactly_the_plan_cmdlets():
+    assert cat.Catalog.load().names() == sorted(build_catalog.PLAN_CMDLETS)
 
 
 def test_catalog_is_loaded_once_and_shared():
@@ -127,15 +138,15 @@ def test_should_process_and_common_parameters_are_not_repeated_per_cmdlet():
         is True
     )
     assert (
-        raw["cmdlets"]["Get-CMServiceConnectionPoint"]["supports_should_process"]
+        raw["cmdlets"]["Get-CMAccount"]["supports_should_process"]
         is False
     )
-    assert raw["sources"]["supplement"]["Set-Location"].startswith(
-        "MicrosoftDocs/PowerShell-Docs@"
-    )
+    assert json.loads(LAB_CATALOG_JSON.read_text(encoding="utf-8"))["sources"]["supplement"][
+        "Set-Location"
+    ].startswith("MicrosoftDocs/PowerShell-Docs@")
 
 
-def test_regenerating_from_the_reference_reproduces_the_committed_catalog():
+def test_regenerating_from_the_reference_reproduces_the_committed_catalogs():
     if not REFERENCE.is_dir():
         pytest.skip(
             f"reference folder {REFERENCE} absent: cannot regenerate the catalog"
@@ -143,6 +154,9 @@ def test_regenerating_from_the_reference_reproduces_the_committed_catalog():
     assert build_catalog.render(
         build_catalog.build(REFERENCE)
     ) == CATALOG_JSON.read_text(encoding="utf-8")
+    assert build_catalog.render(
+        build_catalog.build(REFERENCE, None)
+    ) == LAB_CATALOG_JSON.read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------------------------
@@ -565,15 +579,51 @@ def test_common_and_should_process_parameters(catalog):
         {
             "Name": "cm01",
             "Mode": "Online",
-            "ErrorAction": "stop",
+            "WarningAction": "silentlycontinue",
             "WhatIf": True,
             "Verbose": False,
-            "ov": "out",
+            "ob": 10,
         },
     )
-    assert b.params["ErrorAction"] == "Stop"
+    assert b.params["WarningAction"] == "SilentlyContinue"
     assert b.params["WhatIf"] is True
-    assert b.params["OutVariable"] == "out"
+    assert b.params["OutBuffer"] == 10
+
+
+@pytest.mark.parametrize("name", ["ErrorAction", "ea", "OutVariable", "ov", "ErrorVariable", "WarningVariable",
+                                  "InformationVariable", "PipelineVariable", "pv"])
+def test_a_plan_cannot_set_the_engines_error_action_or_variables(name):
+    # Issue 8.17: -OutVariable result would overwrite the engine's own result document.
+    e = refused(cat.Catalog.load(), "Get-Service", {"Name": "WinRM", name: "result"})
+    assert e.fqid == "CommonParameterNotAllowed"
+    assert "not allowed in a plan" in e.message
+
+
+@pytest.mark.parametrize("cmdlet, params", [
+    ("Get-Service", {"Name": "WinRM", "ComputerName": "dc01"}),
+    ("Get-Service", {"Name": "WinRM", "Cn": "dc01"}),                # its alias
+    ("Get-Service", {"Name": "WinRM", "ComputerN": "dc01"}),         # a prefix: PowerShell binds -ComputerName
+    ("Get-CimInstance", {"ClassName": "Win32_Service", "ComputerName": "dc01"}),
+    ("Get-CimInstance", {"ClassName": "Win32_Service", "CimSession": {"$ref": "s"}}),
+    ("Get-NetFirewallRule", {"Name": "x", "PolicyStore": "lab.example\\Default Domain Policy"}),
+    ("Set-NetFirewallRule", {"Name": "x", "Enabled": "False", "AsJob": True}),
+])
+def test_parameters_that_reach_another_machine_are_refused(cmdlet, params):
+    # Issue 8.17: a plan's step acts on its own host; the engine adds its own -CimSession.
+    for catalog in (cat.Catalog.load(), cat.Catalog.load(str(LAB_CATALOG_JSON))):
+        e = refused(catalog, cmdlet, params)
+        assert e.fqid == "ParameterNotAllowed" and "not allowed in a plan" in e.message
+
+
+def test_a_provider_value_only_for_configmgr_and_cim_cmdlets():
+    catalog = cat.Catalog.load()
+    namespace = {"$provider": "namespace"}
+    catalog.bind("Get-CimInstance", {"Namespace": namespace, "ClassName": "SMS_Site"})
+    catalog.bind("Get-CMAccount", {"SiteCode": {"$provider": "site_code"}})
+    assert refused(catalog, "Get-Service", {"Name": {"$provider": "server"}}).fqid == "ProviderValueNotAllowed"
+    assert catalog.provider_kind("Get-CimInstance", {"Namespace": namespace}) == "cim"
+    assert catalog.provider_kind("Get-CimInstance", {"Namespace": "root\\cimv2"}) is None
+    assert catalog.provider_kind("Get-CMAccount", {}) == "cmsite"
 
 
 def test_leading_dash_is_allowed_as_in_splatting(catalog):
@@ -745,8 +795,8 @@ def test_validate_set_on_each_element(catalog):
 
 
 def test_validate_set_on_common_parameters(catalog):
-    e = refused(catalog, "Get-CMSite", {"ErrorAction": "Explode"})
-    assert e.parameter == "ErrorAction"
+    e = refused(catalog, "Get-CMSite", {"WarningAction": "Explode"})
+    assert e.parameter == "WarningAction"
     assert e.fqid == "ParameterArgumentValidationError"
 
 
@@ -972,21 +1022,26 @@ def test_parameters_must_be_an_object(catalog):
 # The module itself: loadable by cmlab by path and by Ansible on a 3.9 controller
 
 
-def test_catalog_module_is_stdlib_only_and_python_3_9_syntax():
-    source = CATALOG_PY.read_text(encoding="utf-8")
+@pytest.mark.parametrize("name", ["_catalog.py", "_protocol.py"])
+def test_contract_modules_are_stdlib_only_and_python_3_9_syntax(name):
+    # cmlab imports them as the package cmscp_plugin_utils, without Ansible.
+    source = (REPO / "plugins" / "plugin_utils" / name).read_text(encoding="utf-8")
     tree = ast.parse(source, feature_version=(3, 9))
+    stdlib = set(sys.stdlib_module_names)
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            assert node.level == 0, "no relative imports: cmlab loads this file by path"
-            assert not (node.module or "").startswith("ansible")
+            if node.level:
+                assert node.module is None and [a.name for a in node.names] == ["_protocol"]
+            else:
+                assert node.module.split(".")[0] in stdlib, node.module
         if isinstance(node, ast.Import):
-            assert not any(alias.name.startswith("ansible") for alias in node.names)
+            assert all(alias.name.split(".")[0] in stdlib for alias in node.names)
     assert "FOR INTERNAL COLLECTION USE ONLY" in source
     assert "from __future__ import annotations" in source
 
 
 def test_flags_enum_takes_several_names_and_normalises_them():
-    catalog = cat.Catalog.load()
+    catalog = cat.Catalog.load(str(LAB_CATALOG_JSON))
     bound = catalog.bind("Set-NetFirewallRule", {"Name": "x", "Profile": ["domain", "Private"]})
     assert bound.params["Profile"] == "Domain,Private"
     with pytest.raises(cat.BindingError, match='The argument "Nope" does not belong to the set'):
@@ -997,7 +1052,7 @@ def test_flags_enum_takes_several_names_and_normalises_them():
 
 
 def test_a_property_of_a_step_output_binds_where_data_would():
-    catalog = cat.Catalog.load()
+    catalog = cat.Catalog.load(str(LAB_CATALOG_JSON))
     bound = catalog.bind("Get-Content", {"Path": {"$ref": "trace", "property": "TraceFilename"}, "Tail": 50})
     assert bound.params["Path"] == {"$ref": "trace", "property": "TraceFilename"}
     with pytest.raises(cat.BindingError, match="can only come from a plan secret"):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils import _bootstrap
+from ansible_collections.configmgr.scp.plugins.plugin_utils import _protocol
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
     Plan,
     Provider,
@@ -23,7 +23,7 @@ def doc(**overrides):
     d = {"protocol": 1, "ok": True, "steps": [{"id": "sites", "ok": True, "output": [{"SiteCode": "CAS"}], "error": None}],
          "error": None}
     d.update(overrides)
-    return _bootstrap.RESULT_START + json.dumps(d) + _bootstrap.RESULT_END + "\r\n"
+    return _protocol.RESULT_START + json.dumps(d) + _protocol.RESULT_END + "\r\n"
 
 
 class FakeAction:
@@ -45,7 +45,7 @@ class FakeAction:
 def test_unknown_parameter_is_refused_before_sending():
     plan = Plan()
     with pytest.raises(RunnerError, match="A parameter cannot be found that matches parameter name 'Bogus'"):
-        plan.add("x", "Get-CMSite", {"Bogus": 1})
+        plan.add("x", "Get-CMAccount", {"Bogus": 1})
 
 
 def test_missing_mandatory_is_refused_before_sending():
@@ -74,29 +74,29 @@ def test_nothing_is_sent_for_an_empty_plan():
 
 def test_one_fixed_command_line_and_the_plan_on_stdin():
     plan = Plan()
-    plan.add("sites", "Get-CMSite", {}, select={"SiteCode": None})
+    plan.add("sites", "Get-CMAccount", {}, select={"SiteCode": None})
     hostile = "a'b\"c$(whoami)`n\u00e9\u4e2d\n;rm -rf"
     plan.add("acct", "New-CMAccount", {"UserName": "LAB\\x", "Password": plan.add_secret("pw", hostile)})
     action = FakeAction(stdout=doc())
     run_plan(action, plan, Provider(site_code="CAS"))
     [(cmd, stdin, sudoable)] = action.calls
     assert sudoable is False
-    assert cmd == _bootstrap.BOOTSTRAP_COMMAND
+    assert cmd == _protocol.BOOTSTRAP_COMMAND
     assert hostile not in cmd and "pw" not in cmd
     assert stdin.isascii()
-    engine, payload = _bootstrap.split_stdin(stdin)
+    engine, payload = _protocol.split_stdin(stdin)
     assert engine.startswith("param([string]$PayloadJson)")   # minified: no comments, no indentation
     assert len(stdin) < len(engine) / 2                         # packed: gzip + base64
     data = json.loads(payload)
     assert data["secrets"] == {"pw": hostile}                         # data, escaped as JSON, never code
     assert data["steps"][1]["params"]["Password"] == {"$secret": "pw"}
-    assert data["steps"][0]["cm"] is True
+    assert data["steps"][0]["provider"] == "cmsite"
     assert data["provider"]["site_code"] == "CAS"
 
 
 def test_provider_password_travels_as_a_secret():
     plan = Plan()
-    plan.add("sites", "Get-CMSite", {})
+    plan.add("sites", "Get-CMAccount", {})
     payload, secrets = build_payload(plan, Provider(username="LAB\\cm", password="S3cret!"))
     data = json.loads(payload)
     assert data["provider"]["password_secret"] == "provider_password"
@@ -109,7 +109,7 @@ def test_windows_only_plan_needs_no_provider():
     plan.add("svc", "Get-Service", {"Name": "SMS_EXECUTIVE"})
     payload, _ = build_payload(plan, Provider(site_code="CAS"))
     assert json.loads(payload)["provider"] is None
-    assert json.loads(payload)["steps"][0]["cm"] is False
+    assert "provider" not in json.loads(payload)["steps"][0]      # absent: null (a host step)
 
 
 def test_good_result_is_parsed_around_other_output():
@@ -118,8 +118,9 @@ def test_good_result_is_parsed_around_other_output():
     assert res.output("missing") == []
 
 
-@pytest.mark.parametrize("stdout", ["", "garbage", _bootstrap.RESULT_START + "{not json" + _bootstrap.RESULT_END,
-                                    doc() + doc(), _bootstrap.RESULT_START + '{"protocol": 99, "steps": []}' + _bootstrap.RESULT_END])
+@pytest.mark.parametrize("stdout", ["", "garbage", _protocol.RESULT_START + "{not json" + _protocol.RESULT_END,
+                                    doc() + doc(), _protocol.RESULT_END + doc()[len(_protocol.RESULT_START):],
+                                    _protocol.RESULT_START + '{"protocol": 99, "steps": []}' + _protocol.RESULT_END])
 def test_malformed_results_are_errors(stdout):
     with pytest.raises(RunnerError):
         parse_result(stdout, "boom", 1, {})
@@ -146,6 +147,31 @@ def test_step_error_names_step_cmdlet_and_powershell_error():
 
 
 def test_provider_error_is_reported_as_such():
-    error = {"stage": "provider", "step": "sites", "cmdlet": "Get-CMSite", "message": "The specified module was not loaded"}
+    error = {"stage": "provider", "step": "sites", "cmdlet": "Get-CMAccount", "message": "The specified module was not loaded"}
     with pytest.raises(RunnerError, match="Could not connect to the SMS Provider"):
         to_plan_result({"protocol": 1, "ok": False, "steps": [], "error": error}, {})
+
+
+class _Connection:
+    def __init__(self, transport):
+        self.transport = transport
+
+
+@pytest.mark.parametrize("transport, expected", [("winrm", _protocol.BOOTSTRAP), ("psrp", _protocol.BOOTSTRAP_COMMAND),
+                                                 ("ssh", _protocol.BOOTSTRAP_COMMAND)])
+def test_each_connection_gets_what_its_exec_command_expects(transport, expected):
+    # winrm (every version) encodes a command that is not already encoded, and 2.16-2.18 encode every
+    # command: it gets the script. psrp decodes an encoded command and runs it in its runspace.
+    action = FakeAction(stdout=doc())
+    action._connection = _Connection(transport)
+    plan = Plan()
+    plan.add("svc", "Get-Service", {"Name": "WinRM"})
+    run_plan(action, plan)
+    assert action.calls[0][0] == expected
+
+
+def test_what_the_winrm_plugin_makes_of_the_script_is_the_bootstrap_command():
+    from ansible.plugins.loader import shell_loader
+
+    shell = shell_loader.get("powershell")
+    assert shell._encode_script(_protocol.BOOTSTRAP, strict_mode=False, preserve_rc=False) == _protocol.BOOTSTRAP_COMMAND

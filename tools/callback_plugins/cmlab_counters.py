@@ -13,7 +13,7 @@ name: cmlab_counters
 type: aggregate
 short_description: per-task cmlab counters (benchmarks only)
 description: Snapshots the cmlab control API counters at each task start and at the end of the run.
-requirements: [CMLAB_CONTROL_URL and CMLAB_COUNTERS_FILE set]
+requirements: [CMLAB_CONTROL_URL, CMLAB_CONTROL_TOKEN_FILE and CMLAB_COUNTERS_FILE set]
 """
 
 
@@ -48,7 +48,10 @@ class CallbackModule(CallbackBase):
 
     def _snapshot(self) -> dict:
         url = os.environ["CMLAB_CONTROL_URL"].rstrip("/") + "/counters"
-        with urllib.request.urlopen(url, timeout=30) as resp:
+        with open(os.environ["CMLAB_CONTROL_TOKEN_FILE"], encoding="utf-8") as fh:
+            token = fh.read().strip()
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=30) as resp:
             return _totals(json.loads(resp.read().decode()))
 
     def _close_task(self):

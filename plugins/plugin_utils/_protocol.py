@@ -1,0 +1,275 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, configmgr.scp contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""FOR INTERNAL COLLECTION USE ONLY. The plan protocol between the controller and the engine.
+
+One statement of the contract (docs/engine-protocol.md), used by three parties: the runner
+(``_runner.py``), the cmdlet catalog (``_catalog.py``) and cmlab's Python engine, which imports this
+module as a package (``cmscp_plugin_utils._protocol``, docs/cmlab.md "Installing cmlab"). The
+PowerShell engine (``plugins/module_utils/cmscp_engine.ps1``) cannot import it; the contract test
+(``tests/static/test_protocol_contract.py``) holds its literal strings and rules to this module.
+
+Standard library only, no Ansible imports: cmlab runs without Ansible.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import math
+import re
+
+PROTOCOL_VERSION = 1
+
+# --------------------------------------------------------------------------------------------
+# The command line and standard input (docs/engine-protocol.md sections 1 and 2)
+
+# Read standard input (one base64 line: gzip of engine + separator + payload), unpack it, split at
+# the separator (ordinal search: .NET Framework's culture-aware IndexOf ignores NUL) and run the
+# engine with the payload JSON as its argument. It never changes with the plan and carries no data,
+# and it is as short as it can be: every character of it costs about 2.7 bytes on the wire
+# (UTF-16, base64), standard input about 0.4 (cmd.exe also limits a WinRS command line to 8,191).
+# Without a separator, Remove(-1) fails: PowerShell's error on stderr, exit code 1.
+BOOTSTRAP = (
+    "$ErrorActionPreference='Stop';"
+    "$s=[IO.StreamReader]::new([IO.Compression.GZipStream]::new([IO.MemoryStream]::new("
+    "[Convert]::FromBase64String(-join @($input))),[IO.Compression.CompressionMode]0)).ReadToEnd();"
+    "$i=$s.IndexOf(\"`n`0`0`0`0`n\",[StringComparison]::Ordinal);"
+    "&([scriptblock]::Create($s.Remove($i))) $s.Substring($i+6)"
+)
+
+# The exact prefix of Ansible's powershell shell plugin (_encode_script). The psrp connection plugin
+# of every supported ansible-core decodes a command with this prefix and runs the script in its
+# runspace; the winrm plugin of 2.19 sends it unchanged, but those of 2.16-2.18 encode whatever they
+# are given once more (docs/engine-protocol.md section 1).
+COMMAND_PREFIX = "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand "
+
+SEPARATOR = "\n\0\0\0\0\n"
+# What PowerShell writes when standard input has no separator (the bootstrap's Remove(-1)).
+NO_PAYLOAD_MESSAGE = ('Exception calling "Remove" with "1" argument(s): "StartIndex cannot be less than zero.\r\n'
+                      'Parameter name: startIndex"')
+
+
+def encode_command(script: str) -> str:
+    return COMMAND_PREFIX + base64.b64encode(script.encode("utf-16-le")).decode("ascii")
+
+
+BOOTSTRAP_COMMAND = encode_command(BOOTSTRAP)
+
+
+def decode_command(command_line: str) -> str | None:
+    """The script of a command line built like ``encode_command`` (Ansible's form), else None."""
+    if not command_line.startswith(COMMAND_PREFIX):
+        return None
+    encoded = command_line[len(COMMAND_PREFIX):].strip()
+    if not encoded or " " in encoded:
+        return None
+    try:
+        return base64.b64decode(encoded, validate=True).decode("utf-16-le")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def minify(engine_source: str) -> str:
+    """The engine without indentation, blank lines and whole-line comments (it has no here-strings)."""
+    lines = (line.strip() for line in engine_source.splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("#"))
+
+
+def build_stdin(engine_source: str, payload_json: str) -> bytes:
+    """base64(gzip(minified engine, separator, payload)) on one line. The payload must be ASCII (JSON
+    escapes do that); gzip gets a fixed mtime, so the same plan always packs to the same bytes."""
+    packed = gzip.compress((minify(engine_source) + SEPARATOR + payload_json).encode("ascii"), mtime=0)
+    return base64.b64encode(packed) + b"\n"
+
+
+def split_stdin(data: bytes) -> tuple[str, str] | None:
+    """What the bootstrap does with standard input: (engine text, payload) or None."""
+    try:
+        text = gzip.decompress(base64.b64decode(b"".join(data.split()), validate=True)).decode("ascii")
+    except (ValueError, OSError, EOFError, UnicodeDecodeError):
+        return None
+    index = text.find(SEPARATOR)   # ordinal, as the bootstrap's IndexOf
+    if index < 0:
+        return None
+    return text[:index], text[index + len(SEPARATOR):]
+
+
+# --------------------------------------------------------------------------------------------
+# The result document (docs/engine-protocol.md section 3)
+
+RESULT_START = "<<<CMSCP-RESULT>>>"
+RESULT_END = "<<<CMSCP-END>>>"
+
+# The engine writes JSON in ASCII only, and escapes '<' and '>' too, so that no value (a site name,
+# a firewall rule description) can ever contain a marker: the document is unbreakable by data.
+# Characters written as they are; everything else is \uXXXX (UTF-16 code units, lower-case hex),
+# except '"' and '\' (\" and \\). The PowerShell engine's fast path uses this very class with -cmatch.
+JSON_PLAIN_CLASS = r"[\x20\x21\x23-\x3b\x3d\x3f-\x5b\x5d-\x7e]"
+_JSON_PLAIN = re.compile(JSON_PLAIN_CLASS + "*")
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def json_string(text: str) -> str:
+    if _JSON_PLAIN.fullmatch(text):
+        return '"' + text + '"'
+    out = ['"']
+    for unit in text:
+        code = ord(unit)
+        if unit == '"':
+            out.append('\\"')
+        elif unit == "\\":
+            out.append("\\\\")
+        elif _JSON_PLAIN.fullmatch(unit):
+            out.append(unit)
+        elif code > 0xFFFF:   # UTF-16 code units, as .NET strings hold them
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    out.append('"')
+    return "".join(out)
+
+
+def json_number(value: int | float) -> str:
+    """Integers as they are; doubles round-trip, and NaN / Infinity / -Infinity as *strings*
+    (JSON has no such numbers; the engine writes [double]::NaN.ToString() the same way)."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return '"' + _NON_FINITE[repr(value)] + '"'
+        return repr(value)
+    return str(int(value))
+
+
+def json_text(value: object) -> str:
+    """The engine's JSON writer for plain data (None, bool, int, float, str, list, dict with text keys)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json_string(value)
+    if isinstance(value, (int, float)):
+        return json_number(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(json_string(str(k)) + ":" + json_text(v) for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(json_text(v) for v in value) + "]"
+    raise TypeError(f"not plain data: {type(value).__name__}")
+
+
+def frame(document: str) -> str:
+    return RESULT_START + document + RESULT_END
+
+
+def unframe(stdout: str) -> str | None:
+    """The document in an engine's standard output: the one text between a start marker and the
+    next end marker that holds no '<'. A document never does (the writer escapes it), so no value
+    can cut one short; other output around it (a cmdlet's warning, host output after it over PSRP)
+    is ignored, even with a marker in it. None when there is no such text, or more than one."""
+    found = []
+    start = stdout.find(RESULT_START)
+    while start >= 0:
+        body_start = start + len(RESULT_START)
+        end = stdout.find(RESULT_END, body_start)
+        if end < 0:
+            break
+        body = stdout[body_start:end]
+        if "<" not in body:
+            found.append(body)
+        start = stdout.find(RESULT_START, body_start)
+    return found[0] if len(found) == 1 else None
+
+
+# --------------------------------------------------------------------------------------------
+# The payload: steps and the value forms (docs/engine-protocol.md section 2)
+
+STEP_ID_PATTERN = "^[A-Za-z0-9_]+$"
+STEP_ID = re.compile(r"[A-Za-z0-9_]+")        # fullmatch; ASCII only (PowerShell: -cmatch ...\z)
+PROVIDER_VALUES = ("site_code", "server", "namespace")
+# How a step reaches the SMS Provider: None (a host step), "cim" (a CIM cmdlet reading the
+# provider's WMI classes: facts of the provider without the ConfigurationManager module, and a CIM
+# session when the provider is another machine), "cmsite" (a ConfigMgr cmdlet: the module and the
+# CMSite drive).
+PROVIDER_KINDS = (None, "cim", "cmsite")
+ON_ERROR = ("stop", "continue")
+# Cmdlets that take the engine's CIM session (-CimSession) when the provider is another machine.
+CIM_CMDLETS = frozenset({"Get-CimInstance"})
+
+VALUE_FORMS = '{"$ref": step}, {"$ref": step, "property": name}, {"$provider": name} or {"$secret": name}'
+
+
+def fold(text: str) -> str:
+    """Case folding as .NET's StringComparer.OrdinalIgnoreCase compares (each character's simple
+    upper case): how the PowerShell engine compares step ids, parameter and select names and cmdlet
+    names. Never culture-aware: in a Turkish culture 'id' and 'ID' differ, ordinally they do not."""
+    out = []
+    for char in text:
+        upper = char.upper()
+        out.append(upper if len(upper) == 1 else char)
+    return "".join(out)
+
+
+def step_id_ok(value: object) -> bool:
+    return isinstance(value, str) and STEP_ID.fullmatch(value) is not None
+
+
+def value_form(value: object) -> str:
+    """What a plan value is: "data", "ref", "refprop", "provider", "secret" or "invalid" (an object
+    that is none of the forms). Keys are compared exactly: the forms are lower-case."""
+    if not isinstance(value, dict):
+        return "data"
+    keys = set(value)
+    if keys == {"$ref"} and step_id_ok(value["$ref"]):
+        return "ref"
+    if keys == {"$ref", "property"} and step_id_ok(value["$ref"]) and step_id_ok(value["property"]):
+        return "refprop"
+    if keys == {"$provider"} and value["$provider"] in PROVIDER_VALUES:
+        return "provider"
+    if keys == {"$secret"} and step_id_ok(value["$secret"]):
+        return "secret"
+    return "invalid"
+
+
+def uses_provider_value(value: object) -> bool:
+    if isinstance(value, list):
+        return any(uses_provider_value(v) for v in value)
+    return value_form(value) == "provider"
+
+
+# Every text the engines write themselves, as Python format strings. The PowerShell engine writes
+# the same text with $name for {name} (the contract test checks that it contains each one).
+TEXTS = {
+    "not_json": "The payload is not valid JSON.",
+    "protocol": "Unsupported protocol version (this engine speaks protocol 1).",
+    "not_allowed": "The cmdlet '{cmdlet}' is not allowed.",
+    "ref_not_run": "Reference to step '{ref}', which has not run.",
+    "secret_missing": "Secret '{name}' is not in the payload.",
+    "secret_empty": "Secret '{name}' is empty.",
+    "provider_value": "Provider value '{key}' is not available.",
+    "value_form": "A parameter value may only be JSON data, " + VALUE_FORMS + ".",
+    "list_item": "A value inside a list may only be JSON data.",
+    "no_provider_location": "No SMS Provider for a local site was found (SMS_ProviderLocation).",
+    "not_serializable": "The result could not be written as JSON: ",
+}
+
+
+def protocol_ok(payload: object) -> bool:
+    """The engines' one check of the payload as a whole: a JSON object whose protocol is the integer
+    1 (not 1.0, "1" or true). Its structure is the runner's (Step.to_payload, build_payload); a
+    payload of another structure fails at stage "engine" in both engines, in their own words."""
+    if not isinstance(payload, dict):
+        return False
+    protocol = payload.get("protocol")
+    return type(protocol) is int and protocol == PROTOCOL_VERSION
+
+
+def unique_by_fold(names) -> dict:
+    """{folded name: (first spelling, index of the last one)}: what an OrdinalIgnoreCase table keeps
+    when names differing only in case are set one after another (the PowerShell engine's splat,
+    its outputs and its shaped objects): the first spelling, the last value."""
+    kept: dict = {}
+    for index, name in enumerate(names):
+        key = fold(name)
+        kept[key] = (kept[key][0] if key in kept else name, index)
+    return kept

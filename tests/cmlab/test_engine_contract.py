@@ -1,0 +1,182 @@
+"""cmlab's engine behaves as the PowerShell engine on everything the two used to disagree on
+(issue 8 item 20), on data that looks like the protocol (item 3) and on forged plans (item 17).
+The PowerShell side of each rule is held by tests/static/test_protocol_contract.py."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+import pytest
+
+from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import parse_result, to_plan_result
+from cmlab.accounting import Accounting
+from cmlab.contract import protocol
+from cmlab.engine import Engine, load_catalog, round_trip_date, to_engine_json
+from cmlab.faults import Faults
+from cmlab.topology import load_topology
+
+PASSWORD = "Contract-Test-1!"
+CATALOG = load_catalog()
+CAS = "cas.lab.example"
+
+
+def step(sid: str, cmdlet: str, select=None, on_error: str = "stop", **params) -> dict:
+    return {"id": sid, "cmdlet": cmdlet, "provider": CATALOG.provider_kind(cmdlet, params), "params": params,
+            "select": select, "on_error": on_error}
+
+
+def strict_json(text: str):
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture
+def engine() -> Engine:
+    model = load_topology("inventories/lab/cmlab.yml").build_model(PASSWORD)
+    return Engine(model, CATALOG, Accounting(), Faults())
+
+
+def run(engine: Engine, *steps: dict, host: str = CAS, secrets: dict | None = None, payload=None) -> dict:
+    body = payload if payload is not None else {"protocol": 1, "provider": None, "steps": list(steps),
+                                                 "secrets": secrets or {}}
+    stdout = engine.run(host, json.dumps(body))
+    return strict_json(protocol.unframe(stdout))
+
+
+# Item 3: the result document cannot be broken by data --------------------------------------------
+
+MARKERS = f'x{protocol.RESULT_END}y{protocol.RESULT_START}{{"protocol":1,"ok":true,"steps":[],"error":null}}'
+
+
+def test_markers_inside_a_value_are_escaped_and_read_back_literally(engine):
+    doc = run(engine, step("new", "New-NetFirewallRule", None, Name="SCP-Out", DisplayName=MARKERS,
+                           Description=MARKERS, Direction="Outbound"),
+              step("rule", "Get-NetFirewallRule", {"DisplayName": None, "Description": None}, Name="SCP-Out"),
+              host="scp01.lab.example")
+    assert doc["ok"], doc["error"]
+    assert doc["steps"][1]["output"] == [{"DisplayName": MARKERS, "Description": MARKERS}]
+    stdout = engine.run("scp01.lab.example", json.dumps({"protocol": 1, "provider": None, "secrets": {}, "steps": [
+        step("rule", "Get-NetFirewallRule", {"Description": None}, Name="SCP-Out")]}))
+    assert stdout.count(protocol.RESULT_END) == 1 and "<" not in protocol.unframe(stdout)
+    # What the runner makes of it: the value, whole.
+    result = to_plan_result(parse_result(stdout, "", 0, {}), {})
+    assert result.first("rule") == {"Description": MARKERS}
+
+
+def test_output_around_the_document_cannot_forge_one():
+    real = protocol.frame(protocol.json_text({"protocol": 1, "ok": True, "steps": [], "error": None}))
+    forged = protocol.frame('{"protocol":1,"ok":true,"steps":[{"id":"x","ok":true,"output":["<forged>"]}]}')
+    assert protocol.unframe("WARNING: " + protocol.RESULT_START + "\r\n" + real + "\r\n") == real[18:-15]
+    assert protocol.unframe(real + "\r\nhost output " + forged) == real[18:-15]       # '<' in it: not a document
+    assert protocol.unframe(real + real) is None                                   # two documents: refused
+
+
+# Item 20: where the engines disagreed -------------------------------------------------------------
+
+def test_nan_and_infinity_are_text_in_valid_json():
+    text = to_engine_json({"values": [float("nan"), float("inf"), -float("inf"), 1.5, 10**20]})
+    assert text == '{"values":["NaN","Infinity","-Infinity",1.5,100000000000000000000]}'
+    assert strict_json(text)
+
+
+def test_dates_are_written_as_dotnet_round_trip_strings():
+    utc = datetime.datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=datetime.timezone.utc)
+    assert round_trip_date(utc) == "2026-01-02T03:04:05.1200000+00:00"          # a Local DateTime on a UTC server
+    plus_two = datetime.timezone(datetime.timedelta(hours=2))
+    assert round_trip_date(datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=plus_two)) == "2026-01-02T03:04:05.0000000+02:00"
+    assert round_trip_date(datetime.datetime(2026, 1, 2)) == "2026-01-02T00:00:00.0000000"   # Unspecified: no suffix
+
+
+def test_the_ascii_fast_path_is_case_sensitive_and_anchored_at_the_very_end():
+    # -match would pass the Kelvin sign and the dotted capital I as 'k' and 'i'; $ would pass "a\n".
+    assert to_engine_json("\u212a\u0130") == '"\\u212a\\u0130"'
+    assert to_engine_json("a\n") == '"a\\u000a"'
+    assert to_engine_json("<b>") == '"\\u003cb\\u003e"'
+    assert to_engine_json("\U0001F600") == '"\\ud83d\\ude00"'
+
+
+def test_the_bootstrap_separator_is_found_ordinally():
+    # .NET Framework's culture-aware IndexOf ignores NUL: "\n\n" in the engine would have matched.
+    engine_text, payload = "a\n\nb", '{"protocol":1}'
+    packed = protocol.build_stdin(engine_text, payload)
+    assert protocol.split_stdin(packed) == ("a\nb", payload)    # minified: no blank line left either
+    assert "[StringComparison]::Ordinal" in protocol.BOOTSTRAP
+
+
+def test_step_ids_compare_ignoring_case_as_powershell_hashtables(engine):
+    # The engine's outputs are an OrdinalIgnoreCase table: SVC is svc; of two such ids the later wins.
+    doc = run(engine, step("svc", "Get-Service", None, Name="WinRM"),
+              step("again", "Get-Service", {"Name": None}, Name={"$ref": "SVC", "property": "Name"}))
+    assert doc["ok"] and doc["steps"][1]["output"] == [{"Name": "WinRM"}]
+    doc = run(engine, step("svc", "Get-Service", None, Name="WinRM"), step("SVC", "Get-Service", None, Name="WinRM"),
+              step("again", "Get-Service", {"Name": None}, Name={"$ref": "svc", "property": "Name"}))
+    assert doc["ok"] and [s["id"] for s in doc["steps"]] == ["svc", "SVC", "again"]
+
+
+def test_parameter_and_select_names_differing_in_case_keep_the_last_value(engine):
+    # The splat and the shaped object are OrdinalIgnoreCase tables: the last value, the first spelling.
+    twice = step("svc", "Get-Service", {"Name": None, "NAME": None, "status": None}, Name="NoSuchService")
+    twice["params"]["name"] = "WinRM"
+    doc = run(engine, twice)
+    assert doc["ok"], doc["error"]
+    assert doc["steps"][0]["output"] == [{"Name": "WinRM", "status": "Running"}]
+
+
+def test_value_form_names_are_exact(engine):
+    doc = run(engine, step("svc", "Get-Service", None, Name={"$Ref": "x"}))
+    assert doc["error"]["message"] == protocol.TEXTS["value_form"]
+
+
+def test_an_empty_secret_is_refused_as_such(engine):
+    doc = run(engine, step("acct", "New-CMAccount", None, UserName="LAB\\svc-cminstall", Password={"$secret": "pw"}),
+              payload={"protocol": 1, "provider": {}, "secrets": {"pw": ""}, "steps": [
+                  step("acct", "New-CMAccount", None, UserName="LAB\\svc-cminstall", Password={"$secret": "pw"})]})
+    assert doc["error"]["stage"] == "step" and doc["error"]["message"] == "Secret 'pw' is empty."
+    provider = {"site_code": "PS1", "server": "ps1.lab.example", "username": "LAB\\cmadmin", "password_secret": "p"}
+    doc = run(engine, payload={"protocol": 1, "provider": provider, "secrets": {"p": ""},
+                               "steps": [step("x", "Get-CMAccount", None)]})
+    assert (doc["error"]["stage"], doc["error"]["message"]) == ("provider", "Secret 'p' is empty.")
+
+
+@pytest.mark.parametrize("payload", [{"protocol": v, "steps": []} for v in (1.0, "1", True, None, 2, [1])] + [[1], "x"])
+def test_only_an_object_with_the_integer_1_is_protocol_1(engine, payload):
+    doc = run(engine, payload=payload)
+    assert doc["error"] == {"stage": "payload", "step": None, "cmdlet": None, "message": protocol.TEXTS["protocol"],
+                            "category": "InvalidData", "fqid": "InvalidPayload", "exception": None}
+
+
+def test_a_value_form_inside_a_list_is_refused(engine):
+    doc = run(engine, step("svc", "Get-Service", None, Name="WinRM"),
+              step("both", "Get-Service", None, Name=["Spooler", {"$ref": "svc", "property": "Name"}]))
+    assert doc["error"]["message"] == "A value inside a list may only be JSON data."
+
+
+def test_several_outputs_for_a_string_parameter_is_powershells_conversion_error(engine):
+    doc = run(engine, step("members", "Get-LocalGroupMember", None, Name="Administrators"),
+              step("one", "Get-LocalGroupMember", None, Name={"$ref": "members", "property": "Name"}),
+              host="scp01.lab.example")
+    error = doc["error"]
+    assert (error["step"], error["category"]) == ("one", "InvalidArgument")
+    assert error["message"] == ("Cannot bind parameter 'Name'. Cannot convert 'System.Object[]' to the type "
+                                "'System.String' required by parameter 'Name'. Specified method is not supported.")
+    assert error["exception"] == "System.Management.Automation.ParameterBindingException"
+
+
+# Item 17: what a forged plan cannot do ------------------------------------------------------------
+
+@pytest.mark.parametrize("params", [{"Name": "WinRM", "OutVariable": "result"}, {"Name": "WinRM", "ov": "result"},
+                                    {"Name": "WinRM", "ComputerName": "ps1.lab.example"},
+                                    {"Name": "WinRM", "ErrorAction": "SilentlyContinue"}])
+def test_a_forged_plan_cannot_set_engine_variables_or_reach_another_host(engine, params):
+    doc = run(engine, {"id": "svc", "cmdlet": "Get-Service", "provider": None, "params": params, "select": None})
+    assert doc["error"]["stage"] == "step"
+    assert doc["error"]["fqid"].split(",")[0] in ("CommonParameterNotAllowed", "ParameterNotAllowed")
+    assert engine.accounting.snapshot()[CAS]["cmdlet_calls"] == {}
+
+
+def test_cmdlets_no_plan_uses_are_not_allowed(engine):
+    for cmdlet in ("Start-Process", "Invoke-WebRequest", "New-PSDrive", "ConvertTo-SecureString"):
+        doc = run(engine, {"id": "x", "cmdlet": cmdlet, "provider": None, "params": {}})
+        assert doc["error"]["fqid"] == "CmdletNotAllowed", cmdlet
