@@ -55,7 +55,7 @@ integration: setup
 	$(BIN)/python -m pytest -q tests/integration
 
 molecule: setup
-	$(BIN)/molecule test --all
+	$(BIN)/python tests/molecule/run_scenarios.py
 
 bench: setup
 	$(BIN)/python tools/bench.py --topology $(LAB_TOPOLOGY)

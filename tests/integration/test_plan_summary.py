@@ -212,7 +212,7 @@ def test_a_fence_is_longer_than_any_backtick_run_in_its_content(tmp_path, value)
     inventory = json.dumps({"all": {"hosts": {"local": {"ansible_connection": "local",
                                                         "ansible_python_interpreter": sys.executable}}}})
     play = '- hosts: all\n  gather_facts: false\n  tasks:\n    - name: Fails\n      ansible.builtin.fail:\n        msg: "{{ v }}"\n'
-    rc, text, out = run_local(tmp_path, play, "--check", inventory=inventory, extra={"v": value})
+    rc, text, _ = run_local(tmp_path, play, "--check", inventory=inventory, extra={"v": value})
     assert rc != 0
     tokens, _ = structure(text)
     fences = [tok for tok in tokens if tok.type == "fence"]
@@ -261,7 +261,8 @@ def test_plan_of_the_site_lists_the_hidden_account_task_and_no_secret_then_a_fai
     assert ("h2", "Failed") in headings
     assert ("h3", "service_connection_point : Install, move or remove the service connection point (cas.lab.example)") in headings
     message = next(tok.content for tok in tokens if tok.type == "fence" and tok.info == "text")
-    assert message.strip() == failed.task("service_connection_point : Install, move or remove the service connection point")["result"]["msg"]
+    scp_task = "service_connection_point : Install, move or remove the service connection point"
+    assert message.strip() == failed.task(scp_task)["result"]["msg"]
     assert "ps1.lab.example (site PS1)" in message
 
 
