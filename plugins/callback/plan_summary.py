@@ -283,9 +283,9 @@ class CallbackModule(CallbackBase):
         changes, failures, real, warned = self._changes, self._failures, self._real, self._warned
         hidden = sum(1 for e in changes if e["hidden"])
         if plan:
-            lines = ["# configmgr.scp plan", "",
-                     "Check mode: this run changed nothing (except the tasks listed under *Ran for real*). "
-                     "It shows what applying the change would do.", ""]
+            done = (f"nothing was changed, except by the {len(real)} task(s) under *Ran for real during this plan*"
+                    if real else "nothing was changed")
+            lines = ["# configmgr.scp plan", "", f"Check mode: {done}. This is what applying the change would do.", ""]
         else:
             lines = ["# configmgr.scp apply", "", "This run applied the changes below to the hosts.", ""]
         summary = [f"{len(changes)} task(s) {'would change' if plan else 'changed'} something"]
