@@ -16,8 +16,8 @@ description:
   - The heading says which kind of run it was. A run with C(--check) (or whose plays all set C(check_mode))
     is a B(plan) ("nothing was changed"); any other run is an B(apply) ("these changes were made").
   - Listed are failed and unreachable tasks with their messages, every task that changed (or would change)
-    something with the module's own description (its C(actions), C(changes), C(added) or C(removed)) and a
-    unified diff of its C(diff), and the warnings and deprecations modules returned.
+    something with the module's own description (its C(actions), C(changes), C(added) or C(removed), else
+    its C(msg)) and a unified diff of its C(diff), and the warnings and deprecations modules returned.
   - A task with C(no_log) is listed by name only, as "changes hidden"; nothing of its result (values, diff,
     message, warnings) is written.
   - "In a plan, a task that ran with C(check_mode: false) really changed its host; such tasks are listed in a
@@ -215,6 +215,9 @@ class CallbackModule(CallbackBase):
                         entry["what"].append(prefix + "changes: " + ", ".join(map(_as_text, sub["changes"])))
                     entry["what"] += [prefix + "add " + _as_text(v) for v in _list(sub.get("added"))]
                     entry["what"] += [prefix + "remove " + _as_text(v) for v in _list(sub.get("removed"))]
+                    if (not entry["failed"] and not entry["what"] and not sub.get("diff")
+                            and isinstance(sub.get("msg"), str) and sub["msg"]):
+                        entry["what"].append(prefix + sub["msg"])      # a debug task that reports a change
                     diffs = sub.get("diff") or []
                     for diff in [diffs] if isinstance(diffs, dict) else diffs:
                         if isinstance(diff, dict):

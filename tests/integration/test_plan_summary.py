@@ -197,12 +197,19 @@ def test_an_apply_has_its_own_heading_and_unreachable_hosts_are_listed(tmp_path)
             - name: Reach it
               ansible.builtin.raw: whoami
               when: inventory_hostname != 'local'
+            - name: Ask for a restart
+              ansible.builtin.debug:
+                msg: Restarting SMS_Executive
+              changed_when: true
+              when: inventory_hostname == 'local'
         """)
     rc, text, out = run_local(tmp_path, play, "--diff", inventory=inventory)
     assert rc != 0, out
     _, headings = structure(text)
     assert headings == [("h1", "configmgr.scp apply"), ("h2", "Failed"), ("h3", "Reach it (gone.example)"),
-                        ("h2", "Changed"), ("h3", "Describe it (local)"), ("h2", "Recap")]
+                        ("h2", "Changed"), ("h3", "Describe it (local)"), ("h3", "Ask for a restart (local)"),
+                        ("h2", "Recap")]
+    assert "- Restarting SMS\\_Executive\n" in text
     assert "**unreachable**" in text
     assert "This run applied the changes below" in text
 
