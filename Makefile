@@ -83,7 +83,7 @@ versions: setup $(VERSION_STAMPS)
 	CMSCP_ANSIBLE_CORE_VERSIONS="$(ANSIBLE_CORE_VERSIONS)" $(BIN)/python -m pytest -q tests/versions
 
 molecule: setup
-	$(BIN)/molecule test --all
+	$(BIN)/python tests/molecule/run_scenarios.py
 
 bench: setup
 	$(BIN)/python tools/bench.py --topology $(LAB_TOPOLOGY)
