@@ -130,8 +130,8 @@ class SiteComponentManager:
         key = self._key(site_system, role.name)
         self.deinstalling.pop(key, None)
         site = hierarchy.sites[site_system.site_code]
-        # HMAN processes the site control change: "New site system ..." and status 3306 (docs/configmgr-behaviour.md#asynchronous-
-        # installation).
+        # HMAN processes the site control change: "New site system ..." and status 3306
+        # (docs/configmgr-behaviour.md#asynchronous-installation).
         hierarchy.status_messages.raise_message(site.code, site.server, HMAN, MSG_NEW_SITE_SYSTEM, SEVERITY_INFORMATION,
                                                 self._now(), (site.code, site_system.server, role.name))
         for component in ROLE_COMPONENTS.get(role.name, ()):
