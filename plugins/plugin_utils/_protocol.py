@@ -261,7 +261,7 @@ def protocol_ok(payload: object) -> bool:
     if not isinstance(payload, dict):
         return False
     protocol = payload.get("protocol")
-    return type(protocol) is int and protocol == PROTOCOL_VERSION
+    return isinstance(protocol, int) and not isinstance(protocol, bool) and protocol == PROTOCOL_VERSION
 
 
 def unique_by_fold(names) -> dict:
