@@ -156,7 +156,9 @@ def test_explicit_provider_credentials_work_and_never_show(lab):
     assert password not in run.stdout and password not in run.stderr
     assert password not in json.dumps(run.results)
 
-    wrong = one_task(lab, "wrong", "sms_provider", "service_connection_point_info", {
+    # From another host the provider is remote, so the credentials are used (on the provider itself WMI
+    # takes the session's own identity: local connections accept no credentials).
+    wrong = one_task(lab, "wrong", "ps1.lab.example", "service_connection_point_info", {
         "provider_server": "cas.lab.example", "provider_site_code": "CAS",
         "provider_username": lab.info["admin_user"], "provider_password": "not-" + password})
     failed = lab.playbook(wrong).task("wrong")
