@@ -40,6 +40,7 @@ PLAN_CMDLETS = (
     "Add-CMServiceConnectionPoint",
     "Add-LocalGroupMember",
     "Get-CMAccount",
+    "Get-ChildItem",
     "Get-CimInstance",
     "Get-Content",
     "Get-ItemProperty",

@@ -18,7 +18,7 @@ $AllowedCmdlets = @(
     'Add-CMServiceConnectionPoint', 'Get-CMAccount',
     'New-CMAccount', 'New-CMSiteSystemServer', 'Remove-CMAccount', 'Remove-CMServiceConnectionPoint',
     'Remove-CMSiteSystemServer', 'Set-CMAccount', 'Set-CMServiceConnectionPoint', 'Set-CMSiteSystemServer',
-    'Add-LocalGroupMember', 'Get-CimInstance', 'Get-Content', 'Get-ItemProperty', 'Get-LocalGroupMember',
+    'Add-LocalGroupMember', 'Get-ChildItem', 'Get-CimInstance', 'Get-Content', 'Get-ItemProperty', 'Get-LocalGroupMember',
     'Get-NetFirewallPortFilter', 'Get-NetFirewallRule', 'Get-Service', 'New-NetFirewallRule',
     'Remove-LocalGroupMember', 'Remove-NetFirewallRule', 'Restart-Service', 'Set-ItemProperty',
     'Set-NetFirewallRule', 'Start-Service', 'Stop-Service'
