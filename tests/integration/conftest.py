@@ -20,7 +20,7 @@ LAB_TOPOLOGY = REPO / "inventories" / "lab" / "cmlab.yml"
 # on the server the SCP goes to. The role's connectivity prerequisites (issue 7 items 1-2, tasks/prerequisites.yml)
 # set it and restart the server; until they are part of the role, the tests' lab has the values on the servers
 # the tests move the SCP to, as if set before the last boot. ps1, where the SCP starts, has none: the lab still
-# starts CRITICAL. With the prerequisites in the role, TLS12_PRESET_HOSTS can become () (docs/health.md).
+# starts CRITICAL. With the prerequisites in the role, TLS12_PRESET_HOSTS can become () (docs/development.md, "The SCP's health in tests").
 TLS12_PRESET_HOSTS = ("cas.lab.example", "scp01.lab.example")
 DOTNET_KEYS = ("HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319",
                "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319")
