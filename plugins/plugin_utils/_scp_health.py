@@ -32,8 +32,8 @@ import datetime
 import re
 from dataclasses import dataclass, field
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils import _logs, _status
-from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, PlanResult, provider_value
+from ansible_collections.configmgr.scp.plugins.plugin_utils import _cmtrace, _logs, _status
+from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, PlanResult, provider_value, ref
 
 COMPONENTS = ("SMS_DMP_DOWNLOADER", "SMS_DMP_UPLOADER", "SMS_SERVICE_CONNECTOR")
 DOWNLOADER = "SMS_DMP_DOWNLOADER"
@@ -51,11 +51,20 @@ ALERT_SELECT = {"ID": None, "Name": None, "TypeID": None, "TypeInstanceID": None
 
 DOWNLOADER_LOG = "Dmpdownloader.log"
 CHECK_LOG = "EndpointConnectivityCheckWorker.log"
-# Both logs are in the SCP server's Logs folder: the folder of the downloader's own log.
-HEALTH_LOGS = [_logs.LogRead(DOWNLOADER_LOG, DOWNLOADER), _logs.LogRead(CHECK_LOG, DOWNLOADER)]
-DOWNLOADER_LOGS = [_logs.LogRead(DOWNLOADER_LOG, DOWNLOADER)]
+TRACING_KEY = _logs.TRACING_KEY + DOWNLOADER
 LOG_BYTES = 16384
 MESSAGE_WINDOW = datetime.timedelta(days=7)
+# The registry values health reads, in one Get-ItemProperty: each key as a wildcard path whose last character
+# is `?`, so a key that does not exist (the SCHANNEL key, absent by default; the downloader's key before the
+# role runs) matches nothing instead of failing the read. Each object's PSPath says which key it is, compared
+# exactly (a sibling key matching the `?` is ignored).
+REGISTRY_PATHS = {"dmp": DMP_KEY, **DOTNET_KEYS, "schannel": SCHANNEL_KEY}
+REGISTRY_SELECT = {"PSPath": None, **DMP_SELECT, **DOTNET_SELECT, **SCHANNEL_SELECT}
+
+
+def _one_key(path: str) -> str:
+    return f"{path[:-1]}?"
+
 
 # Log lines (wording of the SCP's logs as the lab writes them; docs/simulator-assumptions.md).
 _STARTED = re.compile(r"SMS_DMP_DOWNLOADER started\. Service connection point mode: (Online|Offline)", re.IGNORECASE)
@@ -84,21 +93,36 @@ def provider_plan(plan: Plan, now: datetime.datetime | None = None) -> Plan:
     return plan
 
 
-def downloader_plan(max_bytes: int = LOG_BYTES, plan: Plan | None = None) -> Plan:
-    """What the SCP server shows about SMS_DMP_DOWNLOADER: its values and the end of its log."""
-    plan = plan if plan is not None else Plan()
-    plan.add("dmp", "Get-ItemProperty", {"LiteralPath": DMP_KEY}, select=DMP_SELECT, on_error="continue")
-    return _logs.read_plan(DOWNLOADER_LOGS, max_bytes, rollover=False, plan=plan, prefix="dl_")
+def _downloader_log(plan: Plan, max_bytes: int) -> None:
+    """The end of Dmpdownloader.log, found through the downloader's Tracing key (docs/configmgr-behaviour.md#logs)."""
+    plan.add("dl_trace", "Get-ItemProperty", {"LiteralPath": TRACING_KEY}, select={"TraceFilename": None},
+             on_error="continue")
+    plan.add("dl_bytes", "Get-Content", {"LiteralPath": ref("dl_trace", "TraceFilename"), "Encoding": "Byte",
+                                         "Tail": max_bytes}, on_error="continue")
+
+
+def downloader_plan(max_bytes: int = LOG_BYTES) -> Plan:
+    """What the SCP server shows about SMS_DMP_DOWNLOADER - its values and the end of its log: three steps."""
+    plan = Plan()
+    plan.add("registry", "Get-ItemProperty", {"Path": [_one_key(DMP_KEY)]}, select=REGISTRY_SELECT, on_error="continue")
+    _downloader_log(plan, max_bytes)
+    return plan
 
 
 def server_plan(max_bytes: int = LOG_BYTES) -> Plan:
-    """Everything health needs from the SCP server: one invocation there."""
+    """Everything health needs from the SCP server, in one invocation of six steps: the registry values, the
+    end of Dmpdownloader.log, and the end of EndpointConnectivityCheckWorker.log from the same Logs folder."""
     plan = Plan()
-    plan.add("dmp", "Get-ItemProperty", {"LiteralPath": DMP_KEY}, select=DMP_SELECT, on_error="continue")
-    for step, key in DOTNET_KEYS.items():
-        plan.add(step, "Get-ItemProperty", {"LiteralPath": key}, select=DOTNET_SELECT, on_error="continue")
-    plan.add("schannel", "Get-ItemProperty", {"LiteralPath": SCHANNEL_KEY}, select=SCHANNEL_SELECT, on_error="continue")
-    return _logs.read_plan(HEALTH_LOGS, max_bytes, rollover=False, plan=plan, prefix="h_")
+    plan.add("registry", "Get-ItemProperty", {"Path": [_one_key(p) for p in REGISTRY_PATHS.values()]},
+             select=REGISTRY_SELECT, on_error="continue")
+    _downloader_log(plan, max_bytes)
+    plan.add("dl_dir", "Get-ChildItem", {"LiteralPath": ref("dl_trace", "TraceFilename")}, select={"DirectoryName": None},
+             on_error="continue")
+    plan.add("check_file", "Get-ChildItem", {"LiteralPath": ref("dl_dir", "DirectoryName"), "Filter": CHECK_LOG},
+             select={"FullName": None, "Name": None}, on_error="continue")
+    plan.add("check_bytes", "Get-Content", {"LiteralPath": ref("check_file", "FullName"), "Encoding": "Byte",
+                                            "Tail": max_bytes}, on_error="continue")
+    return plan
 
 
 # -- what the SCP server shows -------------------------------------------------------------------------
@@ -118,6 +142,27 @@ def _unix(value) -> str | None:
     return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
+def registry_values(result: PlanResult) -> dict[str, dict]:
+    """The values read, by key ("dmp", "dotnet_64bit", "dotnet_32bit", "schannel"), from each object's PSPath."""
+    out: dict[str, dict] = {}
+    for raw in result.output("registry"):
+        if not isinstance(raw, dict):
+            continue
+        path = str(raw.get("PSPath") or "").split("::", 1)[-1].lower()
+        for name, key in REGISTRY_PATHS.items():
+            if path == "hkey_local_machine" + key[5:].lower():
+                out[name] = raw
+    return out
+
+
+def log_entries(result: PlanResult, step: str, name: str, max_bytes: int = LOG_BYTES) -> list:
+    """The entries of a tail read (`Get-Content -Encoding Byte -Tail n`): fewer bytes than asked is the whole file,
+    else the read started inside the file and its first line is a fragment."""
+    data = bytes(b & 0xFF for b in result.output(step) if isinstance(b, int) and not isinstance(b, bool))
+    complete = len(data) < max_bytes
+    return _cmtrace.parse(_logs.decode_tail(data, complete), source=name, skip_partial_first_line=not complete)
+
+
 @dataclass
 class ServerFacts:
     """What one read of the SCP server returned, in the terms health uses."""
@@ -126,19 +171,14 @@ class ServerFacts:
     dmp: dict | None = None
     downloader_entries: list = field(default_factory=list)
     check_entries: list = field(default_factory=list)
-    logs: list = field(default_factory=list)
     tls: dict | None = None
 
     @classmethod
-    def of(cls, result: PlanResult, full: bool = True) -> ServerFacts:
-        dmp_step = result.steps.get("dmp")
-        dmp = dmp_step.first if dmp_step is not None and dmp_step.ok else None
-        if full:
-            logs = _logs.parse(result, HEALTH_LOGS, rollover=False, prefix="h_")
-            return cls(True, dmp if isinstance(dmp, dict) else None, logs[0].entries, logs[1].entries, logs,
-                       tls_facts(result))
-        logs = _logs.parse(result, DOWNLOADER_LOGS, rollover=False, prefix="dl_")
-        return cls(True, dmp if isinstance(dmp, dict) else None, logs[0].entries, [], logs, None)
+    def of(cls, result: PlanResult, full: bool = True, max_bytes: int = LOG_BYTES) -> ServerFacts:
+        values = registry_values(result)
+        check = log_entries(result, "check_bytes", CHECK_LOG, max_bytes) if full else []
+        return cls(True, values.get("dmp"), log_entries(result, "dl_bytes", DOWNLOADER_LOG, max_bytes), check,
+                   tls_facts(values) if full else None)
 
 
 def effective_mode(facts: ServerFacts) -> tuple[str | None, str | None, str | None]:
@@ -191,18 +231,16 @@ def last_check(entries: list) -> dict:
     return {"ran": True, "time": entries[start].time, "skipped": None, "endpoints": endpoints}
 
 
-def tls_facts(result: PlanResult) -> dict:
+def tls_facts(values: dict[str, dict]) -> dict:
     """.NET strong crypto in both registry views and SCHANNEL's TLS 1.2 client setting
     (docs/configmgr-behaviour.md#tls-prerequisites), as found."""
     out: dict = {}
-    for step in DOTNET_KEYS:
-        values = result.first(step) if result.steps.get(step) is not None and result.steps[step].ok else None
-        values = values if isinstance(values, dict) else {}
-        out[step] = {name: _int(values.get(name)) for name in DOTNET_SELECT}
+    for view in DOTNET_KEYS:
+        found = values.get(view) or {}
+        out[view] = {name: _int(found.get(name)) for name in DOTNET_SELECT}
     out["dotnet_strong_crypto"] = all(v == 1 for view in DOTNET_KEYS for v in out[view].values())
-    step = result.steps.get("schannel")
-    values = step.first if step is not None and step.ok and isinstance(step.first, dict) else {}
-    enabled, disabled = _int(values.get("Enabled")), _int(values.get("DisabledByDefault"))
+    schannel = values.get("schannel") or {}
+    enabled, disabled = _int(schannel.get("Enabled")), _int(schannel.get("DisabledByDefault"))
     out["schannel_tls12_client"] = {"Enabled": enabled, "DisabledByDefault": disabled}
     # Absent values: the system default (on); Enabled 0 or DisabledByDefault set: not for the SCP.
     out["schannel_tls12_usable"] = enabled != 0 and not disabled
@@ -310,7 +348,7 @@ def derive(*, server: str, site_code: str, configured_mode: str | None, placemen
                         "(docs/configmgr-behaviour.md#tls-prerequisites).")
     lines = []
     if problems and server_read:
-        lines = [f"{e.source.rsplit(chr(92), 1)[-1]}: {e.time or e.local_time or ''} {e.message.rstrip('~')}"
+        lines = [f"{e.source}: {e.time or e.local_time or ''} {e.message.rstrip('~')}"
                  for e in (facts.check_entries + facts.downloader_entries) if _RELEVANT.search(e.message or "")][-20:]
     return {
         "healthy": not problems and server_read,

@@ -53,8 +53,7 @@ TLS_SET = {"dotnet_64bit": {"SchUseStrongCrypto": 1, "SystemDefaultTlsVersions":
 
 def facts(downloader=(STARTED_ONLINE,), check=CHECK_OK, dmp=None, tls=TLS_SET):
     dmp = {"OfflineMode": 0, "LastSyncRequestTime": 1790000000, "LastSyncedTime": 1790000000} if dmp is None else dmp
-    return _scp_health.ServerFacts(True, dmp, lines(*downloader), lines(*check, component="SMS_SERVICE_CONNECTOR"),
-                                   [], tls)
+    return _scp_health.ServerFacts(True, dmp, lines(*downloader), lines(*check, component="SMS_SERVICE_CONNECTOR"), tls)
 
 
 def derive(provider_result, server_facts, configured="online", placement_ok=True, scp_host=SCP):
@@ -165,19 +164,41 @@ def test_components_not_running_and_other_machines_ignored():
     assert health["last_check_message"] is None and health["component_status"] == "OK"
 
 
-def test_tls_settings_as_found():
-    result = PlanResult({"dotnet_64bit": step("dotnet_64bit", [{"SchUseStrongCrypto": 1, "SystemDefaultTlsVersions": 1}]),
-                         "dotnet_32bit": step("dotnet_32bit", [{"SchUseStrongCrypto": 1}]),
-                         "schannel": step("schannel", [], ok=False)})
-    tls = _scp_health.tls_facts(result)
-    assert tls["dotnet_strong_crypto"] is False and tls["schannel_tls12_usable"] is True
-    disabled = PlanResult({"schannel": step("schannel", [{"Enabled": 0}])})
-    assert _scp_health.tls_facts(disabled)["schannel_tls12_usable"] is False
+def registry_row(key: str, **values) -> dict:
+    return {"PSPath": "Microsoft.PowerShell.Core\\Registry::HKEY_LOCAL_MACHINE" + key[5:], **values}
 
 
-def test_the_server_read_is_one_plan_of_host_steps():
+def test_the_registry_values_are_told_apart_by_their_key_and_tls_judged_as_found():
+    result = PlanResult({"registry": step("registry", [
+        registry_row(_scp_health.DOTNET_KEYS["dotnet_64bit"], SchUseStrongCrypto=1, SystemDefaultTlsVersions=1),
+        registry_row(_scp_health.DOTNET_KEYS["dotnet_32bit"], SchUseStrongCrypto=1),
+        registry_row(_scp_health.DMP_KEY, OfflineMode=1, LastSyncedTime=5)])})
+    result.steps["registry"].output.append(registry_row(_scp_health.DMP_KEY[:-1] + "X", OfflineMode=0))   # a sibling
+    values = _scp_health.registry_values(result)
+    assert set(values) == {"dotnet_64bit", "dotnet_32bit", "dmp"} and values["dmp"]["OfflineMode"] == 1
+    tls = _scp_health.tls_facts(values)
+    assert tls["dotnet_strong_crypto"] is False and tls["schannel_tls12_usable"] is True     # no SCHANNEL key: default
+    disabled = _scp_health.tls_facts({"schannel": {"Enabled": 0}})
+    assert disabled["schannel_tls12_usable"] is False
+
+
+def test_a_tail_read_shorter_than_asked_is_the_whole_file():
+    text = "".join(f"line {i}  $$<C><11-29-2026 08:00:0{i}.000+000><thread=4 (0x4)>\r\n" for i in range(3)).encode()
+    whole = PlanResult({"b": step("b", list(text))})
+    assert [e.message for e in _scp_health.log_entries(whole, "b", "x.log", max_bytes=len(text) + 1)] == [
+        "line 0", "line 1", "line 2"]
+    # As many bytes as asked: the read may have started inside a line, which is dropped.
+    cut = PlanResult({"b": step("b", list(text[5:]))})
+    assert [e.message for e in _scp_health.log_entries(cut, "b", "x.log", max_bytes=len(text) - 5)] == ["line 1", "line 2"]
+
+
+def test_the_server_reads_are_few_host_steps_and_missing_keys_do_not_fail_them():
     plan = _scp_health.server_plan()
-    assert {s.cmdlet for s in plan.steps} == {"Get-ItemProperty", "Get-ChildItem", "Get-Content"}
+    assert [s.cmdlet for s in plan.steps] == ["Get-ItemProperty", "Get-ItemProperty", "Get-Content", "Get-ChildItem",
+                                              "Get-ChildItem", "Get-Content"]
     assert all(s.on_error == "continue" for s in plan.steps)
+    # Each key a wildcard (its last character `?`): a key that does not exist yields nothing, not an error.
+    assert plan.steps[0].params["Path"][-1] == (
+        "HKLM:\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Clien?")
     assert [s.params["Tail"] for s in plan.steps if s.cmdlet == "Get-Content"] == [16384, 16384]
-    assert len(_scp_health.downloader_plan().steps) == 5
+    assert [s.cmdlet for s in _scp_health.downloader_plan().steps] == ["Get-ItemProperty", "Get-ItemProperty", "Get-Content"]
