@@ -397,4 +397,3 @@ def absent() -> dict:
             "site_system_server": None, "component_status": None, "connectivity_check": "unknown", "endpoints": [],
             "last_sync": {"ok": None, "last_attempt": None, "last_success": None, "error": None},
             "restart_required": False, "restart_executive_required": False, "log_lines": []}
-
