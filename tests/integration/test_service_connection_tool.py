@@ -1,0 +1,71 @@
+"""configmgr.scp.service_connection_tool, service_connection_tool_info and file_transfer against the lab, over
+WinRM: an offline hierarchy through prepare -> connect -> import, and each documented failure in words."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import LAB_TOPOLOGY, RunningLab
+
+SCP = "scp01.lab.example"
+INET = "inet01.lab.example"
+TOOL = "C:\\Tools\\ServiceConnectionTool"
+CD_LATEST = ("C:\\Program Files\\Microsoft Configuration Manager\\CD.Latest\\SMSSETUP\\TOOLS\\ServiceConnectionTool")
+NETFX = "HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319"
+
+
+def offline_topology(tmp_path: Path, *, mode: str = "Offline", change=None) -> Path:
+    """The default lab, its SCP already on scp01 at the top-level site (CAS) in `mode`, with the tool copied to
+    scp01 (it is no site server)."""
+    topology = yaml.safe_load(LAB_TOPOLOGY.read_text())
+    topology["hierarchies"]["lab"]["site_systems"] = [
+        {"site": "CAS", "server": SCP, "roles": [{"name": "SMS Dmp Connector", "mode": mode}]}]
+    topology["hosts"][SCP]["service_connection_tool"] = TOOL
+    topology["hosts"][SCP]["local_group_members"] = {"Administrators": ["LAB\\CAS$"]}
+    if change:
+        change(topology)
+    path = tmp_path / "offline.yml"
+    path.write_text(yaml.safe_dump(topology))
+    return path
+
+
+@pytest.fixture
+def offline_lab(tmp_path):
+    running = RunningLab(tmp_path / "lab", offline_topology(tmp_path))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def play(lab: RunningLab, name: str, tasks: list[dict], hosts: str = "localhost") -> Path:
+    return lab.write_playbook(f"{name}.yml", json.dumps([{"hosts": hosts, "gather_facts": False, "tasks": tasks}]))
+
+
+def sct(name: str, host: str, **args) -> dict:
+    return {"name": name, "configmgr.scp.service_connection_tool": args, "delegate_to": host}
+
+
+PREPARE = {"action": "prepare", "tool_path": TOOL, "usage_data_dest": "C:\\Windows\\Temp\\UsageData.cab",
+           "provider_host": "cas.lab.example"}
+
+
+def test_prepare_runs_the_tool_on_the_scp_server(offline_lab):
+    lab = offline_lab
+    before = lab.state()
+    path = play(lab, "prepare", [sct("prepare", SCP, **PREPARE)])
+    check = lab.playbook(path, "--check")
+    result = check.task("prepare")["result"]
+    assert result["changed"] is True and result["ran"] is False, result
+    assert result["command"] == [f"{TOOL}\\ServiceConnectionTool.exe", "-prepare", "-usagedatadest",
+                                 "C:\\Windows\\Temp\\UsageData.cab"]
+    assert lab.state() == before
+    run = lab.playbook(path)
+    result = run.task("prepare")["result"]
+    assert run.rc == 0, run.stdout
+    assert result["rc"] == 0 and result["ran"] is True and result["scp_mode"] == "offline"
+    assert any("Usage data saved to C:\\Windows\\Temp\\UsageData.cab" in line for line in result["tool_log"]), result
+    assert "C:\\Windows\\Temp\\UsageData.cab" in lab.state()["hosts"][SCP]["files"]
