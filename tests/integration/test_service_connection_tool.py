@@ -69,3 +69,33 @@ def test_prepare_runs_the_tool_on_the_scp_server(offline_lab):
     assert result["rc"] == 0 and result["ran"] is True and result["scp_mode"] == "offline"
     assert any("Usage data saved to C:\\Windows\\Temp\\UsageData.cab" in line for line in result["tool_log"]), result
     assert "C:\\Windows\\Temp\\UsageData.cab" in lab.state()["hosts"][SCP]["files"]
+
+
+def transfer(name: str, host: str, **args) -> dict:
+    return {"name": name, "configmgr.scp.file_transfer": args, "delegate_to": host}
+
+
+def test_file_transfer_round_trip_is_idempotent(offline_lab, tmp_path):
+    lab = offline_lab
+    tree = tmp_path / "tree"
+    (tree / "sub dir").mkdir(parents=True)
+    (tree / "a.cab").write_bytes(bytes(range(256)) * 100)
+    (tree / "sub dir" / "it's $(x) `n \u00e9.txt").write_bytes(b"hello\r\n")
+    back = tmp_path / "back"
+    tasks = [transfer("put", INET, direction="put", src=str(tree), dest="C:\\Trans fer\\tree"),
+             transfer("fetch", INET, direction="fetch", src="C:\\Trans fer\\tree", dest=str(back))]
+    path = play(lab, "transfer", tasks)
+    before = lab.state()
+    check = lab.playbook(path, "--check")
+    assert check.task("put")["result"].get("transferred") == ["a.cab", "sub dir/it's $(x) `n \u00e9.txt"], check.stdout
+    assert lab.state() == before
+    first = lab.playbook(path)
+    assert first.rc == 0, first.stdout
+    assert first.task("put")["result"]["changed"] and first.task("fetch")["result"]["changed"]
+    assert (back / "a.cab").read_bytes() == (tree / "a.cab").read_bytes()
+    assert (back / "sub dir" / "it's $(x) `n \u00e9.txt").read_bytes() == b"hello\r\n"
+    files = lab.state()["hosts"][INET]["files"]
+    assert "C:\\Trans fer\\tree\\sub dir\\it's $(x) `n \u00e9.txt" in files
+    again = lab.playbook(path)
+    assert not again.task("put")["result"]["changed"] and not again.task("fetch")["result"]["changed"]
+    assert again.task("put")["result"]["transferred"] == []
