@@ -175,8 +175,9 @@ def install_dir(result: PlanResult) -> str | None:
     return str(value) if value else None
 
 
-def tool_plan(folder: str, exe: str) -> Plan:
-    plan = Plan()
+def tool_plan(folder: str, exe: str, plan: Plan | None = None) -> Plan:
+    """The executable (its file version) and the files of its folder."""
+    plan = plan if plan is not None else Plan()
     plan.add("exe", "Get-Item", {"LiteralPath": exe}, select={"FullName": None, "VersionInfo": {"FileVersion": None}},
              on_error="continue")
     plan.add("folder", "Get-ChildItem", {"LiteralPath": folder, "File": True}, select={"Name": None},

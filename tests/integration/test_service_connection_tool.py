@@ -99,3 +99,26 @@ def test_file_transfer_round_trip_is_idempotent(offline_lab, tmp_path):
     again = lab.playbook(path)
     assert not again.task("put")["result"]["changed"] and not again.task("fetch")["result"]["changed"]
     assert again.task("put")["result"]["transferred"] == []
+
+
+def test_usage_data_level(lab):
+    """Converge, unchanged, check mode writes nothing, diff (the default lab: Enhanced, docs/configmgr-behaviour.md#usage-data-level)."""
+    path = lab.write_playbook("level.yml", json.dumps([{"hosts": "sms_provider", "gather_facts": False, "tasks": [
+        {"name": "level", "configmgr.scp.usage_data": {"level": "basic"}}]}]))
+    before = lab.state()
+    check = lab.playbook(path, "--check", "--diff")
+    result = check.task("level")["result"]
+    assert result["changed"] is True and result["before"] == {"level": "enhanced"} and result["after"] == {"level": "basic"}
+    assert "-level: enhanced" in check.stdout and "+level: basic" in check.stdout
+    assert lab.state() == before
+    lab.reset_counters()
+    applied = lab.playbook(path, "--diff")
+    assert applied.rc == 0, applied.stdout
+    assert applied.task("level")["result"]["after"] == {"level": "basic"}
+    assert lab.state()["hierarchies"]["lab"]["telemetry_level"] == "Basic"
+    assert lab.counters()["cas.lab.example"]["cmdlet_calls"].get("Set-CMHierarchySetting") == 1
+    lab.reset_counters()
+    again = lab.playbook(path)
+    assert again.task("level")["result"]["changed"] is False
+    counters = lab.counters()["cas.lab.example"]
+    assert counters["engine_invocations"] == 1 and "Set-CMHierarchySetting" not in counters["cmdlet_calls"]
