@@ -31,14 +31,16 @@ class ActionModule(ConfigMgrAction):
         if args["direction"] == "fetch":
             remote = _validation.windows_path(args["src"], "src")
             local = self._loader.path_dwim(os.path.expanduser(args["dest"]))
-            return _transfer.Want("fetch", remote, local)
+            return _transfer.Want("fetch", remote, local, check_mode=self.check_mode)
         remote = _validation.windows_path(args["dest"], "dest")
         try:
             local = self._find_needle("files", os.path.expanduser(args["src"]))
         except AnsibleError:
-            raise AnsibleActionFail(f"src {args['src']} does not exist on the controller.") from None
+            if not self.check_mode:
+                raise AnsibleActionFail(f"src {args['src']} does not exist on the controller.") from None
+            return _transfer.Want("put", remote, args["src"], check_mode=True, missing_local=True)
         is_dir, files = _transfer.local_tree(local, "src")
-        want = _transfer.Want("put", remote, local, files, is_dir)
+        want = _transfer.Want("put", remote, local, files, is_dir, check_mode=self.check_mode)
         _transfer.check_put_names(want)
         return want
 

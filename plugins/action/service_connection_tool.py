@@ -81,15 +81,19 @@ class ActionModule(ConfigMgrAction):
             raw = observed if self._engine_provider(want) else self._provider_read(_sct.provider_plan(want))
             provider = _sct.ProviderFacts.of(raw)
         self.provider_facts = provider
-        return _sct.decide(want, self.host, provider, self.where)
+        return _sct.decide(want, self.host, provider, self.where, self.check_mode)
 
     def before_write(self, want, decision, observed):
         """The tool must be there before anything runs (also in check mode)."""
+        if not decision.changed:
+            return []
         folder, exe, _ = decision.changes
         tool = _sct.tool_of(folder, exe, self.read(_sct.tool_plan(folder, exe)))
-        if not tool.found:
-            raise AnsibleActionFail(_sct.missing_tool_message(tool, self.where, want.action))
         decision.result["tool_version"] = tool.version
+        if not tool.found:
+            problems = _sct.Problems(self.check_mode)
+            problems.fixable(_sct.missing_tool_message(tool, self.where, want.action))
+            return problems.warnings
         return []
 
     # -- the run -----------------------------------------------------------------------------------------------

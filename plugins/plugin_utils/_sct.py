@@ -316,7 +316,23 @@ def _same_computer(netbios: str, fqdn: str) -> bool:
     return bool(netbios) and netbios.lower() == fqdn.split(".")[0][:15].lower()
 
 
-def check_scp(want: Want, provider: ProviderFacts, host: HostFacts, where: str) -> dict:
+class Problems:
+    """Refusals. In check mode, those an earlier task of the play may fix (a folder it creates, a file it copies,
+    the mode it sets) are warnings of the prediction instead, as configmgr.scp.service_connection_point does."""
+
+    SUFFIX = " (check mode: assuming an earlier task of the play takes care of this; a real run fails otherwise)"
+
+    def __init__(self, check_mode: bool):
+        self.check_mode = check_mode
+        self.warnings: list[str] = []
+
+    def fixable(self, message: str) -> None:
+        if not self.check_mode:
+            raise AnsibleActionFail(message)
+        self.warnings.append(message + self.SUFFIX)
+
+
+def check_scp(want: Want, provider: ProviderFacts, host: HostFacts, where: str, problems: Problems) -> dict:
     """docs/configmgr-behaviour.md#service-connection-tool: prepare and import run on the SCP server, and only
     when the SCP is offline."""
     found = _scp.scps(provider.hierarchy)
@@ -331,46 +347,49 @@ def check_scp(want: Want, provider: ProviderFacts, host: HostFacts, where: str) 
             f"action={want.action} runs on the service connection point server, {scp.server}, not on {where} "
             f"({host.name}): run the task there (hosts or delegate_to).")
     if scp.mode != "offline":
-        raise AnsibleActionFail(
+        problems.fixable(
             f"The service connection point on {scp.server} (site {scp.site_code}) is in {scp.mode or 'an unknown'} mode. "
             f"The Service Connection Tool's {want.action} works only with an SCP in offline mode; it would refuse. "
             "Set the mode first: configmgr.scp.service_connection_point with mode: offline and restart_downloader: true.")
     return {"scp_server": scp.server, "scp_mode": scp.mode}
 
 
-def check_paths(want: Want, host: HostFacts, where: str) -> dict:
+def check_paths(want: Want, host: HostFacts, where: str, problems: Problems) -> dict:
     """The paths the action reads must exist, and the folders it writes into; refusals name the option."""
     checks = host.checks
     result: dict = {}
     if want.action in ("prepare", "export", "connect") and checks.get("dest_folder") is not True:
         option = {"prepare": "usage_data_dest", "export": "export_dest", "connect": "update_pack_dest"}[want.action]
         path = getattr(want, option)
-        raise AnsibleActionFail(f"The folder {_parent(path)} (of {option}) does not exist on {where}: create it, or "
-                                "choose a path on a disk that exists.")
+        problems.fixable(f"The folder {_parent(path)} (of {option}) does not exist on {where}: create it, or choose a "
+                         "path on a disk that exists.")
     if want.action == "connect":
         src = checks.get("src")
         if not isinstance(src, dict):
-            raise AnsibleActionFail(f"usage_data_src {want.usage_data_src} does not exist on {where}: copy the usage "
-                                    "data (.cab) there first, for example with configmgr.scp.file_transfer.")
-        if src.get("PSIsContainer"):
+            problems.fixable(f"usage_data_src {want.usage_data_src} does not exist on {where}: copy the usage data "
+                             "(.cab) there first, for example with configmgr.scp.file_transfer.")
+            result["usage_data_files"] = []
+        elif src.get("PSIsContainer"):
             if not host.cabs:
-                raise AnsibleActionFail(f"usage_data_src {want.usage_data_src} on {where} holds no usage data file "
-                                        "(.cab) to upload.")
+                problems.fixable(f"usage_data_src {want.usage_data_src} on {where} holds no usage data file (.cab) "
+                                 "to upload.")
             result["usage_data_files"] = sorted(host.cabs, key=str.lower)
         else:
             result["usage_data_files"] = [ntpath.basename(want.usage_data_src)]
     if want.action == "import":
         if checks.get("packs") is not True:
-            raise AnsibleActionFail(f"update_pack_src {want.update_pack_src} does not exist on {where}: copy the "
-                                    "update packs downloaded by action=connect there first.")
-        if checks.get("manifest") is not True:
-            raise AnsibleActionFail(f"update_pack_src {want.update_pack_src} on {where} has no {MANIFEST}: it is not "
-                                    "a folder of update packs downloaded by action=connect.")
+            problems.fixable(f"update_pack_src {want.update_pack_src} does not exist on {where}: copy the update "
+                             "packs downloaded by action=connect there first.")
+        elif checks.get("manifest") is not True:
+            problems.fixable(f"update_pack_src {want.update_pack_src} on {where} has no {MANIFEST}: it is not a "
+                             "folder of update packs downloaded by action=connect.")
     return result
 
 
-def decide(want: Want, host: HostFacts, provider: ProviderFacts | None, where: str) -> Decision:
+def decide(want: Want, host: HostFacts, provider: ProviderFacts | None, where: str,
+           check_mode: bool = False) -> Decision:
     """What the task will run, and why not when it cannot."""
+    problems = Problems(check_mode)
     location = tool_location(want.tool_path, host.install_dir)
     if location is None:
         raise AnsibleActionFail(
@@ -381,10 +400,10 @@ def decide(want: Want, host: HostFacts, provider: ProviderFacts | None, where: s
     args = arguments(want)
     result: dict = {"action": want.action, "tool_path": folder, "executable": exe, "command": [exe, *args],
                     "command_line": f'"{exe}" {command_line(args)}', "ran": False}
-    result.update(check_paths(want, host, where))
+    result.update(check_paths(want, host, where, problems))
     if want.needs_offline_scp:
         assert provider is not None
-        result.update(check_scp(want, provider, host, where))
+        result.update(check_scp(want, provider, host, where, problems))
     changed = True
     if want.action == "import":
         known = provider.updates if provider else {}
@@ -394,8 +413,13 @@ def decide(want: Want, host: HostFacts, provider: ProviderFacts | None, where: s
                       imported=[], not_imported=[])
         # docs/configmgr-behaviour.md#service-connection-tool: import takes the updates the hierarchy does not have
         # yet; when it has every one, there is nothing to run.
-        changed = bool(pending)
-    return Decision(changed=changed, result=result, changes=(folder, exe, args))
+        # In check mode, packs an earlier task would copy are not there yet: predict a run.
+        changed = bool(pending) or (check_mode and checks_missing(host))
+    return Decision(changed=changed, result=result, changes=(folder, exe, args), warnings=problems.warnings)
+
+
+def checks_missing(host: HostFacts) -> bool:
+    return host.checks.get("packs") is not True or host.checks.get("manifest") is not True
 
 
 # -- the run ----------------------------------------------------------------------------------------------------

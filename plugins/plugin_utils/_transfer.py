@@ -32,6 +32,8 @@ class Want:
     local: str                      # the path on the controller (dest of fetch, src of put)
     local_files: dict[str, str] = field(default_factory=dict)    # put: relative path ("a/b.cab") -> sha1
     local_is_dir: bool = False
+    check_mode: bool = False
+    missing_local: bool = False     # put in check mode: src is not there (yet)
 
 
 def sha1_of(path: str) -> str:
@@ -129,14 +131,24 @@ class Move:
     size: int = 0
 
 
+CHECK_MODE_SUFFIX = " (check mode: assuming an earlier task of the play creates it; a real run fails otherwise)"
+
+
 def decide(want: Want, remote: RemoteTree, where: str) -> Decision:
     """Which files differ, and so move; refusals when the two sides cannot match."""
     if not remote.drive:
         raise AnsibleActionFail(f"The drive {want.remote[:2]} does not exist on {where}.")
     moves: list[Move] = []
+    result = {"direction": want.direction, "src": want.remote if want.direction == "fetch" else want.local,
+              "dest": want.local if want.direction == "fetch" else want.remote}
+    missing = (f"src {want.remote} does not exist on {where}." if want.direction == "fetch" and not remote.exists
+               else f"src {want.local} does not exist on the controller." if want.missing_local else None)
+    if missing:
+        if not want.check_mode:
+            raise AnsibleActionFail(missing)
+        return Decision(changed=True, warnings=[missing + CHECK_MODE_SUFFIX],
+                        result={**result, "files": [], "transferred": [], "bytes": 0}, changes=[])
     if want.direction == "fetch":
-        if not remote.exists:
-            raise AnsibleActionFail(f"src {want.remote} does not exist on {where}.")
         local_is_dir = os.path.isdir(want.local)
         if not remote.is_dir and local_is_dir:
             raise AnsibleActionFail(f"dest {want.local} is a folder on the controller; give the path of the file to "
@@ -161,9 +173,8 @@ def decide(want: Want, remote: RemoteTree, where: str) -> Decision:
                                   os.path.getsize(source)))
         files = sorted(want.local_files)
     return Decision(changed=bool(moves), changes=moves,
-                    result={"direction": want.direction, "src": want.remote if want.direction == "fetch" else want.local,
-                            "dest": want.local if want.direction == "fetch" else want.remote, "files": files,
-                            "transferred": [m.relative for m in moves], "bytes": sum(m.size for m in moves)})
+                    result={**result, "files": files, "transferred": [m.relative for m in moves],
+                            "bytes": sum(m.size for m in moves)})
 
 
 def folders_to_create(want: Want, moves: list[Move]) -> list[str]:

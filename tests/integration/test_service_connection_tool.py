@@ -17,13 +17,14 @@ CD_LATEST = ("C:\\Program Files\\Microsoft Configuration Manager\\CD.Latest\\SMS
 NETFX = "HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319"
 
 
-def offline_topology(tmp_path: Path, *, mode: str = "Offline", change=None) -> Path:
-    """The default lab, its SCP already on scp01 at the top-level site (CAS) in `mode`, with the tool copied to
-    scp01 (it is no site server)."""
+def offline_topology(tmp_path: Path, *, mode: str = "Offline", tool: bool = True, change=None) -> Path:
+    """The default lab, its SCP already on scp01 at the top-level site (CAS) in `mode`, with (`tool`) the tool
+    copied to scp01 (it is no site server)."""
     topology = yaml.safe_load(LAB_TOPOLOGY.read_text())
     topology["hierarchies"]["lab"]["site_systems"] = [
         {"site": "CAS", "server": SCP, "roles": [{"name": "SMS Dmp Connector", "mode": mode}]}]
-    topology["hosts"][SCP]["service_connection_tool"] = TOOL
+    if tool:
+        topology["hosts"][SCP]["service_connection_tool"] = TOOL
     topology["hosts"][SCP]["local_group_members"] = {"Administrators": ["LAB\\CAS$"]}
     if change:
         change(topology)
@@ -122,3 +123,46 @@ def test_usage_data_level(lab):
     assert again.task("level")["result"]["changed"] is False
     counters = lab.counters()["cas.lab.example"]
     assert counters["engine_invocations"] == 1 and "Set-CMHierarchySetting" not in counters["cmdlet_calls"]
+
+
+PLAYBOOK = Path(__file__).resolve().parents[2] / "playbooks" / "offline_updates.yml"
+
+
+def update_names(state: dict) -> list[str]:
+    return sorted(u["name"] for u in state["hierarchies"]["lab"]["updates"])
+
+
+def test_offline_updates_playbook(tmp_path):
+    """An online SCP put offline, then prepare -> connect -> import through the controller; a second run imports
+    nothing and the import reports unchanged; check mode changes nothing."""
+    lab = RunningLab(tmp_path / "lab", offline_topology(tmp_path, mode="Online", tool=False))
+    try:
+        extra = {"offline_updates_set_offline": True, "offline_updates_transfer_dir": str(tmp_path / "transfer")}
+        before = lab.state()
+        check = lab.playbook(PLAYBOOK, "--check", extra_vars=extra)
+        assert check.rc == 0, check.stdout
+        assert lab.state() == before
+        assert any("offline mode" in w for w in check.task("Prepare - export the usage data on the SCP server")
+                   ["result"].get("warnings", [])), check.stdout
+
+        first = lab.playbook(PLAYBOOK, extra_vars=extra)
+        assert first.rc == 0, first.stdout
+        imported = first.task("Import - the update packs the hierarchy does not have yet")["result"]
+        assert imported["changed"] is True
+        assert [u["name"] for u in imported["imported"]] == ["Configuration Manager 2503"]
+        assert update_names(lab.state()) == ["Configuration Manager 2503"]
+        assert "Imported: Configuration Manager 2503" in first.task("What was imported")["result"]["msg"]
+        runtime = [r for r in lab.state()["hierarchies"]["lab"]["scp_runtime"] if r["server"] == SCP][0]
+        assert runtime["configured_mode"] == runtime["effective_mode"] == "Offline"      # the downloader restarted
+
+        second = lab.playbook(PLAYBOOK, extra_vars=extra)
+        assert second.rc == 0, second.stdout
+        again = second.task("Import - the update packs the hierarchy does not have yet")["result"]
+        assert again["changed"] is False and again["imported"] == [] and again["ran"] is False
+        assert "Nothing new to import" in second.task("What was imported")["result"]["msg"]
+        assert update_names(lab.state()) == ["Configuration Manager 2503"]
+        # Idempotent transfers: the tool folder and the update packs are not copied again.
+        for task in ("And to the SCP server and the internet-connected computer", "And on to the SCP server"):
+            assert second.task(task)["result"]["changed"] is False, task
+    finally:
+        lab.stop()
