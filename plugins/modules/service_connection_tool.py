@@ -212,8 +212,10 @@ command_line:
   returned: always
   type: str
   sample: '"C:\Tools\ServiceConnectionTool\ServiceConnectionTool.exe" -prepare -usagedatadest "D:\Service Connection\UsageData.cab"'
-rc:
-  description: The tool's exit code.
+exit_code:
+  description:
+    - The tool's exit code (0 on success; -532462766, 0xE0434352, for an unhandled .NET exception). Not named C(rc),
+      which Ansible would take as a failure for the harmless exception that ends a complete C(connect).
   returned: when the tool ran
   type: int
   sample: 0

@@ -400,10 +400,10 @@ def decide(want: Want, host: HostFacts, provider: ProviderFacts | None, where: s
     args = arguments(want)
     result: dict = {"action": want.action, "tool_path": folder, "executable": exe, "command": [exe, *args],
                     "command_line": f'"{exe}" {command_line(args)}', "ran": False}
-    result.update(check_paths(want, host, where, problems))
     if want.needs_offline_scp:
         assert provider is not None
         result.update(check_scp(want, provider, host, where, problems))
+    result.update(check_paths(want, host, where, problems))
     changed = True
     if want.action == "import":
         known = provider.updates if provider else {}
@@ -497,7 +497,7 @@ class Run:
                 and "extractmanifestcab" in text)
 
     def result(self) -> dict:
-        return {"rc": self.rc, "stdout_lines": self.stdout, "stderr_lines": self.stderr, "tool_log": self.tool_log}
+        return {"exit_code": self.rc, "stdout_lines": self.stdout, "stderr_lines": self.stderr, "tool_log": self.tool_log}
 
 
 _SEND_FAILURE = "An unexpected error occurred on a send"

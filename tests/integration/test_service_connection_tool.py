@@ -67,7 +67,7 @@ def test_prepare_runs_the_tool_on_the_scp_server(offline_lab):
     run = lab.playbook(path)
     result = run.task("prepare")["result"]
     assert run.rc == 0, run.stdout
-    assert result["rc"] == 0 and result["ran"] is True and result["scp_mode"] == "offline"
+    assert result["exit_code"] == 0 and result["ran"] is True and result["scp_mode"] == "offline"
     assert any("Usage data saved to C:\\Windows\\Temp\\UsageData.cab" in line for line in result["tool_log"]), result
     assert "C:\\Windows\\Temp\\UsageData.cab" in lab.state()["hosts"][SCP]["files"]
 
@@ -152,7 +152,7 @@ def test_offline_updates_playbook(tmp_path):
         assert [u["name"] for u in imported["imported"]] == ["Configuration Manager 2503"]
         assert update_names(lab.state()) == ["Configuration Manager 2503"]
         assert "Imported: Configuration Manager 2503" in first.task("What was imported")["result"]["msg"]
-        runtime = [r for r in lab.state()["hierarchies"]["lab"]["scp_runtime"] if r["server"] == SCP][0]
+        runtime = next(r for r in lab.state()["hierarchies"]["lab"]["scp_runtime"] if r["server"] == SCP)
         assert runtime["configured_mode"] == runtime["effective_mode"] == "Offline"      # the downloader restarted
 
         second = lab.playbook(PLAYBOOK, extra_vars=extra)
@@ -166,3 +166,173 @@ def test_offline_updates_playbook(tmp_path):
             assert second.task(task)["result"]["changed"] is False, task
     finally:
         lab.stop()
+
+
+def usage_cab(tmp_path: Path, site_version: str = "5.00.9128.1000") -> Path:
+    """A usage data file as -prepare writes it in the lab (its content is simulated, docs/simulator-assumptions.md)."""
+    folder = tmp_path / "usage"
+    folder.mkdir(exist_ok=True)
+    cab = folder / "UsageData-CAS.cab"
+    cab.write_text(json.dumps({"hierarchy_id": "X", "site_code": "CAS", "site_version": site_version,
+                               "telemetry_level": "Enhanced", "files": []}, sort_keys=True))
+    return folder
+
+
+def failed(run, task: str) -> str:
+    result = run.task(task)
+    assert result["status"] == "failed", result
+    return result["result"]["msg"]
+
+
+def test_failures_end_in_clear_messages(tmp_path):
+    def change(topology):
+        topology["hosts"][INET]["service_connection_tool"] = {"path": TOOL, "version": "5.00.9106.1000"}
+
+    lab = RunningLab(tmp_path / "lab", offline_topology(tmp_path, mode="Online", change=change))
+    try:
+        usage = usage_cab(tmp_path)
+        connect = {"action": "connect", "tool_path": TOOL, "usage_data_src": "C:\\Usage",
+                   "update_pack_dest": "C:\\Packs"}
+        tasks = [
+            transfer("cab to inet01", INET, direction="put", src=str(usage), dest="C:\\Usage"),
+            transfer("cab to scp01", SCP, direction="put", src=str(usage), dest="C:\\Usage"),
+            sct("online prepare", SCP, **PREPARE),
+            sct("online import", SCP, action="import", tool_path=TOOL, update_pack_src="C:\\Windows",
+                provider_host="cas.lab.example"),
+            sct("no registry", SCP, action="export", export_dest="C:\\Windows\\Temp\\u.csv"),
+            sct("tool missing", INET, **{**connect, "tool_path": "C:\\Nowhere\\ServiceConnectionTool"}),
+            sct("version mismatch", INET, **connect),
+            sct("no tls", SCP, **connect),
+            sct("disk missing", INET, **{**connect, "update_pack_dest": "D:\\Packs"}),
+            sct("source missing", INET, **{**connect, "usage_data_src": "C:\\No Usage"}),
+            transfer("drive missing", INET, direction="put", src=str(usage), dest="D:\\Usage"),
+        ]
+        for task in tasks[2:]:
+            task["ignore_errors"] = True
+        lab.reset_counters()
+        run = lab.playbook(play(lab, "failures", tasks))
+        assert "in online mode" in failed(run, "online prepare")
+        assert "works only with an SCP in offline mode" in failed(run, "online import")
+        assert "Installation Directory" in failed(run, "no registry") and "Set tool_path" in failed(run, "no registry")
+        assert "The Service Connection Tool is not on inet01.lab.example" in failed(run, "tool missing")
+        assert "C:\\Nowhere\\ServiceConnectionTool\\ServiceConnectionTool.exe does not exist" in failed(run, "tool missing")
+        message = failed(run, "version mismatch")
+        assert "exit code 1" in message and "service connection tool is version 5.00.9106.1000" in message
+        mismatch = run.task("version mismatch")["result"]
+        assert mismatch["exit_code"] == 1 and mismatch["ran"] is True and mismatch["tool_log"], mismatch
+        message = failed(run, "no tls")
+        assert "An unexpected error occurred on a send" in message and "cannot use TLS 1.2 from .NET" in message
+        assert any("unexpected error occurred on a send" in line for line in run.task("no tls")["result"]["setup_log"])
+        assert "The folder D:\\ (of update_pack_dest) does not exist on inet01.lab.example" in failed(run, "disk missing")
+        assert "usage_data_src C:\\No Usage does not exist on inet01.lab.example" in failed(run, "source missing")
+        assert "The drive D: does not exist on inet01.lab.example" in failed(run, "drive missing")
+        # The refusals before the tool: it ran only for the version mismatch and the TLS failure.
+        counters = lab.counters()
+        assert counters[SCP]["cmdlet_calls"].get("Start-Process") == 1
+        assert counters[INET]["cmdlet_calls"].get("Start-Process") == 1
+        assert update_names(lab.state()) == []
+    finally:
+        lab.stop()
+
+
+BAD_INPUTS = [
+    ({"action": "prepare", "usage_data_dest": "UsageData.cab"}, "usage_data_dest must be a full Windows path"),
+    ({"action": "prepare", "usage_data_dest": 'C:\\a"b\\UsageData.cab'}, "usage_data_dest must be a full Windows path"),
+    ({"action": "prepare", "usage_data_dest": "C:\\a\nb\\UsageData.cab"}, "usage_data_dest must be a full Windows path"),
+    ({"action": "prepare", "usage_data_dest": "C:\\a\\*.cab"}, "usage_data_dest must be a full Windows path"),
+    ({"action": "prepare", "usage_data_dest": "C:\\a\\..\\b.cab"}, "usage_data_dest must be a full Windows path"),
+    ({"action": "prepare", "usage_data_dest": "C:\\a\\UsageData.txt"}, "usage_data_dest must name a .cab file"),
+    ({"action": "prepare"}, "action=prepare needs usage_data_dest"),
+    ({"action": "import", "update_pack_src": "C:\\P", "usage_data_dest": "C:\\u.cab"},
+     "usage_data_dest is an option of action=prepare"),
+    ({"action": "export", "export_dest": "C:\\u.csv", "proxy_server_uri": "proxy:8080"},
+     "proxy_server_uri is an option of action=connect"),
+    ({"action": "connect", "usage_data_src": "C:\\U", "update_pack_dest": "C:\\P", "proxy_server_uri": "p:8080 -x"},
+     "proxy_server_uri must be a proxy server name"),
+    ({"action": "connect", "usage_data_src": "C:\\U", "update_pack_dest": "C:\\P", "proxy_server_uri": "$(whoami)"},
+     "proxy_server_uri must be a proxy server name"),
+    ({"action": "connect", "usage_data_src": "C:\\U", "update_pack_dest": "C:\\P", "proxy_server_uri": "p",
+      "proxy_username": "-downloadall"}, "proxy_username must be a user name"),
+    ({"action": "connect", "usage_data_src": "C:\\U", "update_pack_dest": "C:\\P", "proxy_server_uri": "p",
+      "proxy_username": "a b"}, "proxy_username must be a user name"),
+    ({"action": "connect", "usage_data_src": "C:\\U", "update_pack_dest": "C:\\P", "proxy_username": "u"},
+     "proxy_username needs proxy_server_uri"),
+    ({"action": "connect", "usage_data_src": "C:\\U", "update_pack_dest": "C:\\P", "tool_path": "C:\\T\r\\x"},
+     "tool_path must be a full Windows path"),
+    ({"action": "export", "export_dest": "C:\\u.csv", "provider_host": "cas.lab.example"},
+     "provider_host is used by action=prepare and action=import only"),
+    ({"action": "import", "update_pack_src": "C:\\P", "provider_host": "nohost.lab.example"},
+     "provider_host nohost.lab.example is not a host of the inventory"),
+]
+
+
+def test_bad_input_is_refused_before_any_winrm_request(lab, tmp_path):
+    tasks = [{"name": f"bad{i}", "configmgr.scp.service_connection_tool": args, "ignore_errors": True}
+             for i, (args, _) in enumerate(BAD_INPUTS)]
+    tasks += [
+        {"name": "bad transfer", "configmgr.scp.file_transfer": {"direction": "put", "src": str(tmp_path),
+                                                                 "dest": "C:\\x|y"}, "ignore_errors": True},
+        {"name": "bad fetch", "configmgr.scp.file_transfer": {"direction": "fetch", "src": "relative\\path",
+                                                              "dest": str(tmp_path)}, "ignore_errors": True},
+        {"name": "bad level", "configmgr.scp.usage_data": {"level": "Everything"}, "ignore_errors": True},
+    ]
+    (tmp_path / "bad?name.txt").write_text("x")
+    tasks.append({"name": "bad file name", "configmgr.scp.file_transfer": {
+        "direction": "put", "src": str(tmp_path), "dest": "C:\\x"}, "ignore_errors": True})
+    lab.reset_counters()
+    run = lab.playbook(play(lab, "bad", tasks, hosts=INET))
+    for i, (_, message) in enumerate(BAD_INPUTS):
+        assert message in failed(run, f"bad{i}"), (i, failed(run, f"bad{i}"))
+    assert "dest must be a full Windows path" in failed(run, "bad transfer")
+    assert "src must be a full Windows path" in failed(run, "bad fetch")
+    assert "value of level must be one of" in failed(run, "bad level")
+    assert "bad?name.txt of src cannot be copied" in failed(run, "bad file name")
+    assert lab.requests_total() == 0
+
+
+HOSTILE = "it's $(whoami) `n %TEMP% ;& \u00e9\u65e5"
+
+
+def test_hostile_strings_are_carried_literally(tmp_path):
+    """Paths with quotes, $(), backticks, %, ;, & and non-ASCII letters, and a proxy account with $() and a backtick,
+    reach the tool as single, unchanged arguments; the internet is reached through an authenticating proxy."""
+    def change(topology):
+        topology["internet"] = {"proxy_required": True,
+                                "proxies": {"proxy.lab.example": {"port": 8080, "auth_required": True}}}
+
+    lab = RunningLab(tmp_path / "lab", offline_topology(tmp_path, change=change))
+    try:
+        hostile_workflow(lab, tmp_path)
+    finally:
+        lab.stop()
+
+
+def hostile_workflow(lab, tmp_path):
+    folder = f"C:\\{HOSTILE}"
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "keep.txt").write_text("x")
+    lab.add_fault("sct_access_denied", INET, count=1)
+    cab = f"{folder}\\Usage Data.cab"
+    tasks = [
+        transfer("folder on scp01", SCP, direction="put", src=str(seed), dest=folder),
+        sct("prepare", SCP, **{**PREPARE, "usage_data_dest": cab}),
+        transfer("cab to controller", SCP, direction="fetch", src=cab, dest=str(tmp_path / "usage" / "u.cab")),
+        transfer("cab to inet01", INET, direction="put", src=str(tmp_path / "usage"), dest=f"{folder}\\Usage"),
+        sct("connect", INET, action="connect", tool_path=TOOL, usage_data_src=f"{folder}\\Usage",
+            update_pack_dest=f"{folder}\\Packs", proxy_server_uri="proxy.lab.example:8080",
+            proxy_username="LAB\\a$(b)`c"),
+    ]
+    run = lab.playbook(play(lab, "hostile", tasks))
+    assert run.rc == 0, run.stdout
+    prepare = run.task("prepare")["result"]
+    assert prepare["command"][-1] == cab
+    assert prepare["command_line"].endswith(f'-prepare -usagedatadest "{cab}"')
+    assert cab in lab.state()["hosts"][SCP]["files"]
+    connect = run.task("connect")["result"]
+    # What the tool got, argument by argument (its log line repeats its arguments).
+    assert any(f"-usagedatasrc {folder}\\Usage -updatepackdest {folder}\\Packs" in line and "LAB\\a$(b)`c" in line
+               for line in connect["tool_log"]), connect["tool_log"]
+    # The harmless UnauthorizedAccessException at the end of -connect is a warning.
+    assert connect["exit_code"] == -532462766 and "harmless" in " ".join(connect["warnings"])
+    assert any(name.startswith(f"{folder}\\Packs\\") for name in lab.state()["hosts"][INET]["files"])
