@@ -87,7 +87,7 @@ class ActionModule(ConfigMgrAction):
         """The tool must be there before anything runs (also in check mode)."""
         if not decision.changed:
             return []
-        folder, exe, _ = decision.changes
+        folder, exe = decision.changes[:2]
         tool = _sct.tool_of(folder, exe, self.read(_sct.tool_plan(folder, exe)))
         decision.result["tool_version"] = tool.version
         if not tool.found:

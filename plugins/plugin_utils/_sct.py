@@ -400,8 +400,7 @@ def decide(want: Want, host: HostFacts, provider: ProviderFacts | None, where: s
     args = arguments(want)
     result: dict = {"action": want.action, "tool_path": folder, "executable": exe, "command": [exe, *args],
                     "command_line": f'"{exe}" {command_line(args)}', "ran": False}
-    if want.needs_offline_scp:
-        assert provider is not None
+    if want.needs_offline_scp and provider is not None:
         result.update(check_scp(want, provider, host, where, problems))
     result.update(check_paths(want, host, where, problems))
     changed = True
