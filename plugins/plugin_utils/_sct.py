@@ -509,6 +509,10 @@ def failure_message(want: Want, run: Run, where: str) -> str:
     message = (f"{TOOL_EXE} -{want.action} failed on {where} with exit code {run.rc}: "
                + (" | ".join(shown) if shown else "it wrote nothing."))
     everything = "\n".join(run.tool_log + run.setup_log + run.stderr)
+    if "System.IO.FileNotFoundException" in "\n".join(run.stderr):
+        # docs/configmgr-behaviour.md#service-connection-tool: all the files of the folder belong together.
+        message += (" A file of the tool is missing: copy the whole ServiceConnectionTool folder again, from "
+                    f"{TOOL_FOLDER} on the top-level site server.")
     if _SEND_FAILURE in everything:
         # docs/configmgr-behaviour.md#service-connection-tool, #tls-prerequisites
         message += (f" {where} cannot use TLS 1.2 from .NET: set SchUseStrongCrypto and SystemDefaultTlsVersions to 1 "

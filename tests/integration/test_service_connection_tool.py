@@ -70,6 +70,11 @@ def test_prepare_runs_the_tool_on_the_scp_server(offline_lab):
     assert result["exit_code"] == 0 and result["ran"] is True and result["scp_mode"] == "offline"
     assert any("Usage data saved to C:\\Windows\\Temp\\UsageData.cab" in line for line in result["tool_log"]), result
     assert "C:\\Windows\\Temp\\UsageData.cab" in lab.state()["hosts"][SCP]["files"]
+    export = lab.playbook(play(lab, "export", [sct("export", SCP, action="export", tool_path=TOOL,
+                                                   export_dest="C:\\Windows\\Temp\\usage data.csv")]))
+    result = export.task("export")["result"]
+    assert export.rc == 0 and result["changed"] is True and result["exit_code"] == 0, export.stdout
+    assert "C:\\Windows\\Temp\\usage data.csv" in lab.state()["hosts"][SCP]["files"]
 
 
 def transfer(name: str, host: str, **args) -> dict:

@@ -197,7 +197,9 @@ def test_the_harmless_exception_of_connect():
               "'C:\\Windows\\Temp\\extractmanifestcab\\95F8A562.sql' is denied."]
     assert _sct.Run.of(result(run=[{"ExitCode": _sct.UNHANDLED_EXIT}], stderr=stderr)).harmless
     other = ["Unhandled Exception: System.IO.FileNotFoundException: Could not find file 'x'."]
-    assert not _sct.Run.of(result(run=[{"ExitCode": _sct.UNHANDLED_EXIT}], stderr=other)).harmless
+    missing = _sct.Run.of(result(run=[{"ExitCode": _sct.UNHANDLED_EXIT}], stderr=other))
+    assert not missing.harmless
+    assert "copy the whole ServiceConnectionTool folder again" in _sct.failure_message(want(action="export"), missing, "x")
 
 
 # -- input rules ----------------------------------------------------------------------------------------------
