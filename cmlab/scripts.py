@@ -1,26 +1,32 @@
-"""What a command line is: the engine bootstrap, or something Windows would refuse.
+"""What a command line is: the engine bootstrap, Ansible's file transfer, or something Windows would refuse.
 
 cmlab never interprets a script. The one command it runs is the fixed bootstrap of the protocol
 module (plugins/plugin_utils/_protocol.py) with this checkout's engine on standard input, as
 Ansible's connection plugins send it: `PowerShell ... -EncodedCommand <bootstrap>`, or that command
 line encoded once more as a script (what the winrm plugin of ansible-core 2.16-2.18 makes of an
 encoded command: Windows runs it as a powershell.exe started by another, and so does cmlab).
-Anything else gets the error cmd.exe or powershell.exe would print for an unknown command.
+The winrm connection plugin's own put_file and fetch_file scripts of the supported ansible-core
+versions are recognised by digest (cmlab.transfer) and carried out as data on the host's simulated
+file system. Anything else gets the error cmd.exe or powershell.exe would print for an unknown command.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import logging
 import re
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from cmlab import transfer
 from cmlab.contract import ENGINE_FILE
 from cmlab.contract import protocol as _protocol
 from cmlab.dispatch import CommandOutcome
 from cmlab.engine import Engine
+from cmlab.model.errors import ModelError
+from cmlab.model.files import is_file_system_path
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +107,14 @@ class ScriptDispatcher:
         if depth is not None:
             self.engine.accounting.charge(host, "powershell_start", starts)
             return self._run_bootstrap(host, stdin, runspace)
+        if runspace is None:
+            try:
+                moved = transfer.recognise(command_line, stdin)
+            except transfer.NotTransfer:
+                moved = None
+            if moved is not None:
+                self.engine.accounting.charge(host, "powershell_start", 1)
+                return self._run_transfer(host, moved)
         if _PS_EXE.match(command_line):
             self.engine.accounting.charge(host, "powershell_start", starts)
         return self._refuse(command_line)
@@ -120,6 +134,54 @@ class ScriptDispatcher:
         self.engine.accounting.charge(host, "engine_load")
         stdout = self.engine.run(host, payload, runspace)
         return CommandOutcome(stdout=stdout.encode("ascii"), rc=0)
+
+    def _run_transfer(self, host_name: str, moved: transfer.Transfer) -> CommandOutcome:
+        """What put_file / fetch_file do (cmlab.transfer), on the host's simulated file system."""
+        model = self.engine.model
+        path = moved.path
+        with model.lock:
+            host = model.host(host_name)
+            if host is None:
+                return CommandOutcome(stderr=clixml_error(f"cmlab has no host named {host_name}."), rc=1)
+            fs = host.fs
+            if not is_file_system_path(path) or len(path.strip()) < 3 or path.strip()[2] not in "\\/":
+                return CommandOutcome(stderr=clixml_error(
+                    f"cmlab does not simulate a file transfer to or from the relative path {path!r}."), rc=1)
+            try:
+                node = fs.node(path)
+            except ModelError:                          # "..": not simulated
+                return CommandOutcome(stderr=clixml_error(f"cmlab does not simulate the path {path!r}."), rc=1)
+            if moved.kind == "fetch":
+                if node is not None and not node.is_dir:
+                    chunk = node.data[moved.offset:moved.offset + moved.buffer_size] if moved.offset >= 0 else b""
+                    return CommandOutcome(stdout=base64.b64encode(chunk) + b"\r\n" if chunk else b"", rc=0)
+                if node is not None:
+                    return CommandOutcome(stdout=b"[DIR]\r\n", rc=0)
+                if moved.generation == "inline":     # Write-Error, then exit 1
+                    return CommandOutcome(stderr=clixml_error(f"{path} does not exist"), rc=1)
+                return CommandOutcome(stderr=f"{path} does not exist\r\n".encode(), rc=1)   # WriteErrorLine
+            # put: [IO.File]::Create($path), the base64 lines, the file's SHA-1
+            parent = path.rstrip("\\/").replace("/", "\\").rpartition("\\")[0]
+            try:
+                parent_kind = fs.kind(parent if len(parent) > 2 else parent + "\\")
+            except ModelError:
+                parent_kind = None
+            if node is not None and node.is_dir:
+                return CommandOutcome(stderr=clixml_error(
+                    f'Exception calling "Create" with "1" argument(s): "Access to the path \'{path}\' is denied."'), rc=1)
+            if parent_kind != "container":
+                return CommandOutcome(stderr=clixml_error(
+                    f'Exception calling "Create" with "1" argument(s): "Could not find a part of the path \'{path}\'."'),
+                    rc=1)
+            try:
+                data = transfer.decode_data(moved.data_lines)
+            except ValueError as e:
+                fs.write_bytes(path, b"")               # File.Create ran before the input was read
+                return CommandOutcome(stderr=clixml_error(
+                    f'Exception calling "FromBase64String" with "1" argument(s): "{e}"'), rc=1)
+            fs.write_bytes(path, data)
+        sha1 = hashlib.sha1(data).hexdigest()
+        return CommandOutcome(stdout=('{"sha1":"' + sha1 + '"}\r\n').encode("ascii"), rc=0)
 
     def _refuse(self, command_line: str) -> CommandOutcome:
         if _PS_EXE.match(command_line):

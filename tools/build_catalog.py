@@ -43,6 +43,8 @@ PLAN_CMDLETS = (
     "Get-ChildItem",
     "Get-CimInstance",
     "Get-Content",
+    "Get-FileHash",
+    "Get-Item",
     "Get-ItemProperty",
     "Get-LocalGroupMember",
     "Get-NetFirewallPortFilter",
@@ -50,6 +52,7 @@ PLAN_CMDLETS = (
     "Get-Service",
     "New-CMAccount",
     "New-CMSiteSystemServer",
+    "New-Item",
     "New-NetFirewallRule",
     "Remove-CMAccount",
     "Remove-CMServiceConnectionPoint",
@@ -58,12 +61,15 @@ PLAN_CMDLETS = (
     "Remove-NetFirewallRule",
     "Restart-Service",
     "Set-CMAccount",
+    "Set-CMHierarchySetting",
     "Set-CMServiceConnectionPoint",
     "Set-CMSiteSystemServer",
     "Set-ItemProperty",
     "Set-NetFirewallRule",
+    "Start-Process",
     "Start-Service",
     "Stop-Service",
+    "Test-Path",
 )
 
 # Parameters of Windows cmdlets that make the command act on another machine or outside the step

@@ -1,5 +1,5 @@
 """The item cmdlets on the Registry and FileSystem providers: Get-Item, Get-ChildItem, Test-Path,
-Get-Content, Get-ItemProperty, Set-ItemProperty, New-ItemProperty.
+Get-Content, Get-ItemProperty, Set-ItemProperty, New-ItemProperty, New-Item, Get-FileHash.
 
 Paths: `HKLM:\\...`, `Registry::HKEY_LOCAL_MACHINE\\...`, `C:\\...`, and the PSPath forms
 (`Microsoft.PowerShell.Core\\Registry::...`, `Microsoft.PowerShell.Core\\FileSystem::...`) an earlier step's
@@ -11,6 +11,7 @@ String); how values are read back follows the .NET RegistryKey (DWord as Int32, 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -633,3 +634,34 @@ def _new_file_item(inv: Invocation, path: str, kind: str, force: bool) -> PSObje
         fs.write_text(path, "" if value is None else str(value))
     found = _fs_items(inv, path, literal=True)
     return item_object(inv, found[0])
+
+
+_HASHES = {"SHA1": "sha1", "SHA256": "sha256", "SHA384": "sha384", "SHA512": "sha512", "MD5": "md5"}
+
+
+@cmdlet("Get-FileHash", ("Path", "LiteralPath", "Algorithm"))
+def get_file_hash(inv: Invocation) -> list:
+    """Get-FileHash on the file system: one Microsoft.PowerShell.Utility.FileHash per file (Algorithm, Hash in
+    upper-case hex, Path). A path that does not exist is a non-terminating error (the engine's -ErrorAction Stop
+    makes it the step's failure); a folder is skipped, as PowerShell skips what it cannot open as a file."""
+    algorithm = str(inv.get("Algorithm") or "SHA256").upper()
+    if algorithm not in _HASHES:
+        raise not_simulated(inv.cmdlet, f"with -Algorithm {algorithm}")
+    paths, literal = _paths(inv)
+    out: list = []
+    with inv.model.lock:
+        for path in paths:
+            found, wild = resolve(inv, path, literal)
+            if not found and not wild:
+                raise CmdletError.of(inv.cmdlet, "FileNotFound", f"Cannot find path '{path}' because it does not exist.",
+                                     "ObjectNotFound", "System.Management.Automation.ItemNotFoundException")
+            for item in found:
+                if item.is_registry:
+                    raise not_simulated(inv.cmdlet, f"on the registry ({item.path})")
+                if item.node is None or item.node.is_dir:
+                    continue
+                digest = hashlib.new(_HASHES[algorithm], item.node.data).hexdigest().upper()
+                out.append(PSObject(["Microsoft.Powershell.Utility.FileHash", "System.Object"],
+                                    {"Algorithm": algorithm, "Hash": digest, "Path": item.path},
+                                    "Microsoft.Powershell.Utility.FileHash"))
+    return out

@@ -22,19 +22,40 @@ _PIDS = itertools.count(4412, 4)
 
 
 def split_command_line(text: str) -> list[str]:
-    """CommandLineToArgvW, simplified: whitespace separates, double quotes group ("" inside is a quote)."""
-    args, current, quoted, has = [], [], False, False
-    i = 0
-    while i < len(text):
+    """The arguments a program gets from its command line, by the rules of the Microsoft C runtime and
+    CommandLineToArgvW (docs/configmgr-behaviour.md#service-connection-tool): spaces and tabs separate;
+    double quotes group; 2n backslashes before a quote give n backslashes and the quote groups, 2n+1 give
+    n backslashes and a literal quote; other backslashes are literal; "" inside quotes is a literal quote.
+    Start-Process joins -ArgumentList with single spaces and quotes nothing, so this is what the tool sees."""
+    args: list[str] = []
+    current: list[str] = []
+    quoted = has = False
+    i, n = 0, len(text)
+    while i < n:
         c = text[i]
+        if c == "\\":
+            j = i
+            while j < n and text[j] == "\\":
+                j += 1
+            count = j - i
+            has = True
+            if j < n and text[j] == '"':
+                current.append("\\" * (count // 2))
+                if count % 2:
+                    current.append('"')
+                    j += 1
+            else:
+                current.append("\\" * count)
+            i = j
+            continue
         if c == '"':
+            has = True
             if quoted and text[i + 1:i + 2] == '"':
                 current.append('"')
-                i += 1
-            else:
-                quoted = not quoted
-            has = True
-        elif c.isspace() and not quoted:
+                i += 2
+                continue
+            quoted = not quoted
+        elif c in " \t" and not quoted:
             if has:
                 args.append("".join(current))
                 current, has = [], False

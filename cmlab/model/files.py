@@ -1,8 +1,10 @@
 """A small NTFS-like file system per host: drives, directories, text files.
 
 Names are case-insensitive and case-preserving, as on NTFS. Files hold text; their size is the
-length of that text in the file's encoding (UTF-8 unless said otherwise). Timestamps come from
-the lab's simulated clock and never reach the state dump.
+length of that text in the file's encoding (UTF-8 unless said otherwise). Bytes written from outside
+(a file Ansible copies to the host, cmlab.transfer) are kept as UTF-8 text when they are UTF-8, else
+as Latin-1 text, so that `data` gives back exactly the bytes written. Timestamps come from the lab's
+simulated clock and never reach the state dump.
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ class FileNode:
     @property
     def size(self) -> int:
         return len(self.content.encode(self.encoding))
+
+    @property
+    def data(self) -> bytes:
+        """The file's bytes."""
+        return self.content.encode(self.encoding)
 
     def lines(self) -> list[str]:
         """Get-Content's lines: split at CRLF / LF / CR, no empty line after a final newline."""
@@ -163,6 +170,13 @@ class FileSystem:
             parent.modified = now
         node.content, node.encoding, node.modified = content, encoding, now
         return node
+
+    def write_bytes(self, path: str, data: bytes) -> FileNode:
+        """A file's bytes, exactly (UTF-8 text when they are UTF-8, Latin-1 text otherwise)."""
+        try:
+            return self.write_text(path, data.decode("utf-8"), "utf-8")
+        except UnicodeDecodeError:
+            return self.write_text(path, data.decode("latin-1"), "latin-1")
 
     def append_text(self, path: str, text: str) -> FileNode:
         node = self.node(path)

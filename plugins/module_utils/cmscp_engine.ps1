@@ -17,11 +17,12 @@ $ProgressPreference = 'SilentlyContinue'
 $AllowedCmdlets = @(
     'Add-CMServiceConnectionPoint', 'Get-CMAccount',
     'New-CMAccount', 'New-CMSiteSystemServer', 'Remove-CMAccount', 'Remove-CMServiceConnectionPoint',
-    'Remove-CMSiteSystemServer', 'Set-CMAccount', 'Set-CMServiceConnectionPoint', 'Set-CMSiteSystemServer',
-    'Add-LocalGroupMember', 'Get-ChildItem', 'Get-CimInstance', 'Get-Content', 'Get-ItemProperty', 'Get-LocalGroupMember',
-    'Get-NetFirewallPortFilter', 'Get-NetFirewallRule', 'Get-Service', 'New-NetFirewallRule',
-    'Remove-LocalGroupMember', 'Remove-NetFirewallRule', 'Restart-Service', 'Set-ItemProperty',
-    'Set-NetFirewallRule', 'Start-Service', 'Stop-Service'
+    'Remove-CMSiteSystemServer', 'Set-CMAccount', 'Set-CMHierarchySetting', 'Set-CMServiceConnectionPoint',
+    'Set-CMSiteSystemServer',
+    'Add-LocalGroupMember', 'Get-ChildItem', 'Get-CimInstance', 'Get-Content', 'Get-FileHash', 'Get-Item',
+    'Get-ItemProperty', 'Get-LocalGroupMember', 'Get-NetFirewallPortFilter', 'Get-NetFirewallRule', 'Get-Service',
+    'New-Item', 'New-NetFirewallRule', 'Remove-LocalGroupMember', 'Remove-NetFirewallRule', 'Restart-Service',
+    'Set-ItemProperty', 'Set-NetFirewallRule', 'Start-Process', 'Start-Service', 'Stop-Service', 'Test-Path'
 )
 $Allowed = [System.Collections.Generic.HashSet[string]]::new([string[]]$AllowedCmdlets, [System.StringComparer]::OrdinalIgnoreCase)
 

@@ -204,3 +204,67 @@ def message_ids(values: list | None, option: str = "message_ids") -> list[int] |
             raise AnsibleActionFail(f"{option} must list status message IDs (whole numbers such as 11410), got {value!r}.")
         out.append(number)
     return sorted(set(out))
+# A full Windows path with a drive letter. Characters Windows refuses in file names (" < > | ? * and control
+# characters, newlines included) cannot name a file, and a double quote could not be carried through a command
+# line safely anyway: refused. Everything else (spaces, ' $ ` % ; & ( ) and non-ASCII letters) is a legal file
+# name character and is carried literally (docs/configmgr-behaviour.md#service-connection-tool).
+_SEGMENT = r'[^"<>|?*\x00-\x1f\\/:]+'
+_WINDOWS_PATH = re.compile(rf"^[A-Za-z]:\\(?:{_SEGMENT}(?:\\{_SEGMENT})*)?$")
+MAX_PATH = 259
+
+
+def windows_path(value: str | None, option: str) -> str | None:
+    """A full path on the Windows host (D:\\USB\\UsageData.cab); `/` is taken as `\\`."""
+    if value is None:
+        return None
+    text = str(value).replace("/", "\\")
+    if len(text) > 3:
+        text = text.rstrip("\\")
+    segments = text[3:].split("\\") if len(text) > 3 else []
+    if (not _WINDOWS_PATH.fullmatch(text) or any(s in (".", "..") or s != s.rstrip(" .") for s in segments)
+            or len(text) > MAX_PATH):
+        raise AnsibleActionFail(
+            f"{option} must be a full Windows path with a drive letter (for example D:\\USB\\UsageData.cab), without "
+            f"the characters \" < > | ? * or control characters, without . or .. segments and segments ending in a "
+            f"space or a dot, at most {MAX_PATH} characters; got {value!r}.")
+    return text
+
+
+_PROXY_URI = re.compile(r"^(?:(https?)://)?([^/:\s]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?/?$")
+
+
+def proxy_uri(value: str | None, option: str = "proxy_server_uri") -> str | None:
+    """A proxy as the Service Connection Tool takes it: host, host:port, or http(s)://host[:port]."""
+    if value is None:
+        return None
+    match = _PROXY_URI.fullmatch(str(value))
+    problem = match is None
+    if match:
+        host = match.group(2).strip("[]")
+        try:
+            proxy_server(host, option)
+        except AnsibleActionFail:
+            problem = True
+        if match.group(3) and not 1 <= int(match.group(3)) <= 65535:
+            problem = True
+    if problem:
+        raise AnsibleActionFail(
+            f"{option} must be a proxy server name or address, optionally with a port and an http:// or https:// "
+            f"prefix (for example proxy.contoso.com:8080), got {value!r}.")
+    return str(value).rstrip("/")
+
+
+# A user name as a proxy takes it: user, DOMAIN\user or user@domain. Not starting with '-' (the tool would read
+# a switch), no white space, no characters Active Directory refuses in account names.
+_PROXY_USER = re.compile(r'^(?:[A-Za-z0-9][A-Za-z0-9.-]{0,254}\\)?[^\s\-"/\\\[\]:;|=,+*?<>\x00-\x1f]'
+                         r'[^\s"/\\\[\]:;|=,+*?<>\x00-\x1f]{0,255}$')
+
+
+def proxy_username(value: str | None, option: str = "proxy_username") -> str | None:
+    if value is None:
+        return None
+    if not _PROXY_USER.fullmatch(str(value)):
+        raise AnsibleActionFail(
+            f"{option} must be a user name (user, DOMAIN\\user or user@domain.com) without spaces and without the "
+            f"characters \" / [ ] : ; | = , + * ? < >, not starting with '-'; got {value!r}.")
+    return str(value)

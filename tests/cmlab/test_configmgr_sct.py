@@ -241,6 +241,9 @@ def test_the_tool_needs_tls_1_2_for_net_in_both_registry_views(lab):
     sct(lab, "-prepare", "-usagedatadest", r"D:\USB\UsageData.cab")
     carry(lab, PS1, r"D:\USB\UsageData.cab", INET, r"C:\Transfer\UsageData.cab")
     args = ("-connect", "-usagedatasrc", r"C:\Transfer\UsageData.cab", "-updatepackdest", r"C:\Transfer\Packs")
+    for key in (NETFX_KEY, NETFX_WOW_KEY):          # the lab's inet01 has TLS 1.2: make it a fresh server
+        lab.model.host(INET).registry.key(key).delete_value("SchUseStrongCrypto")
+    lab.reboot(INET)
     assert sct(lab, *args, host=INET, tool=INET_TOOL, out=None)["ExitCode"] == 1     # a fresh server
     lab.set_tls12(INET, views=(NETFX_KEY,))
     lab.reboot(INET)
@@ -291,3 +294,23 @@ def test_import_is_refused_while_the_scp_is_online(lab):
     assert sct(lab, "-import", "-updatepacksrc", r"D:\USB\Packs")["ExitCode"] == 1
     assert "only be used when the service connection point is in offline mode" in tool_log(lab)[-1]
     assert lab.dump()["updates"] == []
+
+
+@pytest.mark.parametrize("folder", ["D:\\USB\\with space", "D:\\USB\\it's $(whoami) `n %TEMP% ;&", "D:\\USB\\\u00e9\u65e5",
+                                    "D:\\USB\\trailing\\"])
+def test_start_process_hands_the_tool_what_windows_parses(lab, folder):
+    """Start-Process joins -ArgumentList with spaces and quotes nothing; the tool gets the arguments Windows
+    splits out of that line (docs/configmgr-behaviour.md#service-connection-tool). Quoted as the collection quotes
+    them, each comes back whole."""
+    from ansible_collections.configmgr.scp.plugins.plugin_utils._sct import quote_argument
+
+    offline(lab)
+    lab.model.host(PS1).fs.make_dirs(folder)
+    dest = folder.rstrip("\\") + "\\UsageData.cab"
+    args = ["-prepare", "-usagedatadest", dest]
+    assert sct(lab, *[quote_argument(a) for a in args])["ExitCode"] == 0
+    assert lab.model.host(PS1).fs.kind(dest) == "leaf"
+    assert tool_log(lab)[0].startswith(f"INFO: ServiceConnectionTool -prepare -usagedatadest {dest}  $$<")
+    # Unquoted, a path with a space is two arguments: the tool refuses it.
+    if " " in dest:
+        assert sct(lab, *args)["ExitCode"] == 1

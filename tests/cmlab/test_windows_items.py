@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from windows_harness import WindowsLab, step
 
@@ -166,3 +168,20 @@ def test_service_connection_tool_folder_on_the_site_server(lab):
                  host="cas.lab.example")
     assert out["exe"] == [True]
     assert lab.ok(step("exe", "Test-Path", Path=[f"{folder}\\ServiceConnectionTool.exe"]))["exe"] == [False]   # scp01
+
+
+def test_get_file_hash_of_files_and_bytes(lab):
+    fs = lab.host(HOST).fs
+    fs.write_text("C:\\Data\\a.txt", "hello")
+    fs.write_bytes("C:\\Data\\b.bin", b"\xff\x00\xfe")
+    out = lab.ok(step("h", "Get-FileHash", {"Algorithm": None, "Hash": None, "Path": None},
+                      LiteralPath=["C:\\Data\\a.txt", "C:\\Data\\b.bin", "C:\\Data"], Algorithm="SHA1"),
+                 step("default", "Get-FileHash", {"Algorithm": None, "Hash": None}, Path="C:\\Data\\*.txt"), host=HOST)
+    assert out["h"] == [
+        {"Algorithm": "SHA1", "Hash": "AAF4C61DDCC5E8A2DABEDE0F3B482CD9AEA9434D", "Path": "C:\\Data\\a.txt"},
+        {"Algorithm": "SHA1", "Hash": hashlib.sha1(b"\xff\x00\xfe").hexdigest().upper(), "Path": "C:\\Data\\b.bin"}]
+    # (the folder is skipped)
+    assert out["default"] == [{"Algorithm": "SHA256",
+                               "Hash": "2CF24DBA5FB0A30E26E83B2AC5B9E29E1B161E5C1FA7425E73043362938B9824"}]
+    error = lab.error(step("missing", "Get-FileHash", LiteralPath=["C:\\Data\\nope.txt"]), host=HOST)
+    assert error["message"] == "Cannot find path 'C:\\Data\\nope.txt' because it does not exist."
