@@ -40,6 +40,7 @@ PLAN_CMDLETS = (
     "Add-CMServiceConnectionPoint",
     "Add-LocalGroupMember",
     "Get-CMAccount",
+    "Get-ChildItem",
     "Get-CimInstance",
     "Get-Content",
     "Get-ItemProperty",
@@ -47,14 +48,18 @@ PLAN_CMDLETS = (
     "Get-NetFirewallPortFilter",
     "Get-NetFirewallRule",
     "Get-Service",
+    "Import-Certificate",
+    "Invoke-WebRequest",
     "New-CMAccount",
     "New-CMSiteSystemServer",
+    "New-Item",
     "New-NetFirewallRule",
     "Remove-CMAccount",
     "Remove-CMServiceConnectionPoint",
     "Remove-CMSiteSystemServer",
     "Remove-LocalGroupMember",
     "Remove-NetFirewallRule",
+    "Restart-Computer",
     "Restart-Service",
     "Set-CMAccount",
     "Set-CMServiceConnectionPoint",
@@ -63,6 +68,7 @@ PLAN_CMDLETS = (
     "Set-NetFirewallRule",
     "Start-Service",
     "Stop-Service",
+    "Test-Path",
 )
 
 # Parameters of Windows cmdlets that make the command act on another machine or outside the step
@@ -76,6 +82,9 @@ REMOTE_PARAMETERS = {
     "GPOSession": "edits a Group Policy Object",
     "AsJob": "runs the command as a background job, outside the step",
     "ThrottleLimit": "only for -AsJob and remote sessions",
+    # Not remote, but as dangerous: Invoke-WebRequest -SessionVariable names a variable the cmdlet
+    # sets in the caller's scope, the engine's own (-SessionVariable result would replace its result).
+    "SessionVariable": "sets a variable of the engine itself",
 }
 
 FORMAT_VERSION = 1

@@ -568,6 +568,7 @@ class WindowsHost:
             "services": {s.name: s.to_dict() for s in sorted(self.services.values(), key=lambda s: s.name.lower())},
             "firewall_rules": self.firewall.to_dict(),
             "power_state": self.power_state,
+            "boot_time": self.boot_time,
             "network": self.net.to_dict(),
             "certificates": self.certificates.to_dict(self.scheduler.clock.now()),
             **self.fs.to_dict(),
