@@ -20,7 +20,7 @@ description:
     absent on a default server and is created level by level; an existing key is never replaced (C(New-Item -Force)
     would empty it).
   - B(Root certificates.) Reports each root certificate Microsoft's cloud endpoints chain to as C(present), C(missing)
-    or C(expired) in C(Cert:\LocalMachine\Root): DigiCert Global Root G2 (required), DigiCert Global Root CA and G3,
+    or C(expired) in C(Cert:\LocalMachine\Root). They are DigiCert Global Root G2 (required), DigiCert Global Root CA and G3,
     Microsoft RSA and ECC Root Certificate Authority 2017, D-TRUST Root Class 3 CA 2 2009, and Baltimore CyberTrust
     Root for history only (it expired in May 2025 and is never a problem). A certificate is installed only from a
     file given in I(certificate_files), never downloaded.
@@ -53,7 +53,7 @@ options:
         C(Cert:\LocalMachine\Root) when the store does not hold that certificate yet. Put them there first, for
         example with M(ansible.windows.win_copy).
       - A file is installed only when its certificate is one of the roots listed above, recognised by its published
-        SHA-1 thumbprint, is self-signed and is valid now. Any other file fails the task before anything is written:
+        SHA-1 thumbprint, is self-signed and is valid now. Any other file fails the task before anything is written;
         the module never adds an arbitrary certificate authority to the trusted roots.
       - Paths are taken literally; C(*), C(?), C([) and C(]) are refused, and so are shares (a second hop from a
         WinRM session).
