@@ -104,7 +104,7 @@ def normalise_dn(dn: str) -> str:
 # Input
 
 
-_WINDOWS_PATH = re.compile(r"^[A-Za-z]:\\[^\x00-\x1f\"<>|*?\[\]]*$")
+_WINDOWS_PATH = re.compile(r"[A-Za-z]:\\[^\x00-\x1f\"<>|*?\[\]]*")      # fullmatch: nothing after it
 
 
 def certificate_path(value: str, option: str = "certificate_files") -> str:

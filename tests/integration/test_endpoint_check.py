@@ -215,6 +215,14 @@ BAD = [
     ({"feature_groups": ["desktop_analytics"]}, "feature_groups"),
     ({"timeout": 0}, "timeout must be between 1 and 300"),
     ({"fail_on": "sometimes"}, "fail_on"),
+    # Hostile values of the string options: refused as data, before anything is sent.
+    ({"proxy_server": "proxy.lab.example:8080@127.0.0.1"}, "proxy_server must be an FQDN"),
+    ({"proxy_server": "http://proxy.lab.example"}, "proxy_server must be an FQDN"),
+    ({"proxy_server": "$(whoami)"}, "proxy_server must be an FQDN"),
+    ({"proxy_server": PROXY, "proxy_username": "LAB\\x'; whoami #", "proxy_password": "a-long-password"},
+     "DOMAIN\\user"),
+    ({"site_status": True, "site_system_server": "scp01.lab.example' OR '1'='1"}, "site_system_server must be"),
+    ({"site_status": True, "site_system_server": "scp01.lab.example\n"}, "site_system_server must be"),
 ]
 
 

@@ -161,7 +161,30 @@ def test_a_reboot_lost_by_an_earlier_run_is_done_by_the_next_one(lab):
 def test_bad_input_fails_before_any_winrm_request(lab):
     lab.reset_counters()
     for args in ({"certificate_files": ["\\\\fs01\\certs\\g2.crt"]}, {"certificate_files": ["C:\\Certs\\*.crt"]},
+                 {"certificate_files": ["C:\\Certs\\g2.crt\"; Remove-Item C:\\ -Recurse; \""]},
+                 {"certificate_files": ["C:\\Certs\\[g2].crt"]}, {"certificate_files": ["C:\\Certs\\g2.crt\n"]},
+                 {"certificate_files": ["$(whoami)"]},
                  {"reboot_timeout": 0}, {"reboot": "maybe"}, {"no_such_option": 1}):
         run = lab.playbook(play(lab, "bad", args))
         assert run.task("bad")["status"] == "failed", args
     assert lab.requests_total() == 0
+
+
+def test_the_role_sets_the_prerequisites_reboots_and_the_scp_it_adds_can_reach_microsoft(lab):
+    # The lab's group_vars allow the reboot (service_connection_point_allow_reboot).
+    from pathlib import Path
+
+    from labstate import scp_runtime
+    site = Path(__file__).resolve().parents[2] / "playbooks" / "site.yml"
+    check = lab.playbook(site, "--check")
+    assert check.task("service_connection_point : Set the TLS prerequisites on the SCP server")["result"]["changed"] is True
+    first = lab.playbook(site)
+    assert first.rc == 0, first.stdout
+    prerequisites = first.task("service_connection_point : Set the TLS prerequisites on the SCP server")["result"]
+    assert prerequisites["rebooted"] is True and prerequisites["ready"] is True
+    state = lab.state()
+    assert state["hosts"][SCP]["network"]["dotnet_tls12_at_boot"] == {"32": True, "64": True}
+    # The SCP was added after the reboot: its own first endpoint check passed (11410).
+    assert scp_runtime(state, SCP)["last_connectivity_check"]["message_ids"] == [11410]
+    second = lab.playbook(site)
+    assert second.rc == 0 and second.changed == 0, second.stdout
