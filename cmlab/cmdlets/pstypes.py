@@ -121,7 +121,7 @@ class PSCredential:
     """[pscredential]::new(user, SecureString): a plan credential as the engine builds it. Shows only
     its user name; the password stays a SecureString."""
 
-    __slots__ = ("user_name", "password")
+    __slots__ = ("password", "user_name")
 
     def __init__(self, user_name: str, password: SecureString) -> None:
         self.user_name = user_name

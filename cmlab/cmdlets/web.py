@@ -64,7 +64,8 @@ def invoke_web_request(inv: Invocation) -> list:
                     inv.cmdlet, "ProxyCredentialConflict",
                     "The cmdlet cannot run because the following conflicting parameters are specified: "
                     "ProxyCredential and ProxyUseDefaultCredentials. Specify either ProxyCredential or "
-                    "ProxyUseDefaultCredentials, then retry.", "InvalidArgument", "System.Management.Automation.ValidationMetadataException")
+                    "ProxyUseDefaultCredentials, then retry.", "InvalidArgument",
+                    "System.Management.Automation.ValidationMetadataException")
             p = urlsplit(str(inv.get("Proxy")) if "://" in str(inv.get("Proxy")) else "http://" + str(inv.get("Proxy")))
             # -ProxyUseDefaultCredentials in a WinRM session: the logon cannot be delegated to the
             # proxy (second hop), so an authenticating proxy still answers 407 (assumption);

@@ -40,18 +40,28 @@ class ActionModule(ConfigMgrAction):
 
     def apply(self, want, decision):
         changes = decision.changes
-        result = dict(decision.result)
-        if changes.writes:
-            result = _tls.read_back(decision, self.run_writes(self.write_plan(want, decision)))
-        if changes.reboot:
-            self.partial = {**result, "rebooted": False}
-            outcome = _reboot.reboot_and_wait(
-                restart=lambda: self.run_writes(_tls.restart_plan()),
-                read_boot_time=lambda: (self.read(_tls.boot_plan()).first("os") or {}).get("LastBootUpTime"),
-                reset=lambda: _reboot.reset_connection(self._connection),
-                previous=changes.boot_time, timeout=want.reboot_timeout)
-            problems = [p for p in result["problems"] if not p.startswith("a reboot is needed")]
-            result.update(rebooted=True, reboot_required=False, executive_restart_required=False,
-                          last_boot_time=outcome.boot_time, reboot_elapsed=outcome.elapsed,
-                          problems=problems, ready=not problems)
+        plan = self.write_plan(want, decision)
+        if not changes.reboot:
+            return _tls.read_back(decision, self.run_writes(plan))
+        # The restart is the write plan's last step: one invocation writes, reads back and starts the reboot.
+        plan.write("restart", "Restart-Computer", {"Force": True}, does="start a reboot of the server")
+        written = []
+
+        def restart():
+            written.append(self.run_writes(plan))
+
+        self.partial = {**decision.result, "rebooted": False}
+        outcome = _reboot.reboot_and_wait(
+            restart=restart,
+            read_boot_time=lambda: (self.read(_tls.boot_plan()).first("os") or {}).get("LastBootUpTime"),
+            reset=lambda: _reboot.reset_connection(self._connection),
+            previous=changes.boot_time, timeout=want.reboot_timeout)
+        if written:
+            result = _tls.read_back(decision, written[0])
+        else:     # the host went down before the answer came back: read what the writes left
+            result = _tls.read_back(decision, self.read(_tls.read_plan([], prefix="after_")))
+        problems = [p for p in result["problems"] if not p.startswith("a reboot is needed")]
+        result.update(rebooted=True, reboot_required=False, executive_restart_required=False,
+                      last_boot_time=outcome.boot_time, reboot_elapsed=outcome.elapsed, problems=problems,
+                      ready=not problems)
         return result

@@ -221,8 +221,7 @@ def check_plan(endpoints: list[Endpoint], proxy: Proxy | None, timeout: int, scp
     if proxy is not None:
         base["Proxy"] = proxy.uri
         if proxy.username and proxy.password:
-            plan.add_secret(PASSWORD_SECRET, proxy.password)
-            base["ProxyCredential"] = {"$credential": PASSWORD_SECRET, "username": proxy.username}
+            base["ProxyCredential"] = plan.add_credential(PASSWORD_SECRET, proxy.username, proxy.password)
     for url in dict.fromkeys(e.url for e in endpoints):
         step_id = f"e{len(steps)}"
         steps[step_id] = url

@@ -33,7 +33,8 @@ class RebootOutcome:
 
 def reboot_and_wait(restart: Callable[[], None], read_boot_time: Callable[[], str | None], reset: Callable[[], None],
                     previous: str | None, timeout: float, *, sleep: Callable[[float], None] = time.sleep,
-                    clock: Callable[[], float] = time.monotonic, max_pause: float = 10.0) -> RebootOutcome:
+                    clock: Callable[[], float] = time.monotonic, max_pause: float = 10.0,
+                    first_pause: float = 2.0) -> RebootOutcome:
     """`restart()` starts the reboot; `read_boot_time()` is one read of LastBootUpTime (raises while the
     host cannot be reached); `reset()` drops the connection so that the next read builds a new one."""
     start = clock()
@@ -45,15 +46,18 @@ def reboot_and_wait(restart: Callable[[], None], read_boot_time: Callable[[], st
         # No result document at all: the host went down while answering.
         display.vvvv("configmgr.scp: no answer to the restart; waiting for the reboot")
         _reset(reset)
-    except Exception as e:                      # the connection went down under the command: it is rebooting
+    except Exception as e:  # noqa: BLE001 -- the connection went down under the command: it is rebooting
         display.vvvv(f"configmgr.scp: the connection dropped while restarting ({type(e).__name__}); waiting")
         _reset(reset)
     attempts, failures, pause = 0, [], 1.0
+    # Windows takes a moment to go down after Restart-Computer returns; a read at once would only find the
+    # old boot time (one engine invocation for nothing).
+    sleep(min(first_pause, timeout))
     while True:
         attempts += 1
         try:
             current = read_boot_time()
-        except Exception as e:                  # down, or coming up: every failure is retried until the deadline
+        except Exception as e:  # noqa: BLE001 -- down, or coming up: every failure is retried until the deadline
             failures.append(_one_line(e))
             _reset(reset)
             current = None
@@ -72,7 +76,7 @@ def reboot_and_wait(restart: Callable[[], None], read_boot_time: Callable[[], st
 def _reset(reset: Callable[[], None]) -> None:
     try:
         reset()
-    except Exception as e:     # a host that is down cannot close its shell: the next read connects anew
+    except Exception as e:  # noqa: BLE001 -- a host that is down cannot close its shell: the next read connects anew
         display.vvvv(f"configmgr.scp: resetting the connection failed ({type(e).__name__}); trying again later")
 
 

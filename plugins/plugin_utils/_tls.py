@@ -574,8 +574,3 @@ def boot_plan() -> Plan:
     plan.add("os", "Get-CimInstance", {"ClassName": "Win32_OperatingSystem"}, select={"LastBootUpTime": None})
     return plan
 
-
-def restart_plan() -> WritePlan:
-    plan = WritePlan()
-    plan.write("restart", "Restart-Computer", {"Force": True}, does="start a reboot of the server")
-    return plan
