@@ -131,30 +131,36 @@ def test_a_missing_and_an_expired_root_are_reported_and_installed_from_a_file(la
 
 
 def test_the_reboot_opt_in_reboots_once_and_the_endpoints_work_afterwards(lab):
-    lab.reset_counters()
     # TLS 1.2 is off for .NET on a fresh server: the simulated internet says so.
-    book = play(lab, "tls", {"reboot": True, "reboot_timeout": 120})
-    boot_before = lab.state()["hosts"][SCP]["boot_time"]
+    endpoints = {"name": "endpoints", "configmgr.scp.endpoint_check": {"feature_groups": ["tenant_attach"],
+                                                                       "fail_on": "never"}, "delegate_to": SCP}
+    before = lab.playbook(play(lab, "before", {"dotnet_tls12": False, "schannel_tls12_client": False},
+                               extra=[endpoints])).task("endpoints")["result"]
+    assert before["severity"] == "error" and "TLS 1.2 is not enabled for .NET" in before["endpoints"][0]["cause"]
+    book = play(lab, "tls", {"reboot": True, "reboot_timeout": 120}, extra=[endpoints])
+    assert lab.state()["hosts"][SCP]["restarts"] == 0
     run = lab.playbook(book)
     assert run.rc == 0, run.stdout
     r = run.task("tls")["result"]
     assert r["changed"] is True and r["rebooted"] is True and r["reboot_required"] is False and r["ready"] is True
     state = lab.state()
-    assert state["hosts"][SCP]["boot_time"] != boot_before
+    assert state["hosts"][SCP]["restarts"] == 1 and state["hosts"][SCP]["power_state"] == "running"
     assert state["hosts"][SCP]["network"]["pending_reboot"] is False
     assert state["hosts"][SCP]["network"]["dotnet_tls12_at_boot"] == {"32": True, "64": True}
+    after = run.task("endpoints")["result"]
+    assert after["severity"] == "ok" and after["failed_endpoints"] == []
     again = lab.playbook(book).task("tls")["result"]
     assert again["changed"] is False and again["rebooted"] is False and again["ready"] is True
+    assert lab.state()["hosts"][SCP]["restarts"] == 1                   # rebooted once, not again
 
 
 def test_a_reboot_lost_by_an_earlier_run_is_done_by_the_next_one(lab):
     first = lab.playbook(play(lab, "tls", {}))
     assert first.task("tls")["result"]["reboot_required"] is True
-    boot_before = lab.state()["hosts"][SCP]["boot_time"]
     rerun = lab.playbook(play(lab, "tls2", {"reboot": True, "reboot_timeout": 120}))
     r = rerun.task("tls2")["result"]
     assert r["changed"] is True and r["rebooted"] is True and r["changes"] == ["reboot the server and wait until it is back"]
-    assert lab.state()["hosts"][SCP]["boot_time"] != boot_before
+    assert lab.state()["hosts"][SCP]["restarts"] == 1
     assert lab.playbook(play(lab, "tls3", {"reboot": True})).task("tls3")["result"]["changed"] is False
 
 
