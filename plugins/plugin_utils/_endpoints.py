@@ -203,11 +203,10 @@ def provider_plan(server: str, *, proxy: bool, messages: bool) -> Plan:
     if messages:
         ids = " OR ".join(f"MessageID = {i}" for i in MESSAGE_IDS)
         machine = server.split(".")[0]
+        where = (f"Component = '{CONNECTOR}' AND ({ids}) AND (MachineName = {wql_string(server)} OR "
+                 f"MachineName = {wql_string(machine)})")
         plan.add("messages", "Get-CimInstance", {
-            "Namespace": namespace, "ClassName": "SMS_StatMsgWithInsStrings",
-            "Filter": f"Component = '{CONNECTOR}' AND ({ids}) AND (MachineName = {wql_string(server)} OR "
-                      f"MachineName = {wql_string(machine)})"},
-            select=MESSAGE_SELECT)
+            "Namespace": namespace, "ClassName": "SMS_StatMsgWithInsStrings", "Filter": where}, select=MESSAGE_SELECT)
     return plan
 
 
@@ -418,17 +417,18 @@ def scp_last_check(observed: PlanResult) -> dict:
     entries = _cmtrace.parse(text, source=str(path or "EndpointConnectivityCheckWorker.log"),
                              skip_partial_first_line=len(log.output) >= LOG_TAIL)
     messages = [(e, (e.message or "").removesuffix("~~").strip()) for e in entries]
-    last = max((i for i, (_, m) in enumerate(messages) if _SUMMARY.search(m) or
-                (_SKIPPED.search(m) and "check" in m.lower())), default=None)
+    texts = [m for _entry, m in messages]
+    last = max((i for i, m in enumerate(texts) if _SUMMARY.search(m) or (_SKIPPED.search(m) and "check" in m.lower())),
+               default=None)
     if last is None:
         return {"found": False, "log": path, "reason": "no completed check in the log's last lines"}
     entry, message = messages[last]
     summary = _SUMMARY.search(message)
     if summary is None:
         return {"found": True, "log": path, "time": entry.time, "skipped": True, "summary": message, "endpoints": []}
-    first = max((i for i, (_, m) in enumerate(messages[:last]) if _START.search(m)), default=-1) + 1
+    first = max((i for i, m in enumerate(texts[:last]) if _START.search(m)), default=-1) + 1
     endpoints, unknown = [], []
-    for _, line in messages[first:last]:
+    for line in texts[first:last]:
         m = _REACHABLE.search(line) or _FAILED.search(line) or _CLOUD.search(line)
         if m is None:
             unknown.append(line)

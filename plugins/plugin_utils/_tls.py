@@ -152,8 +152,8 @@ def add_reads(plan: Plan, files: list[str] = (), prefix: str = "") -> None:
     plan.add("marker", "Get-ItemProperty", {"LiteralPath": MARKER_KEY},
              select={MARKER_SINCE: None, MARKER_FOR: None}, on_error="continue")
     for index, path in enumerate(files):
-        plan.add(f"file{index}", "Get-Content", {"LiteralPath": path, "Encoding": "Byte",
-                                                "TotalCount": MAX_CERTIFICATE_BYTES}, on_error="continue")
+        params = {"LiteralPath": path, "Encoding": "Byte", "TotalCount": MAX_CERTIFICATE_BYTES}
+        plan.add(f"file{index}", "Get-Content", params, on_error="continue")
 
 
 def parse_time(text: Any) -> datetime.datetime | None:
@@ -184,7 +184,7 @@ def parse_winhttp(data: Any) -> dict:
         return {**direct, "valid": False, "present": True}
     if len(raw) < 16:
         return {**direct, "valid": False, "present": True}
-    _, _, access, size = struct.unpack_from("<IIII", raw)
+    access, size = struct.unpack_from("<II", raw, 8)
     end = 16 + size
     if end + 4 > len(raw):
         return {**direct, "valid": False, "present": True}
@@ -573,4 +573,3 @@ def boot_plan() -> Plan:
     plan = Plan()
     plan.add("os", "Get-CimInstance", {"ClassName": "Win32_OperatingSystem"}, select={"LastBootUpTime": None})
     return plan
-
