@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""`make demo`: start the lab, converge playbooks/site.yml twice, show the lab, stop the lab.
+"""`make demo`: start the lab, converge playbooks/site.yml twice, report the health, show the lab, stop the lab.
 
-The second run must change nothing; the demo fails if it does.
+The second run must change nothing, and the service connection point must end healthy (SMS_SERVICE_CONNECTOR
+OK, its last endpoint check 11410, its last sync ok, as playbooks/health.yml reports it and the lab's state
+confirms); the demo fails otherwise.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ def cmlab(*args: str, capture: bool = False) -> str:
     return proc.stdout or ""
 
 
-def playbook(name: str) -> tuple[int, dict]:
+def playbook(name: str, *args: str) -> tuple[int, dict]:
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"))
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "ansible-playbook"), name], cwd=REPO, env=env,
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "ansible-playbook"), name, *args], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, text=True)
     out = []
     for line in proc.stdout:
@@ -49,6 +51,38 @@ def summary(state: dict) -> None:
             print(f"    {system['server']} [site {system['site_code']}]: {roles}")
 
 
+def health_summary(report_dir: Path, state: dict) -> bool:
+    """What playbooks/health.yml wrote, checked against the lab's own state: True when the SCP works."""
+    healthy = True
+    print("\nHealth of the service connection point (playbooks/health.yml):")
+    for path in sorted(report_dir.glob("*-scp-health.json")):
+        report = json.loads(path.read_text())
+        health = report["health"]
+        check = health.get("last_check_message") or {}
+        sync = health.get("last_sync") or {}
+        print(f"  {report['hierarchy']}: SCP on {health.get('site_system_server')} "
+              f"({health.get('configured_mode')}, runs {health.get('effective_mode')})")
+        print(f"    SMS_SERVICE_CONNECTOR {health.get('component_status')}, last check "
+              f"{check.get('message_id', 'none')} ({health.get('connectivity_check')}), last sync "
+              f"{'ok' if sync.get('ok') else 'FAILED' if sync.get('ok') is False else 'unknown'}"
+              f"{' at ' + sync['last_success'] if sync.get('last_success') else ''}")
+        print(f"    reports: {path.with_suffix('.md').relative_to(REPO)} and .json")
+        if not health.get("healthy"):
+            healthy = False
+            for problem in health.get("problems", []):
+                print(f"    problem: {problem}")
+    for name, hierarchy in state["hierarchies"].items():
+        for runtime in hierarchy.get("scp_runtime", []):
+            status = {c["component"]: c["status"] for c in hierarchy.get("components", [])
+                      if c["machine"] == runtime["server"]}.get("SMS_SERVICE_CONNECTOR")
+            ids = (runtime.get("last_connectivity_check") or {}).get("message_ids")
+            sync_ok = (runtime.get("last_sync") or {}).get("ok")
+            print(f"  the lab's own state ({name}): SMS_SERVICE_CONNECTOR {status}, last check {ids}, last sync "
+                  f"{'ok' if sync_ok else 'failed'}")
+            healthy = healthy and status == "OK" and ids == [11410] and bool(sync_ok)
+    return healthy
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--topology", required=True)
@@ -68,8 +102,16 @@ def main() -> int:
         if rc or changed or not recap:
             print(f"second run was not clean: rc={rc}, changed={changed}", file=sys.stderr)
             return rc or 1
-        summary(json.loads(cmlab("state", "--state-dir", args.state_dir, capture=True)))
+        print("== Health report: read-only ==", flush=True)
+        report_dir = Path(args.state_dir).resolve() / "health-reports"
+        rc, _ = playbook("playbooks/health.yml", "-e", json.dumps({"health_report_dir": str(report_dir)}))
+        state = json.loads(cmlab("state", "--state-dir", args.state_dir, capture=True))
+        summary(state)
         print("\nSecond run: changed=0 on every host. The demo is idempotent.")
+        if rc or not health_summary(report_dir, state):
+            print("\nThe service connection point is placed but does not work (see the problems above).", file=sys.stderr)
+            return rc or 1
+        print("The service connection point is healthy: SMS_SERVICE_CONNECTOR OK, last endpoint check 11410, last sync ok.")
         return 0
     finally:
         cmlab("stop", "--state-dir", args.state_dir)

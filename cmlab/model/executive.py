@@ -36,6 +36,10 @@ SERVICE_NAME = "SMS_EXECUTIVE"
 REQUESTED = "Requested Operation"
 CURRENT = "Current State"
 RUNNING, STOPPING, STOPPED = "Running", "Stopping", "Stopped"
+# SMS_EXECUTIVE's own log, smsexec.log, in the Logs folder of every site server and site system
+# (docs/configmgr-behaviour.md#logs); its Tracing key is how a client finds that folder. Wording assumed.
+EXECUTIVE_LOG = "smsexec.log"
+STARTED_LINE = "SMS_EXECUTIVE started.~~"
 
 ComponentCallback = Callable[[str, str], None]    # (host fqdn, component name)
 ServiceCallback = Callable[[str], None]           # (host fqdn)
@@ -174,6 +178,7 @@ class SmsExecutive:
         self._pickup_pending.clear()
         if event == "started":
             self.host.net.service_started("executive")
+            self.log(SERVICE_NAME, EXECUTIVE_LOG).write(STARTED_LINE)
             for callback in list(self._service_callbacks):
                 callback(self.host.fqdn)
             for component in self.components():
@@ -216,4 +221,5 @@ def ensure_executive(host: WindowsHost, timing: ExecutiveTiming | None = None, l
     host.executive = SmsExecutive(host, timing or getattr(host, "executive_timing", None),
                                   str(install_dir).rstrip("\\") if install_dir else None, log_factory)
     host.fs.make_dirs(host.executive.log_dir)
+    host.executive.log(SERVICE_NAME, EXECUTIVE_LOG).write(STARTED_LINE)
     return host.executive

@@ -9,7 +9,14 @@ from dataclasses import dataclass
 
 from ansible.errors import AnsibleActionFail
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils import _executive, _local_group, _scp, _site_system, _validation
+from ansible_collections.configmgr.scp.plugins.plugin_utils import (
+    _executive,
+    _local_group,
+    _scp,
+    _scp_health,
+    _site_system,
+    _validation,
+)
 from ansible_collections.configmgr.scp.plugins.plugin_utils import _scp_lifecycle as lifecycle
 from ansible_collections.configmgr.scp.plugins.plugin_utils._action import ConfigMgrAction
 from ansible_collections.configmgr.scp.plugins.plugin_utils._hierarchy import Hierarchy
@@ -51,6 +58,9 @@ class ActionModule(ConfigMgrAction):
     # -- declarations and decision ------------------------------------------------------------------
 
     def desired(self, args):
+        if args["scp_host"] is not None and args["scp_host"] not in self.task_vars.get("hostvars", {}):
+            raise AnsibleActionFail(f"scp_host {args['scp_host']!r} is not a host of the inventory; give the inventory name "
+                                    f"of the SCP server, or leave it out to find the server by its FQDN.")
         timeout, interval = _validation.wait_options(args["wait_timeout"], args["poll_interval"])
         return Want(args["state"], _validation.fqdn(args["site_system_server"], "site_system_server"),
                     _validation.site_code(args["site_code"]), args["mode"], args["allow_move"], args["wait"], timeout,
@@ -70,8 +80,12 @@ class ActionModule(ConfigMgrAction):
 
     def before_write(self, want, decision, observed):
         """Everything that can be checked before a change is checked before it: a move must not remove a
-        working SCP and then fail to install the new one."""
+        working SCP and then fail to install the new one. An SCP left as it is may still wait for the restart
+        of its downloader after an earlier mode change (a lost restart): the SCP server shows it."""
         changes = decision.changes
+        self.lost_restart = False
+        if want.state == "present" and not changes.actions and changes.after.present:
+            return self._downloader_mode(want, decision)
         restart = want.restart_downloader and changes.restart_required
         self.scp_host = None
         if restart or (want.check_prerequisites and changes.adding):
@@ -108,7 +122,10 @@ class ActionModule(ConfigMgrAction):
 
     def settle(self, want, decision, observed):
         """Nothing to change, but wait: the recorded role may still be installing (or a removed one
-        uninstalling). Not a change of this task, so it stays unchanged."""
+        uninstalling). Not a change of this task, so it stays unchanged. A lost downloader restart is done
+        now when restart_downloader asks for it (a change)."""
+        if self.lost_restart and want.restart_downloader:
+            return {"changed": True, **self._restart_downloader(want)}
         if not want.wait:
             return {}
         after = decision.changes.after
@@ -179,6 +196,28 @@ class ActionModule(ConfigMgrAction):
             f"of the local Administrators group, so Site Component Manager cannot install the role there "
             f"(members: {', '.join(members) or 'none'}). Add it with configmgr.scp.local_group_member, or use an "
             f"installation account (configmgr.scp.site_system_server) and set check_prerequisites: false.")
+
+    def _downloader_mode(self, want, decision):
+        """docs/configmgr-behaviour.md#scp-mode: the mode takes effect when SMS_DMP_DOWNLOADER restarts. Whether it
+        did is read on the SCP server (the downloader's last "started ... mode" log line, else its OfflineMode
+        value), never remembered: a play that failed before its handler ran still restarts it on the next run."""
+        after = decision.changes.after
+        self.scp_host = find_inventory_host(self.task_vars, after.site_system_server, want.scp_host)
+        if self.scp_host is None:
+            decision.result["effective_mode"] = None
+            return []
+        with RemoteHost(self, self.scp_host, self.task_vars) as remote:
+            facts = _scp_health.ServerFacts.of(self.read(_scp_health.downloader_plan(), remote), full=False)
+        mode, source, started = _scp_health.effective_mode(facts)
+        decision.result["effective_mode"] = mode
+        if mode is None or mode == after.mode:
+            return []
+        self.lost_restart = True
+        decision.result.update(restart_required=True, restart_component=_scp.RESTART_COMPONENT)
+        return [f"The service connection point is configured {after.mode}, but {_scp.RESTART_COMPONENT} on "
+                f"{after.site_system_server} still runs {mode} ({source}{', started ' + started if started else ''}): "
+                f"the restart after the mode change has not happened. It needs a restart "
+                f"(restart_downloader: true, configmgr.scp.sms_executive, or the role's handler)."]
 
     def _restart_downloader(self, want):
         """docs/configmgr-behaviour.md#sms-executive-threads: the mode change takes effect when SMS_DMP_DOWNLOADER

@@ -7,21 +7,96 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from ansible_collections.configmgr.scp.plugins.plugin_utils import _scp
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.configmgr.scp.plugins.plugin_utils import _scp, _scp_health, _validation
 from ansible_collections.configmgr.scp.plugins.plugin_utils._action import ConfigMgrAction, Decision
 from ansible_collections.configmgr.scp.plugins.plugin_utils._hierarchy import Hierarchy
+from ansible_collections.configmgr.scp.plugins.plugin_utils._poll import Poller, WaitFailed, progress
+from ansible_collections.configmgr.scp.plugins.plugin_utils._remote import RemoteHost, find_inventory_host
 
 
 class ActionModule(ConfigMgrAction):
-    ARGUMENT_SPEC: dict = {}
+    ARGUMENT_SPEC: dict = {
+        "health": {"type": "bool", "default": True},
+        "scp_host": {"type": "str"},
+        "wait_timeout": {"type": "int", "default": 0},
+        "poll_interval": {"type": "int", "default": 15},
+    }
     RESULT_STATE = False
 
+    def desired(self, args):
+        if args["scp_host"] is not None and args["scp_host"] not in self.task_vars.get("hostvars", {}):
+            raise AnsibleActionFail(f"scp_host {args['scp_host']!r} is not a host of the inventory; give the inventory name "
+                                    f"of the SCP server, or leave it out to find the server by its FQDN.")
+        if args["wait_timeout"] < 0:
+            raise AnsibleActionFail("wait_timeout must be 0 (do not wait) or a number of seconds.")
+        if args["wait_timeout"]:
+            args["wait_timeout"], args["poll_interval"] = _validation.wait_options(args["wait_timeout"], args["poll_interval"])
+        return args
+
     def read_plan(self, want):
-        # Info modules read only; check mode changes nothing about that.
-        return _scp.read_plan(None)
+        # Info modules read only; check mode changes nothing about that. One invocation on the provider:
+        # the placement, and with health the components, the SCP's status messages and the alerts.
+        plan = _scp.read_plan(None)
+        return _scp_health.provider_plan(plan) if want["health"] else plan
 
     def decide(self, want, observed):
-        return placement(Hierarchy.of(observed))
+        hierarchy = Hierarchy.of(observed)
+        decision = placement(hierarchy)
+        if want["health"]:
+            decision.result["health"] = self.health(want, observed, hierarchy, decision.result)
+        return decision
+
+    def settle(self, want, decision, observed):
+        """With wait_timeout: read again until the SCP works, or the time is up (the task never fails because of
+        health: the last read is the result). Not in check mode."""
+        health = decision.result.get("health")
+        if not want["health"] or not want["wait_timeout"] or health is None or health["healthy"]:
+            return {}
+        if not decision.result["placement_ok"] or health.get("scp_host") is None:
+            return {}    # waiting cannot help: the placement is wrong, or the SCP server cannot be read
+
+        def poll() -> dict:
+            again = self.read(self.read_plan(want))
+            hierarchy = Hierarchy.of(again)
+            placed = placement(hierarchy).result
+            return self.health(want, again, hierarchy, placed)
+
+        poller = Poller(want["wait_timeout"], want["poll_interval"])
+        poller.note(_scp_health.describe(health))
+        last = [health]
+
+        def read() -> dict:
+            last[0] = poll()
+            return last[0]
+
+        try:
+            poller.until(read, lambda h: h["healthy"], describe=_scp_health.describe,
+                         on_timeout=lambda p: "not healthy")
+        except WaitFailed:
+            pass
+        return {"health": last[0], "wait": progress(poller)}
+
+    def health(self, want, observed, hierarchy, placed) -> dict:
+        scps = _scp.scps(hierarchy)
+        if not scps:
+            return _scp_health.absent()
+        scp = scps[0]
+        host = find_inventory_host(self.task_vars, scp.server, want["scp_host"])
+        facts, failure = None, None
+        if host is not None:
+            # One invocation on the SCP server, as delegate_to would open it (docs/development.md).
+            try:
+                with RemoteHost(self, host, self.task_vars) as remote:
+                    facts = _scp_health.ServerFacts.of(self.read(_scp_health.server_plan(), remote))
+            except AnsibleActionFail as e:    # RunnerError included: health says what it could not read
+                failure = str(e.message)
+        result = _scp_health.derive(server=scp.server, site_code=scp.site_code, configured_mode=scp.mode,
+                                    placement_ok=placed["placement_ok"], provider=observed, facts=facts, scp_host=host)
+        if failure:
+            result["unreadable"].append(failure)
+        return result
 
 
 def placement(hierarchy: Hierarchy) -> Decision:

@@ -20,6 +20,12 @@ description:
     never writes; diff mode shows the SCP before and after.
   - After a mode change the C(SMS_DMP_DOWNLOADER) component of C(SMS_Executive) on the SCP server must
     restart before the new mode takes effect; the module reports this in I(restart_required).
+  - When the SCP is left as it is, the module reads on the SCP server which mode C(SMS_DMP_DOWNLOADER) runs in
+    (the last C(SMS_DMP_DOWNLOADER started. Service connection point mode) line of Dmpdownloader.log, else the
+    downloader's C(OfflineMode) registry value) and reports I(restart_required=true) while it differs from the
+    configured mode - for example when an earlier run changed the mode and failed before the restart. This is
+    read from the server every time, never remembered; it needs the SCP server in the inventory (one more round
+    trip, to that server).
   - Run the task on the SMS Provider host (usually the top-level site server), see I(provider_server).
 options:
   state:
@@ -90,6 +96,8 @@ options:
         I(scp_host)); the module connects to it directly, as C(delegate_to) would, because doing it from the SMS
         Provider would be a second WinRM hop.
       - When C(false), I(restart_required) tells whether a restart is still needed.
+      - Also restarts it when an earlier mode change is not in effect yet (a restart that was lost); the task then
+        reports a change.
     type: bool
     default: false
   check_prerequisites:
@@ -102,7 +110,9 @@ options:
     default: true
   scp_host:
     description:
-      - Inventory name of the SCP server, when it cannot be found from I(site_system_server).
+      - Inventory name of the SCP server, when it cannot be found from I(site_system_server) (by name, short name or
+        C(ansible_host)). Checked before anything connects.
+      - Used for the prerequisite check, I(restart_downloader), and to read which mode the downloader runs in.
     type: str
 extends_documentation_fragment:
   - configmgr.scp.provider
@@ -120,6 +130,7 @@ notes:
 seealso:
   - module: configmgr.scp.service_connection_point_info
   - module: configmgr.scp.site_system_server
+  - module: configmgr.scp.sms_executive
   - name: About the service connection point
     description: Microsoft documentation of the role, its modes and how to move it.
     link: https://learn.microsoft.com/mem/configmgr/core/servers/deploy/configure/about-the-service-connection-point
@@ -151,6 +162,14 @@ EXAMPLES = r"""
     site_system_server: scp01.contoso.com
     mode: offline
     restart_downloader: true
+
+- name: A rerun finishes a mode change whose downloader restart was lost
+  configmgr.scp.service_connection_point:
+    site_system_server: scp01.contoso.com
+    mode: offline
+    restart_downloader: true
+  register: scp
+  # scp.restart_required is false and scp.downloader_restarted true when the restart was still missing
 
 - name: Remove the service connection point wherever it is
   configmgr.scp.service_connection_point:
@@ -205,11 +224,19 @@ actions:
     - add the service connection point on scp01.contoso.com (site CAS, online)
 restart_required:
   description:
-    - Whether the mode changed and C(SMS_DMP_DOWNLOADER) on the SCP server still must restart before the new
-      mode takes effect (false when I(restart_downloader) restarted it).
+    - Whether C(SMS_DMP_DOWNLOADER) on the SCP server still must restart before the configured mode takes effect -
+      because this task changed the mode, or because the SCP server shows the downloader still running in the old
+      mode after an earlier change (false when I(restart_downloader) restarted it).
   returned: always
   type: bool
   sample: false
+effective_mode:
+  description:
+    - The mode C(SMS_DMP_DOWNLOADER) runs in on the SCP server (C(online) or C(offline)), read there; null when it
+      could not be read (the server is not in the inventory, or the role is still installing).
+  returned: when the SCP was left as it is
+  type: str
+  sample: online
 downloader_restarted:
   description: Whether the module restarted C(SMS_DMP_DOWNLOADER) (I(restart_downloader)).
   returned: always

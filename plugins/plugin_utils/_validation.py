@@ -121,3 +121,86 @@ def firewall_rule_name(value: str, option: str = "name") -> str:
     if not value.strip() or "\n" in value or "\r" in value:
         raise AnsibleActionFail(f"{option} must be the rule's unique name (one line, not empty).")
     return value
+
+
+# -- reading status messages and logs -----------------------------------------------------------------
+
+_DURATION = re.compile(r"^([0-9]{1,6})\s*([smhdw])$", re.IGNORECASE)
+_DURATION_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# A log file name in the site's Logs folder: one file name, no folder, no wildcard, no 8.3 short name
+# (~), ending in .log (its rolled-over .lo_ is read with it; docs/configmgr-behaviour.md#logs).
+_LOG_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.()-]{0,120}\.log$", re.IGNORECASE)
+
+
+def since(value: str | None, option: str = "since", now=None):
+    """A point in time as an aware UTC datetime: ISO 8601 (a time without an offset is UTC), or a duration
+    back from now such as 30m, 24h, 7d or 2w."""
+    import datetime
+
+    if value is None:
+        return None
+    text = str(value).strip()
+    utc = datetime.timezone.utc
+    now = now or datetime.datetime.now(utc)
+    duration = _DURATION.fullmatch(text)
+    if duration:
+        return now - datetime.timedelta(seconds=int(duration.group(1)) * _DURATION_SECONDS[duration.group(2).lower()])
+    iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    try:
+        moment = datetime.datetime.fromisoformat(iso)
+    except ValueError:
+        raise AnsibleActionFail(
+            f"{option} must be a date and time in ISO 8601 form (2026-03-15T08:00:00Z; without an offset it is UTC) "
+            f"or a duration back from now such as 30m, 24h or 7d, got {value!r}.") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=utc)
+    return moment.astimezone(utc)
+
+
+def log_name(value: str, option: str = "name") -> str:
+    """One log file name of the site's Logs folder: never a path, a pattern or a short name."""
+    if not isinstance(value, str) or not _LOG_NAME.fullmatch(value) or ".." in value:
+        raise AnsibleActionFail(
+            f"{option} must be the file name of a ConfigMgr log in the site's Logs folder, such as Dmpdownloader.log "
+            f"(letters, digits, '_', '-', '.', '(', ')'; ending in .log; no folder, no wildcard), got {value!r}.")
+    return value
+
+
+def regex(value: str | None, option: str = "regex"):
+    if value is None:
+        return None
+    try:
+        return re.compile(value)
+    except re.error as e:
+        raise AnsibleActionFail(f"{option} is not a valid regular expression (Python syntax): {e}.") from None
+
+
+def jmespath_query(value: str | None, option: str = "query"):
+    """The compiled JMESPath expression; refused before anything connects when it does not parse."""
+    if value is None:
+        return None
+    try:
+        import jmespath
+        from jmespath.exceptions import JMESPathError
+    except ImportError:
+        raise AnsibleActionFail(f"{option} needs the Python library jmespath on the Ansible controller "
+                                f"(pip install jmespath).") from None
+    try:
+        return jmespath.compile(value)
+    except JMESPathError as e:
+        raise AnsibleActionFail(f"{option} is not a valid JMESPath expression: {e}") from None
+
+
+def message_ids(values: list | None, option: str = "message_ids") -> list[int] | None:
+    if values is None:
+        return None
+    out = []
+    for value in values:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = -1
+        if isinstance(value, bool) or not 0 < number < 2 ** 32:
+            raise AnsibleActionFail(f"{option} must list status message IDs (whole numbers such as 11410), got {value!r}.")
+        out.append(number)
+    return sorted(set(out))

@@ -16,6 +16,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 LAB_TOPOLOGY = REPO / "inventories" / "lab" / "cmlab.yml"
+# The role verifies that the SCP works (tasks/verify.yml), which on the default lab needs TLS 1.2 for .NET
+# on the server the SCP goes to. The role's connectivity prerequisites (issue 7 items 1-2, tasks/prerequisites.yml)
+# set it and restart the server; until they are part of the role, the tests' lab has the values on the servers
+# the tests move the SCP to, as if set before the last boot. ps1, where the SCP starts, has none: the lab still
+# starts CRITICAL. With the prerequisites in the role, TLS12_PRESET_HOSTS can become () (docs/development.md, "The SCP's health in tests").
+TLS12_PRESET_HOSTS = ("cas.lab.example", "scp01.lab.example")
+DOTNET_KEYS = ("HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319",
+               "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319")
 CALLBACKS = Path(__file__).resolve().parent / "callback_plugins"
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
@@ -124,9 +132,35 @@ class RunningLab:
         return path
 
 
+def topology_with_tls12(path: Path, hosts=TLS12_PRESET_HOSTS, source: Path = LAB_TOPOLOGY, change=None) -> Path:
+    """A copy of a topology whose `hosts` have SchUseStrongCrypto and SystemDefaultTlsVersions in both registry views
+    (docs/configmgr-behaviour.md#tls-prerequisites); `change(topology)` may edit it further."""
+    import yaml
+
+    topology = yaml.safe_load(source.read_text())
+    for host in hosts:
+        registry = topology["hosts"][host].setdefault("registry", {})
+        for key in DOTNET_KEYS:
+            registry.setdefault(key, {}).update({"SchUseStrongCrypto": 1, "SystemDefaultTlsVersions": 1})
+    if change is not None:
+        change(topology)
+    path.write_text(yaml.safe_dump(topology, sort_keys=False))
+    return path
+
+
 @pytest.fixture
 def lab(tmp_path):
     """A fresh lab per test: tests change the hierarchy."""
+    running = RunningLab(tmp_path / "lab", topology_with_tls12(tmp_path / "cmlab.yml"))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def default_lab(tmp_path):
+    """The default lab exactly as `make demo` starts it: no server has TLS 1.2 for .NET."""
     running = RunningLab(tmp_path / "lab", LAB_TOPOLOGY)
     try:
         yield running

@@ -60,7 +60,8 @@ def roots(state: dict) -> dict:
     return {c["subject"].split(",")[0][3:]: c for c in store.values()}
 
 
-def test_converge_unchanged_and_check_mode_writes_nothing(lab):
+def test_converge_unchanged_and_check_mode_writes_nothing(default_lab):
+    lab = default_lab          # the lab exactly as `make demo` starts it
     book = play(lab, "tls", {})
     before = lab.state()
     check = lab.playbook(book, "--check", "--diff")
@@ -130,7 +131,8 @@ def test_a_missing_and_an_expired_root_are_reported_and_installed_from_a_file(la
     assert lab.playbook(book).task("install")["result"]["changed"] is False
 
 
-def test_the_reboot_opt_in_reboots_once_and_the_endpoints_work_afterwards(lab):
+def test_the_reboot_opt_in_reboots_once_and_the_endpoints_work_afterwards(default_lab):
+    lab = default_lab          # the lab exactly as `make demo` starts it
     # TLS 1.2 is off for .NET on a fresh server: the simulated internet says so.
     endpoints = {"name": "endpoints", "configmgr.scp.endpoint_check": {"feature_groups": ["tenant_attach"],
                                                                        "fail_on": "never"}, "delegate_to": SCP}
@@ -154,7 +156,8 @@ def test_the_reboot_opt_in_reboots_once_and_the_endpoints_work_afterwards(lab):
     assert lab.state()["hosts"][SCP]["restarts"] == 1                   # rebooted once, not again
 
 
-def test_a_reboot_lost_by_an_earlier_run_is_done_by_the_next_one(lab):
+def test_a_reboot_lost_by_an_earlier_run_is_done_by_the_next_one(default_lab):
+    lab = default_lab          # the lab exactly as `make demo` starts it
     first = lab.playbook(play(lab, "tls", {}))
     assert first.task("tls")["result"]["reboot_required"] is True
     rerun = lab.playbook(play(lab, "tls2", {"reboot": True, "reboot_timeout": 120}))
@@ -164,7 +167,8 @@ def test_a_reboot_lost_by_an_earlier_run_is_done_by_the_next_one(lab):
     assert lab.playbook(play(lab, "tls3", {"reboot": True})).task("tls3")["result"]["changed"] is False
 
 
-def test_bad_input_fails_before_any_winrm_request(lab):
+def test_bad_input_fails_before_any_winrm_request(default_lab):
+    lab = default_lab          # the lab exactly as `make demo` starts it
     lab.reset_counters()
     for args in ({"certificate_files": ["\\\\fs01\\certs\\g2.crt"]}, {"certificate_files": ["C:\\Certs\\*.crt"]},
                  {"certificate_files": ["C:\\Certs\\g2.crt\"; Remove-Item C:\\ -Recurse; \""]},
@@ -176,7 +180,8 @@ def test_bad_input_fails_before_any_winrm_request(lab):
     assert lab.requests_total() == 0
 
 
-def test_the_role_sets_the_prerequisites_reboots_and_the_scp_it_adds_can_reach_microsoft(lab):
+def test_the_role_sets_the_prerequisites_reboots_and_the_scp_it_adds_can_reach_microsoft(default_lab):
+    lab = default_lab          # the lab exactly as `make demo` starts it
     # The lab's group_vars allow the reboot (service_connection_point_allow_reboot).
     from pathlib import Path
 
