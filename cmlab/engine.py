@@ -21,7 +21,7 @@ from typing import Any
 from cmlab.accounting import Accounting
 from cmlab.cmdlets import CmdletError, Invocation, ProviderSession, implementation, not_simulated
 from cmlab.cmdlets.errors import command_class, non_interactive_prompt, not_on_site_drive
-from cmlab.cmdlets.pstypes import PSEnum, PSObject, SecureString
+from cmlab.cmdlets.pstypes import PSCredential, PSEnum, PSObject, SecureString
 from cmlab.contract import catalog as _catalog
 from cmlab.contract import protocol as _protocol
 from cmlab.costmodel import cmdlet_event
@@ -535,12 +535,14 @@ def _resolve(value: Any, run: _Run) -> Any:
             raise _runtime_error(TEXTS["ref_not_run"].format(ref=ref))
         output = run.outputs[_protocol.fold(ref)]
         return output if form == "ref" else _member(output, value["property"])
-    if form == "secret":
-        name = value["$secret"]
+    if form in ("secret", "credential"):
+        name = value["$secret"] if form == "secret" else value["$credential"]
         if run.secrets.get(name) is None:
             raise _runtime_error(TEXTS["secret_missing"].format(name=name))
         if run.secrets[name] == "":
             raise _runtime_error(TEXTS["secret_empty"].format(name=name))
+        if form == "credential":     # [pscredential]::new(user, New-SecureText): built, never bound as text
+            return PSCredential(value["username"], SecureString(run.secrets[name]))
         return SecureString(run.secrets[name])
     if form == "invalid":
         raise _runtime_error(TEXTS["value_form"])

@@ -50,6 +50,8 @@ PLAN_CMDLETS = (
     "Get-NetFirewallPortFilter",
     "Get-NetFirewallRule",
     "Get-Service",
+    "Import-Certificate",
+    "Invoke-WebRequest",
     "New-CMAccount",
     "New-CMSiteSystemServer",
     "New-Item",
@@ -59,6 +61,7 @@ PLAN_CMDLETS = (
     "Remove-CMSiteSystemServer",
     "Remove-LocalGroupMember",
     "Remove-NetFirewallRule",
+    "Restart-Computer",
     "Restart-Service",
     "Set-CMAccount",
     "Set-CMHierarchySetting",
@@ -83,6 +86,9 @@ REMOTE_PARAMETERS = {
     "GPOSession": "edits a Group Policy Object",
     "AsJob": "runs the command as a background job, outside the step",
     "ThrottleLimit": "only for -AsJob and remote sessions",
+    # Not remote, but as dangerous: Invoke-WebRequest -SessionVariable names a variable the cmdlet
+    # sets in the caller's scope, the engine's own (-SessionVariable result would replace its result).
+    "SessionVariable": "sets a variable of the engine itself",
 }
 
 FORMAT_VERSION = 1

@@ -30,19 +30,24 @@ def command_class(cmdlet: str) -> str:
 class CmdletError(Exception):
     """An ErrorRecord: message, ErrorCategory, FullyQualifiedErrorId, exception type name."""
 
-    def __init__(self, message: str, category: str, fqid: str, exception: str) -> None:
+    def __init__(self, message: str, category: str, fqid: str, exception: str, extra: dict | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.category = category
         self.fqid = fqid
         self.exception = exception
+        # Members the engine adds for some exceptions (a WebException's web_status and http_status,
+        # docs/engine-protocol.md section 3).
+        self.extra = dict(extra or {})
 
     def to_dict(self) -> dict:
-        return {"message": self.message, "category": self.category, "fqid": self.fqid, "exception": self.exception}
+        return {"message": self.message, "category": self.category, "fqid": self.fqid, "exception": self.exception,
+                **self.extra}
 
     @classmethod
-    def of(cls, cmdlet: str, error_id: str, message: str, category: str, exception: str) -> CmdletError:
-        return cls(message, category, f"{error_id},{command_class(cmdlet)}", exception)
+    def of(cls, cmdlet: str, error_id: str, message: str, category: str, exception: str,
+           extra: dict | None = None) -> CmdletError:
+        return cls(message, category, f"{error_id},{command_class(cmdlet)}", exception, extra)
 
     @classmethod
     def from_model(cls, cmdlet: str, error: ModelError) -> CmdletError:

@@ -117,6 +117,28 @@ class SecureString:
         raise TypeError("a SecureString cannot be serialised")
 
 
+class PSCredential:
+    """[pscredential]::new(user, SecureString): a plan credential as the engine builds it. Shows only
+    its user name; the password stays a SecureString."""
+
+    __slots__ = ("password", "user_name")
+
+    def __init__(self, user_name: str, password: SecureString) -> None:
+        self.user_name = user_name
+        self.password = password
+
+    def __str__(self) -> str:
+        return "System.Management.Automation.PSCredential"
+
+    __repr__ = __str__
+
+    def __deepcopy__(self, memo: dict) -> PSCredential:
+        return self
+
+    def __reduce__(self):
+        raise TypeError("a PSCredential cannot be serialised")
+
+
 class PSDateTime(datetime.datetime):
     """A .NET DateTime with its Kind: it prints as PowerShell's round-trip format (`ToString('o')`),
     which is what the engine writes for a DateTime: `2026-11-29T06:50:04.1230000Z` (Utc),

@@ -358,6 +358,7 @@ class WindowsHost:
         self.restart_timing = RestartTiming()
         self.power_state = "running"           # running | shutting_down | down
         self.boot_time = self.scheduler.clock.now()
+        self.restarts = 0                 # completed restarts since the lab started (the state dump shows it)
         self._power_listeners: list[PowerListener] = []
         # What every Windows Server has: .NET/SCHANNEL/WinHTTP keys (docs/configmgr-behaviour.md#tls-prerequisites),
         # the root certificates; the processes' view of the TLS settings is taken at boot.
@@ -538,6 +539,7 @@ class WindowsHost:
 
     def _boot(self) -> None:
         self.boot_time = self.scheduler.clock.now()
+        self.restarts += 1
         self.net.boot()
         self.power_state = "running"
         for listener in list(self._power_listeners):
@@ -568,6 +570,7 @@ class WindowsHost:
             "services": {s.name: s.to_dict() for s in sorted(self.services.values(), key=lambda s: s.name.lower())},
             "firewall_rules": self.firewall.to_dict(),
             "power_state": self.power_state,
+            "restarts": self.restarts,
             "network": self.net.to_dict(),
             "certificates": self.certificates.to_dict(self.scheduler.clock.now()),
             **self.fs.to_dict(),

@@ -49,6 +49,8 @@ def build_model(topology: TopologySpec, password: str) -> LabModel:
         host.certificates.install_well_known_roots(tuple(spec.missing_roots), tuple(spec.expired_roots))
         for path, (root, expired) in spec.certificate_files.items():
             host.add_file(path, stand_in_pem(root, expired))
+        for path, text in spec.certificate_texts.items():
+            host.add_file(path, text)
         if spec.winhttp_proxy:
             host.registry.set_value(INTERNET_CONNECTIONS_KEY, WINHTTP_VALUE,
                                     encode_winhttp(spec.winhttp_proxy, spec.winhttp_bypass, 1), "Binary")

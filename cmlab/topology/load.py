@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from cmlab.model import ROLE_SCP, SCP_MODES, Prop, ProxySettings, SiteType
-from cmlab.model.certificates import well_known_root
+from cmlab.model.certificates import parse_certificate_file, well_known_root
 from cmlab.model.configmgr import TELEMETRY_LEVELS
 from cmlab.model.errors import InvalidArgument
 from cmlab.model.internet import CLOUD_SERVICES, Internet
@@ -229,8 +229,11 @@ def _host(fqdn: Any, spec: Any) -> HostSpec:
         raise TopologyError(f"{where}.time_zone_bias: minutes between -720 and 840 (UTC = local time + bias)")
     host.missing_roots, host.expired_roots = _root_certificates(r.get("root_certificates", dict, {}), where)
     for path, raw in r.get("certificate_files", dict, {}).items():
-        host.certificate_files[_full_path(str(path), f"{where}.certificate_files")] = _certificate_file(
-            raw, f"{where}.certificate_files.{path}")
+        full = _full_path(str(path), f"{where}.certificate_files")
+        if isinstance(raw, dict) and "pem" in raw:
+            host.certificate_texts[full] = _certificate_text(raw, f"{where}.certificate_files.{path}")
+        else:
+            host.certificate_files[full] = _certificate_file(raw, f"{where}.certificate_files.{path}")
     proxy = r.get("winhttp_proxy", (str, dict), "")
     if isinstance(proxy, dict):
         w = _Reader(proxy, f"{where}.winhttp_proxy")
@@ -295,6 +298,18 @@ def _certificate_file(raw: Any, where: str) -> tuple[str, bool]:
     except InvalidArgument as e:
         raise TopologyError(f"{where}: {e}") from None
     return name, expired
+
+
+def _certificate_text(raw: dict, where: str) -> str:
+    """`{pem: <text>}`: a certificate file with this very content (a real root certificate's PEM)."""
+    c = _Reader(raw, where)
+    text = c.get("pem", str, required=True)
+    c.finish()
+    try:
+        parse_certificate_file(text)
+    except InvalidArgument as e:
+        raise TopologyError(f"{where}.pem: {e}") from None
+    return text
 
 
 def _restart(r: _Reader, where: str) -> RestartTiming | None:

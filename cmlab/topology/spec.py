@@ -60,6 +60,8 @@ class HostSpec:
     expired_roots: list[str] = field(default_factory=list)
     # Stand-in certificate files put on the host: path -> (well-known root name, expired)
     certificate_files: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    # Certificate files with a given PEM text (a real root certificate): path -> text
+    certificate_texts: dict[str, str] = field(default_factory=dict)
     # The WinHTTP proxy (`netsh winhttp set proxy`): "" = direct access
     winhttp_proxy: str = ""
     winhttp_bypass: str = ""

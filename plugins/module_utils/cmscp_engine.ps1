@@ -15,13 +15,13 @@ $ProgressPreference = 'SilentlyContinue'
 # The cmdlets a plan may run: exactly the cmdlet catalog, which holds exactly what the plan builders
 # use (tests/static/test_engine_static.py; docs/cmdlet-catalog.md "Adding a cmdlet").
 $AllowedCmdlets = @(
-    'Add-CMServiceConnectionPoint', 'Get-CMAccount',
-    'New-CMAccount', 'New-CMSiteSystemServer', 'Remove-CMAccount', 'Remove-CMServiceConnectionPoint',
-    'Remove-CMSiteSystemServer', 'Set-CMAccount', 'Set-CMHierarchySetting', 'Set-CMServiceConnectionPoint',
-    'Set-CMSiteSystemServer',
+    'Add-CMServiceConnectionPoint', 'Get-CMAccount', 'New-CMAccount', 'New-CMSiteSystemServer',
+    'Remove-CMAccount', 'Remove-CMServiceConnectionPoint', 'Remove-CMSiteSystemServer', 'Set-CMAccount',
+    'Set-CMHierarchySetting', 'Set-CMServiceConnectionPoint', 'Set-CMSiteSystemServer',
     'Add-LocalGroupMember', 'Get-ChildItem', 'Get-CimInstance', 'Get-Content', 'Get-FileHash', 'Get-Item',
-    'Get-ItemProperty', 'Get-LocalGroupMember', 'Get-NetFirewallPortFilter', 'Get-NetFirewallRule', 'Get-Service',
-    'New-Item', 'New-NetFirewallRule', 'Remove-LocalGroupMember', 'Remove-NetFirewallRule', 'Restart-Service',
+    'Get-ItemProperty', 'Get-LocalGroupMember', 'Get-NetFirewallPortFilter', 'Get-NetFirewallRule',
+    'Get-Service', 'Import-Certificate', 'Invoke-WebRequest', 'New-Item', 'New-NetFirewallRule',
+    'Remove-LocalGroupMember', 'Remove-NetFirewallRule', 'Restart-Computer', 'Restart-Service',
     'Set-ItemProperty', 'Set-NetFirewallRule', 'Start-Process', 'Start-Service', 'Stop-Service', 'Test-Path'
 )
 $Allowed = [System.Collections.Generic.HashSet[string]]::new([string[]]$AllowedCmdlets, [System.StringComparer]::OrdinalIgnoreCase)
@@ -116,6 +116,8 @@ function Read-Payload([string]$Text) {
 
 function Test-StepId($Value) { return ($Value -is [string] -and $Value -cmatch '^[A-Za-z0-9_]+\z') }
 
+function Test-CredentialUser($Value) { return ($Value -is [string] -and $Value.Length -gt 0 -and $Value.Length -le 256 -and $Value -cnotmatch '[\x00-\x1f\x7f]') }
+
 function New-SecureText([string]$name, $Secrets) {
     # A SecureString built character by character: the secret is never a cmdlet's parameter.
     $text = $null
@@ -150,7 +152,11 @@ function Resolve-PlanValue($Value, $Outputs, $Secrets) {
         return ,$Outputs[$ref].$property
     }
     if ($n -eq 1 -and (Test-StepId $Value['$secret'])) { return ,(New-SecureText $Value['$secret'] $Secrets) }
-    throw 'A parameter value may only be JSON data, {"$ref": step}, {"$ref": step, "property": name}, {"$provider": name} or {"$secret": name}.'
+    if ($n -eq 2 -and (Test-StepId $Value['$credential']) -and (Test-CredentialUser $Value['username'])) {
+        # A PSCredential through .NET: the user name as data, the password a SecureString of the secret.
+        return ,[pscredential]::new([string]$Value['username'], (New-SecureText $Value['$credential'] $Secrets))
+    }
+    throw 'A parameter value may only be JSON data, {"$ref": step}, {"$ref": step, "property": name}, {"$provider": name}, {"$secret": name} or {"$credential": secret, "username": name}.'
 }
 
 function New-ErrorInfo($Stage, $StepId, $Cmdlet, $ErrorRecord) {
@@ -160,6 +166,12 @@ function New-ErrorInfo($Stage, $StepId, $Cmdlet, $ErrorRecord) {
     $info['category'] = $ErrorRecord.CategoryInfo.Category.ToString()
     $info['fqid'] = $ErrorRecord.FullyQualifiedErrorId
     $info['exception'] = $ErrorRecord.Exception.GetType().FullName
+    # A web request's failure, whatever the language of its message: the WebExceptionStatus and the
+    # HTTP status of the response (docs/engine-protocol.md section 3).
+    if ($ErrorRecord.Exception -is [System.Net.WebException]) {
+        $info['web_status'] = $ErrorRecord.Exception.Status.ToString()
+        if ($ErrorRecord.Exception.Response -is [System.Net.HttpWebResponse]) { $info['http_status'] = [int]$ErrorRecord.Exception.Response.StatusCode }
+    }
     return $info
 }
 

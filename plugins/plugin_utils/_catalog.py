@@ -502,8 +502,8 @@ def _typed_name(key: object) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Values. JSON gives str, int, float, bool, None, list and dict; only {"$ref"} and {"$secret"}
-# objects are meaningful (docs/engine-protocol.md section 2.2).
+# Values. JSON gives str, int, float, bool, None, list and dict; only the value forms ({"$ref"},
+# {"$provider"}, {"$secret"}, {"$credential"}) are meaningful objects (docs/engine-protocol.md section 2.2).
 
 
 def _kind(type_name: str) -> str:
@@ -567,13 +567,13 @@ def _ps_text(value: object) -> str:
 
 
 _FORMS = {"ref": "$ref", "refprop": "$refprop", "provider": "$provider", "secret": "$secret",
-          "invalid": "invalid", "data": None}
+          "credential": "$credential", "invalid": "invalid", "data": None}
 
 
 def _special(value: object) -> str | None:
     """The plan value form of a value (docs/engine-protocol.md section 2.2): None for data,
-    '$ref', '$refprop' ({"$ref": step, "property": name}), '$provider', '$secret', or 'invalid'
-    for any other object."""
+    '$ref', '$refprop' ({"$ref": step, "property": name}), '$provider', '$secret', '$credential'
+    ({"$credential": secret, "username": name}), or 'invalid' for any other object."""
     return _FORMS[_protocol.value_form(value)]
 
 
@@ -617,11 +617,21 @@ def _convert(binder: _Binder, param: ParameterInfo, value: object) -> object:
     kind = _kind(element_type)
 
     if kind == "credential":
+        if special == "$credential" and not is_array:
+            return value
         raise binder.error(
             name,
-            f"Cannot bind parameter '{name}'. A PSCredential cannot be built from plan data; "
-            'pass the user name and a {"$secret"} to a parameter that takes them instead.',
-            "PSCredentialNotSupported",
+            f"Cannot bind parameter '{name}'. A PSCredential can only come from a plan credential "
+            '({"$credential": "<secret name>", "username": "<user>"}), never from plain plan data.',
+            "PSCredentialRequiresCredential",
+        )
+    if special == "$credential":
+        # The engine builds a PSCredential, which PowerShell converts to nothing else.
+        raise binder.error(
+            name,
+            f"Cannot bind parameter '{name}'. Cannot convert the \"System.Management.Automation.PSCredential\" "
+            f'value of type "System.Management.Automation.PSCredential" to type "{_dotnet(type_name)}".',
+            "CannotConvertArgumentNoMessage",
         )
     if special == "$secret":
         if kind != "secret":

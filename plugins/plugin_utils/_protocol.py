@@ -196,7 +196,8 @@ ON_ERROR = ("stop", "continue")
 # Cmdlets that take the engine's CIM session (-CimSession) when the provider is another machine.
 CIM_CMDLETS = frozenset({"Get-CimInstance"})
 
-VALUE_FORMS = '{"$ref": step}, {"$ref": step, "property": name}, {"$provider": name} or {"$secret": name}'
+VALUE_FORMS = ('{"$ref": step}, {"$ref": step, "property": name}, {"$provider": name}, {"$secret": name} or '
+               '{"$credential": secret, "username": name}')
 
 
 def fold(text: str) -> str:
@@ -215,8 +216,12 @@ def step_id_ok(value: object) -> bool:
 
 
 def value_form(value: object) -> str:
-    """What a plan value is: "data", "ref", "refprop", "provider", "secret" or "invalid" (an object
-    that is none of the forms). Keys are compared exactly: the forms are lower-case."""
+    """What a plan value is: "data", "ref", "refprop", "provider", "secret", "credential" or "invalid"
+    (an object that is none of the forms). Keys are compared exactly: the forms are lower-case.
+
+    A credential (``{"$credential": "<secret name>", "username": "<user>"}``) becomes a PSCredential of
+    the user name and a SecureString of the named secret, built through .NET: the password is never a
+    cmdlet parameter as text (docs/engine-protocol.md 2.2)."""
     if not isinstance(value, dict):
         return "data"
     keys = set(value)
@@ -228,7 +233,16 @@ def value_form(value: object) -> str:
         return "provider"
     if keys == {"$secret"} and step_id_ok(value["$secret"]):
         return "secret"
+    if keys == {"$credential", "username"} and step_id_ok(value["$credential"]) and credential_user_ok(value["username"]):
+        return "credential"
     return "invalid"
+
+
+def credential_user_ok(value: object) -> bool:
+    """The user name of a credential: text of 1 to 256 UTF-16 code units (as .NET counts), without
+    control characters (the PowerShell engine: -cnotmatch '[\x00-\x1f\x7f]')."""
+    return (isinstance(value, str) and 0 < len(value.encode("utf-16-le", "surrogatepass")) // 2 <= 256
+            and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in value))
 
 
 def uses_provider_value(value: object) -> bool:
@@ -236,6 +250,11 @@ def uses_provider_value(value: object) -> bool:
         return any(uses_provider_value(v) for v in value)
     return value_form(value) == "provider"
 
+
+# What an error record of a step adds when its exception is a System.Net.WebException: the
+# exception's Status (WebExceptionStatus name, "ProtocolError", "Timeout", "TrustFailure", ...) and,
+# when the server answered, the response's HTTP status code. Messages are localised; these are not.
+WEB_ERROR_FIELDS = ("web_status", "http_status")
 
 # Every text the engines write themselves, as Python format strings. The PowerShell engine writes
 # the same text with $name for {name} (the contract test checks that it contains each one).

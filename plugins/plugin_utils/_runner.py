@@ -62,6 +62,11 @@ def secret(name: str) -> dict:
     return {"$secret": name}
 
 
+def credential(name: str, username: str) -> dict:
+    """A parameter value that becomes a PSCredential of `username` and the named secret (built through .NET)."""
+    return {"$credential": name, "username": username}
+
+
 @dataclass
 class Step:
     id: str
@@ -162,6 +167,11 @@ class Plan:
     def add_secret(self, name: str, value: str) -> dict:
         self.secrets[name] = value
         return secret(name)
+
+    def add_credential(self, name: str, username: str, password: str) -> dict:
+        """A PSCredential parameter value: the password travels as the secret `name`, never as text."""
+        self.secrets[name] = password
+        return credential(name, username)
 
     def check_step(self, step: Step) -> None:
         """Refuse what PowerShell would refuse, before anything is sent (the catalog binder)."""

@@ -9,7 +9,7 @@ import pytest
 from configmgr_harness import MESSAGE, ConfigMgrLab, default_topology, step
 
 from cmlab.model.certificates import stand_in_pem
-from cmlab.model.internet import ENDPOINTS, MSG_SEND, MSG_TIMEOUT, MSG_TLS
+from cmlab.model.internet import ENDPOINTS, MSG_SEND, MSG_TIMEOUT, MSG_TLS, WEB_EXCEPTION_STATUS
 from cmlab.model.netsettings import TLS12_CLIENT_KEY
 
 PS1 = "ps1.lab.example"
@@ -216,9 +216,12 @@ def test_each_failure_class_in_the_check_and_in_invoke_webrequest(lab, outcome, 
     assert ids == [11412, 11488]
     assert any(f"critical endpoint https://aka.ms/configmgrgateway: {message} ({kind})~~" in line for line in log)
     result = web(lab, Uri="https://aka.ms/configmgrgateway", UseBasicParsing=True, TimeoutSec=10)
+    # The engine adds the WebException's Status, and the HTTP status of an answer (docs/engine-protocol.md 3).
+    status = {"web_status": "ProtocolError", "http_status": outcome} if isinstance(outcome, int) else {
+        "web_status": WEB_EXCEPTION_STATUS[kind]}
     assert result["error"] == {"message": message, "category": "InvalidOperation",
                                "fqid": "WebCmdletWebResponseException,Microsoft.PowerShell.Commands.InvokeWebRequestCommand",
-                               "exception": "System.Net.WebException"}
+                               "exception": "System.Net.WebException", **status}
 
 
 # Proxy -----------------------------------------------------------------------------------------------

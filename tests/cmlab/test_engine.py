@@ -131,7 +131,8 @@ def test_other_objects_are_refused(run):
     doc = run(step("x", "Get-Service", Name={"name": "WinRM"}))
     # The protocol module's text, the PowerShell engine's text (tests/static/test_protocol_contract.py).
     assert doc["error"]["message"] == ('A parameter value may only be JSON data, {"$ref": step}, {"$ref": step, '
-                                       '"property": name}, {"$provider": name} or {"$secret": name}.')
+                                       '"property": name}, {"$provider": name}, {"$secret": name} or '
+                                       '{"$credential": secret, "username": name}.')
 
 
 # $secret -------------------------------------------------------------------------------------------

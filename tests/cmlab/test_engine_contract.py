@@ -177,6 +177,62 @@ def test_a_forged_plan_cannot_set_engine_variables_or_reach_another_host(engine,
 
 
 def test_cmdlets_no_plan_uses_are_not_allowed(engine):
-    for cmdlet in ("Remove-Item", "Invoke-WebRequest", "New-PSDrive", "ConvertTo-SecureString"):
+    for cmdlet in ("Remove-Item", "Invoke-RestMethod", "New-PSDrive", "ConvertTo-SecureString"):
         doc = run(engine, {"id": "x", "cmdlet": cmdlet, "provider": None, "params": {}})
         assert doc["error"]["fqid"] == "CmdletNotAllowed", cmdlet
+
+
+# A PSCredential from a plan credential ({"$credential": secret, "username": name}); a WebException's status ---
+
+def proxied(engine, secret: str | None, **extra) -> dict:
+    with engine.model.lock:
+        engine.model.internet.configure({"proxies": {"proxy.lab.example": {"port": 8080, "auth_required": True}}})
+        host = engine.model.host("scp01.lab.example")
+        for key in ("HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319",
+                    "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319"):
+            host.registry.set_value(key, "SchUseStrongCrypto", 1, "DWord")
+            host.registry.set_value(key, "SystemDefaultTlsVersions", 1, "DWord")
+        host.net.boot()
+    params = {"Uri": "https://aka.ms/configmgrgateway", "UseBasicParsing": True, "Proxy": "http://proxy.lab.example:8080",
+              **extra}
+    if secret is not None:
+        params["ProxyCredential"] = {"$credential": "pw", "username": "LAB\\svc-cmproxy"}
+    return run(engine, step("web", "Invoke-WebRequest", {"StatusCode": None}, "continue", **params),
+               host="scp01.lab.example", secrets={} if secret is None else {"pw": secret})
+
+
+def test_a_plan_credential_authenticates_to_the_proxy(engine):
+    doc = proxied(engine, PASSWORD)
+    assert doc["ok"] and doc["steps"][0]["ok"], doc
+    assert doc["steps"][0]["output"] == [{"StatusCode": 200}]
+
+
+def test_a_web_exception_carries_its_status_and_the_http_status(engine):
+    for secret in (None, "not-the-password"):
+        web = proxied(engine, secret)["steps"][0]
+        assert not web["ok"]
+        assert web["error"] == {
+            "message": "The remote server returned an error: (407) Proxy Authentication Required.",
+            "category": "InvalidOperation", "exception": "System.Net.WebException", "web_status": "ProtocolError",
+            "http_status": 407,
+            "fqid": "WebCmdletWebResponseException,Microsoft.PowerShell.Commands.InvokeWebRequestCommand"}
+    with engine.model.lock:
+        engine.model.internet.configure({"endpoints": {"aka.ms": "timeout"}})
+    web = proxied(engine, PASSWORD)["steps"][0]
+    assert (web["error"]["web_status"], "http_status" in web["error"]) == ("Timeout", False)
+
+
+def test_a_plan_credential_needs_its_secret_and_fills_only_a_pscredential(engine):
+    doc = proxied(engine, "")
+    assert doc["steps"][0]["error"]["message"] == "Secret 'pw' is empty."
+    doc = run(engine, step("svc", "Get-Service", None, "continue",
+                           Name={"$credential": "pw", "username": "LAB\\u"}), secrets={"pw": "x"})
+    assert "Cannot convert" in doc["steps"][0]["error"]["message"]
+    assert "x" not in json.dumps(doc["steps"][0]["output"])
+
+
+def test_invoke_web_request_cannot_set_an_engine_variable(engine):
+    doc = run(engine, {"id": "web", "cmdlet": "Invoke-WebRequest", "provider": None,
+                       "params": {"Uri": "https://aka.ms/", "UseBasicParsing": True, "SessionVariable": "result"}},
+              host="scp01.lab.example")
+    assert doc["error"]["fqid"].split(",")[0] == "ParameterNotAllowed"

@@ -17,11 +17,11 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 LAB_TOPOLOGY = REPO / "inventories" / "lab" / "cmlab.yml"
 # The role verifies that the SCP works (tasks/verify.yml), which on the default lab needs TLS 1.2 for .NET
-# on the server the SCP goes to. The role's connectivity prerequisites (issue 7 items 1-2, tasks/prerequisites.yml)
-# set it and restart the server; until they are part of the role, the tests' lab has the values on the servers
-# the tests move the SCP to, as if set before the last boot. ps1, where the SCP starts, has none: the lab still
-# starts CRITICAL. With the prerequisites in the role, TLS12_PRESET_HOSTS can become () (docs/development.md, "The SCP's health in tests").
-TLS12_PRESET_HOSTS = ("cas.lab.example", "scp01.lab.example")
+# on the server the SCP goes to: the role's connectivity prerequisites (tasks/prerequisites.yml) set it and,
+# as the lab's group_vars allow, reboot the server. So the tests' lab is the default one (ps1, scp01 and cas
+# without the values; the lab starts CRITICAL); topology_with_tls12() still gives a test hosts with the values
+# set before their last boot when it needs them (docs/development.md, "The SCP's health in tests").
+TLS12_PRESET_HOSTS: tuple[str, ...] = ()
 DOTNET_KEYS = ("HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319",
                "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319")
 CALLBACKS = Path(__file__).resolve().parent / "callback_plugins"

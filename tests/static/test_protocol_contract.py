@@ -75,6 +75,17 @@ def test_step_ids_value_forms_and_kinds():
     assert "$ref = $Value['$ref']" in CODE
     assert "(Test-StepId $ref) -and ($n -eq 1 -or ($n -eq 2 -and (Test-StepId $Value['property'])))" in CODE
     assert "$n -eq 1 -and (Test-StepId $Value['$secret'])" in CODE
+    # {"$credential": secret, "username": name}: exactly two members, the user name as credential_user_ok says.
+    assert "$n -eq 2 -and (Test-StepId $Value['$credential']) -and (Test-CredentialUser $Value['username'])" in CODE
+    assert ("$Value -is [string] -and $Value.Length -gt 0 -and $Value.Length -le 256 -and "
+            "$Value -cnotmatch '[\\x00-\\x1f\\x7f]'") in CODE
+    assert _protocol.value_form({"$credential": "pw", "username": "LAB\\u"}) == "credential"
+    for bad in ({"$credential": "pw", "username": ""}, {"$credential": "pw", "username": "x" * 257},
+                {"$credential": "pw", "username": "a\tb"}, {"$credential": "p w", "username": "u"},
+                {"$credential": "pw"}, {"$credential": "pw", "username": 1}):
+        assert _protocol.value_form(bad) == "invalid", bad
+    # UTF-16 code units, as .NET's Length counts them.
+    assert _protocol.credential_user_ok("\U0001F600" * 128) and not _protocol.credential_user_ok("\U0001F600" * 129)
     assert "$kind -ceq 'cmsite' -and -not $script:Drive" in CODE and "elseif ($kind -ceq 'cim')" in CODE
     assert _protocol.PROVIDER_KINDS == (None, "cim", "cmsite")
     assert "$step['on_error'] -cne 'continue'" in CODE and _protocol.ON_ERROR == ("stop", "continue")
@@ -116,6 +127,16 @@ def test_no_secret_is_ever_a_cmdlet_parameter():
     assert "[System.Web.Script.Serialization.JavaScriptSerializer]::new()" in CODE
     assert "$secure.AppendChar($c)" in CODE
     assert "[pscredential]::new([string]$Provider['username'], (New-SecureText " in CODE
+    assert "[pscredential]::new([string]$Value['username'], (New-SecureText $Value['$credential'] $Secrets))" in CODE
+
+
+def test_a_web_exception_carries_its_status_whatever_the_language():
+    # docs/engine-protocol.md section 3: web_status and http_status beside the (localised) message.
+    assert "if ($ErrorRecord.Exception -is [System.Net.WebException]) {" in CODE
+    assert "$info['web_status'] = $ErrorRecord.Exception.Status.ToString()" in CODE
+    assert ("if ($ErrorRecord.Exception.Response -is [System.Net.HttpWebResponse]) { $info['http_status'] = "
+            "[int]$ErrorRecord.Exception.Response.StatusCode }") in CODE
+    assert _protocol.WEB_ERROR_FIELDS == ("web_status", "http_status")
 
 
 def test_the_protocol_module_names_every_text_it_raises():

@@ -1003,14 +1003,27 @@ def test_datetime_accepts_iso_8601_only(catalog):
         )
 
 
-def test_pscredential_is_not_bindable_from_plan_data(catalog):
-    e = refused(
-        catalog,
-        "New-PSDrive",
-        {"Name": "CAS", "PSProvider": "CMSite", "Root": "cm01", "Credential": "x"},
-    )
-    assert e.fqid == "PSCredentialNotSupported"
-    assert "PSCredential" in e.message
+def test_pscredential_comes_only_from_a_plan_credential(catalog):
+    drive = {"Name": "CAS", "PSProvider": "CMSite", "Root": "cm01"}
+    for value in ("x", {"$secret": "pw"}, {"user": "LAB\\x", "password": "y"}, ["LAB\\x", "y"]):
+        e = refused(catalog, "New-PSDrive", {**drive, "Credential": value})
+        assert "PSCredential" in e.message or "plan value object" in e.message, e.message
+    e = refused(catalog, "New-PSDrive", {**drive, "Credential": "x"})
+    assert e.fqid == "PSCredentialRequiresCredential"
+    credential = {"$credential": "proxy_password", "username": "LAB\\svc-cmproxy"}
+    binding = catalog.bind("New-PSDrive", {**drive, "Credential": credential})
+    assert binding.params["Credential"] == credential
+
+
+def test_a_plan_credential_fills_nothing_but_a_pscredential(catalog):
+    credential = {"$credential": "proxy_password", "username": "LAB\\svc-cmproxy"}
+    e = refused(catalog, "New-PSDrive", {"Name": credential, "PSProvider": "CMSite", "Root": "cm01"})
+    assert 'to type "System.String"' in e.message and e.fqid.startswith("CannotConvertArgumentNoMessage")
+    # An empty user name, another member or a bad secret name is no credential: refused as any other object.
+    for bad in ({"$credential": "pw", "username": ""}, {"$credential": "p w", "username": "u"},
+                {"$credential": "pw", "username": "u", "x": 1}, {"$credential": "pw", "username": "a\nb"}):
+        e = refused(catalog, "New-PSDrive", {"Name": "CAS", "PSProvider": "CMSite", "Root": "cm01", "Credential": bad})
+        assert "plan value object" in e.message
 
 
 def test_parameters_must_be_an_object(catalog):
