@@ -204,6 +204,8 @@ def message_ids(values: list | None, option: str = "message_ids") -> list[int] |
             raise AnsibleActionFail(f"{option} must list status message IDs (whole numbers such as 11410), got {value!r}.")
         out.append(number)
     return sorted(set(out))
+
+
 # A full Windows path with a drive letter. Characters Windows refuses in file names (" < > | ? * and control
 # characters, newlines included) cannot name a file, and a double quote could not be carried through a command
 # line safely anyway: refused. Everything else (spaces, ' $ ` % ; & ( ) and non-ASCII letters) is a legal file
