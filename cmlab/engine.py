@@ -236,6 +236,9 @@ class Engine:
                 raise StageError("engine", f"cmlab has no host named {host_name}.", "ObjectNotFound",
                                  "CmlabUnknownHost", "System.Management.Automation.RuntimeException")
             payload = self._parse(payload_text)
+            steps = payload.get("steps") if isinstance(payload, dict) else None
+            if isinstance(steps, list):
+                self.accounting.host(host_name).add_plan([str(s.get("id")) for s in steps if isinstance(s, dict)])
             run = _Run(host, payload.get("provider") or {}, payload.get("secrets") or {},
                        runspace if runspace is not None else {})
             try:

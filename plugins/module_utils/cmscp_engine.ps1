@@ -19,8 +19,8 @@ $AllowedCmdlets = @(
     'New-CMAccount', 'New-CMSiteSystemServer', 'Remove-CMAccount', 'Remove-CMServiceConnectionPoint',
     'Remove-CMSiteSystemServer', 'Set-CMAccount', 'Set-CMServiceConnectionPoint', 'Set-CMSiteSystemServer',
     'Add-LocalGroupMember', 'Get-CimInstance', 'Get-Content', 'Get-ItemProperty', 'Get-LocalGroupMember',
-    'Get-NetFirewallPortFilter', 'Get-NetFirewallRule', 'Get-Service', 'New-NetFirewallRule',
-    'Remove-LocalGroupMember', 'Remove-NetFirewallRule', 'Restart-Service', 'Set-ItemProperty',
+    'Get-NetFirewallPortFilter', 'Get-NetFirewallRule', 'Get-Service', 'New-Item', 'New-NetFirewallRule',
+    'Remove-Item', 'Remove-LocalGroupMember', 'Remove-NetFirewallRule', 'Restart-Service', 'Set-ItemProperty',
     'Set-NetFirewallRule', 'Start-Service', 'Stop-Service'
 )
 $Allowed = [System.Collections.Generic.HashSet[string]]::new([string[]]$AllowedCmdlets, [System.StringComparer]::OrdinalIgnoreCase)
