@@ -176,13 +176,14 @@ class ActionModule(ConfigMgrAction):
         target = next((a.server for a in changes.actions if a.kind == "add"), "")
         self.lease = _lease.Lease(changes.top_level_site.site_code, _lease.Owner.this_run(), source, target,
                                   self.host_name or "the SMS Provider host")
-        for _attempt in range(3):
-            seen = _lease.Lease.seen(self.read(self.lease.read_steps(Plan()), purpose="reading the move lease"))
+        seen, verdict = None, _lease.Verdict("take")     # first as if free: one invocation when it is
+        for _attempt in range(4):
             at = _lease.now()
-            verdict = self.lease.judge(seen, at, want.break_lease)
-            if verdict.action == "refuse":
-                self.lease = None
-                raise AnsibleActionFail(verdict.why)
+            if seen is not None:
+                verdict = self.lease.judge(seen, at, want.break_lease)
+                if verdict.action == "refuse":
+                    self.lease = None
+                    raise AnsibleActionFail(verdict.why)
             plan = _scp.read_plan(want.server if want.state == "present" else None, self.lease.take_plan(seen, verdict, at))
             try:
                 taken = self.read(plan, purpose="taking the move lease")
@@ -190,8 +191,12 @@ class ActionModule(ConfigMgrAction):
                 self.lease_notes.append(self._lease_left_note("may have been taken"))
                 raise
             except RunnerError as e:
-                if e.step in ("lease_take", "lease_clear"):
-                    continue              # another run was first: read the lease again
+                if e.step in ("lease_take", "lease_clear") and not isinstance(e, TransportError):
+                    # Held, or another run was first: what the same invocation read says by whom, else read again.
+                    read_first = e.plan_result is not None and "lease_key" in e.plan_result.steps
+                    seen = (_lease.Lease.seen(e.plan_result) if read_first else
+                            _lease.Lease.seen(self.read(self.lease.read_steps(Plan()), purpose="reading the move lease")))
+                    continue
                 raise
             self.lease.held = True
             updates: dict = {"lease": {"key": self.lease.key, "host": self.lease.host, "run_id": self.lease.owner.run_id}}
@@ -396,7 +401,7 @@ class ActionModule(ConfigMgrAction):
         now = _scp.describe_placement(fresh)
         if not placement:
             target = changes.after.site_system_server
-            finish = f"; run the task again to finish the move to {target}" if target and want.state == "present" else ""
+            finish = f" (the move to {target} is not finished)" if target and want.state == "present" else ""
             said.insert(0, f"A fresh read shows: the hierarchy has no service connection point right now{finish}.")
         else:
             said.insert(0, f"A fresh read shows: the service connection point is {now}.")

@@ -191,12 +191,16 @@ class Lease:
                  on_error="continue")
         return plan
 
-    def take_plan(self, seen: Seen, verdict: Verdict, at: datetime.datetime) -> Plan:
+    def take_plan(self, seen: Seen | None, verdict: Verdict, at: datetime.datetime) -> Plan:
         """Take the lease in one invocation: the one operation only one run wins, then the holder key.
-        The steps after it do not run when it fails (on_error stop)."""
+        The steps after it do not run when it fails (on_error stop). Without `seen` (nothing read yet), the plan
+        first reads the lease and then tries to take it as free: when it is not, the take fails, and the read of
+        the same invocation says who holds it (one invocation when the lease is free, as it usually is)."""
         plan = Plan()
+        if seen is None:
+            self.read_steps(plan)
         if verdict.action == "take":
-            if not seen.exists:
+            if seen is None or not seen.exists:
                 # The parents, created when missing (never with -Force, which would empty an existing key).
                 plan.add("lease_root", "New-Item", {"Path": [ROOT]}, on_error="continue")
                 plan.add("lease_parent", "New-Item", {"Path": [LEASES]}, on_error="continue")

@@ -46,6 +46,7 @@ class RunnerError(AnsibleActionFail):
         self.details = details or {}
         self.completed = completed or []  # ids of the steps that succeeded before the failure
         self.partial = partial or {}      # result keys that describe a half-done change
+        self.plan_result: PlanResult | None = None   # a failed plan: the outputs of the steps that ran
 
 
 class TransportError(RunnerError):
@@ -364,9 +365,11 @@ def to_plan_result(doc: dict, secrets: dict[str, str]) -> PlanResult:
     if not doc.get("ok"):
         error = doc.get("error") or {}
         completed = [s.id for s in steps.values() if s.ok]
-        raise RunnerError(scrub(describe_error(error), secrets), step=error.get("step"), cmdlet=error.get("cmdlet"),
-                          details={k: error.get(k) for k in ("stage", "category", "fqid", "exception")},
-                          completed=completed)
+        failed = RunnerError(scrub(describe_error(error), secrets), step=error.get("step"), cmdlet=error.get("cmdlet"),
+                             details={k: error.get(k) for k in ("stage", "category", "fqid", "exception")},
+                             completed=completed)
+        failed.plan_result = PlanResult(steps)   # what the steps before the failure returned
+        raise failed
     return PlanResult(steps)
 
 

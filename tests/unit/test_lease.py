@@ -130,3 +130,10 @@ def test_the_owner_is_this_process_and_holds_no_secret():
     me = Owner.this_run()
     assert me.process.split(":")[0] == str(os.getpid()) and len(me.run_id) == 12
     assert _lease.VALUES == ("RunId", "Controller", "User", "Process", "Source", "Target", "Since", "Expires")
+
+
+def test_the_first_try_reads_and_takes_in_one_invocation():
+    plan = lease().take_plan(None, _lease.Verdict("take"), AT)
+    ids = [s.id for s in plan.steps]
+    assert ids[:6] == ["lease_key", "lease_holders", "lease_root", "lease_parent", "lease_take", "lease_holder"]
+    assert plan.steps[0].on_error == plan.steps[1].on_error == "continue"

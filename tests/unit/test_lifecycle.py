@@ -163,7 +163,7 @@ def test_an_install_failure_of_the_site_system_names_it_not_the_scp():
 def test_the_progress_shows_site_component_managers_status():
     row = {"ComponentName": "SMS_SITE_COMPONENT_MANAGER", "MachineName": "CAS.LAB.EXAMPLE", "SiteCode": "CAS",
            "State": 1, "Status": 2}
-    feed = iter([status(rows("scp01.lab.example", 1) + [row])])
+    feed = iter([status([*rows("scp01.lab.example", 1), row])])
     progress, _ = lifecycle.wait_for(lambda: next(feed), "scp01.lab.example", "installed", poller(),
                                      site_server="cas.lab.example")
     assert progress["site_component_manager"] == "Critical"
