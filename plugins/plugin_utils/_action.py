@@ -181,7 +181,24 @@ class ConfigMgrAction(ActionBase):
         return {}
 
     def apply(self, want: Any, decision: Decision) -> dict:
-        written = self.run_writes(self.write_plan(want, decision))
+        """Write, then read back. When a write finds its object there already although the read said it was not
+        (another run made it in between), that is the desired state reached, not a failure: the task reads again,
+        decides again, and writes only what still differs (docs/development.md, "Races converge")."""
+        try:
+            written = self.run_writes(self.write_plan(want, decision))
+        except RunnerError as e:
+            if isinstance(e, TransportError) or not already_there(e) or getattr(self, "_raced", False):
+                raise
+            self._raced = True
+            note = (f"{e.cmdlet} found it there already: another run made it after this task read the state. The task "
+                    f"read the state again and changed only what still differed.")
+            again = self.decide(want, self.read(self.read_plan(want), purpose="reading the state again"))
+            updates = self.apply(want, again) if again.changed else {}
+            result = {"changed": bool(again.changed or self.completed_actions), **updates,
+                      "warnings": [*decision.warnings, note, *updates.get("warnings", [])]}
+            if self.RESULT_STATE and "after" not in updates:
+                result["after"] = again.after
+            return result
         return self.read_back(want, decision, written)
 
     def settle(self, want: Any, decision: Decision, observed: PlanResult) -> dict:
@@ -265,6 +282,7 @@ class ConfigMgrAction(ActionBase):
                           or getattr(self._play_context, "remote_addr", None))
         self.completed_actions: list[str] = []
         self.pending_actions: list[str] = []   # a module with several steps lists them, in order (for "Not done")
+        self._raced = False
         self.partial: dict = {}       # result keys a failure should still show (progress of a wait, ...)
         self._want = self._decision = None
         try:
@@ -377,3 +395,9 @@ class ConfigMgrAction(ActionBase):
 def _short(e: Exception) -> str:
     text = str(getattr(e, "message", None) or e)
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def already_there(error: RunnerError) -> bool:
+    """A write refused because its object exists (New-CMSiteSystemServer, New-CMAccount, New-NetFirewallRule ...)."""
+    category = str((error.details or {}).get("category") or "")
+    return category == "ResourceExists" or "already exists" in str(error.message).lower()
