@@ -12,7 +12,13 @@ The WinRM listener tells the faults when a command starts (`note(host, "before")
 result goes out (`note(host, "after")`); request faults (http_500, wsman_fault, delay) that wait
 for a command then strike that one request (`fire(host, kind, phase=...)`, once unless `count`
 says more), the others (host_down, bad_credentials, provider_unavailable, ...) are simply active
-from that moment on. docs/cmlab.md "Faults".
+from that moment on.
+
+`at_plan` (with `occurrence`, default 1) waits for a plan instead: the engine tells the faults the step
+ids of each plan it is about to run (`note_plan`), so the fault strikes that plan whatever came before it
+(the number of polls of a wait varies). `after`: the Receive of its result, as above. `before`: the plan
+does not run, and its result is lost as for `after` (a request fault or host_down: the server lost the
+command after it arrived); the other kinds are active from that plan on. docs/cmlab.md "Faults".
 """
 
 from __future__ import annotations
@@ -46,11 +52,17 @@ class Fault:
     at_command: int | None = None     # strike at the host's N-th WinRS command after it was added
     phase: str = "before"             # ... on its Command request, or on the Receive of its result
     armed: bool = True                # False while it waits for its command
-    seen: dict = field(default_factory=lambda: {"before": 0, "after": 0})
+    seen: dict = field(default_factory=lambda: {"before": 0, "after": 0, "plan": 0})
+    at_plan: str | None = None        # or: strike the plan with these step ids ("sites+roles") ...
+    occurrence: int = 1               # ... the occurrence-th time it runs on the host
+
+    @property
+    def waits(self) -> bool:
+        return self.at_command is not None or self.at_plan is not None
 
     def to_dict(self) -> dict:
         out = {"kind": self.kind, "host": self.host, "count": self.count, "options": dict(self.options)}
-        if self.at_command is not None:
+        if self.waits:
             out["armed"] = self.armed
         return out
 
@@ -64,16 +76,23 @@ class Faults:
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(sorted(KINDS))}")
         at_command, phase = options.get("at_command"), str(options.get("phase", "before"))
-        if at_command is not None:
-            if isinstance(at_command, bool) or not str(at_command).isdigit() or int(at_command) < 1:
-                raise ValueError(f"at_command must be a command number from 1, got {at_command!r}")
+        at_plan, occurrence = options.get("at_plan"), options.get("occurrence", 1)
+        if at_command is not None and at_plan is not None:
+            raise ValueError("a fault waits for at_command or for at_plan, not both")
+        if at_command is not None or at_plan is not None:
+            for name, value in (("at_command", at_command), ("occurrence", occurrence)):
+                if value is not None and (isinstance(value, bool) or not str(value).isdigit() or int(value) < 1):
+                    raise ValueError(f"{name} must be a number from 1, got {value!r}")
+            if at_plan is not None and (not isinstance(at_plan, str) or not at_plan):
+                raise ValueError(f"at_plan must be the step ids of a plan joined with '+', got {at_plan!r}")
             if phase not in PHASES:
                 raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
-            at_command = int(at_command)
+            at_command = int(at_command) if at_command is not None else None
             if count is None and kind in REQUEST_KINDS:
                 count = 1            # one request of that command, not every later one
         fault = Fault(kind=kind, host=host.lower(), count=count, options=options, at_command=at_command,
-                      phase=phase, armed=at_command is None)
+                      phase=phase, armed=at_command is None and at_plan is None, at_plan=at_plan,
+                      occurrence=int(occurrence))
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -96,11 +115,27 @@ class Faults:
         host = host.lower()
         with self._lock:
             for f in self._faults:
-                if f.armed or f.host not in ("*", host):
+                if f.armed or f.at_command is None or f.host not in ("*", host):
                     continue
                 f.seen[phase] += 1
                 if f.phase == phase and f.seen[phase] == f.at_command:
                     f.armed = True
+
+    def note_plan(self, host: str, step_ids: str) -> bool:
+        """The engine is about to run a plan (its step ids joined with '+') on `host`: faults waiting for it wake
+        up. True when the plan must not run (a request fault or host_down struck `before` it: the server lost the
+        command, and the Receive of its result fails)."""
+        host, skip = host.lower(), False
+        with self._lock:
+            for f in self._faults:
+                if f.armed or f.at_plan != step_ids or f.host not in ("*", host):
+                    continue
+                f.seen["plan"] += 1
+                if f.seen["plan"] == f.occurrence:
+                    f.armed = True
+                    if f.phase == "before" and (f.kind in REQUEST_KINDS or f.kind == "host_down"):
+                        f.phase, skip = "after", True
+        return skip
 
     def peek(self, host: str, kind: str, phase: str | None = None) -> Fault | None:
         """The matching fault without consuming it."""
@@ -124,7 +159,7 @@ class Faults:
         for f in self._faults:
             if f.kind != kind or f.host not in ("*", host) or not f.armed:
                 continue
-            waited = f.at_command is not None
+            waited = f.waits
             if phase is None and (not waited or kind not in REQUEST_KINDS):
                 return f
             if phase is not None and waited and kind in REQUEST_KINDS and f.phase == phase:

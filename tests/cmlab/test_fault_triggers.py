@@ -101,3 +101,18 @@ def test_a_request_fault_strikes_once_and_a_host_fault_stays():
         faults.add("http_500", HOST, at_command=0)
     with pytest.raises(ValueError, match="phase"):
         faults.add("http_500", HOST, at_command=1, phase="during")
+
+
+@pytest.mark.parametrize("kind", ["http_500", "wsman_fault", "host_down"])
+@pytest.mark.parametrize("phase, ran", [("before", False), ("after", True)])
+def test_a_fault_strikes_a_plan_by_its_steps_whatever_ran_before(lab, kind, phase, ran):
+    lab.faults.add(kind, HOST, at_plan="write2", occurrence=1, phase=phase)
+    for _ in range(3):                                        # any number of other plans first
+        run_plan_over(protocol(lab), write(1))
+    with pytest.raises(TransportError) as failed:
+        run_plan_over(protocol(lab), write(2))
+    assert failed.value.ran is None                           # the result was lost: nobody can tell
+    assert marker(lab) == (2 if ran else 1)
+    lab.faults.clear()
+    answer_again(lab, write(3))
+    assert lab.counters()[HOST]["plans"][-5:] == ["write1", "write1", "write1", "write2", "write3"]
