@@ -60,14 +60,26 @@ def parse_stamp(text: str | None) -> datetime.datetime | None:
         return None
 
 
+def _proc_stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (Linux), or [] where the controller has none."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
 def _process_start(pid: int) -> str:
     """When a process started, where the controller can tell (Linux /proc): with the pid, it tells a live
     holder from a later process that got the same pid. Empty where unknown."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
+    fields = _proc_stat(pid)
+    return fields[19] if len(fields) > 19 else ""
+
+
+def _zombie(pid: int) -> bool:
+    """A process that ended but was not reaped yet (its parent was killed too) is not alive."""
+    fields = _proc_stat(pid)
+    return bool(fields) and fields[0] in ("Z", "X")
 
 
 @dataclass(frozen=True)
@@ -129,10 +141,10 @@ class Holder:
         except ProcessLookupError:
             return True
         except PermissionError:
-            return False    # alive, another user's process
+            return _zombie(pid)    # another user's process: alive unless it has ended
         except OSError:
             return False
-        return bool(start) and _process_start(pid) not in ("", start)
+        return _zombie(pid) or (bool(start) and _process_start(pid) not in ("", start))
 
     def describe(self) -> str:
         who = f"run {self.run_id} of {self.user or 'an unknown user'} on {self.controller or 'an unknown controller'}"

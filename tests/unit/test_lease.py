@@ -7,6 +7,7 @@ import datetime
 import os
 import subprocess
 import sys
+import time
 
 from ansible_collections.configmgr.scp.plugins.plugin_utils import _lease
 from ansible_collections.configmgr.scp.plugins.plugin_utils._action import WritePlan
@@ -137,3 +138,16 @@ def test_the_first_try_reads_and_takes_in_one_invocation():
     ids = [s.id for s in plan.steps]
     assert ids[:6] == ["lease_key", "lease_holders", "lease_root", "lease_parent", "lease_take", "lease_holder"]
     assert plan.steps[0].on_error == plan.steps[1].on_error == "continue"
+
+
+def test_a_holder_that_ended_but_was_not_reaped_has_ended():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        for _ in range(100):                      # until it is a zombie (not reaped: nobody waits for it yet)
+            if _lease._zombie(proc.pid):
+                break
+            time.sleep(0.05)
+        zombie = holder(controller="ctl.example", process=f"{proc.pid}:{_lease._process_start(proc.pid)}")
+        assert lease().judge(Seen(True, [zombie]), AT, break_lease=False).action == "take_over"
+    finally:
+        proc.wait()
