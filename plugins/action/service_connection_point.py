@@ -146,8 +146,8 @@ class ActionModule(ConfigMgrAction):
         if carried is not None:
             try:
                 updates.update(self._apply(want, carried))
-            except BaseException:
-                self._release()
+            except BaseException as e:
+                self._release(after_transport=isinstance(e, TransportError))
                 raise
         released = self._release()
         warnings = [*(carried or self._decision or decision).warnings, *self.more_warnings, *released.get("warnings", [])]
@@ -200,6 +200,7 @@ class ActionModule(ConfigMgrAction):
                 raise
             self.lease.held = True
             updates: dict = {"lease": {"key": self.lease.key, "host": self.lease.host, "run_id": self.lease.owner.run_id}}
+            self.partial["lease"] = updates["lease"]       # a failure still says which lease the task held
             if verdict.action == "take_over":
                 self.lease.taken_over = verdict.holder
                 taken_from = verdict.holder.describe() if verdict.holder else "no complete holder"
@@ -226,25 +227,27 @@ class ActionModule(ConfigMgrAction):
         self._decision = again
         return updates, (again if again.changed else None)
 
-    def _release(self) -> dict:
-        """Give the lease back (success or failure). If that cannot be done, say what it means for the next run."""
+    def _release(self, after_transport: bool = False) -> dict:
+        """Give the lease back (success or failure). If that cannot be done, say what it means for the next run.
+        After a transport failure, on a fresh connection (the old one may be half-broken)."""
         lease = self.lease
         if lease is None or not lease.held:
             return {}
         lease.held = False
         try:
+            if after_transport:
+                self.fresh_read(Plan())          # a new connection: nothing to read
             ConfigMgrAction.read(self, lease.release_plan(), purpose="releasing the move lease")
-        except TransportError as e:
-            note = self._lease_left_note(f"could not be released ({e.reason})")
-            self.lease_notes.append(note)
-            return {"warnings": [note]}
-        except RunnerError as e:
-            if e.step == "lease_release":
+        except AnsibleActionFail as e:
+            if isinstance(e, RunnerError) and e.step == "lease_release" and not isinstance(e, TransportError):
                 note = ("The move lease had been taken over by another run (break_lease, or it expired) before this task "
                         "released it.")
                 self.lease_notes.append(note)
                 return {"warnings": [note]}
-            raise
+            reason = e.reason if isinstance(e, TransportError) else str(e.message)
+            note = self._lease_left_note(f"could not be released ({reason})")
+            self.lease_notes.append(note)
+            return {"warnings": [note]}
         return {}
 
     def _lease_left_note(self, what: str) -> str:

@@ -129,7 +129,7 @@ class Holder:
         controller's processes cannot be seen)."""
         if not self.process or (self.controller or "").lower() != me.controller:
             return False
-        pid_text, _, start = self.process.partition(":")
+        pid_text, start = [*self.process.split(":", 1), ""][:2]
         try:
             pid = int(pid_text)
         except ValueError:
@@ -235,8 +235,8 @@ class Lease:
         """`plan` with the renewal first: it fails, and so nothing else of the plan runs, when another run has
         taken the lease over."""
         renewed = type(plan)()
-        renewed.add("lease_renew", "Set-ItemProperty", {"LiteralPath": [self.holder_key], "Name": "Expires",
-                                                         "Value": stamp(at + datetime.timedelta(seconds=TTL))})
+        expires = stamp(at + datetime.timedelta(seconds=TTL))
+        renewed.add("lease_renew", "Set-ItemProperty", {"LiteralPath": [self.holder_key], "Name": "Expires", "Value": expires})
         renewed.steps.extend(plan.steps)
         renewed.secrets.update(plan.secrets)
         if hasattr(plan, "actions"):

@@ -45,11 +45,10 @@ def status_plan(plan: Plan | None = None, log: bool = True) -> Plan:
     invocation)."""
     namespace = provider_value("namespace")   # root\SMS\site_<code> of the provider the engine connected to
     plan = plan if plan is not None else Plan()
-    plan.add("components", "Get-CimInstance", {
-        "Namespace": namespace, "ClassName": "SMS_ComponentSummarizer",
-        "Filter": f"TallyInterval='{TALLY}' AND (ComponentName LIKE 'SMS_DMP_%' OR ComponentName='SMS_SERVICE_CONNECTOR' "
-                  f"OR ComponentName='{SITECOMP}')"},
-        select=SUMMARY_SELECT)
+    components = (f"TallyInterval='{TALLY}' AND (ComponentName LIKE 'SMS_DMP_%' OR ComponentName='SMS_SERVICE_CONNECTOR' "
+                  f"OR ComponentName='{SITECOMP}')")
+    plan.add("components", "Get-CimInstance", {"Namespace": namespace, "ClassName": "SMS_ComponentSummarizer",
+                                               "Filter": components}, select=SUMMARY_SELECT)
     return log_plan(plan) if log else plan
 
 

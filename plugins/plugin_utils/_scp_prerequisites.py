@@ -71,7 +71,7 @@ def first_plan() -> Plan:
 def groups_plan(groups: list[Member]) -> Plan:
     plan = Plan()
     for index, group in enumerate(groups):
-        domain, _, name = group.name.rpartition("\\")
+        domain, name = split(group.name)
         plan.add(f"group_{index}", "Get-CimInstance", {
             "ClassName": "Win32_GroupUser",
             "Filter": f"GroupComponent = \"Win32_Group.Domain='{domain}',Name='{name}'\""},
@@ -79,11 +79,17 @@ def groups_plan(groups: list[Member]) -> Plan:
     return plan
 
 
+def split(account: str) -> tuple[str, str]:
+    """DOMAIN\\name as (DOMAIN, name); a name without a domain as ("", name)."""
+    parts = account.rpartition("\\")
+    return parts[0], parts[2]
+
+
 def same_account(member: str, account: str) -> str:
     """Whether a member name is the account: "yes", "no", or "maybe" (the domain in two forms: LAB and
     lab.example are the same domain only when its NetBIOS name is the first label of its DNS name)."""
-    m_domain, _, m_name = member.rpartition("\\")
-    a_domain, _, a_name = account.rpartition("\\")
+    m_domain, m_name = split(member)
+    a_domain, a_name = split(account)
     if m_name.lower() != a_name.lower():
         return "no"
     if not a_domain or not m_domain or m_domain.lower() == a_domain.lower():
