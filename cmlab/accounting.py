@@ -7,6 +7,8 @@ from collections import Counter
 
 from cmlab.costmodel import CostModel
 
+PLAN_JOURNAL = 1000   # the plans journal keeps the last ones
+
 
 class HostCounters:
     def __init__(self) -> None:
@@ -16,6 +18,7 @@ class HostCounters:
         self.bytes_out = 0         # response body bytes
         self.commands = 0          # WinRS commands started
         self.engine_invocations = 0
+        self.plans: list[str] = []  # each invocation's step ids ("sites+roles"), in order: what ran where
         self.cmdlet_calls: Counter[str] = Counter()
         self.bytes_in_by_action: Counter[str] = Counter()  # Create, Command, Send, ..., "auth" (handshake)
         self.estimates: Counter[str] = Counter()   # cost model event -> estimated Windows seconds
@@ -35,6 +38,11 @@ class HostCounters:
         with self._lock:
             self.engine_invocations += 1
 
+    def add_plan(self, step_ids: list[str]) -> None:
+        with self._lock:
+            self.plans.append("+".join(step_ids))
+            del self.plans[:-PLAN_JOURNAL]
+
     def add_cmdlet_call(self, cmdlet: str) -> None:
         with self._lock:
             self.cmdlet_calls[cmdlet] += 1
@@ -51,6 +59,7 @@ class HostCounters:
                 "bytes_out": self.bytes_out,
                 "commands": self.commands,
                 "engine_invocations": self.engine_invocations,
+                "plans": list(self.plans),
                 "cmdlet_calls": dict(sorted(self.cmdlet_calls.items())),
                 "bytes_in_by_action": dict(sorted(self.bytes_in_by_action.items())),
                 "estimated_windows_seconds": round(sum(self.estimates.values()), 3),
@@ -62,6 +71,7 @@ class HostCounters:
             self.requests = self.bytes_in = self.bytes_out = 0
             self.commands = self.engine_invocations = 0
             self.cmdlet_calls.clear()
+            self.plans.clear()
             self.bytes_in_by_action.clear()
             self.estimates.clear()
 

@@ -129,7 +129,11 @@ class _Handler(BaseHTTPRequestHandler):
             if (count is not None and (not isinstance(count, int) or count < 1)) or not isinstance(options, dict):
                 self._send(400, {"error": "'count' must be a positive integer and 'options' an object"})
                 return
-            fault = lab.faults.add(body["kind"], str(body.get("host") or "*"), count, **options)
+            try:
+                fault = lab.faults.add(body["kind"], str(body.get("host") or "*"), count, **options)
+            except ValueError as e:   # at_command / phase of a fault that waits for a command
+                self._send(400, {"error": str(e)})
+                return
             self._send(201, fault.to_dict())
         elif path == "/internet":
             # Endpoint outcomes and proxies (docs/cmlab.md "ConfigMgr behaviour"); merged unless "replace".

@@ -236,6 +236,12 @@ class Engine:
                 raise StageError("engine", f"cmlab has no host named {host_name}.", "ObjectNotFound",
                                  "CmlabUnknownHost", "System.Management.Automation.RuntimeException")
             payload = self._parse(payload_text)
+            steps = payload.get("steps") if isinstance(payload, dict) else None
+            if isinstance(steps, list):
+                ids = [str(s.get("id")) for s in steps if isinstance(s, dict)]
+                self.accounting.host(host_name).add_plan(ids)
+                if self.faults.note_plan(host_name, "+".join(ids)):
+                    return result      # struck before it ran (cmlab/faults.py at_plan): its result is lost anyway
             run = _Run(host, payload.get("provider") or {}, payload.get("secrets") or {},
                        runspace if runspace is not None else {})
             try:

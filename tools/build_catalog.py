@@ -59,6 +59,7 @@ PLAN_CMDLETS = (
     "Remove-CMAccount",
     "Remove-CMServiceConnectionPoint",
     "Remove-CMSiteSystemServer",
+    "Remove-Item",
     "Remove-LocalGroupMember",
     "Remove-NetFirewallRule",
     "Restart-Computer",

@@ -22,7 +22,7 @@ from cmlab.model.windows import HIVE_DRIVES, VALUE_KINDS
 
 from .base import Invocation, cmdlet
 from .certificates import cert_items, cert_path
-from .errors import CmdletError, not_simulated
+from .errors import CmdletError, non_interactive_prompt, not_simulated
 from .pstypes import PSEnum, PSObject, custom_object, ps_datetime
 
 REGISTRY_PROVIDER = "Microsoft.PowerShell.Core\\Registry"
@@ -665,3 +665,23 @@ def get_file_hash(inv: Invocation) -> list:
                                     {"Algorithm": algorithm, "Hash": digest, "Path": item.path},
                                     "Microsoft.Powershell.Utility.FileHash"))
     return out
+
+
+@cmdlet("Remove-Item", ("Path", "LiteralPath", "Recurse", "WhatIf", "Confirm"))
+def remove_item(inv: Invocation) -> list:
+    """Remove-Item for registry keys (the move lease of service_connection_point). A key with subkeys
+    needs -Recurse: without it PowerShell asks to confirm, which -Confirm:$false does not suppress and
+    which fails under -NonInteractive (the Remove-Item reference page, NOTES). A key that is gone is
+    PathNotFound, so of two runs removing the same key only one succeeds."""
+    with inv.model.lock:
+        items = _registry_only(inv, resolve_all(inv))
+        for item in items:
+            if not item.parts:
+                raise not_simulated(inv.cmdlet, "on a registry hive")
+            if item.key.subkeys() and not inv.switch("Recurse"):   # type: ignore[union-attr]
+                raise non_interactive_prompt(inv.cmdlet)
+        if inv.what_if:
+            return []
+        for item in items:
+            inv.host.registry.delete_key("\\".join([f"Registry::{item.hive}", *item.parts]))
+    return []

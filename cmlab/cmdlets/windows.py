@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from cmlab.model import WindowsHost
 from cmlab.model.windows import OS_BUILD, OS_CAPTION, OS_VERSION
 
@@ -69,6 +71,58 @@ def operating_system(inv: Invocation) -> PSObject:
     }, ("Name",))
 
 
+def computer_system(inv: Invocation) -> PSObject:
+    """Win32_ComputerSystem: who this host is (Name = NetBIOS name, DNSHostName + Domain = FQDN)."""
+    host = inv.host
+    return cim_instance("Win32_ComputerSystem", "root/cimv2", {
+        "Name": host.netbios_name,
+        "DNSHostName": host.fqdn.split(".", 1)[0],
+        "Domain": host.domain.dns,
+        "PartOfDomain": True,
+        "Workgroup": None,
+        "Manufacturer": "cmlab",
+        "Model": "Simulated Windows Server",
+    }, ("Name",))
+
+
+# WQL of a Win32_GroupUser query by group, as commonly written:
+#   GroupComponent = "Win32_Group.Domain='LAB',Name='CM Installers'"
+_GROUP_COMPONENT = re.compile(r"""^\s*GroupComponent\s*=\s*"Win32_Group\.Domain='(?P<domain>[^'"]*)',Name='(?P<name>[^'"]*)'"\s*$""",
+                              re.IGNORECASE)
+
+
+def group_users(inv: Invocation, wql: str | None) -> list[PSObject]:
+    """Win32_GroupUser of one group: the members of a domain group (the host asks its domain controller)
+    or of a local group. Only the query by GroupComponent is simulated: an unfiltered query would
+    enumerate every group of the domain."""
+    match = _GROUP_COMPONENT.match(wql or "")
+    if match is None:
+        raise not_simulated(inv.cmdlet, "for Win32_GroupUser without a filter GroupComponent = \"Win32_Group.Domain='D',Name='G'\"")
+    host, domain_name, group_name = inv.host, match["domain"], match["name"]
+    domain = host.domain
+    if domain_name.upper() == domain.netbios or domain_name.lower() == domain.dns:
+        group = next((g for g in domain.groups if g.lower() == group_name.lower()), None)
+        members = [f"{domain.netbios}\\{m}" for m in domain.groups[group]] if group else []
+        shown_domain = domain.netbios
+    elif domain_name.upper() == host.netbios_name:
+        local = host.local_group(group_name)
+        group, members, shown_domain = (local.name if local else None), (list(local.members) if local else []), host.netbios_name
+    else:
+        return []
+    if group is None:
+        return []
+    whole = cim_instance("Win32_Group", "root/cimv2", {"Domain": shown_domain, "Name": group}, ("Domain", "Name"))
+    out = []
+    for member in members:
+        principal = host.member_principal(member)
+        member_domain, _, short = principal.name.rpartition("\\")
+        part_class = "Win32_Group" if principal.object_class == "Group" else "Win32_UserAccount"
+        part = cim_instance(part_class, "root/cimv2", {"Domain": member_domain, "Name": short}, ("Domain", "Name"))
+        out.append(cim_instance("Win32_GroupUser", "root/cimv2", {"GroupComponent": whole, "PartComponent": part},
+                                ("GroupComponent", "PartComponent")))
+    return out
+
+
 @cmdlet("Get-CimInstance", ("ClassName", "Namespace", "ComputerName", "Filter", "Property", "OperationTimeoutSec"))
 def get_cim_instance(inv: Invocation) -> list:
     if inv.parameter_set != "ClassNameComputerSet":
@@ -95,9 +149,13 @@ def get_cim_instance(inv: Invocation) -> list:
                 raise _cim_error(inv, "0x8004100e", "Invalid namespace ", "MetadataError")
             instances, properties = site_namespace(inv, provided[0], code, class_name)
         elif namespace.lower() == "root\\cimv2":
-            if class_name.lower() != "win32_operatingsystem":
+            if class_name.lower() == "win32_groupuser":
+                instances = group_users(inv, inv.get("Filter"))
+                return _only_properties(inv, instances)      # the filter chose the group
+            builders = {"win32_operatingsystem": operating_system, "win32_computersystem": computer_system}
+            if class_name.lower() not in builders:
                 raise not_simulated(inv.cmdlet, f"the class {class_name} in namespace {namespace}")
-            instances = [operating_system(inv)]
+            instances = [builders[class_name.lower()](inv)]
             properties = tuple(instances[0].properties)
         else:
             raise _cim_error(inv, "0x8004100e", "Invalid namespace ", "MetadataError")
@@ -109,6 +167,10 @@ def get_cim_instance(inv: Invocation) -> list:
             raise invalid_query(inv.cmdlet) from None
         except UnsupportedQuery as e:
             raise not_simulated(inv.cmdlet, f"with the WQL filter {inv.get('Filter')!r} ({e} is not evaluated)") from None
+    return _only_properties(inv, instances)
+
+
+def _only_properties(inv: Invocation, instances: list) -> list:
     wanted = inv.get("Property")
     if wanted:
         names = {w.lower() for w in wanted}

@@ -37,6 +37,7 @@ FAULT_POLL_SECONDS = 0.5
 # re-authenticates on a new socket but replays a body sealed with the old context, which fails (400).
 IDLE_CONNECTION_TIMEOUT = 3600.0
 MAX_BODY = 64 * 1024 * 1024       # sanity cap only; WS-Man MaxEnvelopeSize is NOT enforced (§1.6)
+_DROP = 0                         # _process: answer nothing and drop the connection (host_down struck)
 
 
 @dataclass
@@ -299,6 +300,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._action = "auth"  # until a WS-Man body says otherwise: handshake and empty POSTs
         status, body_out, content_type, headers = self._process(body_in)
+        if status == _DROP:
+            # host_down struck at this command: no answer at all, the connection drops.
+            self.close_connection = True
+            listener.accounting.host(host).add_request(len(body_in), 0, "refused")
+            return
         # Counted before the reply goes out, so a client that has its answer sees the count.
         listener.accounting.host(host).add_request(len(body_in), len(body_out), self._action)
         listener.accounting.charge(host, "winrm_auth" if self._action == "auth" else "winrm_request")
@@ -336,6 +342,13 @@ class _Handler(BaseHTTPRequestHandler):
             # Empty authenticated POSTs set up auth and encryption; they must get 200 (§2.1).
             return 200, b"", SOAP_CONTENT_TYPE, result.headers
 
+        # A fault waiting for a command strikes its Command request (phase "before").
+        if listener.service.is_command(plaintext):
+            listener.faults.note(host, "before")
+            struck = self._strike("before", result.headers, encrypted, session)
+            if struck is not None:
+                return struck
+
         delay = listener.faults.fire(host, "delay")
         if delay is not None:
             time.sleep(float(delay.options.get("seconds", 1.0)))
@@ -345,10 +358,37 @@ class _Handler(BaseHTTPRequestHandler):
 
         reply = listener.service.handle(plaintext, result.principal, self.client_address[0])
         self._action = reply.action
+        if reply.completed:
+            # ... or the Receive that carries the finished command's output (phase "after").
+            listener.faults.note(host, "after")
+            struck = self._strike("after", result.headers, encrypted, session)
+            if struck is not None:
+                return struck
         if encrypted and session is not None:
             # Faults too: pywinrm decrypts error bodies (§2.3).
             return reply.status, encryption.encrypt(session.context, reply.body), encryption.CONTENT_TYPE, result.headers
         return reply.status, reply.body, SOAP_CONTENT_TYPE, result.headers
+
+    def _strike(self, phase: str, headers: tuple, encrypted: bool, session) -> tuple | None:
+        """What a fault waiting for this command does to this request (cmlab/faults.py); None: nothing."""
+        listener = self.listener
+        host = listener.config.host_name
+        delay = listener.faults.fire(host, "delay", phase)
+        if delay is not None:       # held past the client's read timeout; the request itself goes on
+            time.sleep(float(delay.options.get("seconds", 1.0)))
+        if listener.faults.peek(host, "host_down") is not None:
+            return _DROP, b"", "", ()
+        if listener.faults.fire(host, "http_500", phase) is not None:
+            self._action = "fault"
+            return 500, b"Internal Server Error (injected fault)\r\n", "text/plain", headers
+        injected = listener.faults.fire(host, "wsman_fault", phase)
+        if injected is not None:
+            self._action = "fault"
+            reply = listener.service.injected_fault(injected.options)
+            if encrypted and session is not None:
+                return 500, encryption.encrypt(session.context, reply.body), encryption.CONTENT_TYPE, headers
+            return 500, reply.body, SOAP_CONTENT_TYPE, headers
+        return None
 
     def _read_body(self) -> bytes | None:
         try:

@@ -6,6 +6,7 @@ shell state machine (shell.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -24,6 +25,7 @@ class Reply:
     status: int
     body: bytes
     action: str = ""   # short WS-Man action name (Create, Command, ...), for per-action accounting
+    completed: bool = False   # a Receive that carries a WinRS command's exit code (its output is complete)
 
 
 def long_poll_budget(operation_timeout: float | None) -> float:
@@ -65,6 +67,16 @@ class WinRSService:
             winrs.ACTION_DELETE: self._psrp_delete,
         }
 
+    @staticmethod
+    def is_command(data: bytes) -> bool:
+        """Whether a request body is a Command (a WinRS command or a PSRP pipeline), before it is handled:
+        faults that wait for a command (cmlab/faults.py) count these."""
+        match = _ACTION.search(data[:4096])
+        return bool(match) and match.group(1).strip() == winrs.ACTION_COMMAND.encode()
+
+    def injected_fault(self, options: dict) -> Reply:
+        return self._fault(_injected_fault(options), "")
+
     def handle(self, data: bytes, principal: str, client_ip: str) -> Reply:
         try:
             request = soap.parse_request(data)
@@ -82,7 +94,8 @@ class WinRSService:
         elif resource != winrs.RESOURCE_CMD:
             return self._fault(soap.resource_not_found(request.resource_uri), request.message_id)
         try:
-            return Reply(200, soap.response(request, handler(request, principal, client_ip)))
+            body = handler(request, principal, client_ip)
+            return Reply(200, soap.response(request, body), completed=isinstance(body, _Finished))
         except _Fault as exc:
             return self._fault(exc.fault, request.message_id)
         except UnknownShell as exc:
@@ -150,7 +163,8 @@ class WinRSService:
         output = command.receive(long_poll_budget(request.operation_timeout))
         if output is None:
             raise _Fault(soap.TIMED_OUT)
-        return winrs.receive_response(command.id, output.stdout, output.stderr, output.exit_code)
+        body = winrs.receive_response(command.id, output.stdout, output.stderr, output.exit_code)
+        return _Finished(body) if output.exit_code is not None else body
 
     def _signal(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
         command_id, _code = winrs.parse_signal(request.body)
@@ -219,6 +233,13 @@ class WinRSService:
         if not self.psrp_shells.delete(self._shell_id(request)):
             raise UnknownShell(self._shell_id(request))
         return ""
+
+
+class _Finished(str):
+    """A Receive response that carries the command's exit code."""
+
+
+_ACTION = re.compile(rb"<(?:[A-Za-z0-9_]+:)?Action\b[^>]*>([^<]+)</")
 
 
 class _Fault(Exception):

@@ -28,9 +28,9 @@ class ActionModule(ConfigMgrAction):
         self.group = args["group"]
         return {**args, "members": [_validation.principal(m, "members") for m in args["members"]]}
 
-    def read(self, plan, host=None):
+    def read(self, plan, host=None, **kwargs):
         try:
-            return super().read(plan, host)
+            return super().read(plan, host, **kwargs)
         except RunnerError as e:
             if (e.details.get("fqid") or "").startswith("GroupNotFound"):
                 raise AnsibleActionFail(f"group {self.group} does not exist on this host.") from None

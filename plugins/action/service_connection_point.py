@@ -5,23 +5,25 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.configmgr.scp.plugins.plugin_utils import (
     _executive,
-    _local_group,
+    _lease,
     _scp,
     _scp_health,
-    _site_system,
+    _scp_prerequisites,
     _validation,
 )
 from ansible_collections.configmgr.scp.plugins.plugin_utils import _scp_lifecycle as lifecycle
-from ansible_collections.configmgr.scp.plugins.plugin_utils._action import ConfigMgrAction
+from ansible_collections.configmgr.scp.plugins.plugin_utils._action import Aftermath, ConfigMgrAction
 from ansible_collections.configmgr.scp.plugins.plugin_utils._hierarchy import Hierarchy
 from ansible_collections.configmgr.scp.plugins.plugin_utils._poll import Poller, WaitFailed
 from ansible_collections.configmgr.scp.plugins.plugin_utils._remote import RemoteHost, find_inventory_host
+from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, PlanResult, RunnerError, TransportError
 
 
 @dataclass
@@ -37,6 +39,7 @@ class Want:
     restart_downloader: bool
     check_prerequisites: bool
     scp_host: str | None
+    break_lease: bool = False
 
 
 class ActionModule(ConfigMgrAction):
@@ -52,8 +55,11 @@ class ActionModule(ConfigMgrAction):
         "restart_downloader": {"type": "bool", "default": False},
         "check_prerequisites": {"type": "bool", "default": True},
         "scp_host": {"type": "str"},
+        "break_lease": {"type": "bool", "default": False},
     }
     REQUIRED_IF = [["state", "present", ["site_system_server"]]]
+
+    lease: _lease.Lease | None = None
 
     # -- declarations and decision ------------------------------------------------------------------
 
@@ -62,9 +68,11 @@ class ActionModule(ConfigMgrAction):
             raise AnsibleActionFail(f"scp_host {args['scp_host']!r} is not a host of the inventory; give the inventory name "
                                     f"of the SCP server, or leave it out to find the server by its FQDN.")
         timeout, interval = _validation.wait_options(args["wait_timeout"], args["poll_interval"])
+        self.lease, self.lease_notes, self.baselines, self.more_warnings = None, [], {}, []
         return Want(args["state"], _validation.fqdn(args["site_system_server"], "site_system_server"),
                     _validation.site_code(args["site_code"]), args["mode"], args["allow_move"], args["wait"], timeout,
-                    interval, args["restart_downloader"], args["check_prerequisites"], args["scp_host"])
+                    interval, args["restart_downloader"], args["check_prerequisites"], args["scp_host"],
+                    args["break_lease"])
 
     def read_plan(self, want):
         plan = _scp.read_plan(want.server if want.state == "present" else None)
@@ -74,7 +82,8 @@ class ActionModule(ConfigMgrAction):
 
     def decide(self, want, observed):
         self.hierarchy = Hierarchy.of(observed)
-        self.baseline = lifecycle.all_log_lines(observed)   # sitecomp.log as it was before this task
+        if observed.steps.get("sitecomp") is not None:
+            self.baselines[None] = lifecycle.all_log_lines(observed)   # this host's sitecomp.log before the task
         return _scp.decide(state=want.state, server=want.server, site_code=want.site_code, mode=want.mode,
                            allow_move=want.allow_move, hierarchy=self.hierarchy, check_mode=self.check_mode)
 
@@ -97,28 +106,168 @@ class ActionModule(ConfigMgrAction):
                 f"{_scp.RESTART_COMPONENT} there; add it, or restart it with configmgr.scp.sms_executive.")
         if not (changes.adding and want.check_prerequisites):
             return []
-        row = self.hierarchy.site_system(want.server, changes.after.site_code)
         try:
-            warning = self._check_prerequisites(want.server, changes, _site_system.state_of(row) if row else None)
+            warning = self._check_prerequisites(want.server, changes)
+        except _scp_prerequisites.WrongHost:
+            raise      # scp_host is another server: a mistake in the play, in check mode too
         except AnsibleActionFail as e:
-            if not self.check_mode:
+            if not self.check_mode or isinstance(e, TransportError):
                 raise
             # A check-mode plan of a whole play: an earlier task (local_group_member) would add it.
             warning = f"{e.message} (check mode: assuming an earlier task fixes this)"
         return [warning] if warning else []
 
+    # -- running plans under the lease --------------------------------------------------------------
+
+    def read(self, plan, host=None, purpose="reading the current state"):
+        return super().read(self._renewed(plan, host), host, purpose)
+
+    def run_writes(self, plan, host=None, purpose=None):
+        return super().run_writes(self._renewed(plan, host), host, purpose)
+
+    def _renewed(self, plan: Plan, host) -> Plan:
+        """While this task holds the move lease, every plan on its own host renews it first; the plan stops there
+        if another run has taken the lease over."""
+        if host is None and self.lease is not None and self.lease.held:
+            return self.lease.renew(plan, _lease.now())
+        return plan
+
+    def _run(self, call, *args, **kwargs):
+        try:
+            return call(*args, **kwargs)
+        except RunnerError as e:
+            if e.step == "lease_renew" and not isinstance(e, TransportError):
+                self.lease.held = False
+                raise AnsibleActionFail(self._lease_lost()) from None
+            raise
+
+    def _lease_lost(self) -> str:
+        try:
+            seen = _lease.Lease.seen(super().read(self.lease.read_steps(Plan()), purpose="reading the move lease"))
+            holder = f" It is now held by {seen.holder.describe()}." if seen.holder else ""
+        except AnsibleActionFail:
+            holder = ""
+        return (f"This task's move lease was taken over by another run (break_lease, or it had expired), so the task "
+                f"stopped before its next step.{holder}")
+
     # -- writing ------------------------------------------------------------------------------------
 
     def apply(self, want, decision):
         changes = decision.changes
+        if not changes.adding and not any(a.kind == "remove" for a in changes.actions):
+            return self._apply(want, decision)        # a mode change: nothing is added or removed, no lease
+        updates, carried = self._take_lease(want, decision)
+        if carried is not None:
+            try:
+                updates.update(self._apply(want, carried))
+            except BaseException as e:
+                self._release(after_transport=isinstance(e, TransportError))
+                raise
+        released = self._release()
+        warnings = [*(carried or self._decision or decision).warnings, *self.more_warnings, *released.get("warnings", [])]
+        if warnings:
+            updates["warnings"] = list(dict.fromkeys(warnings))
+        return updates
+
+    def _apply(self, want, decision):
+        changes = decision.changes
+        self.pending_actions = [a.describe() for a in changes.actions]
         if changes.moving or want.wait:
             updates = self._step_by_step(want, changes)
         else:   # two invocations in all (read, then this): no waiting was asked for
-            written = self.run_writes(_scp.write_plan(changes.actions))
+            written = self._run(self.run_writes, _scp.write_plan(changes.actions))
             updates = {"after": _scp.after_state(Hierarchy.of(written), changes.after).to_dict()}
         if want.restart_downloader and changes.restart_required:
             updates.update(self._restart_downloader(want))
         return updates
+
+    def _take_lease(self, want, decision):
+        """Take the move lease before anything is added or removed (plugins/plugin_utils/_lease.py), and read the
+        SCPs again under it: a run that read before another run's move ended decides again on what is there now.
+        Returns the result updates and the decision to carry out (None: nothing is left to do)."""
+        changes = decision.changes
+        source = ", ".join(a.server for a in changes.actions if a.kind == "remove")
+        target = next((a.server for a in changes.actions if a.kind == "add"), "")
+        self.lease = _lease.Lease(changes.top_level_site.site_code, _lease.Owner.this_run(), source, target,
+                                  self.host_name or "the SMS Provider host")
+        seen, verdict = None, _lease.Verdict("take")     # first as if free: one invocation when it is
+        for _attempt in range(4):
+            at = _lease.now()
+            if seen is not None:
+                verdict = self.lease.judge(seen, at, want.break_lease)
+                if verdict.action == "refuse":
+                    self.lease = None
+                    raise AnsibleActionFail(verdict.why)
+            plan = _scp.read_plan(want.server if want.state == "present" else None, self.lease.take_plan(seen, verdict, at))
+            try:
+                taken = self.read(plan, purpose="taking the move lease")
+            except TransportError:
+                self.lease_notes.append(self._lease_left_note("may have been taken"))
+                raise
+            except RunnerError as e:
+                if e.step in ("lease_take", "lease_clear") and not isinstance(e, TransportError):
+                    # Held, or another run was first: what the same invocation read says by whom, else read again.
+                    read_first = e.plan_result is not None and "lease_key" in e.plan_result.steps
+                    seen = (_lease.Lease.seen(e.plan_result) if read_first else
+                            _lease.Lease.seen(self.read(self.lease.read_steps(Plan()), purpose="reading the move lease")))
+                    continue
+                raise
+            self.lease.held = True
+            updates: dict = {"lease": {"key": self.lease.key, "host": self.lease.host, "run_id": self.lease.owner.run_id}}
+            self.partial["lease"] = updates["lease"]       # a failure still says which lease the task held
+            if verdict.action == "take_over":
+                self.lease.taken_over = verdict.holder
+                taken_from = verdict.holder.describe() if verdict.holder else "no complete holder"
+                updates["lease"]["taken_over"] = taken_from
+                decision.warnings.append(f"Took over the move lease of the service connection point ({verdict.why}): "
+                                         f"{taken_from}.")
+            return self._under_lease(want, decision, Hierarchy.of(taken), updates)
+        self.lease = None
+        raise AnsibleActionFail("The move lease of the service connection point changed hands three times while this task "
+                                "tried to take it: other runs are moving the SCP. This task changed nothing; run it again.")
+
+    def _under_lease(self, want, decision, fresh: Hierarchy, updates: dict):
+        if _scp.placement(fresh) == _scp.placement(self.hierarchy):
+            return updates, decision
+        self.hierarchy = fresh
+        again = _scp.decide(state=want.state, server=want.server, site_code=want.site_code, mode=want.mode,
+                            allow_move=want.allow_move, hierarchy=fresh, check_mode=False)
+        now = _scp.describe_placement(fresh)
+        again.warnings = [*decision.warnings, f"Another run changed the service connection point while this task was "
+                                              f"deciding (it is now {now}); the task decided again on that."]
+        updates.update(before=again.before, after=again.after, actions=again.result["actions"],
+                       restart_required=again.result["restart_required"],
+                       restart_component=again.result["restart_component"], changed=again.changed)
+        self._decision = again
+        return updates, (again if again.changed else None)
+
+    def _release(self, after_transport: bool = False) -> dict:
+        """Give the lease back (success or failure). If that cannot be done, say what it means for the next run.
+        After a transport failure, on a fresh connection (the old one may be half-broken)."""
+        lease = self.lease
+        if lease is None or not lease.held:
+            return {}
+        lease.held = False
+        try:
+            if after_transport:
+                self.fresh_read(Plan())          # a new connection: nothing to read
+            ConfigMgrAction.read(self, lease.release_plan(), purpose="releasing the move lease")
+        except AnsibleActionFail as e:
+            if isinstance(e, RunnerError) and e.step == "lease_release" and not isinstance(e, TransportError):
+                note = ("The move lease had been taken over by another run (break_lease, or it expired) before this task "
+                        "released it.")
+                self.lease_notes.append(note)
+                return {"warnings": [note]}
+            reason = e.reason if isinstance(e, TransportError) else str(e.message)
+            note = self._lease_left_note(f"could not be released ({reason})")
+            self.lease_notes.append(note)
+            return {"warnings": [note]}
+        return {}
+
+    def _lease_left_note(self, what: str) -> str:
+        return (f"The move lease {self.lease.key} on {self.lease.host} {what}: a run from this controller takes it over at "
+                f"once, a run from another controller once it expires ({_lease.TTL // 60} minutes after its last "
+                f"renewal) or with break_lease: true.")
 
     def settle(self, want, decision, observed):
         """Nothing to change, but wait: the recorded role may still be installing (or a removed one
@@ -133,9 +282,9 @@ class ActionModule(ConfigMgrAction):
         progress: dict = {}
         self.partial["progress"] = progress
         if after.present and not lifecycle.installed(lifecycle.component_states(observed).get(server, {})):
-            self._wait(want, server, "installed", progress)
+            self._wait(want, server, after.site_code, "installed", progress)
         for machine in lifecycle.leftovers(observed, server if after.present else None):
-            self._wait(want, machine, "removed", progress)
+            self._wait(want, machine, self._site_of(machine), "removed", progress)
         return {"progress": progress} if progress else {}
 
     def _step_by_step(self, want, changes):
@@ -144,58 +293,157 @@ class ActionModule(ConfigMgrAction):
         Never two SCPs at once: before an add, wait until no SCP component is left on another server (the last
         read of the uninstall wait shows every server's components). The last write reads the SCPs back in
         its own invocation: that is the result's `after` (the site records the role when the cmdlet returns).
+        Before the first write, the sitecomp.log of every site server that will log the change is read, so
+        that the waits tell the lines this task caused from older ones.
         """
         progress: dict = {}
         self.partial["progress"] = progress
         status = written = None
+        for action in changes.actions:
+            if action.kind in ("add", "remove"):
+                self._baseline(action.site_code)
         for index, action in enumerate(changes.actions):
             if action.kind == "add":
-                status = status or self.read(lifecycle.status_plan())
+                status = status or self._run(self.read, lifecycle.status_plan(), purpose="reading the SCP components")
                 for machine in lifecycle.leftovers(status, action.server):
                     if machine not in progress:
-                        status = self._wait(want, machine, "removed", progress)
-            written = self.run_writes(_scp.write_plan([action], read_back=index == len(changes.actions) - 1))
+                        status = self._wait(want, machine, self._site_of(machine), "removed", progress)
+            written = self._run(self.run_writes, _scp.write_plan([action], read_back=index == len(changes.actions) - 1))
             if action.kind == "remove":
-                status = self._wait(want, action.server, "removed", progress)
+                status = self._wait(want, action.server, action.site_code, "removed", progress)
             elif action.kind == "add" and want.wait:
-                status = self._wait(want, action.server, "installed", progress)
+                status = self._wait(want, action.server, action.site_code, "installed", progress)
         return {"progress": progress, "after": _scp.after_state(Hierarchy.of(written), changes.after).to_dict()}
 
-    def _wait(self, want, server, goal, progress):
-        """Wait for `goal` on `server`; the progress goes into `progress`, the last status read is returned."""
-        try:
-            progress[server], last = lifecycle.wait_for(lambda: self.read(lifecycle.status_plan()), server, goal,
-                                                        Poller(want.timeout, want.interval), baseline=self.baseline)
-        except WaitFailed as e:
-            progress[server] = e.progress
-            raise
+    # -- watching Site Component Manager where it logs ------------------------------------------------
+
+    def _site_of(self, machine: str) -> str | None:
+        """The site an SCP server held the role for (for leftovers: the site it was removed from)."""
+        for s in _scp.scps(self.hierarchy):
+            if s.server == machine:
+                return s.site_code
+        return None
+
+    OWN, REMOTE, UNREAD = "own", "remote", "unread"
+
+    def _log_host(self, site_code: str | None) -> tuple[str | None, str | None, str]:
+        """Where sitecomp.log of the role's site is: (site server, inventory host, how it is read). `own`: the
+        task's host is that site server (the log is read with the status); `remote`: another inventory host
+        (through RemoteHost); `unread`: not in the inventory, or the site is unknown."""
+        site = self.hierarchy.site(site_code) if site_code else None
+        server = site.server if site else None
+        if not server:
+            return None, None, self.UNREAD
+        host = find_inventory_host(self.task_vars, server)
+        own = (self.host_name or "").lower()
+        if (host is not None and host.lower() == own) or (host is None and server.split(".")[0] == own.split(".")[0]):
+            return server, None, self.OWN
+        if host is None:
+            return server, None, self.UNREAD
+        return server, host, self.REMOTE
+
+    def _baseline(self, site_code: str | None) -> None:
+        server, host, how = self._log_host(site_code)
+        if how == self.OWN and None not in self.baselines:
+            self.baselines[None] = lifecycle.all_log_lines(
+                self._run(self.read, lifecycle.log_plan(), purpose="reading sitecomp.log before the change"))
+        elif how == self.REMOTE and host not in self.baselines:
+            with RemoteHost(self, host, self.task_vars) as remote:
+                self.baselines[host] = lifecycle.all_log_lines(
+                    self.read(lifecycle.log_plan(), remote, purpose=f"reading sitecomp.log on {host} before the change"))
+        elif how == self.UNREAD and server:
+            warning = (f"sitecomp.log of site {site_code} is on {server}, which is not in the inventory: only the "
+                       f"component states are watched there, and a failure of Site Component Manager shows only at "
+                       f"wait_timeout. Add {server} to the inventory to have it read.")
+            if warning not in self.more_warnings:
+                self.more_warnings.append(warning)
+
+    def _wait(self, want, server, site_code, goal, progress):
+        """Wait for `goal` on `server`; the progress goes into `progress`, the last status read is returned. The
+        sitecomp.log read is the one of the site that owns the role, on its site server."""
+        site_server, log_host, how = self._log_host(site_code)
+        where = f" of site {site_code} on {site_server}" if site_code and site_server else ""
+        if how != self.UNREAD:
+            self._baseline(site_code)   # a wait of an unchanged task (settle) or of a leftover
+        with ExitStack() as stack:
+            remote = stack.enter_context(RemoteHost(self, log_host, self.task_vars)) if how == self.REMOTE else None
+
+            def read() -> PlanResult:
+                status = self._run(self.read, lifecycle.status_plan(log=how == self.OWN),
+                                   purpose=f"waiting for the service connection point on {server}")
+                if remote is None:
+                    return status
+                log = self.read(lifecycle.log_plan(), remote, purpose=f"reading sitecomp.log on {log_host}")
+                return lifecycle.with_log(status, log)
+
+            baseline = self.baselines.get(log_host, frozenset())
+            try:
+                progress[server], last = lifecycle.wait_for(read, server, goal, Poller(want.timeout, want.interval),
+                                                            baseline=baseline, where=where, site_server=site_server)
+            except WaitFailed as e:
+                progress[server] = e.progress
+                raise
         return last
+
+    # -- after a failure ----------------------------------------------------------------------------
+
+    def aftermath(self, want, decision, unknown):
+        """Where the SCP is now, read on a fresh connection: a move interrupted between the removal of the old SCP
+        and the addition of the new one leaves the hierarchy without one, and the message says so."""
+        said = list(self.lease_notes)
+        changes = decision.changes if decision is not None else None
+        touched = bool(self.completed_actions or unknown)
+        if changes is None or not touched:
+            return Aftermath(said)
+        try:
+            fresh = Hierarchy.of(self.fresh_read(_scp.read_plan(None)))
+        except AnsibleActionFail as e:
+            removed = [a for a in changes.actions if a.kind == "remove"
+                       and (a.describe() in self.completed_actions or a.describe() in unknown)]
+            added = [a for a in changes.actions if a.kind == "add" and a.describe() in self.completed_actions]
+            if removed and not added:
+                said.insert(0, f"The service connection point could not be read again ({e.message}): the hierarchy may "
+                               f"have no service connection point right now.")
+            else:
+                said.insert(0, f"The service connection point could not be read again ({e.message}).")
+            return Aftermath(said)
+        done, not_done = [], []
+        placement = _scp.placement(fresh)
+        servers = {server for _site, server, _mode in placement}
+        for action in changes.actions:
+            if action.describe() not in unknown:
+                continue
+            there = action.server in servers
+            if action.kind == "remove":
+                (not_done if there else done).append(action.describe())
+            elif action.kind == "add":
+                (done if there else not_done).append(action.describe())
+        now = _scp.describe_placement(fresh)
+        if not placement:
+            target = changes.after.site_system_server
+            finish = f" (the move to {target} is not finished)" if target and want.state == "present" else ""
+            said.insert(0, f"A fresh read shows: the hierarchy has no service connection point right now{finish}.")
+        else:
+            said.insert(0, f"A fresh read shows: the service connection point is {now}.")
+        return Aftermath(said, done, not_done)
 
     # -- the SCP server itself ----------------------------------------------------------------------
 
-    def _check_prerequisites(self, server, changes, site_system):
-        """docs/configmgr-behaviour.md#remote-site-system-requirements: the site server's computer account must be
-        a local administrator of a remote SCP server, or the site system's installation account must be one."""
+    def _check_prerequisites(self, server, changes):
+        """docs/configmgr-behaviour.md#remote-site-system-requirements: the account the site uses to install the role
+        (the site system's installation account, or else the site server's computer account) must be a local
+        administrator of a remote SCP server. Checked on that server, following domain groups."""
         site_server = changes.top_level_site.server
         if site_server and site_server.lower() == server.lower():
             return None  # the SCP on the site server itself
         if self.scp_host is None:
             return (f"Could not check that {server} lets the site install the role (local Administrators): it is not "
                     f"in the inventory. Set scp_host, or check_prerequisites: false.")
+        account = _scp_prerequisites.installing_account(self.hierarchy, server, changes.after.site_code, site_server)
         with RemoteHost(self, self.scp_host, self.task_vars) as remote:
-            members = _local_group.member_names(self.read(_local_group.read_plan(_local_group.ADMINISTRATORS), remote)
-                                                .output("members"))
-        computer = (site_server or "").split(".")[0].lower() + "$"
-        if any(m.lower().split("\\")[-1] == computer for m in members):
-            return None
-        account = site_system.installation_account if site_system else None
-        if account and any(m.lower() == account.lower() for m in members):
-            return None
-        raise AnsibleActionFail(
-            f"Prerequisite missing on {server}: the site server's computer account ({computer.upper()}) is not a member "
-            f"of the local Administrators group, so Site Component Manager cannot install the role there "
-            f"(members: {', '.join(members) or 'none'}). Add it with configmgr.scp.local_group_member, or use an "
-            f"installation account (configmgr.scp.site_system_server) and set check_prerequisites: false.")
+            return _scp_prerequisites.check(
+                lambda plan: self.read(plan, remote, purpose=f"checking the prerequisites on {self.scp_host}"),
+                self.scp_host, server, account)
 
     def _downloader_mode(self, want, decision):
         """docs/configmgr-behaviour.md#scp-mode: the mode takes effect when SMS_DMP_DOWNLOADER restarts. Whether it

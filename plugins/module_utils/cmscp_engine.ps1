@@ -20,7 +20,7 @@ $AllowedCmdlets = @(
     'Set-CMHierarchySetting', 'Set-CMServiceConnectionPoint', 'Set-CMSiteSystemServer',
     'Add-LocalGroupMember', 'Get-ChildItem', 'Get-CimInstance', 'Get-Content', 'Get-FileHash', 'Get-Item',
     'Get-ItemProperty', 'Get-LocalGroupMember', 'Get-NetFirewallPortFilter', 'Get-NetFirewallRule',
-    'Get-Service', 'Import-Certificate', 'Invoke-WebRequest', 'New-Item', 'New-NetFirewallRule',
+    'Get-Service', 'Import-Certificate', 'Invoke-WebRequest', 'New-Item', 'New-NetFirewallRule', 'Remove-Item',
     'Remove-LocalGroupMember', 'Remove-NetFirewallRule', 'Restart-Computer', 'Restart-Service',
     'Set-ItemProperty', 'Set-NetFirewallRule', 'Start-Process', 'Start-Service', 'Stop-Service', 'Test-Path'
 )

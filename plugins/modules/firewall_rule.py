@@ -133,4 +133,21 @@ completed_actions:
   returned: failure after a partial change
   type: list
   elements: str
+unknown_actions:
+  description:
+    - When the connection failed while a change was sent or its result read, the changes nobody can tell were made
+      (a fresh read resolves what it can, and the message says what it shows). The task then reports
+      C(changed=true).
+  returned: failure of the connection after a change may have happened
+  type: list
+  elements: str
+transport_failure:
+  description:
+    - When the connection failed, the host, the WinRM operation (C(connect), C(start the command), C(send the
+      plan), C(read the result), C(close the command)), the failure in words, and whether the plan ran (C(false))
+      or nobody knows (C(null)). The transport's own text is shown with C(-vvv). Nothing changed and the task's
+      own host unreachable - the task is UNREACHABLE; otherwise it fails.
+  returned: failure of the connection
+  type: dict
+  sample: {host: scp01.contoso.com, operation: connect, reason: the connection was refused, plan_ran: false}
 """

@@ -62,10 +62,15 @@ options:
       - Allow removing the SCP from another server or site to install it on I(site_system_server).
       - When C(false) and the SCP is elsewhere, the module fails and says where it is.
       - A move is always made safely - the new server is checked first (site system server, and see
-        I(check_prerequisites)), the role is removed from the old server, the module waits until it is
-        uninstalled there (up to I(wait_timeout)), and only then adds it on the new server - so the hierarchy
-        never has two SCPs. If a step fails, the result says which steps were done, and running the same task
-        again finishes the move.
+        I(check_prerequisites)), the module takes the move lease (see I(break_lease)), the role is removed from the
+        old server, the module waits until it is uninstalled there (up to I(wait_timeout)), and only then adds it on
+        the new server - so the hierarchy never has two SCPs. If a step fails, the result says which steps were done,
+        which were not, and where the SCP is now (read again on a fresh connection) - that the hierarchy has no
+        service connection point right now, when the old one was removed and the new one not added yet. Running the
+        same task again finishes the move.
+      - While the old role uninstalls, the module reads C(sitecomp.log) of the site that owned it, on that site's
+        server (the primary site server after an expansion), when that server is in the inventory; a de-install
+        that Site Component Manager reports as failed fails the task at once with those lines.
     type: bool
     default: false
   wait:
@@ -73,9 +78,12 @@ options:
       - After adding (or moving) the SCP, wait until Site Component Manager has installed it on the server and
         its components C(SMS_DMP_DOWNLOADER), C(SMS_DMP_UPLOADER) and C(SMS_SERVICE_CONNECTOR) are started;
         after removing it, wait until they are gone.
-      - Progress is read from the C(SMS_ComponentSummarizer) WMI class on the SMS Provider; on failure the
-        result carries the states seen and the lines of C(sitecomp.log) on the site server that name the server.
-        A failure logged by Site Component Manager fails the task at once rather than at the timeout.
+      - Progress is read from the C(SMS_ComponentSummarizer) WMI class on the SMS Provider, and from C(sitecomp.log)
+        of the site that owns the role, on its site server (the task's own host, or another inventory host reached
+        directly). On failure the result carries the states seen and the lines of that C(sitecomp.log) that name the
+        server. A failure logged by Site Component Manager (an install or a de-install) fails the task at once rather
+        than at the timeout, and the message names the role that failed (the site system itself, C(SMS Site System),
+        or the SCP).
       - Before adding with I(wait), the module also waits until no SCP component is left on another server.
     type: bool
     default: false
@@ -102,9 +110,13 @@ options:
     default: false
   check_prerequisites:
     description:
-      - Before adding the SCP on a server other than the site server, check on that server that the site server's
-        computer account (or the site system's installation account) is a member of the local Administrators group
-        (a requirement of a remote SCP). The server must be in the inventory; otherwise the module warns.
+      - Before adding the SCP on a server other than the site server, check on that server that the account the site
+        will use to install the role is a local administrator there (a requirement of a remote SCP) - the site
+        system's installation account when it has one, else the site server's computer account. Membership of the
+        local Administrators group counts directly and through the domain groups in it (one level, read on the
+        server with C(Win32_GroupUser)). Where that cannot be known from the server (a group whose members cannot be
+        read, a nested group, a cloud group) the module warns instead of guessing.
+      - The server must be in the inventory; otherwise the module warns.
       - In check mode a missing membership is a warning, since an earlier task may add it.
     type: bool
     default: true
@@ -113,7 +125,26 @@ options:
       - Inventory name of the SCP server, when it cannot be found from I(site_system_server) (by name, short name or
         C(ansible_host)). Checked before anything connects.
       - Used for the prerequisite check, I(restart_downloader), and to read which mode the downloader runs in.
+      - The module checks that this host is I(site_system_server) (its DNS host name and domain) before it uses it,
+        and fails otherwise, in check mode too.
     type: str
+  break_lease:
+    description:
+      - Take over the move lease even though another run holds it, and say so in a warning.
+      - A task that adds or removes the SCP first takes the move lease of the hierarchy - registry keys on the SMS
+        Provider host the task runs on (C(HKLM:\SOFTWARE\configmgr.scp\Leases)) that record who holds it
+        (controller, user, run, process), since when, from which server to which, and until when. Another run that
+        wants to add or remove the SCP meanwhile fails at once, changing nothing, and says who holds the lease, since
+        when and toward which server. Reads, check mode and unchanged runs never take it; a mode change alone does not
+        need it. The lease never holds a secret.
+      - The lease is released when the task ends, after a success or a failure. A lease its run could not release
+        (a controller that crashed, a connection that failed) is taken over at once by a run from the same
+        controller when that run's process has ended, and by any run once it expires, 10 minutes after the holder's
+        last renewal (the holder renews it at every step and every poll).
+      - Set it only when you know that no run of the collection is moving the SCP. See the collection's
+        C(docs/move-lease.md).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - configmgr.scp.provider
   - ansible.builtin.action_common_attributes
@@ -127,6 +158,11 @@ attributes:
 notes:
   - Role installation by Site Component Manager is asynchronous; without I(wait) this module records the desired
     state in the site and returns (one read and one write round trip). The role then installs on the server.
+  - When the connection fails during the task, the message names the host, the step and the WinRM operation, and
+    says what is done, not done or unknown; the task is C(UNREACHABLE) only when nothing was changed, otherwise
+    it fails with C(changed=true). The transport's own error text is shown with C(-vvv).
+  - Runs that move the SCP of one hierarchy must run this task on the same SMS Provider host, where the move lease
+    is kept.
 seealso:
   - module: configmgr.scp.service_connection_point_info
   - module: configmgr.scp.site_system_server
@@ -170,6 +206,13 @@ EXAMPLES = r"""
     restart_downloader: true
   register: scp
   # scp.restart_required is false and scp.downloader_restarted true when the restart was still missing
+
+- name: Take over the move lease of a run whose controller crashed (no other run is moving the SCP)
+  configmgr.scp.service_connection_point:
+    site_system_server: scp01.contoso.com
+    allow_move: true
+    wait: true
+    break_lease: true
 
 - name: Remove the service connection point wherever it is
   configmgr.scp.service_connection_point:
@@ -270,6 +313,27 @@ completed_actions:
   returned: failure after a partial change
   type: list
   elements: str
+unknown_actions:
+  description:
+    - When the connection failed while a change was sent or its result read, the actions nobody can tell were done
+      (a fresh read resolves what it can; the message says where the SCP is).
+  returned: failure of the connection after a change may have happened
+  type: list
+  elements: str
+transport_failure:
+  description: When the connection failed, which host, which WinRM operation, the failure in words, and whether
+    the plan ran (false), or nobody knows (null).
+  returned: failure of the connection
+  type: dict
+  sample: {host: cas.contoso.com, operation: read the result, reason: the connection was dropped, plan_ran: null}
+lease:
+  description:
+    - The move lease this task took (registry key on the SMS Provider host, and this run's id), and whose lease it
+      took over (I(break_lease), an expired lease, or one whose run had ended on this controller).
+  returned: when the task added or removed the SCP
+  type: dict
+  sample: {key: "HKLM:\\SOFTWARE\\configmgr.scp\\Leases\\ServiceConnectionPoint-CAS", host: cas.contoso.com,
+           run_id: 3f2a9c81d0e4}
 failed_step:
   description: The plan step that failed, its cmdlet and the PowerShell error identifiers.
   returned: failure

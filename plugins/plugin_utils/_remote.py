@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 
 from ansible import constants as C
-from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure, AnsibleError
+from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.plugins.loader import connection_loader
 
 _PASSTHROUGH = ("inventory_hostname", "inventory_hostname_short")
@@ -83,6 +83,7 @@ class RemoteHost:
 
     def __init__(self, action, host: str, task_vars: dict):
         self.host = host
+        self.host_name = host     # the runner names the host in a transport failure (_runner.host_of)
         hostvars = task_vars["hostvars"][host]
         conn_type = hostvars["ansible_connection"] if "ansible_connection" in hostvars else "ssh"
         if conn_type not in ("winrm", "psrp"):
@@ -111,12 +112,9 @@ class RemoteHost:
 
     def _low_level_execute_command(self, cmd, sudoable=True, in_data=None):
         """What ActionBase._low_level_execute_command does for a Windows connection (no become, no
-        executable): the command as it is, on this host's connection."""
-        try:
-            rc, stdout, stderr = self._connection.exec_command(cmd, in_data=in_data, sudoable=False)
-        except AnsibleConnectionFailure as e:
-            # The task's own host is fine; say which server could not be reached.
-            raise AnsibleActionFail(f"Could not reach {self.host}: {e}") from None
+        executable): the command as it is, on this host's connection. A transport failure propagates: the
+        runner turns it into a TransportError that names this host (_runner.transport_error)."""
+        rc, stdout, stderr = self._connection.exec_command(cmd, in_data=in_data, sudoable=False)
         return {"rc": rc or 0, "stdout": _text(stdout), "stderr": _text(stderr)}
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,90 @@ class RunnerError(AnsibleActionFail):
         self.details = details or {}
         self.completed = completed or []  # ids of the steps that succeeded before the failure
         self.partial = partial or {}      # result keys that describe a half-done change
+        self.plan_result: PlanResult | None = None   # a failed plan: the outputs of the steps that ran
+
+
+class TransportError(RunnerError):
+    """The connection failed while a plan was sent or its result read: not an error of a step.
+
+    host: the inventory name of the host that could not be reached.
+    operation: what the connection was doing - "connect", "start the command" (the plan certainly did
+        not run: the engine reads the whole plan from standard input before it runs a step), "send the
+        plan", "read the result" or "close the command" (the plan may have run).
+    ran: False when the plan certainly did not run, None when nobody knows.
+    reason: the failure in a few words ("the connection was refused"); raw: the transport's own text,
+        shown at -vvv only.
+    steps: the plan's step ids. The skeleton (_action.py) adds what the plan was for (`purpose`) and the
+    actions of its write steps (`writes`), and turns all of it into the task's message.
+    """
+
+    def __init__(self, message: str, host: str, operation: str, reason: str, raw: str, steps: list[str]):
+        super().__init__(message, details={"stage": "transport"})
+        self.host = host
+        self.operation = operation
+        self.ran = False if operation in BEFORE_THE_PLAN else None
+        self.reason = reason
+        self.raw = raw
+        self.steps = steps
+        self.purpose = ""
+        self.writes: list[str] = []
+
+
+# What the connection was doing when it failed, from the frames of the exception chain (the winrm
+# and psrp connection plugins, pywinrm, pypsrp): the first match wins, in this order. Anything else is
+# "read the result": the conservative answer, the plan may have run.
+_OPERATIONS = (
+    ("read the result", ("_winrm_get_command_output", "_winrm_get_raw_command_output", "get_command_output",
+                         "_raw_get_command_output", "invoke", "_exec_psrp_script", "end_invoke", "poll_invoke")),
+    ("send the plan", ("_winrm_write_stdin", "_winrm_send_input", "send_command_input")),
+    ("close the command", ("cleanup_command",)),
+    ("start the command", ("_winrm_run_command", "run_command")),
+    ("connect", ("_winrm_connect", "open_shell", "_kerb_auth", "_connect", "open")),
+)
+BEFORE_THE_PLAN = ("connect", "start the command")
+
+
+def _frames(exc: BaseException) -> set[str]:
+    names: set[str] = set()
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        tb = exc.__traceback__
+        while tb is not None:
+            names.add(tb.tb_frame.f_code.co_name)
+            tb = tb.tb_next
+        exc = exc.__cause__ or exc.__context__
+    return names
+
+
+def transport_operation(exc: BaseException) -> str:
+    names = _frames(exc)
+    for operation, frames in _OPERATIONS:
+        if names.intersection(frames):
+            return operation
+    return "read the result"
+
+
+_REASONS = (
+    (r"credentials were rejected|\b401\b|Failed to authenticate", "the credentials were rejected"),
+    (r"Connection refused|Errno 111|ConnectionRefused|actively refused", "the connection was refused"),
+    (r"Read timed out|timed out|Timeout", "no answer came within the timeout"),
+    (r"Connection aborted|RemoteDisconnected|Connection reset|ConnectionReset|Broken pipe|BrokenPipe|EOF occurred",
+     "the connection was dropped"),
+    (r"wsmanfault_code|WSManFault|WS-Management", "the WinRM service answered with a WS-Management fault"),
+    (r"Code\s+(\d{3})", "the WinRM service answered HTTP {0}"),
+    (r"Name or service not known|getaddrinfo|nodename nor servname", "the host name could not be resolved"),
+    (r"certificate verify failed|SSLError|SSL", "the TLS connection failed"),
+)
+
+
+def transport_reason(raw: str) -> str:
+    """A transport failure in a few words; the raw text goes to -vvv."""
+    for pattern, words in _REASONS:
+        match = re.search(pattern, raw, re.IGNORECASE)
+        if match:
+            return words.format(*match.groups())
+    return "the connection failed"
 
 
 def ref(step_id: str, prop: str | None = None) -> dict:
@@ -290,9 +375,11 @@ def to_plan_result(doc: dict, secrets: dict[str, str]) -> PlanResult:
     if not doc.get("ok"):
         error = doc.get("error") or {}
         completed = [s.id for s in steps.values() if s.ok]
-        raise RunnerError(scrub(describe_error(error), secrets), step=error.get("step"), cmdlet=error.get("cmdlet"),
-                          details={k: error.get(k) for k in ("stage", "category", "fqid", "exception")},
-                          completed=completed)
+        failed = RunnerError(scrub(describe_error(error), secrets), step=error.get("step"), cmdlet=error.get("cmdlet"),
+                             details={k: error.get(k) for k in ("stage", "category", "fqid", "exception")},
+                             completed=completed)
+        failed.plan_result = PlanResult(steps)   # what the steps before the failure returned
+        raise failed
     return PlanResult(steps)
 
 
@@ -340,9 +427,12 @@ def run_plan(action, plan: Plan, provider: Provider | None = None) -> PlanResult
     stdin = _protocol.build_stdin(engine_source(), payload)
     command = command_for(action)
     CPU["send"] += time.process_time() - started
-    # The connection raises AnsibleConnectionFailure for transport errors; TaskExecutor reports
-    # those as unreachable, which is what a user expects of a host that cannot be reached.
-    res = action._low_level_execute_command(command, in_data=stdin, sudoable=False)
+    try:
+        res = action._low_level_execute_command(command, in_data=stdin, sudoable=False)
+    except AnsibleActionFail:
+        raise
+    except Exception as e:  # noqa: BLE001 - whatever the connection raised: AnsibleConnectionFailure, requests, pywinrm
+        raise transport_error(action, plan, e, secrets) from None
     started = time.process_time()
     try:
         doc = parse_result(res.get("stdout", ""), res.get("stderr", ""), res.get("rc", -1), secrets)
@@ -350,3 +440,22 @@ def run_plan(action, plan: Plan, provider: Provider | None = None) -> PlanResult
     finally:
         CPU["send"] += time.process_time() - started
         _record_cpu(action, plan)
+
+
+def host_of(action) -> str:
+    """The inventory name of the host a plan runs on (RemoteHost and the skeleton set host_name)."""
+    return getattr(action, "host_name", None) or getattr(action._play_context, "remote_addr", None) or "the host"
+
+
+def transport_error(action, plan: Plan, exc: Exception, secrets: dict[str, str]) -> TransportError:
+    """What the connection raised, as a TransportError: host, operation, a few words; the raw text at -vvv."""
+    host = host_of(action)
+    raw = scrub(f"{type(exc).__name__}: {exc}", secrets)
+    operation = transport_operation(exc)
+    reason = transport_reason(raw)
+    steps = [s.id for s in plan.steps]
+    display.vvv(f"configmgr.scp: the connection to {host} failed ({operation}) during the plan "
+                f"{', '.join(f'{s.id}={s.cmdlet}' for s in plan.steps)}: {raw}", host=host)
+    ran = "the plan did not run" if operation in BEFORE_THE_PLAN else "the plan may have run"
+    return TransportError(f"{host} could not be reached: {reason} ({operation}; {ran}).", host, operation, reason,
+                          raw, steps)

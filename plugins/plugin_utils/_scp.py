@@ -197,3 +197,15 @@ def after_state(hierarchy: Hierarchy, wanted: ScpState) -> ScpState:
     found = scps(hierarchy)
     in_place = [s for s in found if s.server == wanted.site_system_server and s.site_code == wanted.site_code]
     return ScpState.of(in_place[0] if in_place else (found[0] if found else None))
+
+
+def placement(hierarchy: Hierarchy) -> frozenset[tuple[str, str, str | None]]:
+    """Every SCP the site records: (site code, server, mode)."""
+    return frozenset((s.site_code, s.server, s.mode) for s in scps(hierarchy))
+
+
+def describe_placement(hierarchy: Hierarchy) -> str:
+    found = scps(hierarchy)
+    if not found:
+        return "nowhere (the hierarchy has no service connection point)"
+    return " and ".join(f"on {s.server} (site {s.site_code}, {s.mode or 'mode unknown'})" for s in found)

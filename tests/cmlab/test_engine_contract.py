@@ -177,7 +177,7 @@ def test_a_forged_plan_cannot_set_engine_variables_or_reach_another_host(engine,
 
 
 def test_cmdlets_no_plan_uses_are_not_allowed(engine):
-    for cmdlet in ("Remove-Item", "Invoke-RestMethod", "New-PSDrive", "ConvertTo-SecureString"):
+    for cmdlet in ("Copy-Item", "Invoke-RestMethod", "New-PSDrive", "ConvertTo-SecureString"):
         doc = run(engine, {"id": "x", "cmdlet": cmdlet, "provider": None, "params": {}})
         assert doc["error"]["fqid"] == "CmdletNotAllowed", cmdlet
 

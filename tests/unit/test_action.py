@@ -12,7 +12,13 @@ from ansible.playbook.task import Task
 
 from ansible_collections.configmgr.scp.plugins.plugin_utils import _action
 from ansible_collections.configmgr.scp.plugins.plugin_utils._action import ConfigMgrAction, Decision, WritePlan
-from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, PlanResult, RunnerError, StepResult
+from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
+    Plan,
+    PlanResult,
+    RunnerError,
+    StepResult,
+    TransportError,
+)
 
 SECRET = "s3cr3t-Value!"
 
@@ -181,3 +187,90 @@ def test_write_plan_knows_what_each_write_step_does():
     assert plan.done(None, ["a", "r"]) == ["set N"] and plan.done(None, []) == []
     with pytest.raises(RunnerError, match="would be refused by PowerShell"):
         plan.write("b", "Set-ItemProperty", {"Nope": 1}, does="x")
+
+
+# -- races converge (issue 12 item 4) ------------------------------------------------------------------------
+
+class Racing(Runner):
+    """Another run writes the value between this task's read and its write: the write is refused as existing."""
+
+    def __call__(self, host, plan, provider=None):
+        if any(s.id == "first" for s in plan.steps) and self.value == "old":
+            self.value = "new"            # the other run
+            self.plans.append([s.id for s in plan.steps])
+            raise RunnerError("Step 'first' (Set-ItemProperty) failed: The item already exists.", step="first",
+                              cmdlet="Set-ItemProperty", details={"category": "ResourceExists"}, completed=[])
+        return super().__call__(host, plan, provider)
+
+
+def test_already_there_after_a_read_that_said_otherwise_is_the_desired_state_reached(monkeypatch):
+    runner = Racing()
+    result = run(monkeypatch, runner)
+    assert not result.get("failed") and result["changed"] is False
+    assert result["after"] == {"value": "new"}
+    assert any("found it there already: another run made it" in w for w in result["warnings"])
+    assert runner.plans == [["read"], ["first", "second", "after"], ["read"]]
+
+
+# -- every failure in words (issue 12 item 3) ----------------------------------------------------------------
+
+class Cut(Runner):
+    """The connection fails at the plan containing `at`: before it ran, or after it ran (its result lost)."""
+
+    def __init__(self, at, ran, **kwargs):
+        super().__init__(**kwargs)
+        self.at, self.ran = at, ran
+
+    def __call__(self, host, plan, provider=None):
+        if any(s.id == self.at for s in plan.steps):
+            self.at = None                # once
+            if self.ran:
+                super().__call__(host, plan, provider)
+                self.plans.pop()
+            raise TransportError("x", "cas.lab.example", "read the result" if self.ran else "connect",
+                                 "the connection was dropped", "ConnectionError: ('Connection aborted.', ...)",
+                                 [s.id for s in plan.steps])
+        return super().__call__(host, plan, provider)
+
+
+class Connection:
+    _shell = SimpleNamespace(tmpdir=None)
+
+    def reset(self):
+        pass
+
+
+def run_on_cas(monkeypatch, runner, **args):
+    task = Task()
+    task.args = {"value": "new", **args}
+    action = Thing(task, Connection(), PlayContext(), None, None, None)
+    return action.run(task_vars={"inventory_hostname": "cas.lab.example"})
+
+
+def test_a_host_that_cannot_be_reached_before_anything_changed_is_unreachable_in_words(monkeypatch):
+    monkeypatch.setattr(_action, "run_plan", Cut("read", ran=False))
+    result = run_on_cas(monkeypatch, None)
+    assert result["unreachable"] is True and result["changed"] is False and not result.get("failed")
+    assert result["msg"] == ("cas.lab.example could not be reached: the connection was dropped, while connecting "
+                             "(nothing was sent). Step: reading the current state (plan steps read). Nothing was "
+                             "changed. Run the task again when cas.lab.example answers.")
+    assert "Connection aborted" not in repr(result)                    # the raw text is for -vvv only
+
+
+def test_a_write_whose_result_was_lost_is_read_again_and_said_done(monkeypatch):
+    runner = Cut("first", ran=True)
+    monkeypatch.setattr(_action, "run_plan", runner)
+    result = run_on_cas(monkeypatch, runner)
+    assert result["failed"] is True and result["changed"] is True and not result.get("unreachable")
+    assert result["completed_actions"] == ["set Value", "set Stamp"] and "unknown_actions" not in result
+    assert "while reading the result (the plan may have run). Step: set Value; set Stamp" in result["msg"]
+    assert "A fresh read shows the desired state in place: it was done." in result["msg"]
+    assert result["transport_failure"] == {"host": "cas.lab.example", "operation": "read the result",
+                                           "reason": "the connection was dropped", "plan_ran": None}
+
+
+def test_a_write_that_never_ran_is_not_done_and_nothing_changed(monkeypatch):
+    monkeypatch.setattr(_action, "run_plan", Cut("first", ran=False))
+    result = run_on_cas(monkeypatch, None)
+    assert result["unreachable"] is True and result["changed"] is False
+    assert "Not done: set Value; set Stamp." in result["msg"]

@@ -49,7 +49,10 @@ def test_the_status_read_is_one_cim_query_and_the_log_tail():
     plan = lifecycle.status_plan()
     assert [s.id for s in plan.steps] == ["components", "tracing", "sitecomp"]
     assert plan.steps[0].params["Filter"] == ("TallyInterval='0001128000100008' AND "
-                                              "(ComponentName LIKE 'SMS_DMP_%' OR ComponentName='SMS_SERVICE_CONNECTOR')")
+                                              "(ComponentName LIKE 'SMS_DMP_%' OR ComponentName='SMS_SERVICE_CONNECTOR' "
+                                              "OR ComponentName='SMS_SITE_COMPONENT_MANAGER')")
+    assert [s.id for s in lifecycle.status_plan(log=False).steps] == ["components"]
+    assert [s.id for s in lifecycle.log_plan().steps] == ["tracing", "sitecomp"]
 
 
 def test_install_is_seen_through_the_component_states():
@@ -120,3 +123,48 @@ def test_a_failure_logged_before_the_wait_does_not_fail_it():
     old = ["Failed to install on server scp01.lab.example: not a local administrator (old attempt)"]
     progress = run([status([], old), status(rows("scp01.lab.example", 1), old)], "installed", baseline=frozenset(old))
     assert progress["polls"] == 2
+
+
+DEINSTALL_FAILED = [
+    "Component SMS_DMP_DOWNLOADER flagged for deinstallation.  $$<SMS_SITE_COMPONENT_MANAGER><11-29-2026 06:50:04.123+000>",
+    "ERROR: Cannot connect to server ps1.lab.example to deinstall SMS Dmp Connector: the server cannot be reached "
+    "(The network path was not found.).  $$<SMS_SITE_COMPONENT_MANAGER><11-29-2026 06:50:04.125+000>",
+    "Failed to deinstall SMS Dmp Connector from server ps1.lab.example. Will retry in 5 seconds.  "
+    "$$<SMS_SITE_COMPONENT_MANAGER><11-29-2026 06:50:04.126+000>",
+]
+
+
+def test_a_deinstall_failure_fails_the_wait_early_with_the_lines_and_where_they_were_read():
+    feed = iter([status(rows("ps1.lab.example", 5)), status(rows("ps1.lab.example", 5), DEINSTALL_FAILED)])
+    with pytest.raises(WaitFailed) as e:
+        lifecycle.wait_for(lambda: next(feed), "ps1.lab.example", "removed", poller(), where=" of site PS1 on ps1.lab.example")
+    assert e.value.message.startswith("Site Component Manager of site PS1 on ps1.lab.example could not uninstall the "
+                                      "service connection point from ps1.lab.example: ERROR: Cannot connect")
+    assert "Will retry in 5 seconds." in e.value.message and "$$<" not in e.value.message
+    assert e.value.progress["polls"] == 2 and not e.value.timed_out
+
+
+def test_an_old_deinstall_failure_does_not_fail_the_wait():
+    feed = iter([status(rows("ps1.lab.example", 5), DEINSTALL_FAILED), status([], DEINSTALL_FAILED)])
+    progress, _ = lifecycle.wait_for(lambda: next(feed), "ps1.lab.example", "removed", poller(),
+                                     baseline=frozenset(DEINSTALL_FAILED))
+    assert progress["polls"] == 2
+
+
+def test_an_install_failure_of_the_site_system_names_it_not_the_scp():
+    log = ["Failed to install SMS Site System on server scp01.lab.example. Will retry in 60 seconds.",
+           "Failed to install SMS Dmp Connector on server scp01.lab.example. Will retry in 60 seconds."]
+    with pytest.raises(WaitFailed) as e:
+        run([status([], log)], "installed")
+    assert e.value.message.startswith("Site Component Manager could not install SMS Site System on scp01.lab.example, "
+                                      "so the service connection point cannot install there either")
+
+
+def test_the_progress_shows_site_component_managers_status():
+    row = {"ComponentName": "SMS_SITE_COMPONENT_MANAGER", "MachineName": "CAS.LAB.EXAMPLE", "SiteCode": "CAS",
+           "State": 1, "Status": 2}
+    feed = iter([status([*rows("scp01.lab.example", 1), row])])
+    progress, _ = lifecycle.wait_for(lambda: next(feed), "scp01.lab.example", "installed", poller(),
+                                     site_server="cas.lab.example")
+    assert progress["site_component_manager"] == "Critical"
+    assert lifecycle.component_states(status([row])) == {}      # not an SCP component

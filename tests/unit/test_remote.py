@@ -15,6 +15,7 @@ from ansible.vars.hostvars import HostVars
 from ansible.vars.manager import VariableManager
 
 from ansible_collections.configmgr.scp.plugins.plugin_utils._remote import RemoteHost
+from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, TransportError, run_plan
 
 INVENTORY = """
 all:
@@ -91,8 +92,11 @@ def test_a_transport_failure_names_the_second_host(tmp_path):
         raise AnsibleConnectionFailure("connection refused")
 
     remote._connection.exec_command = unreachable
-    with pytest.raises(AnsibleActionFail, match=r"Could not reach scp01\.example: connection refused"):
-        remote._low_level_execute_command("PowerShell -EncodedCommand AA==", in_data=b"x")
+    plan = Plan()
+    plan.add("members", "Get-LocalGroupMember", {"SID": "S-1-5-32-544"})
+    with pytest.raises(TransportError, match=r"scp01\.example could not be reached: the connection was refused") as failed:
+        run_plan(remote, plan)
+    assert failed.value.host == "scp01.example" and failed.value.steps == ["members"]
 
 
 def test_output_comes_back_as_text(tmp_path):
