@@ -58,6 +58,13 @@ LEASE = ("lease_key+lease_holders+lease_root+lease_parent+lease_take+lease_holde
          "lease_user+lease_process+lease_source+lease_target+lease_since+lease_expires+sites+roles")
 POLL = "lease_renew+components+tracing+sitecomp"             # a wait, with this host's sitecomp.log
 RELEASE = "lease_release+lease_unlock"
+TLS_READ = "keys+netfx64+netfx32+schannel+roots+ndp+winhttp+os+executive+marker"       # tls_settings
+TLS_WRITE = ("netfx64_SchUseStrongCrypto+netfx64_SystemDefaultTlsVersions+netfx32_SchUseStrongCrypto+"
+             "netfx32_SystemDefaultTlsVersions+schannel_key0+schannel_key1+schannel_Enabled+schannel_DisabledByDefault+"
+             "marker_key+marker_since+marker_for+after_keys+after_netfx64+after_netfx32+after_schannel+after_roots+restart")
+REBOOTED = "os"                                               # tls_settings waits for the reboot it asked for
+HEALTH = "sites+roles+health_summary+health_messages+health_alerts"   # the role's verify (the SCP's health)
+DOWNLOADER = "registry+dl_trace+dl_bytes+dl_dir+check_file+check_bytes"  # which mode the SCP server's downloader runs
 
 
 class Step:
@@ -77,8 +84,11 @@ STEPS = {
         Step("site-system-write", "cas", "new+roles", command=2, scp=False),
         Step("firewall-read", "scp01", "rule+ports", command=3, scp=False),            # firewall_rule
         Step("firewall-write", "scp01", "new+after_rule+after_ports", command=4, scp=False),
+        Step("tls-read", "scp01", TLS_READ, command=5, scp=False),                    # tls_settings
+        Step("tls-write", "scp01", TLS_WRITE, command=6, scp=False),
+        Step("reboot-wait", "scp01", REBOOTED, command=7, scp=False),
         Step("scp-read", "cas", READ, command=3),                                      # service_connection_point
-        Step("prerequisites", "scp01", "identity+members", command=5),
+        Step("prerequisites", "scp01", "identity+members", command=8),
         Step("lease-take", "cas", LEASE, command=4),
         Step("old-site-log", "ps1", "tracing+sitecomp", command=1),                    # PS1's sitecomp.log, before
         Step("remove", "cas", "lease_renew+remove_0", command=5),
@@ -87,22 +97,28 @@ STEPS = {
         Step("add", "cas", "lease_renew+add_0+roles"),
         Step("install-poll", "cas", POLL),
         Step("lease-release", "cas", RELEASE),
-        Step("read-back", "cas", "sites+roles", 2, scp=False),                         # the role's check
+        Step("verify", "cas", HEALTH, scp=False),                                      # the role's check: healthy
+        Step("verify-downloader", "scp01", DOWNLOADER, command=9, scp=False),
     ],
     "move": [
-        Step("where-now", "cas", "sites+roles", command=1, scp=False),
+        Step("where-now", "cas", HEALTH, command=1, scp=False),
+        Step("where-now-downloader", "scp01", DOWNLOADER, command=1, scp=False),
         Step("admins-read", "cas", "members", command=2, scp=False),
         Step("admins-write", "cas", "add_0+after", command=3, scp=False),
-        Step("site-system-read", "cas", "sites+roles", 2, command=4, scp=False),
+        Step("site-system-read", "cas", "sites+roles", command=4, scp=False),
         Step("firewall-read", "cas", "rule+ports", command=5, scp=False),
         Step("firewall-write", "cas", "new+after_rule+after_ports", command=6, scp=False),
-        Step("scp-read", "cas", READ, command=7),
-        Step("lease-take", "cas", LEASE, command=8),
-        Step("remove", "cas", "lease_renew+remove_0", command=9),
-        Step("uninstall-poll", "cas", POLL, command=10),
+        Step("tls-read", "cas", TLS_READ, command=7, scp=False),
+        Step("tls-write", "cas", TLS_WRITE, command=8, scp=False),
+        Step("reboot-wait", "cas", REBOOTED, command=9, scp=False),
+        Step("scp-read", "cas", READ, command=10),
+        Step("lease-take", "cas", LEASE, command=11),
+        Step("remove", "cas", "lease_renew+remove_0", command=12),
+        Step("uninstall-poll", "cas", POLL, command=13),
         Step("add", "cas", "lease_renew+add_0+roles"),
         Step("lease-release", "cas", RELEASE),
-        Step("read-back", "cas", "sites+roles", 3, scp=False),
+        Step("verify", "cas", HEALTH, 2, scp=False),
+        Step("verify-downloader", "cas", DOWNLOADER, scp=False),
     ],
     "remove": [
         Step("scp-read", "cas", READ, command=1),
