@@ -22,7 +22,8 @@ class ActionModule(ConfigMgrAction):
     }
 
     def desired(self, args):
-        return {**args, "name": _validation.account(args["name"], "name"), "site_code": _validation.site_code(args["site_code"])}
+        return {**args, "name": _validation.account(args["name"], "name"), "site_code": _validation.site_code(args["site_code"]),
+                "password": _validation.secret(args["password"], "password")}
 
     def read_plan(self, want):
         # The account at every site that has it (SMS_SCI_Reserved: one instance per site).

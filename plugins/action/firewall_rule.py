@@ -28,6 +28,8 @@ class ActionModule(ConfigMgrAction):
 
     def desired(self, args):
         _validation.firewall_rule_name(args["name"])
+        _validation.firewall_display_name(args["display_name"])
+        _validation.firewall_description(args["description"])
         _validation.ports("local_port", args["local_port"])
         _validation.ports("remote_port", args["remote_port"])
         return args

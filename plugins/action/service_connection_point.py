@@ -54,7 +54,8 @@ class ActionModule(ConfigMgrAction):
         timeout, interval = _validation.wait_options(args["wait_timeout"], args["poll_interval"])
         return Want(args["state"], _validation.fqdn(args["site_system_server"], "site_system_server"),
                     _validation.site_code(args["site_code"]), args["mode"], args["allow_move"], args["wait"], timeout,
-                    interval, args["restart_downloader"], args["check_prerequisites"], args["scp_host"])
+                    interval, args["restart_downloader"], args["check_prerequisites"],
+                    _validation.inventory_host(args["scp_host"], "scp_host", self.task_vars.get("hostvars", {})))
 
     def read_plan(self, want):
         plan = _scp.read_plan(want.server if want.state == "present" else None)
