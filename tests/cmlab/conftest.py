@@ -15,10 +15,10 @@ from cmlab.dispatch import CommandOutcome
 from cmlab.faults import Faults
 from cmlab.wsman import ListenerConfig, Users, WSManListener
 from cmlab.wsman.pki import CertPaths, ensure_ca, ensure_client_cert, ensure_server_cert
+from tests.fixtures import LAB_PASSWORD
 from tests.integration.conftest import RunningLab
 
 WSMAN_HOST = "cas.lab.example"
-WSMAN_PASSWORD = "Sup3r:Secret!"
 WSMAN_UPN = "admin@lab.example"
 
 
@@ -61,7 +61,7 @@ def wsman_pki(tmp_path_factory: pytest.TempPathFactory) -> WsmanPki:
 @pytest.fixture(scope="session")
 def wsman_users(tmp_path_factory: pytest.TempPathFactory) -> Users:
     return Users(
-        [("LAB", "admin", WSMAN_PASSWORD), ("", "localuser", "local-pw")],
+        [("LAB", "admin", LAB_PASSWORD), ("", "localuser", "local-pw")],
         cert_map={WSMAN_UPN: "LAB\\admin"},
         state_dir=str(tmp_path_factory.mktemp("users")),
     )

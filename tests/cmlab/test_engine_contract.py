@@ -15,15 +15,10 @@ from cmlab.contract import protocol
 from cmlab.engine import Engine, load_catalog, round_trip_date, to_engine_json
 from cmlab.faults import Faults
 from cmlab.topology import load_topology
+from tests.fixtures import LAB_PASSWORD, step
 
-PASSWORD = "Contract-Test-1!"
 CATALOG = load_catalog()
 CAS = "cas.lab.example"
-
-
-def step(sid: str, cmdlet: str, select=None, on_error: str = "stop", **params) -> dict:
-    return {"id": sid, "cmdlet": cmdlet, "provider": CATALOG.provider_kind(cmdlet, params), "params": params,
-            "select": select, "on_error": on_error}
 
 
 def strict_json(text: str):
@@ -34,7 +29,7 @@ def strict_json(text: str):
 
 @pytest.fixture
 def engine() -> Engine:
-    model = load_topology("inventories/lab/cmlab.yml").build_model(PASSWORD)
+    model = load_topology("inventories/lab/cmlab.yml").build_model(LAB_PASSWORD)
     return Engine(model, CATALOG, Accounting(), Faults())
 
 
