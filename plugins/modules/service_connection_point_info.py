@@ -13,6 +13,11 @@ description:
     SMS Provider, and reports where the SCP is, in which mode, and whether that placement is valid (one
     SCP, at the top-level site).
   - Never changes anything.
+requirements:
+  - On the SMS Provider host the task runs on (or reaches with I(provider_server)) - Windows PowerShell 5.1 and WinRM
+    access for the connection user (a member of C(Administrators) or C(Remote Management Users) there).
+  - It only reads the SMS Provider's WMI classes - no ConfigurationManager module, and an administrative user with a
+    read-only security role (for example Read-only Analyst) is enough.
 options: {}
 extends_documentation_fragment:
   - configmgr.scp.provider
