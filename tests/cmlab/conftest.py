@@ -30,7 +30,8 @@ class FakeDispatcher:
     calls: list[tuple[str, str, bytes]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def run(self, host: str, command_line: str, stdin: bytes, runspace: dict | None = None) -> CommandOutcome:
+    def run(self, host: str, command_line: str, stdin: bytes, runspace: dict | None = None,
+            identity: str | None = None) -> CommandOutcome:
         with self._lock:
             self.calls.append((host, command_line, stdin))
         if self.behaviour is not None:
