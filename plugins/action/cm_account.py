@@ -36,8 +36,9 @@ class ActionModule(ConfigMgrAction):
         kind, site, stored = decision.changes
         plan = WritePlan()
         if kind == "remove":
-            # Exactly one object: the account at this site (by name, Get-CMAccount returns one per site).
-            plan.add("account", "Get-CMAccount", {"UserName": stored, "SiteCode": site})
+            # Exactly one object: the account at this site (by name, Get-CMAccount returns one per site), named
+            # literally (-UserName takes wildcards; a backtick, legal in an account name, is their escape).
+            plan.add("account", "Get-CMAccount", {"UserName": stored, "SiteCode": site, "DisableWildcardHandling": True})
             plan.write("remove", "Remove-CMAccount", {"InputObject": ref("account"), "Force": True},
                        does=f"remove the ConfigMgr account {stored} (site {site})")
         elif kind == "new":

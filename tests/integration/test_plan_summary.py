@@ -275,7 +275,8 @@ def test_plan_of_the_site_lists_the_hidden_account_task_and_no_secret_then_a_fai
 
 
 def test_an_apply_through_a_real_module_with_a_hostile_description(lab):
-    description = "```\n# Approved by security\n<b>ok</b> | `x` \u00e9 [l](https://evil.example)"
+    # No '|': Windows refuses it in a rule's description (the module refuses it before sending).
+    description = "```\n# Approved by security\n<b>ok</b> `x` \u00e9 [l](https://evil.example)"
     play = lab.write_playbook("rule.yml", textwrap.dedent("""\
         - hosts: scp_hosts
           gather_facts: false
