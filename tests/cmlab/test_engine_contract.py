@@ -93,11 +93,12 @@ def test_the_ascii_fast_path_is_case_sensitive_and_anchored_at_the_very_end():
 
 
 def test_the_bootstrap_separator_is_found_ordinally():
-    # .NET Framework's culture-aware IndexOf ignores NUL: "\n\n" in the engine would have matched.
-    engine_text, payload = "a\n\nb", '{"protocol":1}'
+    # The separator is one NUL, found with IndexOf(Char), which is ordinal (.NET Framework's culture-aware
+    # IndexOf(String) ignores NUL); a NUL of the payload travels as \u0000.
+    engine_text, payload = "a\n\nb", json.dumps({"protocol": 1, "x": "\0\n\0"})
     packed = protocol.build_stdin(engine_text, payload)
     assert protocol.split_stdin(packed) == ("a\nb", payload)    # minified: no blank line left either
-    assert "[StringComparison]::Ordinal" in protocol.BOOTSTRAP
+    assert "$s.IndexOf([char]0)" in protocol.BOOTSTRAP
 
 
 def test_step_ids_compare_ignoring_case_as_powershell_hashtables(engine):
