@@ -35,14 +35,14 @@ _FQDN = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})+")
 # DOMAIN\user, the form ConfigMgr accounts use (docs/configmgr-behaviour.md#configmgr-accounts:
 # "domain\user format"); the domain part may be a NetBIOS name or a DNS name
 # (docs/configmgr-behaviour.md#remote-site-system-requirements: FQDN form for other forests). The user
-# part holds none of the characters Windows refuses in account names (docs/configmgr-behaviour.md#account-and-group-names),
+# part holds none of the characters Windows refuses in account names (docs/configmgr-behaviour.md#windows-names-and-paths),
 # nor '@' (a UPN is not DOMAIN\user).
 _ACCOUNT_FORBIDDEN = '"/\\[]:;|=,+*?<>@'
 _ACCOUNT = re.compile(r"([A-Za-z0-9][A-Za-z0-9.-]{0,254})\\(.{1,104})", re.DOTALL)
 # A security identifier in its string form (S-1-5-32-544).
 _SID = re.compile(r"S-1-[0-9]{1,14}(?:-[0-9]{1,10}){1,15}", re.IGNORECASE)
 # Local group names: at most 256 characters, none of the characters Windows refuses in account names
-# (docs/configmgr-behaviour.md#account-and-group-names).
+# (docs/configmgr-behaviour.md#windows-names-and-paths).
 _GROUP_FORBIDDEN = '"/\\[]:;|=,+*?<>@'
 _COMPONENT = re.compile(r"SMS_[A-Z0-9_]{1,60}")
 _PORT = re.compile(r"[0-9]{1,5}(?:-[0-9]{1,5})?")
@@ -129,7 +129,7 @@ def secret(value: str | None, option: str) -> str | None:
 
 
 # Characters Windows refuses in a file or folder name, and names it reserves
-# (docs/configmgr-behaviour.md#windows-paths).
+# (docs/configmgr-behaviour.md#windows-names-and-paths).
 _PATH_FORBIDDEN = '<>:"|?*'
 _RESERVED_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
                              *(f"lpt{i}" for i in range(1, 10))})
@@ -254,7 +254,7 @@ def is_sid(value: str) -> bool:
 
 
 def local_group(value, option: str = "group") -> str:
-    """A local group by name (at most 256 characters, docs/configmgr-behaviour.md#account-and-group-names) or SID."""
+    """A local group by name (at most 256 characters, docs/configmgr-behaviour.md#windows-names-and-paths) or SID."""
     value = identifier(value, option, what="the name of a local group or its SID", example="Administrators")
     if _SID.fullmatch(value):
         return value
@@ -327,7 +327,7 @@ def firewall_rule_name(value, option: str = "name") -> str:
 
 
 def firewall_display_name(value: str | None, option: str = "display_name") -> str | None:
-    """docs/configmgr-behaviour.md#firewall-rule-names: no '|', and not 'All'."""
+    """docs/configmgr-behaviour.md#windows-names-and-paths: no '|', and not 'All'."""
     if value is None:
         return None
     value = identifier(value, option, what="the rule's display name", example="ConfigMgr SCP (HTTPS out)",
@@ -338,7 +338,7 @@ def firewall_display_name(value: str | None, option: str = "display_name") -> st
 
 
 def firewall_description(value: str | None, option: str = "description") -> str | None:
-    """docs/configmgr-behaviour.md#firewall-rule-names: no '|'."""
+    """docs/configmgr-behaviour.md#windows-names-and-paths: no '|'."""
     if value is None:
         return None
     return text(value, option, what="the rule's description", forbidden="|")

@@ -127,7 +127,7 @@ ALL = list(HOSTILE)
 # What no identifier may hold: control and invisible formatting characters, spaces at the ends (issue 8.4).
 CONTROL = ["newline", "crlf", "nul", "escape", "bell", "nel", "line_separator", "rtl_override", "zero_width", "separator"]
 ENDS = ["spaces", "trailing_space"]
-# Characters Windows refuses in account and group names (docs/configmgr-behaviour.md#account-and-group-names).
+# Characters Windows refuses in account and group names (docs/configmgr-behaviour.md#windows-names-and-paths).
 NAME_FORBIDDEN = ["quotes", "semicolon", "pipe", "star", "question", "brackets", "marker_end", "marker_start",
                   "slash_traversal", "url", "http_url", "html", "traversal", "unc"]
 
