@@ -288,8 +288,8 @@ def proxy_server(value: str | None, option: str = "proxy_server") -> str | None:
         return None
     value = identifier(value, option, what="an FQDN, a host name or an IP address", example="proxy.contoso.com",
                        max_length=253)
-    address, _, zone = value.partition("%")
-    if "%" in value:
+    address, percent, zone = value.partition("%")
+    if percent:
         if not _ZONE_ID.fullmatch(zone):
             raise AnsibleActionFail(
                 f"{option} must be an IP address whose zone id is an interface index (for example fe80::1%12), got "
