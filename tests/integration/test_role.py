@@ -14,10 +14,13 @@ REMOVE = REPO / "playbooks" / "remove.yml"
 
 
 def bare_inventory(lab) -> Path:
-    """The lab's inventory without its group_vars: no service_connection_point_server anywhere."""
+    """The lab's inventory without its desired state: no service_connection_point_server anywhere (only the lab's
+    quick polling, as the lab's own group_vars have it)."""
     directory = lab.state_dir / "bare"
-    directory.mkdir(exist_ok=True)
+    (directory / "group_vars").mkdir(parents=True, exist_ok=True)
     shutil.copy(lab.inventory, directory / "inventory.yml")
+    (directory / "group_vars" / "all.yml").write_text(
+        "service_connection_point_wait_timeout: 120\nservice_connection_point_poll_interval: 1\n")
     return directory / "inventory.yml"
 
 
