@@ -8,7 +8,7 @@ sends back whatever CommandOutcome it gets.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass
@@ -18,12 +18,22 @@ class CommandOutcome:
     rc: int = 0
 
 
+@runtime_checkable
+class Authorizer(Protocol):
+    def authorize(self, host: str, principal: str) -> bool:
+        """Whether `principal` may open a shell on `host` at all (WinRM lets members of the local
+        Administrators and Remote Management Users groups in). A dispatcher without this method lets
+        every authenticated principal in."""
+
+
 class Dispatcher(Protocol):
-    def run(self, host: str, command_line: str, stdin: bytes, runspace: dict | None = None) -> CommandOutcome:
+    def run(self, host: str, command_line: str, stdin: bytes, runspace: dict | None = None,
+            identity: str | None = None) -> CommandOutcome:
         """Execute one WinRS command (or PSRP pipeline) on simulated host `host`.
 
         `command_line` is rsp:Command and every rsp:Arguments joined with single spaces, exactly
         as cmd.exe would see it. `runspace` is None for a WinRS command (a new process each time)
         and, for a PSRP pipeline, the state its runspace keeps between pipelines (imported modules,
-        PowerShell drives). Called from a worker thread; may block (simulated work).
+        PowerShell drives). `identity` is the authenticated principal of the shell (DOMAIN\\user): the
+        rights the command runs with. Called from a worker thread; may block (simulated work).
         """

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cmlab.accounting import Accounting
-from cmlab.cmdlets import CmdletError, Invocation, ProviderSession, implementation, not_simulated
+from cmlab.cmdlets import CmdletError, Invocation, ProviderSession, implementation, not_simulated, rights
 from cmlab.cmdlets.errors import command_class, non_interactive_prompt, not_on_site_drive
 from cmlab.cmdlets.pstypes import PSCredential, PSEnum, PSObject, SecureString
 from cmlab.contract import catalog as _catalog
@@ -198,6 +198,7 @@ class _Run:
     provider: dict
     secrets: dict
     runspace: dict                          # survives the invocation only in a PSRP runspace
+    identity: str | None = None             # the session's principal (None: the lab's administrator)
     info: ProviderInfo | None = None
     cim_session: WindowsHost | None = None  # New-CimSession to a remote provider
     cim_connected: set = field(default_factory=set)
@@ -219,13 +220,15 @@ class Engine:
         model.host_unreachable = lambda server: self.faults.peek(server, "host_down") is not None
 
     # The whole document -------------------------------------------------------------------
-    def run(self, host_name: str, payload_text: str, runspace: dict | None = None) -> str:
+    def run(self, host_name: str, payload_text: str, runspace: dict | None = None, identity: str | None = None) -> str:
         """Standard output of one engine invocation: the marked result document and a newline.
-        `runspace`: the state of a PSRP runspace that outlives the invocation (module, drives)."""
-        result = self.execute(host_name, payload_text, runspace)
+        `runspace`: the state of a PSRP runspace that outlives the invocation (module, drives).
+        `identity`: the session's principal, whose rights the steps have (cmlab.cmdlets.rights)."""
+        result = self.execute(host_name, payload_text, runspace, identity)
         return _protocol.frame(to_engine_json(result)) + "\r\n"
 
-    def execute(self, host_name: str, payload_text: str, runspace: dict | None = None) -> dict:
+    def execute(self, host_name: str, payload_text: str, runspace: dict | None = None,
+                identity: str | None = None) -> dict:
         self.accounting.host(host_name).add_engine_invocation()
         result: dict[str, Any] = {"protocol": 1, "ok": True, "steps": [], "error": None}
         try:
@@ -243,7 +246,7 @@ class Engine:
                 if self.faults.note_plan(host_name, "+".join(ids)):
                     return result      # struck before it ran (cmlab/faults.py at_plan): its result is lost anyway
             run = _Run(host, payload.get("provider") or {}, payload.get("secrets") or {},
-                       runspace if runspace is not None else {})
+                       runspace if runspace is not None else {}, identity)
             try:
                 self._run_steps(run, payload["steps"], result)
             except (KeyError, TypeError, AttributeError, ValueError) as e:
@@ -351,6 +354,10 @@ class Engine:
         unsupported = registration.unsupported(values)
         if unsupported:
             raise not_simulated(info.name, "with " + ", ".join("-" + p for p in unsupported))
+        refused = rights.refusal(info.name, info.is_configmgr, values, host, self._identity_on(run, host),
+                                 self._configmgr_identity(run), self._read_only)
+        if refused is not None:
+            raise refused
         invocation = Invocation(
             cmdlet=info.name, parameter_set=binding.parameter_set, params=values, model=self.model, host=host,
             session=run.drive, faults=self.faults, supports_should_process=info.supports_should_process,
@@ -362,6 +369,21 @@ class Engine:
             raise CmdletError.from_model(info.name, e) from None
         # WMI objects are copies: a later step's change must not alter an earlier step's output.
         return [o.snapshot() if isinstance(o, PSObject) else o for o in out]
+
+    def _identity_on(self, run: _Run, host: WindowsHost) -> str | None:
+        """Who a step on `host` runs as: the CIM session's explicit credentials on the provider, else the session's
+        own principal."""
+        if run.cim_session is not None and host is run.cim_session and run.provider.get("username"):
+            return str(run.provider["username"])
+        return run.identity
+
+    @staticmethod
+    def _configmgr_identity(run: _Run) -> str | None:
+        """Who the SMS Provider sees: the drive's explicit credentials, else the session's principal."""
+        return str(run.provider["username"]) if run.provider.get("username") else run.identity
+
+    def _read_only(self, identity: str) -> bool:
+        return any(h.security_role(identity) == rights.READ_ONLY_ANALYST for h in self.model.hierarchies)
 
     @staticmethod
     def _sms_namespace(values: dict) -> bool:

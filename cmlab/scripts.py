@@ -100,13 +100,21 @@ class ScriptDispatcher:
         except FileNotFoundError:
             return None
 
-    def run(self, host: str, command_line: str, stdin: bytes, runspace: dict | None = None) -> CommandOutcome:
-        """`runspace`: a PSRP pipeline's runspace state; the script runs in it, no powershell.exe starts."""
+    def authorize(self, host: str, principal: str) -> bool:
+        """WinRM's access check (cmlab.dispatch.Authorizer): a local administrator or a member of Remote
+        Management Users of the host."""
+        machine = self.engine.model.host(host)
+        return machine is None or machine.may_use_winrm(principal)
+
+    def run(self, host: str, command_line: str, stdin: bytes, runspace: dict | None = None,
+            identity: str | None = None) -> CommandOutcome:
+        """`runspace`: a PSRP pipeline's runspace state; the script runs in it, no powershell.exe starts.
+        `identity`: the shell's principal, whose rights the engine's steps have."""
         depth = bootstrap_wrapping(command_line)
         starts = (depth or 1) - (1 if runspace is not None else 0)
         if depth is not None:
             self.engine.accounting.charge(host, "powershell_start", starts)
-            return self._run_bootstrap(host, stdin, runspace)
+            return self._run_bootstrap(host, stdin, runspace, identity)
         if runspace is None:
             try:
                 moved = transfer.recognise(command_line, stdin)
@@ -119,7 +127,8 @@ class ScriptDispatcher:
             self.engine.accounting.charge(host, "powershell_start", starts)
         return self._refuse(command_line)
 
-    def _run_bootstrap(self, host: str, stdin: bytes, runspace: dict | None = None) -> CommandOutcome:
+    def _run_bootstrap(self, host: str, stdin: bytes, runspace: dict | None = None,
+                       identity: str | None = None) -> CommandOutcome:
         parts = self._bootstrap.split_stdin(stdin)
         if parts is None:
             # What the bootstrap itself does without a separator.
@@ -132,7 +141,7 @@ class ScriptDispatcher:
                 f"cmlab: the engine on standard input is not this checkout's {self.engine_file.name}; cmlab only "
                 "runs the project's own engine (is the collection out of date?)"), rc=1)
         self.engine.accounting.charge(host, "engine_load")
-        stdout = self.engine.run(host, payload, runspace)
+        stdout = self.engine.run(host, payload, runspace, identity=identity)
         return CommandOutcome(stdout=stdout.encode("ascii"), rc=0)
 
     def _run_transfer(self, host_name: str, moved: transfer.Transfer) -> CommandOutcome:

@@ -222,9 +222,20 @@ class Hierarchy:
         # The provider refuses a second SCP (assumption: the refusal's text is not documented). Tests turn it
         # off (topology `refuse_second_scp: false`) to prove the collection alone keeps one SCP.
         self.refuse_second_scp = True
+        # Administrative users and their security role (topology `administrative_users`); an account of the
+        # lab's domain that is not listed is a Full Administrator (docs/simulator-assumptions.md).
+        self.administrative_users: dict[str, str] = {}
         # What the components at work add to the state dump (Site Component Manager's de-installs, the
         # SCP's runtime): each returns a dict merged into to_dict().
         self.runtime_reports: list[Callable[[], dict]] = []
+
+    def security_role(self, account: str) -> str:
+        """The security role of an administrative user (DOMAIN\\user, the NetBIOS or DNS form of the domain)."""
+        name = account.split("\\", 1)[-1].lower()
+        for user, role in self.administrative_users.items():
+            if user.split("\\", 1)[-1].lower() == name:
+                return role
+        return "Full Administrator"
 
     # Sites --------------------------------------------------------------------------------
     def add_site(self, site: Site) -> Site:

@@ -131,6 +131,12 @@ class FirewallRule:
 _CHANGEABLE = {f.name for f in fields(FirewallRule)} - {"name", "builtin"}
 
 
+def _key(name: str) -> str:
+    """Rule names compare case-insensitively and ordinally: each character's simple upper case, never a
+    culture's folding (which takes U+212A KELVIN SIGN for 'k'). docs/simulator-assumptions.md, "Windows hosts"."""
+    return "".join(c.upper() if len(c.upper()) == 1 else c for c in name)
+
+
 class Firewall:
     def __init__(self, rules: list[FirewallRule] | None = None) -> None:
         self._rules: dict[str, FirewallRule] = {}
@@ -138,16 +144,16 @@ class Firewall:
             self.add(rule)
 
     def rules(self) -> list[FirewallRule]:
-        return sorted(self._rules.values(), key=lambda r: r.name.lower())
+        return sorted(self._rules.values(), key=lambda r: _key(r.name))
 
     def get(self, name: str) -> FirewallRule | None:
-        return self._rules.get(name.lower())
+        return self._rules.get(_key(name))
 
     def add(self, rule: FirewallRule) -> FirewallRule:
-        if rule.name.lower() in self._rules:
+        if _key(rule.name) in self._rules:
             raise AlreadyExists(f"A firewall rule with the name {rule.name} already exists.")
         rule.check()
-        self._rules[rule.name.lower()] = rule
+        self._rules[_key(rule.name)] = rule
         return rule
 
     def update(self, name: str, **changes: object) -> FirewallRule:
@@ -160,11 +166,11 @@ class Firewall:
             raise InvalidArgument(f"cannot change {', '.join(sorted(unknown))} of a firewall rule")
         changed = replace(rule, **changes)     # type: ignore[arg-type]
         changed.check()
-        self._rules[name.lower()] = changed
+        self._rules[_key(name)] = changed
         return changed
 
     def remove(self, name: str) -> None:
-        if self._rules.pop(name.lower(), None) is None:
+        if self._rules.pop(_key(name), None) is None:
             raise NotFound(f"No firewall rule with the name {name}.")
 
     def to_dict(self) -> dict:

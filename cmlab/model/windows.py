@@ -370,6 +370,10 @@ class WindowsHost:
                              [f"{self.netbios_name}\\Administrator", f"{domain.netbios}\\Domain Admins"])
         self.add_local_group("Users", "Users are prevented from making accidental or intentional system-wide changes",
                              [f"{domain.netbios}\\Domain Users"])
+        # WinRM lets its members in without administrator rights (docs/simulator-assumptions.md, "WinRM access").
+        self.add_local_group("Remote Management Users",
+                             "Members of this group can access WMI resources over management protocols (such as WS-"
+                             "Management via the Windows Remote Management service).")
 
     @property
     def netbios_name(self) -> str:
@@ -443,20 +447,28 @@ class WindowsHost:
 
     def is_local_admin(self, account: str) -> bool:
         """Direct membership, or through a domain group that is a member (one level, as AD nests)."""
-        admins = self.local_group("Administrators")
-        if admins is None:
+        return self.is_member("Administrators", account)
+
+    def is_member(self, group_name: str, account: str) -> bool:
+        """Whether `account` (DOMAIN\\user) is in the local group, directly or through a domain group."""
+        target = self.local_group(group_name)
+        if target is None:
             return False
-        if admins.has_member(account):
+        if target.has_member(account):
             return True
         parts = self.domain.split(account)
         if parts is None:
             return False
-        for member in admins.members:
+        for member in target.members:
             group = self.domain.split(member)
             if (group and group[1] in self.domain.groups
                     and parts[1].lower() in (m.lower() for m in self.domain.groups[group[1]])):
                 return True
         return False
+
+    def may_use_winrm(self, account: str) -> bool:
+        """WinRM's default access: local administrators and members of Remote Management Users."""
+        return self.is_local_admin(account) or self.is_member("Remote Management Users", account)
 
     # Services -----------------------------------------------------------------------------
     def add_service(self, name: str, display_name: str, status: str = "Running", start_type: str = "Automatic") -> Service:

@@ -67,6 +67,7 @@ def build_model(topology: TopologySpec, password: str) -> LabModel:
         hierarchy.set_telemetry_level(hspec.telemetry_level)
         hierarchy.cloud_services = set(hspec.cloud_services)
         hierarchy.refuse_second_scp = hspec.refuse_second_scp
+        hierarchy.administrative_users = dict(hspec.administrative_users)
         for ss_spec in hspec.site_systems:
             ss = hierarchy.site_system(ss_spec.site, ss_spec.server) or \
                 hierarchy.create_site_system(ss_spec.site, ss_spec.server)

@@ -34,6 +34,8 @@ from .spec import (
     TopologyError,
 )
 
+ADMINISTRATIVE_ROLES = ("Full Administrator", "Read-only Analyst")   # the roles the lab knows (cmlab.cmdlets.rights)
+
 _FQDN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _SITE_CODE = re.compile(r"^[A-Z0-9]{3}$")
 _NETBIOS = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,14}$")
@@ -411,8 +413,16 @@ def _hierarchy(name: Any, spec: Any, known: set[str], domain: DomainSpec) -> Hie
         if service not in CLOUD_SERVICES:
             raise TopologyError(f"{where}.cloud_services: {service!r} is not one of {', '.join(sorted(CLOUD_SERVICES))}")
     refuse = r.get("refuse_second_scp", bool, True)
+    admins: dict[str, str] = {}
+    for user, role in r.get("administrative_users", dict, {}).items():
+        if not isinstance(user, str) or not _ACCOUNT.match(user):
+            raise TopologyError(f"{where}.administrative_users: {user!r} must be DOMAIN\\user")
+        if role not in ADMINISTRATIVE_ROLES:
+            raise TopologyError(f"{where}.administrative_users.{user}: one of {', '.join(ADMINISTRATIVE_ROLES)}, "
+                                f"not {role!r}")
+        admins[user] = role
     r.finish()
-    return HierarchySpec(str(name), ordered, site_systems, accounts, level.capitalize(), services, refuse)
+    return HierarchySpec(str(name), ordered, site_systems, accounts, level.capitalize(), services, refuse, admins)
 
 
 def _site(code: str, raw: Any, where: str, known: set[str]) -> SiteSpec:

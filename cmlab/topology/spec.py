@@ -109,6 +109,9 @@ class HierarchySpec:
     # The SMS Provider refuses a second SCP in the hierarchy (assumption, docs/simulator-assumptions.md);
     # false lets tests prove the collection alone prevents two.
     refuse_second_scp: bool = True
+    # Administrative users (DOMAIN\user) and their security role: "Full Administrator" or "Read-only Analyst".
+    # An account of the domain not listed is a Full Administrator (docs/simulator-assumptions.md).
+    administrative_users: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -223,7 +223,8 @@ class PsrpShell:
     def _execute(self, run: _Run) -> None:
         stdin = "\n".join(run.lines).encode("utf-8")
         try:
-            outcome = self._dispatcher.run(self._host, command_line(run.script), stdin, runspace=self.runspace)
+            outcome = self._dispatcher.run(self._host, command_line(run.script), stdin, runspace=self.runspace,
+                                           identity=self.owner)
         except Exception as exc:   # a dispatcher bug must not leave the client polling forever
             log.exception("dispatcher failed on host %s (PSRP)", self._host)
             outcome = CommandOutcome(stderr=f"cmlab dispatcher error: {type(exc).__name__}".encode(), rc=1)

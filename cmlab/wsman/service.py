@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from cmlab.accounting import Accounting
-from cmlab.dispatch import Dispatcher
+from cmlab.dispatch import Authorizer, Dispatcher
 from cmlab.faults import Faults
 from cmlab.wsman import soap, winrs
 from cmlab.wsman.psrp import RESOURCE_PSRP, PsrpShell, PsrpShellTable
@@ -48,6 +48,7 @@ class WinRSService:
         self._accounting = accounting
         self._faults = faults
         self._address = address   # the listener URL, for x:ResourceCreated/a:Address
+        self._authorizer = dispatcher if isinstance(dispatcher, Authorizer) else None
         self.shells = ShellTable(host_name, dispatcher)
         self.psrp_shells = PsrpShellTable(host_name, dispatcher)   # PSRP runspace pools
         self._handlers: dict[str, Callable[[soap.WsmanRequest, str, str], str]] = {
@@ -121,7 +122,13 @@ class WinRSService:
             raise _Fault(soap.unknown_shell("(none)"))
         return shell_id
 
+    def _authorize(self, principal: str) -> None:
+        """WinRM's own access check: who may not use the service gets Access is denied at Create."""
+        if self._authorizer is not None and not self._authorizer.authorize(self._host, principal):
+            raise _Fault(soap.ACCESS_DENIED)
+
     def _create(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
+        self._authorize(principal)
         spec = winrs.parse_create(request.body)
         shell = self.shells.create(principal, client_ip)
         self._accounting.charge(self._host, "shell_create")
@@ -188,6 +195,7 @@ class WinRSService:
         return shell
 
     def _psrp_create(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
+        self._authorize(principal)
         spec = winrs.parse_create(request.body)
         shell = self.psrp_shells.create(spec.shell_id, principal, client_ip)
         # The pool is a wsmprovhost.exe hosting PowerShell: started once here; its pipelines (ansible

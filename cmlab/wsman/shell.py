@@ -47,8 +47,10 @@ class Command:
         *,
         console_mode_stdin: bool,
         skip_cmd_shell: bool,
+        owner: str | None = None,
     ) -> None:
         self.id = str(uuid.uuid4()).upper()
+        self.owner = owner
         self.command_line = command_line
         self._host = host
         self._dispatcher = dispatcher
@@ -115,7 +117,7 @@ class Command:
 
     def _run(self, stdin: bytes) -> None:
         try:
-            outcome = self._dispatcher.run(self._host, self.command_line, stdin)
+            outcome = self._dispatcher.run(self._host, self.command_line, stdin, identity=self.owner)
             if not isinstance(outcome, CommandOutcome):
                 raise TypeError(f"dispatcher returned {type(outcome).__name__}, not CommandOutcome")
         except Exception as exc:  # a dispatcher bug must not leave the client polling forever
@@ -139,7 +141,7 @@ class Shell:
     def start_command(self, command_line: str, *, console_mode_stdin: bool, skip_cmd_shell: bool) -> Command:
         command = Command(
             self._host, command_line, self._dispatcher,
-            console_mode_stdin=console_mode_stdin, skip_cmd_shell=skip_cmd_shell,
+            console_mode_stdin=console_mode_stdin, skip_cmd_shell=skip_cmd_shell, owner=self.owner,
         )
         with self._lock:
             self._commands[command.id] = command

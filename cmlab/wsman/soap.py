@@ -175,6 +175,11 @@ TIMED_OUT = WsmanFault(
 )
 
 
+# An authenticated user who is neither a local administrator nor a member of Remote Management Users
+# (docs/simulator-assumptions.md, "WinRM access").
+ACCESS_DENIED = WsmanFault(5, "w:AccessDenied", "Access is denied. ")
+
+
 def unknown_shell(shell_id: str) -> WsmanFault:
     return WsmanFault(
         2150858843, "w:InvalidSelectors",

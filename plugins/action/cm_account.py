@@ -22,7 +22,8 @@ class ActionModule(ConfigMgrAction):
     }
 
     def desired(self, args):
-        return {**args, "name": _validation.account(args["name"], "name"), "site_code": _validation.site_code(args["site_code"])}
+        return {**args, "name": _validation.account(args["name"], "name"), "site_code": _validation.site_code(args["site_code"]),
+                "password": _validation.secret(args["password"], "password")}
 
     def read_plan(self, want):
         # The account at every site that has it (SMS_SCI_Reserved: one instance per site).
@@ -35,8 +36,9 @@ class ActionModule(ConfigMgrAction):
         kind, site, stored = decision.changes
         plan = WritePlan()
         if kind == "remove":
-            # Exactly one object: the account at this site (by name, Get-CMAccount returns one per site).
-            plan.add("account", "Get-CMAccount", {"UserName": stored, "SiteCode": site})
+            # Exactly one object: the account at this site (by name, Get-CMAccount returns one per site), named
+            # literally (-UserName takes wildcards; a backtick, legal in an account name, is their escape).
+            plan.add("account", "Get-CMAccount", {"UserName": stored, "SiteCode": site, "DisableWildcardHandling": True})
             plan.write("remove", "Remove-CMAccount", {"InputObject": ref("account"), "Force": True},
                        does=f"remove the ConfigMgr account {stored} (site {site})")
         elif kind == "new":

@@ -29,10 +29,10 @@ class ActionModule(ConfigMgrAction):
 
     def desired(self, args):
         if args["direction"] == "fetch":
-            remote = _validation.windows_path(args["src"], "src")
+            remote = _validation.drive_path(args["src"], "src")
             local = self._loader.path_dwim(os.path.expanduser(args["dest"]))
             return _transfer.Want("fetch", remote, local, check_mode=self.check_mode)
-        remote = _validation.windows_path(args["dest"], "dest")
+        remote = _validation.drive_path(args["dest"], "dest")
         try:
             local = self._find_needle("files", os.path.expanduser(args["src"]))
         except AnsibleError:

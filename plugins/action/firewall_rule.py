@@ -28,6 +28,8 @@ class ActionModule(ConfigMgrAction):
 
     def desired(self, args):
         _validation.firewall_rule_name(args["name"])
+        _validation.firewall_display_name(args["display_name"])
+        _validation.firewall_description(args["description"])
         _validation.ports("local_port", args["local_port"])
         _validation.ports("remote_port", args["remote_port"])
         return args
@@ -40,6 +42,7 @@ class ActionModule(ConfigMgrAction):
         if not rule.ok and (rule.error or {}).get("category") != "ObjectNotFound":
             raise RunnerError(f"Could not read firewall rule {want['name']}: {(rule.error or {}).get('message')}",
                               step="rule", cmdlet="Get-NetFirewallRule", details=rule.error)
+        _firewall.one_rule(observed.output("rule") if rule.ok else [], want["name"])
         return _firewall.decide(want["state"], want, _firewall.state_in(observed, want["name"]))
 
     def write_plan(self, want, decision):
@@ -48,4 +51,4 @@ class ActionModule(ConfigMgrAction):
     def read_back(self, want, decision, written):
         if decision.changes[1] is None:
             return {}
-        return {"after": _firewall.state_in(written, want["name"], "after_rule", "after_ports").to_dict()}
+        return {"after": _firewall.state_in(written, want["name"], _firewall.written_step(written), "after_ports").to_dict()}

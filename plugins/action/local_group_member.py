@@ -22,7 +22,7 @@ class ActionModule(ConfigMgrAction):
     }
 
     def desired(self, args):
-        _validation.local_group(args["group"])
+        args = {**args, "group": _validation.local_group(args["group"])}
         if not args["members"]:
             raise AnsibleActionFail("members must list at least one principal in DOMAIN\\name form.")
         self.group = args["group"]

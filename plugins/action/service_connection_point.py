@@ -64,14 +64,12 @@ class ActionModule(ConfigMgrAction):
     # -- declarations and decision ------------------------------------------------------------------
 
     def desired(self, args):
-        if args["scp_host"] is not None and args["scp_host"] not in self.task_vars.get("hostvars", {}):
-            raise AnsibleActionFail(f"scp_host {args['scp_host']!r} is not a host of the inventory; give the inventory name "
-                                    f"of the SCP server, or leave it out to find the server by its FQDN.")
         timeout, interval = _validation.wait_options(args["wait_timeout"], args["poll_interval"])
         self.lease, self.lease_notes, self.baselines, self.more_warnings = None, [], {}, []
         return Want(args["state"], _validation.fqdn(args["site_system_server"], "site_system_server"),
                     _validation.site_code(args["site_code"]), args["mode"], args["allow_move"], args["wait"], timeout,
-                    interval, args["restart_downloader"], args["check_prerequisites"], args["scp_host"],
+                    interval, args["restart_downloader"], args["check_prerequisites"],
+                    _validation.inventory_host(args["scp_host"], "scp_host", self.task_vars.get("hostvars", {})),
                     args["break_lease"])
 
     def read_plan(self, want):

@@ -34,7 +34,7 @@ class ActionModule(ConfigMgrAction):
     }
 
     def desired(self, args):
-        paths = {o: _validation.windows_path(args[o], o) for o in
+        paths = {o: _validation.drive_path(args[o], o) for o in
                  ("tool_path", "usage_data_dest", "usage_data_src", "update_pack_dest", "update_pack_src", "export_dest")}
         want = _sct.Want(args["action"], **paths, proxy_server_uri=_validation.proxy_uri(args["proxy_server_uri"]),
                          proxy_username=_validation.proxy_username(args["proxy_username"]), download=args["download"],

@@ -15,7 +15,7 @@ class ActionModule(ConfigMgrAction):
     ARGUMENT_SPEC = {"tool_path": {"type": "str"}}
 
     def desired(self, args):
-        return _validation.windows_path(args["tool_path"], "tool_path")
+        return _validation.drive_path(args["tool_path"], "tool_path")
 
     def read_plan(self, want):
         if want:

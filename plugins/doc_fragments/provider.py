@@ -26,6 +26,7 @@ options:
     description:
       - Account (C(DOMAIN\user)) for an explicit C(CMSite) drive connection, for a provider other than the
         task's host.
+      - Also the answer to the WinRM double hop - the modules do not support C(become).
       - Requires I(provider_password).
     type: str
   provider_password:
@@ -35,11 +36,18 @@ options:
     type: str
   module_path:
     description:
-      - Path of C(ConfigurationManager.psd1) on the task's host.
+      - Absolute Windows path of C(ConfigurationManager.psd1) on the task's host, or of a folder named
+        C(ConfigurationManager) that holds it, for example
+        C(D:\ConfigMgr\AdminConsole\bin\ConfigurationManager.psd1).
+      - Sent to Windows exactly as written - the controller never expands C(~), C($VAR) or C(%VAR%) in it. A relative
+        path, C(.) or C(..) parts, control characters, wildcards and characters Windows refuses in file names are
+        refused before anything is sent.
       - By default the module is imported by name (on C(PSModulePath) since ConfigMgr 2111), then from the
         folder above C(SMS_ADMIN_UI_PATH).
-    type: path
+    type: str
 notes:
+  - C(become) is refused, never ignored - the engine runs through the task's own connection, where runas does not
+    apply. Use I(provider_username) and I(provider_password) for a remote SMS Provider.
   - All options of this fragment can be set once for every module of the collection with
     C(module_defaults) and the action group C(group/configmgr.scp.configmgr).
   - The module runs on the controller and sends one fixed PowerShell command over the task's connection

@@ -17,6 +17,15 @@ description:
   - A stored password cannot be read back, so it cannot be compared. I(update_password=on_create) (the
     default) sets it only when the account is created; I(update_password=always) sets it on every run and
     therefore always reports a change.
+requirements:
+  - On the SMS Provider host the task runs on (or reaches with I(provider_server)) - Windows PowerShell 5.1 and WinRM
+    access for the connection user (a member of C(Administrators) or C(Remote Management Users) there).
+  - Reads (check mode, an unchanged run) query the SMS Provider's WMI classes and need no ConfigurationManager
+    module; a change imports it, so the Configuration Manager console (which installs the module) must be on that
+    host, or I(module_path) must name it.
+  - Configuration Manager rights - reading needs an administrative user with a read-only security role (for
+    example Read-only Analyst); a change needs a role that may modify the site, such as Full Administrator or
+    Infrastructure Administrator.
 options:
   name:
     description: The account in C(DOMAIN\user) form.

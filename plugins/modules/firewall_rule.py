@@ -16,6 +16,11 @@ description:
     defaults shown below).
   - The service connection point needs outbound TCP 443 to the Microsoft cloud endpoints; this module opens it
     where outbound traffic is blocked by default.
+requirements:
+  - On the host whose firewall it changes - Windows Server 2012 or later (the C(NetSecurity) module), Windows
+    PowerShell 5.1, and WinRM access for the connection user.
+  - Reading a rule (check mode, an unchanged run) works as a member of C(Remote Management Users); creating,
+    changing or removing one needs a member of the local C(Administrators) group.
 options:
   name:
     description:
@@ -75,8 +80,14 @@ attributes:
     support: full
   diff_mode:
     support: full
+notes:
+  - Use this module for the rules a Configuration Manager plan needs (the SCP's outbound TCP 443) - it reads the rule
+    and its port filter in one round trip, compares every property it manages, reports the properties that change
+    (C(changes), the diff) in check mode, and takes I(name) literally, never as a wildcard.
+  - Use M(ansible.windows.win_firewall_rule) for what this module does not manage - programs, services, addresses,
+    ICMP types, interface types, edge traversal.
 seealso:
-  - module: community.windows.win_firewall_rule
+  - module: ansible.windows.win_firewall_rule
 author:
   - configmgr.scp contributors (!UNKNOWN)
 """

@@ -23,6 +23,11 @@ description:
   - Each member is added or removed in a step of its own. When one fails (an unknown principal), the others
     are still done, and the failed task reports C(changed=true) with C(completed_actions) when any was.
   - Runs on the host whose group it changes (the play's host or C(delegate_to)).
+requirements:
+  - On the host whose group it changes - Windows Server 2016 or later (the C(Microsoft.PowerShell.LocalAccounts)
+    module of Windows PowerShell 5.1) and WinRM access for the connection user.
+  - Reading the members (check mode, an unchanged run) works as a member of C(Remote Management Users); adding or
+    removing one needs a member of the local C(Administrators) group.
 options:
   group:
     description: Name of the local group, or its SID. C(Administrators) is always the group C(S-1-5-32-544).
@@ -51,6 +56,13 @@ attributes:
     support: full
   diff_mode:
     support: full
+notes:
+  - Use this module for the prerequisite of a remote site system (the site server's computer account in the local
+    C(Administrators) group) - it compares members by SID, addresses C(Administrators) by its well-known SID on any
+    language of Windows, adds each member in its own step, and a failure after a member was added still reports
+    C(changed=true) with C(completed_actions).
+  - Use M(ansible.windows.win_group_membership) for an exact membership (C(state=pure)), or on hosts where members
+    are compared by name only.
 seealso:
   - module: configmgr.scp.site_system_server
   - module: ansible.windows.win_group_membership

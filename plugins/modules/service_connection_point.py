@@ -27,6 +27,17 @@ description:
     read from the server every time, never remembered; it needs the SCP server in the inventory (one more round
     trip, to that server).
   - Run the task on the SMS Provider host (usually the top-level site server), see I(provider_server).
+requirements:
+  - On the SMS Provider host the task runs on (or reaches with I(provider_server)) - Windows PowerShell 5.1 and WinRM
+    access for the connection user (a member of C(Administrators) or C(Remote Management Users) there).
+  - Reads (check mode, an unchanged run) query the SMS Provider's WMI classes and need no ConfigurationManager
+    module; a change imports it, so the Configuration Manager console (which installs the module) must be on that
+    host, or I(module_path) must name it.
+  - Configuration Manager rights - reading needs an administrative user with a read-only security role (for
+    example Read-only Analyst); a change needs a role that may modify the site, such as Full Administrator or
+    Infrastructure Administrator.
+  - With I(check_prerequisites) or I(restart_downloader), a connection to the SCP server as well (it must be in the
+    inventory), as for M(configmgr.scp.local_group_member) and M(configmgr.scp.sms_executive).
 options:
   state:
     description:

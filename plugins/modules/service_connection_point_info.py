@@ -68,8 +68,12 @@ notes:
   - The wording of the SCP's log lines that C(health) reads (the downloader's start line, the endpoint check's
     lines) is not published by Microsoft either; see the collection's docs/health.md.
 requirements:
-  - The SMS Provider's WMI namespace reachable from the task's host (usually the site server).
-  - For I(health) - the SCP server in the inventory, reachable over WinRM.
+  - On the SMS Provider host the task runs on (or reaches with I(provider_server)) - Windows PowerShell 5.1 and WinRM
+    access for the connection user (a member of C(Administrators) or C(Remote Management Users) there).
+  - It only reads the SMS Provider's WMI classes - no ConfigurationManager module, and an administrative user with a
+    read-only security role (for example Read-only Analyst) is enough.
+  - For I(health) - the SCP server in the inventory, reachable over WinRM by a member of C(Administrators) or
+    C(Remote Management Users) there.
 seealso:
   - module: configmgr.scp.service_connection_point
   - module: configmgr.scp.status_message_info

@@ -14,6 +14,15 @@ description:
     installation account.
   - Reads first, changes only what differs; check mode and diff are supported.
   - Refuses to remove a server that still holds roles other than the site system role, and names them.
+requirements:
+  - On the SMS Provider host the task runs on (or reaches with I(provider_server)) - Windows PowerShell 5.1 and WinRM
+    access for the connection user (a member of C(Administrators) or C(Remote Management Users) there).
+  - Reads (check mode, an unchanged run) query the SMS Provider's WMI classes and need no ConfigurationManager
+    module; a change imports it, so the Configuration Manager console (which installs the module) must be on that
+    host, or I(module_path) must name it.
+  - Configuration Manager rights - reading needs an administrative user with a read-only security role (for
+    example Read-only Analyst); a change needs a role that may modify the site, such as Full Administrator or
+    Infrastructure Administrator.
 options:
   site_system_server:
     description: FQDN of the server.

@@ -19,6 +19,12 @@ description:
     C(HKLM\SOFTWARE\Microsoft\SMS\Components\SMS_EXECUTIVE\Threads\<component>) - and its progress is read
     from C(Current State), because no cmdlet controls a single component.
   - Run the task on the server that runs the component (for the SCP, the SCP server).
+requirements:
+  - On the site system whose service it controls - the C(SMS_EXECUTIVE) service (a Configuration Manager site
+    system), Windows PowerShell 5.1 and WinRM access for the connection user.
+  - Reading the service and the thread keys (check mode, an unchanged run) works as a member of C(Remote Management
+    Users); starting, stopping or requesting an operation of a thread needs a member of the local C(Administrators)
+    group.
 options:
   state:
     description:
@@ -50,8 +56,15 @@ attributes:
     details: Reports what would be started, stopped or restarted; changes nothing.
   diff_mode:
     support: none
+notes:
+  - Use this module to restart one component thread of C(SMS_Executive) (C(SMS_DMP_DOWNLOADER) after an SCP mode
+    change) without interrupting the others, and to wait until the thread reports the state - no service cmdlet
+    controls a single thread.
+  - Use M(ansible.windows.win_service) to manage the C(SMS_EXECUTIVE) service itself beyond starting, stopping and
+    restarting it - its start mode, account or dependencies.
 seealso:
   - module: configmgr.scp.service_connection_point
+  - module: ansible.windows.win_service
 author:
   - configmgr.scp contributors (!UNKNOWN)
 """

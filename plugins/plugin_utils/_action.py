@@ -59,7 +59,8 @@ PROVIDER_SPEC = {
     "provider_site_code": {"type": "str"},
     "provider_username": {"type": "str"},
     "provider_password": {"type": "str", "no_log": True},
-    "module_path": {"type": "path"},
+    # A Windows path is a string: the controller must not expand ~ or $VAR in it (_validation.module_path).
+    "module_path": {"type": "str"},
 }
 
 RERUN_HINT = "Run the task again to finish: it reads the state first."
@@ -82,6 +83,15 @@ class Aftermath:
     said: list[str] = field(default_factory=list)
     done: list[str] = field(default_factory=list)
     not_done: list[str] = field(default_factory=list)
+
+
+# Why become is refused rather than ignored: docs/development.md, "become".
+BECOME_REFUSED = (
+    "{module} does not support become: it sends its engine through the task's own {connection} connection, not "
+    "through Ansible's module wrapper, so runas would never take effect and the task would run as the connection "
+    "user. Remove become from this task (become: false). To reach a remote SMS Provider as another account, give "
+    "provider_username and provider_password; for a step on another server, run the task on that server "
+    "(delegate_to) with a connection user that has the rights there (docs/development.md, \"become\").")
 
 
 @dataclass
@@ -262,6 +272,10 @@ class ConfigMgrAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
+        if self._play_context.become:
+            connection = getattr(self._connection, "transport", None) or "WinRM"
+            return {**result, "failed": True, "changed": False,
+                    "msg": BECOME_REFUSED.format(module=self._task.action, connection=connection)}
         spec = dict(self.ARGUMENT_SPEC)
         required_together = list(self.REQUIRED_TOGETHER)
         if self.USES_PROVIDER:
@@ -386,9 +400,9 @@ class ConfigMgrAction(ActionBase):
         return Provider(
             site_code=_validation.site_code(args.get("provider_site_code"), "provider_site_code"),
             server=_validation.fqdn(args.get("provider_server"), "provider_server"),
-            module=args.get("module_path"),
+            module=_validation.module_path(args.get("module_path"), "module_path"),
             username=_validation.account(args.get("provider_username"), "provider_username"),
-            password=args.get("provider_password"),
+            password=_validation.secret(args.get("provider_password"), "provider_password"),
         )
 
 

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.configmgr.scp.plugins.plugin_utils._action import Decision, WritePlan
+from ansible_collections.configmgr.scp.plugins.plugin_utils._protocol import fold
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, ref
 
 RULE_SELECT = {"Name": None, "InstanceID": None, "DisplayName": None, "Description": None, "Direction": None,
@@ -32,8 +33,11 @@ def literal(name: str) -> str:
 
 
 def exact(rules: list, ports: list, name: str) -> tuple[dict | None, dict | None]:
-    """The rule named exactly `name` (rule names compare case-insensitively) and its port filter."""
-    rule = next((r for r in rules if isinstance(r, dict) and str(r.get("Name") or "").lower() == name.lower()), None)
+    """The rule named exactly `name` and its port filter. Rule names compare case-insensitively, ordinally (each
+    character's simple upper case, as .NET's OrdinalIgnoreCase): never culture-aware folding, which would take
+    'K' (U+212A KELVIN SIGN) for 'k' and so another rule for this one."""
+    wanted = fold(name)
+    rule = next((r for r in rules if isinstance(r, dict) and fold(str(r.get("Name") or "")) == wanted), None)
     if rule is None:
         return None, None
     key = rule.get("InstanceID") or rule.get("Name")
@@ -41,6 +45,18 @@ def exact(rules: list, ports: list, name: str) -> tuple[dict | None, dict | None
     if port is None and len(ports) == 1:
         port = ports[0]
     return rule, port
+
+
+def one_rule(rules: list, name: str) -> None:
+    """Refuse when Windows matches several rules for the literal name: names that differ only in letter case
+    under Windows' case-insensitive matching (K and the KELVIN SIGN), which -Name of Set- and
+    Remove-NetFirewallRule would change together. The module changes one rule or none."""
+    names = sorted({str(r.get("Name")) for r in rules if isinstance(r, dict)})
+    if len(names) > 1:
+        raise AnsibleActionFail(
+            f"name {name} matches {len(names)} firewall rules on this host ({', '.join(names)}): Windows compares rule "
+            f"names without regard to case, so a change would reach all of them. Nothing was changed; rename or "
+            f"remove the rules that should not share this name first.")
 
 
 @dataclass
@@ -189,14 +205,23 @@ def write_plan(current: RuleState, want: RuleState | None) -> WritePlan:
             if attr in ("local_port", "remote_port") and not value:
                 continue  # Any is the default; New-NetFirewallRule refuses ports with protocol Any
             params["DisplayName" if param == "NewDisplayName" else param] = convert(value)
-        plan.write("new", "New-NetFirewallRule", params, does=f"create firewall rule {want.name}")
+        plan.write("new", "New-NetFirewallRule", params, select=RULE_SELECT, does=f"create firewall rule {want.name}")
+        written = "new"
     else:
-        params = {"Name": literal(current.name)}
+        params = {"Name": literal(current.name), "PassThru": True}
         changed = differences(current, want)
         for attr in changed:
             param, convert = _PARAMS[attr]
             params[param] = convert(getattr(want, attr))
-        plan.write("set", "Set-NetFirewallRule", params, does=f"set {', '.join(changed)} of firewall rule {current.name}")
-    plan.add("after_rule", "Get-NetFirewallRule", {"Name": literal(want.name)}, select=RULE_SELECT)
-    plan.add("after_ports", "Get-NetFirewallPortFilter", {"AssociatedNetFirewallRule": ref("after_rule")}, select=PORT_SELECT)
+        plan.write("set", "Set-NetFirewallRule", params, select=RULE_SELECT,
+                   does=f"set {', '.join(changed)} of firewall rule {current.name}")
+        written = "set"
+    # The read-back follows the rule object the write returned, not the name: -Name may match another rule whose
+    # name differs only in case (one_rule).
+    plan.add("after_ports", "Get-NetFirewallPortFilter", {"AssociatedNetFirewallRule": ref(written)}, select=PORT_SELECT)
     return plan
+
+
+def written_step(plan_result) -> str:
+    """The write step whose output is the rule as written ("new" or "set")."""
+    return "new" if "new" in plan_result.steps else "set"

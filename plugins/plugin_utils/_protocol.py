@@ -15,27 +15,30 @@ Standard library only, no Ansible imports: cmlab runs without Ansible.
 from __future__ import annotations
 
 import base64
-import gzip
+import functools
 import math
 import re
+import zlib
 
 PROTOCOL_VERSION = 1
 
 # --------------------------------------------------------------------------------------------
 # The command line and standard input (docs/engine-protocol.md sections 1 and 2)
 
-# Read standard input (one base64 line: gzip of engine + separator + payload), unpack it, split at
-# the separator (ordinal search: .NET Framework's culture-aware IndexOf ignores NUL) and run the
-# engine with the payload JSON as its argument. It never changes with the plan and carries no data,
-# and it is as short as it can be: every character of it costs about 2.7 bytes on the wire
-# (UTF-16, base64), standard input about 0.4 (cmd.exe also limits a WinRS command line to 8,191).
-# Without a separator, Remove(-1) fails: PowerShell's error on stderr, exit code 1.
+# Read standard input (one base64 line: raw deflate of engine + separator + payload), unpack it, split
+# at the separator and run the engine with the payload JSON as its argument. The separator is one NUL,
+# found with String.IndexOf(Char), which is always an ordinal search (.NET Framework's culture-aware
+# IndexOf(String) ignores NUL); neither the engine (ASCII without NUL, tests/static) nor the payload
+# (JSON writes NUL as \u0000) holds one. It never changes with the plan and carries no data, and it is
+# as short as it can be: every character of it costs about 2.7 bytes on the wire (UTF-16, base64),
+# standard input about 0.4 (cmd.exe also limits a WinRS command line to 8,191). Without a separator,
+# Remove(-1) fails: PowerShell's error on stderr, exit code 1.
 BOOTSTRAP = (
     "$ErrorActionPreference='Stop';"
-    "$s=[IO.StreamReader]::new([IO.Compression.GZipStream]::new([IO.MemoryStream]::new("
+    "$s=[IO.StreamReader]::new([IO.Compression.DeflateStream]::new([IO.MemoryStream]::new("
     "[Convert]::FromBase64String(-join @($input))),[IO.Compression.CompressionMode]0)).ReadToEnd();"
-    "$i=$s.IndexOf(\"`n`0`0`0`0`n\",[StringComparison]::Ordinal);"
-    "&([scriptblock]::Create($s.Remove($i))) $s.Substring($i+6)"
+    "$i=$s.IndexOf([char]0);"
+    "&([scriptblock]::Create($s.Remove($i))) $s.Substring($i+1)"
 )
 
 # The exact prefix of Ansible's powershell shell plugin (_encode_script). The psrp connection plugin
@@ -44,7 +47,7 @@ BOOTSTRAP = (
 # are given once more (docs/engine-protocol.md section 1).
 COMMAND_PREFIX = "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand "
 
-SEPARATOR = "\n\0\0\0\0\n"
+SEPARATOR = "\0"
 # What PowerShell writes when standard input has no separator (the bootstrap's Remove(-1)).
 NO_PAYLOAD_MESSAGE = ('Exception calling "Remove" with "1" argument(s): "StartIndex cannot be less than zero.\r\n'
                       'Parameter name: startIndex"')
@@ -70,26 +73,144 @@ def decode_command(command_line: str) -> str | None:
         return None
 
 
+# The engine's functions as they travel: short names that are no command, alias or cmdlet of Windows
+# PowerShell (a leading underscore). Renaming a function is meaning-preserving: each name occurs in the
+# engine only as `function <name>` and as the command name of a call, never in a string
+# (tests/static/test_engine_static.py checks both, and that the minified engine parses to the same
+# syntax tree as the source with these names). The plan's own cmdlets never reach these names: they
+# run only after the allow-list check.
+ENGINE_FUNCTIONS = {
+    "ConvertTo-EngineJson": "_j", "ConvertTo-PlainValue": "_p", "Select-Shape": "_s", "Test-Integer": "_i",
+    "Read-Payload": "_r", "Test-StepId": "_t", "New-SecureText": "_x", "Resolve-PlanValue": "_v",
+    "New-ErrorInfo": "_e", "Test-LocalName": "_l", "New-ProviderCredential": "_c", "Open-ProviderSession": "_o",
+    "Resolve-Provider": "_rp", "Connect-CMSite": "_cm", "New-Table": "_h", "Test-CredentialUser": "_u",
+}
+# The engine's variables as they travel: the same kind of renaming, for every variable the engine declares
+# (parameters, assignments, foreach variables; PowerShell compares variable names ignoring case). Every use
+# is renamed: `$name`, `$script:name`, a splat `@name`, and `$name` inside a double-quoted string, where it
+# is expanded; never inside a single-quoted string, where it is text (the plan's '$ref' keys). Automatic and
+# preference variables ($_, $input, $PWD, $env:, $null, $ErrorActionPreference, ...) keep their names, and no
+# new name is a name of those (tests/static/test_engine_static.py).
+ENGINE_VARIABLES = {
+    "Value": "a", "provider": "b", "Secrets": "c", "name": "d", "result": "e", "step": "f", "text": "g",
+    "Server": "h", "siteCode": "i", "Cmdlet": "j", "key": "k", "ProviderInfo": "l", "ref": "m", "CimSession": "n",
+    "code": "o", "Outputs": "p", "payload": "q", "record": "r", "sb": "s", "info": "t", "item": "u",
+    "location": "v", "n": "w", "problem": "x", "c": "y", "drive": "z", "ErrorRecord": "aa", "number": "ab",
+    "out": "ac", "Shape": "ad", "splat": "ae", "items": "af", "kind": "ag", "secure": "ah", "candidate": "ai",
+    "document": "aj", "driveArgs": "ak", "inner": "al", "invariant": "am", "list": "an", "ProviderRemote": "ao",
+    "query": "ap", "serializer": "ar", "sessionArgs": "at", "shaped": "au", "Stage": "av",
+    "startPath": "aw", "Allowed": "ax", "AllowedCmdlets": "ay", "bin": "az", "domain": "ba", "PayloadJson": "bb",
+    "property": "bc", "StepId": "bd",
+}
+_FOLDED_VARIABLES = {name.lower(): short for name, short in ENGINE_VARIABLES.items()}
+_VARIABLE_NAMES = "|".join(sorted(map(re.escape, ENGINE_VARIABLES), key=len, reverse=True))
+# In code: $name, $script:name, @name (a splat). In a double-quoted string: $name not escaped by a backtick.
+_CODE_VARIABLE = re.compile(r"(?<![\w`$@])([$@](?:script:)?)(" + _VARIABLE_NAMES + r")(?![\w:])", re.IGNORECASE)
+_STRING_VARIABLE = re.compile(r"(?<![`$])(\$(?:script:)?)(" + _VARIABLE_NAMES + r")(?![\w:])", re.IGNORECASE)
+
+
+def _rename_variables(pattern: re.Pattern, text: str) -> str:
+    return pattern.sub(lambda m: m.group(1) + _FOLDED_VARIABLES[m.group(2).lower()], text)
+
+
+_FUNCTION_NAME = re.compile(r"(?<![\w$:-])(" + "|".join(sorted(map(re.escape, ENGINE_FUNCTIONS), key=len, reverse=True))
+                            + r")(?![\w-])", re.IGNORECASE)
+_FOLDED_FUNCTIONS = {name.lower(): short for name, short in ENGINE_FUNCTIONS.items()}
+# Spaces the minifier removes outside strings, where PowerShell's tokenizer needs none: after an opening
+# parenthesis or brace, a comma or a semicolon; before a closing one or a semicolon; between ")" or "}"
+# and an opening brace; between "}" and else / elseif / catch / finally.
+_NEEDLESS_SPACE = re.compile(r"(?<=[({,;]) | (?=[)};])|(?<=[)}]) (?=\{)|(?<=\}) (?=(?:else|elseif|catch|finally)\b)")
+
+
+def _code_and_strings(line: str) -> list[tuple[bool, str]] | None:
+    """A line as (is_code, text) pieces: single- and double-quoted strings apart, a comment (a '#' that
+    starts a token outside a string) dropped. None when a string does not end on the line (then the line
+    is kept as it is)."""
+    pieces: list[tuple[bool, str]] = []
+    code = []
+    index = 0
+    while index < len(line):
+        char = line[index]
+        if char == "#" and (index == 0 or line[index - 1] in " \t"):
+            break
+        if char in "'\"":
+            end = index + 1
+            while True:
+                if end >= len(line):
+                    return None
+                if char == '"' and line[end] == "`":
+                    end += 2
+                    continue
+                if line[end] == char:
+                    if end + 1 < len(line) and line[end + 1] == char:     # '' or "" inside the string
+                        end += 2
+                        continue
+                    break
+                end += 1
+            pieces.append((True, "".join(code)))
+            code = []
+            pieces.append((False, line[index:end + 1]))
+            index = end + 1
+            continue
+        code.append(char)
+        index += 1
+    pieces.append((True, "".join(code)))
+    return pieces
+
+
+def _minify_code(text: str) -> str:
+    text = re.sub(r"[ \t]+", " ", text)
+    text = _NEEDLESS_SPACE.sub("", text)
+    text = _rename_variables(_CODE_VARIABLE, text)
+    return _FUNCTION_NAME.sub(lambda m: _FOLDED_FUNCTIONS[m.group(1).lower()], text)
+
+
+def _minify_string(text: str) -> str:
+    """A string literal: a double-quoted one gets its variables' new names, a single-quoted one is text."""
+    return _rename_variables(_STRING_VARIABLE, text) if text.startswith('"') else text
+
+
+@functools.lru_cache(maxsize=4)
 def minify(engine_source: str) -> str:
-    """The engine without indentation, blank lines and whole-line comments (it has no here-strings)."""
-    lines = (line.strip() for line in engine_source.splitlines())
-    return "\n".join(line for line in lines if line and not line.startswith("#"))
+    """The engine as it travels: without indentation, blank lines, comments and the spaces PowerShell
+    does not need, its functions and variables under short names (ENGINE_FUNCTIONS, ENGINE_VARIABLES).
+    The text of strings is never touched. The engine has no here-strings and no block comments
+    (tests/static/test_engine_static.py)."""
+    out = []
+    for raw in engine_source.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        pieces = _code_and_strings(line)
+        if pieces is None:
+            out.append(line)
+            continue
+        line = "".join(_minify_code(text) if is_code else _minify_string(text) for is_code, text in pieces).strip()
+        if line:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _deflate(data: bytes) -> bytes:
+    """Raw deflate (RFC 1951), what .NET's DeflateStream reads: no header, no timestamp, so the same plan
+    always packs to the same bytes."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return packer.compress(data) + packer.flush()
 
 
 def build_stdin(engine_source: str, payload_json: str) -> bytes:
-    """base64(gzip(minified engine, separator, payload)) on one line. The payload must be ASCII (JSON
-    escapes do that); gzip gets a fixed mtime, so the same plan always packs to the same bytes."""
-    packed = gzip.compress((minify(engine_source) + SEPARATOR + payload_json).encode("ascii"), mtime=0)
-    return base64.b64encode(packed) + b"\n"
+    """base64(deflate(minified engine, separator, payload)) on one line. The payload must be ASCII (JSON
+    escapes do that)."""
+    return base64.b64encode(_deflate((minify(engine_source) + SEPARATOR + payload_json).encode("ascii"))) + b"\n"
 
 
 def split_stdin(data: bytes) -> tuple[str, str] | None:
     """What the bootstrap does with standard input: (engine text, payload) or None."""
     try:
-        text = gzip.decompress(base64.b64decode(b"".join(data.split()), validate=True)).decode("ascii")
-    except (ValueError, OSError, EOFError, UnicodeDecodeError):
+        text = zlib.decompress(base64.b64decode(b"".join(data.split()), validate=True), -15).decode("ascii")
+    except (ValueError, zlib.error, UnicodeDecodeError):
         return None
-    index = text.find(SEPARATOR)   # ordinal, as the bootstrap's IndexOf
+    index = text.find(SEPARATOR)   # ordinal, as the bootstrap's IndexOf(Char)
     if index < 0:
         return None
     return text[:index], text[index + len(SEPARATOR):]

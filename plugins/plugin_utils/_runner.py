@@ -294,6 +294,11 @@ def engine_source() -> str:
     return _engine_source_cache
 
 
+# Minified once per process, at import, like the catalog: every task's worker inherits it (_protocol.minify
+# keeps it).
+_protocol.minify(engine_source())
+
+
 def build_payload(plan: Plan, provider: Provider | None) -> tuple[str, dict[str, str]]:
     """The payload JSON (ASCII, secrets included) and the secrets it carries (for scrubbing)."""
     secrets = dict(plan.secrets)
@@ -310,6 +315,9 @@ def build_payload(plan: Plan, provider: Provider | None) -> tuple[str, dict[str,
         "steps": steps,
         "secrets": secrets,
     }
+    # Members at their default are left out, as in a step: an absent provider or secrets member reads as
+    # null in both engines (every byte of standard input travels twice base64-encoded).
+    payload = {k: v for k, v in payload.items() if v or k in ("protocol", "steps")}
     # ensure_ascii: powershell.exe decodes redirected stdin with the console code page. allow_nan:
     # JSON has no NaN or Infinity, and neither engine would read them.
     try:

@@ -211,8 +211,9 @@ def write_plan(change: Change, server: str) -> WritePlan:
     target = {"SiteSystemServerName": server, "SiteCode": change.site_code}
     if change.proxy_account:
         user, site = change.proxy_account
-        # Exactly one object: the account at one site (without -SiteCode, one object per site).
-        plan.add("proxy_account", "Get-CMAccount", {"UserName": user, "SiteCode": site})
+        # Exactly one object: the account at one site (without -SiteCode, one object per site), by its literal
+        # name (-UserName takes wildcards, and an account name may hold a backtick, their escape character).
+        plan.add("proxy_account", "Get-CMAccount", {"UserName": user, "SiteCode": site, "DisableWildcardHandling": True})
     if change.action == "new":
         plan.write("new", "New-CMSiteSystemServer", {**target, **change.params},
                    does=f"make {server} a site system server of site {change.site_code}")

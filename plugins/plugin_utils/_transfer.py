@@ -69,7 +69,7 @@ def check_put_names(want: Want, option: str = "dest") -> None:
     for relative in want.local_files:
         target = remote_path(want.remote, relative, want.local_is_dir)
         try:
-            _validation.windows_path(target, option)
+            _validation.drive_path(target, option)
         except AnsibleActionFail:
             raise AnsibleActionFail(f"The file {relative} of src cannot be copied to {target}: Windows does not "
                                     "accept that path (a character such as \" : < > | ? * or a control character, or "

@@ -13,8 +13,8 @@ from cmlab.engine import Engine, bootstrap_module, load_catalog
 from cmlab.faults import Faults
 from cmlab.model.netsettings import NETFX_KEY, NETFX_WOW_KEY
 from cmlab.topology import load_topology, parse_topology
+from tests.fixtures import LAB_PASSWORD, step
 
-PASSWORD = "ConfigMgr-Test-1!"
 # The cmdlets cmlab simulates, also those no plan uses yet (tools/build_catalog.py writes it).
 CATALOG = load_catalog(str(Path(__file__).with_name("lab_catalog.json")))
 MARKERS = bootstrap_module()
@@ -25,11 +25,6 @@ MESSAGE = {"Component": None, "MachineName": None, "MessageID": None, "Severity"
 THREADS = r"HKLM:\SOFTWARE\Microsoft\SMS\Components\SMS_EXECUTIVE\Threads"
 
 
-def step(sid: str, cmdlet: str, select=None, on_error: str = "stop", **params) -> dict:
-    return {"id": sid, "cmdlet": cmdlet, "provider": CATALOG.provider_kind(cmdlet, params), "params": params, "select": select,
-            "on_error": on_error}
-
-
 def default_topology() -> dict:
     """The default lab's topology document, to change before building (ConfigMgrLab(data=...))."""
     return yaml.safe_load(open("inventories/lab/cmlab.yml", encoding="utf-8"))
@@ -38,7 +33,7 @@ def default_topology() -> dict:
 class ConfigMgrLab:
     def __init__(self, topology: str = "inventories/lab/cmlab.yml", data: dict | None = None) -> None:
         spec = parse_topology(data) if data is not None else load_topology(topology)
-        self.model = spec.build_model(PASSWORD)
+        self.model = spec.build_model(LAB_PASSWORD)
         self.faults = Faults()
         self.engine = Engine(self.model, CATALOG, Accounting(), self.faults)
         self.hierarchy = self.model.hierarchy("lab")
@@ -48,7 +43,7 @@ class ConfigMgrLab:
         return self.model.configmgr_timing
 
     def run(self, *steps: dict, host: str = "cas.lab.example", provider=DISCOVER) -> dict:
-        payload = {"protocol": 1, "provider": provider, "steps": list(steps), "secrets": {"pw": PASSWORD}}
+        payload = {"protocol": 1, "provider": provider, "steps": list(steps), "secrets": {"pw": LAB_PASSWORD}}
         text = self.engine.run(host, json.dumps(payload))
         start, end = MARKERS.RESULT_START, MARKERS.RESULT_END
         return json.loads(text[text.index(start) + len(start):text.index(end)])

@@ -15,10 +15,10 @@ from cmlab.dispatch import CommandOutcome
 from cmlab.faults import Faults
 from cmlab.wsman import ListenerConfig, Users, WSManListener
 from cmlab.wsman.pki import CertPaths, ensure_ca, ensure_client_cert, ensure_server_cert
+from tests.fixtures import LAB_PASSWORD
 from tests.integration.conftest import RunningLab
 
 WSMAN_HOST = "cas.lab.example"
-WSMAN_PASSWORD = "Sup3r:Secret!"
 WSMAN_UPN = "admin@lab.example"
 
 
@@ -30,7 +30,8 @@ class FakeDispatcher:
     calls: list[tuple[str, str, bytes]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def run(self, host: str, command_line: str, stdin: bytes, runspace: dict | None = None) -> CommandOutcome:
+    def run(self, host: str, command_line: str, stdin: bytes, runspace: dict | None = None,
+            identity: str | None = None) -> CommandOutcome:
         with self._lock:
             self.calls.append((host, command_line, stdin))
         if self.behaviour is not None:
@@ -61,7 +62,7 @@ def wsman_pki(tmp_path_factory: pytest.TempPathFactory) -> WsmanPki:
 @pytest.fixture(scope="session")
 def wsman_users(tmp_path_factory: pytest.TempPathFactory) -> Users:
     return Users(
-        [("LAB", "admin", WSMAN_PASSWORD), ("", "localuser", "local-pw")],
+        [("LAB", "admin", LAB_PASSWORD), ("", "localuser", "local-pw")],
         cert_map={WSMAN_UPN: "LAB\\admin"},
         state_dir=str(tmp_path_factory.mktemp("users")),
     )

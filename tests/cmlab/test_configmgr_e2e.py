@@ -17,16 +17,16 @@ from cmlab.engine import bootstrap_module
 from cmlab.lab import Lab
 from cmlab.model.netsettings import NETFX_KEY, NETFX_WOW_KEY
 from cmlab.scripts import ENGINE_FILE
+from tests.fixtures import LAB_PASSWORD
 
 B = bootstrap_module()
-PASSWORD = "E2e-ConfigMgr-1"
 DISCOVER = {"site_code": None, "server": None, "module": None, "username": None, "password_secret": None}
 
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
     with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True,
-             password=PASSWORD, catalog=CATALOG) as lab:
+             password=LAB_PASSWORD, catalog=CATALOG) as lab:
         control = ControlServer(lab)
         control.start()
         try:
@@ -43,7 +43,7 @@ def plan(lab: Lab, host: str, *steps: tuple) -> dict:
                "secrets": {}}
     ep = lab.endpoints()[host]
     p = winrm.Protocol(endpoint=f"http://{ep['address']}:{ep['http_port']}/wsman", transport="ntlm",
-                       username="LAB\\cmadmin", password=PASSWORD)
+                       username="LAB\\cmadmin", password=LAB_PASSWORD)
     shell = p.open_shell()
     try:
         command = p.run_command(shell, B.BOOTSTRAP_COMMAND)

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import pytest
-from configmgr_harness import ConfigMgrLab, add_scp, default_topology, step
+from configmgr_harness import ConfigMgrLab, add_scp, default_topology
+
+from tests.fixtures import step
 
 SCP_COMPONENTS = {"SMS_DMP_DOWNLOADER", "SMS_DMP_UPLOADER", "SMS_SERVICE_CONNECTOR"}
 

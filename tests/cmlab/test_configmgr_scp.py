@@ -6,11 +6,12 @@ proxies, the console notification (#console-notifications), and Invoke-WebReques
 from __future__ import annotations
 
 import pytest
-from configmgr_harness import MESSAGE, ConfigMgrLab, default_topology, step
+from configmgr_harness import MESSAGE, ConfigMgrLab, default_topology
 
 from cmlab.model.certificates import stand_in_pem
 from cmlab.model.internet import ENDPOINTS, MSG_SEND, MSG_TIMEOUT, MSG_TLS, WEB_EXCEPTION_STATUS
 from cmlab.model.netsettings import TLS12_CLIENT_KEY
+from tests.fixtures import step
 
 PS1 = "ps1.lab.example"
 DMP_KEY = r"HKLM:\SOFTWARE\Microsoft\SMS\COMPONENTS\SMS_DMP_DOWNLOADER"

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from configmgr_harness import ConfigMgrLab, step
+from configmgr_harness import ConfigMgrLab
 
 from cmlab.model.internet import MSG_SEND
 from cmlab.model.netsettings import NETFX_KEY, NETFX_WOW_KEY
 from cmlab.model.sct import UNHANDLED_EXIT, install_tool, select_updates
+from tests.fixtures import step
 
 PS1 = "ps1.lab.example"
 TOOL_DIR = r"C:\Program Files\Microsoft Configuration Manager\CD.Latest\SMSSETUP\TOOLS\ServiceConnectionTool"

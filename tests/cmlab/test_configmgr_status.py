@@ -7,9 +7,10 @@ import datetime
 import re
 
 import pytest
-from configmgr_harness import MESSAGE, SUMMARY, ConfigMgrLab, step
+from configmgr_harness import MESSAGE, SUMMARY, ConfigMgrLab
 
 from cmlab.model.status import SEVERITY_ERROR, SEVERITY_INFORMATION, SEVERITY_WARNING, TALLY_INTERVALS
+from tests.fixtures import step
 
 
 @pytest.fixture

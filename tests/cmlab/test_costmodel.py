@@ -15,8 +15,8 @@ from cmlab.engine import Engine, load_catalog
 from cmlab.faults import Faults
 from cmlab.lab import Lab
 from cmlab.topology import load_topology
+from tests.fixtures import LAB_PASSWORD
 
-PASSWORD = "Cost-Model-Pass-1"
 CAS = "cas.lab.example"
 F = DEFAULT_FIGURES
 
@@ -30,7 +30,7 @@ def payload(*steps: tuple[str, str, dict]) -> str:
 
 @pytest.fixture
 def engine() -> Engine:
-    model = load_topology("inventories/lab/cmlab.yml").build_model(PASSWORD)
+    model = load_topology("inventories/lab/cmlab.yml").build_model(LAB_PASSWORD)
     return Engine(model, load_catalog(), Accounting(CostModel()), Faults())
 
 
@@ -65,7 +65,7 @@ def test_writes_cost_more_than_reads():
 
 
 def test_without_a_cost_model_nothing_is_estimated():
-    model = load_topology("inventories/lab/cmlab.yml").build_model(PASSWORD)
+    model = load_topology("inventories/lab/cmlab.yml").build_model(LAB_PASSWORD)
     engine = Engine(model, load_catalog(), Accounting(), Faults())
     engine.run(CAS, payload(("a", "Get-CMAccount", {})))
     counters = engine.accounting.snapshot()[CAS]
@@ -87,11 +87,11 @@ def test_over_winrm_the_counters_add_up_every_layer(tmp_path):
     """One bootstrap through pywinrm: WinRM requests, the shell, cmd.exe, powershell.exe, the engine."""
     costs = tmp_path / "costs.json"
     costs.write_text('{"module_import": 10}')
-    with Lab("inventories/lab/cmlab.yml", tmp_path / "lab", ephemeral_ports=True, password=PASSWORD,
+    with Lab("inventories/lab/cmlab.yml", tmp_path / "lab", ephemeral_ports=True, password=LAB_PASSWORD,
              cost_model=CostModel.load(costs)) as lab:
         ep = lab.endpoints()[CAS]
         p = winrm.Protocol(f"http://{ep['address']}:{ep['http_port']}/wsman", transport="ntlm", username="LAB\\cmadmin",
-                           password=PASSWORD, ca_trust_path=None)
+                           password=LAB_PASSWORD, ca_trust_path=None)
         command, arguments = _protocol.BOOTSTRAP_COMMAND.split(" ", 1)
         shell = p.open_shell(codepage=65001)
         command_id = p.run_command(shell, command, [arguments], console_mode_stdin=False)
@@ -143,7 +143,7 @@ def test_a_provider_on_another_machine_is_one_cim_session_per_invocation(engine)
     body = json.loads(cim_payload(("a", "Get-CimInstance", {"Namespace": NAMESPACE, "ClassName": "SMS_ComponentSummarizer"}),
                                   ("b", "Get-CimInstance", {"Namespace": NAMESPACE, "ClassName": "SMS_SCI_SCProperty"}),
                                   provider=remote))
-    body["secrets"] = {"p": PASSWORD}
+    body["secrets"] = {"p": LAB_PASSWORD}
     out = engine.run(CAS, json.dumps(body))
     assert '"ok":true' in out
     assert breakdown(engine) == {"cim_session": F["cim_session"], "cim_connect": F["cim_connect"],
@@ -155,10 +155,10 @@ def test_psrp_starts_powershell_once_per_pool_and_imports_the_module_once(tmp_pa
     from pypsrp.powershell import PowerShell, RunspacePool
     from pypsrp.wsman import WSMan
 
-    with Lab("inventories/lab/cmlab.yml", tmp_path / "lab", ephemeral_ports=True, password=PASSWORD) as lab:
+    with Lab("inventories/lab/cmlab.yml", tmp_path / "lab", ephemeral_ports=True, password=LAB_PASSWORD) as lab:
         ep = lab.endpoints()[CAS]
         connection = WSMan(ep["address"], port=ep["http_port"], ssl=False, auth="ntlm", username="LAB\\cmadmin",
-                           password=PASSWORD, cert_validation=False, operation_timeout=5, read_timeout=10)
+                           password=LAB_PASSWORD, cert_validation=False, operation_timeout=5, read_timeout=10)
         stdin = _protocol.build_stdin(engine_source(), payload(("a", "Get-CMAccount", {}))).decode("ascii")
         with RunspacePool(connection) as pool:
             for _ in range(2):             # a task's read plan and write plan: two pipelines, one runspace

@@ -11,8 +11,8 @@ from cmlab.accounting import Accounting
 from cmlab.engine import Engine, bootstrap_module, load_catalog, shape, to_engine_json
 from cmlab.faults import Faults
 from cmlab.topology import load_topology
+from tests.fixtures import LAB_PASSWORD, step
 
-PASSWORD = "Engine-Test-1!"
 SECRET = "Very-Secret-Value-42"
 NO_PROVIDER = {"site_code": None, "server": None, "module": None, "username": None, "password_secret": None}
 SYSRESUSE = {"SiteCode": None, "RoleName": None, "NetworkOSPath": None,
@@ -24,14 +24,9 @@ PLAN_CATALOG = load_catalog()
 MARKERS = bootstrap_module()
 
 
-def step(sid: str, cmdlet: str, select=None, on_error: str = "stop", **params) -> dict:
-    return {"id": sid, "cmdlet": cmdlet, "provider": CATALOG.provider_kind(cmdlet, params), "params": params,
-            "select": select, "on_error": on_error}
-
-
 class Harness:
     def __init__(self) -> None:
-        self.model = load_topology("inventories/lab/cmlab.yml").build_model(PASSWORD)
+        self.model = load_topology("inventories/lab/cmlab.yml").build_model(LAB_PASSWORD)
         self.accounting = Accounting()
         self.faults = Faults()
         self.engine = Engine(self.model, CATALOG, self.accounting, self.faults)
@@ -255,7 +250,7 @@ def test_provider_unknown_or_not_a_provider(run):
     assert doc["error"]["fqid"] == "NewDriveProviderException,Microsoft.PowerShell.Commands.NewPSDriveCommand"
     creds = {"username": "LAB\\cmadmin", "password_secret": "p"}
     doc = run(step("x", "Get-CMSite"), provider={**NO_PROVIDER, "site_code": "CAS", "server": "scp01.lab.example",
-                                                 **creds}, secrets={"p": PASSWORD})
+                                                 **creds}, secrets={"p": LAB_PASSWORD})
     assert doc["error"]["stage"] == "provider" and "does not serve site 'CAS'" in doc["error"]["message"]
 
 
@@ -272,9 +267,9 @@ def test_remote_provider_needs_explicit_credentials(run):
     assert doc["error"]["stage"] == "provider" and doc["error"]["message"].startswith("Access is denied.")
     creds = {**remote, "username": "LAB\\cmadmin", "password_secret": "p"}
     assert run(step("x", "Get-CMSite"), provider=creds, secrets={"p": "wrong"})["error"]["category"] == "PermissionDenied"
-    doc = run(step("x", "Get-CMServiceConnectionPoint", {"SiteCode": None}), provider=creds, secrets={"p": PASSWORD})
+    doc = run(step("x", "Get-CMServiceConnectionPoint", {"SiteCode": None}), provider=creds, secrets={"p": LAB_PASSWORD})
     assert doc["ok"] and outputs(doc, "x") == [{"SiteCode": "PS1"}]
-    assert PASSWORD not in run.last_stdout
+    assert LAB_PASSWORD not in run.last_stdout
     no_secret = run(step("x", "Get-CMSite"), provider=creds)
     assert no_secret["error"]["message"] == "Secret 'p' is not in the payload."
 
@@ -285,7 +280,7 @@ def test_remote_discovery_is_a_second_hop(run):
     doc = run(step("x", "Get-CMSite"), provider={**NO_PROVIDER, "server": "ps1.lab.example"})
     assert doc["error"]["fqid"] == "HRESULT 0x80070005,Microsoft.Management.Infrastructure.CimCmdlets.NewCimSessionCommand"
     creds = {**NO_PROVIDER, "server": "ps1.lab.example", "username": "LAB\\cmadmin", "password_secret": "p"}
-    doc = run(step("x", "Get-CMSite", {"SiteCode": None}), provider=creds, secrets={"p": PASSWORD})
+    doc = run(step("x", "Get-CMSite", {"SiteCode": None}), provider=creds, secrets={"p": LAB_PASSWORD})
     assert doc["ok"] and outputs(doc, "x") == [{"SiteCode": "CAS"}, {"SiteCode": "PS1"}]
 
 
@@ -521,10 +516,10 @@ def test_a_cim_read_needs_no_module(run):
     # scp01 has no console: a cmsite step fails to import the module, a cim step never imports it.
     assert cim_read()["provider"] == "cim"
     provider = {"site_code": "CAS", "server": "cas.lab.example", "username": "LAB\\cmadmin", "password_secret": "p"}
-    doc = run(cim_read(), provider=provider, secrets={"p": PASSWORD}, host="scp01.lab.example")
+    doc = run(cim_read(), provider=provider, secrets={"p": LAB_PASSWORD}, host="scp01.lab.example")
     assert doc["ok"], doc["error"]
     assert {r["SiteCode"] for r in outputs(doc, "dmp")} >= {"CAS"}
-    doc = run(step("x", "Get-CMSite"), provider=provider, secrets={"p": PASSWORD}, host="scp01.lab.example")
+    doc = run(step("x", "Get-CMSite"), provider=provider, secrets={"p": LAB_PASSWORD}, host="scp01.lab.example")
     assert doc["error"]["stage"] == "provider" and "ConfigurationManager" in doc["error"]["message"]
 
 
@@ -536,10 +531,10 @@ def test_a_cim_read_of_a_provider_on_another_machine_goes_through_a_cim_session(
     assert doc["error"]["fqid"] == "HRESULT 0x80070005,Microsoft.Management.Infrastructure.CimCmdlets.NewCimSessionCommand"
     creds = {**remote, "username": "LAB\\cmadmin", "password_secret": "p"}
     assert run(cim_read(), provider=creds, secrets={"p": "wrong"})["error"]["category"] == "PermissionDenied"
-    doc = run(cim_read(), cim_read("again"), provider=creds, secrets={"p": PASSWORD})
+    doc = run(cim_read(), cim_read("again"), provider=creds, secrets={"p": LAB_PASSWORD})
     assert doc["ok"], doc["error"]
     assert {r["SiteCode"] for r in outputs(doc, "dmp")} == {"PS1"}      # PS1's provider knows its own site
-    assert PASSWORD not in run.last_stdout
+    assert LAB_PASSWORD not in run.last_stdout
 
 
 def test_provider_facts_without_the_module_and_an_unavailable_provider_fails_the_read(run):

@@ -15,15 +15,10 @@ from cmlab.contract import protocol
 from cmlab.engine import Engine, load_catalog, round_trip_date, to_engine_json
 from cmlab.faults import Faults
 from cmlab.topology import load_topology
+from tests.fixtures import LAB_PASSWORD, step
 
-PASSWORD = "Contract-Test-1!"
 CATALOG = load_catalog()
 CAS = "cas.lab.example"
-
-
-def step(sid: str, cmdlet: str, select=None, on_error: str = "stop", **params) -> dict:
-    return {"id": sid, "cmdlet": cmdlet, "provider": CATALOG.provider_kind(cmdlet, params), "params": params,
-            "select": select, "on_error": on_error}
 
 
 def strict_json(text: str):
@@ -34,7 +29,7 @@ def strict_json(text: str):
 
 @pytest.fixture
 def engine() -> Engine:
-    model = load_topology("inventories/lab/cmlab.yml").build_model(PASSWORD)
+    model = load_topology("inventories/lab/cmlab.yml").build_model(LAB_PASSWORD)
     return Engine(model, CATALOG, Accounting(), Faults())
 
 
@@ -98,11 +93,12 @@ def test_the_ascii_fast_path_is_case_sensitive_and_anchored_at_the_very_end():
 
 
 def test_the_bootstrap_separator_is_found_ordinally():
-    # .NET Framework's culture-aware IndexOf ignores NUL: "\n\n" in the engine would have matched.
-    engine_text, payload = "a\n\nb", '{"protocol":1}'
+    # The separator is one NUL, found with IndexOf(Char), which is ordinal (.NET Framework's culture-aware
+    # IndexOf(String) ignores NUL); a NUL of the payload travels as \u0000.
+    engine_text, payload = "a\n\nb", json.dumps({"protocol": 1, "x": "\0\n\0"})
     packed = protocol.build_stdin(engine_text, payload)
     assert protocol.split_stdin(packed) == ("a\nb", payload)    # minified: no blank line left either
-    assert "[StringComparison]::Ordinal" in protocol.BOOTSTRAP
+    assert "$s.IndexOf([char]0)" in protocol.BOOTSTRAP
 
 
 def test_step_ids_compare_ignoring_case_as_powershell_hashtables(engine):
@@ -202,7 +198,7 @@ def proxied(engine, secret: str | None, **extra) -> dict:
 
 
 def test_a_plan_credential_authenticates_to_the_proxy(engine):
-    doc = proxied(engine, PASSWORD)
+    doc = proxied(engine, LAB_PASSWORD)
     assert doc["ok"] and doc["steps"][0]["ok"], doc
     assert doc["steps"][0]["output"] == [{"StatusCode": 200}]
 
@@ -218,7 +214,7 @@ def test_a_web_exception_carries_its_status_and_the_http_status(engine):
             "fqid": "WebCmdletWebResponseException,Microsoft.PowerShell.Commands.InvokeWebRequestCommand"}
     with engine.model.lock:
         engine.model.internet.configure({"endpoints": {"aka.ms": "timeout"}})
-    web = proxied(engine, PASSWORD)["steps"][0]
+    web = proxied(engine, LAB_PASSWORD)["steps"][0]
     assert (web["error"]["web_status"], "http_status" in web["error"]) == ("Timeout", False)
 
 

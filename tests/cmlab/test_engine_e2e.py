@@ -13,22 +13,22 @@ from cmlab.control import ControlServer
 from cmlab.engine import bootstrap_module
 from cmlab.lab import Lab
 from cmlab.scripts import ENGINE_FILE
+from tests.fixtures import LAB_PASSWORD
 
 B = bootstrap_module()
-PASSWORD = "E2e-Lab-Password-1"
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True,
-             password=PASSWORD) as running:
+             password=LAB_PASSWORD) as running:
         yield running
 
 
 def protocol(lab: Lab, host: str) -> winrm.Protocol:
     ep = lab.endpoints()[host]
     return winrm.Protocol(endpoint=f"http://{ep['address']}:{ep['http_port']}/wsman", transport="ntlm",
-                          username="LAB\\cmadmin", password=PASSWORD)
+                          username="LAB\\cmadmin", password=LAB_PASSWORD)
 
 
 def run_command(p: winrm.Protocol, command: str, stdin: bytes) -> tuple[bytes, bytes, int]:

@@ -11,16 +11,16 @@ import winrm
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, TransportError
 from cmlab.faults import Faults
 from cmlab.lab import Lab
+from tests.fixtures import LAB_PASSWORD
 from tests.winrm_plan import run_plan_over
 
-PASSWORD = "Trigger-Lab-Pass-1"
 HOST = "scp01.lab.example"
 KEY = "HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319"
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True, password=PASSWORD) as running:
+    with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True, password=LAB_PASSWORD) as running:
         yield running
 
 
@@ -35,7 +35,7 @@ def clean(lab):
 def protocol(lab: Lab) -> winrm.Protocol:
     ep = lab.endpoints()[HOST]
     return winrm.Protocol(f"http://{ep['address']}:{ep['http_port']}/wsman", transport="ntlm",
-                          username="LAB\\cmadmin", password=PASSWORD, operation_timeout_sec=2, read_timeout_sec=3)
+                          username="LAB\\cmadmin", password=LAB_PASSWORD, operation_timeout_sec=2, read_timeout_sec=3)
 
 
 def write(value: int) -> Plan:

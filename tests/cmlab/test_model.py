@@ -25,13 +25,12 @@ from cmlab.model import (
     wildcard_match,
 )
 from cmlab.topology import load_topology
-
-PASSWORD = "Model-Test-1!"
+from tests.fixtures import LAB_PASSWORD
 
 
 @pytest.fixture
 def model() -> LabModel:
-    return load_topology("inventories/lab/cmlab.yml").build_model(PASSWORD)
+    return load_topology("inventories/lab/cmlab.yml").build_model(LAB_PASSWORD)
 
 
 @pytest.fixture
@@ -130,7 +129,7 @@ def test_accounts_keep_only_a_fingerprint(model, lab):
     lab.set_account_password(account, "Another-secret")
     assert account.password_version == 2
     dumped = json.dumps(model.dump())
-    for secret in ("Hunter2-secret", "Another-secret", PASSWORD):
+    for secret in ("Hunter2-secret", "Another-secret", LAB_PASSWORD):
         assert secret not in dumped
     assert "PasswordFingerprint(<hidden>)" == repr(account.fingerprint)
 

@@ -6,7 +6,9 @@ cmdlets return the same classes), keyed, with the filters the collection's read 
 from __future__ import annotations
 
 import pytest
-from configmgr_harness import ConfigMgrLab, step
+from configmgr_harness import ConfigMgrLab
+
+from tests.fixtures import step
 
 SITE = {"SiteCode": None, "SiteName": None, "ReportingSiteCode": None, "Type": None, "ServerName": None,
         "CimSystemProperties": {"Namespace": None, "ClassName": None}}

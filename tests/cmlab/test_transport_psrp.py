@@ -20,8 +20,8 @@ from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
     to_plan_result,
 )
 from cmlab.lab import Lab
+from tests.fixtures import LAB_PASSWORD
 
-PASSWORD = "Psrp-Lab-Pass-1"
 CAS = "cas.lab.example"
 
 
@@ -29,11 +29,11 @@ CAS = "cas.lab.example"
 def lab(tmp_path_factory):
     # Basic over http (no encryption) allowed, as the topology switches would: Windows refuses both.
     with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True,
-             password=PASSWORD, winrm={"allow_basic": True, "allow_unencrypted": True}) as running:
+             password=LAB_PASSWORD, winrm={"allow_basic": True, "allow_unencrypted": True}) as running:
         yield running
 
 
-def wsman(lab: Lab, auth: str = "ntlm", encryption: str = "auto", https: bool = False, password: str = PASSWORD,
+def wsman(lab: Lab, auth: str = "ntlm", encryption: str = "auto", https: bool = False, password: str = LAB_PASSWORD,
           **kwargs) -> WSMan:
     ep = lab.endpoints()[CAS]
     return WSMan(ep["address"], port=ep["https_port" if https else "http_port"], ssl=https, auth=auth,

@@ -24,9 +24,9 @@ from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
 )
 from cmlab.lab import Lab
 from cmlab.wsman.pki import ensure_ca
+from tests.fixtures import LAB_PASSWORD
 from tests.winrm_plan import run_plan_over
 
-PASSWORD = "Transport-Lab-Pass-1"
 CAS = "cas.lab.example"
 PS1 = "ps1.lab.example"
 
@@ -35,7 +35,7 @@ PS1 = "ps1.lab.example"
 def lab(tmp_path_factory):
     # Basic, unencrypted http and certificates enabled, as a topology's `winrm:` switches would (Windows: all off).
     with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True,
-             password=PASSWORD, winrm={"allow_basic": True, "allow_unencrypted": True, "allow_certificate": True}) as running:
+             password=LAB_PASSWORD, winrm={"allow_basic": True, "allow_unencrypted": True, "allow_certificate": True}) as running:
         yield running
 
 
@@ -50,7 +50,7 @@ def url(lab: Lab, host: str = CAS, scheme: str = "http") -> str:
     return f"{scheme}://{ep['address']}:{ep[f'{scheme}_port']}/wsman"
 
 
-def protocol(lab: Lab, host: str = CAS, scheme: str = "http", transport: str = "ntlm", password: str = PASSWORD,
+def protocol(lab: Lab, host: str = CAS, scheme: str = "http", transport: str = "ntlm", password: str = LAB_PASSWORD,
              **kwargs) -> winrm.Protocol:
     kwargs.setdefault("ca_trust_path", lab.ca_cert if scheme == "https" else None)
     kwargs.setdefault("server_cert_validation", "validate")
@@ -87,7 +87,7 @@ def site_codes(p: winrm.Protocol) -> set[str]:
 
 
 def test_windows_defaults_refuse_basic_unencrypted_and_certificates(tmp_path):
-    with Lab("inventories/lab/cmlab.yml", tmp_path / "lab", ephemeral_ports=True, password=PASSWORD) as default:
+    with Lab("inventories/lab/cmlab.yml", tmp_path / "lab", ephemeral_ports=True, password=LAB_PASSWORD) as default:
         assert default.describe()["winrm"] == {"allow_basic": False, "allow_unencrypted": False, "allow_certificate": False}
         refused = [protocol(default, transport="basic"), protocol(default, transport="ntlm", message_encryption="never"),
                    protocol(default, scheme="https", transport="ssl"), protocol(default, scheme="https", transport="certificate")]

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from windows_harness import WindowsLab, step
+from windows_harness import WindowsLab
 
 from cmlab.model import InvalidArgument, LogWriter
 from cmlab.model.cmtrace import default_thread, rollover_path
+from tests.fixtures import step
 
 HOST = "ps1.lab.example"
 LOGS = "C:\\Program Files\\Microsoft Configuration Manager\\Logs"

@@ -16,9 +16,9 @@ from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
 )
 from cmlab.lab import Lab
 from cmlab.model import ExecutiveTiming, LogWriter
+from tests.fixtures import LAB_PASSWORD
 from tests.winrm_plan import run_plan_over
 
-PASSWORD = "Windows-E2e-Pass-1"
 SCP01, PS1 = "scp01.lab.example", "ps1.lab.example"
 THREAD = "HKLM:\\SOFTWARE\\Microsoft\\SMS\\Components\\SMS_EXECUTIVE\\Threads\\SMS_E2E_COMPONENT"
 
@@ -26,14 +26,14 @@ THREAD = "HKLM:\\SOFTWARE\\Microsoft\\SMS\\Components\\SMS_EXECUTIVE\\Threads\\S
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True,
-             password=PASSWORD) as running:
+             password=LAB_PASSWORD) as running:
         yield running
 
 
 def send(lab: Lab, host: str, plan: Plan) -> PlanResult:
     ep = lab.endpoints()[host]
     protocol = winrm.Protocol(f"http://{ep['address']}:{ep['http_port']}/wsman", transport="ntlm",
-                              username="LAB\\cmadmin", password=PASSWORD, operation_timeout_sec=5, read_timeout_sec=10)
+                              username="LAB\\cmadmin", password=LAB_PASSWORD, operation_timeout_sec=5, read_timeout_sec=10)
     return run_plan_over(protocol, plan)
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from windows_harness import THREADS, WindowsLab, step
+from windows_harness import THREADS, WindowsLab
 
 from cmlab.model import ExecutiveTiming, ensure_executive
 from cmlab.model.executive import default_dll
 from cmlab.topology import TopologyError, parse_topology
+from tests.fixtures import step
 
 HOST = "ps1.lab.example"
 THREAD = {"Requested Operation": None, "Current State": None}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from windows_harness import WindowsLab, step
+from windows_harness import WindowsLab
+
+from tests.fixtures import step
 
 RULE = {"Name": None, "DisplayName": None, "Description": None, "Group": None, "Direction": None, "Action": None,
         "Enabled": None, "Profile": None, "PrimaryStatus": None}

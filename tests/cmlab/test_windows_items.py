@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from windows_harness import WindowsLab, step
+from windows_harness import WindowsLab
+
+from tests.fixtures import step
 
 HOST = "ps1.lab.example"
 SMS = "HKLM:\\SOFTWARE\\Microsoft\\SMS"

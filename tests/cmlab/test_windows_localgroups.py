@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from windows_harness import WindowsLab, step
+from windows_harness import WindowsLab
+
+from tests.fixtures import step
 
 MEMBER = {"Name": None, "ObjectClass": None, "PrincipalSource": None, "SID": None}
 NS = "Microsoft.PowerShell.Commands"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from configmgr_harness import ConfigMgrLab, default_topology, step
+from configmgr_harness import ConfigMgrLab, default_topology
 
 from cmlab.model.netsettings import (
     INTERNET_CONNECTIONS_KEY,
@@ -20,6 +20,7 @@ from cmlab.model.netsettings import (
     encode_winhttp,
 )
 from cmlab.topology import TopologyError, parse_topology
+from tests.fixtures import step
 
 SCP01 = "scp01.lab.example"
 

@@ -25,13 +25,13 @@ from cmlab.wsman import Users, encryption, soap
 from cmlab.wsman.pki import ensure_ca, ensure_client_cert, ensure_server_cert
 from cmlab.wsman.service import long_poll_budget
 from cmlab.wsman.winrs import parse_command_line, parse_send
+from tests.fixtures import LAB_PASSWORD
 
 HOST = "cas.lab.example"
-PASSWORD = "Sup3r:Secret!"
 NS = {"s": soap.NS_SOAP, "a": soap.NS_ADDRESSING, "w": soap.NS_WSMAN, "rsp": soap.NS_SHELL}
 
 
-def protocol(url: str, transport: str = "basic", user: str = "LAB\\admin", password: str = PASSWORD, **kw):
+def protocol(url: str, transport: str = "basic", user: str = "LAB\\admin", password: str = LAB_PASSWORD, **kw):
     kw.setdefault("operation_timeout_sec", 3)
     kw.setdefault("read_timeout_sec", 5)
     kw.setdefault("ca_trust_path", None)   # no REQUESTS_CA_BUNDLE fallback (deprecated in pywinrm)
@@ -118,7 +118,7 @@ def test_local_account(wsman_lab, transport, user):
 
 
 def test_session_run_cmd_and_counters(wsman_lab):
-    session = winrm.Session(wsman_lab.url, auth=("LAB\\admin", PASSWORD), transport="basic")
+    session = winrm.Session(wsman_lab.url, auth=("LAB\\admin", LAB_PASSWORD), transport="basic")
     result = session.run_cmd("hostname")
     assert result.status_code == 0
     assert result.std_out == f"{HOST}|hostname|".encode()
@@ -140,7 +140,7 @@ def test_ntlm_with_message_encryption(wsman_lab, user):
 
 
 def test_ntlm_auto_encrypts_over_http(wsman_lab):
-    session = winrm.Session(wsman_lab.url, auth=("LAB\\admin", PASSWORD), transport="ntlm")
+    session = winrm.Session(wsman_lab.url, auth=("LAB\\admin", LAB_PASSWORD), transport="ntlm")
     assert session.run_cmd("ver").status_code == 0
     assert wsman_lab.listener.encrypted_requests == 5
 
@@ -154,7 +154,7 @@ def test_ntlm_without_encryption(wsman_lab):
 
 @pytest.mark.parametrize("transport", ["basic", "ntlm"])
 @pytest.mark.parametrize(("user", "password"), [
-    ("LAB\\admin", "wrong"), ("LAB\\nobody", PASSWORD), ("OTHER\\admin", PASSWORD), ("LAB\\localuser", "local-pw"),
+    ("LAB\\admin", "wrong"), ("LAB\\nobody", LAB_PASSWORD), ("OTHER\\admin", LAB_PASSWORD), ("LAB\\localuser", "local-pw"),
 ])
 def test_bad_credentials_are_rejected(wsman_lab, transport, user, password):
     with pytest.raises(InvalidCredentialsError):
@@ -319,7 +319,7 @@ def _post(url: str, action: str, body: str, shell: str | None = None, options: s
     )
     xml = _ENVELOPE.format(action=action, message_id=message_id, selectors=selectors, options=options, body=body)
     reply = requests.post(
-        url, data=xml.encode(), auth=("LAB\\admin", PASSWORD), timeout=10,
+        url, data=xml.encode(), auth=("LAB\\admin", LAB_PASSWORD), timeout=10,
         headers={"Content-Type": "application/soap+xml;charset=UTF-8"},
     )
     root = ET.fromstring(reply.content)
@@ -361,7 +361,7 @@ def test_raw_wsman_with_other_prefixes_and_ansible_send(wsman_lab):
 def test_unsupported_action_and_garbage(wsman_lab):
     status, root, _ = _post(wsman_lab.url, "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get", "")
     assert status == 500 and root.findtext(".//s:Subcode/s:Value", namespaces=NS) == "a:ActionNotSupported"
-    reply = requests.post(wsman_lab.url, data=b"<not-xml", auth=("admin", PASSWORD), timeout=5)
+    reply = requests.post(wsman_lab.url, data=b"<not-xml", auth=("admin", LAB_PASSWORD), timeout=5)
     assert reply.status_code == 500 and b"SchemaValidationError" in reply.content
 
 
@@ -387,11 +387,11 @@ def test_parsers_read_by_namespace():
 
 
 def test_fault_host_down_refuses_connections(wsman_lab):
-    session = winrm.Session(wsman_lab.url, auth=("LAB\\admin", PASSWORD), transport="basic")
+    session = winrm.Session(wsman_lab.url, auth=("LAB\\admin", LAB_PASSWORD), transport="basic")
     assert session.run_cmd("a").status_code == 0
     wsman_lab.faults.add("host_down", host=HOST)
     with pytest.raises(requests.exceptions.ConnectionError):
-        winrm.Session(wsman_lab.url, auth=("LAB\\admin", PASSWORD), transport="basic").run_cmd("a")
+        winrm.Session(wsman_lab.url, auth=("LAB\\admin", LAB_PASSWORD), transport="basic").run_cmd("a")
 
     def refused() -> bool:
         try:
@@ -461,7 +461,7 @@ def test_other_hosts_faults_do_not_apply(wsman_lab):
 
 
 def test_listener_restarts_and_stop_drops_connections(wsman_lab):
-    session = winrm.Session(wsman_lab.url, auth=("LAB\\admin", PASSWORD), transport="ntlm")
+    session = winrm.Session(wsman_lab.url, auth=("LAB\\admin", LAB_PASSWORD), transport="ntlm")
     assert session.run_cmd("a").status_code == 0
     port = wsman_lab.listener.port
     wsman_lab.listener.stop()
@@ -469,7 +469,7 @@ def test_listener_restarts_and_stop_drops_connections(wsman_lab):
         session.run_cmd("b")
     wsman_lab.listener.start()
     assert wsman_lab.listener.port == port
-    session = winrm.Session(wsman_lab.url, auth=("LAB\\admin", PASSWORD), transport="ntlm")
+    session = winrm.Session(wsman_lab.url, auth=("LAB\\admin", LAB_PASSWORD), transport="ntlm")
     assert session.run_cmd("c").status_code == 0
 
 

@@ -9,22 +9,17 @@ from pathlib import Path
 from cmlab.accounting import Accounting
 from cmlab.engine import Engine, bootstrap_module, load_catalog
 from cmlab.topology import load_topology
+from tests.fixtures import LAB_PASSWORD
 
-PASSWORD = "Windows-Test-1!"
 # The cmdlets cmlab simulates, also those no plan uses yet (tools/build_catalog.py writes it).
 CATALOG = load_catalog(str(Path(__file__).with_name("lab_catalog.json")))
 MARKERS = bootstrap_module()
 THREADS = "HKLM:\\SOFTWARE\\Microsoft\\SMS\\Components\\SMS_EXECUTIVE\\Threads"
 
 
-def step(sid: str, cmdlet: str, select=None, on_error: str = "stop", **params) -> dict:
-    return {"id": sid, "cmdlet": cmdlet, "provider": CATALOG.provider_kind(cmdlet, params), "params": params,
-            "select": select, "on_error": on_error}
-
-
 class WindowsLab:
     def __init__(self, topology: str = "inventories/lab/cmlab.yml") -> None:
-        self.model = load_topology(topology).build_model(PASSWORD)
+        self.model = load_topology(topology).build_model(LAB_PASSWORD)
         self.accounting = Accounting()
         self.engine = Engine(self.model, CATALOG, self.accounting)
 

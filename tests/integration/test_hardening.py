@@ -20,8 +20,9 @@ SITE = REPO / "playbooks" / "site.yml"
 VALIDATION_TASK = "service_connection_point : Refuse host names that are not plain host names"
 
 
-def one_task(lab, name: str, host: str, module: str, args: dict, **keywords):
-    play = [{"hosts": host, "gather_facts": False, "tasks": [{"name": name, f"configmgr.scp.{module}": args, **keywords}]}]
+def one_task(lab, name: str, host: str, module: str, args: dict, play_vars: dict | None = None, **keywords):
+    play = [{"hosts": host, "gather_facts": False, "vars": play_vars or {},
+             "tasks": [{"name": name, f"configmgr.scp.{module}": args, **keywords}]}]
     return lab.write_playbook(f"{name}.yml", json.dumps(play))
 
 
@@ -170,3 +171,100 @@ def test_an_account_at_two_sites_is_read_and_used_per_site(lab):
     accounts = [a["site_code"] for h in lab.state()["hierarchies"].values() for a in h["accounts"]
                 if a["user_name"] == "LAB\\svc-cmnaa"]
     assert accounts == ["CAS"]
+
+
+# 8.4, 8.5, 8.6: identifiers, zone ids and Windows paths are refused before anything is sent -----------------
+
+REFUSED_BEFORE_SENDING = [
+    # (module, play hosts, arguments, the option the message must name)
+    ("cm_account", "sms_provider", {"name": "LAB\\svc-cmproxy\r\nLAB\\x", "password": "pw-1"}, "name"),
+    ("cm_account", "sms_provider", {"name": "LAB\\svc-cmproxy\nx", "password": "pw-1"}, "name"),
+    ("cm_account", "sms_provider", {"name": "LAB\\svc\u0000cmproxy", "password": "pw-1"}, "name"),
+    ("site_system_server", "sms_provider", {"site_system_server": "scp01.lab.example",
+                                            "installation_account": "LAB\\svc-cminstall\r"}, "installation_account"),
+    ("site_system_server", "sms_provider", {"site_system_server": "scp01.lab.example", "proxy_server": "proxy.lab.example",
+                                            "proxy_account": "LAB\\svc\u0000cmproxy"}, "proxy_account"),
+    ("service_connection_point_info", "sms_provider", {"provider_username": "LAB\\cmadmin\n",
+                                                       "provider_password": "x-1"}, "provider_username"),
+    ("local_group_member", "scp_hosts", {"members": ["LAB\\CAS$\u0000"]}, "members"),
+    ("local_group_member", "scp_hosts", {"group": "Administrators\u0000", "members": ["LAB\\CAS$"]}, "group"),
+    ("firewall_rule", "scp_hosts", {"name": "SCP-Out\u0000", "direction": "outbound"}, "name"),
+    ("firewall_rule", "scp_hosts", {"name": "SCP-Out", "display_name": "SCP\u202eout"}, "display_name"),
+    # 8.5: nothing but an interface index after an IPv6 zone id
+    ("site_system_server", "sms_provider", {"site_system_server": "scp01.lab.example",
+                                            "proxy_server": "fe80::1%$(whoami)"}, "proxy_server"),
+    ("site_system_server", "sms_provider", {"site_system_server": "scp01.lab.example",
+                                            "proxy_server": "fe80::1%eth0;x"}, "proxy_server"),
+    # 8.6: a Windows path is a string the controller never expands, and an absolute one
+    ("service_connection_point_info", "sms_provider", {"module_path": "~/ConfigurationManager.psd1"}, "module_path"),
+    ("service_connection_point_info", "sms_provider", {"module_path": "$HOME/ConfigurationManager.psd1"}, "module_path"),
+    ("service_connection_point_info", "sms_provider", {"module_path": "bin\\ConfigurationManager.psd1"}, "module_path"),
+    ("service_connection_point_info", "sms_provider",
+     {"module_path": "C:\\Program Files (x86)\\..\\..\\Windows\\ConfigurationManager.psd1"}, "module_path"),
+    ("service_connection_point_info", "sms_provider", {"module_path": "C:\\Temp\\Configuration\nManager.psd1"},
+     "module_path"),
+    ("service_connection_point_info", "sms_provider", {"module_path": "C:\\Temp\\ConfigurationManager.txt"}, "module_path"),
+]
+
+
+def test_identifiers_zone_ids_and_paths_are_refused_before_any_winrm_request(lab):
+    tasks = [{"name": f"refused {index}", f"configmgr.scp.{module}": args, "ignore_errors": True}
+             for index, (module, _hosts, args, _option) in enumerate(REFUSED_BEFORE_SENDING)]
+    plays = [{"hosts": hosts, "gather_facts": False, "tasks": [t for t, case in zip(tasks, REFUSED_BEFORE_SENDING)
+                                                                 if case[1] == hosts]}
+             for hosts in ("sms_provider", "scp_hosts")]
+    play = lab.write_playbook("refused.json", json.dumps(plays))
+    before = lab.state()
+    lab.reset_counters()
+    run = lab.playbook(play)
+    problems = []
+    for index, (module, _hosts, args, option) in enumerate(REFUSED_BEFORE_SENDING):
+        result = run.task(f"refused {index}")
+        message = result["result"].get("msg", "")
+        if result["status"] != "failed" or not message.startswith(option):
+            problems.append(f"{module} {args!r}: {result['status']} {message!r}")
+    assert problems == []
+    assert lab.requests_total() == 0
+    assert lab.state() == before
+
+
+def test_a_zone_id_that_is_an_interface_index_is_accepted(lab):
+    play = one_task(lab, "zone", "sms_provider", "site_system_server",
+                    {"site_system_server": "scp01.lab.example", "proxy_server": "FE80::1%12", "proxy_port": 3128})
+    run = lab.playbook(play, "--check")
+    result = run.task("zone")
+    assert result["status"] == "ok", result
+    assert result["result"]["after"]["proxy_server"] == "fe80::1%12"
+
+
+def test_module_path_is_sent_as_written(lab):
+    """The console's module path imports the module for a write; the same path in another case is the same path
+    (Windows compares paths case-insensitively), a path where there is no module fails where Import-Module does."""
+    console = "C:\\Program Files (x86)\\Microsoft Endpoint Manager\\AdminConsole\\bin\\ConfigurationManager.psd1"
+    good = one_task(lab, "good", "sms_provider", "cm_account",
+                    {"name": "LAB\\svc-cmproxy", "password": "Proxy-Pw-1", "module_path": console.upper()})
+    run = lab.playbook(good)
+    assert run.task("good")["status"] == "ok", run.task("good")
+    elsewhere = one_task(lab, "elsewhere", "sms_provider", "cm_account",
+                         {"name": "LAB\\svc-cminstall", "password": "Install-Pw-1",
+                          "module_path": "D:\\ConfigMgr\\ConfigurationManager.psd1"})
+    result = lab.playbook(elsewhere).task("elsewhere")
+    assert result["status"] == "failed"
+    assert "D:\\ConfigMgr\\ConfigurationManager.psd1" in result["result"]["msg"]
+
+
+# 8.14: become is refused, never ignored --------------------------------------------------------------------
+
+@pytest.mark.parametrize("module, hosts, args", [
+    ("service_connection_point_info", "sms_provider", {}),
+    ("firewall_rule", "scp_hosts", {"name": "SCP-Out", "direction": "outbound"}),
+])
+def test_become_is_refused_before_any_winrm_request(lab, module, hosts, args):
+    play = one_task(lab, "become", hosts, module, args, become=True, become_method="runas",
+                    become_user="LAB\\cmadmin", play_vars={"ansible_become_password": "certainly-not-the-password"})
+    lab.reset_counters()
+    run = lab.playbook(play)
+    result = run.task("become")
+    assert result["status"] == "failed", result
+    assert "become" in result["result"]["msg"] and "provider_username" in result["result"]["msg"]
+    assert lab.requests_total() == 0

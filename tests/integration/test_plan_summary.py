@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
+from tests.fixtures import PLAN_PASSWORD
+
 REPO = Path(__file__).resolve().parents[2]
 SITE = REPO / "playbooks" / "site.yml"
 ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
@@ -30,7 +32,6 @@ HOSTILE = ("a\n```\n# Forged heading\n~~~\n````\n<script>alert(1)</script> <img 
            " | x | `tick` ~~s~~ [link](https://evil.example) ![img](https://evil.example/i.png) &lt; &#10;"
            " *em* _u_ $x$ {+ins+} [[_TOC_]] \\ é 日本 🚀 \u202e\u200b\u2028\x1b\x07\r\t end")
 STARTS = ["# h1", "- item", "1. one", "> quote", "```", "    code", "<div>", "| a | b |", "=== ", "+ plus", "2) two"]
-PASSWORD = "Plan-S3cret-Pw!"
 
 TEST_ACTION = '''
 from ansible.plugins.action import ActionBase
@@ -139,9 +140,9 @@ def test_hostile_values_render_literally_in_a_plan(tmp_path):
     inventory = json.dumps({"all": {"hosts": {"evil|<b>#host</b>`x`": {"ansible_connection": "local",
                                                                          "ansible_python_interpreter": sys.executable}}}})
     rc, text, out = run_local(tmp_path, HOSTILE_PLAY, "--check", "--diff", inventory=inventory,
-                              extra={"evil": evil, "starts": STARTS, "secret": PASSWORD})
+                              extra={"evil": evil, "starts": STARTS, "secret": PLAN_PASSWORD})
     assert rc == 0, out
-    assert PASSWORD not in text
+    assert PLAN_PASSWORD not in text
     tokens, headings = structure(text)
     host = "evil|<b>#host</b>`x`"
     assert headings == [
@@ -234,14 +235,14 @@ def plan_env(plan: Path) -> dict:
 
 def test_plan_of_the_site_lists_the_hidden_account_task_and_no_secret_then_a_failure(lab):
     secrets = {"service_connection_point_installation_account": "LAB\\svc-cminstall",
-               "service_connection_point_installation_account_password": PASSWORD}
+               "service_connection_point_installation_account_password": PLAN_PASSWORD}
     before = lab.state()
     plan = lab.state_dir / "plan.md"
     run = lab.playbook(SITE, "--check", "--diff", "-vvv", extra_vars=secrets, env=plan_env(plan))
     assert run.rc == 0, run.stdout
     assert lab.state() == before
     text = plan.read_text(encoding="utf-8")
-    assert PASSWORD not in text
+    assert PLAN_PASSWORD not in text
     tokens, headings = structure(text)
     assert headings[0] == ("h1", "configmgr.scp plan")
     titles = [h for level, h in headings if level == "h3"]
@@ -274,7 +275,8 @@ def test_plan_of_the_site_lists_the_hidden_account_task_and_no_secret_then_a_fai
 
 
 def test_an_apply_through_a_real_module_with_a_hostile_description(lab):
-    description = "```\n# Approved by security\n<b>ok</b> | `x` \u00e9 [l](https://evil.example)"
+    # No '|': Windows refuses it in a rule's description (the module refuses it before sending).
+    description = "```\n# Approved by security\n<b>ok</b> `x` \u00e9 [l](https://evil.example)"
     play = lab.write_playbook("rule.yml", textwrap.dedent("""\
         - hosts: scp_hosts
           gather_facts: false

@@ -13,7 +13,7 @@ AGREED = ["service-connection-point-cmdlets", "site-system-servers", "sites-and-
           "status-messages", "configmgr-accounts", "usage-data-level", "scp-mode", "powershell-module-and-remoting",
           "wmi-classes", "sms-executive-threads", "service-connection-tool", "internet-endpoints", "tls-prerequisites",
           "logs", "asynchronous-installation", "placement-and-move", "remote-site-system-requirements",
-          "console-notifications"]
+          "console-notifications", "windows-names-and-paths", "read-only-rights"]
 
 
 def anchors() -> list[str]:

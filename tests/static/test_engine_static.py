@@ -64,6 +64,119 @@ def test_minified_engine_parses_too():
     assert problems(parse(source), source) == []
 
 
+def leaves(source: bytes) -> list[tuple[str, str]]:
+    """Every token of the syntax tree but comments, and the whole text of every double-quoted string (whose
+    variables are tokens of their own): (type, text), in order."""
+    out = []
+    stack = [parse(source).root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "comment":
+            continue
+        if node.child_count == 0 or node.type == "expandable_string_literal":
+            out.append((node.type, source[node.start_byte:node.end_byte].decode()))
+        stack.extend(reversed(node.children))
+    return out
+
+
+# What PowerShell defines itself: never renamed, and no new name may be one of them.
+AUTOMATIC = {"_", "$", "?", "^", "args", "consolefilename", "error", "event", "eventargs", "eventsubscriber",
+             "executioncontext", "false", "foreach", "home", "host", "input", "lastexitcode", "matches", "myinvocation",
+             "nestedpromptlevel", "null", "pid", "profile", "psboundparameters", "pscmdlet", "pscommandpath",
+             "psculture", "psdebugcontext", "pshome", "psitem", "psscriptroot", "pssenderinfo", "psuiculture",
+             "psversiontable", "pwd", "sender", "shellid", "stacktrace", "switch", "this", "true", "ofs", "env",
+             "confirmpreference", "debugpreference", "erroractionpreference", "errorview", "formatenumerationlimit",
+             "informationpreference", "maximumhistorycount", "outputencoding", "progresspreference",
+             "psdefaultparametervalues", "psemailserver", "psmoduleautoloadingpreference", "verbosepreference",
+             "warningpreference", "whatifpreference", "transcript"}
+
+
+def renamed_variables(text: str, in_string: bool = False) -> str:
+    table = {k.lower(): v for k, v in _bootstrap.ENGINE_VARIABLES.items()}
+    pattern = r"(?<![`$])(\$(?:script:)?)(\w+)" if in_string else r"^([$@](?:script:)?)(\w+)$"
+    return re.sub(pattern, lambda m: m.group(1) + table.get(m.group(2).lower(), m.group(2)), text, flags=re.I)
+
+
+def test_the_minified_engine_is_the_same_program():
+    """The minifier only drops comments and whitespace and renames the engine's functions
+    (_protocol.ENGINE_FUNCTIONS): the syntax tree of what runs is the tree of the source, token for token,
+    with those names. No PowerShell runtime exists here; this is the proof that minifying changes no meaning."""
+    source = ENGINE.read_bytes()
+    minified = _bootstrap.minify(ENGINE.read_text()).encode()
+    shapes = [str(parse(text).root_node).replace("(comment) ", "").replace(" (comment)", "") for text in (source, minified)]
+    assert shapes[0] == shapes[1]
+    renamed = {name.lower(): short for name, short in _bootstrap.ENGINE_FUNCTIONS.items()}
+
+    def expected(kind: str, text: str) -> str:
+        if kind in ("command_name", "function_name"):
+            return renamed.get(text.lower(), text)
+        if kind == "variable":
+            return renamed_variables(text)
+        if kind == "expandable_string_literal":
+            return renamed_variables(text, in_string=True)
+        return text
+
+    assert leaves(minified) == [(kind, expected(kind, text)) for kind, text in leaves(source)]
+    assert len(minified) < 0.7 * len(source)
+
+
+def test_the_engines_functions_are_renamed_safely(engine):
+    """Each function name occurs only where it defines or calls the function - never in a string, as an
+    argument or a parameter - so a new name changes nothing; the new names are unique, are no command of
+    Windows PowerShell (a leading underscore) and occur nowhere in the source."""
+    source, tree = engine
+    defined = sorted(source[n.start_byte:n.end_byte].decode() for n in nodes(tree.root_node, "function_name"))
+    assert sorted(_bootstrap.ENGINE_FUNCTIONS) == defined
+    folded = {name.lower() for name in defined}
+    for kind, text in leaves(source):
+        if text.lower() in folded:
+            assert kind in ("command_name", "function_name"), (kind, text)
+    strings = [source[n.start_byte:n.end_byte].decode().lower() for n in _all_nodes(tree.root_node)
+               if "string" in n.type]
+    assert strings and not [t for t in strings if any(name in t for name in folded)]
+    short = list(_bootstrap.ENGINE_FUNCTIONS.values())
+    assert len(set(short)) == len(short) and all(re.fullmatch(r"_[a-z]{1,2}", n) for n in short)
+    assert not any(re.search(r"(?<![\w$])" + re.escape(n) + r"(?!\w)", ENGINE.read_text()) for n in short)
+
+
+def test_the_engines_variables_are_renamed_safely(engine):
+    """The variables renamed are the engine's own (declared by it: a parameter, an assignment, a foreach
+    variable), none is an automatic or preference variable, the new names are unique, none is an automatic
+    variable or a variable of the source; no engine function is called with a named parameter (a renamed
+    parameter would no longer bind), and no single-quoted string is touched (tested by the tree above)."""
+    source, tree = engine
+    variables = {source[n.start_byte:n.end_byte].decode() for n in _all_nodes(tree.root_node) if n.type == "variable"}
+    names = {re.sub(r"^[$@](?:script:)?", "", v).lower().split(":")[0] for v in variables}   # $env:X: env
+    table = {k.lower(): v for k, v in _bootstrap.ENGINE_VARIABLES.items()}
+    assert len(table) == len(_bootstrap.ENGINE_VARIABLES)
+    assert set(table) <= names and not set(table) & AUTOMATIC
+    assert names - set(table) <= AUTOMATIC          # every other variable is PowerShell's own
+    short = list(table.values())
+    # Every declared name is renamed at once, so a new name may be an old one; never one that stays.
+    assert len(set(short)) == len(short) and not (set(short) & (AUTOMATIC | (names - set(table))))
+    assert all(re.fullmatch(r"[a-z]{1,2}", n) for n in short)
+    functions = {name.lower() for name in _bootstrap.ENGINE_FUNCTIONS}
+    for command in _all_nodes(tree.root_node):
+        if command.type == "command":
+            name = next((c for c in _all_nodes(command) if c.type == "command_name"), None)
+            if name is not None and source[name.start_byte:name.end_byte].decode().lower() in functions:
+                assert not [c for c in _all_nodes(command) if c.type == "command_parameter"], \
+                    source[command.start_byte:command.end_byte][:80]
+
+
+def _all_nodes(node):
+    yield node
+    for child in node.children:
+        yield from _all_nodes(child)
+
+
+def test_the_engine_has_what_the_minifier_and_the_bootstrap_rely_on():
+    text = ENGINE.read_text()
+    assert "\0" not in text                       # the bootstrap splits at the first NUL
+    assert "@'" not in text and '@"' not in text   # no here-strings: every string ends on its line
+    assert "<#" not in text                        # no block comments
+
+
 def test_parse_check_can_fail():
     # The check above would be worthless if the grammar accepted anything.
     broken = b"function f { if ($x -eq 1 { 'unclosed' }\n"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import json
 import re
 from pathlib import Path
 
@@ -109,10 +110,14 @@ def test_comparisons_are_ordinal_and_exact():
 
 
 def test_the_bootstrap_splits_at_the_separator_ordinally():
-    assert "[StringComparison]::Ordinal" in _protocol.BOOTSTRAP
-    literal = re.search(r'IndexOf\("(.*?)"', _protocol.BOOTSTRAP).group(1)
-    assert literal.replace("`n", "\n").replace("`0", "\0") == _protocol.SEPARATOR
+    # String.IndexOf(Char) is always ordinal (IndexOf(String) is culture-aware on .NET Framework and
+    # ignores NUL): the separator is that one character, NUL, which neither the engine nor a payload holds.
+    assert _protocol.SEPARATOR == "\0"
+    assert "$i=$s.IndexOf([char]0);" in _protocol.BOOTSTRAP
     assert f"$s.Substring($i+{len(_protocol.SEPARATOR)})" in _protocol.BOOTSTRAP
+    # Raw deflate, packed by zlib without a header (wbits -15), read by DeflateStream.
+    assert "[IO.Compression.DeflateStream]::new(" in _protocol.BOOTSTRAP and "GZip" not in _protocol.BOOTSTRAP
+    assert "\0" not in ENGINE and "\\u0000" in json.dumps("\0")
     assert "&([scriptblock]::Create($s.Remove($i)))" in _protocol.BOOTSTRAP      # no separator: Remove(-1) fails
     assert '"Remove"' in _protocol.NO_PAYLOAD_MESSAGE
     assert _protocol.decode_command(_protocol.BOOTSTRAP_COMMAND) == _protocol.BOOTSTRAP

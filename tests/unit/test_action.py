@@ -78,13 +78,13 @@ class Runner:
         return PlanResult(steps)
 
 
-def run(monkeypatch, runner, check=False, diff=False, action_class=Thing, **args):
+def run(monkeypatch, runner, check=False, diff=False, action_class=Thing, become=False, **args):
     monkeypatch.setattr(_action, "run_plan", runner)
     task = Task()
     task.args = {"value": "new", **args}
     task.check_mode = check
     context = PlayContext()
-    context.check_mode, context.diff = check, diff
+    context.check_mode, context.diff, context.become = check, diff, become
     action = action_class(task, SimpleNamespace(_shell=SimpleNamespace(tmpdir=None)), context, None, None, None)
     return action.run(task_vars={})
 
@@ -95,6 +95,14 @@ def test_a_change_is_written_once_and_read_back(monkeypatch):
     assert result["changed"] is True and not result.get("failed")
     assert result["before"] == {"value": "old"} and result["after"] == {"value": "new"}
     assert runner.plans == [["read"], ["first", "second", "after"]]      # one read, one write invocation
+
+
+def test_become_is_refused_before_anything_is_sent(monkeypatch):
+    runner = Runner()
+    result = run(monkeypatch, runner, become=True)
+    assert result["failed"] is True and result["changed"] is False
+    assert "does not support become" in result["msg"] and "provider_username" in result["msg"]
+    assert runner.plans == []
 
 
 def test_unchanged_reads_only(monkeypatch):

@@ -100,13 +100,13 @@ def test_only_differing_properties_are_set():
     assert _firewall.differences(current, want) == ["enabled", "remote_port"]
     plan = _firewall.write_plan(current, want)
     assert plan.steps[0].cmdlet == "Set-NetFirewallRule"
-    assert plan.steps[0].params == {"Name": "SCP-Out", "Enabled": "False", "RemotePort": ["443", "8443"]}
+    assert plan.steps[0].params == {"Name": "SCP-Out", "PassThru": True, "Enabled": "False", "RemotePort": ["443", "8443"]}
 
 
 def test_a_display_name_is_changed_with_new_display_name():
     current = _firewall.observed(RULE, PORTS)
     plan = _firewall.write_plan(current, _firewall.desired(args(display_name="SCP (HTTPS out)"), current))
-    assert plan.steps[0].params == {"Name": "SCP-Out", "NewDisplayName": "SCP (HTTPS out)"}
+    assert plan.steps[0].params == {"Name": "SCP-Out", "PassThru": True, "NewDisplayName": "SCP (HTTPS out)"}
 
 
 @pytest.mark.parametrize(("name", "sent"), [("WINRM*", "WINRM`*"), ("*", "`*"), ("a?[b]`c", "a`?`[b`]``c"),
@@ -120,7 +120,8 @@ def test_a_rule_name_is_a_literal_never_a_pattern(name, sent):
     assert removal.steps[0].params == {"Name": sent}
     created = _firewall.write_plan(_firewall.RuleState(), _firewall.desired(args(name=name), _firewall.RuleState()))
     assert created.steps[0].params["Name"] == name              # New-NetFirewallRule takes it literally
-    assert created.steps[1].params == {"Name": sent}
+    # The read-back follows the rule object the write returned, never the name again.
+    assert created.steps[1].params == {"AssociatedNetFirewallRule": {"$ref": "new"}}
 
 
 def test_a_new_rule_gets_defaults_for_what_is_not_given():
@@ -142,3 +143,14 @@ def test_inventory_host_is_found_by_name_short_name_or_address():
     assert find_inventory_host(task_vars, "x.lab.example", explicit="other") == "other"
     with pytest.raises(AnsibleActionFail, match="scp_host nope is not a host of the inventory"):
         find_inventory_host(task_vars, "x.lab.example", explicit="nope")
+
+
+def test_a_name_that_windows_matches_to_several_rules_is_refused():
+    """K (U+212A KELVIN SIGN) and k differ ordinally, but Windows matches -Name without regard to case: a change
+    would reach both rules, so the module changes neither."""
+    twins = [{**RULE, "Name": "Fold-k"}, {**RULE, "Name": "Fold-\u212a"}]
+    with pytest.raises(AnsibleActionFail, match="matches 2 firewall rules"):
+        _firewall.one_rule(twins, "Fold-\u212a")
+    _firewall.one_rule(twins[:1], "Fold-\u212a")
+    assert _firewall.exact(twins[:1], [PORTS], "Fold-\u212a") == (None, None)     # not the same rule
+    assert _firewall.exact(twins, [PORTS], "FOLD-\u212a")[0]["Name"] == "Fold-\u212a"

@@ -12,6 +12,7 @@ from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
     Provider,
     RunnerError,
     build_payload,
+    engine_source,
     parse_result,
     ref,
     run_plan,
@@ -85,8 +86,9 @@ def test_one_fixed_command_line_and_the_plan_on_stdin():
     assert hostile not in cmd and "pw" not in cmd
     assert stdin.isascii()
     engine, payload = _protocol.split_stdin(stdin)
-    assert engine.startswith("param([string]$PayloadJson)")   # minified: no comments, no indentation
-    assert len(stdin) < len(engine) / 2                         # packed: gzip + base64
+    # minified: no comments, no indentation, short names (_protocol.ENGINE_VARIABLES)
+    assert engine == _protocol.minify(engine_source()) and engine.startswith("param([string]$bb)")
+    assert len(stdin) < len(engine) / 2                         # packed: deflate + base64
     data = json.loads(payload)
     assert data["secrets"] == {"pw": hostile}                         # data, escaped as JSON, never code
     assert data["steps"][1]["params"]["Password"] == {"$secret": "pw"}
@@ -108,7 +110,7 @@ def test_windows_only_plan_needs_no_provider():
     plan = Plan()
     plan.add("svc", "Get-Service", {"Name": "SMS_EXECUTIVE"})
     payload, _ = build_payload(plan, Provider(site_code="CAS"))
-    assert json.loads(payload)["provider"] is None
+    assert json.loads(payload).get("provider") is None and "secrets" not in json.loads(payload)   # absent: null
     assert "provider" not in json.loads(payload)["steps"][0]      # absent: null (a host step)
 
 

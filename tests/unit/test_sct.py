@@ -206,7 +206,7 @@ def test_the_harmless_exception_of_connect():
 
 @pytest.mark.parametrize("value", ["D:\\it's $(whoami) `n %TEMP% ;&\\x.cab", "C:\\", "D:/a/b.cab", "D:\\\u00e9\u65e5\\x"])
 def test_paths_that_windows_accepts_are_kept(value):
-    assert _validation.windows_path(value, "p") == value.replace("/", "\\")
+    assert _validation.drive_path(value, "p") == value.replace("/", "\\")
 
 
 @pytest.mark.parametrize("value", ["x.cab", "\\\\srv\\share\\x", 'D:\\a"b', "D:\\a\nb", "D:\\a\rb", "D:\\a\x00",
@@ -214,7 +214,7 @@ def test_paths_that_windows_accepts_are_kept(value):
                                    "D:\\a \\b", "D:\\a.\\b", "D:", "D:\\" + "a" * 300])
 def test_paths_that_cannot_be_carried_are_refused(value):
     with pytest.raises(AnsibleActionFail, match="p must be a full Windows path"):
-        _validation.windows_path(value, "p")
+        _validation.drive_path(value, "p")
 
 
 def test_proxy_options():

@@ -144,7 +144,7 @@ def test_enabling_sends_server_port_and_account_together():
     plan = _site_system.write_plan(d.decision.changes, "scp01.lab.example")
     assert [s.cmdlet for s in plan.steps] == ["Get-CMAccount", "Set-CMSiteSystemServer", "Get-CimInstance"]
     # Exactly one account object: the one of one site (Get-CMAccount without -SiteCode returns one per site).
-    assert plan.steps[0].params == {"UserName": "LAB\\cm-proxy", "SiteCode": "CAS"}
+    assert plan.steps[0].params == {"UserName": "LAB\\cm-proxy", "SiteCode": "CAS", "DisableWildcardHandling": True}
     assert list(plan.actions) == ["set"]
 
 
