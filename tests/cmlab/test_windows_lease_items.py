@@ -5,7 +5,9 @@ created only when absent and removed only when present (one of two runs wins), w
 from __future__ import annotations
 
 import pytest
-from windows_harness import WindowsLab, step
+from windows_harness import WindowsLab
+
+from tests.fixtures import step
 
 HOST = "cas.lab.example"
 LEASES = "HKLM:\\SOFTWARE\\configmgr.scp\\Leases"
