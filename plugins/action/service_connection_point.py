@@ -25,6 +25,10 @@ from ansible_collections.configmgr.scp.plugins.plugin_utils._poll import Poller,
 from ansible_collections.configmgr.scp.plugins.plugin_utils._remote import RemoteHost, find_inventory_host
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, PlanResult, RunnerError, TransportError
 
+# A lease step refused for want of rights (Windows: SecurityException, UnauthorizedAccessException), not lost to
+# another run: retrying cannot help.
+_ACCESS_DENIED = ("PermissionDenied", "SecurityError")
+
 
 @dataclass
 class Want:
@@ -203,6 +207,14 @@ class ActionModule(ConfigMgrAction):
                 self.lease_notes.append(self._lease_left_note("may have been taken"))
                 raise
             except RunnerError as e:
+                if e.step in ("lease_take", "lease_clear") and e.details.get("category") in _ACCESS_DENIED:
+                    # Not another run: this connection user may not write the lease's registry key at all.
+                    lease_host, self.lease = self.lease.host, None
+                    raise AnsibleActionFail(
+                        f"Could not take the move lease of the service connection point on {lease_host}: "
+                        f"{e.message} The lease is a registry key under HKLM:\\SOFTWARE\\configmgr.scp on the SMS "
+                        f"Provider host, so the connection user must be a local administrator there "
+                        f"(docs/move-lease.md). This task changed nothing.") from None
                 if e.step in ("lease_take", "lease_clear") and not isinstance(e, TransportError):
                     # Held, or another run was first: what the same invocation read says by whom, else read again.
                     read_first = e.plan_result is not None and "lease_key" in e.plan_result.steps

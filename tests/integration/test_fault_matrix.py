@@ -83,7 +83,7 @@ STEPS = {
         Step("site-system-read", "cas", "sites+roles", command=1, scp=False),          # site_system_server
         Step("site-system-write", "cas", "new+roles", command=2, scp=False),
         Step("firewall-read", "scp01", "rule+ports", command=3, scp=False),            # firewall_rule
-        Step("firewall-write", "scp01", "new+after_rule+after_ports", command=4, scp=False),
+        Step("firewall-write", "scp01", "new+after_ports", command=4, scp=False),
         Step("tls-read", "scp01", TLS_READ, command=5, scp=False),                    # tls_settings
         Step("tls-write", "scp01", TLS_WRITE, command=6, scp=False),
         Step("reboot-wait", "scp01", REBOOTED, command=7, scp=False),
@@ -107,7 +107,7 @@ STEPS = {
         Step("admins-write", "cas", "add_0+after", command=3, scp=False),
         Step("site-system-read", "cas", "sites+roles", command=4, scp=False),
         Step("firewall-read", "cas", "rule+ports", command=5, scp=False),
-        Step("firewall-write", "cas", "new+after_rule+after_ports", command=6, scp=False),
+        Step("firewall-write", "cas", "new+after_ports", command=6, scp=False),
         Step("tls-read", "cas", TLS_READ, command=7, scp=False),
         Step("tls-write", "cas", TLS_WRITE, command=8, scp=False),
         Step("reboot-wait", "cas", REBOOTED, command=9, scp=False),

@@ -70,6 +70,9 @@ def test_a_real_run_with_read_only_rights_fails_cleanly_and_changes_nothing(lab)
                                                                                      "Cannot open", "registry access"))}
     # Each write was refused by Windows or the SMS Provider; the move stops earlier, at its own check that scp01 is
     # not a site system server yet (a read).
+    # The move lease is a registry key on the SMS Provider host: refused at once, said as a want of rights, not
+    # retried as if another run held it.
+    assert "must be a local administrator" in run.task("remove the scp")["result"]["msg"]
     assert denied == {name for _h, name, _m, _a in TASKS} - INFO - {"move the scp"}, denied
     assert lab.state() == before
 

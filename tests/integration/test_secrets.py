@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.fixtures import ACCOUNT_PASSWORD, PROVIDER_PASSWORD, PROXY_ACCOUNT_PASSWORD
 
@@ -75,7 +76,14 @@ def secrets_lab(tmp_path_factory):
     saved = os.environ.get("CMLAB_PASSWORD")
     os.environ["CMLAB_PASSWORD"] = LAB_SECRET
     try:
-        lab = RunningLab(tmp_path_factory.mktemp("secrets") / "lab", LAB_TOPOLOGY)
+        # The proxy of ROLE_VARS exists and wants its account, so that the role's SCP works through it (the role
+        # verifies that it does) with the proxy account's password travelling.
+        topology = yaml.safe_load(LAB_TOPOLOGY.read_text())
+        topology["internet"] = {**topology.get("internet", {}),
+                                "proxies": {"proxy.lab.example": {"port": 3128, "auth_required": True}}}
+        base = tmp_path_factory.mktemp("secrets")
+        (base / "topology.yml").write_text(yaml.safe_dump(topology, sort_keys=False))
+        lab = RunningLab(base / "lab", base / "topology.yml")
     finally:
         if saved is None:
             del os.environ["CMLAB_PASSWORD"]
