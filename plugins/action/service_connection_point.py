@@ -44,6 +44,7 @@ class Want:
     check_prerequisites: bool
     scp_host: str | None
     break_lease: bool = False
+    health: bool = False
 
 
 class ActionModule(ConfigMgrAction):
@@ -60,6 +61,7 @@ class ActionModule(ConfigMgrAction):
         "check_prerequisites": {"type": "bool", "default": True},
         "scp_host": {"type": "str"},
         "break_lease": {"type": "bool", "default": False},
+        "health": {"type": "bool", "default": False},
     }
     REQUIRED_IF = [["state", "present", ["site_system_server"]]]
 
@@ -74,12 +76,14 @@ class ActionModule(ConfigMgrAction):
                     _validation.site_code(args["site_code"]), args["mode"], args["allow_move"], args["wait"], timeout,
                     interval, args["restart_downloader"], args["check_prerequisites"],
                     _validation.inventory_host(args["scp_host"], "scp_host", self.task_vars.get("hostvars", {})),
-                    args["break_lease"])
+                    args["break_lease"], args["health"] and args["state"] == "present")
 
     def read_plan(self, want):
         plan = _scp.read_plan(want.server if want.state == "present" else None)
         if want.wait:
             lifecycle.status_plan(plan)   # whether it is installed and running: same round trip
+        if want.health:
+            _scp_health.provider_plan(plan)   # three CIM queries more in the same round trip
         return plan
 
     def decide(self, want, observed):
@@ -96,7 +100,7 @@ class ActionModule(ConfigMgrAction):
         changes = decision.changes
         self.lost_restart = False
         if want.state == "present" and not changes.actions and changes.after.present:
-            return self._downloader_mode(want, decision)
+            return self._downloader_mode(want, decision, observed)
         restart = want.restart_downloader and changes.restart_required
         self.scp_host = None
         if restart or (want.check_prerequisites and changes.adding):
@@ -455,17 +459,28 @@ class ActionModule(ConfigMgrAction):
                 lambda plan: self.read(plan, remote, purpose=f"checking the prerequisites on {self.scp_host}"),
                 self.scp_host, server, account)
 
-    def _downloader_mode(self, want, decision):
+    def _downloader_mode(self, want, decision, observed):
         """docs/configmgr-behaviour.md#scp-mode: the mode takes effect when SMS_DMP_DOWNLOADER restarts. Whether it
         did is read on the SCP server (the downloader's last "started ... mode" log line, else its OfflineMode
-        value), never remembered: a play that failed before its handler ran still restarts it on the next run."""
+        value), never remembered: a play that failed before its handler ran still restarts it on the next run.
+        With `health`, the same read takes all the SCP server shows and the task returns the SCP's health (the
+        provider's part came with the task's own read): what service_connection_point_info would read next."""
         after = decision.changes.after
         self.scp_host = find_inventory_host(self.task_vars, after.site_system_server, want.scp_host)
-        if self.scp_host is None:
+        facts = None
+        if self.scp_host is not None:
+            plan = _scp_health.server_plan() if want.health else _scp_health.downloader_plan()
+            with RemoteHost(self, self.scp_host, self.task_vars) as remote:
+                facts = _scp_health.ServerFacts.of(self.read(plan, remote), full=want.health)
+        if want.health:
+            scps = _scp.scps(self.hierarchy)
+            decision.result["health"] = _scp_health.derive(
+                server=after.site_system_server, site_code=after.site_code, configured_mode=after.mode,
+                placement_ok=len(scps) == 1 and scps[0].site_code == self.hierarchy.top.site_code, provider=observed,
+                facts=facts, scp_host=self.scp_host)
+        if facts is None:
             decision.result["effective_mode"] = None
             return []
-        with RemoteHost(self, self.scp_host, self.task_vars) as remote:
-            facts = _scp_health.ServerFacts.of(self.read(_scp_health.downloader_plan(), remote), full=False)
         mode, source, started = _scp_health.effective_mode(facts)
         decision.result["effective_mode"] = mode
         if mode is None or mode == after.mode:

@@ -156,6 +156,17 @@ options:
         C(docs/move-lease.md).
     type: bool
     default: false
+  health:
+    description:
+      - When the task leaves the SCP as it is (I(state=present)), also return whether it works (C(health)), from the
+        same two reads the task makes anyway - three more CIM queries on the SMS Provider and the SCP server's logs
+        and TLS values beside the downloader's mode. It is what M(configmgr.scp.service_connection_point_info)
+        would return as C(health), without a second pair of round trips (the role uses it to skip its final read
+        when nothing changed).
+      - Not returned after a change - read it then with M(configmgr.scp.service_connection_point_info), which can
+        wait until the SCP works.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - configmgr.scp.provider
   - ansible.builtin.action_common_attributes
@@ -291,6 +302,14 @@ effective_mode:
   returned: when the SCP was left as it is
   type: str
   sample: online
+health:
+  description:
+    - Whether the SCP works, and why not - the same keys as C(health) of
+      M(configmgr.scp.service_connection_point_info) (C(healthy), C(problems), C(unreadable), C(component_status),
+      C(connectivity_check), C(last_sync), C(effective_mode), ...).
+  returned: when I(health) is true and the task left the SCP as it is
+  type: dict
+  sample: {healthy: true, problems: [], unreadable: [], component_status: OK, connectivity_check: passed}
 downloader_restarted:
   description: Whether the module restarted C(SMS_DMP_DOWNLOADER) (I(restart_downloader)).
   returned: always

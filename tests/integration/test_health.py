@@ -303,6 +303,23 @@ def test_the_role_verifies_a_working_scp_and_says_what_to_check_after_the_move(l
     assert "Renew the secret key of the Microsoft Entra (Azure AD) app" in moved[1]
     again = lab.playbook(SITE)
     assert again.changed == 0 and again.task("service_connection_point : After a move, what to check")["status"] == "skipped"
+    # Unchanged: the SCP task's own read (health: true) proved it works; the final read is not repeated.
+    assert again.task(SCP_TASK)["result"]["health"]["healthy"] is True
+    assert again.task(VERIFY_READ)["status"] == "skipped"
+    said = again.task("service_connection_point : The SCP task's own read verified it")["result"]["msg"]
+    assert "SMS_SERVICE_CONNECTOR OK" in said and "(11410)" in said and "last sync ok" in said
+
+    # It stops working with nothing to change (the gateway times out; the SCP's next check sees it): the unchanged
+    # SCP task says so, and the final verification reads, waits (bounded) and fails with the cause.
+    lab._control("POST", "/internet", {"endpoints": {"aka.ms": "timeout"}})
+    lab._control("POST", "/clock/advance", {"seconds": 2 * 86400})
+    broken = lab.playbook(SITE, extra_vars={"service_connection_point_verify_timeout": 2,
+                                            "service_connection_point_verify_interval": 1})
+    assert broken.rc != 0 and broken.changed == 0, broken.stdout
+    assert broken.task(SCP_TASK)["result"]["health"]["healthy"] is False
+    assert broken.task(VERIFY_READ)["status"] == "ok"
+    lines = broken.task(VERIFY_FAIL)["result"]["msg"]
+    assert any(line.startswith("endpoint https://aka.ms/") and line.endswith("failure class timeout") for line in lines)
 
 
 # playbooks/health.yml ----------------------------------------------------------------------------------------------
