@@ -28,8 +28,8 @@ class LabError(RuntimeError):
 
 
 def generate_password() -> str:
-    # Complexity rules of a Windows domain satisfied by the fixed prefix; no '%' (facts §1.12)
-    # and nothing a YAML or INI inventory would need to quote.
+    # The fixed prefix satisfies a Windows domain's complexity rules (upper, lower, digit, symbol); no '%'
+    # (a command line would expand it) and nothing a YAML or INI inventory would need to quote.
     return "Cm1-" + secrets.token_urlsafe(18).replace("_", "x")
 
 

@@ -118,7 +118,7 @@ def test_ref_output_is_a_snapshot(run):
               step("wrong", "Get-CMServiceConnectionPoint", on_error="continue", InputObject={"$ref": "before"}))
     assert doc["ok"], doc["error"]
     assert outputs(doc, "before") == [{"Props": [{"Value": 0}]}] and outputs(doc, "now") == [{"Props": [{"Value": 1}]}]
-    # -InputObject of Get-CMServiceConnectionPoint takes a site system object, not the SCP (facts §1.2).
+    # -InputObject of Get-CMServiceConnectionPoint takes a site system object, not the SCP (docs/configmgr-behaviour.md#service-connection-point-cmdlets).
     assert "IResultObject#SMS_SCI_SysResUse;RoleName=SMS Site System" in doc["steps"][3]["error"]["message"]
 
 
@@ -489,7 +489,7 @@ def test_install_failure_fault_and_missing_admin_rights_show_in_the_state(run):
     run.model.host("scp01.lab.example").local_group("Administrators").add_member("LAB\\CAS$")
     run.faults.add("install_failure", "scp01.lab.example", count=1)
     doc = run(step("new", "New-CMSiteSystemServer", SiteSystemServerName="scp01.lab.example"))
-    assert doc["ok"]          # the cmdlet only records the intent (facts §8.1)
+    assert doc["ok"]          # the cmdlet only records the intent (docs/configmgr-behaviour.md#asynchronous-installation)
 
     def role_state() -> str:
         return next(ss for ss in run.model.dump()["hierarchies"]["lab"]["site_systems"]
