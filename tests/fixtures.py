@@ -19,6 +19,7 @@ ACCOUNT_PASSWORD = "Acct-S3cret-7d1f!"            # cm_account, the role's insta
 PROXY_ACCOUNT_PASSWORD = "Proxy-S3cret-4b9e!"     # the role's proxy account
 PROVIDER_PASSWORD = "Prov-S3cret-2c8a!"           # provider_password of a remote SMS Provider
 PLAN_PASSWORD = "Plan-S3cret-Pw!"                 # the plan_summary tests
+ENDPOINT_PROXY_PASSWORD = "EpProxy-S3cret-6f3d!"  # endpoint_check's proxy_password, a wrong one (the proxy says 407)
 
 _CATALOG = None
 

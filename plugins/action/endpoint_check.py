@@ -34,7 +34,7 @@ class ActionModule(ConfigMgrAction):
         if not 1 <= args["proxy_port"] <= 65535:
             raise AnsibleActionFail(f"proxy_port must be a port number 1-65535, got {args['proxy_port']}.")
         username = _validation.account(args["proxy_username"], "proxy_username")
-        password = args["proxy_password"]
+        password = _validation.secret(args["proxy_password"], "proxy_password")
         if password is not None and password == "":
             raise AnsibleActionFail("proxy_password must not be empty; leave it out for a proxy without an account.")
         if username and password is None:

@@ -30,6 +30,10 @@ class ActionModule(ConfigMgrAction):
     def desired(self, args):
         if args["direction"] == "fetch":
             remote = _validation.drive_path(args["src"], "src")
+            if "\x00" in args["dest"]:
+                # No file system of the controller takes it; refused before the file is read from the host.
+                raise AnsibleActionFail(f"dest must be a path on the controller without a NUL character (U+0000), got "
+                                        f"{args['dest']!r}.")
             local = self._loader.path_dwim(os.path.expanduser(args["dest"]))
             return _transfer.Want("fetch", remote, local, check_mode=self.check_mode)
         remote = _validation.drive_path(args["dest"], "dest")

@@ -36,6 +36,7 @@ from typing import Any
 
 from ansible.errors import AnsibleActionFail
 
+from ansible_collections.configmgr.scp.plugins.plugin_utils import _validation
 from ansible_collections.configmgr.scp.plugins.plugin_utils._action import Decision, WritePlan
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, PlanResult
 
@@ -111,11 +112,19 @@ def certificate_path(value: str, option: str = "certificate_files") -> str:
     """A file on the Windows host: a full local path. Wildcard characters are refused (Import-Certificate
     resolves -FilePath through the provider), and so are UNC paths (a second hop from a WinRM session)."""
     text = str(value)
-    if not _WINDOWS_PATH.fullmatch(text) or text.endswith("\\") or len(text) > 259:
+    problem = not _WINDOWS_PATH.fullmatch(text) or text.endswith("\\") or len(text) > 259
+    if not problem:
+        try:    # the rules of every full path (_validation.drive_path): no '.' or '..', ':', names ending in a space
+            _validation.drive_path(text, option)     # or a period, control or invisible formatting characters
+        except AnsibleActionFail:
+            problem = True
+    if problem:
         raise AnsibleActionFail(
             f"{option} must list full paths of certificate files on the Windows host (for example "
-            f"C:\\Certs\\DigiCertGlobalRootG2.crt), without wildcard characters * ? [ ], got {value!r}. Copy the file "
-            "there first (ansible.windows.win_copy); a share (\\\\server\\share) would be a second hop.")
+            f"C:\\Certs\\DigiCertGlobalRootG2.crt), without wildcard characters * ? [ ], without . or .. folders, ':' "
+            f"in a name, names ending in a space or a period, or control or invisible formatting characters, got "
+            f"{value!r}. Copy the file there first (ansible.windows.win_copy); a share (\\\\server\\share) would be a "
+            "second hop.")
     return text
 
 

@@ -385,23 +385,30 @@ def since(value: str | None, option: str = "since", now=None):
     utc = datetime.timezone.utc
     now = now or datetime.datetime.now(utc)
     duration = _DURATION.fullmatch(text)
-    if duration:
-        return now - datetime.timedelta(seconds=int(duration.group(1)) * _DURATION_SECONDS[duration.group(2).lower()])
-    iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
     try:
-        moment = datetime.datetime.fromisoformat(iso)
-    except ValueError:
-        raise AnsibleActionFail(
-            f"{option} must be a date and time in ISO 8601 form (2026-03-15T08:00:00Z; without an offset it is UTC) "
-            f"or a duration back from now such as 30m, 24h or 7d, got {value!r}.") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=utc)
-    return moment.astimezone(utc)
+        if duration:
+            return now - datetime.timedelta(seconds=int(duration.group(1)) * _DURATION_SECONDS[duration.group(2).lower()])
+        iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+        try:
+            moment = datetime.datetime.fromisoformat(iso)
+        except ValueError:
+            raise AnsibleActionFail(
+                f"{option} must be a date and time in ISO 8601 form (2026-03-15T08:00:00Z; without an offset it is UTC) "
+                f"or a duration back from now such as 30m, 24h or 7d, got {value!r}.") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=utc)
+        return moment.astimezone(utc)
+    except OverflowError:
+        # 999999d back from now, or 0001-01-01T00:00:00+14:00 in UTC: before year 1 or after 9999.
+        raise AnsibleActionFail(f"{option} must be a point in time between the years 1 and 9999 (UTC), got {value!r}: "
+                                f"give a later date or a shorter duration, such as 30d.") from None
 
 
 def log_name(value: str, option: str = "name") -> str:
     """One log file name of the site's Logs folder: never a path, a pattern or a short name."""
-    if not isinstance(value, str) or not _LOG_NAME.fullmatch(value) or ".." in value:
+    # ASCII only: the pattern matches case-insensitively, and so would take U+212A (KELVIN SIGN) for 'k' or U+0130
+    # for 'i' - a name that lower-cases to another log's name.
+    if not isinstance(value, str) or not value.isascii() or not _LOG_NAME.fullmatch(value) or ".." in value:
         raise AnsibleActionFail(
             f"{option} must be the file name of a ConfigMgr log in the site's Logs folder, such as Dmpdownloader.log "
             f"(letters, digits, '_', '-', '.', '(', ')'; ending in .log; no folder, no wildcard), got {value!r}.")
@@ -463,6 +470,12 @@ def drive_path(value: str | None, option: str) -> str | None:
     if value is None:
         return None
     text = str(value).replace("/", "\\")
+    found = _first_invisible(text)
+    if found:
+        index, char = found
+        raise AnsibleActionFail(f"{option} must be a full Windows path on one line, without control or invisible "
+                                f"formatting characters: it holds {_describe(char)} at position {index}. Write the path "
+                                f"as Windows shows it (for example D:\\USB\\UsageData.cab).")
     if len(text) > 3:
         text = text.rstrip("\\")
     segments = text[3:].split("\\") if len(text) > 3 else []
@@ -508,6 +521,11 @@ _PROXY_USER = re.compile(r'^(?:[A-Za-z0-9][A-Za-z0-9.-]{0,254}\\)?[^\s\-"/\\\[\]
 def proxy_username(value: str | None, option: str = "proxy_username") -> str | None:
     if value is None:
         return None
+    found = _first_invisible(str(value))
+    if found:
+        index, char = found
+        raise AnsibleActionFail(f"{option} must be a user name without control or invisible formatting characters: it "
+                                f"holds {_describe(char)} at position {index}.")
     if not _PROXY_USER.fullmatch(str(value)):
         raise AnsibleActionFail(
             f"{option} must be a user name (user, DOMAIN\\user or user@domain.com) without spaces and without the "

@@ -1,7 +1,7 @@
 """The hostile-input suite (issue 8): hostile strings in every string option of every module, through the real
 ansible-playbook over WinRM against cmlab.
 
-Each case ends one of three ways, and the table says which:
+Each case ends one of four ways, and the table says which:
 
 - REFUSED: the task fails with a message that names the option, before any WinRM request (cmlab's counters
   for that task are zero), and the lab is unchanged;
@@ -10,15 +10,20 @@ Each case ends one of three ways, and the table says which:
   `changes` paths);
 - CARRIED: the value is sent as written and Windows or ConfigMgr finds nothing by that name (an unknown group,
   principal, account, module path, a wrong password): the task fails, its message quotes the value literally
-  where `echo` is set, and the lab is unchanged.
+  where `echo` is set (or the text `echo` names: the folder of a path, say), and the lab is unchanged;
+- ANSWERED: a module that changes nothing (an _info module, a filter, a check, a check-mode prediction) takes the
+  value as written, sends the task's reads and succeeds, the lab unchanged, and `check(result)` holds: the
+  result shows the value where the case says (the tool's command line, the path it looked at, no entry matched).
 
 All cases run in one ansible-playbook run (a play per host, a task per case, `ignore_errors`); the test-only
 callback `lab_probe` records each task's WinRM requests and, when it changed, the state before and after it.
 
 Adding rows for a new module (docs/development.md, "The hostile-input suite"): write a `cases_<module>()` that
-returns Case rows - `refused(...)`, `literal(...)` or `carried(...)` - for each of its string options, over the
-HOSTILE values that option could meet, and add it to CASES. A value the module's validator refuses is REFUSED; one
-it sends must be LITERAL (say where the state shows it) or CARRIED.
+returns Case rows - `refused(...)`, `literal(...)`, `carried(...)` or `answered(...)` - for each of its string
+options, over the HOSTILE values that option could meet, and add it to CASES. A value the module's validator
+refuses is REFUSED; one it sends must be LITERAL (say where the state shows it), CARRIED or, for a module that only
+reads, ANSWERED (say what the result shows). Every module of plugins/modules/ must have rows
+(test_the_table_is_large_and_well_formed).
 """
 
 from __future__ import annotations
@@ -28,9 +33,12 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+REPO = Path(__file__).resolve().parents[2]
 
 SCP01 = "scp01.lab.example"
 CAS = "cas.lab.example"
@@ -77,7 +85,7 @@ HOSTILE: dict[str, str] = {
     "tilde": "~admin",
     "html": "<b>x</b>",
 }
-REFUSED, LITERAL, CARRIED = "refused", "literal", "carried"
+REFUSED, LITERAL, CARRIED, ANSWERED = "refused", "literal", "carried", "answered"
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,8 @@ class Case:
     where: Callable[[dict], Any] | None = None       # LITERAL: what the state dump holds at the case's place
     expect: Any = None                               # LITERAL: what `where` must return (default: value)
     changes: tuple[tuple, ...] = ()                  # LITERAL: the state paths that may change
-    echo: bool = False                               # CARRIED: the failure message quotes the value
+    echo: bool | str = False                         # CARRIED: the failure message quotes the value (or this text)
+    check: Callable[[dict], Any] | None = None       # ANSWERED: true of the task's result
 
     @property
     def name(self) -> str:
@@ -117,6 +126,10 @@ def literal(module, hosts, option, label, value, args, where, changes, expect=No
 
 def carried(module, hosts, option, label, value, args=None, echo=True, check_mode=False) -> Case:
     return Case(module, hosts, option, label, value, CARRIED, dict(args or {}), check_mode=check_mode, echo=echo)
+
+
+def answered(module, hosts, option, label, value, args, check, check_mode=False) -> Case:
+    return Case(module, hosts, option, label, value, ANSWERED, dict(args), check_mode=check_mode, check=check)
 
 
 def values(*labels: str) -> list[tuple[str, str]]:
@@ -335,16 +348,349 @@ def cases_sms_executive() -> list[Case]:
     return rows
 
 
+# -- status_message_info (on the SMS Provider) -------------------------------------------------------------------
+
+# Points in time the controller cannot represent (before year 1, after 9999 in UTC): refused, never a traceback.
+OUT_OF_RANGE = (("duration_days", "999999d"), ("duration_weeks", "999999w"),
+                ("before_year_one", "0001-01-01T00:00:00+14:00"), ("after_9999", "9999-12-31T23:59:59-14:00"))
+
+
+def since_rows(module: str, hosts: str, args: dict) -> list[Case]:
+    rows = []
+    for label, value in [*values("subexpression", "newline", "semicolon", "marker_end", "very_long", "kelvin", "nul",
+                                 "star"), *OUT_OF_RANGE]:
+        rows.append(refused(module, hosts, "since", label, value, args))
+    return rows
+
+
+def cases_status_message_info() -> list[Case]:
+    rows = []
+    module, hosts = "status_message_info", "sms_provider"
+    for label, value in values("subexpression", "semicolon", "newline", "star", "kelvin", "dotted_i", "traversal",
+                               "spaces", "long", "nul", "rtl_override", "quotes", "marker_end"):
+        rows.append(refused(module, hosts, "component", label, value))
+        rows.append(refused(module, hosts, "component", f"SMS_ then {label}", "SMS_" + value))
+    for label, value in values("subexpression", "semicolon", "newline", "url", "http_url", "unc", "spaces", "kelvin",
+                               "star", "long", "quotes", "nul"):
+        rows.append(refused(module, hosts, "site_system_server", label, value))
+    for label, value in values("subexpression", "crlf", "kelvin", "star"):
+        rows.append(refused(module, hosts, "site_code", label, value))
+    rows += since_rows(module, hosts, {})
+    for label, value in (*values("subexpression", "semicolon", "newline"), ("hex", "0x2C92"), ("too_large", "4294967296"),
+                         ("negative", "-1"), ("list_in_one", "11410, 11411")):
+        rows.append(refused(module, hosts, "message_ids", label, [value]))
+    for label, value in (*values("subexpression", "newline", "star"), ("other_case", "Error")):
+        rows.append(refused(module, hosts, "severity", label, [value]))
+    for label, value in values("subexpression", "newline"):
+        rows.append(refused(module, hosts, "provider_server", label, value))
+        rows.append(refused(module, hosts, "module_path", label, value))
+    return rows
+
+
+# -- log_info (on ps1, a site server with the SCP's logs) ----------------------------------------------------------
+
+LOG = {"name": ["Dmpdownloader.log"]}
+
+
+def cases_log_info() -> list[Case]:
+    rows = []
+    module = "log_info"
+    for label, value in values(*ALL):
+        # Never a path, a pattern, a short name or anything but letters, digits and _ . - ( ) in ASCII.
+        rows.append(refused(module, PS1, "name", label, [value + ".log"]))
+    for label, value in (("bare", "Dmpdownloader"), ("trailing_newline", "Dmpdownloader.log\n"),
+                         ("double_dot", "Dmp..downloader.log"), ("folder", "Logs\\Dmpdownloader.log"),
+                         ("wildcard", "*.log"), ("short_name", "DMPDOW~1.LOG"),
+                         # KELVIN SIGN lower-cases to 'k': the name of another log, never that one.
+                         ("kelvin_in_a_known_name", "EndpointConnectivityChec\u212aWorker.log"),
+                         ("dotless_i", "EndpointConnect\u0131vityCheckWorker.log"),
+                         ("long_s", "\u017fitecomp.log")):
+        rows.append(refused(module, PS1, "name", label, [value]))
+    for label, value in (("parentheses", "Hostile(1).log"), ("dashes", "hostile-a_b.c.log")):
+        # A legal name of no log there: read as written, reported as not found.
+        rows.append(answered(module, PS1, "name", label, [value], {},
+                             check=lambda r, v=value: r["logs"][0]["name"] == v and r["logs"][0]["found"] is False))
+    rows.append(answered(module, PS1, "name", "a log that is there", ["dmpdownloader.log"], {},
+                         check=lambda r: r["logs"][0]["found"] is True and r["logs"][0]["name"] == "Dmpdownloader.log"))
+    # component, regex and query are filters applied on the controller to what was read: data, never sent.
+    one_line = ["newline", "crlf", "separator", "quotes", "html", "marker_end", "marker_start", "very_long", "long"]
+    for label, value in values(*[k for k in ALL if k not in one_line]):
+        rows.append(answered(module, PS1, "component", label, [value], LOG, check=lambda r: r["entries_matched"] == 0))
+    for label, value in (*values(*one_line), ("empty", ""), ("blank", "   ")):
+        rows.append(refused(module, PS1, "component", label, [value], LOG))
+    for label, value in (*values("subexpression", "newline", "star"), ("other_case", "Error")):
+        rows.append(refused(module, PS1, "severity", label, value, LOG))
+    rows += since_rows(module, PS1, LOG)
+    for label, value in values(*[k for k in ALL if k != "escape"]):
+        rows.append(answered(module, PS1, "regex", label, value, LOG,
+                             check=lambda r: isinstance(r["entries_matched"], int)))
+    for label, value in (*values("escape"), ("open_group", "("), ("nothing_to_repeat", "*a"), ("open_set", "[a")):
+        rows.append(refused(module, PS1, "regex", label, value, LOG))
+    # JMESPath over the entries: an expression that parses is applied (to data, on the controller); one that does not
+    # is refused before anything is read.
+    for label, value in (("subexpression_literal", "[?component=='$(whoami)']"), ("backtick_literal", "[?message=='a`b']"),
+                         ("json_literal", '`"$(whoami)"`'), ("pipe", "[*].message | [0]"), ("brackets", HOSTILE["brackets"])):
+        rows.append(answered(module, PS1, "query", label, value, LOG, check=lambda r: "query_result" in r))
+    for label, value in values("quotes", "subexpression", "backticks", "newline", "nul", "marker_end", "kelvin", "star",
+                               "rtl_override", "html"):
+        rows.append(refused(module, PS1, "query", label, value, LOG))
+    return rows
+
+
+# -- usage_data (on the SMS Provider) -------------------------------------------------------------------------------
+
+def cases_usage_data() -> list[Case]:
+    rows = []
+    for label, value in (*values("subexpression", "newline", "kelvin", "star", "spaces"), ("other_case", "Full"),
+                         ("trailing_newline", "full\n"), ("number", "3")):
+        rows.append(refused("usage_data", "sms_provider", "level", label, value))
+    rows.append(refused("usage_data", "sms_provider", "provider_server", "subexpression", HOSTILE["subexpression"],
+                        {"level": "full"}))
+    return rows
+
+
+# -- the Service Connection Tool (inet01, the internet-connected machine; ps1, where the SCP is) -----------------------
+
+INET = "inet01.lab.example"
+TOOL = "C:\\Tools\\ServiceConnectionTool"
+# Legal in a Windows file name: carried literally (as the path given to -LiteralPath, and as one argument of the
+# tool's command line, quoted by the C runtime's rules).
+PATH_OK = ["subexpression", "backticks", "semicolon", "ampersand", "percent", "tilde", "kelvin", "dotted_i", "accents",
+           "emoji", "brackets"]
+EXTRA_PATH_OK = (("apostrophe", "o'brien"), ("smart_quote", "o\u2019brien"), ("space_inside", "a b"))
+# Not a file name Windows can hold, or not one the reader sees: refused, inside a full path.
+PATH_REFUSED = ["quotes", "variable", "newline", "crlf", "nul", "escape", "bell", "nel", "line_separator",
+                "rtl_override", "zero_width", "separator", "star", "question", "pipe", "html", "marker_end",
+                "marker_start", "spaces", "trailing_space", "long", "very_long"]
+# Not a full path with a drive letter: refused as a whole value.
+NOT_A_PATH = ["traversal", "slash_traversal", "url", "http_url", "unc", "percent", "tilde", "subexpression"]
+
+
+def path_values(folder: str, suffix: str = "") -> list[tuple[str, str]]:
+    """(label, path) pairs whose last name is hostile and legal."""
+    return [(label, f"{folder}\\{value}{suffix}") for label, value in [*values(*PATH_OK), *EXTRA_PATH_OK]]
+
+
+def refused_paths(folder: str, suffix: str = "") -> list[tuple[str, str]]:
+    # As a folder of the path: a space at the end of a name (before a separator, not before an extension) is refused.
+    rows = [(label, f"{folder}\\{value}\\x{suffix}") for label, value in values(*PATH_REFUSED)]
+    rows += [(f"whole {label}", value) for label, value in values(*NOT_A_PATH)]
+    rows += [("dot_dot", f"{folder}\\..\\..\\Windows\\System32{suffix}"), ("dot", f"{folder}\\.\\x{suffix}"),
+             ("colon", f"{folder}\\a:b{suffix}"), ("trailing_dot", f"{folder}\\x.\\y{suffix}")]
+    return rows
+
+
+def command_holds(*expected: str):
+    """The predicted command holds the values, as single arguments, and its command line parses back to it by the
+    C runtime's rules (cmlab's split_command_line)."""
+    from cmlab.cmdlets.process import split_command_line
+
+    def check(result: dict) -> bool:
+        command = result.get("command") or []
+        return (all(value in command for value in expected)
+                and split_command_line(result["command_line"]) == command)
+    return check
+
+
+CONNECT = {"action": "connect", "tool_path": TOOL, "usage_data_src": "C:\\Tools\\UsageData.cab",
+           "update_pack_dest": "C:\\Tools\\UpdatePacks"}
+EXPORT = {"action": "export", "tool_path": TOOL, "export_dest": "C:\\Tools\\usage.csv"}
+# prepare and import run on the SCP server (ps1 in the lab, online: in check mode the module predicts and warns).
+PREPARE = {"action": "prepare", "tool_path": TOOL, "usage_data_dest": "C:\\Windows\\Temp\\UsageData.cab",
+           "provider_host": CAS}
+IMPORT = {"action": "import", "tool_path": TOOL, "update_pack_src": "C:\\Windows\\Temp\\UpdatePacks",
+          "provider_host": CAS}
+
+
+def cases_service_connection_tool() -> list[Case]:
+    rows = []
+    module = "service_connection_tool"
+
+    def options(option, base, folder, suffix, hosts=INET, carried_echo=None, predicted=True):
+        for label, path in path_values(folder, suffix):
+            if carried_echo is not None:
+                rows.append(carried(module, hosts, option, label, path, base, echo=carried_echo(path)))
+            if predicted:
+                rows.append(answered(module, hosts, option, f"{label} predicted", path, base,
+                                     check=command_holds(path), check_mode=True))
+        for label, path in refused_paths(folder, suffix):
+            rows.append(refused(module, hosts, option, label, path, base))
+
+    # Not there: the message quotes the path (or its folder) as written.
+    options("usage_data_src", CONNECT, "C:\\Tools", ".cab", carried_echo=lambda p: p)
+    options("update_pack_dest", CONNECT, "C:\\Tools", "\\Packs", carried_echo=lambda p: p.rsplit("\\", 1)[0])
+    options("export_dest", EXPORT, "C:\\Tools", "\\usage.csv", carried_echo=lambda p: p.rsplit("\\", 1)[0])
+    options("tool_path", EXPORT, "C:\\Tools", "", carried_echo=lambda p: p, predicted=False)
+    options("usage_data_dest", PREPARE, "C:\\Windows\\Temp", ".cab", hosts=PS1)
+    options("update_pack_src", IMPORT, "C:\\Windows\\Temp", "", hosts=PS1)
+    proxy = {**CONNECT, "proxy_server_uri": "http://proxy.lab.example:8080"}
+    for label, value in (("http", "http://proxy.lab.example:8080"), ("https", "https://proxy.lab.example"),
+                         ("ipv6", "[fe80::1]:8080"), ("upper", "PROXY.LAB.EXAMPLE:3128")):
+        rows.append(answered(module, INET, "proxy_server_uri", label, value, CONNECT, check_mode=True,
+                             check=command_holds("-proxyserveruri", value.rstrip("/"))))
+    for label, value in (*values("subexpression", "semicolon", "newline", "url", "http_url", "unc", "spaces", "kelvin",
+                                 "star", "quotes", "nul", "marker_end"),
+                         ("host_subexpression", "http://$(whoami):8080"), ("trailing_newline", "proxy.lab.example\n"),
+                         ("port_too_large", "proxy.lab.example:99999"), ("ftp", "ftp://proxy.lab.example"),
+                         ("credentials", "http://user:pw@proxy.lab.example"), ("switch", "-downloadall")):
+        rows.append(refused(module, INET, "proxy_server_uri", label, value, CONNECT))
+    for label, value in (*[(k, "LAB\\" + v) for k, v in values("subexpression", "backticks", "ampersand", "percent",
+                                                                  "kelvin", "accents", "emoji")],
+                         ("upn", "svc-proxy@lab.example"), ("apostrophe", "LAB\\o'brien")):
+        rows.append(answered(module, INET, "proxy_username", label, value, proxy, check_mode=True,
+                             check=command_holds("-proxyusername", value)))
+    for label, value in (*values("newline", "crlf", "nul", "escape", "nel", "line_separator", "rtl_override",
+                                 "zero_width", "spaces", "quotes", "semicolon", "pipe", "star", "html", "marker_end"),
+                         ("switch", "-downloadall"), ("space_inside", "LAB\\a b")):
+        rows.append(refused(module, INET, "proxy_username", label, value, proxy))
+    prepare_here = {**PREPARE, "tool_path": TOOL}
+    for label, value in (*values("subexpression", "newline", "spaces", "semicolon", "star"),
+                         ("not_in_the_inventory", "nothere.lab.example")):
+        rows.append(refused(module, INET, "provider_host", label, value, prepare_here))
+    for option in ("action", "download"):
+        for label, value in (*values("subexpression", "newline", "star"), ("switch", "-connect")):
+            rows.append(refused(module, INET, option, label, value, {} if option == "action" else CONNECT))
+    rows.append(refused(module, INET, "module_path", "traversal", HOSTILE["traversal"], CONNECT))
+    return rows
+
+
+def cases_service_connection_tool_info() -> list[Case]:
+    rows = []
+    module = "service_connection_tool_info"
+    for label, path in path_values("C:\\Tools", ""):
+        # Looked for as written: not there.
+        rows.append(answered(module, INET, "tool_path", label, path, {},
+                             check=lambda r, p=path: r["found"] is False and r["tool_path"] == p))
+        exe = f"{path}\\ServiceConnectionTool.exe"
+        rows.append(answered(module, INET, "tool_path", f"{label} executable", exe, {},
+                             check=lambda r, p=path, e=exe: r["found"] is False and r["tool_path"] == p
+                             and r["executable"] == e))
+    rows.append(answered(module, INET, "tool_path", "the tool", TOOL, {},
+                         check=lambda r: r["found"] is True and r["tool_path"] == TOOL))
+    for label, path in refused_paths("C:\\Tools", ""):
+        rows.append(refused(module, INET, "tool_path", label, path))
+    return rows
+
+
+# -- file_transfer (inet01) -------------------------------------------------------------------------------------------
+
+FILES = ("hosts", INET, "files")
+# The controller's file put by the rows (the fixture writes files/hostile.txt next to the playbook).
+PUT = {"direction": "put", "src": "hostile.txt"}
+
+
+def cases_file_transfer() -> list[Case]:
+    rows = []
+    module = "file_transfer"
+    for label, path in path_values("C:\\Windows\\Temp", ".txt"):
+        # Through the connection's own put_file (the path in a PowerShell single-quoted string): as written.
+        rows.append(literal(module, INET, "dest", label, path, PUT,
+                            where=lambda s, p=path: p if p in s["hosts"][INET]["files"] else None,
+                            changes=((*FILES, path),)))
+    for label, path in refused_paths("C:\\Windows\\Temp", ".txt"):
+        rows.append(refused(module, INET, "dest", label, path, PUT))
+    for label, path in path_values("C:\\Windows\\Temp", ".txt"):
+        # The files the rows above put, fetched back by their names as written.
+        rows.append(answered(module, INET, "src", f"{label} fetched", path,
+                             {"direction": "fetch", "dest": f"fetched-{label}.txt"},
+                             check=lambda r, p=path: r["src"] == p and r["files"] and r["bytes"] > 0))
+        missing = path.replace("\\Temp\\", "\\Temp\\Missing-")
+        rows.append(carried(module, INET, "src", f"{label} missing", missing,
+                            {"direction": "fetch", "dest": f"missing-{label}.txt"}))
+    for label, path in refused_paths("C:\\Windows\\Temp", ".txt"):
+        rows.append(refused(module, INET, "src", f"fetch {label}", path, {"direction": "fetch", "dest": "x.txt"}))
+    # dest of a fetch is a controller path, written as given (relative to the playbook).
+    fetch = {"direction": "fetch", "src": "C:\\Tools\\ServiceConnectionTool\\ServiceConnectionTool.exe.config"}
+    for label, value in values("subexpression", "backticks", "semicolon", "ampersand", "quotes", "percent", "accents",
+                               "emoji", "brackets", "star"):
+        name = f"local-{value}.txt"
+        rows.append(answered(module, INET, "dest", f"fetch {label}", name, fetch,
+                             check=lambda r, n=name: r["dest"].endswith("/" + n) and r["bytes"] > 0))
+    for label, value in values("nul", "separator"):
+        rows.append(refused(module, INET, "dest", f"fetch {label}", f"local-{value}.txt", fetch))
+    for label, value in values("nul", "subexpression"):
+        rows.append(refused(module, INET, "src", f"put {label}", f"hostile{value}.txt",
+                            {"direction": "put", "dest": "C:\\Windows\\Temp\\x.txt"}))
+    for label, value in (*values("subexpression", "newline"), ("other_case", "Put")):
+        rows.append(refused(module, INET, "direction", label, value, {"src": "hostile.txt", "dest": "C:\\Temp\\x.txt"}))
+    return rows
+
+
+# -- tls_settings (on scp01) ------------------------------------------------------------------------------------------
+
+# Only the certificates: the registry values are left as they are.
+CERTS_ONLY = {"dotnet_tls12": False, "schannel_tls12_client": False}
+
+
+def cases_tls_settings() -> list[Case]:
+    rows = []
+    for label, path in path_values("C:\\Certs", ".crt"):
+        if label == "brackets":
+            continue    # Import-Certificate -FilePath reads wildcards: refused below
+        # Read as written: there is no such file; the message quotes it.
+        rows.append(carried("tls_settings", "scp_hosts", "certificate_files", label, [path], CERTS_ONLY))
+    for label, path in [*refused_paths("C:\\Certs", ".crt"), ("brackets", "C:\\Certs\\[ab].crt"),
+                        ("folder", "C:\\Certs\\")]:
+        rows.append(refused("tls_settings", "scp_hosts", "certificate_files", label, [path], CERTS_ONLY))
+    return rows
+
+
+# -- endpoint_check (on scp01) ---------------------------------------------------------------------------------------
+
+# tenant_attach's endpoints only, through a proxy that does not answer in the lab: the result shows what was sent.
+CHECK = {"feature_groups": ["tenant_attach"], "fail_on": "never", "timeout": 2}
+WITH_PROXY = {**CHECK, "proxy_server": "proxy.lab.example", "proxy_port": 8080}
+
+
+def cases_endpoint_check() -> list[Case]:
+    rows = []
+    module, hosts = "endpoint_check", "scp_hosts"
+    account = {**WITH_PROXY, "proxy_password": "Hostile-Pw-1"}
+    for label, value in values("subexpression", "semicolon", "newline", "url", "http_url", "unc", "spaces", "kelvin",
+                               "star", "percent", "quotes", "nul", "marker_end", "long"):
+        rows.append(refused(module, hosts, "proxy_server", label, value, CHECK))
+    for label, value in values("subexpression", "backticks", "ampersand", "kelvin", "percent", "accents", "emoji"):
+        user = "LAB\\" + value
+        rows.append(answered(module, hosts, "proxy_username", label, user, account,
+                             check=lambda r, u=user: r["proxy"]["username"] == u and r["proxy"]["authenticated"]))
+    for label, value in values(*CONTROL, *ENDS, "semicolon", "url", "quotes", "star", "pipe", "html"):
+        rows.append(refused(module, hosts, "proxy_username", label, "LAB\\" + value, account))
+    rows.append(refused(module, hosts, "proxy_username", "no_domain", "svc-proxy", account))
+    for label, value in values("quotes", "subexpression", "backticks", "newline", "crlf", "rtl_override", "marker_end",
+                               "marker_start", "emoji", "very_long"):
+        # A secret: carried as written (the proxy account is unknown to the lab's proxy); it never shows.
+        rows.append(answered(module, hosts, "proxy_password", label, value, {**WITH_PROXY, "proxy_username": "LAB\\px"},
+                             check=lambda r: r["proxy"]["authenticated"] is True))
+    for label, value in (*values("nul", "separator"), ("empty", "")):
+        rows.append(refused(module, hosts, "proxy_password", label, value, {**WITH_PROXY, "proxy_username": "LAB\\px"}))
+    for label, value in values("subexpression", "semicolon", "newline", "url", "unc", "spaces", "kelvin", "star", "long"):
+        rows.append(refused(module, hosts, "site_system_server", label, value, {**CHECK, "site_status": True}))
+    for label, value in (*values("subexpression", "newline", "star", "kelvin"), ("other_case", "Tenant_Attach")):
+        rows.append(refused(module, hosts, "feature_groups", label, [value], {"fail_on": "never"}))
+    for label, value in (*values("subexpression", "newline", "star"), ("other_case", "Never")):
+        rows.append(refused(module, hosts, "fail_on", label, value, CHECK))
+    for label, value in values("subexpression", "newline"):
+        rows.append(refused(module, hosts, "provider_server", label, value, {**CHECK, "site_status": True,
+                                                                            "site_system_server": SCP01}))
+    return rows
+
+
 CASES: list[Case] = [*cases_firewall_rule(), *cases_local_group_member(), *cases_cm_account(), *cases_provider(),
-                     *cases_site_system_server(), *cases_sms_executive()]
+                     *cases_site_system_server(), *cases_sms_executive(), *cases_status_message_info(),
+                     *cases_log_info(), *cases_usage_data(), *cases_service_connection_tool(),
+                     *cases_service_connection_tool_info(), *cases_file_transfer(), *cases_tls_settings(),
+                     *cases_endpoint_check()]
 
 
 def test_the_table_is_large_and_well_formed():
     names = [c.name for c in CASES]
     assert len(names) == len(set(names)), [n for n in names if names.count(n) > 1]
     assert len(CASES) >= 150
-    assert {c.module for c in CASES} == {"firewall_rule", "local_group_member", "cm_account", "site_system_server",
-                                         "service_connection_point", "service_connection_point_info", "sms_executive"}
+    # Every module has rows: a new module without them fails here.
+    modules = {p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if not p.name.startswith("_")}
+    assert {c.module for c in CASES} == modules
+    assert all(c.outcome in (REFUSED, LITERAL, CARRIED, ANSWERED) for c in CASES)
+    assert all(c.check is not None for c in CASES if c.outcome == ANSWERED)
 
 
 # -- the run ----------------------------------------------------------------------------------------------------
@@ -387,9 +733,19 @@ def judge(case: Case, result: dict, probe: dict) -> str | None:
             return "sent nothing"
         if status != "failed":
             return f"expected a failure naming the value, got {status}"
-        shown = case.value[0] if isinstance(case.value, list) else case.value
+        shown = case.echo if isinstance(case.echo, str) else case.value[0] if isinstance(case.value, list) else case.value
         if case.echo and shown not in message:
             return f"the message does not quote {shown!r}: {message[:300]!r}"
+        return None
+    if case.outcome == ANSWERED:
+        if status != "ok":
+            return f"expected an answer, got {status}: {message[:300]!r}"
+        if changed_paths:
+            return f"changed the lab: {changed_paths[:5]}"
+        if not probe["requests"]:
+            return "sent nothing"
+        if not case.check(res):
+            return f"the result does not show it: {json.dumps(res, default=str)[:400]}"
         return None
     # LITERAL
     if status != "ok":
@@ -415,6 +771,8 @@ def hostile_run(tmp_path_factory):
         plays = [{"hosts": hosts, "gather_facts": False, "tasks": [c.task() for c in CASES if c.hosts == hosts]}
                  for hosts in dict.fromkeys(c.hosts for c in CASES)]
         play = lab.write_playbook("hostile.json", json.dumps(plays))
+        (lab.state_dir / "files").mkdir()
+        (lab.state_dir / "files" / "hostile.txt").write_text("put by the hostile-input suite\n")
         probe_file = lab.state_dir / "probe.jsonl"
         started = time.monotonic()
         run = lab.playbook(play, env={
@@ -442,7 +800,7 @@ def test_every_hostile_input_is_refused_or_carried_literally(hostile_run):
             problems.append(f"{case.name}: {wrong}")
     print(f"\nhostile-input suite: {len(CASES)} cases in {seconds:.1f} s "
           f"({sum(c.outcome == REFUSED for c in CASES)} refused, {sum(c.outcome == LITERAL for c in CASES)} literal, "
-          f"{sum(c.outcome == CARRIED for c in CASES)} carried)")
+          f"{sum(c.outcome == CARRIED for c in CASES)} carried, {sum(c.outcome == ANSWERED for c in CASES)} answered)")
     assert problems == [], "\n".join(problems)
     assert "Traceback" not in run.stdout + run.stderr
 

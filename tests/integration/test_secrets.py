@@ -3,8 +3,10 @@
 file is searched for every password: zero occurrences.
 
 The paths: cm_account (create, and update_password: always), the provider credentials of a remote SMS Provider
-(right and wrong), the role with an installation account and a proxy account (it creates them with their
-passwords, no_log tasks), and the lab's own password, which is also the WinRM password of the connection.
+(right and wrong, through service_connection_point_info, status_message_info and endpoint_check), endpoint_check's
+proxy_password through an authenticating proxy (right, wrong, wrong with the task failing, and with the site
+system's proxy), the role with an installation account and a proxy account (it creates them with their passwords,
+no_log tasks), and the lab's own password, which is also the WinRM password of the connection.
 
 Where it looks: ansible-playbook's stdout and stderr, the ansible log (ANSIBLE_LOG_PATH), the plan_summary
 documents, cmlab's log, and every file of cmlab's state directory except the three that hold the lab password by
@@ -23,16 +25,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.fixtures import ACCOUNT_PASSWORD, PROVIDER_PASSWORD, PROXY_ACCOUNT_PASSWORD
+from tests.fixtures import ACCOUNT_PASSWORD, ENDPOINT_PROXY_PASSWORD, PROVIDER_PASSWORD, PROXY_ACCOUNT_PASSWORD
 
 REPO = Path(__file__).resolve().parents[2]
 SITE = REPO / "playbooks" / "site.yml"
 # The lab's password (every account of its domain, the WinRM connection, a right provider password).
 LAB_SECRET = "Lab-S3cret-9e5c!"
 SECRETS = {"lab": LAB_SECRET, "account": ACCOUNT_PASSWORD, "proxy account": PROXY_ACCOUNT_PASSWORD,
-           "wrong provider password": PROVIDER_PASSWORD}
+           "wrong provider password": PROVIDER_PASSWORD, "wrong endpoint proxy password": ENDPOINT_PROXY_PASSWORD}
 # Files of the state dir that hold the lab password by design.
 BY_DESIGN = {"password", "inventory.yml", "ntlm_users"}
+# An authenticating proxy of the lab's internet for endpoint_check (LAB\svc-cmproxy, the lab's password, passes).
+# Not the role's proxy (proxy.lab.example:3128, which asks for no account).
+CHECK_PROXY = "webproxy.lab.example"
 
 ROLE_VARS = {
     "service_connection_point_installation_account": "LAB\\svc-cminstall",
@@ -44,8 +49,13 @@ ROLE_VARS = {
 }
 
 
+ENDPOINT_CHECK = {"feature_groups": ["tenant_attach"], "fail_on": "never", "timeout": 5, "proxy_server": CHECK_PROXY,
+                  "proxy_port": 8080, "proxy_username": "LAB\\svc-cmproxy"}
+
+
 def modules_play(prefix: str) -> list[dict]:
-    """cm_account and the provider credentials, each task on its own (ignore_errors), no task-level no_log: the
+    """cm_account, the provider credentials and endpoint_check's proxy account, each task on its own (ignore_errors),
+    no task-level no_log: the
     modules must keep the secrets out by themselves."""
     return [{"hosts": "sms_provider", "gather_facts": False, "tasks": [
         {"name": f"{prefix} create an account", "ignore_errors": True,
@@ -66,7 +76,31 @@ def modules_play(prefix: str) -> list[dict]:
          "configmgr.scp.service_connection_point_info": {
              "provider_server": "cas.lab.example", "provider_username": "LAB\\cmadmin",
              "provider_password": PROVIDER_PASSWORD}},
-    ]}]
+        {"name": f"{prefix} status messages from a remote provider", "ignore_errors": True,
+         "configmgr.scp.status_message_info": {
+             "provider_server": "cas.lab.example", "provider_username": "LAB\\cmadmin", "provider_password": LAB_SECRET}},
+    ]}, endpoint_play(prefix)]
+
+
+def endpoint_play(prefix: str) -> dict:
+    """endpoint_check's proxy account on scp01: the proxy lets the right password through and answers 407 to a
+    wrong one; and the site system's proxy (the role sets it on scp01: until then the task fails), read from the
+    remote SMS Provider with the provider's credentials."""
+    return {"hosts": "scp01.lab.example", "gather_facts": False, "tasks": [
+        {"name": f"{prefix} endpoint check, right proxy password", "ignore_errors": True,
+         "configmgr.scp.endpoint_check": {**ENDPOINT_CHECK, "proxy_password": LAB_SECRET}},
+        {"name": f"{prefix} endpoint check, wrong proxy password", "ignore_errors": True,
+         "configmgr.scp.endpoint_check": {**ENDPOINT_CHECK, "proxy_password": ENDPOINT_PROXY_PASSWORD}},
+        {"name": f"{prefix} endpoint check, wrong proxy password, failing", "ignore_errors": True,
+         "configmgr.scp.endpoint_check": {**ENDPOINT_CHECK, "proxy_password": ENDPOINT_PROXY_PASSWORD,
+                                          "fail_on": "error"}},
+        {"name": f"{prefix} endpoint check with the site system's proxy", "ignore_errors": True,
+         "configmgr.scp.endpoint_check": {
+             "feature_groups": ["tenant_attach"], "fail_on": "never", "timeout": 5, "use_site_system_proxy": True,
+             "site_system_server": "scp01.lab.example", "proxy_password": ENDPOINT_PROXY_PASSWORD,
+             "site_status": True, "provider_server": "cas.lab.example", "provider_username": "LAB\\cmadmin",
+             "provider_password": LAB_SECRET}},
+    ]}
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +139,10 @@ def secrets_lab(tmp_path_factory):
         runs.append((name, run))
 
     try:
+        # The role's proxy (ROLE_VARS) must be one the lab's internet knows, or the SCP's health check fails on
+        # it (proxy_dns_failure) and so does the role; endpoint_check's authenticating proxy beside it.
+        lab._control("POST", "/internet", {"proxies": {"proxy.lab.example": {"port": 3128, "auth_required": False},
+                                                       CHECK_PROXY: {"port": 8080, "auth_required": True}}})
         role_vars = inputs / "role.json"
         role_vars.write_text(json.dumps(ROLE_VARS))
         for name, check in (("plan", ("--check",)), ("apply", ())):
@@ -119,6 +157,13 @@ def secrets_lab(tmp_path_factory):
         play("modules-provider-unavailable", faulty, faults=(("provider_unavailable", "cas.lab.example", None),))
         play("modules-http-500", faulty, faults=(("http_500", "cas.lab.example", 1),))
         play("modules-wsman-fault", faulty, faults=(("wsman_fault", "cas.lab.example", 2),))
+        # endpoint_check after the role set the site system's proxy on scp01; then with a fault on its first request.
+        lab.clear_faults()
+        for prefix, name, faults in (("site", "endpoints-after-role", ()),
+                                     ("fault", "endpoints-http-500", (("http_500", "scp01.lab.example", 1),))):
+            endpoints = inputs / f"{name}.json"
+            endpoints.write_text(json.dumps([endpoint_play(prefix)]))
+            play(name, endpoints, faults=faults)
         lab.clear_faults()
         play("role-install-failure", SITE, "-e", f"@{role_vars}", "-e",
              json.dumps({"service_connection_point_server": "ps1.lab.example", "service_connection_point_host":
@@ -141,11 +186,20 @@ def test_the_paths_ran(secrets_lab):
     assert applied.task("apply a remote provider")["status"] == "ok"
     assert "Access is denied" in applied.task("apply a remote provider, wrong password")["result"]["msg"]
     assert applied.task("apply an account through the provider's credentials")["status"] == "ok"
+    assert applied.task("apply status messages from a remote provider")["status"] == "ok"
+    right = applied.task("apply endpoint check, right proxy password")["result"]
+    assert right["proxy"]["authenticated"] is True and right["endpoints"]
+    assert "http_407" not in {e["class"] for e in right["endpoints"]}, right["endpoints"]
+    wrong = applied.task("apply endpoint check, wrong proxy password")["result"]
+    assert "http_407" in {e["class"] for e in wrong["endpoints"]}, wrong["endpoints"]
+    assert applied.task("apply endpoint check, wrong proxy password, failing")["status"] == "failed"
+    from_site = by_name["endpoints-after-role"].task("site endpoint check with the site system's proxy")["result"]
+    assert from_site["proxy"]["source"] == "site_system" and from_site["proxy"]["authenticated"] is True, from_site
     assert by_name["role-apply"].rc == 0, by_name["role-apply"].stdout[-3000:]
     accounts = {a["user_name"] for h in lab.state()["hierarchies"].values() for a in h["accounts"]}
     assert {"LAB\\svc-cminstall", "LAB\\svc-cmproxy", "LAB\\apply-account", "LAB\\apply-other"} <= accounts
     assert "SMS Provider" in by_name["modules-provider-unavailable"].task("fault create an account")["result"]["msg"]
-    for name in ("modules-http-500", "modules-wsman-fault"):
+    for name in ("modules-http-500", "modules-wsman-fault", "endpoints-http-500"):
         statuses = [r["status"] for r in by_name[name].results if r["task"].startswith("fault")]
         assert {"failed", "unreachable"} & set(statuses), (name, statuses)
     assert by_name["role-install-failure"].rc != 0

@@ -239,3 +239,16 @@ def test_a_skipped_check_no_check_and_no_scp():
     assert scp_log(log_lines("Starting endpoint connectivity check for 3 endpoints.~~"))["found"] is False
     none = scp_log([], tracing_ok=False)
     assert none["found"] is False and "not installed" in none["reason"]
+
+
+def test_a_proxy_password_with_nul_is_refused_before_anything_is_sent():
+    """Found by the hostile-input suite: Windows cannot hold such a password (_validation.secret)."""
+    from ansible_collections.configmgr.scp.plugins.action.endpoint_check import ActionModule
+
+    action = object.__new__(ActionModule)
+    args = {"feature_groups": None, "proxy_server": "proxy.contoso.com", "proxy_port": 8080,
+            "proxy_username": "CONTOSO\\svc-proxy", "proxy_password": "a\x00b", "use_site_system_proxy": False,
+            "site_status": False, "site_system_server": None, "timeout": 15, "fail_on": "error"}
+    with pytest.raises(AnsibleActionFail, match="proxy_password must not contain a NUL"):
+        action.desired(args)
+    assert action.desired({**args, "proxy_password": "q'u\"ote $(whoami)\n"})["proxy"].password == "q'u\"ote $(whoami)\n"

@@ -250,7 +250,11 @@ def test_a_certificate_file_that_is_not_a_known_root_is_refused_before_anything_
 
 
 @pytest.mark.parametrize("path", ["g2.crt", "\\\\server\\share\\g2.crt", "C:\\Certs\\*.crt", "C:\\Certs\\g[2].crt",
-                                  "C:\\Certs\\", "C:\\Ce\nrts\\g2.crt", "C:/Certs/g2.crt", "C:\\" + "a" * 300])
+                                  "C:\\Certs\\", "C:\\Ce\nrts\\g2.crt", "C:/Certs/g2.crt", "C:\\" + "a" * 300,
+                                  # found by the hostile-input suite: the rules of every full path
+                                  "C:\\Certs\\..\\..\\Windows\\g2.crt", "C:\\Certs\\.\\g2.crt", "C:\\Certs\\g2.crt:zone",
+                                  "C:\\Certs \\g2.crt", "C:\\Certs.\\g2.crt", "C:\\Certs\\g\u202e2.crt",
+                                  "C:\\Certs\\g\u200b2.crt", "C:\\Certs\\g\x852.crt"])
 def test_certificate_paths_are_full_local_paths_without_wildcards(path):
     with pytest.raises(AnsibleActionFail, match="certificate_files must list full paths"):
         _tls.certificate_path(path)

@@ -100,3 +100,12 @@ def test_usage_data_decision():
     assert _usage_data.decide("full", None, "CAS").warnings
     plan = _usage_data.write_plan("full", "CAS")
     assert plan.steps[0].params == {"TelemetryLevel": "Full"} and plan.steps[1].id == "after"
+
+
+def test_a_fetch_to_a_controller_path_with_nul_is_refused_before_anything_is_read():
+    """Found by the hostile-input suite: it failed with 'embedded null byte' after reading the host."""
+    from ansible_collections.configmgr.scp.plugins.action.file_transfer import ActionModule
+
+    action = object.__new__(ActionModule)
+    with pytest.raises(AnsibleActionFail, match="dest must be a path on the controller without a NUL"):
+        action.desired({"direction": "fetch", "src": "C:\\Windows\\Temp\\x.txt", "dest": "fetched\x00.txt"})

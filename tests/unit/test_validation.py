@@ -185,3 +185,30 @@ def test_windows_path_for_a_literal_path_parameter_takes_brackets():
     assert _validation.windows_path("C:\\Logs\\[old]\\sitecomp.log", "path", extensions=(".log",))
     with pytest.raises(AnsibleActionFail, match="wildcards"):
         _validation.windows_path("C:\\Logs\\[old]\\sitecomp.log", "path", wildcards=True)
+
+
+# -- found by the hostile-input suite (tests/integration/test_hostile_inputs.py) --------------------------------
+
+@pytest.mark.parametrize("value", ["999999d", "999999w", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_since_out_of_range_is_refused_naming_the_option_not_a_traceback(value):
+    with pytest.raises(AnsibleActionFail, match="since must be a point in time between the years 1 and 9999"):
+        _validation.since(value)
+
+
+@pytest.mark.parametrize("value", ["EndpointConnectivityChec\u212aWorker.log", "\u0130stanbul.log",
+                                   "EndpointConnect\u0131vityCheckWorker.log", "\u017fitecomp.log"])
+def test_log_names_are_ascii_so_that_no_name_folds_into_another_logs_name(value):
+    with pytest.raises(AnsibleActionFail, match="name must be the file name of a ConfigMgr log"):
+        _validation.log_name(value)
+
+
+@pytest.mark.parametrize("char", ["\x85", "\u2028", "\u202e", "\u200b", "\ufeff"])
+def test_drive_paths_refuse_invisible_and_c1_control_characters(char):
+    with pytest.raises(AnsibleActionFail, match="tool_path must be a full Windows path on one line"):
+        _validation.drive_path(f"C:\\Tools\\a{char}b", "tool_path")
+
+
+@pytest.mark.parametrize("char", ["\x85", "\u2028", "\u202e", "\u200b"])
+def test_proxy_usernames_refuse_invisible_characters(char):
+    with pytest.raises(AnsibleActionFail, match="proxy_username must be a user name without control"):
+        _validation.proxy_username(f"LAB\\a{char}b")
