@@ -15,7 +15,7 @@ spaces and quotes nothing (docs/configmgr-behaviour.md#service-connection-tool),
 arguments it parses out of that one command line by the C runtime's rules. So each argument is quoted here, in
 Python, by exactly those rules (`quote_argument`): whatever a path holds, the tool gets it as one argument,
 unchanged. Characters no Windows file name may hold (`"`, control characters, newlines) are refused earlier
-(_validation.windows_path). Nothing here is PowerShell: the arguments are data of the plan.
+(_validation.drive_path). Nothing here is PowerShell: the arguments are data of the plan.
 """
 
 from __future__ import annotations

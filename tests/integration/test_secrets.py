@@ -23,7 +23,6 @@ import os
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.fixtures import ACCOUNT_PASSWORD, ENDPOINT_PROXY_PASSWORD, PROVIDER_PASSWORD, PROXY_ACCOUNT_PASSWORD
 
@@ -36,7 +35,7 @@ SECRETS = {"lab": LAB_SECRET, "account": ACCOUNT_PASSWORD, "proxy account": PROX
 # Files of the state dir that hold the lab password by design.
 BY_DESIGN = {"password", "inventory.yml", "ntlm_users"}
 # An authenticating proxy of the lab's internet for endpoint_check (LAB\svc-cmproxy, the lab's password, passes).
-# Not the role's proxy (proxy.lab.example:3128, which asks for no account).
+# Not the role's proxy (proxy.lab.example:3128, which the SCP passes with the role's proxy account).
 CHECK_PROXY = "webproxy.lab.example"
 
 ROLE_VARS = {
@@ -110,14 +109,7 @@ def secrets_lab(tmp_path_factory):
     saved = os.environ.get("CMLAB_PASSWORD")
     os.environ["CMLAB_PASSWORD"] = LAB_SECRET
     try:
-        # The proxy of ROLE_VARS exists and wants its account, so that the role's SCP works through it (the role
-        # verifies that it does) with the proxy account's password travelling.
-        topology = yaml.safe_load(LAB_TOPOLOGY.read_text())
-        topology["internet"] = {**topology.get("internet", {}),
-                                "proxies": {"proxy.lab.example": {"port": 3128, "auth_required": True}}}
-        base = tmp_path_factory.mktemp("secrets")
-        (base / "topology.yml").write_text(yaml.safe_dump(topology, sort_keys=False))
-        lab = RunningLab(base / "lab", base / "topology.yml")
+        lab = RunningLab(tmp_path_factory.mktemp("secrets") / "lab", LAB_TOPOLOGY)
     finally:
         if saved is None:
             del os.environ["CMLAB_PASSWORD"]
@@ -140,8 +132,9 @@ def secrets_lab(tmp_path_factory):
 
     try:
         # The role's proxy (ROLE_VARS) must be one the lab's internet knows, or the SCP's health check fails on
-        # it (proxy_dns_failure) and so does the role; endpoint_check's authenticating proxy beside it.
-        lab._control("POST", "/internet", {"proxies": {"proxy.lab.example": {"port": 3128, "auth_required": False},
+        # it (proxy_dns_failure) and so does the role. It wants an account, so the SCP works through it only with
+        # the proxy account the role sets; endpoint_check's authenticating proxy beside it.
+        lab._control("POST", "/internet", {"proxies": {"proxy.lab.example": {"port": 3128, "auth_required": True},
                                                        CHECK_PROXY: {"port": 8080, "auth_required": True}}})
         role_vars = inputs / "role.json"
         role_vars.write_text(json.dumps(ROLE_VARS))
