@@ -53,6 +53,7 @@ test: setup lint unit static sanity packaging cmlab-tests integration versions m
 # collection installed there earlier would hide this checkout's modules from its syntax check.
 lint: setup
 	$(BIN)/ruff check plugins cmlab tests tools
+	$(BIN)/ruff format --check plugins cmlab tests tools
 	ANSIBLE_HOME=$(CURDIR)/.ansible $(BIN)/ansible-lint --offline
 
 unit: setup

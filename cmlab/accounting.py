@@ -7,21 +7,21 @@ from collections import Counter
 
 from cmlab.costmodel import CostModel
 
-PLAN_JOURNAL = 1000   # the plans journal keeps the last ones
+PLAN_JOURNAL = 1000  # the plans journal keeps the last ones
 
 
 class HostCounters:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.requests = 0          # HTTP requests received by the WinRM listener(s) of the host
-        self.bytes_in = 0          # request bytes (headers excluded, body as received: encrypted if it was)
-        self.bytes_out = 0         # response body bytes
-        self.commands = 0          # WinRS commands started
+        self.requests = 0  # HTTP requests received by the WinRM listener(s) of the host
+        self.bytes_in = 0  # request bytes (headers excluded, body as received: encrypted if it was)
+        self.bytes_out = 0  # response body bytes
+        self.commands = 0  # WinRS commands started
         self.engine_invocations = 0
         self.plans: list[str] = []  # each invocation's step ids ("sites+roles"), in order: what ran where
         self.cmdlet_calls: Counter[str] = Counter()
         self.bytes_in_by_action: Counter[str] = Counter()  # Create, Command, Send, ..., "auth" (handshake)
-        self.estimates: Counter[str] = Counter()   # cost model event -> estimated Windows seconds
+        self.estimates: Counter[str] = Counter()  # cost model event -> estimated Windows seconds
 
     def add_request(self, bytes_in: int, bytes_out: int, action: str = "") -> None:
         with self._lock:

@@ -47,7 +47,7 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    try:   # a daemon whose parent is gone may linger as a zombie until it is reaped
+    try:  # a daemon whose parent is gone may linger as a zombie until it is reaped
         with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
             return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
@@ -82,8 +82,9 @@ def _lock(state_dir: Path):
 
 def _already_running(state_dir: Path, info: dict | None) -> CliError:
     where = f" (pid {info['pid']}, control {info.get('control_url')})" if info else ""
-    return CliError(f"cmlab is already running for state dir {state_dir}{where}. "
-                    f"Stop it first: python -m cmlab stop --state-dir {state_dir}")
+    return CliError(
+        f"cmlab is already running for state dir {state_dir}{where}. Stop it first: python -m cmlab stop --state-dir {state_dir}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -100,9 +101,12 @@ def control_token(info: dict) -> str:
 
 def _request(info: dict, method: str, path: str, body: Any = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(info["control_url"] + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json",
-                                          "Authorization": f"Bearer {control_token(info)}"})
+    req = urllib.request.Request(
+        info["control_url"] + path,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {control_token(info)}"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read() or b"null")
@@ -116,8 +120,7 @@ def _request(info: dict, method: str, path: str, body: Any = None) -> Any:
 def _running(state_dir: Path) -> dict:
     info = read_info(state_dir)
     if info is None:
-        raise CliError(f"cmlab is not running for state dir {state_dir}. Start it: python -m cmlab start "
-                       f"--state-dir {state_dir}")
+        raise CliError(f"cmlab is not running for state dir {state_dir}. Start it: python -m cmlab start --state-dir {state_dir}")
     return info
 
 
@@ -133,10 +136,21 @@ def cmd_start(args: argparse.Namespace) -> int:
     lock = _lock(state_dir)
     if info is not None or lock is None:
         raise _already_running(state_dir, info)
-    lock.close()   # the child takes it
+    lock.close()  # the child takes it
     log_path = state_dir / "cmlab.log"
-    command = [sys.executable, "-m", "cmlab", "start", "--foreground", "--topology", args.topology,
-               "--state-dir", str(state_dir), "--control-port", str(args.control_port)]
+    command = [
+        sys.executable,
+        "-m",
+        "cmlab",
+        "start",
+        "--foreground",
+        "--topology",
+        args.topology,
+        "--state-dir",
+        str(state_dir),
+        "--control-port",
+        str(args.control_port),
+    ]
     if args.ephemeral_ports:
         command.append("--ephemeral-ports")
     if args.fleet:
@@ -146,8 +160,15 @@ def cmd_start(args: argparse.Namespace) -> int:
     if args.winrm_allow:
         command += ["--winrm-allow", ",".join(args.winrm_allow)]
     with open(log_path, "ab") as log_file:
-        child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
-                                 start_new_session=True, cwd=os.getcwd(), env=os.environ.copy())
+        child = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+            start_new_session=True,
+            cwd=os.getcwd(),
+            env=os.environ.copy(),
+        )
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         info = read_info(state_dir)
@@ -193,19 +214,19 @@ def _run_foreground(args: argparse.Namespace, state_dir: Path) -> int:
         raise CliError(str(e)) from None
     control = ControlServer(lab, port=args.control_port)
     token_file = state_dir / TOKEN_FILE
-    write_private(token_file, control.token + "\n")     # before the API answers anything
+    write_private(token_file, control.token + "\n")  # before the API answers anything
     control.start()
     lab.write_inventory()
-    info = {"pid": os.getpid(), "control_url": control.url, "control_token_file": str(token_file.resolve()),
-            **lab.describe()}
+    info = {"pid": os.getpid(), "control_url": control.url, "control_token_file": str(token_file.resolve()), **lab.describe()}
     tmp = _info_path(state_dir).with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(info, fh, indent=2, sort_keys=True)
-    os.replace(tmp, _info_path(state_dir))   # written last: its presence means "up"
+    os.replace(tmp, _info_path(state_dir))  # written last: its presence means "up"
 
     def on_signal(signum: int, frame: Any) -> None:
         control.shutdown_requested.set()
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     if sys.stdout.isatty():
@@ -286,8 +307,7 @@ def _option(text: str) -> tuple[str, Any]:
 def cmd_fault(args: argparse.Namespace) -> int:
     info = _running(Path(args.state_dir))
     if args.fault_command == "add":
-        body = {"kind": args.kind, "host": args.host, "count": args.count,
-                "options": dict(_option(o) for o in args.option or [])}
+        body = {"kind": args.kind, "host": args.host, "count": args.count, "options": dict(_option(o) for o in args.option or [])}
         result = _request(info, "POST", "/faults", body)
     elif args.fault_command == "clear":
         query = "&".join(f"{k}={v}" for k, v in (("kind", args.kind), ("host", args.host)) if v)
@@ -329,12 +349,19 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--ephemeral-ports", action="store_true", help="let the OS choose every listener's port")
     start.add_argument("--foreground", action="store_true", help="run in this process until stopped")
     start.add_argument("--control-port", type=int, default=0, help="control API port (default: ephemeral)")
-    start.add_argument("--fleet", type=_fleet_size, metavar="N",
-                       help="instead of --topology: N hierarchies like the default lab (3 hosts each, ephemeral ports)")
-    start.add_argument("--cost-model", metavar="FILE",
-                       help="YAML/JSON mapping of cost model event -> estimated seconds, over the defaults")
-    start.add_argument("--winrm-allow", type=_winrm_switches, metavar="LIST",
-                       help="relax Windows' WinRM defaults: any of basic,unencrypted,certificate (comma-separated)")
+    start.add_argument(
+        "--fleet",
+        type=_fleet_size,
+        metavar="N",
+        help="instead of --topology: N hierarchies like the default lab (3 hosts each, ephemeral ports)",
+    )
+    start.add_argument("--cost-model", metavar="FILE", help="YAML/JSON mapping of cost model event -> estimated seconds, over the defaults")
+    start.add_argument(
+        "--winrm-allow",
+        type=_winrm_switches,
+        metavar="LIST",
+        help="relax Windows' WinRM defaults: any of basic,unencrypted,certificate (comma-separated)",
+    )
     start.set_defaults(func=cmd_start)
     with_state_dir(sub.add_parser("stop", help="stop the lab (no error when not running)")).set_defaults(func=cmd_stop)
     with_state_dir(sub.add_parser("status", help="is it running; exit code 3 when not")).set_defaults(func=cmd_status)

@@ -16,7 +16,7 @@ try:
     import cmscp_module_utils
     from cmscp_plugin_utils import _catalog as catalog
     from cmscp_plugin_utils import _protocol as protocol
-except ModuleNotFoundError as e:   # pragma: no cover - a setup problem, said plainly
+except ModuleNotFoundError as e:  # pragma: no cover - a setup problem, said plainly
     raise ModuleNotFoundError(
         f"{e}. cmlab needs the collection's plugin_utils and module_utils as the packages cmscp_plugin_utils and "
         "cmscp_module_utils: install cmlab with pip from the repository ('pip install -e .' in a checkout, as "

@@ -37,7 +37,7 @@ class ControlServer:
         self.shutdown_requested = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
         self._server.daemon_threads = True
-        self._server.control = self   # type: ignore[attr-defined]
+        self._server.control = self  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
 
     @property
@@ -46,8 +46,7 @@ class ControlServer:
 
     def start(self) -> None:
         # A short poll interval: stop() (and so `cmlab stop`) waits for at most one interval.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="cmlab-control", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="cmlab-control", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -62,7 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def control(self) -> ControlServer:
-        return self.server.control   # type: ignore[attr-defined]
+        return self.server.control  # type: ignore[attr-defined]
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("control: " + format, *args)
@@ -131,7 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             try:
                 fault = lab.faults.add(body["kind"], str(body.get("host") or "*"), count, **options)
-            except ValueError as e:   # at_command / phase of a fault that waits for a command
+            except ValueError as e:  # at_command / phase of a fault that waits for a command
                 self._send(400, {"error": str(e)})
                 return
             self._send(201, fault.to_dict())
@@ -154,10 +153,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             with lab.model.lock:
                 lab.model.clock.advance(seconds)
-                ran = lab.model.scheduler.run_due()   # what became due runs now, not at the next tick
+                ran = lab.model.scheduler.run_due()  # what became due runs now, not at the next tick
             self._send(200, {"advanced": seconds, "jobs_run": ran})
         elif path == "/shutdown":
-            self.control.shutdown_requested.set()     # before the answer: a client that got 202 may rely on it
+            self.control.shutdown_requested.set()  # before the answer: a client that got 202 may rely on it
             self._send(202, {"shutdown": True})
         else:
             self._send(404, {"error": f"no such resource: {path}"})

@@ -22,22 +22,24 @@ from types import MappingProxyType
 import yaml
 
 # event -> estimated seconds on a Windows Server 2019/2022 VM with a local SMS Provider (docs/cmlab.md).
-DEFAULT_FIGURES: Mapping[str, float] = MappingProxyType({
-    "winrm_auth": 0.005,        # one leg of an auth handshake or an empty POST (HTTP.sys + WinRM service, no SOAP)
-    "winrm_request": 0.015,     # one WS-Man request: HTTP.sys, WinRM service, SOAP, the shell plugin
-    "shell_create": 0.25,       # WinRS Create: a logon token and winrshost.exe for the shell
-    "process_start": 0.03,      # cmd.exe /c for a command (WINRS_SKIP_CMD_SHELL=FALSE)
-    "powershell_start": 0.7,    # powershell.exe 5.1 with -NoProfile, to its first statement
-    "engine_load": 0.15,        # the bootstrap reads, inflates and compiles the engine; ConvertFrom-Json
-    "module_import": 4.0,       # Import-Module ConfigurationManager (large binary module, its format data)
-    "cmsite_drive": 1.5,        # New-PSDrive -PSProvider CMSite: WMI connection to root\SMS\site_<code>
-    "configmgr_read": 0.4,      # a Get-CM* cmdlet: WQL queries through the SMS Provider
-    "configmgr_write": 1.2,     # New-/Set-/Add-/Remove-CM*: reads, then SCI writes through the SMS Provider
-    "windows_cmdlet": 0.05,     # a local Windows cmdlet: registry, services, local groups, local CIM
-    "cim_session": 0.3,         # New-CimSession to another machine: WinRM logon and a provider host process
-    "cim_connect": 0.25,        # first query of an invocation in root\SMS\site_<code>: CIM cmdlets, WMI, provider context
-    "cim_query": 0.06,          # one Get-CimInstance of an SMS Provider class: WQL to SQL, small result set
-})
+DEFAULT_FIGURES: Mapping[str, float] = MappingProxyType(
+    {
+        "winrm_auth": 0.005,  # one leg of an auth handshake or an empty POST (HTTP.sys + WinRM service, no SOAP)
+        "winrm_request": 0.015,  # one WS-Man request: HTTP.sys, WinRM service, SOAP, the shell plugin
+        "shell_create": 0.25,  # WinRS Create: a logon token and winrshost.exe for the shell
+        "process_start": 0.03,  # cmd.exe /c for a command (WINRS_SKIP_CMD_SHELL=FALSE)
+        "powershell_start": 0.7,  # powershell.exe 5.1 with -NoProfile, to its first statement
+        "engine_load": 0.15,  # the bootstrap reads, inflates and compiles the engine; ConvertFrom-Json
+        "module_import": 4.0,  # Import-Module ConfigurationManager (large binary module, its format data)
+        "cmsite_drive": 1.5,  # New-PSDrive -PSProvider CMSite: WMI connection to root\SMS\site_<code>
+        "configmgr_read": 0.4,  # a Get-CM* cmdlet: WQL queries through the SMS Provider
+        "configmgr_write": 1.2,  # New-/Set-/Add-/Remove-CM*: reads, then SCI writes through the SMS Provider
+        "windows_cmdlet": 0.05,  # a local Windows cmdlet: registry, services, local groups, local CIM
+        "cim_session": 0.3,  # New-CimSession to another machine: WinRM logon and a provider host process
+        "cim_connect": 0.25,  # first query of an invocation in root\SMS\site_<code>: CIM cmdlets, WMI, provider context
+        "cim_query": 0.06,  # one Get-CimInstance of an SMS Provider class: WQL to SQL, small result set
+    }
+)
 
 _WRITE_VERBS = ("new-", "set-", "add-", "remove-")
 

@@ -27,8 +27,7 @@ class Authorizer(Protocol):
 
 
 class Dispatcher(Protocol):
-    def run(self, host: str, command_line: str, stdin: bytes, runspace: dict | None = None,
-            identity: str | None = None) -> CommandOutcome:
+    def run(self, host: str, command_line: str, stdin: bytes, runspace: dict | None = None, identity: str | None = None) -> CommandOutcome:
         """Execute one WinRS command (or PSRP pipeline) on simulated host `host`.
 
         `command_line` is rsp:Command and every rsp:Arguments joined with single spaces, exactly

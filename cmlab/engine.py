@@ -59,11 +59,19 @@ def load_catalog(path: str | None = None):
 class StageError(Exception):
     """Ends the plan: stage payload / provider / engine."""
 
-    def __init__(self, stage: str, message: str, category: str, fqid: str, exception: str | None,
-                 step: str | None = None, cmdlet: str | None = None) -> None:
+    def __init__(
+        self, stage: str, message: str, category: str, fqid: str, exception: str | None, step: str | None = None, cmdlet: str | None = None
+    ) -> None:
         super().__init__(message)
-        self.info = {"stage": stage, "step": step, "cmdlet": cmdlet, "message": message, "category": category,
-                     "fqid": fqid, "exception": exception}
+        self.info = {
+            "stage": stage,
+            "step": step,
+            "cmdlet": cmdlet,
+            "message": message,
+            "category": category,
+            "fqid": fqid,
+            "exception": exception,
+        }
 
 
 def _payload_error(message: str) -> StageError:
@@ -104,7 +112,7 @@ def round_trip_date(value: datetime.date) -> str:
     UTC, so '+00:00') and nothing for a naive one (DateTimeKind.Unspecified)."""
     if not isinstance(value, datetime.datetime):
         value = datetime.datetime(value.year, value.month, value.day)
-    if hasattr(value, "kind"):           # a PSDateTime knows its DateTimeKind (cmlab/cmdlets/pstypes.py)
+    if hasattr(value, "kind"):  # a PSDateTime knows its DateTimeKind (cmlab/cmdlets/pstypes.py)
         return value.isoformat()
     text = f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond * 10:07d}"
     offset = value.utcoffset()
@@ -124,7 +132,7 @@ def plain_value(value: Any) -> Any:
     if isinstance(value, PSEnum):
         return value.name
     if isinstance(value, SecureString):
-        return None                       # never a secret, not even its type name
+        return None  # never a secret, not even its type name
     if isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, (list, tuple)):
@@ -157,8 +165,7 @@ def shape(value: Any, selection: Any) -> Any:
     if selection is None:
         return plain_value(value)
     names = list(selection)
-    return {first: shape(_property(value, names[last]), selection[names[last]])
-            for first, last in _protocol.unique_by_fold(names).values()}
+    return {first: shape(_property(value, names[last]), selection[names[last]]) for first, last in _protocol.unique_by_fold(names).values()}
 
 
 def to_engine_json(value: Any) -> str:
@@ -182,12 +189,11 @@ class ProviderInfo:
 
     site_code: str
     server: str
-    target: WindowsHost | None     # the provider's host in the lab (None: no such machine)
+    target: WindowsHost | None  # the provider's host in the lab (None: no such machine)
     remote: bool
 
     def value(self, key: str) -> str:
-        return {"site_code": self.site_code, "server": self.server,
-                "namespace": f"root\\SMS\\site_{self.site_code}"}[key]
+        return {"site_code": self.site_code, "server": self.server, "namespace": f"root\\SMS\\site_{self.site_code}"}[key]
 
 
 @dataclass
@@ -197,18 +203,17 @@ class _Run:
     host: WindowsHost
     provider: dict
     secrets: dict
-    runspace: dict                          # survives the invocation only in a PSRP runspace
-    identity: str | None = None             # the session's principal (None: the lab's administrator)
+    runspace: dict  # survives the invocation only in a PSRP runspace
+    identity: str | None = None  # the session's principal (None: the lab's administrator)
     info: ProviderInfo | None = None
     cim_session: WindowsHost | None = None  # New-CimSession to a remote provider
     cim_connected: set = field(default_factory=set)
     drive: ProviderSession | None = None
-    outputs: dict = field(default_factory=dict)   # step id (folded) -> raw output
+    outputs: dict = field(default_factory=dict)  # step id (folded) -> raw output
 
 
 class Engine:
-    def __init__(self, model: LabModel, catalog=None, accounting: Accounting | None = None,
-                 faults: Faults | None = None) -> None:
+    def __init__(self, model: LabModel, catalog=None, accounting: Accounting | None = None, faults: Faults | None = None) -> None:
         self.model = model
         self.catalog = catalog or load_catalog()
         self.accounting = accounting or Accounting()
@@ -227,8 +232,7 @@ class Engine:
         result = self.execute(host_name, payload_text, runspace, identity)
         return _protocol.frame(to_engine_json(result)) + "\r\n"
 
-    def execute(self, host_name: str, payload_text: str, runspace: dict | None = None,
-                identity: str | None = None) -> dict:
+    def execute(self, host_name: str, payload_text: str, runspace: dict | None = None, identity: str | None = None) -> dict:
         self.accounting.host(host_name).add_engine_invocation()
         result: dict[str, Any] = {"protocol": 1, "ok": True, "steps": [], "error": None}
         try:
@@ -236,39 +240,55 @@ class Engine:
                 self.model.scheduler.run_due()
             host = self.model.host(host_name)
             if host is None:
-                raise StageError("engine", f"cmlab has no host named {host_name}.", "ObjectNotFound",
-                                 "CmlabUnknownHost", "System.Management.Automation.RuntimeException")
+                raise StageError(
+                    "engine",
+                    f"cmlab has no host named {host_name}.",
+                    "ObjectNotFound",
+                    "CmlabUnknownHost",
+                    "System.Management.Automation.RuntimeException",
+                )
             payload = self._parse(payload_text)
             steps = payload.get("steps") if isinstance(payload, dict) else None
             if isinstance(steps, list):
                 ids = [str(s.get("id")) for s in steps if isinstance(s, dict)]
                 self.accounting.host(host_name).add_plan(ids)
                 if self.faults.note_plan(host_name, "+".join(ids)):
-                    return result      # struck before it ran (cmlab/faults.py at_plan): its result is lost anyway
-            run = _Run(host, payload.get("provider") or {}, payload.get("secrets") or {},
-                       runspace if runspace is not None else {}, identity)
+                    return result  # struck before it ran (cmlab/faults.py at_plan): its result is lost anyway
+            run = _Run(
+                host, payload.get("provider") or {}, payload.get("secrets") or {}, runspace if runspace is not None else {}, identity
+            )
             try:
                 self._run_steps(run, payload["steps"], result)
             except (KeyError, TypeError, AttributeError, ValueError) as e:
                 # Not the runner's structure: the PowerShell engine fails at stage engine too, in its words.
-                raise StageError("engine", f"cmlab: the payload is not a plan of protocol 1 ({type(e).__name__}: {e}).",
-                                 "InvalidData", "CmlabMalformedPayload", "System.Management.Automation.RuntimeException"
-                                 ) from None
+                raise StageError(
+                    "engine",
+                    f"cmlab: the payload is not a plan of protocol 1 ({type(e).__name__}: {e}).",
+                    "InvalidData",
+                    "CmlabMalformedPayload",
+                    "System.Management.Automation.RuntimeException",
+                ) from None
         except StageError as e:
             result["ok"] = False
             result["error"] = e.info
-        except Exception as e:   # a bug in cmlab: report it as the engine's catch-all would
+        except Exception as e:  # a bug in cmlab: report it as the engine's catch-all would
             log.exception("cmlab engine failure on %s", host_name)
             result["ok"] = False
-            result["error"] = {"stage": "engine", "step": None, "cmdlet": None,
-                               "message": f"cmlab internal error: {type(e).__name__}: {e}", "category": "NotSpecified",
-                               "fqid": "CmlabInternalError", "exception": "System.Exception"}
+            result["error"] = {
+                "stage": "engine",
+                "step": None,
+                "cmdlet": None,
+                "message": f"cmlab internal error: {type(e).__name__}: {e}",
+                "category": "NotSpecified",
+                "fqid": "CmlabInternalError",
+                "exception": "System.Exception",
+            }
         return result
 
     # Payload ------------------------------------------------------------------------------
     def _parse(self, text: str) -> dict:
         def no_constants(name: str) -> None:
-            raise ValueError(name)     # NaN, Infinity: not JSON
+            raise ValueError(name)  # NaN, Infinity: not JSON
 
         try:
             payload = json.loads(text, parse_constant=no_constants)
@@ -286,8 +306,9 @@ class Engine:
             on_error = raw.get("on_error") or "stop"
             if not isinstance(cmdlet, str) or _protocol.fold(cmdlet) not in allowed:
                 shown = "" if cmdlet is None else cmdlet
-                raise StageError("payload", TEXTS["not_allowed"].format(cmdlet=shown), "PermissionDenied",
-                                 "CmdletNotAllowed", None, sid, cmdlet)
+                raise StageError(
+                    "payload", TEXTS["not_allowed"].format(cmdlet=shown), "PermissionDenied", "CmdletNotAllowed", None, sid, cmdlet
+                )
             try:
                 if kind == "cmsite" and run.drive is None:
                     self.connect(run)
@@ -308,8 +329,15 @@ class Engine:
                 record["error"] = e.to_dict()
             result["steps"].append(record)
             if not record["ok"] and on_error != "continue":
-                raise StageError("step", record["error"]["message"], record["error"]["category"], record["error"]["fqid"],
-                                 record["error"]["exception"], sid, cmdlet)
+                raise StageError(
+                    "step",
+                    record["error"]["message"],
+                    record["error"]["category"],
+                    record["error"]["fqid"],
+                    record["error"]["exception"],
+                    sid,
+                    cmdlet,
+                )
 
     def _invoke(self, run: _Run, cmdlet: str, kind: str | None, params: dict) -> list:
         # Resolve-PlanValue runs for every parameter before the cmdlet is invoked (and so before
@@ -337,7 +365,7 @@ class Engine:
         self.accounting.host(host.fqdn).add_cmdlet_call(info.name)
         # The engine adds -ErrorAction Stop to every step (a plan cannot: the catalog refuses it).
         if kind == "cim" and run.cim_session is not None:
-            host = run.cim_session       # -CimSession: the query runs on the provider
+            host = run.cim_session  # -CimSession: the query runs on the provider
         self._charge_cmdlet(run, info, values)
 
         if info.supports_should_process and values.get("Confirm") is True:
@@ -346,21 +374,29 @@ class Engine:
             raise not_on_site_drive(info.name)
         if kind == "cim" and self._sms_namespace(values) and run.info is not None and run.info.target is not None:
             if self.faults.fire(run.info.target.fqdn, "provider_unavailable") is not None:
-                raise _provider_error("The RPC server is unavailable. ", "HRESULT 0x800706ba", "ResourceUnavailable",
-                                      _CIM_EXCEPTION, _GET_CIM_INSTANCE)
+                raise _provider_error(
+                    "The RPC server is unavailable. ", "HRESULT 0x800706ba", "ResourceUnavailable", _CIM_EXCEPTION, _GET_CIM_INSTANCE
+                )
         registration = implementation(info.name)
         if registration is None:
             raise not_simulated(info.name)
         unsupported = registration.unsupported(values)
         if unsupported:
             raise not_simulated(info.name, "with " + ", ".join("-" + p for p in unsupported))
-        refused = rights.refusal(info.name, info.is_configmgr, values, host, self._identity_on(run, host),
-                                 self._configmgr_identity(run), self._read_only)
+        refused = rights.refusal(
+            info.name, info.is_configmgr, values, host, self._identity_on(run, host), self._configmgr_identity(run), self._read_only
+        )
         if refused is not None:
             raise refused
         invocation = Invocation(
-            cmdlet=info.name, parameter_set=binding.parameter_set, params=values, model=self.model, host=host,
-            session=run.drive, faults=self.faults, supports_should_process=info.supports_should_process,
+            cmdlet=info.name,
+            parameter_set=binding.parameter_set,
+            params=values,
+            model=self.model,
+            host=host,
+            session=run.drive,
+            faults=self.faults,
+            supports_should_process=info.supports_should_process,
             ps_type_names={p.name: p.ps_type_name for p in info.parameters if p.ps_type_name},
         )
         try:
@@ -436,13 +472,16 @@ class Engine:
             raise _provider_error(
                 "WinRM cannot complete the operation. Verify that the specified computer name is valid, that the "
                 "computer is accessible over the network, and that a firewall exception for the WinRM service is "
-                "enabled and allows access from this computer. ", "HRESULT 0x80338126", "ConnectionError",
-                _CIM_EXCEPTION, _NEW_CIM_SESSION)
+                "enabled and allows access from this computer. ",
+                "HRESULT 0x80338126",
+                "ConnectionError",
+                _CIM_EXCEPTION,
+                _NEW_CIM_SESSION,
+            )
         if credential is None or not self.model.domain.verify(*credential):
             # Without explicit credentials the WinRM logon cannot be delegated: a second hop
             # (docs/configmgr-behaviour.md#powershell-module-and-remoting).
-            raise _provider_error("Access is denied. ", "HRESULT 0x80070005", "PermissionDenied", _CIM_EXCEPTION,
-                                  _NEW_CIM_SESSION)
+            raise _provider_error("Access is denied. ", "HRESULT 0x80070005", "PermissionDenied", _CIM_EXCEPTION, _NEW_CIM_SESSION)
         run.cim_session = target
 
     def resolve_provider(self, run: _Run) -> None:
@@ -456,10 +495,9 @@ class Engine:
                 self.open_cim_session(run, server)
                 where = run.cim_session
             sites = self.model.sites_provided_by(where.fqdn) + self.model.sites_served_by(where.fqdn)
-            self._charge_cim_query(run, where.fqdn, "root\\sms")      # SMS_ProviderLocation
+            self._charge_cim_query(run, where.fqdn, "root\\sms")  # SMS_ProviderLocation
             if not sites:
-                raise _provider_error("Invalid namespace ", "HRESULT 0x8004100e", "MetadataError", _CIM_EXCEPTION,
-                                      _GET_CIM_INSTANCE)
+                raise _provider_error("Invalid namespace ", "HRESULT 0x8004100e", "MetadataError", _CIM_EXCEPTION, _GET_CIM_INSTANCE)
             _, site = sorted(sites, key=lambda hs: hs[1].code)[0]
             site_code = site_code or site.code
             server = server or site.provider
@@ -473,9 +511,12 @@ class Engine:
 
         def module_missing(name: str) -> CmdletError:
             return _provider_error(
-                f"The specified module '{name}' was not loaded because no valid module file was found in any "
-                "module directory.", "Modules_ModuleNotFound", "ResourceUnavailable", "System.IO.FileNotFoundException",
-                import_cmd)
+                f"The specified module '{name}' was not loaded because no valid module file was found in any module directory.",
+                "Modules_ModuleNotFound",
+                "ResourceUnavailable",
+                "System.IO.FileNotFoundException",
+                import_cmd,
+            )
 
         with self.model.lock:
             if module:
@@ -496,39 +537,62 @@ class Engine:
         host, info = run.host, run.info
         site_code, server = info.site_code, info.server
         drives = run.runspace.setdefault("drives", {})
-        if site_code.lower() in drives:          # Get-PSDrive found it: the runspace already has the drive
+        if site_code.lower() in drives:  # Get-PSDrive found it: the runspace already has the drive
             return drives[site_code.lower()]
         cmd = "Microsoft.PowerShell.Commands.NewPSDriveCommand"
         provider_exc = "System.Management.Automation.ProviderInvocationException"
         credential = self._credential(run)
         if site_code.lower() in _BUILTIN_DRIVES:
-            raise _provider_error(f"A drive with the name '{site_code}' already exists.", "DriveAlreadyExists",
-                                  "ResourceExists", "System.Management.Automation.SessionStateException", cmd)
-        self.accounting.charge(host.fqdn, "cmsite_drive")   # New-PSDrive tries the connection
+            raise _provider_error(
+                f"A drive with the name '{site_code}' already exists.",
+                "DriveAlreadyExists",
+                "ResourceExists",
+                "System.Management.Automation.SessionStateException",
+                cmd,
+            )
+        self.accounting.charge(host.fqdn, "cmsite_drive")  # New-PSDrive tries the connection
         target = info.target
-        unavailable = (self.faults.fire(server, "provider_unavailable") if target else None) \
-            or self.faults.fire(host.fqdn, "provider_unavailable")
+        unavailable = (self.faults.fire(server, "provider_unavailable") if target else None) or self.faults.fire(
+            host.fqdn, "provider_unavailable"
+        )
         if target is None or unavailable is not None:
             raise _provider_error(
-                f"Could not connect to the SMS Provider on '{server}': The RPC server is unavailable. "
-                "(Exception from HRESULT: 0x800706BA)", "NewDriveProviderException", "ResourceUnavailable",
-                provider_exc, cmd)
+                f"Could not connect to the SMS Provider on '{server}': The RPC server is unavailable. (Exception from HRESULT: 0x800706BA)",
+                "NewDriveProviderException",
+                "ResourceUnavailable",
+                provider_exc,
+                cmd,
+            )
         if credential is not None:
             if not self.model.domain.verify(*credential):
-                raise _provider_error("Access is denied. (Exception from HRESULT: 0x80070005 (E_ACCESSDENIED))",
-                                      "NewDriveProviderException", "PermissionDenied", provider_exc, cmd)
+                raise _provider_error(
+                    "Access is denied. (Exception from HRESULT: 0x80070005 (E_ACCESSDENIED))",
+                    "NewDriveProviderException",
+                    "PermissionDenied",
+                    provider_exc,
+                    cmd,
+                )
         elif target is not host:
             # The WinRM logon cannot be delegated to the provider: a second hop.
-            raise _provider_error("Access is denied. (Exception from HRESULT: 0x80070005 (E_ACCESSDENIED))",
-                                  "NewDriveProviderException", "PermissionDenied", provider_exc, cmd)
+            raise _provider_error(
+                "Access is denied. (Exception from HRESULT: 0x80070005 (E_ACCESSDENIED))",
+                "NewDriveProviderException",
+                "PermissionDenied",
+                provider_exc,
+                cmd,
+            )
         for hierarchy, site in self.model.sites_provided_by(target.fqdn):
             if site.code == site_code.upper():
                 session = ProviderSession(hierarchy, site.code, target.fqdn)
                 drives[site_code.lower()] = session
                 return session
         raise _provider_error(
-            f"The SMS Provider on '{target.fqdn}' does not serve site '{site_code}': Invalid namespace "
-            f"'root\\sms\\site_{site_code}'.", "NewDriveProviderException", "InvalidArgument", provider_exc, cmd)
+            f"The SMS Provider on '{target.fqdn}' does not serve site '{site_code}': Invalid namespace 'root\\sms\\site_{site_code}'.",
+            "NewDriveProviderException",
+            "InvalidArgument",
+            provider_exc,
+            cmd,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -569,7 +633,7 @@ def _resolve(value: Any, run: _Run) -> Any:
             raise _runtime_error(TEXTS["secret_missing"].format(name=name))
         if run.secrets[name] == "":
             raise _runtime_error(TEXTS["secret_empty"].format(name=name))
-        if form == "credential":     # [pscredential]::new(user, New-SecureText): built, never bound as text
+        if form == "credential":  # [pscredential]::new(user, New-SecureText): built, never bound as text
             return PSCredential(value["username"], SecureString(run.secrets[name]))
         return SecureString(run.secrets[name])
     if form == "invalid":

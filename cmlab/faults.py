@@ -28,16 +28,18 @@ from dataclasses import dataclass, field
 
 # Transport faults (cmlab.wsman): host_down, bad_credentials, http_500, wsman_fault, delay
 # Engine faults (cmlab.engine / cmdlets): provider_unavailable, install_failure, sct_access_denied
-KINDS = frozenset({
-    "host_down",            # listener refuses connections (connection refused)
-    "bad_credentials",      # every login is rejected (401), as after a password change
-    "http_500",             # next request(s) answered with HTTP 500 and a non-SOAP body
-    "wsman_fault",          # a WS-Man fault in the middle of a command (on Receive)
-    "delay",                # hold each response `seconds` before answering
-    "provider_unavailable", # Import-Module ConfigurationManager / the CMSite drive fails
-    "install_failure",      # Site Component Manager fails to install roles on the host
-    "sct_access_denied",    # ServiceConnectionTool.exe -connect ends with the harmless UnauthorizedAccessException
-})
+KINDS = frozenset(
+    {
+        "host_down",  # listener refuses connections (connection refused)
+        "bad_credentials",  # every login is rejected (401), as after a password change
+        "http_500",  # next request(s) answered with HTTP 500 and a non-SOAP body
+        "wsman_fault",  # a WS-Man fault in the middle of a command (on Receive)
+        "delay",  # hold each response `seconds` before answering
+        "provider_unavailable",  # Import-Module ConfigurationManager / the CMSite drive fails
+        "install_failure",  # Site Component Manager fails to install roles on the host
+        "sct_access_denied",  # ServiceConnectionTool.exe -connect ends with the harmless UnauthorizedAccessException
+    }
+)
 # Faults that act on one request: when they wait for a command, they strike that command's request.
 REQUEST_KINDS = frozenset({"http_500", "wsman_fault", "delay"})
 PHASES = ("before", "after")
@@ -47,14 +49,14 @@ PHASES = ("before", "after")
 class Fault:
     kind: str
     host: str = "*"
-    count: int | None = None          # None: until cleared
+    count: int | None = None  # None: until cleared
     options: dict = field(default_factory=dict)
-    at_command: int | None = None     # strike at the host's N-th WinRS command after it was added
-    phase: str = "before"             # ... on its Command request, or on the Receive of its result
-    armed: bool = True                # False while it waits for its command
+    at_command: int | None = None  # strike at the host's N-th WinRS command after it was added
+    phase: str = "before"  # ... on its Command request, or on the Receive of its result
+    armed: bool = True  # False while it waits for its command
     seen: dict = field(default_factory=lambda: {"before": 0, "after": 0, "plan": 0})
-    at_plan: str | None = None        # or: strike the plan with these step ids ("sites+roles") ...
-    occurrence: int = 1               # ... the occurrence-th time it runs on the host
+    at_plan: str | None = None  # or: strike the plan with these step ids ("sites+roles") ...
+    occurrence: int = 1  # ... the occurrence-th time it runs on the host
 
     @property
     def waits(self) -> bool:
@@ -89,20 +91,25 @@ class Faults:
                 raise ValueError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
             at_command = int(at_command) if at_command is not None else None
             if count is None and kind in REQUEST_KINDS:
-                count = 1            # one request of that command, not every later one
-        fault = Fault(kind=kind, host=host.lower(), count=count, options=options, at_command=at_command,
-                      phase=phase, armed=at_command is None and at_plan is None, at_plan=at_plan,
-                      occurrence=int(occurrence))
+                count = 1  # one request of that command, not every later one
+        fault = Fault(
+            kind=kind,
+            host=host.lower(),
+            count=count,
+            options=options,
+            at_command=at_command,
+            phase=phase,
+            armed=at_command is None and at_plan is None,
+            at_plan=at_plan,
+            occurrence=int(occurrence),
+        )
         with self._lock:
             self._faults.append(fault)
         return fault
 
     def clear(self, kind: str | None = None, host: str | None = None) -> None:
         with self._lock:
-            self._faults = [
-                f for f in self._faults
-                if not ((kind is None or f.kind == kind) and (host is None or f.host == host.lower()))
-            ]
+            self._faults = [f for f in self._faults if not ((kind is None or f.kind == kind) and (host is None or f.host == host.lower()))]
 
     def remove(self, fault: Fault) -> None:
         """Remove one fault (by identity), leaving others of the same kind and host."""

@@ -49,14 +49,20 @@ def _server_cert(pki, directory: Path, fqdn: str, address: str, ca):
 
     names: list = [x509.DNSName(fqdn), x509.DNSName(fqdn.split(".")[0])]
     names += [x509.IPAddress(ipaddress.ip_address(a)) for a in dict.fromkeys((address, "127.0.0.1"))]
-    return pki._issue(directory, f"server-{fqdn}-{address}", fqdn, names,
-                      x509.oid.ExtendedKeyUsageOID.SERVER_AUTH, ca)
+    return pki._issue(directory, f"server-{fqdn}-{address}", fqdn, names, x509.oid.ExtendedKeyUsageOID.SERVER_AUTH, ca)
 
 
 class Lab:
-    def __init__(self, topology: Topology | str | Path, state_dir: str | Path, ephemeral_ports: bool = False,
-                 password: str | None = None, cost_model: CostModel | None = None, catalog=None,
-                 winrm: dict[str, bool] | None = None) -> None:
+    def __init__(
+        self,
+        topology: Topology | str | Path,
+        state_dir: str | Path,
+        ephemeral_ports: bool = False,
+        password: str | None = None,
+        cost_model: CostModel | None = None,
+        catalog=None,
+        winrm: dict[str, bool] | None = None,
+    ) -> None:
         self.topology = topology if isinstance(topology, Topology) else load_topology(topology)
         self.state_dir = Path(state_dir)
         self.ephemeral_ports = ephemeral_ports
@@ -111,16 +117,24 @@ class Lab:
                 pair = {}
                 for scheme, port in (("http", host.http_port), ("https", host.https_port)):
                     config = ListenerConfig(
-                        host_name=host.fqdn, bind=host.address, port=0 if self.ephemeral_ports else port, scheme=scheme,
-                        certfile=cert.cert if scheme == "https" else None, keyfile=cert.key if scheme == "https" else None,
-                        client_ca=ca.cert if scheme == "https" else None, **self.winrm)
+                        host_name=host.fqdn,
+                        bind=host.address,
+                        port=0 if self.ephemeral_ports else port,
+                        scheme=scheme,
+                        certfile=cert.cert if scheme == "https" else None,
+                        keyfile=cert.key if scheme == "https" else None,
+                        client_ca=ca.cert if scheme == "https" else None,
+                        **self.winrm,
+                    )
                     listener = WSManListener(config, users, self.dispatcher, self.accounting, self.faults)
                     try:
                         listener.start()
                     except OSError as e:
-                        raise LabError(f"{host.fqdn}: cannot listen on {host.address}:{config.port} ({scheme}): "
-                                       f"{e.strerror or e}. Is another lab running? Use --ephemeral-ports "
-                                       "or free the port.") from None
+                        raise LabError(
+                            f"{host.fqdn}: cannot listen on {host.address}:{config.port} ({scheme}): "
+                            f"{e.strerror or e}. Is another lab running? Use --ephemeral-ports "
+                            "or free the port."
+                        ) from None
                     pair[scheme] = listener
                 self.listeners[host.fqdn] = pair
         except BaseException:
@@ -137,7 +151,7 @@ class Lab:
             for listener in pair.values():
                 try:
                     listener.stop()
-                except Exception:   # stopping must go on for the other listeners
+                except Exception:  # stopping must go on for the other listeners
                     log.exception("stopping %s", listener.url)
         self.listeners.clear()
         self._started = False
@@ -176,22 +190,27 @@ class Lab:
         """A complete Ansible YAML inventory for this running lab."""
         hosts = {}
         for fqdn, ep in self.endpoints().items():
-            hosts[fqdn] = {"ansible_host": ep["address"], "ansible_port": ep["http_port"],
-                           "cmlab_https_port": ep["https_port"], **self.topology.inventory_vars.get(fqdn, {})}
-        children = {group: {"hosts": {fqdn: None for fqdn in members}}
-                    for group, members in self.topology.groups().items()}
-        return {"all": {
-            "vars": {
-                "ansible_connection": "winrm",
-                "ansible_winrm_scheme": "http",
-                "ansible_winrm_transport": "ntlm",
-                "ansible_user": self.topology.admin_principal,
-                "ansible_password": self.password,
-                "cmlab_ca_cert": self.ca_cert,
-            },
-            "hosts": hosts,
-            "children": children,
-        }}
+            hosts[fqdn] = {
+                "ansible_host": ep["address"],
+                "ansible_port": ep["http_port"],
+                "cmlab_https_port": ep["https_port"],
+                **self.topology.inventory_vars.get(fqdn, {}),
+            }
+        children = {group: {"hosts": {fqdn: None for fqdn in members}} for group, members in self.topology.groups().items()}
+        return {
+            "all": {
+                "vars": {
+                    "ansible_connection": "winrm",
+                    "ansible_winrm_scheme": "http",
+                    "ansible_winrm_transport": "ntlm",
+                    "ansible_user": self.topology.admin_principal,
+                    "ansible_password": self.password,
+                    "cmlab_ca_cert": self.ca_cert,
+                },
+                "hosts": hosts,
+                "children": children,
+            }
+        }
 
     def write_inventory(self, path: str | Path | None = None) -> Path:
         target = Path(path) if path else self.state_dir / "inventory.yml"

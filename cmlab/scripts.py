@@ -42,9 +42,11 @@ def normalise_source(text: str) -> str:
 
 
 def not_recognized_term(word: str) -> str:
-    return (f"The term '{word}' is not recognized as the name of a cmdlet, function, script file, or operable "
-            "program. Check the spelling of the name, or if a path was included, verify that the path is correct "
-            "and try again.")
+    return (
+        f"The term '{word}' is not recognized as the name of a cmdlet, function, script file, or operable "
+        "program. Check the spelling of the name, or if a path was included, verify that the path is correct "
+        "and try again."
+    )
 
 
 def clixml_error(message: str) -> bytes:
@@ -106,8 +108,7 @@ class ScriptDispatcher:
         machine = self.engine.model.host(host)
         return machine is None or machine.may_use_winrm(principal)
 
-    def run(self, host: str, command_line: str, stdin: bytes, runspace: dict | None = None,
-            identity: str | None = None) -> CommandOutcome:
+    def run(self, host: str, command_line: str, stdin: bytes, runspace: dict | None = None, identity: str | None = None) -> CommandOutcome:
         """`runspace`: a PSRP pipeline's runspace state; the script runs in it, no powershell.exe starts.
         `identity`: the shell's principal, whose rights the engine's steps have."""
         depth = bootstrap_wrapping(command_line)
@@ -127,8 +128,7 @@ class ScriptDispatcher:
             self.engine.accounting.charge(host, "powershell_start", starts)
         return self._refuse(command_line)
 
-    def _run_bootstrap(self, host: str, stdin: bytes, runspace: dict | None = None,
-                       identity: str | None = None) -> CommandOutcome:
+    def _run_bootstrap(self, host: str, stdin: bytes, runspace: dict | None = None, identity: str | None = None) -> CommandOutcome:
         parts = self._bootstrap.split_stdin(stdin)
         if parts is None:
             # What the bootstrap itself does without a separator.
@@ -137,9 +137,13 @@ class ScriptDispatcher:
         expected = self.expected_engine()
         if expected is not None and normalise_source(engine_text) != expected:
             log.warning("%s: engine on stdin differs from %s", host, self.engine_file)
-            return CommandOutcome(stderr=clixml_error(
-                f"cmlab: the engine on standard input is not this checkout's {self.engine_file.name}; cmlab only "
-                "runs the project's own engine (is the collection out of date?)"), rc=1)
+            return CommandOutcome(
+                stderr=clixml_error(
+                    f"cmlab: the engine on standard input is not this checkout's {self.engine_file.name}; cmlab only "
+                    "runs the project's own engine (is the collection out of date?)"
+                ),
+                rc=1,
+            )
         self.engine.accounting.charge(host, "engine_load")
         stdout = self.engine.run(host, payload, runspace, identity=identity)
         return CommandOutcome(stdout=stdout.encode("ascii"), rc=0)
@@ -154,21 +158,22 @@ class ScriptDispatcher:
                 return CommandOutcome(stderr=clixml_error(f"cmlab has no host named {host_name}."), rc=1)
             fs = host.fs
             if not is_file_system_path(path) or len(path.strip()) < 3 or path.strip()[2] not in "\\/":
-                return CommandOutcome(stderr=clixml_error(
-                    f"cmlab does not simulate a file transfer to or from the relative path {path!r}."), rc=1)
+                return CommandOutcome(
+                    stderr=clixml_error(f"cmlab does not simulate a file transfer to or from the relative path {path!r}."), rc=1
+                )
             try:
                 node = fs.node(path)
-            except ModelError:                          # "..": not simulated
+            except ModelError:  # "..": not simulated
                 return CommandOutcome(stderr=clixml_error(f"cmlab does not simulate the path {path!r}."), rc=1)
             if moved.kind == "fetch":
                 if node is not None and not node.is_dir:
-                    chunk = node.data[moved.offset:moved.offset + moved.buffer_size] if moved.offset >= 0 else b""
+                    chunk = node.data[moved.offset : moved.offset + moved.buffer_size] if moved.offset >= 0 else b""
                     return CommandOutcome(stdout=base64.b64encode(chunk) + b"\r\n" if chunk else b"", rc=0)
                 if node is not None:
                     return CommandOutcome(stdout=b"[DIR]\r\n", rc=0)
-                if moved.generation == "inline":     # Write-Error, then exit 1
+                if moved.generation == "inline":  # Write-Error, then exit 1
                     return CommandOutcome(stderr=clixml_error(f"{path} does not exist"), rc=1)
-                return CommandOutcome(stderr=f"{path} does not exist\r\n".encode(), rc=1)   # WriteErrorLine
+                return CommandOutcome(stderr=f"{path} does not exist\r\n".encode(), rc=1)  # WriteErrorLine
             # put: [IO.File]::Create($path), the base64 lines, the file's SHA-1
             parent = path.rstrip("\\/").replace("/", "\\").rpartition("\\")[0]
             try:
@@ -176,18 +181,22 @@ class ScriptDispatcher:
             except ModelError:
                 parent_kind = None
             if node is not None and node.is_dir:
-                return CommandOutcome(stderr=clixml_error(
-                    f'Exception calling "Create" with "1" argument(s): "Access to the path \'{path}\' is denied."'), rc=1)
+                return CommandOutcome(
+                    stderr=clixml_error(f'Exception calling "Create" with "1" argument(s): "Access to the path \'{path}\' is denied."'),
+                    rc=1,
+                )
             if parent_kind != "container":
-                return CommandOutcome(stderr=clixml_error(
-                    f'Exception calling "Create" with "1" argument(s): "Could not find a part of the path \'{path}\'."'),
-                    rc=1)
+                return CommandOutcome(
+                    stderr=clixml_error(
+                        f'Exception calling "Create" with "1" argument(s): "Could not find a part of the path \'{path}\'."'
+                    ),
+                    rc=1,
+                )
             try:
                 data = transfer.decode_data(moved.data_lines)
             except ValueError as e:
-                fs.write_bytes(path, b"")               # File.Create ran before the input was read
-                return CommandOutcome(stderr=clixml_error(
-                    f'Exception calling "FromBase64String" with "1" argument(s): "{e}"'), rc=1)
+                fs.write_bytes(path, b"")  # File.Create ran before the input was read
+                return CommandOutcome(stderr=clixml_error(f'Exception calling "FromBase64String" with "1" argument(s): "{e}"'), rc=1)
             fs.write_bytes(path, data)
         sha1 = hashlib.sha1(data).hexdigest()
         return CommandOutcome(stdout=('{"sha1":"' + sha1 + '"}\r\n').encode("ascii"), rc=0)
@@ -200,17 +209,18 @@ class ScriptDispatcher:
                 try:
                     script = base64.b64decode(encoded.group(1), validate=True).decode("utf-16-le")
                 except (binascii.Error, UnicodeDecodeError, ValueError):
-                    message = ("Cannot process the command because the value specified with -EncodedCommand is not "
-                               "properly encoded. The value must be Base64 encoded.")
+                    message = (
+                        "Cannot process the command because the value specified with -EncodedCommand is not "
+                        "properly encoded. The value must be Base64 encoded."
+                    )
                     return CommandOutcome(stderr=message.encode() + b"\r\n", rc=1)
             else:
                 command = _COMMAND.search(command_line)
                 script = command.group(1) if command else ""
             if not script.strip():
-                return CommandOutcome(stderr=clixml_error("cmlab: an interactive PowerShell session is not simulated."),
-                                      rc=1)
+                return CommandOutcome(stderr=clixml_error("cmlab: an interactive PowerShell session is not simulated."), rc=1)
             return CommandOutcome(stderr=clixml_error(not_recognized_term(_first_word(script))), rc=1)
         word = _first_word(command_line)
         return CommandOutcome(
-            stderr=f"'{word}' is not recognized as an internal or external command,\r\n"
-                   "operable program or batch file.\r\n".encode(), rc=1)
+            stderr=f"'{word}' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n".encode(), rc=1
+        )

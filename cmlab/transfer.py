@@ -62,9 +62,9 @@ class NotTransfer(Exception):
 
 @dataclass
 class Transfer:
-    kind: str                      # "put" or "fetch"
+    kind: str  # "put" or "fetch"
     path: str
-    generation: str                # "inline" (2.16-2.18) or "bootstrap" (2.19)
+    generation: str  # "inline" (2.16-2.18) or "bootstrap" (2.19)
     buffer_size: int = 0
     offset: int = 0
     data_lines: list[bytes] = field(default_factory=list)
@@ -80,7 +80,7 @@ def decode_command(command_line: str) -> str | None:
     line = command_line.strip()
     if not line.startswith(PREFIX):
         return None
-    encoded = line[len(PREFIX):].strip()
+    encoded = line[len(PREFIX) :].strip()
     if not encoded or " " in encoded:
         return None
     try:
@@ -104,7 +104,7 @@ def _unquote(raw: str) -> str | None:
                 out.append(c)
                 i += 2
                 continue
-            return None                  # the string would end here: more follows on the line
+            return None  # the string would end here: more follows on the line
         out.append(c)
         i += 1
     value = "".join(out)
@@ -153,13 +153,24 @@ def _bootstrap_transfer(stdin: bytes) -> Transfer:
         manifest = json.loads(lines[2])
     except ValueError:
         raise NotTransfer("the exec wrapper's input is not JSON") from None
-    if (not isinstance(wrapper, dict) or set(wrapper) != {"name", "script", "params"} or wrapper["name"] != "exec_wrapper"
-            or wrapper["params"] != {"MinOSVersion": None, "MinPSVersion": None, "TempPath": None}
-            or not isinstance(wrapper["script"], str) or DIGESTS.get(digest(wrapper["script"])) != "exec-wrapper"):
+    if (
+        not isinstance(wrapper, dict)
+        or set(wrapper) != {"name", "script", "params"}
+        or wrapper["name"] != "exec_wrapper"
+        or wrapper["params"] != {"MinOSVersion": None, "MinPSVersion": None, "TempPath": None}
+        or not isinstance(wrapper["script"], str)
+        or DIGESTS.get(digest(wrapper["script"])) != "exec-wrapper"
+    ):
         raise NotTransfer("not the exec wrapper of a supported ansible-core")
-    if not isinstance(manifest, dict) or set(manifest) != {"scripts", "actions", "signed_hashlist"} \
-            or manifest["signed_hashlist"] != [] or not isinstance(manifest["actions"], list) \
-            or len(manifest["actions"]) != 1 or not isinstance(manifest["scripts"], dict) or len(manifest["scripts"]) != 1:
+    if (
+        not isinstance(manifest, dict)
+        or set(manifest) != {"scripts", "actions", "signed_hashlist"}
+        or manifest["signed_hashlist"] != []
+        or not isinstance(manifest["actions"], list)
+        or len(manifest["actions"]) != 1
+        or not isinstance(manifest["scripts"], dict)
+        or len(manifest["scripts"]) != 1
+    ):
         raise NotTransfer("not a transfer manifest")
     action = manifest["actions"][0]
     if not isinstance(action, dict) or set(action) != {"name", "params", "secure_params"} or action["secure_params"] != {}:
@@ -182,9 +193,13 @@ def _bootstrap_transfer(stdin: bytes) -> Transfer:
         if len(lines) > 3 and lines[3] != NUL_LINE.encode():
             raise NotTransfer("put_file's data must follow a NUL line")
         return Transfer("put", params["Path"], "bootstrap", data_lines=lines[4:])
-    if (not isinstance(params, dict) or set(params) != {"Path", "BufferSize", "Offset"}
-            or not isinstance(params["Path"], str) or type(params["BufferSize"]) is not int
-            or type(params["Offset"]) is not int):
+    if (
+        not isinstance(params, dict)
+        or set(params) != {"Path", "BufferSize", "Offset"}
+        or not isinstance(params["Path"], str)
+        or type(params["BufferSize"]) is not int
+        or type(params["Offset"]) is not int
+    ):
         raise NotTransfer("fetch_file's parameters")
     if len(lines) != 3:
         raise NotTransfer("fetch_file takes no data")
@@ -208,8 +223,7 @@ def recognise(command_line: str, stdin: bytes) -> Transfer:
     if kind == "inline-fetch":
         if set(values) != {"path", "buffer_size", "offset"} or stdin:
             raise NotTransfer("fetch_file's values")
-        return Transfer("fetch", str(values["path"]), "inline", buffer_size=int(values["buffer_size"]),
-                        offset=int(values["offset"]))
+        return Transfer("fetch", str(values["path"]), "inline", buffer_size=int(values["buffer_size"]), offset=int(values["offset"]))
     raise NotTransfer("not a transfer script of a supported ansible-core")
 
 

@@ -15,10 +15,10 @@ REPO = Path(__file__).resolve().parent.parent
 LAB_PASSWORD = "Lab:Test-Pass-1!"
 
 # Secrets the integration suites hand to modules; each is unique, so a grep for it finds only a leak.
-ACCOUNT_PASSWORD = "Acct-S3cret-7d1f!"            # cm_account, the role's installation account
-PROXY_ACCOUNT_PASSWORD = "Proxy-S3cret-4b9e!"     # the role's proxy account
-PROVIDER_PASSWORD = "Prov-S3cret-2c8a!"           # provider_password of a remote SMS Provider
-PLAN_PASSWORD = "Plan-S3cret-Pw!"                 # the plan_summary tests
+ACCOUNT_PASSWORD = "Acct-S3cret-7d1f!"  # cm_account, the role's installation account
+PROXY_ACCOUNT_PASSWORD = "Proxy-S3cret-4b9e!"  # the role's proxy account
+PROVIDER_PASSWORD = "Prov-S3cret-2c8a!"  # provider_password of a remote SMS Provider
+PLAN_PASSWORD = "Plan-S3cret-Pw!"  # the plan_summary tests
 ENDPOINT_PROXY_PASSWORD = "EpProxy-S3cret-6f3d!"  # endpoint_check's proxy_password, a wrong one (the proxy says 407)
 
 _CATALOG = None
@@ -36,5 +36,11 @@ def _lab_catalog():
 
 def step(sid: str, cmdlet: str, select=None, on_error: str = "stop", **params) -> dict:
     """A plan step as the payload carries it (docs/engine-protocol.md section 2), with its provider kind."""
-    return {"id": sid, "cmdlet": cmdlet, "provider": _lab_catalog().provider_kind(cmdlet, params), "params": params,
-            "select": select, "on_error": on_error}
+    return {
+        "id": sid,
+        "cmdlet": cmdlet,
+        "provider": _lab_catalog().provider_kind(cmdlet, params),
+        "params": params,
+        "select": select,
+        "on_error": on_error,
+    }

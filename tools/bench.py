@@ -33,13 +33,23 @@ def run(cmd, **kw):
 def converge(state_dir: Path, info: dict, playbook: str, label: str) -> tuple[list[dict], float, list[dict]]:
     counters = state_dir / f"{label}.json"
     cpu = state_dir / f"{label}-cpu.jsonl"
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
-               ANSIBLE_CALLBACK_PLUGINS=str(REPO / "tools" / "callback_plugins"), ANSIBLE_CALLBACKS_ENABLED="cmlab_counters",
-               CMLAB_CONTROL_URL=info["control_url"], CMLAB_CONTROL_TOKEN_FILE=info["control_token_file"],
-               CMLAB_COUNTERS_FILE=str(counters), CONFIGMGR_SCP_CPU_FILE=str(cpu))
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
+        ANSIBLE_CALLBACK_PLUGINS=str(REPO / "tools" / "callback_plugins"),
+        ANSIBLE_CALLBACKS_ENABLED="cmlab_counters",
+        CMLAB_CONTROL_URL=info["control_url"],
+        CMLAB_CONTROL_TOKEN_FILE=info["control_token_file"],
+        CMLAB_COUNTERS_FILE=str(counters),
+        CONFIGMGR_SCP_CPU_FILE=str(cpu),
+    )
     started = time.monotonic()
-    run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(state_dir / "inventory.yml"), playbook],
-        env=env, stdout=subprocess.DEVNULL)
+    run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(state_dir / "inventory.yml"), playbook],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     cpu_lines = [json.loads(line) for line in cpu.read_text().splitlines()] if cpu.exists() else []
     return json.loads(counters.read_text()), time.monotonic() - started, cpu_lines
 
@@ -56,21 +66,29 @@ def cpu_by_task(cpu_lines: list[dict]) -> dict[str, float]:
 
 def print_table(label: str, rows: list[dict], seconds: float, cpu: dict[str, float]) -> None:
     print(f"\n{label}  ({seconds:.1f} s wall clock)")
-    print(f"{'task':50} {'changed':>7} {'engine':>6} {'requests':>8} {'req bytes':>10} {'per inv':>8} {'cmd/inv':>8} "
-          f"{'cmdlets':>7} {'est. Win s':>10} {'ctl CPU ms':>10}")
+    print(
+        f"{'task':50} {'changed':>7} {'engine':>6} {'requests':>8} {'req bytes':>10} {'per inv':>8} {'cmd/inv':>8} "
+        f"{'cmdlets':>7} {'est. Win s':>10} {'ctl CPU ms':>10}"
+    )
     for r in rows:
         inv = r["engine_invocations"]
         per = r["bytes_in"] // inv if inv else 0
         cmd = r["command_bytes_in"] // inv if inv else 0
         task_cpu = cpu.get(r["task"], 0.0)
-        print(f"{r['task'][:50]:50} {r['changed']!s:>7} {inv:>6} {r['requests']:>8} "
-              f"{r['bytes_in']:>10} {per:>8} {cmd:>8} {r['cmdlet_calls']:>7} {r.get('estimated_windows_seconds', 0):>10.1f} "
-              f"{task_cpu * 1000 if inv else 0:>10.1f}")
-    total = {k: sum(r.get(k, 0) for r in rows)
-             for k in ("engine_invocations", "requests", "bytes_in", "cmdlet_calls", "estimated_windows_seconds")}
-    print(f"{'total':50} {'':>7} {total['engine_invocations']:>6} {total['requests']:>8} {total['bytes_in']:>10} "
-          f"{'':>8} {'':>8} {total['cmdlet_calls']:>7} {total['estimated_windows_seconds']:>10.1f} "
-          f"{sum(cpu.values()) * 1000:>10.1f}")
+        print(
+            f"{r['task'][:50]:50} {r['changed']!s:>7} {inv:>6} {r['requests']:>8} "
+            f"{r['bytes_in']:>10} {per:>8} {cmd:>8} {r['cmdlet_calls']:>7} {r.get('estimated_windows_seconds', 0):>10.1f} "
+            f"{task_cpu * 1000 if inv else 0:>10.1f}"
+        )
+    total = {
+        k: sum(r.get(k, 0) for r in rows)
+        for k in ("engine_invocations", "requests", "bytes_in", "cmdlet_calls", "estimated_windows_seconds")
+    }
+    print(
+        f"{'total':50} {'':>7} {total['engine_invocations']:>6} {total['requests']:>8} {total['bytes_in']:>10} "
+        f"{'':>8} {'':>8} {total['cmdlet_calls']:>7} {total['estimated_windows_seconds']:>10.1f} "
+        f"{sum(cpu.values()) * 1000:>10.1f}"
+    )
     print_estimate(rows, seconds)
 
 
@@ -87,8 +105,7 @@ def print_estimate(rows: list[dict], seconds: float) -> None:
     """The cost model's estimate of the same run on real Windows, next to cmlab's wall clock."""
     estimated, breakdown = estimate(rows)
     parts = ", ".join(f"{event} {value:.1f}" for event, value in sorted(breakdown.items(), key=lambda kv: -kv[1]) if value)
-    print(f"estimated Windows time (cost model, server side, tasks one after another): {estimated:.1f} s "
-          f"vs {seconds:.1f} s against cmlab")
+    print(f"estimated Windows time (cost model, server side, tasks one after another): {estimated:.1f} s vs {seconds:.1f} s against cmlab")
     print(f"  by event (s): {parts}")
 
 
@@ -109,8 +126,13 @@ def one_poll(info: dict, password: str) -> tuple[float, dict[str, float]]:
 
     host = "cas.lab.example"
     ep = info["hosts"][host]
-    protocol = winrm.Protocol(f"http://{ep['address']}:{ep['http_port']}/wsman", transport="ntlm",
-                              username=info["admin_user"], password=password, ca_trust_path=None)
+    protocol = winrm.Protocol(
+        f"http://{ep['address']}:{ep['http_port']}/wsman",
+        transport="ntlm",
+        username=info["admin_user"],
+        password=password,
+        ca_trust_path=None,
+    )
     shell = protocol.open_shell(codepage=65001)
 
     class Shell:
@@ -127,13 +149,17 @@ def one_poll(info: dict, password: str) -> tuple[float, dict[str, float]]:
     token = Path(info["control_token_file"]).read_text().strip()
 
     def control(method: str, path: str) -> dict:
-        request = urllib.request.Request(info["control_url"] + path, data=b"{}" if method == "POST" else None,
-                                         method=method, headers={"Authorization": f"Bearer {token}"})
+        request = urllib.request.Request(
+            info["control_url"] + path,
+            data=b"{}" if method == "POST" else None,
+            method=method,
+            headers={"Authorization": f"Bearer {token}"},
+        )
         with urllib.request.urlopen(request, timeout=30) as reply:
             return json.loads(reply.read())
 
     try:
-        run_plan(Shell(), status_plan(), Provider())           # the first poll of a wait: the shell exists
+        run_plan(Shell(), status_plan(), Provider())  # the first poll of a wait: the shell exists
         control("POST", "/counters/reset")
         run_plan(Shell(), status_plan(), Provider())
         counters = control("GET", "/counters")[host]
@@ -155,8 +181,21 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="cmlab-bench-") as tmp:
         state_dir = Path(tmp) / "lab"
         extra = ["--cost-model", str(Path(args.cost_model).resolve())] if args.cost_model else []
-        run([sys.executable, "-m", "cmlab", "start", "--topology", args.topology, "--state-dir", str(state_dir),
-             "--ephemeral-ports", *extra], stdout=subprocess.DEVNULL)
+        run(
+            [
+                sys.executable,
+                "-m",
+                "cmlab",
+                "start",
+                "--topology",
+                args.topology,
+                "--state-dir",
+                str(state_dir),
+                "--ephemeral-ports",
+                *extra,
+            ],
+            stdout=subprocess.DEVNULL,
+        )
         # The lab's desired state applies to the generated inventory as to inventories/lab/hosts.yml.
         (state_dir / "group_vars").symlink_to(REPO / "inventories" / "lab" / "group_vars")
         try:
@@ -176,8 +215,7 @@ def main() -> int:
     print("\nper inv: all request bytes of the task / its engine invocations, including the NTLM handshake and the")
     print("shell's Create/Delete that a task pays once; cmd/inv: the invocation's own Command, Send, Receive, Signal.")
     print(f"largest request bytes of one engine invocation's command: {worst_cmd / 1024:.1f} KiB")
-    print("unchanged tasks with exactly one engine invocation: "
-          f"{sum(r['engine_invocations'] == 1 for r in unchanged)}/{len(unchanged)}")
+    print(f"unchanged tasks with exactly one engine invocation: {sum(r['engine_invocations'] == 1 for r in unchanged)}/{len(unchanged)}")
     changed = [r for r in first if r["changed"] and r["engine_invocations"]]
     print(f"changed tasks with exactly two engine invocations: {sum(r['engine_invocations'] == 2 for r in changed)}/{len(changed)}")
 
@@ -186,23 +224,28 @@ def main() -> int:
     parses = {line["catalog_loaded_by_pid"] for line in cpu_lines if line["catalog_loaded_by_pid"] not in tasks}
     in_tasks = {line["pid"] for line in cpu_lines if line["catalog_loaded_by_pid"] == line["pid"]}
     engine_tasks = [c for c in list(cpu_by_task(cpu1).values()) + list(cpu_by_task(cpu2).values()) if c]
-    print(f"\ncollection's own controller CPU per engine task (plan checks, payload, packing, result): "
-          f"mean {1000 * sum(engine_tasks) / max(len(engine_tasks), 1):.1f} ms, max {1000 * max(engine_tasks, default=0):.1f} ms "
-          f"over {len(engine_tasks)} tasks")
-    print(f"cmdlet catalog parsed by {len(parses)} process(es) before the workers forked, "
-          f"by {len(in_tasks)} of {len(tasks)} task workers")
+    print(
+        f"\ncollection's own controller CPU per engine task (plan checks, payload, packing, result): "
+        f"mean {1000 * sum(engine_tasks) / max(len(engine_tasks), 1):.1f} ms, max {1000 * max(engine_tasks, default=0):.1f} ms "
+        f"over {len(engine_tasks)} tasks"
+    )
+    print(f"cmdlet catalog parsed by {len(parses)} process(es) before the workers forked, by {len(in_tasks)} of {len(tasks)} task workers")
 
     first_s, second_s = estimate(first)[0], estimate(second)[0]
     poll_parts = ", ".join(f"{e} {v:.2f}" for e, v in sorted(poll_breakdown.items(), key=lambda kv: -kv[1]))
     print("\nTargets (issue 9; estimated Windows time from the cost model):")
-    print(f"  unchanged site.yml        {second_s:6.1f} s    target <= {TARGETS['unchanged']:.0f} s      "
-          f"{verdict(second_s, TARGETS['unchanged'])}")
-    print(f"  first converge            {first_s:6.1f} s    target <= {TARGETS['first']:.0f} s      "
-          f"{verdict(first_s, TARGETS['first'])}")
-    print(f"  one poll                  {poll:6.2f} s    target <= {TARGETS['poll']} s     {verdict(poll, TARGETS['poll'])}"
-          f"   ({poll_parts})")
-    print(f"  request bytes per unchanged task, largest  {worst_unchanged / 1024:5.1f} KiB  target <= "
-          f"{TARGETS['unchanged_task_kib']:.0f} KiB  {verdict(worst_unchanged / 1024, TARGETS['unchanged_task_kib'])}")
+    print(
+        f"  unchanged site.yml        {second_s:6.1f} s    target <= {TARGETS['unchanged']:.0f} s      "
+        f"{verdict(second_s, TARGETS['unchanged'])}"
+    )
+    print(f"  first converge            {first_s:6.1f} s    target <= {TARGETS['first']:.0f} s      {verdict(first_s, TARGETS['first'])}")
+    print(
+        f"  one poll                  {poll:6.2f} s    target <= {TARGETS['poll']} s     {verdict(poll, TARGETS['poll'])}   ({poll_parts})"
+    )
+    print(
+        f"  request bytes per unchanged task, largest  {worst_unchanged / 1024:5.1f} KiB  target <= "
+        f"{TARGETS['unchanged_task_kib']:.0f} KiB  {verdict(worst_unchanged / 1024, TARGETS['unchanged_task_kib'])}"
+    )
     return 0
 
 

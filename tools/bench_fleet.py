@@ -48,16 +48,29 @@ def cli(*args: str) -> None:
 
 def control(info: dict, method: str, path: str) -> dict:
     token = Path(info["control_token_file"]).read_text(encoding="utf-8").strip()
-    request = urllib.request.Request(info["control_url"] + path, data=b"{}" if method == "POST" else None, method=method,
-                                     headers={"Authorization": f"Bearer {token}"})
+    request = urllib.request.Request(
+        info["control_url"] + path, data=b"{}" if method == "POST" else None, method=method, headers={"Authorization": f"Bearer {token}"}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
 
 
 def read_stdin(cmdlet: str, select: dict, cm: bool) -> bytes:
-    payload = {"protocol": 1, "provider": NO_PROVIDER if cm else None, "secrets": {},
-               "steps": [{"id": "read", "cmdlet": cmdlet, "provider": "cmsite" if cm else None, "params": {} if cm else {"Name": "WinRM"},
-                          "select": select, "on_error": "stop"}]}
+    payload = {
+        "protocol": 1,
+        "provider": NO_PROVIDER if cm else None,
+        "secrets": {},
+        "steps": [
+            {
+                "id": "read",
+                "cmdlet": cmdlet,
+                "provider": "cmsite" if cm else None,
+                "params": {} if cm else {"Name": "WinRM"},
+                "select": select,
+                "on_error": "stop",
+            }
+        ],
+    }
     return BOOTSTRAP.build_stdin(ENGINE_FILE.read_text(encoding="utf-8"), json.dumps(payload))
 
 
@@ -66,8 +79,7 @@ def read_stdin(cmdlet: str, select: dict, cm: bool) -> bytes:
 
 def concurrent_shells(info: dict, password: str, shells: int, budget: float) -> None:
     hosts = sorted(info["hosts"])
-    stdins = {True: read_stdin("Get-CMSite", {"SiteCode": None}, True),
-              False: read_stdin("Get-Service", {"Status": None}, False)}
+    stdins = {True: read_stdin("Get-CMSite", {"SiteCode": None}, True), False: read_stdin("Get-Service", {"Status": None}, False)}
     command, arguments = BOOTSTRAP.BOOTSTRAP_COMMAND.split(" ", 1)
     barrier = threading.Barrier(shells, timeout=budget)
     opened: list[float] = []
@@ -75,9 +87,15 @@ def concurrent_shells(info: dict, password: str, shells: int, budget: float) -> 
     def one(index: int) -> None:
         host = hosts[index % len(hosts)]
         ep = info["hosts"][host]
-        p = winrm.Protocol(f"http://{ep['address']}:{ep['http_port']}/wsman", transport="ntlm",
-                           username=info["admin_user"], password=password, ca_trust_path=None,
-                           operation_timeout_sec=20, read_timeout_sec=30)
+        p = winrm.Protocol(
+            f"http://{ep['address']}:{ep['http_port']}/wsman",
+            transport="ntlm",
+            username=info["admin_user"],
+            password=password,
+            ca_trust_path=None,
+            operation_timeout_sec=20,
+            read_timeout_sec=30,
+        )
         shell = p.open_shell(codepage=65001)
         try:
             opened.append(time.monotonic())
@@ -98,15 +116,19 @@ def concurrent_shells(info: dict, password: str, shells: int, budget: float) -> 
         for future in [pool.submit(one, i) for i in range(shells)]:
             try:
                 future.result(timeout=budget)
-            except Exception as e:   # noqa: BLE001 - counted and printed
+            except Exception as e:  # noqa: BLE001 - counted and printed
                 errors[type(e).__name__ + ": " + str(e)[:120]] += 1
     elapsed = time.monotonic() - started
     counters = control(info, "GET", "/counters")
     invocations = sum(c["engine_invocations"] for c in counters.values())
-    print(f"\nConcurrent shells: {shells} shells on {len(hosts)} hosts (up to {-(-shells // len(hosts))} per host), "
-          f"NTLM with message encryption")
-    print(f"  all open after {max(opened, default=started) - started:.1f} s; done in {elapsed:.1f} s wall clock; "
-          f"{invocations} engine invocations; {sum(errors.values())} errors")
+    print(
+        f"\nConcurrent shells: {shells} shells on {len(hosts)} hosts (up to {-(-shells // len(hosts))} per host), "
+        f"NTLM with message encryption"
+    )
+    print(
+        f"  all open after {max(opened, default=started) - started:.1f} s; done in {elapsed:.1f} s wall clock; "
+        f"{invocations} engine invocations; {sum(errors.values())} errors"
+    )
     for message, count in errors.most_common(5):
         print(f"  {count} x {message}")
 
@@ -116,12 +138,23 @@ def concurrent_shells(info: dict, password: str, shells: int, budget: float) -> 
 
 def converge(state_dir: Path, info: dict, forks: int, label: str, timeout: float) -> None:
     control(info, "POST", "/counters/reset")
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
-               ANSIBLE_FORKS=str(forks), ANSIBLE_NOCOLOR="1")
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
+        ANSIBLE_FORKS=str(forks),
+        ANSIBLE_NOCOLOR="1",
+    )
     started = time.monotonic()
-    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(state_dir / "inventory.yml"),
-                           "playbooks/site.yml"], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(state_dir / "inventory.yml"), "playbooks/site.yml"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     elapsed = time.monotonic() - started
     recap = {m[0]: [int(x) for x in m[1:]] for m in RECAP.findall(proc.stdout)}
     counters = control(info, "GET", "/counters")
@@ -134,12 +167,16 @@ def converge(state_dir: Path, info: dict, forks: int, label: str, timeout: float
     ok, changed, unreachable, failed = (sum(r[i] for r in recap.values()) for i in range(4))
     requests = sum(c["requests"] for c in counters.values())
     invocations = sum(c["engine_invocations"] for c in counters.values())
-    print(f"  ok {ok}, changed {changed}, unreachable {unreachable}, failed {failed}; "
-          f"WinRM requests {requests}, engine invocations {invocations}")
+    print(
+        f"  ok {ok}, changed {changed}, unreachable {unreachable}, failed {failed}; "
+        f"WinRM requests {requests}, engine invocations {invocations}"
+    )
     total = sum(per_hierarchy.values())
     slowest = max(per_hierarchy.values(), default=0)
-    print(f"  estimated Windows time: {total:.0f} s of server work in all; the slowest hierarchy {slowest:.1f} s "
-          f"(hierarchies converge in parallel, so a real fleet run takes at least that)")
+    print(
+        f"  estimated Windows time: {total:.0f} s of server work in all; the slowest hierarchy {slowest:.1f} s "
+        f"(hierarchies converge in parallel, so a real fleet run takes at least that)"
+    )
     print("  by event (s): " + ", ".join(f"{k} {v:.0f}" for k, v in breakdown.most_common() if v))
     if proc.returncode != 0:
         print("  " + "\n  ".join(proc.stdout.strip().splitlines()[-15:]))
@@ -157,8 +194,10 @@ def main() -> int:
         state_dir = Path(tmp) / "lab"
         started = time.monotonic()
         cli("start", "--fleet", str(args.hierarchies), "--state-dir", str(state_dir), "--ephemeral-ports")
-        print(f"fleet of {args.hierarchies} hierarchies ({3 * args.hierarchies} hosts, "
-              f"{6 * args.hierarchies} listeners) up in {time.monotonic() - started:.1f} s")
+        print(
+            f"fleet of {args.hierarchies} hierarchies ({3 * args.hierarchies} hosts, "
+            f"{6 * args.hierarchies} listeners) up in {time.monotonic() - started:.1f} s"
+        )
         # The lab's desired state (poll often, firewall profile...); the fleet inventory overrides
         # the SCP server and the installing account per provider.
         (state_dir / "group_vars").symlink_to(REPO / "inventories" / "lab" / "group_vars")

@@ -60,13 +60,17 @@ def generate(fmt: str, size: int, seed: int = 7) -> str:
         bias = rng.choice((240, 240, 240, -60, 0))
         thread = rng.randrange(1, 0x2000) * 4
         if fmt == "simple":
-            line = (f"{message}  $$<{component}><{month:02d}-{day:02d}-2026 {hour:02d}:{minute:02d}:{second:02d}."
-                    f"{ms:03d}{bias:+04d}><thread={thread} (0x{thread:X})>\r\n")
+            line = (
+                f"{message}  $$<{component}><{month:02d}-{day:02d}-2026 {hour:02d}:{minute:02d}:{second:02d}."
+                f"{ms:03d}{bias:+04d}><thread={thread} (0x{thread:X})>\r\n"
+            )
         else:
             kind = 3 if message.startswith("ERROR") else 2 if message.startswith("WARNING") else 1
-            line = (f'<![LOG[{message}]LOG]!><time="{hour:02d}:{minute:02d}:{second:02d}.{ms:03d}{bias:+04d}" '
-                    f'date="{month}-{day}-2026" component="{component}" context="" type="{kind}" '
-                    f'thread="{thread}" file="dmpdownloader.cpp:{rng.randrange(10, 900)}">\r\n')
+            line = (
+                f'<![LOG[{message}]LOG]!><time="{hour:02d}:{minute:02d}:{second:02d}.{ms:03d}{bias:+04d}" '
+                f'date="{month}-{day}-2026" component="{component}" context="" type="{kind}" '
+                f'thread="{thread}" file="dmpdownloader.cpp:{rng.randrange(10, 900)}">\r\n'
+            )
         parts.append(line)
         total += len(line)
     return "".join(parts)
@@ -99,8 +103,7 @@ def main() -> int:
         seconds, count = measure(text, args.rounds)
         total_bytes += nbytes
         total_seconds += seconds
-        print(f"  {fmt:6}  {nbytes / 1e6:6.1f} MB  {count:9,d} records  {seconds:6.2f} s  "
-              f"{nbytes / 1e6 / seconds:6.1f} MB/s")
+        print(f"  {fmt:6}  {nbytes / 1e6:6.1f} MB  {count:9,d} records  {seconds:6.2f} s  {nbytes / 1e6 / seconds:6.1f} MB/s")
     print(f"  both    {total_bytes / 1e6:6.1f} MB  {total_bytes / 1e6 / total_seconds:6.1f} MB/s")
     return 0
 

@@ -196,9 +196,7 @@ def _front_matter(text: str) -> dict[str, str]:
     return meta
 
 
-_SET_HEADING = re.compile(
-    r"^(?P<name>.+?)(?P<default>\s+\(Default\))?(?:\s+-\s+.+\sproviders?)?$"
-)
+_SET_HEADING = re.compile(r"^(?P<name>.+?)(?P<default>\s+\(Default\))?(?:\s+-\s+.+\sproviders?)?$")
 
 
 def _parse_syntax(body: str) -> list[tuple[str, bool, dict[str, bool]]]:
@@ -211,9 +209,7 @@ def _parse_syntax(body: str) -> list[tuple[str, bool, dict[str, bool]]]:
     if not headed:
         blocks = _fenced_blocks(body, "")
         if len(blocks) != 1:
-            raise ReferenceError_(
-                "SYNTAX without set headings must have exactly one block"
-            )
+            raise ReferenceError_("SYNTAX without set headings must have exactly one block")
         return [("", False, _syntax_parameters(blocks[0]))]
     out = []
     for heading, text in headed:
@@ -221,9 +217,7 @@ def _parse_syntax(body: str) -> list[tuple[str, bool, dict[str, bool]]]:
         blocks = _fenced_blocks(text, "")
         if not m or len(blocks) != 1:
             raise ReferenceError_(f"cannot read syntax set {heading!r}")
-        out.append(
-            (m.group("name"), bool(m.group("default")), _syntax_parameters(blocks[0]))
-        )
+        out.append((m.group("name"), bool(m.group("default")), _syntax_parameters(blocks[0])))
     return out
 
 
@@ -247,11 +241,7 @@ def _syntax_parameters(block: str) -> dict[str, bool]:
             if m:
                 name = m.group(1)
                 end = i + len(m.group(0))
-                name_only_bracket = (
-                    end < len(block)
-                    and block[end] == "]"
-                    and block[end + 1 : end + 3] == " <"
-                )
+                name_only_bracket = end < len(block) and block[end] == "]" and block[end + 1 : end + 3] == " <"
                 effective = depth - 1 if name_only_bracket else depth
                 params[name] = effective == 0
                 i = end
@@ -334,9 +324,7 @@ def parse_page(path: Path) -> dict:
         blocks = [_parse_yaml_block(b) for b in _fenced_blocks(body, "yaml")]
         if not blocks:
             raise ReferenceError_(f"{path}: {heading} has no yaml block")
-        parameters.append(
-            _parameter_from_blocks(heading[1:].strip(), blocks, set_names, path)
-        )
+        parameters.append(_parameter_from_blocks(heading[1:].strip(), blocks, set_names, path))
 
     return {
         "name": name,
@@ -348,9 +336,7 @@ def parse_page(path: Path) -> dict:
     }
 
 
-def _parameter_from_blocks(
-    name: str, blocks: list[dict], set_names: list[str], path: Path
-) -> dict:
+def _parameter_from_blocks(name: str, blocks: list[dict], set_names: list[str], path: Path) -> dict:
     """Merge the yaml blocks of one parameter; a parameter that differs per set has several."""
     types = {normalize_type(b["Type"]) for b in blocks}
     if len(types) != 1:
@@ -380,9 +366,7 @@ def _parameter_from_blocks(
             if pipeline:
                 entry["pipeline"] = pipeline
             if set_name in sets and sets[set_name] != entry:
-                raise ReferenceError_(
-                    f"{path}: -{name} documented twice for set {set_name!r}"
-                )
+                raise ReferenceError_(f"{path}: -{name} documented twice for set {set_name!r}")
             sets[set_name] = entry
     param = {"name": name, "type": types.pop(), "aliases": aliases, "sets": sets}
     if accepted:
@@ -401,9 +385,7 @@ def _pipeline(raw: str) -> list[str]:
 # Building catalog entries
 
 
-def _finish(
-    page: dict, source: str, notes: list[str], fallback_set: str | None = None
-) -> dict:
+def _finish(page: dict, source: str, notes: list[str], fallback_set: str | None = None) -> dict:
     """Page record -> catalog entry: name the unnamed set, drop WhatIf/Confirm, cross-check."""
     set_names = list(page["set_names"])
     default_set = page["default_set"]
@@ -416,12 +398,8 @@ def _finish(
 
     names = {p["name"] for p in page["parameters"]}
     supports_should_process = SHOULD_PROCESS_PARAMETERS <= names
-    parameters = [
-        p for p in page["parameters"] if p["name"] not in SHOULD_PROCESS_PARAMETERS
-    ]
-    notes.extend(
-        _check_syntax_agrees(page["name"], page["syntax"], parameters, set_names)
-    )
+    parameters = [p for p in page["parameters"] if p["name"] not in SHOULD_PROCESS_PARAMETERS]
+    notes.extend(_check_syntax_agrees(page["name"], page["syntax"], parameters, set_names))
     return {
         "name": page["name"],
         "module": page["module"],
@@ -434,9 +412,7 @@ def _finish(
     }
 
 
-def _check_syntax_agrees(
-    cmdlet: str, syntax: dict, parameters: list[dict], set_names: list[str]
-) -> list[str]:
+def _check_syntax_agrees(cmdlet: str, syntax: dict, parameters: list[dict], set_names: list[str]) -> list[str]:
     """The SYNTAX blocks and the yaml blocks are two views of one signature; report disagreements.
 
     The yaml blocks win: they carry the per-set attributes, while the SYNTAX of provider cmdlets
@@ -452,27 +428,18 @@ def _check_syntax_agrees(
             entry = param["sets"].get(set_name) or param["sets"].get(ALL_SETS)
             if entry is None:
                 if name in in_syntax:
-                    raise ReferenceError_(
-                        f"{cmdlet}: -{name} in the syntax of {set_name} but not in its yaml"
-                    )
+                    raise ReferenceError_(f"{cmdlet}: -{name} in the syntax of {set_name} but not in its yaml")
             elif name not in in_syntax:
                 absent.setdefault(name, []).append(set_name)
             elif in_syntax[name] != entry["mandatory"]:
-                notes.append(
-                    f"-{name}: SYNTAX of {set_name} says mandatory={in_syntax[name]}, "
-                    f"yaml says {entry['mandatory']}; yaml kept"
-                )
+                notes.append(f"-{name}: SYNTAX of {set_name} says mandatory={in_syntax[name]}, yaml says {entry['mandatory']}; yaml kept")
     for name, sets in sorted(absent.items()):
-        notes.append(
-            f"-{name}: in the yaml for {', '.join(sets)} but not in that SYNTAX (dynamic parameter); yaml kept"
-        )
+        notes.append(f"-{name}: in the yaml for {', '.join(sets)} but not in that SYNTAX (dynamic parameter); yaml kept")
     known = {p["name"] for p in parameters} | SHOULD_PROCESS_PARAMETERS
     for set_name, in_syntax in syntax.items():
         for name in in_syntax:
             if name not in known:
-                raise ReferenceError_(
-                    f"{cmdlet}: -{name} in the syntax of {set_name} has no parameter section"
-                )
+                raise ReferenceError_(f"{cmdlet}: -{name} in the syntax of {set_name} has no parameter section")
     return notes
 
 
@@ -517,9 +484,7 @@ def merge_configmgr(page: dict, old: dict | None, source: str) -> dict:
             _kind_of_doc_type(param["type"]),
             _kind_of_1902_type(prev["type"]),
         )
-        compatible = kind == old_kind or (
-            old_kind in ("object", "object[]") and kind.startswith("object")
-        )
+        compatible = kind == old_kind or (old_kind in ("object", "object[]") and kind.startswith("object"))
         if not compatible:
             notes.append(
                 f"-{param['name']}: type {param['type']} (current docs) vs {prev['type']} (5.1902); "
@@ -534,31 +499,15 @@ def merge_configmgr(page: dict, old: dict | None, source: str) -> dict:
             param["validate"] = validate
         if prev.get("ps_type_name"):
             param["ps_type_name"] = prev["ps_type_name"]
-        missing_aliases = [
-            a
-            for a in prev["aliases"]
-            if a.lower() not in {x.lower() for x in param["aliases"]}
-        ]
+        missing_aliases = [a for a in prev["aliases"] if a.lower() not in {x.lower() for x in param["aliases"]}]
         if missing_aliases:
-            notes.append(
-                f"-{param['name']}: 5.1902 aliases {missing_aliases} not in current docs; docs kept"
-            )
-    dropped = sorted(
-        p["name"] for p in old["parameters"] if p["name"].lower() not in doc_names
-    )
+            notes.append(f"-{param['name']}: 5.1902 aliases {missing_aliases} not in current docs; docs kept")
+    dropped = sorted(p["name"] for p in old["parameters"] if p["name"].lower() not in doc_names)
     if dropped:
-        notes.append(
-            f"5.1902 parameters not in current docs (not accepted): {', '.join(dropped)}"
-        )
+        notes.append(f"5.1902 parameters not in current docs (not accepted): {', '.join(dropped)}")
     old_default = old.get("binding", {}).get("DefaultParameterSetName")
-    if (
-        old_default
-        and entry["default_set"] != old_default
-        and old_default in entry["sets"]
-    ):
-        notes.append(
-            f"default set {entry['default_set']} (docs) vs {old_default} (5.1902)"
-        )
+    if old_default and entry["default_set"] != old_default and old_default in entry["sets"]:
+        notes.append(f"default set {entry['default_set']} (docs) vs {old_default} (5.1902)")
     return entry
 
 
@@ -587,9 +536,7 @@ def _validate_from_1902(old: dict, kind: str) -> dict:
 def intersect_versions(new: dict, old: dict, notes: list[str]) -> dict:
     """Keep only what both Windows Server versions accept (the engine must work on both)."""
     if new["default_set"] != old["default_set"]:
-        raise ReferenceError_(
-            f"{new['name']}: default set differs between 2019 and 2022"
-        )
+        raise ReferenceError_(f"{new['name']}: default set differs between 2019 and 2022")
     common_sets = [s for s in new["set_names"] if s in old["set_names"]]
     for s in sorted(set(new["set_names"]) ^ set(old["set_names"])):
         notes.append(f"set {s}: not in both 2019 and 2022, dropped")
@@ -601,43 +548,26 @@ def intersect_versions(new: dict, old: dict, notes: list[str]) -> dict:
             notes.append(f"-{param['name']}: 2022 only, dropped")
             continue
         if prev["type"] != param["type"]:
-            raise ReferenceError_(
-                f"{new['name']} -{param['name']}: type differs between 2019 and 2022"
-            )
+            raise ReferenceError_(f"{new['name']} -{param['name']}: type differs between 2019 and 2022")
         kept.append(_intersect_parameter(param, prev, common_sets, notes))
     for name in sorted(set(old_params) - {p["name"] for p in new["parameters"]}):
         notes.append(f"-{name}: 2019 only, dropped")
     kept_names = {p["name"] for p in kept} | SHOULD_PROCESS_PARAMETERS
-    syntax = {
-        s: {n: m for n, m in new["syntax"][s].items() if n in kept_names}
-        for s in common_sets
-    }
+    syntax = {s: {n: m for n, m in new["syntax"][s].items() if n in kept_names} for s in common_sets}
     return dict(new, set_names=common_sets, parameters=kept, syntax=syntax)
 
 
-def _intersect_parameter(
-    param: dict, prev: dict, common_sets: list[str], notes: list[str]
-) -> dict:
+def _intersect_parameter(param: dict, prev: dict, common_sets: list[str], notes: list[str]) -> dict:
     name = param["name"]
     out = dict(param)
     aliases = [a for a in param["aliases"] if a in prev["aliases"]]
     if aliases != param["aliases"] or len(aliases) != len(prev["aliases"]):
-        notes.append(
-            f"-{name}: aliases {param['aliases']} (2022) vs {prev['aliases']} (2019), kept common ones"
-        )
+        notes.append(f"-{name}: aliases {param['aliases']} (2022) vs {prev['aliases']} (2019), kept common ones")
     out["aliases"] = aliases
     if "accepted_values" in param or "accepted_values" in prev:
-        values = [
-            v
-            for v in param.get("accepted_values", [])
-            if v in prev.get("accepted_values", [])
-        ]
-        if values != param.get("accepted_values") or len(values) != len(
-            prev.get("accepted_values", [])
-        ):
-            notes.append(
-                f"-{name}: accepted values differ between 2019 and 2022, kept common ones"
-            )
+        values = [v for v in param.get("accepted_values", []) if v in prev.get("accepted_values", [])]
+        if values != param.get("accepted_values") or len(values) != len(prev.get("accepted_values", [])):
+            notes.append(f"-{name}: accepted values differ between 2019 and 2022, kept common ones")
         out["accepted_values"] = values
     sets = {}
     for set_name, entry in param["sets"].items():
@@ -648,19 +578,13 @@ def _intersect_parameter(
             notes.append(f"-{name}: not in set {set_name} on 2019, dropped there")
             continue
         merged = {"mandatory": entry["mandatory"] or other["mandatory"]}
-        if entry.get("position") is not None and entry.get("position") == other.get(
-            "position"
-        ):
+        if entry.get("position") is not None and entry.get("position") == other.get("position"):
             merged["position"] = entry["position"]
-        pipeline = [
-            p for p in entry.get("pipeline", []) if p in other.get("pipeline", [])
-        ]
+        pipeline = [p for p in entry.get("pipeline", []) if p in other.get("pipeline", [])]
         if pipeline:
             merged["pipeline"] = pipeline
         if merged != entry:
-            notes.append(
-                f"-{name}: differs between 2019 and 2022 in set {set_name}, kept the stricter"
-            )
+            notes.append(f"-{name}: differs between 2019 and 2022 in set {set_name}, kept the stricter")
         sets[set_name] = merged
     out["sets"] = sets
     return out
@@ -672,9 +596,7 @@ def _intersect_parameter(
 def _windows_sources(reference: Path) -> dict[str, str]:
     """SOURCES.txt: 'Name -> repo@commit:path' lines."""
     out = {}
-    for line in (
-        (reference / "cmdlet-docs" / "windows" / "SOURCES.txt").read_text().splitlines()
-    ):
+    for line in (reference / "cmdlet-docs" / "windows" / "SOURCES.txt").read_text().splitlines():
         name, sep, source = line.partition("->")
         if sep:
             out[name.strip()] = source.strip()
@@ -705,9 +627,7 @@ def refuse_remote_parameters(entry: dict) -> dict:
 def build(reference: Path, only: tuple[str, ...] | None = PLAN_CMDLETS) -> dict:
     """The catalog of `only` (default: the plan cmdlets), or of every cmdlet of the reference (None)."""
     docs = reference / "cmdlet-docs"
-    old_module = json.loads(
-        (reference / "configmgr-cmdlets-5.1902.json").read_text(encoding="utf-8")
-    )
+    old_module = json.loads((reference / "configmgr-cmdlets-5.1902.json").read_text(encoding="utf-8"))
     old_cmdlets = old_module["cmdlets"]
     win_sources = _windows_sources(reference)
     cmdlets: dict[str, dict] = {}
@@ -719,9 +639,7 @@ def build(reference: Path, only: tuple[str, ...] | None = PLAN_CMDLETS) -> dict:
         if page["module"] != CONFIGMGR_MODULE:
             raise ReferenceError_(f"{path}: module {page['module']!r}")
         source = CONFIGMGR_DOCS_SOURCE.format(name=page["name"])
-        cmdlets[page["name"]] = merge_configmgr(
-            page, old_cmdlets.get(page["name"]), source
-        )
+        cmdlets[page["name"]] = merge_configmgr(page, old_cmdlets.get(page["name"]), source)
 
     for path in sorted((docs / "windows").glob("*.md")):
         page = parse_page(path)
@@ -753,15 +671,10 @@ def build(reference: Path, only: tuple[str, ...] | None = PLAN_CMDLETS) -> dict:
         "generated_by": "tools/build_catalog.py",
         "sources": {
             "configmgr_docs": CONFIGMGR_DOCS_SOURCE.format(name="<Cmdlet>"),
-            "configmgr_5.1902": old_module.get(
-                "source", "configmgr-cmdlets-5.1902.json"
-            ),
+            "configmgr_5.1902": old_module.get("source", "configmgr-cmdlets-5.1902.json"),
             "windows_docs": "cmdlet-docs/windows/SOURCES.txt (PowerShell-Docs reference/5.1, "
             "windows-powershell-docs winserver2022-ps and winserver2019-ps)",
-            "supplement": {
-                p.stem: _supplement_source(p.read_text(encoding="utf-8"))
-                for p in sorted(SUPPLEMENT.glob("*.md"))
-            },
+            "supplement": {p.stem: _supplement_source(p.read_text(encoding="utf-8")) for p in sorted(SUPPLEMENT.glob("*.md"))},
         },
         "cmdlets": dict(sorted(cmdlets.items())),
     }
@@ -780,9 +693,7 @@ def render(catalog: dict) -> str:
     for i, key in enumerate(top_keys):
         comma = "," if i < len(top_keys) - 1 else ""
         if key != "cmdlets":
-            lines.append(
-                f" {compact(key)}: {json.dumps(catalog[key], sort_keys=True, ensure_ascii=True)}{comma}"
-            )
+            lines.append(f" {compact(key)}: {json.dumps(catalog[key], sort_keys=True, ensure_ascii=True)}{comma}")
             continue
         lines.append(' "cmdlets": {')
         names = list(catalog["cmdlets"])
@@ -800,9 +711,7 @@ def render(catalog: dict) -> str:
                         lines.append(f"    {compact(param)}{pcomma}")
                     lines.append(f"   ]{fcomma}")
                 else:
-                    lines.append(
-                        f"   {compact(field)}: {compact(entry[field])}{fcomma}"
-                    )
+                    lines.append(f"   {compact(field)}: {compact(entry[field])}{fcomma}")
             lines.append("  }" + ("," if j < len(names) - 1 else ""))
         lines.append(" }" + comma)
     lines.append("}")
@@ -811,18 +720,10 @@ def render(catalog: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--reference", type=Path, default=DEFAULT_REFERENCE, help="reference folder"
-    )
-    parser.add_argument(
-        "--output", type=Path, default=OUTPUT, help="plan catalog file to write"
-    )
-    parser.add_argument(
-        "--lab-output", type=Path, default=LAB_OUTPUT, help="cmlab test catalog file to write"
-    )
-    parser.add_argument(
-        "--check", action="store_true", help="fail if an output file is not up to date"
-    )
+    parser.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE, help="reference folder")
+    parser.add_argument("--output", type=Path, default=OUTPUT, help="plan catalog file to write")
+    parser.add_argument("--lab-output", type=Path, default=LAB_OUTPUT, help="cmlab test catalog file to write")
+    parser.add_argument("--check", action="store_true", help="fail if an output file is not up to date")
     args = parser.parse_args(argv)
     outputs = {args.output: render(build(args.reference)), args.lab_output: render(build(args.reference, None))}
     status = 0

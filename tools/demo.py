@@ -21,15 +21,17 @@ RECAP = re.compile(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+f
 
 
 def cmlab(*args: str, capture: bool = False) -> str:
-    proc = subprocess.run([sys.executable, "-m", "cmlab", *args], cwd=REPO, text=True, check=True,
-                          stdout=subprocess.PIPE if capture else None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cmlab", *args], cwd=REPO, text=True, check=True, stdout=subprocess.PIPE if capture else None
+    )
     return proc.stdout or ""
 
 
 def playbook(name: str, *args: str) -> tuple[int, dict]:
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"))
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "ansible-playbook"), name, *args], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ansible-playbook"), name, *args], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True
+    )
     out = []
     for line in proc.stdout:
         sys.stdout.write(line)
@@ -60,12 +62,16 @@ def health_summary(report_dir: Path, state: dict) -> bool:
         health = report["health"]
         check = health.get("last_check_message") or {}
         sync = health.get("last_sync") or {}
-        print(f"  {report['hierarchy']}: SCP on {health.get('site_system_server')} "
-              f"({health.get('configured_mode')}, runs {health.get('effective_mode')})")
-        print(f"    SMS_SERVICE_CONNECTOR {health.get('component_status')}, last check "
-              f"{check.get('message_id', 'none')} ({health.get('connectivity_check')}), last sync "
-              f"{'ok' if sync.get('ok') else 'FAILED' if sync.get('ok') is False else 'unknown'}"
-              f"{' at ' + sync['last_success'] if sync.get('last_success') else ''}")
+        print(
+            f"  {report['hierarchy']}: SCP on {health.get('site_system_server')} "
+            f"({health.get('configured_mode')}, runs {health.get('effective_mode')})"
+        )
+        print(
+            f"    SMS_SERVICE_CONNECTOR {health.get('component_status')}, last check "
+            f"{check.get('message_id', 'none')} ({health.get('connectivity_check')}), last sync "
+            f"{'ok' if sync.get('ok') else 'FAILED' if sync.get('ok') is False else 'unknown'}"
+            f"{' at ' + sync['last_success'] if sync.get('last_success') else ''}"
+        )
         print(f"    reports: {path.with_suffix('.md').relative_to(REPO)} and .json")
         if not health.get("healthy"):
             healthy = False
@@ -73,12 +79,15 @@ def health_summary(report_dir: Path, state: dict) -> bool:
                 print(f"    problem: {problem}")
     for name, hierarchy in state["hierarchies"].items():
         for runtime in hierarchy.get("scp_runtime", []):
-            status = {c["component"]: c["status"] for c in hierarchy.get("components", [])
-                      if c["machine"] == runtime["server"]}.get("SMS_SERVICE_CONNECTOR")
+            status = {c["component"]: c["status"] for c in hierarchy.get("components", []) if c["machine"] == runtime["server"]}.get(
+                "SMS_SERVICE_CONNECTOR"
+            )
             ids = (runtime.get("last_connectivity_check") or {}).get("message_ids")
             sync_ok = (runtime.get("last_sync") or {}).get("ok")
-            print(f"  the lab's own state ({name}): SMS_SERVICE_CONNECTOR {status}, last check {ids}, last sync "
-                  f"{'ok' if sync_ok else 'failed'}")
+            print(
+                f"  the lab's own state ({name}): SMS_SERVICE_CONNECTOR {status}, last check {ids}, last sync "
+                f"{'ok' if sync_ok else 'failed'}"
+            )
             healthy = healthy and status == "OK" and ids == [11410] and bool(sync_ok)
     return healthy
 

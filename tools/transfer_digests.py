@@ -27,8 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cmlab import transfer  # standard library only
 
 
-def record(put_path: str = "C:\\Windows\\Temp\\it's\u2019 here.txt", fetch_path: str = "C:\\x\\y.cab",
-           payload: bytes = b"some data\r\n"):
+def record(put_path: str = "C:\\Windows\\Temp\\it's\u2019 here.txt", fetch_path: str = "C:\\x\\y.cab", payload: bytes = b"some data\r\n"):
     """(command line, stdin) of one put_file of `payload` and one fetch_file of this ansible-core."""
     from ansible.playbook.play_context import PlayContext
     from ansible.plugins.loader import connection_loader
@@ -45,7 +44,7 @@ def record(put_path: str = "C:\\Windows\\Temp\\it's\u2019 here.txt", fetch_path:
         return 0, b"", b""
 
     connection._winrm_exec = fake_exec
-    connection._connected = True         # ensure_connect: no connection is ever opened
+    connection._connected = True  # ensure_connect: no connection is ever opened
     connection._winrm_host = "recorder"
     with tempfile.TemporaryDirectory() as tmp:
         local = os.path.join(tmp, "in.txt")
@@ -81,10 +80,14 @@ def digests() -> dict[str, str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="exit 1 if cmlab.transfer.DIGESTS lacks a digest")
-    parser.add_argument("--record", metavar="JSON", help="print the put_file and fetch_file commands for each of these "
-                                                         "paths and data (base64) (tests/cmlab/test_transfer.py)")
+    parser.add_argument(
+        "--record",
+        metavar="JSON",
+        help="print the put_file and fetch_file commands for each of these paths and data (base64) (tests/cmlab/test_transfer.py)",
+    )
     args = parser.parse_args()
     from ansible.release import __version__
+
     if args.record:
         recorded = []
         for wanted in json.loads(args.record):

@@ -29,6 +29,17 @@ from .errors import CmdletError, not_simulated
 from .pstypes import PSEnum, PSObject, SecureString, custom_object
 
 __all__ = [
-    "CMDLETS", "COMMON_PARAMETERS", "CmdletError", "Invocation", "PSEnum", "PSObject", "ProviderSession",
-    "Registration", "SecureString", "cmdlet", "custom_object", "implementation", "not_simulated",
+    "CMDLETS",
+    "COMMON_PARAMETERS",
+    "CmdletError",
+    "Invocation",
+    "PSEnum",
+    "PSObject",
+    "ProviderSession",
+    "Registration",
+    "SecureString",
+    "cmdlet",
+    "custom_object",
+    "implementation",
+    "not_simulated",
 ]

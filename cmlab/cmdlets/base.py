@@ -31,13 +31,13 @@ class ProviderSession:
 class Invocation:
     cmdlet: str
     parameter_set: str
-    params: dict[str, Any]               # canonical names, $ref / $secret already resolved
+    params: dict[str, Any]  # canonical names, $ref / $secret already resolved
     model: LabModel
-    host: WindowsHost                    # where the engine runs
-    session: ProviderSession | None      # None until a ConfigMgr step connected
+    host: WindowsHost  # where the engine runs
+    session: ProviderSession | None  # None until a ConfigMgr step connected
     faults: Faults = field(default_factory=Faults)
     supports_should_process: bool = False
-    ps_type_names: dict[str, str] = field(default_factory=dict)   # parameter → catalog PSTypeName
+    ps_type_names: dict[str, str] = field(default_factory=dict)  # parameter → catalog PSTypeName
 
     def has(self, name: str) -> bool:
         return name in self.params
@@ -73,8 +73,7 @@ class Invocation:
         if value is None:
             raise null_argument(self.cmdlet, name)
         if isinstance(value, list):
-            raise cannot_convert(self.cmdlet, name, "System.Object[]",
-                                 "Microsoft.ConfigurationManagement.ManagementProvider.IResultObject")
+            raise cannot_convert(self.cmdlet, name, "System.Object[]", "Microsoft.ConfigurationManagement.ManagementProvider.IResultObject")
         if not isinstance(value, PSObject) or not value.is_a(required):
             raise cannot_bind_type(self.cmdlet, name, required)
         return value
@@ -83,18 +82,32 @@ class Invocation:
 CmdletImpl = Callable[[Invocation], list]
 
 # Accepted by every cmdlet and without effect in the simulator (-ErrorAction is always Stop).
-COMMON_PARAMETERS = frozenset({
-    "Verbose", "Debug", "ErrorAction", "WarningAction", "InformationAction", "ErrorVariable", "WarningVariable",
-    "InformationVariable", "OutVariable", "OutBuffer", "PipelineVariable", "WhatIf", "Confirm",
-    "ForceWildcardHandling", "DisableWildcardHandling",
-})
+COMMON_PARAMETERS = frozenset(
+    {
+        "Verbose",
+        "Debug",
+        "ErrorAction",
+        "WarningAction",
+        "InformationAction",
+        "ErrorVariable",
+        "WarningVariable",
+        "InformationVariable",
+        "OutVariable",
+        "OutBuffer",
+        "PipelineVariable",
+        "WhatIf",
+        "Confirm",
+        "ForceWildcardHandling",
+        "DisableWildcardHandling",
+    }
+)
 
 
 @dataclass(frozen=True)
 class Registration:
     name: str
     fn: CmdletImpl
-    parameters: frozenset[str]      # the parameters the simulation honours; others fail loudly
+    parameters: frozenset[str]  # the parameters the simulation honours; others fail loudly
 
     def unsupported(self, params: dict) -> list[str]:
         return sorted(p for p in params if p not in self.parameters and p not in COMMON_PARAMETERS)
@@ -107,6 +120,7 @@ def cmdlet(name: str, parameters: tuple[str, ...] = ()) -> Callable[[CmdletImpl]
     def register(fn: CmdletImpl) -> CmdletImpl:
         CMDLETS[name.lower()] = Registration(name, fn, frozenset(parameters))
         return fn
+
     return register
 
 

@@ -34,35 +34,46 @@ def certificate_object(inv: Invocation, store: str, cert: Certificate) -> PSObje
     """An X509Certificate2 as the Cert: drive shows it; NotBefore/NotAfter are Local DateTimes."""
     bias = inv.host.time_zone_bias
     parent = f"{CERT_PROVIDER}::{store}"
-    return PSObject(["System.Security.Cryptography.X509Certificates.X509Certificate2",
-                     "System.Security.Cryptography.X509Certificates.X509Certificate", "System.Object"], {
-        "Thumbprint": cert.thumbprint,
-        "Subject": cert.subject,
-        "Issuer": cert.issuer,
-        "NotBefore": ps_datetime(cert.not_before, bias),
-        "NotAfter": ps_datetime(cert.not_after, bias),
-        "SerialNumber": cert.serial_number,
-        "FriendlyName": cert.friendly_name,
-        "HasPrivateKey": False,
-        "Version": 3,
-        "Archived": False,
-        "PSPath": f"{parent}\\{cert.thumbprint}",
-        "PSParentPath": parent,
-        "PSChildName": cert.thumbprint,
-        "PSIsContainer": False,
-    }, f"[Subject]\r\n  {cert.subject}\r\n\r\n[Issuer]\r\n  {cert.issuer}\r\n\r\n[Thumbprint]\r\n  {cert.thumbprint}")
+    return PSObject(
+        [
+            "System.Security.Cryptography.X509Certificates.X509Certificate2",
+            "System.Security.Cryptography.X509Certificates.X509Certificate",
+            "System.Object",
+        ],
+        {
+            "Thumbprint": cert.thumbprint,
+            "Subject": cert.subject,
+            "Issuer": cert.issuer,
+            "NotBefore": ps_datetime(cert.not_before, bias),
+            "NotAfter": ps_datetime(cert.not_after, bias),
+            "SerialNumber": cert.serial_number,
+            "FriendlyName": cert.friendly_name,
+            "HasPrivateKey": False,
+            "Version": 3,
+            "Archived": False,
+            "PSPath": f"{parent}\\{cert.thumbprint}",
+            "PSParentPath": parent,
+            "PSChildName": cert.thumbprint,
+            "PSIsContainer": False,
+        },
+        f"[Subject]\r\n  {cert.subject}\r\n\r\n[Issuer]\r\n  {cert.issuer}\r\n\r\n[Thumbprint]\r\n  {cert.thumbprint}",
+    )
 
 
 def store_object(location: str, name: str) -> PSObject:
-    return PSObject(["System.Security.Cryptography.X509Certificates.X509Store", "System.Object"], {
-        "Name": name, "Location": location, "PSPath": f"{CERT_PROVIDER}::{location}\\{name}",
-        "PSChildName": name, "PSIsContainer": True}, "System.Security.Cryptography.X509Certificates.X509Store")
+    return PSObject(
+        ["System.Security.Cryptography.X509Certificates.X509Store", "System.Object"],
+        {"Name": name, "Location": location, "PSPath": f"{CERT_PROVIDER}::{location}\\{name}", "PSChildName": name, "PSIsContainer": True},
+        "System.Security.Cryptography.X509Certificates.X509Store",
+    )
 
 
 def location_object(location: str) -> PSObject:
-    return PSObject(["Microsoft.PowerShell.Commands.X509StoreLocation", "System.Object"], {
-        "Location": location, "StoreNames": [], "PSPath": f"{CERT_PROVIDER}::{location}", "PSChildName": location,
-        "PSIsContainer": True}, location)
+    return PSObject(
+        ["Microsoft.PowerShell.Commands.X509StoreLocation", "System.Object"],
+        {"Location": location, "StoreNames": [], "PSPath": f"{CERT_PROVIDER}::{location}", "PSChildName": location, "PSIsContainer": True},
+        location,
+    )
 
 
 def cert_items(inv: Invocation, parts: list[str], children: bool) -> list[PSObject] | None:
@@ -102,19 +113,31 @@ def import_certificate(inv: Invocation) -> list:
     with inv.model.lock:
         store = inv.host.certificates.store_name("\\".join(parts)) if parts and len(parts) == 2 else None
         if store is None:
-            raise CmdletError.of(inv.cmdlet, "System.IO.FileNotFoundException",
-                                 "The system cannot find the path specified. 0x80070003 (WIN32: 3 ERROR_PATH_NOT_FOUND)",
-                                 "NotSpecified", "System.IO.FileNotFoundException")
+            raise CmdletError.of(
+                inv.cmdlet,
+                "System.IO.FileNotFoundException",
+                "The system cannot find the path specified. 0x80070003 (WIN32: 3 ERROR_PATH_NOT_FOUND)",
+                "NotSpecified",
+                "System.IO.FileNotFoundException",
+            )
         if not is_file_system_path(path) or inv.host.fs.kind(path) != "leaf":
-            raise CmdletError.of(inv.cmdlet, "System.IO.FileNotFoundException",
-                                 "The system cannot find the file specified. 0x80070002 (WIN32: 2 ERROR_FILE_NOT_FOUND)",
-                                 "NotSpecified", "System.IO.FileNotFoundException")
+            raise CmdletError.of(
+                inv.cmdlet,
+                "System.IO.FileNotFoundException",
+                "The system cannot find the file specified. 0x80070002 (WIN32: 2 ERROR_FILE_NOT_FOUND)",
+                "NotSpecified",
+                "System.IO.FileNotFoundException",
+            )
         try:
             cert = parse_certificate_file(inv.host.fs.file(path).content)
         except InvalidArgument:
-            raise CmdletError.of(inv.cmdlet, "System.Runtime.InteropServices.COMException",
-                                 "Cannot find the requested object. 0x80092004 (-2146885628 CRYPT_E_NOT_FOUND)",
-                                 "NotSpecified", "System.Runtime.InteropServices.COMException") from None
+            raise CmdletError.of(
+                inv.cmdlet,
+                "System.Runtime.InteropServices.COMException",
+                "Cannot find the requested object. 0x80092004 (-2146885628 CRYPT_E_NOT_FOUND)",
+                "NotSpecified",
+                "System.Runtime.InteropServices.COMException",
+            ) from None
         if inv.what_if:
             return []
         inv.host.certificates.add(store, cert)

@@ -76,14 +76,16 @@ def _run(inv: Invocation, fn):
 
 # Sites ------------------------------------------------------------------------------------------
 
-@cmdlet("Get-CMSite", ('SiteCode', 'Name'))
+
+@cmdlet("Get-CMSite", ("SiteCode", "Name"))
 def get_cm_site(inv: Invocation) -> list:
     return _run(inv, lambda h: [sms_site(s) for s in h.find_sites(inv.pattern("SiteCode"), inv.pattern("Name"))])
 
 
 # Site system servers ----------------------------------------------------------------------------
 
-@cmdlet("Get-CMSiteSystemServer", ('AllSite', 'SiteCode', 'SiteSystemServerName', 'InputObject'))
+
+@cmdlet("Get-CMSiteSystemServer", ("AllSite", "SiteCode", "SiteSystemServerName", "InputObject"))
 def get_cm_site_system_server(inv: Invocation) -> list:
     def run(h: Hierarchy) -> list:
         if inv.parameter_set == "SearchByValue":
@@ -92,11 +94,20 @@ def get_cm_site_system_server(inv: Invocation) -> list:
         else:
             found = h.find_site_systems(_site_scope(inv), inv.pattern("SiteSystemServerName"))
         return [sysresuse(h, ss, ss.role(ROLE_SITE_SYSTEM)) for ss in found if ss.role(ROLE_SITE_SYSTEM)]
+
     return _run(inv, run)
 
 
-_SETTINGS = ("AccountName", "EnableProxy", "FdmOperation", "ProxyAccessAccount", "ProxyServerName", "ProxyServerPort",
-             "PublicFqdn", "UseSiteServerAccount")
+_SETTINGS = (
+    "AccountName",
+    "EnableProxy",
+    "FdmOperation",
+    "ProxyAccessAccount",
+    "ProxyServerName",
+    "ProxyServerPort",
+    "PublicFqdn",
+    "UseSiteServerAccount",
+)
 
 
 def _settings(inv: Invocation) -> SiteSystemSettings:
@@ -115,7 +126,7 @@ def _settings(inv: Invocation) -> SiteSystemSettings:
     )
 
 
-@cmdlet("New-CMSiteSystemServer", (*_SETTINGS, 'SiteCode', 'SiteSystemServerName'))
+@cmdlet("New-CMSiteSystemServer", (*_SETTINGS, "SiteCode", "SiteSystemServerName"))
 def new_cm_site_system_server(inv: Invocation) -> list:
     def run(h: Hierarchy) -> list:
         settings = _settings(inv)
@@ -125,6 +136,7 @@ def new_cm_site_system_server(inv: Invocation) -> list:
             return []
         ss = h.new_site_system(site, server, settings)
         return [sysresuse(h, ss, ss.role(ROLE_SITE_SYSTEM))]
+
     return _run(inv, run)
 
 
@@ -135,7 +147,7 @@ def _site_system_target(inv: Invocation, by_value_param: str = "InputObject") ->
     return _existing_site_system(inv, _target_site(inv), inv.get("SiteSystemServerName"))
 
 
-@cmdlet("Set-CMSiteSystemServer", (*_SETTINGS, 'SiteCode', 'SiteSystemServerName', 'InputObject', 'PassThru'))
+@cmdlet("Set-CMSiteSystemServer", (*_SETTINGS, "SiteCode", "SiteSystemServerName", "InputObject", "PassThru"))
 def set_cm_site_system_server(inv: Invocation) -> list:
     def run(h: Hierarchy) -> list:
         ss = _site_system_target(inv)
@@ -144,10 +156,11 @@ def set_cm_site_system_server(inv: Invocation) -> list:
             return []
         h.set_site_system(ss, settings)
         return [sysresuse(h, ss, ss.role(ROLE_SITE_SYSTEM))] if inv.switch("PassThru") else []
+
     return _run(inv, run)
 
 
-@cmdlet("Remove-CMSiteSystemServer", ('SiteCode', 'SiteSystemServerName', 'InputObject', 'Force'))
+@cmdlet("Remove-CMSiteSystemServer", ("SiteCode", "SiteSystemServerName", "InputObject", "Force"))
 def remove_cm_site_system_server(inv: Invocation) -> list:
     def run(h: Hierarchy) -> list:
         ss = _site_system_target(inv)
@@ -155,12 +168,14 @@ def remove_cm_site_system_server(inv: Invocation) -> list:
         if not inv.what_if:
             h.remove_site_system(ss)
         return []
+
     return _run(inv, run)
 
 
 # Roles ------------------------------------------------------------------------------------------
 
-@cmdlet("Get-CMSiteRole", ('AllSite', 'RoleName', 'SiteCode', 'SiteSystemServerName', 'InputObject'))
+
+@cmdlet("Get-CMSiteRole", ("AllSite", "RoleName", "SiteCode", "SiteSystemServerName", "InputObject"))
 def get_cm_site_role(inv: Invocation) -> list:
     def run(h: Hierarchy) -> list:
         if inv.parameter_set == "SearchByValue":
@@ -169,10 +184,11 @@ def get_cm_site_role(inv: Invocation) -> list:
         else:
             found = h.find_roles(_site_scope(inv), inv.pattern("SiteSystemServerName"), inv.pattern("RoleName"))
         return [sysresuse(h, ss, role) for ss, role in found]
+
     return _run(inv, run)
 
 
-@cmdlet("Remove-CMSiteRole", ('RoleName', 'SiteCode', 'SiteSystemServerName', 'InputObject', 'Force'))
+@cmdlet("Remove-CMSiteRole", ("RoleName", "SiteCode", "SiteSystemServerName", "InputObject", "Force"))
 def remove_cm_site_role(inv: Invocation) -> list:
     def run(h: Hierarchy) -> list:
         if inv.parameter_set == "ByValue":
@@ -186,20 +202,24 @@ def remove_cm_site_role(inv: Invocation) -> list:
         else:
             found = h.find_roles([_target_site(inv)], inv.pattern("SiteSystemServerName"), inv.pattern("RoleName"))
             if not found:
-                raise NotFound(f"The role {inv.get('RoleName')} is not installed on {inv.get('SiteSystemServerName')} "
-                               f"in site {_target_site(inv).upper()}.")
+                raise NotFound(
+                    f"The role {inv.get('RoleName')} is not installed on {inv.get('SiteSystemServerName')} "
+                    f"in site {_target_site(inv).upper()}."
+                )
             targets = [(ss, role.name) for ss, role in found]
         inv.confirm_or_force()
         if not inv.what_if:
             for ss, role_name in targets:
                 h.remove_role(ss, role_name)
         return []
+
     return _run(inv, run)
 
 
 # The service connection point -------------------------------------------------------------------
 
-@cmdlet("Get-CMServiceConnectionPoint", ('AllSite', 'SiteCode', 'SiteSystemServerName', 'InputObject'))
+
+@cmdlet("Get-CMServiceConnectionPoint", ("AllSite", "SiteCode", "SiteSystemServerName", "InputObject"))
 def get_cm_service_connection_point(inv: Invocation) -> list:
     def run(h: Hierarchy) -> list:
         if inv.parameter_set == "SearchByValue":
@@ -209,10 +229,11 @@ def get_cm_service_connection_point(inv: Invocation) -> list:
             found = h.find_roles(_site_scope(inv), inv.pattern("SiteSystemServerName"), ROLE_SCP)
         # Nothing found is not an error: DSC relies on it for Absent (docs/configmgr-behaviour.md#service-connection-point-cmdlets).
         return [sysresuse(h, ss, role) for ss, role in found if role.name == ROLE_SCP]
+
     return _run(inv, run)
 
 
-@cmdlet("Add-CMServiceConnectionPoint", ('Mode', 'SiteCode', 'SiteSystemServerName', 'InputObject'))
+@cmdlet("Add-CMServiceConnectionPoint", ("Mode", "SiteCode", "SiteSystemServerName", "InputObject"))
 def add_cm_service_connection_point(inv: Invocation) -> list:
     def run(h: Hierarchy) -> list:
         if inv.parameter_set == "ByValue":
@@ -223,6 +244,7 @@ def add_cm_service_connection_point(inv: Invocation) -> list:
             return []
         ss, role = h.add_scp(site, server, str(inv.get("Mode")))
         return [sysresuse(h, ss, role)]
+
     return _run(inv, run)
 
 
@@ -235,7 +257,7 @@ def _scp_target(inv: Invocation, h: Hierarchy):
     return h.scp_on(site, server)
 
 
-@cmdlet("Set-CMServiceConnectionPoint", ('Mode', 'SiteCode', 'SiteSystemServerName', 'InputObject', 'PassThru'))
+@cmdlet("Set-CMServiceConnectionPoint", ("Mode", "SiteCode", "SiteSystemServerName", "InputObject", "PassThru"))
 def set_cm_service_connection_point(inv: Invocation) -> list:
     def run(h: Hierarchy) -> list:
         ss, role = _scp_target(inv, h)
@@ -244,10 +266,11 @@ def set_cm_service_connection_point(inv: Invocation) -> list:
         if inv.get("Mode") is not None:
             h.set_scp_mode(role, str(inv.get("Mode")))
         return [sysresuse(h, ss, role)] if inv.switch("PassThru") else []
+
     return _run(inv, run)
 
 
-@cmdlet("Remove-CMServiceConnectionPoint", ('SiteCode', 'SiteSystemServerName', 'InputObject', 'Force'))
+@cmdlet("Remove-CMServiceConnectionPoint", ("SiteCode", "SiteSystemServerName", "InputObject", "Force"))
 def remove_cm_service_connection_point(inv: Invocation) -> list:
     def run(h: Hierarchy) -> list:
         ss, role = _scp_target(inv, h)
@@ -255,12 +278,14 @@ def remove_cm_service_connection_point(inv: Invocation) -> list:
         if not inv.what_if:
             h.remove_role(ss, role.name)
         return []
+
     return _run(inv, run)
 
 
 # Accounts ---------------------------------------------------------------------------------------
 
-@cmdlet("Get-CMAccount", ('SiteCode', 'UserName'))
+
+@cmdlet("Get-CMAccount", ("SiteCode", "UserName"))
 def get_cm_account(inv: Invocation) -> list:
     # Without -SiteCode: the accounts of every site (assumption).
     return _run(inv, lambda h: [sms_sci_reserved(a) for a in h.find_accounts(inv.get("SiteCode"), inv.pattern("UserName"))])
@@ -270,19 +295,25 @@ def _password(inv: Invocation) -> str | None:
     value = inv.get("Password")
     if value is None:
         return None
-    if not isinstance(value, SecureString):   # the catalog only lets a $secret reach it
-        raise CmdletError.of(inv.cmdlet, "CannotConvertArgument", "Password must be a SecureString.",
-                             "InvalidArgument", "System.Management.Automation.ParameterBindingException")
+    if not isinstance(value, SecureString):  # the catalog only lets a $secret reach it
+        raise CmdletError.of(
+            inv.cmdlet,
+            "CannotConvertArgument",
+            "Password must be a SecureString.",
+            "InvalidArgument",
+            "System.Management.Automation.ParameterBindingException",
+        )
     return value.reveal()
 
 
-@cmdlet("New-CMAccount", ('SiteCode', 'UserName', 'Password'))
+@cmdlet("New-CMAccount", ("SiteCode", "UserName", "Password"))
 def new_cm_account(inv: Invocation) -> list:
     def run(h: Hierarchy) -> list:
         password = _password(inv)
         if inv.what_if:
             return []
         return [sms_sci_reserved(h.new_account(_target_site(inv), str(inv.get("UserName")), password or ""))]
+
     return _run(inv, run)
 
 
@@ -296,7 +327,7 @@ def _account_target(inv: Invocation, h: Hierarchy, by_value: bool):
     return found
 
 
-@cmdlet("Set-CMAccount", ('SiteCode', 'UserName', 'Password', 'InputObject'))
+@cmdlet("Set-CMAccount", ("SiteCode", "UserName", "Password", "InputObject"))
 def set_cm_account(inv: Invocation) -> list:
     def run(h: Hierarchy) -> list:
         accounts = _account_target(inv, h, inv.parameter_set == "SetAccountByObject")
@@ -305,10 +336,11 @@ def set_cm_account(inv: Invocation) -> list:
             for account in accounts:
                 h.set_account_password(account, password)
         return []
+
     return _run(inv, run)
 
 
-@cmdlet("Remove-CMAccount", ('UserName', 'InputObject', 'Force'))
+@cmdlet("Remove-CMAccount", ("UserName", "InputObject", "Force"))
 def remove_cm_account(inv: Invocation) -> list:
     def run(h: Hierarchy) -> list:
         # By name: the drive's site only, the least destructive reading (assumption).
@@ -318,6 +350,7 @@ def remove_cm_account(inv: Invocation) -> list:
             for account in accounts:
                 h.remove_account(account)
         return []
+
     return _run(inv, run)
 
 
@@ -333,7 +366,7 @@ def _since(inv: Invocation, name: str) -> float | None:
         return None
     moment = datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)   # the lab's servers run on UTC
+        moment = moment.replace(tzinfo=datetime.timezone.utc)  # the lab's servers run on UTC
     return moment.timestamp()
 
 
@@ -345,8 +378,9 @@ def _visible_sites(h: Hierarchy, site_codes: list[str] | None, drive_site: str) 
     return [c.upper() for c in site_codes if c.upper() in visible]
 
 
-@cmdlet("Get-CMSiteStatusMessage", ('Component', 'ComputerName', 'MessageId', 'Module', 'PassThru', 'Severity',
-                                    'SiteCode', 'StartDateTime'))
+@cmdlet(
+    "Get-CMSiteStatusMessage", ("Component", "ComputerName", "MessageId", "Module", "PassThru", "Severity", "SiteCode", "StartDateTime")
+)
 def get_cm_site_status_message(inv: Invocation) -> list:
     def run(h: Hierarchy) -> list:
         severities = None
@@ -354,14 +388,20 @@ def get_cm_site_status_message(inv: Invocation) -> list:
         if names and "all" not in names:
             severities = [_SEVERITIES[n] for n in names]
         messages = h.status_messages.find(
-            components=inv.get("Component"), machines=inv.get("ComputerName"), message_ids=inv.get("MessageId"),
-            severities=severities, site_codes=_visible_sites(h, inv.get("SiteCode"), _session(inv).site_code),
-            modules=inv.get("Module"), since=_since(inv, "StartDateTime"))
+            components=inv.get("Component"),
+            machines=inv.get("ComputerName"),
+            message_ids=inv.get("MessageId"),
+            severities=severities,
+            site_codes=_visible_sites(h, inv.get("SiteCode"), _session(inv).site_code),
+            modules=inv.get("Module"),
+            since=_since(inv, "StartDateTime"),
+        )
         return [sms_status_message(m) for m in messages]
+
     return _run(inv, run)
 
 
-@cmdlet("Get-CMComponentStatusMessage", ('ComponentName', 'ComputerName', 'Severity', 'SiteCode', 'StartTime'))
+@cmdlet("Get-CMComponentStatusMessage", ("ComponentName", "ComputerName", "Severity", "SiteCode", "StartTime"))
 def get_cm_component_status_message(inv: Invocation) -> list:
     def run(h: Hierarchy) -> list:
         severity = str(inv.get("Severity") or "").lower()
@@ -373,20 +413,24 @@ def get_cm_component_status_message(inv: Invocation) -> list:
         messages = h.status_messages.find(
             components=[inv.get("ComponentName")] if inv.get("ComponentName") else None,
             machines=[inv.get("ComputerName")] if inv.get("ComputerName") else None,
-            severities=[_SEVERITIES[severity]], site_codes=_visible_sites(h, codes, _session(inv).site_code),
-            since=_since(inv, "StartTime"))
+            severities=[_SEVERITIES[severity]],
+            site_codes=_visible_sites(h, codes, _session(inv).site_code),
+            since=_since(inv, "StartTime"),
+        )
         return [sms_status_message(m) for m in messages]
+
     return _run(inv, run)
 
 
 # Hierarchy settings (docs/configmgr-behaviour.md#usage-data-level) -----------------------------------------------------------------
 
-@cmdlet("Get-CMHierarchySetting", ('SiteCode',))
+
+@cmdlet("Get-CMHierarchySetting", ("SiteCode",))
 def get_cm_hierarchy_setting(inv: Invocation) -> list:
     return _run(inv, lambda h: [sms_sci_site_definition(h, h.site(_target_site(inv)))])
 
 
-@cmdlet("Set-CMHierarchySetting", ('TelemetryLevel', 'PassThru', 'Force'))
+@cmdlet("Set-CMHierarchySetting", ("TelemetryLevel", "PassThru", "Force"))
 def set_cm_hierarchy_setting(inv: Invocation) -> list:
     def run(h: Hierarchy) -> list:
         level = inv.get("TelemetryLevel")
@@ -394,4 +438,5 @@ def set_cm_hierarchy_setting(inv: Invocation) -> list:
             h.set_telemetry_level(str(level))
         top = h.top_level_site() or h.site(_session(inv).site_code)
         return [sms_sci_site_definition(h, top)] if inv.switch("PassThru") else []
+
     return _run(inv, run)

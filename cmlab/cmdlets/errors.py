@@ -41,12 +41,10 @@ class CmdletError(Exception):
         self.extra = dict(extra or {})
 
     def to_dict(self) -> dict:
-        return {"message": self.message, "category": self.category, "fqid": self.fqid, "exception": self.exception,
-                **self.extra}
+        return {"message": self.message, "category": self.category, "fqid": self.fqid, "exception": self.exception, **self.extra}
 
     @classmethod
-    def of(cls, cmdlet: str, error_id: str, message: str, category: str, exception: str,
-           extra: dict | None = None) -> CmdletError:
+    def of(cls, cmdlet: str, error_id: str, message: str, category: str, exception: str, extra: dict | None = None) -> CmdletError:
         return cls(message, category, f"{error_id},{command_class(cmdlet)}", exception, extra)
 
     @classmethod
@@ -63,44 +61,56 @@ def not_simulated(cmdlet: str, detail: str = "") -> CmdletError:
 def not_on_site_drive(cmdlet: str) -> CmdletError:
     # docs/configmgr-behaviour.md#sites-and-the-top-level-site: the error when a ConfigMgr cmdlet runs off the site drive.
     return CmdletError.of(
-        cmdlet, "InvalidOperation",
-        "This command cannot be run from the current drive. To run this command you must first connect to a "
-        "Configuration Manager drive.",
-        "InvalidOperation", "System.InvalidOperationException")
+        cmdlet,
+        "InvalidOperation",
+        "This command cannot be run from the current drive. To run this command you must first connect to a Configuration Manager drive.",
+        "InvalidOperation",
+        "System.InvalidOperationException",
+    )
 
 
 def non_interactive_prompt(cmdlet: str) -> CmdletError:
     """What ShouldContinue does under powershell.exe -NonInteractive."""
     return CmdletError.of(
-        cmdlet, "HostException",
+        cmdlet,
+        "HostException",
         "PowerShell is in NonInteractive mode. Read and Prompt functionality is not available.",
-        "ResourceUnavailable", "System.Management.Automation.Host.HostException")
+        "ResourceUnavailable",
+        "System.Management.Automation.Host.HostException",
+    )
 
 
 def not_found(cmdlet: str, message: str = "No object corresponds to the specified parameters.") -> CmdletError:
-    return CmdletError.of(cmdlet, "ItemNotFound", message, "ObjectNotFound",
-                          "System.Management.Automation.ItemNotFoundException")
+    return CmdletError.of(cmdlet, "ItemNotFound", message, "ObjectNotFound", "System.Management.Automation.ItemNotFoundException")
 
 
 def cannot_bind_type(cmdlet: str, parameter: str, required: str) -> CmdletError:
     """PSTypeName mismatch, as PowerShell's binder words it."""
     return CmdletError.of(
-        cmdlet, "MismatchedPSTypeName",
+        cmdlet,
+        "MismatchedPSTypeName",
         f"Cannot bind argument to parameter '{parameter}', because PSTypeNames of the argument do not match the "
         f"PSTypeName required by the parameter: {required}.",
-        "InvalidArgument", "System.Management.Automation.ParameterBindingException")
+        "InvalidArgument",
+        "System.Management.Automation.ParameterBindingException",
+    )
 
 
 def cannot_convert(cmdlet: str, parameter: str, value_type: str, required: str) -> CmdletError:
     return CmdletError.of(
-        cmdlet, "CannotConvertArgument",
-        f"Cannot bind parameter '{parameter}'. Cannot convert the \"{value_type}\" value of type \"{value_type}\" "
-        f"to type \"{required}\".",
-        "InvalidArgument", "System.Management.Automation.ParameterBindingException")
+        cmdlet,
+        "CannotConvertArgument",
+        f'Cannot bind parameter \'{parameter}\'. Cannot convert the "{value_type}" value of type "{value_type}" to type "{required}".',
+        "InvalidArgument",
+        "System.Management.Automation.ParameterBindingException",
+    )
 
 
 def null_argument(cmdlet: str, parameter: str) -> CmdletError:
     return CmdletError.of(
-        cmdlet, "ParameterArgumentValidationErrorNullNotAllowed",
+        cmdlet,
+        "ParameterArgumentValidationErrorNullNotAllowed",
         f"Cannot bind argument to parameter '{parameter}' because it is null.",
-        "InvalidData", "System.Management.Automation.ParameterBindingValidationException")
+        "InvalidData",
+        "System.Management.Automation.ParameterBindingValidationException",
+    )

@@ -42,58 +42,101 @@ def _enum(name: str, value: str, number: int) -> PSEnum:
 
 
 def _keys(rule: FirewallRule) -> dict:
-    return {"CreationClassName": f"MSFT|FW|FirewallRule|{rule.name}", "PolicyRuleName": "",
-            "SystemCreationClassName": "", "SystemName": ""}
+    return {"CreationClassName": f"MSFT|FW|FirewallRule|{rule.name}", "PolicyRuleName": "", "SystemCreationClassName": "", "SystemName": ""}
 
 
 def rule_object(rule: FirewallRule) -> PSObject:
     profile = profile_text(rule.profiles)
-    return cim_instance(RULE_CLASS, NAMESPACE, {
-        "Name": rule.name, "ID": rule.name, "DisplayName": rule.display_name, "Group": rule.group or None,
-        "DisplayGroup": rule.display_group or rule.group or None, "Description": rule.description,
-        "Enabled": _enum("Enabled", "True" if rule.enabled else "False", 1 if rule.enabled else 2),
-        "Profile": _enum("Profile", profile, profile_value(rule.profiles)), "Platform": [],
-        "Direction": _enum("Direction", rule.direction, 1 if rule.direction == "Inbound" else 2),
-        "Action": _enum("Action", rule.action, 2 if rule.action == "Allow" else 4),
-        "EdgeTraversalPolicy": _enum("EdgeTraversal", "Block", 0), "LooseSourceMapping": False,
-        "LocalOnlyMapping": False, "Owner": None, "PrimaryStatus": _enum("PrimaryStatus", "OK", 1),
-        "Status": "The rule was parsed successfully from the store. (65536)",
-        "EnforcementStatus": _enum("EnforcementStatus", "NotApplicable", 0),
-        "PolicyStoreSource": "PersistentStore", "PolicyStoreSourceType": _enum("PolicyStoreType", "Local", 1),
-        "InstanceID": rule.name, "ElementName": rule.display_name, "Caption": None, **_keys(rule),
-    }, _CIM_KEYS)
+    return cim_instance(
+        RULE_CLASS,
+        NAMESPACE,
+        {
+            "Name": rule.name,
+            "ID": rule.name,
+            "DisplayName": rule.display_name,
+            "Group": rule.group or None,
+            "DisplayGroup": rule.display_group or rule.group or None,
+            "Description": rule.description,
+            "Enabled": _enum("Enabled", "True" if rule.enabled else "False", 1 if rule.enabled else 2),
+            "Profile": _enum("Profile", profile, profile_value(rule.profiles)),
+            "Platform": [],
+            "Direction": _enum("Direction", rule.direction, 1 if rule.direction == "Inbound" else 2),
+            "Action": _enum("Action", rule.action, 2 if rule.action == "Allow" else 4),
+            "EdgeTraversalPolicy": _enum("EdgeTraversal", "Block", 0),
+            "LooseSourceMapping": False,
+            "LocalOnlyMapping": False,
+            "Owner": None,
+            "PrimaryStatus": _enum("PrimaryStatus", "OK", 1),
+            "Status": "The rule was parsed successfully from the store. (65536)",
+            "EnforcementStatus": _enum("EnforcementStatus", "NotApplicable", 0),
+            "PolicyStoreSource": "PersistentStore",
+            "PolicyStoreSourceType": _enum("PolicyStoreType", "Local", 1),
+            "InstanceID": rule.name,
+            "ElementName": rule.display_name,
+            "Caption": None,
+            **_keys(rule),
+        },
+        _CIM_KEYS,
+    )
 
 
 def port_filter_object(rule: FirewallRule) -> PSObject:
-    return cim_instance("MSFT_NetProtocolPortFilter", NAMESPACE, {
-        "Protocol": rule.protocol, "LocalPort": list(rule.local_port), "RemotePort": list(rule.remote_port),
-        "IcmpType": list(rule.icmp_type), "DynamicTarget": _enum("DynamicTransport", "Any", 0),
-        "InstanceID": rule.name, "Caption": None, "Description": None, "ElementName": None,
-        "CreationClassName": f"MSFT|FW|FirewallRule|{rule.name}", "Name": "", "SystemCreationClassName": "",
-        "SystemName": "",
-    }, ("CreationClassName", "Name", "SystemCreationClassName", "SystemName"))
+    return cim_instance(
+        "MSFT_NetProtocolPortFilter",
+        NAMESPACE,
+        {
+            "Protocol": rule.protocol,
+            "LocalPort": list(rule.local_port),
+            "RemotePort": list(rule.remote_port),
+            "IcmpType": list(rule.icmp_type),
+            "DynamicTarget": _enum("DynamicTransport", "Any", 0),
+            "InstanceID": rule.name,
+            "Caption": None,
+            "Description": None,
+            "ElementName": None,
+            "CreationClassName": f"MSFT|FW|FirewallRule|{rule.name}",
+            "Name": "",
+            "SystemCreationClassName": "",
+            "SystemName": "",
+        },
+        ("CreationClassName", "Name", "SystemCreationClassName", "SystemName"),
+    )
 
 
 def application_filter_object(rule: FirewallRule) -> PSObject:
-    return cim_instance("MSFT_NetApplicationFilter", NAMESPACE, {
-        "Program": rule.program, "Package": None, "InstanceID": rule.name, "Caption": None, "Description": None,
-        "ElementName": None, "CreationClassName": f"MSFT|FW|FirewallRule|{rule.name}", "Name": "",
-        "SystemCreationClassName": "", "SystemName": "",
-    }, ("CreationClassName", "Name", "SystemCreationClassName", "SystemName"))
+    return cim_instance(
+        "MSFT_NetApplicationFilter",
+        NAMESPACE,
+        {
+            "Program": rule.program,
+            "Package": None,
+            "InstanceID": rule.name,
+            "Caption": None,
+            "Description": None,
+            "ElementName": None,
+            "CreationClassName": f"MSFT|FW|FirewallRule|{rule.name}",
+            "Name": "",
+            "SystemCreationClassName": "",
+            "SystemName": "",
+        },
+        ("CreationClassName", "Name", "SystemCreationClassName", "SystemName"),
+    )
 
 
 # Errors -----------------------------------------------------------------------------------------
 
+
 def _not_found(inv: Invocation, prop: str, value: str) -> CmdletError:
     return CmdletError(
-        f"No {RULE_CLASS} objects found with property '{prop}' equal to '{value}'.  Verify the value of the "
-        "property and retry.", "ObjectNotFound", f"CmdletizationQuery_NotFound_{prop},{inv.cmdlet}",
-        "Microsoft.PowerShell.Cmdletization.Cim.CimJobException")
+        f"No {RULE_CLASS} objects found with property '{prop}' equal to '{value}'.  Verify the value of the property and retry.",
+        "ObjectNotFound",
+        f"CmdletizationQuery_NotFound_{prop},{inv.cmdlet}",
+        "Microsoft.PowerShell.Cmdletization.Cim.CimJobException",
+    )
 
 
 def _system_error(inv: Invocation, code: int, message: str, category: str) -> CmdletError:
-    return CmdletError(message, category, f"Windows System Error {code},{inv.cmdlet}",
-                       "Microsoft.Management.Infrastructure.CimException")
+    return CmdletError(message, category, f"Windows System Error {code},{inv.cmdlet}", "Microsoft.Management.Infrastructure.CimException")
 
 
 def _invalid(inv: Invocation) -> CmdletError:
@@ -110,6 +153,7 @@ def _check_store(inv: Invocation, writing: bool) -> None:
 
 
 # Selection --------------------------------------------------------------------------------------
+
 
 def _select(inv: Invocation, sets: dict[str, tuple[str, Callable[[FirewallRule], str]]]) -> list[FirewallRule]:
     """Rules by -Name / -DisplayName / -Group / -DisplayGroup (wildcards), or -InputObject."""
@@ -135,8 +179,7 @@ def _select(inv: Invocation, sets: dict[str, tuple[str, Callable[[FirewallRule],
 
 
 _BY_NAME = {"ByName": ("Name", lambda r: r.name), "ByDisplayName": ("DisplayName", lambda r: r.display_name)}
-_BY_GROUP = {"ByGroup": ("Group", lambda r: r.group), "ByDisplayGroup": ("DisplayGroup",
-                                                                          lambda r: r.display_group or r.group)}
+_BY_GROUP = {"ByGroup": ("Group", lambda r: r.group), "ByDisplayGroup": ("DisplayGroup", lambda r: r.display_group or r.group)}
 
 
 def _has_wildcard(pattern: str) -> bool:
@@ -165,9 +208,12 @@ def _objects(inv: Invocation, param: str) -> list[PSObject]:
 def _query(inv: Invocation) -> list[FirewallRule]:
     """-Direction / -Action / -Enabled / -Group / -DisplayGroup, all given ones must match."""
     checks: dict[str, Callable[[FirewallRule], str]] = {
-        "Direction": lambda r: r.direction, "Action": lambda r: r.action,
-        "Enabled": lambda r: "True" if r.enabled else "False", "Group": lambda r: r.group,
-        "DisplayGroup": lambda r: r.display_group or r.group}
+        "Direction": lambda r: r.direction,
+        "Action": lambda r: r.action,
+        "Enabled": lambda r: "True" if r.enabled else "False",
+        "Group": lambda r: r.group,
+        "DisplayGroup": lambda r: r.display_group or r.group,
+    }
     rules = inv.host.firewall.rules()
     for param, attr in checks.items():
         wanted = inv.get(param)
@@ -179,8 +225,8 @@ def _query(inv: Invocation) -> list[FirewallRule]:
 
 # Cmdlets ----------------------------------------------------------------------------------------
 
-@cmdlet("Get-NetFirewallRule", ("Name", "DisplayName", "All", "PolicyStore", "Direction", "Action", "Enabled",
-                                "Group", "DisplayGroup"))
+
+@cmdlet("Get-NetFirewallRule", ("Name", "DisplayName", "All", "PolicyStore", "Direction", "Action", "Enabled", "Group", "DisplayGroup"))
 def get_net_firewall_rule(inv: Invocation) -> list:
     _check_store(inv, writing=False)
     with inv.model.lock:
@@ -241,46 +287,91 @@ def _settings(inv: Invocation) -> dict:
         out["profiles"] = profile_set(inv.get("Profile"))
     if inv.has("Protocol"):
         out["protocol"] = canonical_protocol(inv.get("Protocol"))
-    for param, attr in (("LocalPort", "local_port"), ("RemotePort", "remote_port"), ("IcmpType", "icmp_type"),
-                        ("LocalAddress", "local_address"), ("RemoteAddress", "remote_address")):
+    for param, attr in (
+        ("LocalPort", "local_port"),
+        ("RemotePort", "remote_port"),
+        ("IcmpType", "icmp_type"),
+        ("LocalAddress", "local_address"),
+        ("RemoteAddress", "remote_address"),
+    ):
         if inv.has(param):
             value = inv.get(param)
-            out[attr] = canonical_ports(value) if attr.endswith("port") else \
-                [str(v) for v in (value if isinstance(value, list) else [value])] or ["Any"]
+            out[attr] = (
+                canonical_ports(value)
+                if attr.endswith("port")
+                else [str(v) for v in (value if isinstance(value, list) else [value])] or ["Any"]
+            )
     return out
 
 
-@cmdlet("New-NetFirewallRule", ("Name", "DisplayName", "Description", "Group", "Direction", "Action", "Enabled",
-                                "Profile", "Protocol", "LocalPort", "RemotePort", "IcmpType", "Program",
-                                "LocalAddress", "RemoteAddress", "PolicyStore"))
+@cmdlet(
+    "New-NetFirewallRule",
+    (
+        "Name",
+        "DisplayName",
+        "Description",
+        "Group",
+        "Direction",
+        "Action",
+        "Enabled",
+        "Profile",
+        "Protocol",
+        "LocalPort",
+        "RemotePort",
+        "IcmpType",
+        "Program",
+        "LocalAddress",
+        "RemoteAddress",
+        "PolicyStore",
+    ),
+)
 def new_net_firewall_rule(inv: Invocation) -> list:
     _check_store(inv, writing=True)
     with inv.model.lock:
         firewall = inv.host.firewall
         name = inv.get("Name")
-        if not name:      # the real default is a random GUID; cmlab's is stable for a lab run
+        if not name:  # the real default is a random GUID; cmlab's is stable for a lab run
             seed = f"{inv.host.fqdn}/{inv.get('DisplayName')}/{len(firewall.rules())}"
             name = "{" + str(uuid.uuid5(uuid.NAMESPACE_URL, seed)) + "}"
         try:
-            rule = FirewallRule(str(name), str(inv.get("DisplayName")), group=str(inv.get("Group") or ""),
-                                **_settings(inv))
+            rule = FirewallRule(str(name), str(inv.get("DisplayName")), group=str(inv.get("Group") or ""), **_settings(inv))
             rule.display_group = rule.group
             if inv.what_if:
                 rule.check()
                 return []
             firewall.add(rule)
         except AlreadyExists:
-            raise _system_error(inv, 183, "Cannot create a file when that file already exists.",
-                                "ResourceExists") from None
+            raise _system_error(inv, 183, "Cannot create a file when that file already exists.", "ResourceExists") from None
         except InvalidArgument:
             raise _invalid(inv) from None
         return [rule_object(rule)]
 
 
-@cmdlet("Set-NetFirewallRule", ("Name", "DisplayName", "Group", "DisplayGroup", "InputObject", "NewDisplayName",
-                                "Description", "Direction", "Action", "Enabled", "Profile", "Protocol", "LocalPort",
-                                "RemotePort", "IcmpType", "Program", "LocalAddress", "RemoteAddress", "PolicyStore",
-                                "PassThru"))
+@cmdlet(
+    "Set-NetFirewallRule",
+    (
+        "Name",
+        "DisplayName",
+        "Group",
+        "DisplayGroup",
+        "InputObject",
+        "NewDisplayName",
+        "Description",
+        "Direction",
+        "Action",
+        "Enabled",
+        "Profile",
+        "Protocol",
+        "LocalPort",
+        "RemotePort",
+        "IcmpType",
+        "Program",
+        "LocalAddress",
+        "RemoteAddress",
+        "PolicyStore",
+        "PassThru",
+    ),
+)
 def set_net_firewall_rule(inv: Invocation) -> list:
     """Only the properties given change (the rule's filters included)."""
     _check_store(inv, writing=True)

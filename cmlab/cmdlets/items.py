@@ -33,11 +33,12 @@ _FS_PREFIX = re.compile(r"^(Microsoft\.PowerShell\.Core\\)?FileSystem::", re.IGN
 
 # Paths ------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Item:
     """A resolved item: a registry key, or a file-system file or directory."""
 
-    path: str                                 # native: HKEY_LOCAL_MACHINE\SOFTWARE\X, C:\X\y.log
+    path: str  # native: HKEY_LOCAL_MACHINE\SOFTWARE\X, C:\X\y.log
     key: RegistryKey | None = None
     hive: str = ""
     parts: tuple[str, ...] = ()
@@ -53,15 +54,24 @@ class Item:
 
 
 def _path_not_found(inv: Invocation, path: str) -> CmdletError:
-    return CmdletError.of(inv.cmdlet, "PathNotFound", f"Cannot find path '{path}' because it does not exist.",
-                          "ObjectNotFound", "System.Management.Automation.ItemNotFoundException")
+    return CmdletError.of(
+        inv.cmdlet,
+        "PathNotFound",
+        f"Cannot find path '{path}' because it does not exist.",
+        "ObjectNotFound",
+        "System.Management.Automation.ItemNotFoundException",
+    )
 
 
 def _drive_not_found(inv: Invocation, path: str) -> CmdletError:
     drive = path.split(":", 1)[0]
-    return CmdletError.of(inv.cmdlet, "DriveNotFound",
-                          f"Cannot find drive. A drive with the name '{drive}' does not exist.", "ObjectNotFound",
-                          "System.Management.Automation.DriveNotFoundException")
+    return CmdletError.of(
+        inv.cmdlet,
+        "DriveNotFound",
+        f"Cannot find drive. A drive with the name '{drive}' does not exist.",
+        "ObjectNotFound",
+        "System.Management.Automation.DriveNotFoundException",
+    )
 
 
 def _registry_items(hive: str, parts: list[str], root: RegistryKey, literal: bool) -> list[Item]:
@@ -136,13 +146,13 @@ def resolve_all(inv: Invocation, must_exist: bool = True) -> list[Item]:
 
 # Output objects ---------------------------------------------------------------------------------
 
+
 def _drive(name: str) -> PSObject:
     return PSObject(["System.Management.Automation.PSDriveInfo", "System.Object"], {"Name": name}, name)
 
 
 def _provider(name: str) -> PSObject:
-    return PSObject(["System.Management.Automation.ProviderInfo", "System.Object"], {"Name": name},
-                    f"Microsoft.PowerShell.Core\\{name}")
+    return PSObject(["System.Management.Automation.ProviderInfo", "System.Object"], {"Name": name}, f"Microsoft.PowerShell.Core\\{name}")
 
 
 def _parent(path: str) -> str:
@@ -156,9 +166,14 @@ def _ps_properties(item: Item) -> dict:
     else:
         prefix, drive, provider = FILESYSTEM_PROVIDER, item.path[0].upper(), "FileSystem"
     parent = _parent(item.path) if (item.parts or not item.is_registry) else ""
-    return {"PSPath": f"{prefix}::{item.path}", "PSParentPath": f"{prefix}::{parent}" if parent else "",
-            "PSChildName": item.path.rstrip("\\").rpartition("\\")[2] or item.path,
-            "PSDrive": _drive(drive), "PSProvider": _provider(provider), "PSIsContainer": item.is_container}
+    return {
+        "PSPath": f"{prefix}::{item.path}",
+        "PSParentPath": f"{prefix}::{parent}" if parent else "",
+        "PSChildName": item.path.rstrip("\\").rpartition("\\")[2] or item.path,
+        "PSDrive": _drive(drive),
+        "PSProvider": _provider(provider),
+        "PSIsContainer": item.is_container,
+    }
 
 
 def _local_time(inv: Invocation, epoch: float) -> datetime.datetime:
@@ -170,28 +185,54 @@ def item_object(inv: Invocation, item: Item) -> PSObject:
     if item.is_registry:
         key = item.key
         assert key is not None
-        props = {"Name": item.path, "Property": [n for n, _ in key.values()], "SubKeyCount": len(key.subkeys()),
-                 "ValueCount": len(key.values()), "View": PSEnum("Microsoft.Win32.RegistryView", "Default", 0),
-                 **_ps_properties(item)}
+        props = {
+            "Name": item.path,
+            "Property": [n for n, _ in key.values()],
+            "SubKeyCount": len(key.subkeys()),
+            "ValueCount": len(key.values()),
+            "View": PSEnum("Microsoft.Win32.RegistryView", "Default", 0),
+            **_ps_properties(item),
+        }
         return PSObject(["Microsoft.Win32.RegistryKey", "System.MarshalByRefObject", "System.Object"], props, item.path)
     node = item.node
     assert node is not None
-    is_root = len(item.path) <= 3                   # C:\
-    times = {"CreationTime": _local_time(inv, node.created), "LastWriteTime": _local_time(inv, node.modified),
-             "LastAccessTime": _local_time(inv, node.modified)}
+    is_root = len(item.path) <= 3  # C:\
+    times = {
+        "CreationTime": _local_time(inv, node.created),
+        "LastWriteTime": _local_time(inv, node.modified),
+        "LastAccessTime": _local_time(inv, node.modified),
+    }
     if node.is_dir:
-        props = {"Name": item.path if is_root else node.name, "FullName": item.path, "Exists": True,
-                 "Attributes": PSEnum("System.IO.FileAttributes", "Directory", 16), "Mode": "d-----",
-                 "Extension": "", **times, **_ps_properties(item)}
-        return PSObject(["System.IO.DirectoryInfo", "System.IO.FileSystemInfo", "System.MarshalByRefObject",
-                         "System.Object"], props, item.path)
+        props = {
+            "Name": item.path if is_root else node.name,
+            "FullName": item.path,
+            "Exists": True,
+            "Attributes": PSEnum("System.IO.FileAttributes", "Directory", 16),
+            "Mode": "d-----",
+            "Extension": "",
+            **times,
+            **_ps_properties(item),
+        }
+        return PSObject(
+            ["System.IO.DirectoryInfo", "System.IO.FileSystemInfo", "System.MarshalByRefObject", "System.Object"], props, item.path
+        )
     base, dot, ext = node.name.rpartition(".")
-    props = {"Name": node.name, "FullName": item.path, "Length": node.size, "Exists": True, "IsReadOnly": False,
-             "Extension": dot + ext if dot else "", "BaseName": base if dot else node.name,
-             "DirectoryName": _parent(item.path), "Attributes": PSEnum("System.IO.FileAttributes", "Archive", 32),
-             "Mode": "-a----", **times, "VersionInfo": _version_info(item.path, node), **_ps_properties(item)}
-    return PSObject(["System.IO.FileInfo", "System.IO.FileSystemInfo", "System.MarshalByRefObject", "System.Object"],
-                    props, item.path)
+    props = {
+        "Name": node.name,
+        "FullName": item.path,
+        "Length": node.size,
+        "Exists": True,
+        "IsReadOnly": False,
+        "Extension": dot + ext if dot else "",
+        "BaseName": base if dot else node.name,
+        "DirectoryName": _parent(item.path),
+        "Attributes": PSEnum("System.IO.FileAttributes", "Archive", 32),
+        "Mode": "-a----",
+        **times,
+        "VersionInfo": _version_info(item.path, node),
+        **_ps_properties(item),
+    }
+    return PSObject(["System.IO.FileInfo", "System.IO.FileSystemInfo", "System.MarshalByRefObject", "System.Object"], props, item.path)
 
 
 def _version_info(path: str, node: FileNode) -> PSObject:
@@ -203,17 +244,28 @@ def _version_info(path: str, node: FileNode) -> PSObject:
             key, sep, value = line.partition(": ")
             if sep and key in ("FileVersion", "ProductVersion", "ProductName", "FileDescription"):
                 fields[key] = value.strip()
-    props = {"FileName": path, "FileVersion": fields.get("FileVersion"), "ProductVersion": fields.get("ProductVersion"),
-             "ProductName": fields.get("ProductName"), "FileDescription": fields.get("FileDescription")}
-    return PSObject(["System.Diagnostics.FileVersionInfo", "System.Object"], props,
-                    f"File:             {path}")
+    props = {
+        "FileName": path,
+        "FileVersion": fields.get("FileVersion"),
+        "ProductVersion": fields.get("ProductVersion"),
+        "ProductName": fields.get("ProductName"),
+        "FileDescription": fields.get("FileDescription"),
+    }
+    return PSObject(["System.Diagnostics.FileVersionInfo", "System.Object"], props, f"File:             {path}")
 
 
 # Registry values ----------------------------------------------------------------------------------
 
-_ENVIRONMENT = {"systemroot": "C:\\Windows", "windir": "C:\\Windows", "systemdrive": "C:",
-                "programfiles": "C:\\Program Files", "programfiles(x86)": "C:\\Program Files (x86)",
-                "programdata": "C:\\ProgramData", "temp": "C:\\Windows\\TEMP", "tmp": "C:\\Windows\\TEMP"}
+_ENVIRONMENT = {
+    "systemroot": "C:\\Windows",
+    "windir": "C:\\Windows",
+    "systemdrive": "C:",
+    "programfiles": "C:\\Program Files",
+    "programfiles(x86)": "C:\\Program Files (x86)",
+    "programdata": "C:\\ProgramData",
+    "temp": "C:\\Windows\\TEMP",
+    "tmp": "C:\\Windows\\TEMP",
+}
 
 
 def _expand(inv: Invocation, text: str) -> str:
@@ -225,10 +277,10 @@ def _expand(inv: Invocation, text: str) -> str:
 def value_data(inv: Invocation, kind: str, data: Any) -> Any:
     if kind == "DWord":
         value = int(data) & 0xFFFFFFFF
-        return value - (1 << 32) if value >= 1 << 31 else value        # Int32
+        return value - (1 << 32) if value >= 1 << 31 else value  # Int32
     if kind == "QWord":
         value = int(data) & 0xFFFFFFFFFFFFFFFF
-        return value - (1 << 64) if value >= 1 << 63 else value        # Int64
+        return value - (1 << 64) if value >= 1 << 63 else value  # Int64
     if kind == "ExpandString":
         return _expand(inv, str(data))
     if kind in ("MultiString", "Binary"):
@@ -244,9 +296,12 @@ def _property_object(inv: Invocation, item: Item, values: list[tuple[str, Any]])
 
 def _cast_error(inv: Invocation, value: Any, target: str) -> CmdletError:
     return CmdletError.of(
-        inv.cmdlet, "System.Management.Automation.PSInvalidCastException",
+        inv.cmdlet,
+        "System.Management.Automation.PSInvalidCastException",
         f'Cannot convert value "{value}" to type "{target}". Error: "Input string was not in a correct format."',
-        "InvalidArgument", "System.Management.Automation.PSInvalidCastException")
+        "InvalidArgument",
+        "System.Management.Automation.PSInvalidCastException",
+    )
 
 
 def _as_int(inv: Invocation, value: Any, low: int, high: int, target: str) -> int:
@@ -305,11 +360,14 @@ def _kind_name(inv: Invocation, raw: Any) -> str | None:
         if text.lower() in ("unknown", "none"):
             return None
         raise CmdletError.of(
-            inv.cmdlet, "System.ArgumentException",
+            inv.cmdlet,
+            "System.ArgumentException",
             f'Cannot convert value "{text}" to type "Microsoft.Win32.RegistryValueKind". Error: "Unable to match the '
-            f'identifier name {text} to a valid enumerator name. Specify one of the following enumerator names and try '
+            f"identifier name {text} to a valid enumerator name. Specify one of the following enumerator names and try "
             f'again: String, ExpandString, Binary, DWord, MultiString, QWord, Unknown, None"',
-            "InvalidArgument", "System.ArgumentException")
+            "InvalidArgument",
+            "System.ArgumentException",
+        )
     return kind
 
 
@@ -322,6 +380,7 @@ def _registry_only(inv: Invocation, items: list[Item]) -> list[Item]:
 
 # Cmdlets --------------------------------------------------------------------------------------------
 
+
 def _cert_paths(inv: Invocation) -> list[list[str]] | None:
     """The Cert: paths a command names (every one must be a Cert: path), or None."""
     paths, _ = _paths(inv)
@@ -330,7 +389,7 @@ def _cert_paths(inv: Invocation) -> list[list[str]] | None:
         if any(p is not None for p in parsed):
             raise not_simulated(inv.cmdlet, "with Cert: and other paths in one command")
         return None
-    return parsed     # type: ignore[return-value]
+    return parsed  # type: ignore[return-value]
 
 
 def _cert_command(inv: Invocation, children: bool) -> list | None:
@@ -370,8 +429,7 @@ def test_path(inv: Invocation) -> list:
             parts = cert_path(path)
             if parts is not None:
                 found = cert_items(inv, parts, children=False)
-                out.append(bool(found) and (path_type != "Container" or len(parts) < 3)
-                           and (path_type != "Leaf" or len(parts) == 3))
+                out.append(bool(found) and (path_type != "Container" or len(parts) < 3) and (path_type != "Leaf" or len(parts) == 3))
                 continue
             try:
                 items, _ = resolve(inv, path, literal)
@@ -392,7 +450,7 @@ def test_path(inv: Invocation) -> list:
 @cmdlet("Get-ChildItem", ("Path", "LiteralPath", "Filter", "File", "Directory", "Recurse", "Name", "Force"))
 def get_child_item(inv: Invocation) -> list:
     paths, literal = _paths(inv)
-    paths = paths or ["C:\\"]           # no -Path: the current location (the engine runs in C:\)
+    paths = paths or ["C:\\"]  # no -Path: the current location (the engine runs in C:\)
     pattern = inv.get("Filter")
     recurse, names_only = inv.switch("Recurse"), inv.switch("Name")
     out: list = []
@@ -409,29 +467,37 @@ def get_child_item(inv: Invocation) -> list:
                 if item.is_registry:
                     if inv.has("File") or inv.has("Directory"):
                         name = "File" if inv.has("File") else "Directory"
-                        raise CmdletError.of(inv.cmdlet, "NamedParameterNotFound",
-                                             f"A parameter cannot be found that matches parameter name '{name}'.",
-                                             "InvalidArgument", "System.Management.Automation.ParameterBindingException")
+                        raise CmdletError.of(
+                            inv.cmdlet,
+                            "NamedParameterNotFound",
+                            f"A parameter cannot be found that matches parameter name '{name}'.",
+                            "InvalidArgument",
+                            "System.Management.Automation.ParameterBindingException",
+                        )
                     if pattern:
-                        raise CmdletError.of(inv.cmdlet, "NotSupported",
-                                             "Cannot call method. The provider does not support the use of filters.",
-                                             "NotImplemented", "System.Management.Automation.PSNotSupportedException")
+                        raise CmdletError.of(
+                            inv.cmdlet,
+                            "NotSupported",
+                            "Cannot call method. The provider does not support the use of filters.",
+                            "NotImplemented",
+                            "System.Management.Automation.PSNotSupportedException",
+                        )
                 out += _children(inv, item, wild, recurse, names_only, pattern)
     return out
 
 
-def _children(inv: Invocation, item: Item, matched_by_wildcard: bool, recurse: bool, names_only: bool,
-              pattern: str | None) -> list:
+def _children(inv: Invocation, item: Item, matched_by_wildcard: bool, recurse: bool, names_only: bool, pattern: str | None) -> list:
     base = item.path.rstrip("\\")
     if item.is_registry:
         entries: list[Item] = []
 
         def walk(parent: Item) -> None:
-            for sub in parent.key.subkeys():   # type: ignore[union-attr]
+            for sub in parent.key.subkeys():  # type: ignore[union-attr]
                 child = Item(f"{parent.path}\\{sub.name}", key=sub, hive=parent.hive, parts=(*parent.parts, sub.name))
                 entries.append(child)
                 if recurse:
                     walk(child)
+
         if matched_by_wildcard:
             entries.append(item)
             if recurse:
@@ -453,8 +519,7 @@ def _children(inv: Invocation, item: Item, matched_by_wildcard: bool, recurse: b
         if inv.switch("Directory"):
             entries = [e for e in entries if e.is_container]
     if names_only:
-        return [e.path[len(base) + 1:] if e.path.lower().startswith(base.lower() + "\\") else
-                e.path.rpartition("\\")[2] for e in entries]
+        return [e.path[len(base) + 1 :] if e.path.lower().startswith(base.lower() + "\\") else e.path.rpartition("\\")[2] for e in entries]
     return [item_object(inv, e) for e in entries]
 
 
@@ -464,15 +529,22 @@ def get_content(inv: Invocation) -> list:
     with inv.model.lock:
         for item in resolve_all(inv):
             if item.is_registry:
-                raise CmdletError.of(inv.cmdlet, "NotSupported",
-                                     "Cannot use interface. The IContentCmdletProvider interface is not implemented "
-                                     "by this provider.", "NotImplemented",
-                                     "System.Management.Automation.PSNotSupportedException")
+                raise CmdletError.of(
+                    inv.cmdlet,
+                    "NotSupported",
+                    "Cannot use interface. The IContentCmdletProvider interface is not implemented by this provider.",
+                    "NotImplemented",
+                    "System.Management.Automation.PSNotSupportedException",
+                )
             node = item.node
             if node is None or node.is_dir:
-                raise CmdletError.of(inv.cmdlet, "GetContentReaderUnauthorizedAccessError",
-                                     f"Access to the path '{item.path}' is denied.", "PermissionDenied",
-                                     "System.UnauthorizedAccessException")
+                raise CmdletError.of(
+                    inv.cmdlet,
+                    "GetContentReaderUnauthorizedAccessError",
+                    f"Access to the path '{item.path}' is denied.",
+                    "PermissionDenied",
+                    "System.UnauthorizedAccessException",
+                )
             out += _content(inv, node)
     return out
 
@@ -491,7 +563,7 @@ def _content(inv: Invocation, node: FileNode) -> list:
     if total is not None and total >= 0:
         lines = lines[:total]
     if tail is not None and tail >= 0:
-        lines = lines[len(lines) - tail:] if tail else []
+        lines = lines[len(lines) - tail :] if tail else []
     return lines
 
 
@@ -501,16 +573,19 @@ def get_item_property(inv: Invocation) -> list:
     out = []
     with inv.model.lock:
         for item in _registry_only(inv, resolve_all(inv)):
-            values = item.key.values()     # type: ignore[union-attr]
+            values = item.key.values()  # type: ignore[union-attr]
             if names:
                 chosen: list = []
                 for wanted in names:
                     hits = [(n, v) for n, v in values if wildcard_match(wanted, n)]
                     if not hits and not re.search(r"[*?]", wanted):
                         raise CmdletError.of(
-                            inv.cmdlet, "System.Management.Automation.PSArgumentException",
+                            inv.cmdlet,
+                            "System.Management.Automation.PSArgumentException",
                             f"Property {wanted} does not exist at path {item.path}.",
-                            "InvalidArgument", "System.Management.Automation.PSArgumentException")
+                            "InvalidArgument",
+                            "System.Management.Automation.PSArgumentException",
+                        )
                     chosen += [h for h in hits if h not in chosen]
                 values = chosen
                 if not values:
@@ -529,7 +604,7 @@ def set_item_property(inv: Invocation) -> list:
         kind_given = _kind_name(inv, inv.get("Type"))
         items = _registry_only(inv, resolve_all(inv))
         for item in items:
-            existing = item.key.value(name)    # type: ignore[union-attr]
+            existing = item.key.value(name)  # type: ignore[union-attr]
             kind = kind_given or (existing.kind if existing else infer_kind(value))
             data = convert_value(inv, value, kind)
             if inv.what_if:
@@ -547,9 +622,10 @@ def new_item_property(inv: Invocation) -> list:
     with inv.model.lock:
         kind_given = _kind_name(inv, inv.get("PropertyType"))
         for item in _registry_only(inv, resolve_all(inv)):
-            if item.key.value(name) is not None and not inv.switch("Force"):   # type: ignore[union-attr]
-                raise CmdletError.of(inv.cmdlet, "System.IO.IOException", "The property already exists.",
-                                     "ResourceExists", "System.IO.IOException")
+            if item.key.value(name) is not None and not inv.switch("Force"):  # type: ignore[union-attr]
+                raise CmdletError.of(
+                    inv.cmdlet, "System.IO.IOException", "The property already exists.", "ResourceExists", "System.IO.IOException"
+                )
             kind = kind_given or infer_kind(value)
             data = convert_value(inv, value, kind)
             if inv.what_if:
@@ -584,23 +660,25 @@ def new_item(inv: Invocation) -> list:
 def _new_key(inv: Invocation, path: str, registry: tuple[str, list[str]], force: bool) -> PSObject | None:
     hive, parts = registry
     if not parts:
-        raise CmdletError.of(inv.cmdlet, "System.IO.IOException", "A key at this path already exists.", "ResourceExists",
-                             "System.IO.IOException")
+        raise CmdletError.of(
+            inv.cmdlet, "System.IO.IOException", "A key at this path already exists.", "ResourceExists", "System.IO.IOException"
+        )
     if inv.get("Value") is not None:
         raise not_simulated(inv.cmdlet, "with -Value on a registry key")
     reg = inv.host.registry
     native = "\\".join([f"Registry::{hive}", *parts])
     existing = reg.key(native)
     if existing is not None and not force:
-        raise CmdletError.of(inv.cmdlet, "System.IO.IOException", "A key at this path already exists.", "ResourceExists",
-                             "System.IO.IOException")
+        raise CmdletError.of(
+            inv.cmdlet, "System.IO.IOException", "A key at this path already exists.", "ResourceExists", "System.IO.IOException"
+        )
     parent = "\\".join([f"Registry::{hive}", *parts[:-1]])
     if reg.key(parent) is None and not force:
         raise _path_not_found(inv, path.rsplit("\\", 1)[0])
     if inv.what_if:
         return None
     if existing is not None:
-        reg.delete_key(native)                   # -Force on an existing key: an empty key replaces it
+        reg.delete_key(native)  # -Force on an existing key: an empty key replaces it
     key = reg.ensure_key(native)
     item = Item("\\".join([hive, *[k for k in parts]]), key=key, hive=hive, parts=tuple(parts))
     return item_object(inv, item)
@@ -614,20 +692,30 @@ def _new_file_item(inv: Invocation, path: str, kind: str, force: bool) -> PSObje
     parent = "\\".join([drive, *parts[:-1]]) if len(parts) > 1 else drive + "\\"
     existing = fs.kind(path)
     if fs.kind(parent) != "container" and not force:
-        raise CmdletError.of(inv.cmdlet, "NewItemIOError", f"Could not find a part of the path '{path}'.",
-                             "WriteError", "System.IO.DirectoryNotFoundException")
+        raise CmdletError.of(
+            inv.cmdlet,
+            "NewItemIOError",
+            f"Could not find a part of the path '{path}'.",
+            "WriteError",
+            "System.IO.DirectoryNotFoundException",
+        )
     if kind == "directory":
         if existing == "leaf" or (existing == "container" and not force):
-            raise CmdletError.of(inv.cmdlet, "DirectoryExist",
-                                 f"An item with the specified name {fs.full_path(path)} already exists.",
-                                 "ResourceExists", "System.IO.IOException")
+            raise CmdletError.of(
+                inv.cmdlet,
+                "DirectoryExist",
+                f"An item with the specified name {fs.full_path(path)} already exists.",
+                "ResourceExists",
+                "System.IO.IOException",
+            )
         if inv.what_if:
             return None
         fs.make_dirs(path)
     else:
         if existing == "container" or (existing == "leaf" and not force):
-            raise CmdletError.of(inv.cmdlet, "NewItemIOError", f"The file '{fs.full_path(path)}' already exists.",
-                                 "WriteError", "System.IO.IOException")
+            raise CmdletError.of(
+                inv.cmdlet, "NewItemIOError", f"The file '{fs.full_path(path)}' already exists.", "WriteError", "System.IO.IOException"
+            )
         if inv.what_if:
             return None
         value = inv.get("Value")
@@ -653,17 +741,26 @@ def get_file_hash(inv: Invocation) -> list:
         for path in paths:
             found, wild = resolve(inv, path, literal)
             if not found and not wild:
-                raise CmdletError.of(inv.cmdlet, "FileNotFound", f"Cannot find path '{path}' because it does not exist.",
-                                     "ObjectNotFound", "System.Management.Automation.ItemNotFoundException")
+                raise CmdletError.of(
+                    inv.cmdlet,
+                    "FileNotFound",
+                    f"Cannot find path '{path}' because it does not exist.",
+                    "ObjectNotFound",
+                    "System.Management.Automation.ItemNotFoundException",
+                )
             for item in found:
                 if item.is_registry:
                     raise not_simulated(inv.cmdlet, f"on the registry ({item.path})")
                 if item.node is None or item.node.is_dir:
                     continue
                 digest = hashlib.new(_HASHES[algorithm], item.node.data).hexdigest().upper()
-                out.append(PSObject(["Microsoft.Powershell.Utility.FileHash", "System.Object"],
-                                    {"Algorithm": algorithm, "Hash": digest, "Path": item.path},
-                                    "Microsoft.Powershell.Utility.FileHash"))
+                out.append(
+                    PSObject(
+                        ["Microsoft.Powershell.Utility.FileHash", "System.Object"],
+                        {"Algorithm": algorithm, "Hash": digest, "Path": item.path},
+                        "Microsoft.Powershell.Utility.FileHash",
+                    )
+                )
     return out
 
 
@@ -678,7 +775,7 @@ def remove_item(inv: Invocation) -> list:
         for item in items:
             if not item.parts:
                 raise not_simulated(inv.cmdlet, "on a registry hive")
-            if item.key.subkeys() and not inv.switch("Recurse"):   # type: ignore[union-attr]
+            if item.key.subkeys() and not inv.switch("Recurse"):  # type: ignore[union-attr]
                 raise non_interactive_prompt(inv.cmdlet)
         if inv.what_if:
             return []

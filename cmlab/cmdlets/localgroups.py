@@ -32,10 +32,15 @@ def _principal_not_found(inv: Invocation, name: str) -> CmdletError:
 def security_identifier(sid: str) -> PSObject:
     """System.Security.Principal.SecurityIdentifier: prints as the S-1-... string."""
     domain_sid = sid.rsplit("-", 1)[0] if sid.startswith("S-1-5-21-") else None
-    return PSObject(["System.Security.Principal.SecurityIdentifier", "System.Security.Principal.IdentityReference",
-                     "System.Object"],
-                    {"Value": sid, "AccountDomainSid": security_identifier(domain_sid) if domain_sid else None,
-                     "BinaryLength": 8 + 4 * (sid.count("-") - 2)}, sid)
+    return PSObject(
+        ["System.Security.Principal.SecurityIdentifier", "System.Security.Principal.IdentityReference", "System.Object"],
+        {
+            "Value": sid,
+            "AccountDomainSid": security_identifier(domain_sid) if domain_sid else None,
+            "BinaryLength": 8 + 4 * (sid.count("-") - 2),
+        },
+        sid,
+    )
 
 
 def _source(name: str) -> PSEnum:
@@ -43,17 +48,30 @@ def _source(name: str) -> PSEnum:
 
 
 def local_principal(principal: Principal) -> PSObject:
-    return PSObject([f"{_NS}.LocalPrincipal", "System.Object"],
-                    {"Name": principal.name, "SID": security_identifier(principal.sid),
-                     "PrincipalSource": _source(principal.source), "ObjectClass": principal.object_class},
-                    principal.name)
+    return PSObject(
+        [f"{_NS}.LocalPrincipal", "System.Object"],
+        {
+            "Name": principal.name,
+            "SID": security_identifier(principal.sid),
+            "PrincipalSource": _source(principal.source),
+            "ObjectClass": principal.object_class,
+        },
+        principal.name,
+    )
 
 
 def local_group_object(inv: Invocation, group: LocalGroup) -> PSObject:
-    return PSObject([f"{_NS}.LocalGroup", "System.Object"],
-                    {"Name": group.name, "Description": group.description,
-                     "SID": security_identifier(inv.host.local_group_sid(group)),
-                     "PrincipalSource": _source("Local"), "ObjectClass": "Group"}, group.name)
+    return PSObject(
+        [f"{_NS}.LocalGroup", "System.Object"],
+        {
+            "Name": group.name,
+            "Description": group.description,
+            "SID": security_identifier(inv.host.local_group_sid(group)),
+            "PrincipalSource": _source("Local"),
+            "ObjectClass": "Group",
+        },
+        group.name,
+    )
 
 
 def _group_by_name(inv: Invocation, name: str) -> LocalGroup:
@@ -115,8 +133,11 @@ def get_local_group_member(inv: Invocation) -> list:
         pattern = inv.get("Member")
         if pattern:
             pattern = str(pattern)
-            hits = [p for p in principals if wildcard_match(pattern, p.name)
-                    or wildcard_match(pattern, p.name.split("\\")[-1]) or p.sid.lower() == pattern.lower()]
+            hits = [
+                p
+                for p in principals
+                if wildcard_match(pattern, p.name) or wildcard_match(pattern, p.name.split("\\")[-1]) or p.sid.lower() == pattern.lower()
+            ]
             if not hits and not re.search(r"[*?]", pattern):
                 raise _principal_not_found(inv, pattern)
             principals = hits
@@ -139,8 +160,7 @@ def add_local_group_member(inv: Invocation) -> list:
         for text in _member_texts(inv):
             principal = _resolve(inv, text)
             if any(inv.host.member_principal(m).sid == principal.sid for m in group.members):
-                raise _error(inv, "MemberExists", f"{principal.name} is already a member of group {group.name}.",
-                             "ResourceExists")
+                raise _error(inv, "MemberExists", f"{principal.name} is already a member of group {group.name}.", "ResourceExists")
             if not inv.what_if:
                 group.members.append(principal.name)
     return []
@@ -154,8 +174,7 @@ def remove_local_group_member(inv: Invocation) -> list:
             principal = _resolve(inv, text)
             stored = next((m for m in group.members if inv.host.member_principal(m).sid == principal.sid), None)
             if stored is None:
-                raise _error(inv, "MemberNotFound", f"Member {principal.name} was not found in group {group.name}.",
-                             "ObjectNotFound")
+                raise _error(inv, "MemberNotFound", f"Member {principal.name} was not found in group {group.name}.", "ObjectNotFound")
             if not inv.what_if:
                 group.members.remove(stored)
     return []

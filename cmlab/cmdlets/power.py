@@ -38,6 +38,7 @@ def bridge_power_to_listeners(host, faults: Faults) -> None:
         elif event == "boot":
             while current:
                 faults.remove(current.pop())
+
     host.on_power(on_power)
 
 
@@ -48,13 +49,16 @@ def restart_computer(inv: Invocation) -> list:
             raise not_simulated(inv.cmdlet, f"for another computer ({name}); restart each host from its own session")
     if not inv.switch("Force"):
         raise CmdletError.of(
-            inv.cmdlet, "RestartcomputerFailed",
+            inv.cmdlet,
+            "RestartcomputerFailed",
             f"Failed to restart the computer {inv.host.netbios_name} with the following error message: The system "
             "shutdown cannot be initiated because there are other users logged on to the computer.",
-            "OperationStopped", "System.InvalidOperationException")
+            "OperationStopped",
+            "System.InvalidOperationException",
+        )
     if inv.what_if:
         return []
     with inv.model.lock:
         bridge_power_to_listeners(inv.host, inv.faults)
-        inv.host.restart()          # a restart already under way is left to finish
+        inv.host.restart()  # a restart already under way is left to finish
     return []

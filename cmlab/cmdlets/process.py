@@ -50,7 +50,7 @@ def split_command_line(text: str) -> list[str]:
             continue
         if c == '"':
             has = True
-            if quoted and text[i + 1:i + 2] == '"':
+            if quoted and text[i + 1 : i + 2] == '"':
                 current.append('"')
                 i += 2
                 continue
@@ -69,9 +69,13 @@ def split_command_line(text: str) -> list[str]:
 
 
 def _file_not_found(inv: Invocation) -> CmdletError:
-    return CmdletError.of(inv.cmdlet, "InvalidOperationException",
-                          "This command cannot be run due to the error: The system cannot find the file specified.",
-                          "InvalidOperation", "System.InvalidOperationException")
+    return CmdletError.of(
+        inv.cmdlet,
+        "InvalidOperationException",
+        "This command cannot be run due to the error: The system cannot find the file specified.",
+        "InvalidOperation",
+        "System.InvalidOperationException",
+    )
 
 
 def _absolute(inv: Invocation, path: str) -> str:
@@ -83,8 +87,20 @@ def _absolute(inv: Invocation, path: str) -> str:
     raise not_simulated(inv.cmdlet, f"with the relative path {path!r} and no -WorkingDirectory")
 
 
-@cmdlet("Start-Process", ("FilePath", "ArgumentList", "Wait", "PassThru", "NoNewWindow", "RedirectStandardOutput",
-                          "RedirectStandardError", "WorkingDirectory", "WindowStyle"))
+@cmdlet(
+    "Start-Process",
+    (
+        "FilePath",
+        "ArgumentList",
+        "Wait",
+        "PassThru",
+        "NoNewWindow",
+        "RedirectStandardOutput",
+        "RedirectStandardError",
+        "WorkingDirectory",
+        "WindowStyle",
+    ),
+)
 def start_process(inv: Invocation) -> list:
     with inv.model.lock:
         path = _absolute(inv, str(inv.get("FilePath")))
@@ -96,8 +112,9 @@ def start_process(inv: Invocation) -> list:
             raise not_simulated(inv.cmdlet, f"for {path} (only {TOOL_EXE} runs in cmlab)")
         argv = split_command_line(" ".join(str(a) for a in inv.get("ArgumentList") or []))
         started = inv.model.clock.now()
-        tool = ServiceConnectionTool(inv.model, inv.host, path,
-                                     access_denied=lambda: inv.faults.fire(inv.host.fqdn, "sct_access_denied") is not None)
+        tool = ServiceConnectionTool(
+            inv.model, inv.host, path, access_denied=lambda: inv.faults.fire(inv.host.fqdn, "sct_access_denied") is not None
+        )
         result = tool.run(argv, getattr(inv, "user", None))
         for param, lines in (("RedirectStandardOutput", result.stdout), ("RedirectStandardError", result.stderr)):
             target = inv.get(param)
@@ -106,14 +123,20 @@ def start_process(inv: Invocation) -> list:
         if not inv.switch("PassThru"):
             return []
         waited = inv.switch("Wait")
-        when = ps_datetime(started, inv.host.time_zone_bias)        # Process.StartTime is a Local DateTime
+        when = ps_datetime(started, inv.host.time_zone_bias)  # Process.StartTime is a Local DateTime
         # Without -Wait, Start-Process returns while the process runs: no exit code yet.
-        return [PSObject(["System.Diagnostics.Process", "System.ComponentModel.Component", "System.Object"], {
-            "Id": next(_PIDS),
-            "ProcessName": ntpath.splitext(ntpath.basename(path))[0],
-            "Path": path,
-            "HasExited": waited,
-            "ExitCode": result.exit_code if waited else None,
-            "StartTime": when,
-            "ExitTime": when if waited else None,
-        }, f"System.Diagnostics.Process ({ntpath.splitext(ntpath.basename(path))[0]})")]
+        return [
+            PSObject(
+                ["System.Diagnostics.Process", "System.ComponentModel.Component", "System.Object"],
+                {
+                    "Id": next(_PIDS),
+                    "ProcessName": ntpath.splitext(ntpath.basename(path))[0],
+                    "Path": path,
+                    "HasExited": waited,
+                    "ExitCode": result.exit_code if waited else None,
+                    "StartTime": when,
+                    "ExitTime": when if waited else None,
+                },
+                f"System.Diagnostics.Process ({ntpath.splitext(ntpath.basename(path))[0]})",
+            )
+        ]

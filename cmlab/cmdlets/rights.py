@@ -23,8 +23,18 @@ ROLES = (FULL_ADMINISTRATOR, READ_ONLY_ANALYST)
 
 # Cmdlets that change nothing, whatever their verb. The engine's own (Import-Module, New-PSDrive,
 # Set-Location) are not plan steps of a change either.
-_READS = frozenset({"Import-Module", "New-PSDrive", "Set-Location", "Invoke-WebRequest", "Start-Process",
-                    "ConvertFrom-Json", "ConvertTo-Json", "ConvertTo-SecureString"})
+_READS = frozenset(
+    {
+        "Import-Module",
+        "New-PSDrive",
+        "Set-Location",
+        "Invoke-WebRequest",
+        "Start-Process",
+        "ConvertFrom-Json",
+        "ConvertTo-Json",
+        "ConvertTo-SecureString",
+    }
+)
 _READ_VERBS = frozenset({"Get", "Test"})
 _CIM = "Microsoft.Management.Infrastructure.CimException"
 _ADMIN_FOLDERS = ("c:\\windows", "c:\\program files")
@@ -43,8 +53,12 @@ def windows_refusal(cmdlet: str, params: dict, host) -> CmdletError:
     """The error a Windows cmdlet gives a user who is not a local administrator of `host`."""
     noun = cmdlet.split("-", 1)[1] if "-" in cmdlet else cmdlet
     if noun == "LocalGroupMember":
-        return CmdletError("Access denied.", "PermissionDenied", f"AccessDenied,{command_class(cmdlet)}",
-                           "Microsoft.PowerShell.Commands.AccessDeniedException")
+        return CmdletError(
+            "Access denied.",
+            "PermissionDenied",
+            f"AccessDenied,{command_class(cmdlet)}",
+            "Microsoft.PowerShell.Commands.AccessDeniedException",
+        )
     if noun.startswith("NetFirewall"):
         return CmdletError("Access is denied. ", "PermissionDenied", f"Windows System Error 5,{cmdlet}", _CIM)
     if noun == "Service":
@@ -53,32 +67,53 @@ def windows_refusal(cmdlet: str, params: dict, host) -> CmdletError:
             name = str(params["Name"][0])
         label = _service_label(host, name)
         if cmdlet == "Start-Service":
-            return CmdletError(f"Service '{label}' cannot be started due to the following error: Cannot open {name} "
-                               f"service on computer '.'.", "OpenError", f"CouldNotStartService,{command_class(cmdlet)}",
-                               "Microsoft.PowerShell.Commands.ServiceCommandException")
-        return CmdletError(f"Service '{label}' cannot be stopped due to the following error: Cannot open {name} "
-                           f"service on computer '.'.", "CloseError", f"CouldNotStopService,{command_class(cmdlet)}",
-                           "Microsoft.PowerShell.Commands.ServiceCommandException")
+            return CmdletError(
+                f"Service '{label}' cannot be started due to the following error: Cannot open {name} service on computer '.'.",
+                "OpenError",
+                f"CouldNotStartService,{command_class(cmdlet)}",
+                "Microsoft.PowerShell.Commands.ServiceCommandException",
+            )
+        return CmdletError(
+            f"Service '{label}' cannot be stopped due to the following error: Cannot open {name} service on computer '.'.",
+            "CloseError",
+            f"CouldNotStopService,{command_class(cmdlet)}",
+            "Microsoft.PowerShell.Commands.ServiceCommandException",
+        )
     path = str(params.get("LiteralPath") or params.get("Path") or "")
     if isinstance(params.get("LiteralPath") or params.get("Path"), list):
         path = str((params.get("LiteralPath") or params.get("Path"))[0])
     if path.upper().startswith(("HKLM:", "HKEY_LOCAL_MACHINE")):
-        return CmdletError("Requested registry access is not allowed.", "PermissionDenied",
-                           f"System.Security.SecurityException,{command_class(cmdlet)}", "System.Security.SecurityException")
+        return CmdletError(
+            "Requested registry access is not allowed.",
+            "PermissionDenied",
+            f"System.Security.SecurityException,{command_class(cmdlet)}",
+            "System.Security.SecurityException",
+        )
     if cmdlet == "Restart-Computer":
-        return CmdletError(f"Failed to restart the computer {host.netbios_name if host else '.'} with the following "
-                           f"error message: Access is denied. ", "OperationStopped",
-                           f"RestartcomputerFailed,{command_class(cmdlet)}", "System.InvalidOperationException")
-    return CmdletError(f"Access to the path '{path}' is denied." if path else "Access is denied.", "PermissionDenied",
-                       f"UnauthorizedAccessError,{command_class(cmdlet)}", "System.UnauthorizedAccessException")
+        return CmdletError(
+            f"Failed to restart the computer {host.netbios_name if host else '.'} with the following error message: Access is denied. ",
+            "OperationStopped",
+            f"RestartcomputerFailed,{command_class(cmdlet)}",
+            "System.InvalidOperationException",
+        )
+    return CmdletError(
+        f"Access to the path '{path}' is denied." if path else "Access is denied.",
+        "PermissionDenied",
+        f"UnauthorizedAccessError,{command_class(cmdlet)}",
+        "System.UnauthorizedAccessException",
+    )
 
 
 def configmgr_refusal(cmdlet: str, identity: str) -> CmdletError:
     """The SMS Provider's answer to a change by an administrative user whose role may not make it (the
     provider reports WBEM_E_ACCESS_DENIED; the cmdlet's exact wording is an assumption)."""
-    return CmdletError(f"Access denied. The administrative user {identity} does not have the permissions this "
-                       f"operation needs (WBEM_E_ACCESS_DENIED 0x80041003).", "PermissionDenied",
-                       f"UnauthorizedAccess,{command_class(cmdlet)}", "System.UnauthorizedAccessException")
+    return CmdletError(
+        f"Access denied. The administrative user {identity} does not have the permissions this "
+        f"operation needs (WBEM_E_ACCESS_DENIED 0x80041003).",
+        "PermissionDenied",
+        f"UnauthorizedAccess,{command_class(cmdlet)}",
+        "System.UnauthorizedAccessException",
+    )
 
 
 def needs_admin_path(cmdlet: str, params: dict) -> bool:
@@ -101,8 +136,9 @@ def needs_admin_path(cmdlet: str, params: dict) -> bool:
     return text.startswith(_ADMIN_FOLDERS)
 
 
-def refusal(cmdlet: str, is_configmgr: bool, params: dict, host, identity: str | None, configmgr_identity: str | None,
-            read_only) -> CmdletError | None:
+def refusal(
+    cmdlet: str, is_configmgr: bool, params: dict, host, identity: str | None, configmgr_identity: str | None, read_only
+) -> CmdletError | None:
     """None when the step may run; else the error the real cmdlet gives. `read_only(identity)` tells whether the
     hierarchy lists the identity as a Read-only Analyst."""
     if not changes_something(cmdlet):

@@ -16,36 +16,44 @@ from .errors import CmdletError
 from .pstypes import PSEnum, PSObject
 
 _EXCEPTION = "Microsoft.PowerShell.Commands.ServiceCommandException"
-_STATUS_VALUES = {"Stopped": 1, "StartPending": 2, "StopPending": 3, "Running": 4, "ContinuePending": 5,
-                  "PausePending": 6, "Paused": 7}
+_STATUS_VALUES = {"Stopped": 1, "StartPending": 2, "StopPending": 3, "Running": 4, "ContinuePending": 5, "PausePending": 6, "Paused": 7}
 _START_VALUES = {"Boot": 0, "System": 1, "Automatic": 2, "Manual": 3, "Disabled": 4}
 SERVICE_TYPE = "System.ServiceProcess.ServiceController"
 
 
 def service_object(service: Service) -> PSObject:
-    return PSObject([SERVICE_TYPE, "System.ComponentModel.Component", "System.Object"], {
-        "Name": service.name,
-        "DisplayName": service.display_name,
-        "ServiceName": service.name,
-        "Status": PSEnum("System.ServiceProcess.ServiceControllerStatus", service.status, _STATUS_VALUES[service.status]),
-        "StartType": PSEnum("System.ServiceProcess.ServiceStartMode", service.start_type,
-                            _START_VALUES[service.start_type]),
-        "CanStop": service.status == "Running",
-        "CanPauseAndContinue": False,
-        "CanShutdown": False,
-        "MachineName": ".",
-        "ServiceType": PSEnum("System.ServiceProcess.ServiceType", "Win32OwnProcess", 16),
-        "DependentServices": [],
-        "ServicesDependedOn": [],
-    }, SERVICE_TYPE)
+    return PSObject(
+        [SERVICE_TYPE, "System.ComponentModel.Component", "System.Object"],
+        {
+            "Name": service.name,
+            "DisplayName": service.display_name,
+            "ServiceName": service.name,
+            "Status": PSEnum("System.ServiceProcess.ServiceControllerStatus", service.status, _STATUS_VALUES[service.status]),
+            "StartType": PSEnum("System.ServiceProcess.ServiceStartMode", service.start_type, _START_VALUES[service.start_type]),
+            "CanStop": service.status == "Running",
+            "CanPauseAndContinue": False,
+            "CanShutdown": False,
+            "MachineName": ".",
+            "ServiceType": PSEnum("System.ServiceProcess.ServiceType", "Win32OwnProcess", 16),
+            "DependentServices": [],
+            "ServicesDependedOn": [],
+        },
+        SERVICE_TYPE,
+    )
 
 
 def _not_found(inv: Invocation, by_display: bool, value: str) -> CmdletError:
     if by_display:
-        return CmdletError.of(inv.cmdlet, "NoServiceFoundForGivenDisplayName",
-                              f"Cannot find any service with display name '{value}'.", "ObjectNotFound", _EXCEPTION)
-    return CmdletError.of(inv.cmdlet, "NoServiceFoundForGivenName",
-                          f"Cannot find any service with service name '{value}'.", "ObjectNotFound", _EXCEPTION)
+        return CmdletError.of(
+            inv.cmdlet,
+            "NoServiceFoundForGivenDisplayName",
+            f"Cannot find any service with display name '{value}'.",
+            "ObjectNotFound",
+            _EXCEPTION,
+        )
+    return CmdletError.of(
+        inv.cmdlet, "NoServiceFoundForGivenName", f"Cannot find any service with service name '{value}'.", "ObjectNotFound", _EXCEPTION
+    )
 
 
 def _select(inv: Invocation) -> list[Service]:
@@ -83,9 +91,12 @@ def get_service(inv: Invocation) -> list:
 def _cannot(inv: Invocation, verb: str, service: Service, reason: str) -> CmdletError:
     error_id = {"start": "CouldNotStartService", "stop": "CouldNotStopService"}[verb]
     return CmdletError.of(
-        inv.cmdlet, error_id,
+        inv.cmdlet,
+        error_id,
         f"Service '{service.display_name} ({service.name})' cannot be {verb}ed due to the following error: {reason}",
-        "OpenError" if verb == "start" else "CloseError", _EXCEPTION)
+        "OpenError" if verb == "start" else "CloseError",
+        _EXCEPTION,
+    )
 
 
 def _change(inv: Invocation, action: str) -> list:

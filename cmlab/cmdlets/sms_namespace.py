@@ -52,14 +52,16 @@ def _status_messages(h: Hierarchy, sites: set[str], namespace: str) -> list[PSOb
 
 
 def _stat_msg_ins_strings(h: Hierarchy, sites: set[str], namespace: str) -> list[PSObject]:
-    return [cim_stat_msg_ins_string(m, index, value, namespace)
-            for m in h.status_messages.find(site_codes=sorted(sites)) for index, value in enumerate(m.ins_strings)]
+    return [
+        cim_stat_msg_ins_string(m, index, value, namespace)
+        for m in h.status_messages.find(site_codes=sorted(sites))
+        for index, value in enumerate(m.ins_strings)
+    ]
 
 
 def _stat_msg_with_ins_strings(h: Hierarchy, sites: set[str], namespace: str) -> list[PSObject]:
     top = h.top_level_site()
-    return [cim_stat_msg_with_ins_strings(m, namespace, top.code if top else "")
-            for m in h.status_messages.find(site_codes=sorted(sites))]
+    return [cim_stat_msg_with_ins_strings(m, namespace, top.code if top else "") for m in h.status_messages.find(site_codes=sorted(sites))]
 
 
 def _alerts(h: Hierarchy, sites: set[str], namespace: str) -> list[PSObject]:
@@ -104,8 +106,7 @@ CLASSES = {
 }
 
 
-def site_namespace(inv: Invocation, hierarchy: Hierarchy, site_code: str, class_name: str
-                   ) -> tuple[list[PSObject], tuple[str, ...]]:
+def site_namespace(inv: Invocation, hierarchy: Hierarchy, site_code: str, class_name: str) -> tuple[list[PSObject], tuple[str, ...]]:
     """(instances, the class's property names) of a class of `root\\SMS\\site_<code>`."""
     entry = CLASSES.get(class_name.lower())
     if entry is None:

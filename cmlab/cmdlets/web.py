@@ -24,8 +24,9 @@ def _web_error(inv: Invocation, response) -> CmdletError:
     extra = {"web_status": response.web_exception_status}
     if response.status is not None:
         extra["http_status"] = response.status
-    return CmdletError.of(inv.cmdlet, "WebCmdletWebResponseException", response.message, "InvalidOperation",
-                          "System.Net.WebException", extra)
+    return CmdletError.of(
+        inv.cmdlet, "WebCmdletWebResponseException", response.message, "InvalidOperation", "System.Net.WebException", extra
+    )
 
 
 def _proxy_authenticated(inv: Invocation) -> bool:
@@ -38,9 +39,23 @@ def _proxy_authenticated(inv: Invocation) -> bool:
     return inv.model.domain.verify(credential.user_name, credential.password.reveal())
 
 
-@cmdlet("Invoke-WebRequest", ("Uri", "UseBasicParsing", "TimeoutSec", "Proxy", "ProxyCredential",
-                              "ProxyUseDefaultCredentials", "Method", "UserAgent", "DisableKeepAlive",
-                              "MaximumRedirection", "OutFile", "PassThru"))
+@cmdlet(
+    "Invoke-WebRequest",
+    (
+        "Uri",
+        "UseBasicParsing",
+        "TimeoutSec",
+        "Proxy",
+        "ProxyCredential",
+        "ProxyUseDefaultCredentials",
+        "Method",
+        "UserAgent",
+        "DisableKeepAlive",
+        "MaximumRedirection",
+        "OutFile",
+        "PassThru",
+    ),
+)
 def invoke_web_request(inv: Invocation) -> list:
     uri = str(inv.get("Uri"))
     parts = urlsplit(uri if "://" in uri else "http://" + uri)
@@ -61,11 +76,14 @@ def invoke_web_request(inv: Invocation) -> list:
         if inv.get("Proxy"):
             if inv.switch("ProxyUseDefaultCredentials") and inv.get("ProxyCredential") is not None:
                 raise CmdletError.of(
-                    inv.cmdlet, "ProxyCredentialConflict",
+                    inv.cmdlet,
+                    "ProxyCredentialConflict",
                     "The cmdlet cannot run because the following conflicting parameters are specified: "
                     "ProxyCredential and ProxyUseDefaultCredentials. Specify either ProxyCredential or "
-                    "ProxyUseDefaultCredentials, then retry.", "InvalidArgument",
-                    "System.Management.Automation.ValidationMetadataException")
+                    "ProxyUseDefaultCredentials, then retry.",
+                    "InvalidArgument",
+                    "System.Management.Automation.ValidationMetadataException",
+                )
             p = urlsplit(str(inv.get("Proxy")) if "://" in str(inv.get("Proxy")) else "http://" + str(inv.get("Proxy")))
             # -ProxyUseDefaultCredentials in a WinRM session: the logon cannot be delegated to the
             # proxy (second hop), so an authenticating proxy still answers 407 (assumption);
@@ -78,12 +96,21 @@ def invoke_web_request(inv: Invocation) -> list:
             inv.host.fs.write_text(str(inv.get("OutFile")), "")
             if not inv.switch("PassThru"):
                 return []
-    return [PSObject(["Microsoft.PowerShell.Commands.BasicHtmlWebResponseObject",
-                      "Microsoft.PowerShell.Commands.WebResponseObject", "System.Object"], {
-        "StatusCode": response.status or 200,
-        "StatusDescription": "OK",
-        "Content": "",
-        "RawContentLength": 0,
-        "Headers": {},
-        "BaseResponse": None,
-    }, "")]
+    return [
+        PSObject(
+            [
+                "Microsoft.PowerShell.Commands.BasicHtmlWebResponseObject",
+                "Microsoft.PowerShell.Commands.WebResponseObject",
+                "System.Object",
+            ],
+            {
+                "StatusCode": response.status or 200,
+                "StatusDescription": "OK",
+                "Content": "",
+                "RawContentLength": 0,
+                "Headers": {},
+                "BaseResponse": None,
+            },
+            "",
+        )
+    ]

@@ -39,12 +39,19 @@ def _provider_locations(inv: Invocation) -> list[PSObject] | None:
         return None
     found = []
     for _, site in sorted(sites.values(), key=lambda hs: hs[1].code):
-        found.append(cim_instance("SMS_ProviderLocation", "root/SMS", {
-            "Machine": site.provider,
-            "NamespacePath": f"\\\\{site.provider}\\root\\sms\\site_{site.code}",
-            "ProviderForLocalSite": True,
-            "SiteCode": site.code,
-        }, ("Machine", "NamespacePath", "SiteCode")))
+        found.append(
+            cim_instance(
+                "SMS_ProviderLocation",
+                "root/SMS",
+                {
+                    "Machine": site.provider,
+                    "NamespacePath": f"\\\\{site.provider}\\root\\sms\\site_{site.code}",
+                    "ProviderForLocalSite": True,
+                    "SiteCode": site.code,
+                },
+                ("Machine", "NamespacePath", "SiteCode"),
+            )
+        )
     return found
 
 
@@ -52,43 +59,54 @@ def operating_system(inv: Invocation) -> PSObject:
     """Win32_OperatingSystem: LastBootUpTime moves when the host restarts (Restart-Computer); times are
     the host's local time (Local DateTimes, as Get-CimInstance converts CIM datetimes)."""
     host, bias = inv.host, inv.host.time_zone_bias
-    return cim_instance("Win32_OperatingSystem", "root/cimv2", {
-        "BuildNumber": OS_BUILD,
-        "Caption": OS_CAPTION,
-        "CSName": host.netbios_name,
-        "CurrentTimeZone": -bias,
-        "InstallDate": ps_datetime(1767225600.0, bias),          # 2026-01-01: the lab servers were installed then
-        "LastBootUpTime": ps_datetime(host.boot_time, bias),
-        "LocalDateTime": ps_datetime(inv.model.clock.now(), bias),
-        "Name": f"{OS_CAPTION}|C:\\Windows|\\Device\\Harddisk0\\Partition2",
-        "OSArchitecture": "64-bit",
-        "ProductType": 3,                    # server
-        "Status": "OK",
-        "SystemDirectory": "C:\\Windows\\system32",
-        "SystemDrive": "C:",
-        "Version": OS_VERSION,
-        "WindowsDirectory": "C:\\Windows",
-    }, ("Name",))
+    return cim_instance(
+        "Win32_OperatingSystem",
+        "root/cimv2",
+        {
+            "BuildNumber": OS_BUILD,
+            "Caption": OS_CAPTION,
+            "CSName": host.netbios_name,
+            "CurrentTimeZone": -bias,
+            "InstallDate": ps_datetime(1767225600.0, bias),  # 2026-01-01: the lab servers were installed then
+            "LastBootUpTime": ps_datetime(host.boot_time, bias),
+            "LocalDateTime": ps_datetime(inv.model.clock.now(), bias),
+            "Name": f"{OS_CAPTION}|C:\\Windows|\\Device\\Harddisk0\\Partition2",
+            "OSArchitecture": "64-bit",
+            "ProductType": 3,  # server
+            "Status": "OK",
+            "SystemDirectory": "C:\\Windows\\system32",
+            "SystemDrive": "C:",
+            "Version": OS_VERSION,
+            "WindowsDirectory": "C:\\Windows",
+        },
+        ("Name",),
+    )
 
 
 def computer_system(inv: Invocation) -> PSObject:
     """Win32_ComputerSystem: who this host is (Name = NetBIOS name, DNSHostName + Domain = FQDN)."""
     host = inv.host
-    return cim_instance("Win32_ComputerSystem", "root/cimv2", {
-        "Name": host.netbios_name,
-        "DNSHostName": host.fqdn.split(".", 1)[0],
-        "Domain": host.domain.dns,
-        "PartOfDomain": True,
-        "Workgroup": None,
-        "Manufacturer": "cmlab",
-        "Model": "Simulated Windows Server",
-    }, ("Name",))
+    return cim_instance(
+        "Win32_ComputerSystem",
+        "root/cimv2",
+        {
+            "Name": host.netbios_name,
+            "DNSHostName": host.fqdn.split(".", 1)[0],
+            "Domain": host.domain.dns,
+            "PartOfDomain": True,
+            "Workgroup": None,
+            "Manufacturer": "cmlab",
+            "Model": "Simulated Windows Server",
+        },
+        ("Name",),
+    )
 
 
 # WQL of a Win32_GroupUser query by group, as commonly written:
 #   GroupComponent = "Win32_Group.Domain='LAB',Name='CM Installers'"
-_GROUP_COMPONENT = re.compile(r"""^\s*GroupComponent\s*=\s*"Win32_Group\.Domain='(?P<domain>[^'"]*)',Name='(?P<name>[^'"]*)'"\s*$""",
-                              re.IGNORECASE)
+_GROUP_COMPONENT = re.compile(
+    r"""^\s*GroupComponent\s*=\s*"Win32_Group\.Domain='(?P<domain>[^'"]*)',Name='(?P<name>[^'"]*)'"\s*$""", re.IGNORECASE
+)
 
 
 def group_users(inv: Invocation, wql: str | None) -> list[PSObject]:
@@ -118,8 +136,11 @@ def group_users(inv: Invocation, wql: str | None) -> list[PSObject]:
         member_domain, _, short = principal.name.rpartition("\\")
         part_class = "Win32_Group" if principal.object_class == "Group" else "Win32_UserAccount"
         part = cim_instance(part_class, "root/cimv2", {"Domain": member_domain, "Name": short}, ("Domain", "Name"))
-        out.append(cim_instance("Win32_GroupUser", "root/cimv2", {"GroupComponent": whole, "PartComponent": part},
-                                ("GroupComponent", "PartComponent")))
+        out.append(
+            cim_instance(
+                "Win32_GroupUser", "root/cimv2", {"GroupComponent": whole, "PartComponent": part}, ("GroupComponent", "PartComponent")
+            )
+        )
     return out
 
 
@@ -143,7 +164,7 @@ def get_cim_instance(inv: Invocation) -> list:
                 raise not_simulated(inv.cmdlet, f"the class {class_name} in namespace {namespace}")
             properties = tuple(instances[0].properties)
         elif namespace.lower().startswith("root\\sms\\site_"):
-            code = namespace[len("root\\sms\\site_"):].upper()
+            code = namespace[len("root\\sms\\site_") :].upper()
             provided = [h for h, s in inv.model.sites_provided_by(inv.host.fqdn) if s.code == code]
             if not provided:
                 raise _cim_error(inv, "0x8004100e", "Invalid namespace ", "MetadataError")
@@ -151,7 +172,7 @@ def get_cim_instance(inv: Invocation) -> list:
         elif namespace.lower() == "root\\cimv2":
             if class_name.lower() == "win32_groupuser":
                 instances = group_users(inv, inv.get("Filter"))
-                return _only_properties(inv, instances)      # the filter chose the group
+                return _only_properties(inv, instances)  # the filter chose the group
             builders = {"win32_operatingsystem": operating_system, "win32_computersystem": computer_system}
             if class_name.lower() not in builders:
                 raise not_simulated(inv.cmdlet, f"the class {class_name} in namespace {namespace}")

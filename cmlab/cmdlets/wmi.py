@@ -33,8 +33,12 @@ SMS_SITE = "IResultObject#SMS_Site"
 def _result_object(wmi_class: str, properties: dict, key_text: str, extra_types: tuple[str, ...] = ()) -> PSObject:
     # Type names carry the class (and for SysResUse the role) so that PSTypeName checks of the
     # module's parameters (catalog ps_type_name) can be made against them.
-    types = [*extra_types, f"IResultObject#{wmi_class}", "Microsoft.ConfigurationManagement.ManagementProvider.IResultObject",
-             "System.Object"]
+    types = [
+        *extra_types,
+        f"IResultObject#{wmi_class}",
+        "Microsoft.ConfigurationManagement.ManagementProvider.IResultObject",
+        "System.Object",
+    ]
     return PSObject(types, properties, f"{wmi_class}.{key_text}")
 
 
@@ -90,8 +94,7 @@ def sysresuse(hierarchy: Hierarchy, ss: SiteSystem, role: Role) -> PSObject:
         "Type": type_,
     }
     key = f'FileType=2,ItemName="{item_name}",ItemType="System Resource Usage",SiteCode="{ss.site_code}"'
-    return _result_object("SMS_SCI_SysResUse", properties, key,
-                          (f"IResultObject#SMS_SCI_SysResUse;RoleName={role.name}",))
+    return _result_object("SMS_SCI_SysResUse", properties, key, (f"IResultObject#SMS_SCI_SysResUse;RoleName={role.name}",))
 
 
 def sms_site(site: Site) -> PSObject:
@@ -134,13 +137,21 @@ def cim_instance(wmi_class: str, namespace: str, properties: dict, keys: tuple[s
     """A CimInstance: ToString() is 'Class (Key = "value", ...)'. Its .NET property CimSystemProperties
     names the namespace and class it was read from (not a CIM property: no filter or -Property sees it)."""
     shown = ", ".join(f'{k} = "{properties.get(k)}"' for k in keys)
-    system = PSObject(["Microsoft.Management.Infrastructure.CimSystemProperties", "System.Object"],
-                      {"Namespace": namespace, "ServerName": None, "ClassName": wmi_class, "Path": None},
-                      "Microsoft.Management.Infrastructure.CimSystemProperties")
-    return PSObject([f"Microsoft.Management.Infrastructure.CimInstance#{namespace}/{wmi_class}",
-                     f"Microsoft.Management.Infrastructure.CimInstance#{wmi_class}",
-                     "Microsoft.Management.Infrastructure.CimInstance", "System.Object"],
-                    {**properties, "CimSystemProperties": system}, f"{wmi_class} ({shown})")
+    system = PSObject(
+        ["Microsoft.Management.Infrastructure.CimSystemProperties", "System.Object"],
+        {"Namespace": namespace, "ServerName": None, "ClassName": wmi_class, "Path": None},
+        "Microsoft.Management.Infrastructure.CimSystemProperties",
+    )
+    return PSObject(
+        [
+            f"Microsoft.Management.Infrastructure.CimInstance#{namespace}/{wmi_class}",
+            f"Microsoft.Management.Infrastructure.CimInstance#{wmi_class}",
+            "Microsoft.Management.Infrastructure.CimInstance",
+            "System.Object",
+        ],
+        {**properties, "CimSystemProperties": system},
+        f"{wmi_class} ({shown})",
+    )
 
 
 # The site control and site classes read through CIM (docs/configmgr-behaviour.md#wmi-classes) --------
@@ -148,12 +159,38 @@ def cim_instance(wmi_class: str, namespace: str, properties: dict, keys: tuple[s
 # as Get-CimInstance returns them: CimInstances, with the embedded Props / PropLists as embedded
 # CimInstances of SMS_EmbeddedProperty / SMS_EmbeddedPropertyList.
 
-SITE_PROPERTIES = ("BuildNumber", "Features", "InstallDir", "Mode", "ReportingSiteCode", "RequestedStatus", "ServerName",
-                   "SiteCode", "SiteName", "Status", "TimeZoneInfo", "Type", "Version")
-SYSRESUSE_PROPERTIES = ("FileType", "ItemName", "ItemType", "NALPath", "NALType", "NetworkOSPath", "PropLists", "Props",
-                        "RoleCount", "RoleName", "ServiceWindows", "SiteCode", "SslState", "Type")
-RESERVED_PROPERTIES = ("AccountUsage", "Availability", "FileType", "ItemName", "ItemType", "PropLists", "Props",
-                       "SiteCode", "UserName")
+SITE_PROPERTIES = (
+    "BuildNumber",
+    "Features",
+    "InstallDir",
+    "Mode",
+    "ReportingSiteCode",
+    "RequestedStatus",
+    "ServerName",
+    "SiteCode",
+    "SiteName",
+    "Status",
+    "TimeZoneInfo",
+    "Type",
+    "Version",
+)
+SYSRESUSE_PROPERTIES = (
+    "FileType",
+    "ItemName",
+    "ItemType",
+    "NALPath",
+    "NALType",
+    "NetworkOSPath",
+    "PropLists",
+    "Props",
+    "RoleCount",
+    "RoleName",
+    "ServiceWindows",
+    "SiteCode",
+    "SslState",
+    "Type",
+)
+RESERVED_PROPERTIES = ("AccountUsage", "Availability", "FileType", "ItemName", "ItemType", "PropLists", "Props", "SiteCode", "UserName")
 _SITE_CONTROL_KEYS = ("FileType", "ItemName", "ItemType", "SiteCode")
 
 
@@ -162,8 +199,7 @@ def _embedded(value, namespace: str):
     if isinstance(value, list):
         return [_embedded(v, namespace) for v in value]
     if isinstance(value, PSObject):
-        wmi_class = next((t.split("#", 1)[1] for t in value.type_names if t.startswith("IResultObject#")),
-                         value.to_string())
+        wmi_class = next((t.split("#", 1)[1] for t in value.type_names if t.startswith("IResultObject#")), value.to_string())
         return cim_instance(wmi_class, namespace, {k: _embedded(v, namespace) for k, v in value.properties.items()}, ())
     return value
 
@@ -185,14 +221,28 @@ def cim_sci_reserved(account: CMAccount, namespace: str) -> PSObject:
 # Site database classes (docs/configmgr-behaviour.md#wmi-classes, #usage-data-level)
 # ---------------------------------------------------------
 
+
 def _utc(seconds: float | None) -> datetime.datetime | None:
     """A site database time (UTC). Get-CimInstance shows it in the caller's local time
     (cmlab.cmdlets.sms_namespace converts); ConfigMgr's cmdlets keep UTC."""
     return ps_datetime(seconds)
 
 
-STATUS_MESSAGE_PROPERTIES = ("Component", "MachineName", "MessageID", "MessageType", "ModuleName", "ProcessID",
-                             "RecordID", "ReportFunction", "Severity", "SiteCode", "ThreadID", "Time", "Win32Error")
+STATUS_MESSAGE_PROPERTIES = (
+    "Component",
+    "MachineName",
+    "MessageID",
+    "MessageType",
+    "ModuleName",
+    "ProcessID",
+    "RecordID",
+    "ReportFunction",
+    "Severity",
+    "SiteCode",
+    "ThreadID",
+    "Time",
+    "Win32Error",
+)
 
 
 def status_message_properties(message: StatusMessage) -> dict:
@@ -222,9 +272,22 @@ def cim_status_message(message: StatusMessage, namespace: str) -> PSObject:
     return cim_instance("SMS_StatusMessage", namespace, status_message_properties(message), ("RecordID",))
 
 
-COMPONENT_SUMMARIZER_PROPERTIES = ("ComponentName", "Errors", "Infos", "LastContacted", "LastHeartbeat", "LastStarted",
-                                   "MachineName", "NextScheduledTime", "SiteCode", "State", "Status", "TallyInterval",
-                                   "Type", "Warnings")
+COMPONENT_SUMMARIZER_PROPERTIES = (
+    "ComponentName",
+    "Errors",
+    "Infos",
+    "LastContacted",
+    "LastHeartbeat",
+    "LastStarted",
+    "MachineName",
+    "NextScheduledTime",
+    "SiteCode",
+    "State",
+    "Status",
+    "TallyInterval",
+    "Type",
+    "Warnings",
+)
 
 
 def cim_component_summarizer(row: ComponentRow, counts: dict[int, int], tally_interval: str, namespace: str) -> PSObject:
@@ -244,8 +307,7 @@ def cim_component_summarizer(row: ComponentRow, counts: dict[int, int], tally_in
         "Type": row.type,
         "Warnings": counts.get(SEVERITY_WARNING, 0),
     }
-    return cim_instance("SMS_ComponentSummarizer", namespace, properties,
-                        ("ComponentName", "MachineName", "SiteCode", "TallyInterval"))
+    return cim_instance("SMS_ComponentSummarizer", namespace, properties, ("ComponentName", "MachineName", "SiteCode", "TallyInterval"))
 
 
 SC_PROPERTY_PROPERTIES = ("FileType", "ItemName", "ItemType", "PropertyName", "SiteCode", "Value", "Value1", "Value2")
@@ -254,9 +316,16 @@ SC_PROPERTY_PROPERTIES = ("FileType", "ItemName", "ItemType", "PropertyName", "S
 def cim_sc_property(hierarchy: Hierarchy, namespace: str) -> PSObject:
     """SMS_SCI_SCProperty TelemetryLevel: Value 1 Basic, 2 Enhanced, 3 Full (docs/configmgr-behaviour.md#usage-data-level, DSC)."""
     top = hierarchy.top_level_site()
-    properties = {"FileType": 2, "ItemName": "SCProperty", "ItemType": "SCProperty", "PropertyName": "TelemetryLevel",
-                  "SiteCode": top.code if top else "", "Value": TELEMETRY_LEVELS[hierarchy.telemetry_level],
-                  "Value1": "", "Value2": ""}
+    properties = {
+        "FileType": 2,
+        "ItemName": "SCProperty",
+        "ItemType": "SCProperty",
+        "PropertyName": "TelemetryLevel",
+        "SiteCode": top.code if top else "",
+        "Value": TELEMETRY_LEVELS[hierarchy.telemetry_level],
+        "Value1": "",
+        "Value2": "",
+    }
     return cim_instance("SMS_SCI_SCProperty", namespace, properties, ("PropertyName", "SiteCode"))
 
 
@@ -264,8 +333,13 @@ UPDATE_PACKAGE_PROPERTIES = ("Description", "FullVersion", "Name", "PackageGuid"
 
 
 def cim_update_package(guid: str, update: dict, namespace: str) -> PSObject:
-    properties = {"Description": update["name"], "FullVersion": update["full_version"], "Name": update["name"],
-                  "PackageGuid": guid, "State": update["state"]}
+    properties = {
+        "Description": update["name"],
+        "FullVersion": update["full_version"],
+        "Name": update["name"],
+        "PackageGuid": guid,
+        "State": update["state"],
+    }
     return cim_instance("SMS_CM_UpdatePackages", namespace, properties, ("PackageGuid",))
 
 
@@ -296,17 +370,43 @@ STAT_MSG_INS_STRINGS_PROPERTIES = ("InsStrIndex", "InsStrValue", "RecordID", "Si
 
 
 def cim_stat_msg_ins_string(message: StatusMessage, index: int, value: str, namespace: str) -> PSObject:
-    properties = {"InsStrIndex": index, "InsStrValue": value, "RecordID": message.record_id,
-                  "SiteCode": message.site_code}
+    properties = {"InsStrIndex": index, "InsStrValue": value, "RecordID": message.record_id, "SiteCode": message.site_code}
     return cim_instance("SMS_StatMsgInsStrings", namespace, properties, ("InsStrIndex", "RecordID"))
 
 
 # SMS_Alert (SDK class reference): what the console shows as notifications (docs/configmgr-behaviour.md#console-notifications).
-ALERT_PROPERTIES = ("AlertState", "ClosedBy", "Comments", "DateAlertStateModified", "DateCreated", "DateFirstActivated",
-                    "DateLastModified", "Deletable", "Enabled", "FeatureArea", "FeatureGroup", "ID", "InstanceNameParam1",
-                    "InstanceNameParam2", "InstanceNameParam3", "IsIgnored", "LastModifiedBy", "MonitoredByScom", "Name",
-                    "NumberOfSubscription", "ObjectTypeID", "OccurrenceCount", "ParameterValues", "RootCauseMessage",
-                    "RuleState", "Severity", "SkipUntil", "SourceSiteCode", "TypeID", "TypeInstanceID")
+ALERT_PROPERTIES = (
+    "AlertState",
+    "ClosedBy",
+    "Comments",
+    "DateAlertStateModified",
+    "DateCreated",
+    "DateFirstActivated",
+    "DateLastModified",
+    "Deletable",
+    "Enabled",
+    "FeatureArea",
+    "FeatureGroup",
+    "ID",
+    "InstanceNameParam1",
+    "InstanceNameParam2",
+    "InstanceNameParam3",
+    "IsIgnored",
+    "LastModifiedBy",
+    "MonitoredByScom",
+    "Name",
+    "NumberOfSubscription",
+    "ObjectTypeID",
+    "OccurrenceCount",
+    "ParameterValues",
+    "RootCauseMessage",
+    "RuleState",
+    "Severity",
+    "SkipUntil",
+    "SourceSiteCode",
+    "TypeID",
+    "TypeInstanceID",
+)
 
 
 def cim_alert(alert: Alert, namespace: str) -> PSObject:
@@ -322,7 +422,7 @@ def cim_alert(alert: Alert, namespace: str) -> PSObject:
         "Deletable": False,
         "Enabled": True,
         "FeatureArea": 0,
-        "FeatureGroup": 1,                         # Administration
+        "FeatureGroup": 1,  # Administration
         "ID": alert.id,
         "InstanceNameParam1": params[0],
         "InstanceNameParam2": params[1],
@@ -348,14 +448,31 @@ def cim_alert(alert: Alert, namespace: str) -> PSObject:
 
 # SMS_StatMsgWithInsStrings (SDK): a status message with its first ten insertion strings (InsString1..10),
 # what a module reads in one query.
-STAT_MSG_WITH_INS_STRINGS_PROPERTIES = tuple(sorted(
-    (*STATUS_MESSAGE_PROPERTIES, "PerClient", "ResourceID", "SuccessfulTransaction", "TopLevelSiteCode", "Transaction",
-     *(f"InsString{n}" for n in range(1, 11))), key=str.lower))
+STAT_MSG_WITH_INS_STRINGS_PROPERTIES = tuple(
+    sorted(
+        (
+            *STATUS_MESSAGE_PROPERTIES,
+            "PerClient",
+            "ResourceID",
+            "SuccessfulTransaction",
+            "TopLevelSiteCode",
+            "Transaction",
+            *(f"InsString{n}" for n in range(1, 11)),
+        ),
+        key=str.lower,
+    )
+)
 
 
 def cim_stat_msg_with_ins_strings(message: StatusMessage, namespace: str, top_level_site: str) -> PSObject:
     strings = list(message.ins_strings[:10]) + [None] * (10 - min(10, len(message.ins_strings)))
-    properties = {**status_message_properties(message), "PerClient": 0, "ResourceID": None, "SuccessfulTransaction": 0,
-                  "TopLevelSiteCode": top_level_site, "Transaction": 0,
-                  **{f"InsString{n}": strings[n - 1] for n in range(1, 11)}}
+    properties = {
+        **status_message_properties(message),
+        "PerClient": 0,
+        "ResourceID": None,
+        "SuccessfulTransaction": 0,
+        "TopLevelSiteCode": top_level_site,
+        "Transaction": 0,
+        **{f"InsString{n}": strings[n - 1] for n in range(1, 11)},
+    }
     return cim_instance("SMS_StatMsgWithInsStrings", namespace, properties, ("RecordID",))

@@ -27,8 +27,10 @@ from typing import Any
 
 from .errors import CmdletError
 
-_TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<op><>|!=|<=|>=|=|<|>)|(?P<paren>[()])"""
-                    r"""|(?P<num>-?\d+)(?![\w.])|(?P<word>[A-Za-z_][A-Za-z0-9_]*))""")
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|(?P<op><>|!=|<=|>=|=|<|>)|(?P<paren>[()])"""
+    r"""|(?P<num>-?\d+)(?![\w.])|(?P<word>[A-Za-z_][A-Za-z0-9_]*))"""
+)
 _KEYWORDS = {"AND", "OR", "NOT", "LIKE", "IS", "NULL", "TRUE", "FALSE"}
 _UNSUPPORTED_WORDS = {"ISA"}
 _DMTF = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\.(\d{6})([+-])(\d{3})$")
@@ -44,8 +46,9 @@ class UnsupportedQuery(Exception):
 
 
 def invalid_query(cmdlet: str) -> CmdletError:
-    return CmdletError.of(cmdlet, "HRESULT 0x80041017", "Invalid query ", "InvalidArgument",
-                          "Microsoft.Management.Infrastructure.CimException")
+    return CmdletError.of(
+        cmdlet, "HRESULT 0x80041017", "Invalid query ", "InvalidArgument", "Microsoft.Management.Infrastructure.CimException"
+    )
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -88,7 +91,7 @@ def _like(pattern: str) -> re.Pattern:
             end = pattern.find("]", i + 1)
             if end < 0:
                 raise InvalidQuery(pattern)
-            body = pattern[i + 1:end]
+            body = pattern[i + 1 : end]
             out.append("[^" + re.escape(body[1:]) + "]" if body.startswith("^") else "[" + re.escape(body) + "]")
             i = end
         else:
@@ -107,8 +110,9 @@ def parse_wql_datetime(text: str) -> datetime.datetime:
     m = _ISO.match(text.strip())
     if m:
         y, mo, d, h, mi, s, frac = m.groups()
-        return datetime.datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0),
-                                 int((frac or "0").ljust(6, "0")), tzinfo=datetime.timezone.utc)
+        return datetime.datetime(
+            int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), int((frac or "0").ljust(6, "0")), tzinfo=datetime.timezone.utc
+        )
     raise InvalidQuery(text)
 
 
@@ -129,8 +133,12 @@ def _order(actual: Any, expected: Any) -> tuple[Any, Any]:
 
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b, ">": lambda a, b: a > b,
-    "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b,
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    ">": lambda a, b: a > b,
+    "<=": lambda a, b: a <= b,
+    ">=": lambda a, b: a >= b,
 }
 
 Predicate = Callable[[Any], bool]
@@ -161,14 +169,14 @@ class _Parser:
         left = self.conjunction()
         while self.accept("kw", "OR"):
             right, first = self.conjunction(), left
-            left = lambda obj, a=first, b=right: a(obj) or b(obj)   # noqa: E731
+            left = lambda obj, a=first, b=right: a(obj) or b(obj)  # noqa: E731
         return left
 
     def conjunction(self) -> Predicate:
         left = self.negation()
         while self.accept("kw", "AND"):
             right, first = self.negation(), left
-            left = lambda obj, a=first, b=right: a(obj) and b(obj)   # noqa: E731
+            left = lambda obj, a=first, b=right: a(obj) and b(obj)  # noqa: E731
         return left
 
     def negation(self) -> Predicate:
@@ -207,15 +215,16 @@ class _Parser:
         lk, raw = self.take()
         expected = _literal(lk, raw)
         if isinstance(expected, str) and op in ("<", ">", "<=", ">=", "=", "!=") and _DMTF.match(expected.strip()):
-            parse_wql_datetime(expected)          # malformed dates fail now, not per instance
+            parse_wql_datetime(expected)  # malformed dates fail now, not per instance
         compare = _OPS[op]
 
         def matches(obj: Any) -> bool:
             actual = obj.get(prop)
             if actual is None:
-                return False                      # NULL compares false (IS NULL is the test for it)
+                return False  # NULL compares false (IS NULL is the test for it)
             a, b = _order(actual, expected)
             return compare(a, b)
+
         return matches
 
 
@@ -227,4 +236,4 @@ def compile_filter(text: str, properties: Iterable[str]) -> Callable[[Any], bool
     predicate = parser.condition()
     if parser.peek() is not None:
         raise InvalidQuery(parser.peek()[1])
-    return predicate     # may raise InvalidQuery on an instance whose type the literal does not fit
+    return predicate  # may raise InvalidQuery on an instance whose type the literal does not fit

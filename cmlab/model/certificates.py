@@ -24,8 +24,16 @@ from dataclasses import dataclass, replace
 from .errors import InvalidArgument, NotFound
 
 ROOT_STORE = "LocalMachine\\Root"
-DEFAULT_STORES = ("LocalMachine\\Root", "LocalMachine\\CA", "LocalMachine\\My", "LocalMachine\\TrustedPublisher",
-                  "LocalMachine\\AuthRoot", "LocalMachine\\Disallowed", "CurrentUser\\Root", "CurrentUser\\My")
+DEFAULT_STORES = (
+    "LocalMachine\\Root",
+    "LocalMachine\\CA",
+    "LocalMachine\\My",
+    "LocalMachine\\TrustedPublisher",
+    "LocalMachine\\AuthRoot",
+    "LocalMachine\\Disallowed",
+    "CurrentUser\\Root",
+    "CurrentUser\\My",
+)
 
 
 def _epoch(text: str) -> float:
@@ -34,10 +42,10 @@ def _epoch(text: str) -> float:
 
 @dataclass(frozen=True)
 class Certificate:
-    thumbprint: str                 # SHA-1, upper-case hex
-    subject: str                    # as .NET shows it: "CN=..., OU=..., O=..., C=US"
+    thumbprint: str  # SHA-1, upper-case hex
+    subject: str  # as .NET shows it: "CN=..., OU=..., O=..., C=US"
     issuer: str
-    not_before: float               # epoch seconds (UTC)
+    not_before: float  # epoch seconds (UTC)
     not_after: float
     serial_number: str = ""
     friendly_name: str = ""
@@ -53,8 +61,11 @@ class Certificate:
         return self.not_before <= now <= self.not_after
 
     def to_dict(self, now: float) -> dict:
-        return {"subject": self.subject, "not_after": datetime.datetime.fromtimestamp(
-            self.not_after, tz=datetime.timezone.utc).strftime("%Y-%m-%d"), "expired": now > self.not_after}
+        return {
+            "subject": self.subject,
+            "not_after": datetime.datetime.fromtimestamp(self.not_after, tz=datetime.timezone.utc).strftime("%Y-%m-%d"),
+            "expired": now > self.not_after,
+        }
 
 
 def split_dn(dn: str) -> list[str]:
@@ -65,8 +76,7 @@ def normalise_dn(dn: str) -> str:
     return ", ".join(split_dn(dn)).lower()
 
 
-def _root(name: str, ou: str | None, org: str, country: str, thumbprint: str, serial: str, not_before: str,
-          not_after: str) -> Certificate:
+def _root(name: str, ou: str | None, org: str, country: str, thumbprint: str, serial: str, not_before: str, not_after: str) -> Certificate:
     subject = ", ".join(p for p in (f"CN={name}", f"OU={ou}" if ou else "", f"O={org}", f"C={country}") if p)
     return Certificate(thumbprint, subject, subject, _epoch(not_before), _epoch(not_after), serial, name)
 
@@ -74,25 +84,71 @@ def _root(name: str, ou: str | None, org: str, country: str, thumbprint: str, se
 # Thumbprints, serial numbers and expiry days: Azure Certificate Authority details (URL above).
 # NotBefore and the time of day of NotAfter: as the certificates carry them (assumption where the page is silent).
 WELL_KNOWN_ROOTS: tuple[Certificate, ...] = (
-    _root("Baltimore CyberTrust Root", "CyberTrust", "Baltimore", "IE", "D4DE20D05E66FC53FE1A50882C78DB2852CAE474",
-          "020000B9", "2000-05-12T18:46:00", "2025-05-12T23:59:00"),
-    _root("DigiCert Global Root CA", "www.digicert.com", "DigiCert Inc", "US", "A8985D3A65E5E5C4B2D7D66D40C6DD2FB19C5436",
-          "083BE056904246B1A1756AC95991C74A", "2006-11-10T00:00:00", "2031-11-10T00:00:00"),
-    _root("DigiCert Global Root G2", "www.digicert.com", "DigiCert Inc", "US", "DF3C24F9BFD666761B268073FE06D1CC8D4F82A4",
-          "033AF1E6A711A9A0BB2864B11D09FAE5", "2013-08-01T12:00:00", "2038-01-15T12:00:00"),
-    _root("DigiCert Global Root G3", "www.digicert.com", "DigiCert Inc", "US", "7E04DE896A3E666D00E687D33FFAD93BE83D349E",
-          "055556BCF25EA43535C3A40FD5AB4572", "2013-08-01T12:00:00", "2038-01-15T12:00:00"),
-    _root("Microsoft ECC Root Certificate Authority 2017", None, "Microsoft Corporation", "US",
-          "999A64C37FF47D9FAB95F14769891460EEC4C3C5", "66F23DAF87DE8BB14AEA0C573101C2EC",
-          "2019-12-18T23:06:45", "2042-07-18T23:16:04"),
-    _root("Microsoft RSA Root Certificate Authority 2017", None, "Microsoft Corporation", "US",
-          "73A5E64A3BFF8316FF0EDCCC618A906E4EAE4D74", "1ED397095FD8B4B347701EAABE7F45B3",
-          "2019-12-18T22:51:22", "2042-07-18T23:00:23"),
+    _root(
+        "Baltimore CyberTrust Root",
+        "CyberTrust",
+        "Baltimore",
+        "IE",
+        "D4DE20D05E66FC53FE1A50882C78DB2852CAE474",
+        "020000B9",
+        "2000-05-12T18:46:00",
+        "2025-05-12T23:59:00",
+    ),
+    _root(
+        "DigiCert Global Root CA",
+        "www.digicert.com",
+        "DigiCert Inc",
+        "US",
+        "A8985D3A65E5E5C4B2D7D66D40C6DD2FB19C5436",
+        "083BE056904246B1A1756AC95991C74A",
+        "2006-11-10T00:00:00",
+        "2031-11-10T00:00:00",
+    ),
+    _root(
+        "DigiCert Global Root G2",
+        "www.digicert.com",
+        "DigiCert Inc",
+        "US",
+        "DF3C24F9BFD666761B268073FE06D1CC8D4F82A4",
+        "033AF1E6A711A9A0BB2864B11D09FAE5",
+        "2013-08-01T12:00:00",
+        "2038-01-15T12:00:00",
+    ),
+    _root(
+        "DigiCert Global Root G3",
+        "www.digicert.com",
+        "DigiCert Inc",
+        "US",
+        "7E04DE896A3E666D00E687D33FFAD93BE83D349E",
+        "055556BCF25EA43535C3A40FD5AB4572",
+        "2013-08-01T12:00:00",
+        "2038-01-15T12:00:00",
+    ),
+    _root(
+        "Microsoft ECC Root Certificate Authority 2017",
+        None,
+        "Microsoft Corporation",
+        "US",
+        "999A64C37FF47D9FAB95F14769891460EEC4C3C5",
+        "66F23DAF87DE8BB14AEA0C573101C2EC",
+        "2019-12-18T23:06:45",
+        "2042-07-18T23:16:04",
+    ),
+    _root(
+        "Microsoft RSA Root Certificate Authority 2017",
+        None,
+        "Microsoft Corporation",
+        "US",
+        "73A5E64A3BFF8316FF0EDCCC618A906E4EAE4D74",
+        "1ED397095FD8B4B347701EAABE7F45B3",
+        "2019-12-18T22:51:22",
+        "2042-07-18T23:00:23",
+    ),
 )
 # The root Azure's endpoints moved to from Baltimore CyberTrust Root; cmlab's default chain root for
 # every Microsoft endpoint (assumption: per-endpoint chains are not published; topology can change it).
 DEFAULT_CHAIN_ROOT = "CN=DigiCert Global Root G2, OU=www.digicert.com, O=DigiCert Inc, C=US"
-EXPIRED_NOT_AFTER = _epoch("2024-01-15T12:00:00")   # the validity end an "expired" variant gets
+EXPIRED_NOT_AFTER = _epoch("2024-01-15T12:00:00")  # the validity end an "expired" variant gets
 
 
 def well_known_root(name: str) -> Certificate:
@@ -108,8 +164,7 @@ def well_known_root(name: str) -> Certificate:
 def expired_variant(cert: Certificate) -> Certificate:
     """The same subject, an older issue that has expired (another thumbprint, as it would be)."""
     thumbprint = hashlib.sha1(f"expired:{cert.thumbprint}".encode()).hexdigest().upper()
-    return replace(cert, thumbprint=thumbprint, not_before=cert.not_before - 20 * 365 * 86400,
-                   not_after=EXPIRED_NOT_AFTER)
+    return replace(cert, thumbprint=thumbprint, not_before=cert.not_before - 20 * 365 * 86400, not_after=EXPIRED_NOT_AFTER)
 
 
 def parse_certificate_file(text: str) -> Certificate:
@@ -126,9 +181,15 @@ def parse_certificate_file(text: str) -> Certificate:
     names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     not_before = cert.not_valid_before_utc.timestamp()
     not_after = cert.not_valid_after_utc.timestamp()
-    return Certificate(cert.fingerprint(hashes.SHA1()).hex().upper(), subject,
-                       cert.issuer.rfc4514_string().replace(",", ", "), not_before, not_after,
-                       _serial_text(cert.serial_number), str(names[0].value) if names else "")
+    return Certificate(
+        cert.fingerprint(hashes.SHA1()).hex().upper(),
+        subject,
+        cert.issuer.rfc4514_string().replace(",", ", "),
+        not_before,
+        not_after,
+        _serial_text(cert.serial_number),
+        str(names[0].value) if names else "",
+    )
 
 
 def _serial_text(number: int) -> str:
@@ -148,17 +209,21 @@ def stand_in_pem(name: str, expired: bool = False) -> str:
     if expired:
         root = expired_variant(root)
     key = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(f"cmlab:{root.subject}:{expired}".encode()).digest())
-    oids = {"CN": NameOID.COMMON_NAME, "OU": NameOID.ORGANIZATIONAL_UNIT_NAME, "O": NameOID.ORGANIZATION_NAME,
-            "C": NameOID.COUNTRY_NAME}
+    oids = {"CN": NameOID.COMMON_NAME, "OU": NameOID.ORGANIZATIONAL_UNIT_NAME, "O": NameOID.ORGANIZATION_NAME, "C": NameOID.COUNTRY_NAME}
     rdns = [x509.NameAttribute(oids[p.split("=", 1)[0]], p.split("=", 1)[1]) for p in reversed(split_dn(root.subject))]
     subject = x509.Name(rdns)
     utc = datetime.timezone.utc
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(int(root.serial_number or "1", 16))
-            .not_valid_before(datetime.datetime.fromtimestamp(root.not_before, tz=utc))
-            .not_valid_after(datetime.datetime.fromtimestamp(root.not_after, tz=utc))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, None))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(int(root.serial_number or "1", 16))
+        .not_valid_before(datetime.datetime.fromtimestamp(root.not_before, tz=utc))
+        .not_valid_after(datetime.datetime.fromtimestamp(root.not_after, tz=utc))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, None)
+    )
     return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
@@ -209,5 +274,8 @@ class CertificateStores:
         return "expired" if found else "missing"
 
     def to_dict(self, now: float) -> dict:
-        return {self._names[name]: {tp: c.to_dict(now) for tp, c in sorted(certs.items())}
-                for name, certs in sorted(self.stores.items()) if certs}
+        return {
+            self._names[name]: {tp: c.to_dict(now) for tp, c in sorted(certs.items())}
+            for name, certs in sorted(self.stores.items())
+            if certs
+        }

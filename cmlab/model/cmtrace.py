@@ -27,10 +27,11 @@ from .wellknown import TRACING_KEY
 class LogHost(Protocol):
     """What a log writer needs of a host (a WindowsHost has all of it)."""
 
-    registry: Any          # cmlab.model.windows.Registry
-    fs: Any                # cmlab.model.files.FileSystem
-    scheduler: Any         # cmlab.model.clock.Scheduler (its clock gives the time)
-    time_zone_bias: int    # minutes, UTC = local + bias
+    registry: Any  # cmlab.model.windows.Registry
+    fs: Any  # cmlab.model.files.FileSystem
+    scheduler: Any  # cmlab.model.clock.Scheduler (its clock gives the time)
+    time_zone_bias: int  # minutes, UTC = local + bias
+
 
 DEFAULT_MAX_SIZE = 250_000
 FORMATS = ("simple", "full")
@@ -43,7 +44,7 @@ def default_thread(component: str) -> int:
 
 
 def _bias_text(bias: int) -> str:
-    return f"{bias:+04d}"          # +000, +240, -120
+    return f"{bias:+04d}"  # +000, +240, -120
 
 
 def _local(when: float | datetime.datetime, bias: int) -> datetime.datetime:
@@ -58,11 +59,14 @@ def simple_line(message: str, component: str, when: datetime.datetime, bias: int
     return f"{message}  $$<{component}><{stamp}><thread={thread} (0x{thread:X})>"
 
 
-def full_line(message: str, component: str, when: datetime.datetime, bias: int, thread: int,
-              severity: int = 1, source_file: str = "") -> str:
+def full_line(
+    message: str, component: str, when: datetime.datetime, bias: int, thread: int, severity: int = 1, source_file: str = ""
+) -> str:
     time_text = when.strftime("%H:%M:%S.") + f"{when.microsecond // 1000:03d}" + _bias_text(bias)
-    return (f'<![LOG[{message}]LOG]!><time="{time_text}" date="{when.strftime("%m-%d-%Y")}" '
-            f'component="{component}" context="" type="{severity}" thread="{thread}" file="{source_file}">')
+    return (
+        f'<![LOG[{message}]LOG]!><time="{time_text}" date="{when.strftime("%m-%d-%Y")}" '
+        f'component="{component}" context="" type="{severity}" thread="{thread}" file="{source_file}">'
+    )
 
 
 def rollover_path(path: str) -> str:
@@ -73,8 +77,9 @@ def rollover_path(path: str) -> str:
 class LogWriter:
     """Appends CMTrace lines to a log file on a host (the caller holds the model lock)."""
 
-    def __init__(self, host: LogHost, path: str, component: str, fmt: str = "simple",
-                 max_size: int = DEFAULT_MAX_SIZE, register: bool = True) -> None:
+    def __init__(
+        self, host: LogHost, path: str, component: str, fmt: str = "simple", max_size: int = DEFAULT_MAX_SIZE, register: bool = True
+    ) -> None:
         if fmt not in FORMATS:
             raise InvalidArgument(f"log format must be one of {', '.join(FORMATS)}, not {fmt!r}")
         self.host = host
@@ -90,9 +95,14 @@ class LogWriter:
         """The component's Tracing key (docs/configmgr-behaviour.md#logs): values already there (an admin's
         change) stay."""
         key = self.host.registry.ensure_key(self.tracing_key)
-        for name, data, kind in (("TraceFilename", self.path, "String"), ("Enabled", 1, "DWord"),
-                                 ("LoggingLevel", 1, "DWord"), ("LogMaxHistory", 1, "DWord"),
-                                 ("MaxFileSize", self.max_size, "DWord"), ("DebugLogging", 0, "DWord")):
+        for name, data, kind in (
+            ("TraceFilename", self.path, "String"),
+            ("Enabled", 1, "DWord"),
+            ("LoggingLevel", 1, "DWord"),
+            ("LogMaxHistory", 1, "DWord"),
+            ("MaxFileSize", self.max_size, "DWord"),
+            ("DebugLogging", 0, "DWord"),
+        ):
             if key.value(name) is None:
                 key.set_value(name, data, kind)
 
@@ -102,8 +112,14 @@ class LogWriter:
         value = self.host.registry.get_value(self.tracing_key, "MaxFileSize")
         return value if isinstance(value, int) and value > 0 else self.max_size
 
-    def format(self, message: str, severity: int = 1, thread: int | None = None,
-               when: float | datetime.datetime | None = None, source_file: str = "") -> str:
+    def format(
+        self,
+        message: str,
+        severity: int = 1,
+        thread: int | None = None,
+        when: float | datetime.datetime | None = None,
+        source_file: str = "",
+    ) -> str:
         if severity not in (1, 2, 3):
             raise InvalidArgument("severity is 1 (information), 2 (warning) or 3 (error)")
         bias = int(getattr(self.host, "time_zone_bias", 0))
@@ -113,14 +129,19 @@ class LogWriter:
             return simple_line(message, self.component, moment, bias, tid)
         return full_line(message, self.component, moment, bias, tid, severity, source_file)
 
-    def write(self, message: str, severity: int = 1, thread: int | None = None,
-              when: float | datetime.datetime | None = None, source_file: str = "") -> str:
+    def write(
+        self,
+        message: str,
+        severity: int = 1,
+        thread: int | None = None,
+        when: float | datetime.datetime | None = None,
+        source_file: str = "",
+    ) -> str:
         """Append one line (CRLF-terminated), rolling the log over first if it would grow too big."""
         line = self.format(message, severity, thread, when, source_file) + NEWLINE
         fs = self.host.fs
         node = fs.node(self.path)
-        if node is not None and not node.is_dir and node.size > 0 \
-                and node.size + len(line.encode(node.encoding)) > self.effective_max_size:
+        if node is not None and not node.is_dir and node.size > 0 and node.size + len(line.encode(node.encoding)) > self.effective_max_size:
             fs.move(self.path, rollover_path(self.path))
         fs.append_text(self.path, line)
         return line

@@ -22,12 +22,12 @@ ROLE_SITE_SERVER = "SMS Site Server"
 ROLE_PROVIDER = "SMS Provider"
 ROLE_SQL_SERVER = "SMS SQL Server"
 ROLE_COMPONENT_SERVER = "SMS Component Server"
-ROLE_SCP = "SMS Dmp Connector"          # the service connection point (docs/configmgr-behaviour.md#scp-mode)
+ROLE_SCP = "SMS Dmp Connector"  # the service connection point (docs/configmgr-behaviour.md#scp-mode)
 
 # Roles that come with installing a site, not with a cmdlet: Remove-CMSiteRole refuses them.
 SITE_INSTALL_ROLES = frozenset(r.lower() for r in (ROLE_SITE_SERVER, ROLE_PROVIDER, ROLE_SQL_SERVER))
 
-SCP_MODES = {"Online": 0, "Offline": 1}   # Props OfflineMode Value (docs/configmgr-behaviour.md#scp-mode)
+SCP_MODES = {"Online": 0, "Offline": 1}  # Props OfflineMode Value (docs/configmgr-behaviour.md#scp-mode)
 # SMS_SCI_SCProperty TelemetryLevel (docs/configmgr-behaviour.md#usage-data-level)
 TELEMETRY_LEVELS = {"Basic": 1, "Enhanced": 2, "Full": 3}
 # Components a site server runs that cmlab reports in SMS_ComponentSummarizer (docs/configmgr-behaviour.md#sms-executive-threads,
@@ -69,10 +69,9 @@ class Prop:
 @dataclass
 class Role:
     name: str
-    props: list[Prop] = field(default_factory=list)   # role-specific embedded properties
+    props: list[Prop] = field(default_factory=list)  # role-specific embedded properties
     state: str = RoleState.INSTALLED
-    detail: str = ""                                    # why an installation failed
-
+    detail: str = ""  # why an installation failed
 
     def prop(self, name: str) -> Prop | None:
         # PropertyName is case-sensitive (docs/configmgr-behaviour.md#wmi-classes)
@@ -91,8 +90,8 @@ class ProxySettings:
 
     enabled: bool = False
     server: str = ""
-    port: int = 80                 # console default (docs/configmgr-behaviour.md#site-system-servers)
-    account: str = ""              # "" = the computer's System account (anonymous proxy access)
+    port: int = 80  # console default (docs/configmgr-behaviour.md#site-system-servers)
+    account: str = ""  # "" = the computer's System account (anonymous proxy access)
 
     def to_dict(self) -> dict:
         return {"enabled": self.enabled, "server": self.server, "port": self.port, "account": self.account}
@@ -101,11 +100,11 @@ class ProxySettings:
 @dataclass
 class SiteSystem:
     site_code: str
-    server: str                                    # FQDN, lower case
+    server: str  # FQDN, lower case
     roles: list[Role] = field(default_factory=list)
-    use_machine_account: bool = True               # installation account = site server's computer account
-    account: str = ""                              # site system installation account (DOMAIN\user)
-    fdm_operation: bool = False                    # require the site server to initiate connections
+    use_machine_account: bool = True  # installation account = site server's computer account
+    account: str = ""  # site system installation account (DOMAIN\user)
+    fdm_operation: bool = False  # require the site server to initiate connections
     public_fqdn: str = ""
     proxy: ProxySettings = field(default_factory=ProxySettings)
 
@@ -135,13 +134,13 @@ class Site:
     code: str
     name: str
     type: SiteType
-    server: str                                    # site server FQDN
-    provider: str                                  # SMS Provider FQDN
-    reporting_site_code: str = ""                  # "" = top-level site (docs/configmgr-behaviour.md#sites-and-the-top-level-site)
+    server: str  # site server FQDN
+    provider: str  # SMS Provider FQDN
+    reporting_site_code: str = ""  # "" = top-level site (docs/configmgr-behaviour.md#sites-and-the-top-level-site)
     install_dir: str = r"C:\Program Files\Microsoft Configuration Manager"
     version: str = "5.00.9128.1000"
     build_number: int = 9128
-    status: int = 1                                # ACTIVE
+    status: int = 1  # ACTIVE
 
     @property
     def is_top_level(self) -> bool:
@@ -149,9 +148,15 @@ class Site:
 
     def to_dict(self) -> dict:
         return {
-            "name": self.name, "type": self.type.name, "server": self.server, "provider": self.provider,
-            "reporting_site_code": self.reporting_site_code, "install_dir": self.install_dir,
-            "version": self.version, "build_number": self.build_number, "status": self.status,
+            "name": self.name,
+            "type": self.type.name,
+            "server": self.server,
+            "provider": self.provider,
+            "reporting_site_code": self.reporting_site_code,
+            "install_dir": self.install_dir,
+            "version": self.version,
+            "build_number": self.build_number,
+            "status": self.status,
         }
 
 
@@ -179,7 +184,7 @@ class SiteSystemSettings:
     enable_proxy: bool | None = None
     proxy_server: str | None = None
     proxy_port: int | None = None
-    proxy_account: str | None = None               # account name, "" = none
+    proxy_account: str | None = None  # account name, "" = none
 
 
 class RoleInstaller(Protocol):
@@ -203,8 +208,7 @@ class ImmediateInstaller:
 class Hierarchy:
     """One ConfigMgr hierarchy. Not thread-safe on its own: callers hold the lab model's lock."""
 
-    def __init__(self, name: str, resolve_host: Callable[[str], str | None],
-                 installer: RoleInstaller | None = None) -> None:
+    def __init__(self, name: str, resolve_host: Callable[[str], str | None], installer: RoleInstaller | None = None) -> None:
         self.name = name
         self._resolve_host = resolve_host
         self.installer: RoleInstaller = installer or ImmediateInstaller()
@@ -215,10 +219,10 @@ class Hierarchy:
         # level).
         self.status_messages = StatusMessages()
         self.components = ComponentSummary()
-        self.alerts = Alerts()                       # SMS_Alert: console notifications
-        self.telemetry_level = "Enhanced"            # the default level (docs/configmgr-behaviour.md#usage-data-level)
-        self.cloud_services: set[str] = set()       # cloud services that need the SCP's endpoints
-        self.updates: dict[str, dict] = {}          # SMS_CM_UpdatePackages: guid -> {name, full_version, state}
+        self.alerts = Alerts()  # SMS_Alert: console notifications
+        self.telemetry_level = "Enhanced"  # the default level (docs/configmgr-behaviour.md#usage-data-level)
+        self.cloud_services: set[str] = set()  # cloud services that need the SCP's endpoints
+        self.updates: dict[str, dict] = {}  # SMS_CM_UpdatePackages: guid -> {name, full_version, state}
         # The provider refuses a second SCP (assumption: the refusal's text is not documented). Tests turn it
         # off (topology `refuse_second_scp: false`) to prove the collection alone keeps one SCP.
         self.refuse_second_scp = True
@@ -274,16 +278,16 @@ class Hierarchy:
         return next((s for s in self.sites.values() if s.is_top_level), None)
 
     def find_sites(self, code: str | None = None, name: str | None = None) -> list[Site]:
-        return sorted((s for s in self.sites.values()
-                       if wildcard_match(code, s.code) and wildcard_match(name, s.name)), key=lambda s: s.code)
+        return sorted(
+            (s for s in self.sites.values() if wildcard_match(code, s.code) and wildcard_match(name, s.name)), key=lambda s: s.code
+        )
 
     # Site systems -------------------------------------------------------------------------
     def canonical_server(self, name: str) -> str:
         fqdn = self._resolve_host(name)
         if fqdn is None:
             # Conservative: a server the lab does not know cannot be reached by the site server.
-            raise NotFound(f"The server '{name}' cannot be found. Specify the fully qualified domain name "
-                           f"of a computer in the domain.")
+            raise NotFound(f"The server '{name}' cannot be found. Specify the fully qualified domain name of a computer in the domain.")
         return fqdn
 
     def server_name(self, name: str) -> str:
@@ -295,12 +299,14 @@ class Hierarchy:
 
     def find_site_systems(self, site_codes: Iterable[str] | None, server: str | None = None) -> list[SiteSystem]:
         codes = None if site_codes is None else {c.upper() for c in site_codes}
-        return sorted((ss for ss in self.site_systems.values()
-                       if (codes is None or ss.site_code in codes) and wildcard_match(server, ss.server)),
-                      key=lambda ss: (ss.site_code, ss.server))
+        return sorted(
+            (ss for ss in self.site_systems.values() if (codes is None or ss.site_code in codes) and wildcard_match(server, ss.server)),
+            key=lambda ss: (ss.site_code, ss.server),
+        )
 
-    def find_roles(self, site_codes: Iterable[str] | None, server: str | None = None,
-                   role_name: str | None = None) -> list[tuple[SiteSystem, Role]]:
+    def find_roles(
+        self, site_codes: Iterable[str] | None, server: str | None = None, role_name: str | None = None
+    ) -> list[tuple[SiteSystem, Role]]:
         found = []
         for ss in self.find_site_systems(site_codes, server):
             for role in sorted(ss.roles, key=lambda r: r.name.lower()):
@@ -339,8 +345,9 @@ class Hierarchy:
         # Validate everything before changing anything: a refused call leaves no trace.
         if s.use_site_server_account and s.account_name:
             # DSC throws on this combination (docs/configmgr-behaviour.md#site-system-servers); both name the installation account.
-            raise InvalidArgument("UseSiteServerAccount and AccountName cannot be used together: "
-                                  "both specify the site system installation account.")
+            raise InvalidArgument(
+                "UseSiteServerAccount and AccountName cannot be used together: both specify the site system installation account."
+            )
         if s.account_name:
             self._require_account(ss.site_code, s.account_name, "AccountName")
         if s.proxy_account:
@@ -357,8 +364,9 @@ class Hierarchy:
             proxy = ProxySettings()
         elif any(p is not None for p in proxy_params):
             if not proxy.enabled:
-                raise InvalidArgument("Proxy settings require EnableProxy $true: the site system server "
-                                      f"{ss.server} does not use a proxy server.")
+                raise InvalidArgument(
+                    f"Proxy settings require EnableProxy $true: the site system server {ss.server} does not use a proxy server."
+                )
             proxy.server = s.proxy_server if s.proxy_server is not None else proxy.server
             proxy.port = s.proxy_port if s.proxy_port is not None else proxy.port
             proxy.account = s.proxy_account if s.proxy_account is not None else proxy.account
@@ -384,13 +392,14 @@ class Hierarchy:
         if others:
             # "If the server has other site system roles besides the site system role, this cmdlet fails." (docs/configmgr-
             # behaviour.md#site-system-servers)
-            raise RuleViolation(f"The site system server {ss.server} has other site system roles "
-                                f"({', '.join(others)}). Remove them before removing the site system server.")
+            raise RuleViolation(
+                f"The site system server {ss.server} has other site system roles "
+                f"({', '.join(others)}). Remove them before removing the site system server."
+            )
         del self.site_systems[(ss.site_code, ss.server)]
 
     # Roles --------------------------------------------------------------------------------
-    def add_role(self, ss: SiteSystem, name: str, props: list[Prop] | None = None,
-                 state: str = RoleState.INSTALLED) -> Role:
+    def add_role(self, ss: SiteSystem, name: str, props: list[Prop] | None = None, state: str = RoleState.INSTALLED) -> Role:
         if ss.role(name) is not None:
             raise AlreadyExists(f"The role {name} is already installed on {ss.server} in site {ss.site_code}.")
         role = Role(name, list(props or []), state)
@@ -402,11 +411,9 @@ class Hierarchy:
         if role is None:
             raise NotFound(f"The role {name} is not installed on {ss.server} in site {ss.site_code}.")
         if role.name == ROLE_SITE_SYSTEM:
-            raise RuleViolation(f"The {ROLE_SITE_SYSTEM} role cannot be removed with Remove-CMSiteRole. "
-                                "Use Remove-CMSiteSystemServer.")
+            raise RuleViolation(f"The {ROLE_SITE_SYSTEM} role cannot be removed with Remove-CMSiteRole. Use Remove-CMSiteSystemServer.")
         if role.name.lower() in SITE_INSTALL_ROLES:
-            raise RuleViolation(f"The {role.name} role is part of the site installation of site {ss.site_code} "
-                                "and cannot be removed.")
+            raise RuleViolation(f"The {role.name} role is part of the site installation of site {ss.site_code} and cannot be removed.")
         self.installer.uninstall(self, ss, role)
 
     # The service connection point ----------------------------------------------------------
@@ -424,20 +431,25 @@ class Hierarchy:
         if existing is not None and self.refuse_second_scp:
             ss, _ = existing
             # "Each hierarchy supports a single instance of this role." (docs/configmgr-behaviour.md#placement-and-move)
-            raise RuleViolation(f"The hierarchy already has a service connection point on {ss.server} "
-                                f"(site {ss.site_code}). Each hierarchy supports a single instance of this role.")
+            raise RuleViolation(
+                f"The hierarchy already has a service connection point on {ss.server} "
+                f"(site {ss.site_code}). Each hierarchy supports a single instance of this role."
+            )
         if not site.is_top_level:
             top = self.top_level_site()
-            raise RuleViolation(f"The service connection point can only be installed at the top-level site "
-                                f"of the hierarchy ({top.code if top else 'none'}); site {site.code} reports "
-                                f"to {site.reporting_site_code}.")
+            raise RuleViolation(
+                f"The service connection point can only be installed at the top-level site "
+                f"of the hierarchy ({top.code if top else 'none'}); site {site.code} reports "
+                f"to {site.reporting_site_code}."
+            )
         fqdn = self.canonical_server(server)
         ss = self.site_system(site.code, fqdn)
         if ss is None:
             # NOT CONFIRMED whether Add-by-name works on a non-site-system (docs/configmgr-behaviour.md#service-connection-point-cmdlets):
             # refuse.
-            raise NotFound(f"The server {fqdn} is not a site system server of site {site.code}. "
-                           "Create it with New-CMSiteSystemServer first.")
+            raise NotFound(
+                f"The server {fqdn} is not a site system server of site {site.code}. Create it with New-CMSiteSystemServer first."
+            )
         role = self.add_role(ss, ROLE_SCP, [Prop("OfflineMode", SCP_MODES[mode])], state=RoleState.INSTALLING)
         self.installer.install(self, ss, role)
         return ss, role
@@ -480,20 +492,24 @@ class Hierarchy:
     def _require_account(self, site_code: str, user_name: str, parameter: str) -> None:
         if (site_code.upper(), user_name.lower()) not in self.accounts:
             # The account must already exist in ConfigMgr (docs/configmgr-behaviour.md#site-system-servers, DSC).
-            raise NotFound(f"{parameter}: the account {user_name} does not exist in site {site_code.upper()}. "
-                           "Create it with New-CMAccount first.")
+            raise NotFound(
+                f"{parameter}: the account {user_name} does not exist in site {site_code.upper()}. Create it with New-CMAccount first."
+            )
 
     def find_accounts(self, site_code: str | None = None, user_name: str | None = None) -> list[CMAccount]:
-        return sorted((a for a in self.accounts.values()
-                       if (site_code is None or a.site_code == site_code.upper())
-                       and wildcard_match(user_name, a.user_name)),
-                      key=lambda a: (a.site_code, a.user_name.lower()))
+        return sorted(
+            (
+                a
+                for a in self.accounts.values()
+                if (site_code is None or a.site_code == site_code.upper()) and wildcard_match(user_name, a.user_name)
+            ),
+            key=lambda a: (a.site_code, a.user_name.lower()),
+        )
 
     def new_account(self, site_code: str, user_name: str, password: str) -> CMAccount:
         site = self.site(site_code)
         if not re.fullmatch(r"[^\\/\s]+\\[^\\/]+", user_name):
-            raise InvalidArgument(f"The user name {user_name} is not valid. The user name must be in the "
-                                  "domain\\user format.")
+            raise InvalidArgument(f"The user name {user_name} is not valid. The user name must be in the domain\\user format.")
         if (site.code, user_name.lower()) in self.accounts:
             raise AlreadyExists(f"The account {user_name} already exists in site {site.code}.")
         account = CMAccount(site.code, user_name, PasswordFingerprint(password))
@@ -539,6 +555,5 @@ class Hierarchy:
             "updates": [{"guid": g, **u} for g, u in sorted(self.updates.items())],
         }
         for report in self.runtime_reports:
-            out.update(report())    # de-installing roles, the SCP's effective mode and checks
+            out.update(report())  # de-installing roles, the SCP's effective mode and checks
         return out
-

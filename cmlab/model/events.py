@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .configmgr import Hierarchy, Role, SiteSystem
 
-INSTALLED = "installed"   # the role's components run on its server (after installation, or from the topology)
-REMOVED = "removed"       # the role left the site control file; its components are being removed
+INSTALLED = "installed"  # the role's components run on its server (after installation, or from the topology)
+REMOVED = "removed"  # the role left the site control file; its components are being removed
 
 
 @dataclass(frozen=True)

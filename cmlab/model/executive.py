@@ -29,8 +29,19 @@ from .timing import ExecutiveTiming
 from .wellknown import REMOTE_INSTALL_DIR, SETUP_KEY, THREADS_KEY
 from .windows import WindowsHost
 
-__all__ = ["CURRENT", "REQUESTED", "RUNNING", "SERVICE_NAME", "STOPPED", "STOPPING", "ExecutiveTiming",
-           "LogFactory", "SmsExecutive", "default_dll", "ensure_executive"]
+__all__ = [
+    "CURRENT",
+    "REQUESTED",
+    "RUNNING",
+    "SERVICE_NAME",
+    "STOPPED",
+    "STOPPING",
+    "ExecutiveTiming",
+    "LogFactory",
+    "SmsExecutive",
+    "default_dll",
+    "ensure_executive",
+]
 
 SERVICE_NAME = "SMS_EXECUTIVE"
 REQUESTED = "Requested Operation"
@@ -41,13 +52,12 @@ RUNNING, STOPPING, STOPPED = "Running", "Stopping", "Stopped"
 EXECUTIVE_LOG = "smsexec.log"
 STARTED_LINE = "SMS_EXECUTIVE started.~~"
 
-ComponentCallback = Callable[[str, str], None]    # (host fqdn, component name)
-ServiceCallback = Callable[[str], None]           # (host fqdn)
+ComponentCallback = Callable[[str, str], None]  # (host fqdn, component name)
+ServiceCallback = Callable[[str], None]  # (host fqdn)
 
 
 class ComponentLog(Protocol):
-    def write(self, message: str, severity: int = 1, thread: int | None = None, when: Any = None,
-              source_file: str = "") -> str: ...
+    def write(self, message: str, severity: int = 1, thread: int | None = None, when: Any = None, source_file: str = "") -> str: ...
 
 
 # (host, log path, component, line format) -> the component's log writer
@@ -64,8 +74,13 @@ def default_dll(component: str) -> str:
 class SmsExecutive:
     """The SMS_EXECUTIVE of one host. Callers hold the lab model's lock (as for every model object)."""
 
-    def __init__(self, host: WindowsHost, timing: ExecutiveTiming | None = None, install_dir: str | None = None,
-                 log_factory: LogFactory | None = None) -> None:
+    def __init__(
+        self,
+        host: WindowsHost,
+        timing: ExecutiveTiming | None = None,
+        install_dir: str | None = None,
+        log_factory: LogFactory | None = None,
+    ) -> None:
         self.host = host
         self.timing = timing or ExecutiveTiming()
         self.install_dir = install_dir or REMOTE_INSTALL_DIR
@@ -77,7 +92,7 @@ class SmsExecutive:
         host.registry.ensure_key(THREADS_KEY)
         host.registry.watch(THREADS_KEY, self._on_registry_write)
         host.on_service(SERVICE_NAME, self._on_service)
-        host.net.service_started("executive")     # the running process's view of SCHANNEL (netsettings)
+        host.net.service_started("executive")  # the running process's view of SCHANNEL (netsettings)
 
     # Threads ------------------------------------------------------------------------------
     def _key(self, name: str) -> str:
@@ -125,28 +140,29 @@ class SmsExecutive:
         if component.lower() in self._pickup_pending:
             return
         self._pickup_pending.add(component.lower())
-        self.host.scheduler.call_later(self.timing.pickup, lambda: self._pickup(component),
-                                       f"{self.host.fqdn}: SMS_EXECUTIVE picks up {component}")
+        self.host.scheduler.call_later(
+            self.timing.pickup, lambda: self._pickup(component), f"{self.host.fqdn}: SMS_EXECUTIVE picks up {component}"
+        )
 
     def _pickup(self, component: str) -> None:
         self._pickup_pending.discard(component.lower())
         key = self.host.registry.key(self._key(component))
         if key is None or not self.running:
-            return      # a stopped executive reads nothing; service start resets the request
+            return  # a stopped executive reads nothing; service start resets the request
         requested = str(getattr(key.value(REQUESTED), "data", "None")).strip().lower()
         state = str(getattr(key.value(CURRENT), "data", "")).strip()
         if requested == "stop":
             if state == RUNNING:
                 key.set_value(CURRENT, STOPPING, "String")
-                self.host.scheduler.call_later(self.timing.stop, lambda: self._stopped(component),
-                                               f"{self.host.fqdn}: {component} stopped")
+                self.host.scheduler.call_later(self.timing.stop, lambda: self._stopped(component), f"{self.host.fqdn}: {component} stopped")
             elif state != STOPPING:
                 key.set_value(REQUESTED, "None", "String")
         elif requested == "start":
-            if state == STOPPING:       # finish the stop first, then start
+            if state == STOPPING:  # finish the stop first, then start
                 self._pickup_pending.add(component.lower())
-                self.host.scheduler.call_later(self.timing.stop, lambda: self._pickup(component),
-                                               f"{self.host.fqdn}: SMS_EXECUTIVE picks up {component}")
+                self.host.scheduler.call_later(
+                    self.timing.stop, lambda: self._pickup(component), f"{self.host.fqdn}: SMS_EXECUTIVE picks up {component}"
+                )
                 return
             key.set_value(REQUESTED, "None", "String")
             if state != RUNNING:
@@ -208,8 +224,7 @@ class SmsExecutive:
         return writer
 
 
-def ensure_executive(host: WindowsHost, timing: ExecutiveTiming | None = None, log_factory: LogFactory | None = None
-                     ) -> SmsExecutive:
+def ensure_executive(host: WindowsHost, timing: ExecutiveTiming | None = None, log_factory: LogFactory | None = None) -> SmsExecutive:
     """SMS_EXECUTIVE on a host that becomes a site system (idempotent): the service, the Threads key, and
     `host.executive`. The install dir is the site server's `Installation Directory`
     (docs/configmgr-behaviour.md#service-connection-tool), else `C:\\SMS`."""
@@ -218,8 +233,9 @@ def ensure_executive(host: WindowsHost, timing: ExecutiveTiming | None = None, l
     if host.service(SERVICE_NAME) is None:
         host.add_service(SERVICE_NAME, SERVICE_NAME)
     install_dir = host.registry.get_value(SETUP_KEY, "Installation Directory")
-    host.executive = SmsExecutive(host, timing or getattr(host, "executive_timing", None),
-                                  str(install_dir).rstrip("\\") if install_dir else None, log_factory)
+    host.executive = SmsExecutive(
+        host, timing or getattr(host, "executive_timing", None), str(install_dir).rstrip("\\") if install_dir else None, log_factory
+    )
     host.fs.make_dirs(host.executive.log_dir)
     host.executive.log(SERVICE_NAME, EXECUTIVE_LOG).write(STARTED_LINE)
     return host.executive

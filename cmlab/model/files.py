@@ -16,8 +16,14 @@ from dataclasses import dataclass, field
 from .errors import AlreadyExists, InvalidArgument, NotFound
 
 _PATH = re.compile(r"^([A-Za-z]):(?:[\\/](.*))?$")
-DEFAULT_DIRECTORIES = ("C:\\Windows\\System32", "C:\\Windows\\Temp", "C:\\Program Files", "C:\\Program Files (x86)",
-                       "C:\\ProgramData", "C:\\Users")
+DEFAULT_DIRECTORIES = (
+    "C:\\Windows\\System32",
+    "C:\\Windows\\Temp",
+    "C:\\Program Files",
+    "C:\\Program Files (x86)",
+    "C:\\ProgramData",
+    "C:\\Users",
+)
 
 
 def split_path(path: str) -> tuple[str, list[str]]:
@@ -65,7 +71,7 @@ class FileNode:
 @dataclass
 class DirNode:
     name: str
-    children: dict[str, FileNode | DirNode] = field(default_factory=dict)   # lower name → node
+    children: dict[str, FileNode | DirNode] = field(default_factory=dict)  # lower name → node
     created: float = 0.0
     modified: float = 0.0
 
@@ -214,5 +220,4 @@ class FileSystem:
                     directories.append(full)
                 else:
                     files[full] = {"bytes": node.size, "lines": len(node.lines())}
-        return {"directories": sorted(directories, key=str.lower),
-                "files": dict(sorted(files.items(), key=lambda kv: kv[0].lower()))}
+        return {"directories": sorted(directories, key=str.lower), "files": dict(sorted(files.items(), key=lambda kv: kv[0].lower()))}

@@ -75,8 +75,7 @@ def canonical_ports(values: str | list[str] | None) -> list[str]:
             match = _PORT.match(text)
             if keyword:
                 out.append(keyword)
-            elif match and int(match.group(1)) <= 65535 and (match.group(2) is None or
-                                                             int(match.group(1)) <= int(match.group(2)) <= 65535):
+            elif match and int(match.group(1)) <= 65535 and (match.group(2) is None or int(match.group(1)) <= int(match.group(2)) <= 65535):
                 out.append(text)
             else:
                 raise InvalidArgument(f"invalid port {text!r}")
@@ -88,7 +87,7 @@ class FirewallRule:
     name: str
     display_name: str
     description: str = ""
-    group: str = ""                        # Group as given, or an indirect string '@FirewallAPI.dll,-28502'
+    group: str = ""  # Group as given, or an indirect string '@FirewallAPI.dll,-28502'
     display_group: str = ""
     direction: str = "Inbound"
     action: str = "Allow"
@@ -164,7 +163,7 @@ class Firewall:
         unknown = set(changes) - _CHANGEABLE
         if unknown:
             raise InvalidArgument(f"cannot change {', '.join(sorted(unknown))} of a firewall rule")
-        changed = replace(rule, **changes)     # type: ignore[arg-type]
+        changed = replace(rule, **changes)  # type: ignore[arg-type]
         changed.check()
         self._rules[_key(name)] = changed
         return changed
@@ -182,21 +181,54 @@ def default_rules() -> list[FirewallRule]:
     real rules carry; DisplayGroup the resolved name). Enough for the module to meet real neighbours."""
     winrm_desc = "Inbound rule for Windows Remote Management via WS-Management. [TCP 5985]"
     return [
-        FirewallRule("WINRM-HTTP-In-TCP", "Windows Remote Management (HTTP-In)", winrm_desc,
-                     "@FirewallAPI.dll,-30267", "Windows Remote Management", profiles=frozenset({"Domain", "Private"}),
-                     protocol="TCP", local_port=["5985"], program="System", builtin=True),
-        FirewallRule("WINRM-HTTP-In-TCP-PUBLIC", "Windows Remote Management (HTTP-In)", winrm_desc,
-                     "@FirewallAPI.dll,-30267", "Windows Remote Management", profiles=frozenset({"Public"}),
-                     protocol="TCP", local_port=["5985"], program="System", remote_address=["LocalSubnet"],
-                     builtin=True),
-        FirewallRule("FPS-SMB-In-TCP", "File and Printer Sharing (SMB-In)",
-                     "Inbound rule for File and Printer Sharing to allow Server Message Block transmission and "
-                     "reception via Named Pipes. [TCP 445]", "@FirewallAPI.dll,-28502", "File and Printer Sharing",
-                     protocol="TCP", local_port=["445"], program="System", builtin=True),
-        FirewallRule("CoreNet-DNS-Out-UDP", "Core Networking - DNS (UDP-Out)",
-                     "Outbound rule to allow DNS requests. DNS responses based on requests that matched this rule "
-                     "will be permitted regardless of source address. This behavior is classified as loose "
-                     "source mapping. [LSM] [UDP 53]", "@FirewallAPI.dll,-25000", "Core Networking",
-                     direction="Outbound", protocol="UDP", remote_port=["53"],
-                     program="%SystemRoot%\\system32\\svchost.exe", builtin=True),
+        FirewallRule(
+            "WINRM-HTTP-In-TCP",
+            "Windows Remote Management (HTTP-In)",
+            winrm_desc,
+            "@FirewallAPI.dll,-30267",
+            "Windows Remote Management",
+            profiles=frozenset({"Domain", "Private"}),
+            protocol="TCP",
+            local_port=["5985"],
+            program="System",
+            builtin=True,
+        ),
+        FirewallRule(
+            "WINRM-HTTP-In-TCP-PUBLIC",
+            "Windows Remote Management (HTTP-In)",
+            winrm_desc,
+            "@FirewallAPI.dll,-30267",
+            "Windows Remote Management",
+            profiles=frozenset({"Public"}),
+            protocol="TCP",
+            local_port=["5985"],
+            program="System",
+            remote_address=["LocalSubnet"],
+            builtin=True,
+        ),
+        FirewallRule(
+            "FPS-SMB-In-TCP",
+            "File and Printer Sharing (SMB-In)",
+            "Inbound rule for File and Printer Sharing to allow Server Message Block transmission and reception via Named Pipes. [TCP 445]",
+            "@FirewallAPI.dll,-28502",
+            "File and Printer Sharing",
+            protocol="TCP",
+            local_port=["445"],
+            program="System",
+            builtin=True,
+        ),
+        FirewallRule(
+            "CoreNet-DNS-Out-UDP",
+            "Core Networking - DNS (UDP-Out)",
+            "Outbound rule to allow DNS requests. DNS responses based on requests that matched this rule "
+            "will be permitted regardless of source address. This behavior is classified as loose "
+            "source mapping. [LSM] [UDP 53]",
+            "@FirewallAPI.dll,-25000",
+            "Core Networking",
+            direction="Outbound",
+            protocol="UDP",
+            remote_port=["53"],
+            program="%SystemRoot%\\system32\\svchost.exe",
+            builtin=True,
+        ),
     ]

@@ -50,8 +50,8 @@ class InstallerEnvironment(Protocol):
     """What Site Component Manager needs of the lab (cmlab.model.state.LabModel has it)."""
 
     lock: threading.RLock
-    clock: Any                           # cmlab.model.clock.SimClock
-    scheduler: Any                       # cmlab.model.clock.Scheduler
+    clock: Any  # cmlab.model.clock.SimClock
+    scheduler: Any  # cmlab.model.clock.Scheduler
     configmgr_timing: ConfigMgrTiming
     hosts: dict[str, WindowsHost]
 
@@ -68,17 +68,18 @@ def component_log(host: WindowsHost, component: str, file_name: str):
 class SiteComponentManager:
     """The RoleInstaller of one hierarchy. Every method runs under the lab model's lock."""
 
-    def __init__(self, model: InstallerEnvironment, injected_failure: Callable[[str], bool] | None = None,
-                 events: RoleEvents | None = None) -> None:
+    def __init__(
+        self, model: InstallerEnvironment, injected_failure: Callable[[str], bool] | None = None, events: RoleEvents | None = None
+    ) -> None:
         self.model = model
         self.injected_failure = injected_failure or (lambda server: False)
         # Role models (the SCP) subscribe here to learn when a role's components run or go away.
         self.events = events or RoleEvents()
         self._generation = 0
-        self._pending: dict[tuple[str, str, str], int] = {}          # role → generation of its job
-        self._jobs: dict[tuple[str, str, str], tuple[Callable[[int], None], str]] = {}   # role → its pending job
-        self._watched: set[str] = set()                               # site servers whose SMS_SITE_COMPONENT_MANAGER we watch
-        self.deinstalling: dict[tuple[str, str, str], dict] = {}     # (site, server, role) → {role, detail}
+        self._pending: dict[tuple[str, str, str], int] = {}  # role → generation of its job
+        self._jobs: dict[tuple[str, str, str], tuple[Callable[[int], None], str]] = {}  # role → its pending job
+        self._watched: set[str] = set()  # site servers whose SMS_SITE_COMPONENT_MANAGER we watch
+        self.deinstalling: dict[tuple[str, str, str], dict] = {}  # (site, server, role) → {role, detail}
 
     @property
     def timing(self) -> ConfigMgrTiming:
@@ -96,7 +97,7 @@ class SiteComponentManager:
     def _run(self, key: tuple[str, str, str], generation: int, action: Callable[[int], None]) -> None:
         with self.model.lock:
             if self._pending.get(key) != generation:
-                return          # superseded: the role was removed or re-added meanwhile
+                return  # superseded: the role was removed or re-added meanwhile
             del self._pending[key]
             self._jobs.pop(key, None)
             action(generation)
@@ -118,6 +119,7 @@ class SiteComponentManager:
                 site = hierarchy.sites.get(key[0])
                 if site is not None and site.server == server:
                     self._schedule(key, self.timing.install_delay, action, name)
+
         host.on_service(SITECOMP, on_service)
 
     @staticmethod
@@ -132,19 +134,23 @@ class SiteComponentManager:
         site = hierarchy.sites[site_system.site_code]
         # HMAN processes the site control change: "New site system ..." and status 3306
         # (docs/configmgr-behaviour.md#asynchronous-installation).
-        hierarchy.status_messages.raise_message(site.code, site.server, HMAN, MSG_NEW_SITE_SYSTEM, SEVERITY_INFORMATION,
-                                                self._now(), (site.code, site_system.server, role.name))
+        hierarchy.status_messages.raise_message(
+            site.code, site.server, HMAN, MSG_NEW_SITE_SYSTEM, SEVERITY_INFORMATION, self._now(), (site.code, site_system.server, role.name)
+        )
         for component in ROLE_COMPONENTS.get(role.name, ()):
-            hierarchy.components.set(site.code, site_system.server, component, ComponentState.INSTALLING,
-                                     ComponentStatus.OK)
+            hierarchy.components.set(site.code, site_system.server, component, ComponentState.INSTALLING, ComponentStatus.OK)
         self._watch_site_server(hierarchy, site.code)
-        self._schedule(key, self.timing.install_delay, lambda _g: self._attempt(hierarchy, site_system, role),
-                       f"install {role.name} on {site_system.server}")
+        self._schedule(
+            key,
+            self.timing.install_delay,
+            lambda _g: self._attempt(hierarchy, site_system, role),
+            f"install {role.name} on {site_system.server}",
+        )
 
     def uninstall(self, hierarchy: Hierarchy, site_system: SiteSystem, role: Role) -> None:
-        site_system.roles.remove(role)            # the SysResUse is gone at once
+        site_system.roles.remove(role)  # the SysResUse is gone at once
         key = self._key(site_system, role.name)
-        self._pending.pop(key, None)              # cancels a pending installation attempt
+        self._pending.pop(key, None)  # cancels a pending installation attempt
         self._jobs.pop(key, None)
         components = ROLE_COMPONENTS.get(role.name, ())
         self.events.publish(RoleEvent(REMOVED, hierarchy, site_system, role))
@@ -157,8 +163,12 @@ class SiteComponentManager:
             hierarchy.components.set(site_system.site_code, site_system.server, component, ComponentState.DE_INSTALLING)
         self.deinstalling[key] = {"role": role.name, "detail": ""}
         self._watch_site_server(hierarchy, site_system.site_code)
-        self._schedule(key, self.timing.uninstall_delay, lambda _g: self._deinstall(hierarchy, site_system, role),
-                       f"uninstall {role.name} from {site_system.server}")
+        self._schedule(
+            key,
+            self.timing.uninstall_delay,
+            lambda _g: self._deinstall(hierarchy, site_system, role),
+            f"uninstall {role.name} from {site_system.server}",
+        )
 
     # Setup (topology) ------------------------------------------------------------------------
     def setup_installed(self, hierarchy: Hierarchy) -> None:
@@ -205,13 +215,21 @@ class SiteComponentManager:
         if reason:
             role.state, role.detail = RoleState.INSTALL_FAILED, reason
             # Wording assumed (docs/configmgr-behaviour.md#logs shows only the successful lines).
-            log.write(f"ERROR: Cannot connect to server {ss.server} to install {role.name}: {reason}. "
-                      "Site Component Manager needs local administrator rights on the site system.", severity=3)
-            log.write(f"Failed to install {role.name} on server {ss.server}. Will retry in "
-                      f"{self.timing.install_retry:g} seconds.", severity=3)
+            log.write(
+                f"ERROR: Cannot connect to server {ss.server} to install {role.name}: {reason}. "
+                "Site Component Manager needs local administrator rights on the site system.",
+                severity=3,
+            )
+            log.write(
+                f"Failed to install {role.name} on server {ss.server}. Will retry in {self.timing.install_retry:g} seconds.", severity=3
+            )
             self._refresh_sitecomp_status(hierarchy, site.code)
-            self._schedule(self._key(ss, role.name), self.timing.install_retry,
-                           lambda _g: self._attempt(hierarchy, ss, role), f"retry {role.name} on {ss.server}")
+            self._schedule(
+                self._key(ss, role.name),
+                self.timing.install_retry,
+                lambda _g: self._attempt(hierarchy, ss, role),
+                f"retry {role.name} on {ss.server}",
+            )
             return
         target = self.model.host(ss.server)
         if components and target is not None:
@@ -225,8 +243,9 @@ class SiteComponentManager:
             log.write("All files installed.")
             log.write("Starting bootstrap operations...")
             log.write(f"Installed service {bootstrap}.")
-            log.write(f'Starting service {bootstrap} with command-line arguments "{site.code} {install_dir} /install '
-                      f'{rolesetup} {setup}"...')
+            log.write(
+                f'Starting service {bootstrap} with command-line arguments "{site.code} {install_dir} /install {rolesetup} {setup}"...'
+            )
             boot = component_log(target, bootstrap, "SrvBoot.log")
             boot.write(f"Starting {bootstrap}: installing role {role.name} ({setup}) for site {site.code}.")
             boot.write(f'"{rolesetup} /install /siteserver:{site.server}" executed successfully.')
@@ -236,7 +255,7 @@ class SiteComponentManager:
             log.write("Bootstrap operations completed.")
             self._make_components(hierarchy, ss, role)
         role.state, role.detail = RoleState.INSTALLED, ""
-        log.write(f"Successfully installed {role.name} on server {ss.server}.")   # wording assumed
+        log.write(f"Successfully installed {role.name} on server {ss.server}.")  # wording assumed
         self._refresh_sitecomp_status(hierarchy, site.code)
         if components and target is not None:
             self.events.publish(RoleEvent(INSTALLED, hierarchy, ss, role))
@@ -250,8 +269,7 @@ class SiteComponentManager:
         for component in ROLE_COMPONENTS.get(role.name, ()):
             executive.add_component(component)
             target.registry.ensure_key(f"{OPERATIONS_COMPONENTS_KEY}\\{component}")
-            hierarchy.components.set(site.code, ss.server, component, ComponentState.STARTED, ComponentStatus.OK,
-                                     started_at=self._now())
+            hierarchy.components.set(site.code, ss.server, component, ComponentState.STARTED, ComponentStatus.OK, started_at=self._now())
             site_server = self.model.host(site.server)
             if site_server is not None:
                 site_server.registry.ensure_key(f"{SCM_KEY}\\{ss.server.upper()}\\Components\\{component}")
@@ -275,17 +293,23 @@ class SiteComponentManager:
         if reason:
             self.deinstalling[key] = {"role": role.name, "detail": reason}
             log.write(f"ERROR: Cannot connect to server {ss.server} to deinstall {role.name}: {reason}.", severity=3)
-            log.write(f"Failed to deinstall {role.name} from server {ss.server}. Will retry in "
-                      f"{self.timing.install_retry:g} seconds.", severity=3)
-            self._schedule(key, self.timing.install_retry, lambda _g: self._deinstall(hierarchy, ss, role),
-                           f"retry uninstall of {role.name} from {ss.server}")
+            log.write(
+                f"Failed to deinstall {role.name} from server {ss.server}. Will retry in {self.timing.install_retry:g} seconds.", severity=3
+            )
+            self._schedule(
+                key,
+                self.timing.install_retry,
+                lambda _g: self._deinstall(hierarchy, ss, role),
+                f"retry uninstall of {role.name} from {ss.server}",
+            )
             return
         target = self.model.host(ss.server)
         if components and target is not None:
             bootstrap = f"SMS_SERVER_BOOTSTRAP_{target.netbios_name}"
             boot = component_log(target, bootstrap, "SrvBoot.log")
-            boot.write(f"Starting {bootstrap}: deinstalling role {role.name} "
-                       f"({ROLE_SETUP_NAMES.get(role.name, '')}) for site {site.code}.")   # wording assumed
+            boot.write(
+                f"Starting {bootstrap}: deinstalling role {role.name} ({ROLE_SETUP_NAMES.get(role.name, '')}) for site {site.code}."
+            )  # wording assumed
         for component in components:
             log.write(f"Deinstalling component {component}...")
             if target is not None and target.executive is not None:
@@ -298,7 +322,7 @@ class SiteComponentManager:
                 site_server.registry.delete_key(f"{SCM_KEY}\\{ss.server.upper()}\\Components\\{component}")
         if target is not None:
             target.registry.delete_key(f"{ROLE_KEY}\\{role.name}")
-        log.write(f"Successfully deinstalled {role.name} from server {ss.server}.")   # wording assumed
+        log.write(f"Successfully deinstalled {role.name} from server {ss.server}.")  # wording assumed
         self.deinstalling.pop(key, None)
 
     # Site server side --------------------------------------------------------------------------
@@ -308,13 +332,10 @@ class SiteComponentManager:
 
     def _refresh_sitecomp_status(self, hierarchy: Hierarchy, site_code: str) -> None:
         """SMS_SITE_COMPONENT_MANAGER is Critical while an installation of its site fails (assumption)."""
-        failing = any(r.state == RoleState.INSTALL_FAILED for ss in hierarchy.find_site_systems([site_code])
-                      for r in ss.roles)
+        failing = any(r.state == RoleState.INSTALL_FAILED for ss in hierarchy.find_site_systems([site_code]) for r in ss.roles)
         site = hierarchy.sites[site_code]
-        hierarchy.components.set(site_code, site.server, SITECOMP,
-                                 status=ComponentStatus.CRITICAL if failing else ComponentStatus.OK)
+        hierarchy.components.set(site_code, site.server, SITECOMP, status=ComponentStatus.CRITICAL if failing else ComponentStatus.OK)
 
     # State dump -------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {"deinstalling": [{"site_code": key[0], "server": key[1], **entry}
-                                 for key, entry in sorted(self.deinstalling.items())]}
+        return {"deinstalling": [{"site_code": key[0], "server": key[1], **entry} for key, entry in sorted(self.deinstalling.items())]}

@@ -42,34 +42,56 @@ OUTCOMES = (REACHABLE, TIMEOUT, TLS_FAILURE, DNS_FAILURE, CONNECT_FAILURE)
 FAILURE_STATUSES = (407, 408, 426, 451, 502, 511, 598, 599)
 
 REASONS = {
-    200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-    407: "Proxy Authentication Required", 408: "Request Timeout", 410: "Gone", 426: "Upgrade Required",
-    429: "Too Many Requests", 451: "Unavailable For Legal Reasons", 500: "Internal Server Error",
-    501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
-    511: "Network Authentication Required", 598: "Network read timeout error", 599: "Network connect timeout error",
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    407: "Proxy Authentication Required",
+    408: "Request Timeout",
+    410: "Gone",
+    426: "Upgrade Required",
+    429: "Too Many Requests",
+    451: "Unavailable For Legal Reasons",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+    511: "Network Authentication Required",
+    598: "Network read timeout error",
+    599: "Network connect timeout error",
 }
 
 # .NET System.Net.WebException texts (and their WebExceptionStatus) as Windows PowerShell 5.1 shows them.
-MSG_TIMEOUT = "The operation has timed out."                                             # Timeout
+MSG_TIMEOUT = "The operation has timed out."  # Timeout
 MSG_TLS = "The underlying connection was closed: Could not establish trust relationship for the SSL/TLS secure channel."  # TrustFailure
-MSG_SEND = "The underlying connection was closed: An unexpected error occurred on a send."   # SendFailure (TLS 1.2 off)
-MSG_CONNECT = "Unable to connect to the remote server"                                   # ConnectFailure
-MSG_DNS = "The remote name could not be resolved: '{host}'"                              # NameResolutionFailure
-MSG_PROXY_DNS = "The proxy name could not be resolved: '{host}'"                         # ProxyNameResolutionFailure
-WEB_EXCEPTION_STATUS = {"timeout": "Timeout", "tls_failure": "TrustFailure", "send_failure": "SendFailure",
-                        "connect_failure": "ConnectFailure", "dns_failure": "NameResolutionFailure",
-                        "proxy_dns_failure": "ProxyNameResolutionFailure", "http": "ProtocolError"}
+MSG_SEND = "The underlying connection was closed: An unexpected error occurred on a send."  # SendFailure (TLS 1.2 off)
+MSG_CONNECT = "Unable to connect to the remote server"  # ConnectFailure
+MSG_DNS = "The remote name could not be resolved: '{host}'"  # NameResolutionFailure
+MSG_PROXY_DNS = "The proxy name could not be resolved: '{host}'"  # ProxyNameResolutionFailure
+WEB_EXCEPTION_STATUS = {
+    "timeout": "Timeout",
+    "tls_failure": "TrustFailure",
+    "send_failure": "SendFailure",
+    "connect_failure": "ConnectFailure",
+    "dns_failure": "NameResolutionFailure",
+    "proxy_dns_failure": "ProxyNameResolutionFailure",
+    "http": "ProtocolError",
+}
+
 
 @dataclass(frozen=True)
 class Endpoint:
     host: str
-    group: str                 # feature group of the internet-endpoints doc
+    group: str  # feature group of the internet-endpoints doc
     path: str = "/"
     scheme: str = "https"
-    check: bool = False        # validated by the SCP's connectivity check (2010+, tenant attach)
-    critical: bool = False     # a failure of a checked endpoint is critical (11412) — assumption
-    services: tuple[str, ...] = ()   # cloud services that require it (11488 when one of them is enabled)
-    root: str = DEFAULT_CHAIN_ROOT   # the root its TLS chain ends at — assumption
+    check: bool = False  # validated by the SCP's connectivity check (2010+, tenant attach)
+    critical: bool = False  # a failure of a checked endpoint is critical (11412) — assumption
+    services: tuple[str, ...] = ()  # cloud services that require it (11488 when one of them is enabled)
+    root: str = DEFAULT_CHAIN_ROOT  # the root its TLS chain ends at — assumption
 
     @property
     def url(self) -> str:
@@ -104,8 +126,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _https("management.azure.com", "Azure services", services=("azure_services",)),
     _https("login.microsoftonline.com", "Azure services", services=("azure_services",)),
     _https("graph.microsoft.com", "Cloud services", services=("azure_services",)),
-    _https("us.gateway.configmgr.manage.microsoft.com", TENANT_ATTACH, path="/api/gateway", check=True, critical=True,
-           services=("tenant_attach",)),
+    _https(
+        "us.gateway.configmgr.manage.microsoft.com",
+        TENANT_ATTACH,
+        path="/api/gateway",
+        check=True,
+        critical=True,
+        services=("tenant_attach",),
+    ),
     _https("dc.services.visualstudio.com", TENANT_ATTACH, check=True),
     _http("crl3.digicert.com", TENANT_ATTACH),
     _http("crl4.digicert.com", TENANT_ATTACH),
@@ -119,7 +147,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _https("prod1.westus2.logic.azure.com", "External notifications"),
 )
 CLOUD_SERVICES = frozenset(s for e in ENDPOINTS for s in e.services)
-MANIFEST_FWLINK = "https://go.microsoft.com/fwlink/?LinkId=2309745"   # a documented Dmpdownloader.log line
+MANIFEST_FWLINK = "https://go.microsoft.com/fwlink/?LinkId=2309745"  # a documented Dmpdownloader.log line
 
 
 def endpoint(host: str) -> Endpoint | None:
@@ -143,8 +171,7 @@ class SiteUpdate:
 AVAILABLE_UPDATES: tuple[SiteUpdate, ...] = (
     SiteUpdate("6F4B9D21-7C3E-4A58-9E0B-2D1C5A7F3E90", "Configuration Manager 2409", "5.00.9132.1000"),
     SiteUpdate("A1C3E5F7-2B4D-4F6A-8C0E-1D3F5A7B9C2E", "Configuration Manager 2503", "5.00.9135.1000"),
-    SiteUpdate("D2E4F6A8-3C5E-4A7B-9D1F-2E4A6C8E0F13", "Configuration Manager 2503 Hotfix Rollup", "5.00.9135.1010",
-               hotfix=True),
+    SiteUpdate("D2E4F6A8-3C5E-4A7B-9D1F-2E4A6C8E0F13", "Configuration Manager 2503 Hotfix Rollup", "5.00.9135.1010", hotfix=True),
 )
 
 
@@ -161,8 +188,7 @@ def parse_outcome(value: object) -> str | int:
             return text
         text = text.removeprefix("http_")
         if not text.isdigit():
-            raise InvalidArgument(f"not an endpoint outcome: {value!r} ({', '.join(OUTCOMES)} or an HTTP status "
-                                  "such as 407)")
+            raise InvalidArgument(f"not an endpoint outcome: {value!r} ({', '.join(OUTCOMES)} or an HTTP status such as 407)")
         status = int(text)
     if not 100 <= status <= 599:
         raise InvalidArgument(f"not an HTTP status: {status}")
@@ -190,8 +216,8 @@ class ProxyServer:
 @dataclass
 class EndpointRule:
     outcome: str | int = REACHABLE
-    proxy_required: bool | None = None    # None = the internet's default
-    root: str | None = None               # the chain's root subject; None = the endpoint's own
+    proxy_required: bool | None = None  # None = the internet's default
+    root: str | None = None  # the chain's root subject; None = the endpoint's own
 
     def to_dict(self) -> dict:
         out: dict = {"outcome": self.outcome}
@@ -216,7 +242,7 @@ class TlsClient:
     """What the calling process brings to TLS: TLS 1.2 or not, and its host's Root store."""
 
     tls12: bool = True
-    root_status: Callable[[str], str] = lambda subject: "valid"    # 'valid' | 'expired' | 'missing'
+    root_status: Callable[[str], str] = lambda subject: "valid"  # 'valid' | 'expired' | 'missing'
 
 
 def client_for(host, process: str, now: float) -> TlsClient:
@@ -228,9 +254,9 @@ def client_for(host, process: str, now: float) -> TlsClient:
 class Response:
     ok: bool
     status: int | None = None
-    failure: str = ""        # timeout / tls_failure / send_failure / dns_failure / proxy_dns_failure / connect_failure / http
+    failure: str = ""  # timeout / tls_failure / send_failure / dns_failure / proxy_dns_failure / connect_failure / http
     message: str = ""
-    detail: str = ""         # e.g. "root missing: CN=DigiCert Global Root G2, ..." for a trust failure
+    detail: str = ""  # e.g. "root missing: CN=DigiCert Global Root G2, ..." for a trust failure
 
     @property
     def kind(self) -> str:
@@ -244,8 +270,7 @@ class Response:
 
 def http_failure(status: int) -> Response:
     reason = REASONS.get(status)
-    text = f"The remote server returned an error: ({status}) {reason}." if reason else \
-        f"The remote server returned an error: ({status})."
+    text = f"The remote server returned an error: ({status}) {reason}." if reason else f"The remote server returned an error: ({status})."
     return Response(False, status, "http", text)
 
 
@@ -255,9 +280,9 @@ ChangeListener = Callable[[int], None]
 @dataclass
 class Internet:
     default: str | int = REACHABLE
-    proxy_required: bool = False                     # direct connections are dropped (time out)
+    proxy_required: bool = False  # direct connections are dropped (time out)
     proxies: dict[str, ProxyServer] = field(default_factory=dict)
-    rules: dict[str, EndpointRule] = field(default_factory=dict)   # host or wildcard pattern → rule
+    rules: dict[str, EndpointRule] = field(default_factory=dict)  # host or wildcard pattern → rule
     # Microsoft changed the configuration of its services this many times (each asks SCPs' console
     # notification to restart SMS_EXECUTIVE, docs/configmgr-behaviour.md#console-notifications).
     config_changes: int = 0
@@ -295,8 +320,11 @@ class Internet:
             if isinstance(raw, dict):
                 if set(raw) - {"outcome", "proxy_required", "root"}:
                     raise InvalidArgument(f"{where}: expected {{outcome, proxy_required, root}}")
-                rule = EndpointRule(parse_outcome(raw.get("outcome", REACHABLE)), raw.get("proxy_required"),
-                                    parse_root(raw["root"], f"{where}.root") if "root" in raw else None)
+                rule = EndpointRule(
+                    parse_outcome(raw.get("outcome", REACHABLE)),
+                    raw.get("proxy_required"),
+                    parse_root(raw["root"], f"{where}.root") if "root" in raw else None,
+                )
                 if rule.proxy_required is not None and not isinstance(rule.proxy_required, bool):
                     raise InvalidArgument(f"{where}.proxy_required: true or false")
             else:
@@ -314,7 +342,7 @@ class Internet:
             return self.rules[host]
         matches = [p for p in self.rules if wildcard_match(p, host)]
         if matches:
-            return self.rules[max(matches, key=len)]    # the most specific pattern wins
+            return self.rules[max(matches, key=len)]  # the most specific pattern wins
         return EndpointRule(self.default)
 
     def request(self, url: str, proxy: ProxyUse | None = None, client: TlsClient | None = None) -> Response:
@@ -334,11 +362,10 @@ class Internet:
         else:
             needs_proxy = self.proxy_required if rule.proxy_required is None else rule.proxy_required
             if needs_proxy:
-                return Response(False, None, "timeout", MSG_TIMEOUT)   # egress dropped without a proxy
+                return Response(False, None, "timeout", MSG_TIMEOUT)  # egress dropped without a proxy
         if rule.outcome == DNS_FAILURE:
             # Through a proxy the proxy resolves the name and answers the CONNECT with 502 (assumption).
-            return http_failure(502) if proxy is not None else Response(False, None, "dns_failure",
-                                                                        MSG_DNS.format(host=host))
+            return http_failure(502) if proxy is not None else Response(False, None, "dns_failure", MSG_DNS.format(host=host))
         if rule.outcome == TIMEOUT:
             return Response(False, None, "timeout", MSG_TIMEOUT)
         if rule.outcome == CONNECT_FAILURE:
@@ -354,7 +381,7 @@ class Internet:
             if status != "valid":
                 return Response(False, None, "tls_failure", MSG_TLS, f"root {status}: {root}")
         elif rule.outcome == TLS_FAILURE:
-            return Response(True, 200)            # plain http has no TLS to fail
+            return Response(True, 200)  # plain http has no TLS to fail
         if rule.outcome == REACHABLE:
             return Response(True, 200)
         return http_failure(int(rule.outcome))
@@ -379,5 +406,18 @@ def lab_internet(model) -> Internet:
     return model.internet
 
 
-__all__ = ["ENDPOINTS", "MSG_SEND", "MSG_TIMEOUT", "MSG_TLS", "NETFX_KEY", "NETFX_WOW_KEY", "Internet", "ProxyUse",
-           "Response", "TlsClient", "client_for", "host_has_tls12", "lab_internet"]
+__all__ = [
+    "ENDPOINTS",
+    "MSG_SEND",
+    "MSG_TIMEOUT",
+    "MSG_TLS",
+    "NETFX_KEY",
+    "NETFX_WOW_KEY",
+    "Internet",
+    "ProxyUse",
+    "Response",
+    "TlsClient",
+    "client_for",
+    "host_has_tls12",
+    "lab_internet",
+]

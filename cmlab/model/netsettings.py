@@ -29,8 +29,8 @@ from typing import Any
 
 NETFX_ROOT = r"HKLM:\SOFTWARE\Microsoft\.NETFramework"
 NETFX_WOW_ROOT = r"HKLM:\SOFTWARE\WOW6432Node\Microsoft\.NETFramework"
-NETFX_KEY = NETFX_ROOT + r"\v4.0.30319"               # 64-bit processes
-NETFX_WOW_KEY = NETFX_WOW_ROOT + r"\v4.0.30319"       # 32-bit processes on a 64-bit OS
+NETFX_KEY = NETFX_ROOT + r"\v4.0.30319"  # 64-bit processes
+NETFX_WOW_KEY = NETFX_WOW_ROOT + r"\v4.0.30319"  # 32-bit processes on a 64-bit OS
 NETFX_VALUES = ("SchUseStrongCrypto", "SystemDefaultTlsVersions")
 NDP_V4_FULL_KEY = r"HKLM:\SOFTWARE\Microsoft\NET Framework Setup\NDP\v4\Full"
 SCHANNEL_KEY = r"HKLM:\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL"
@@ -51,19 +51,24 @@ PROCESS_VIEWS = {"powershell": ("64",), "executive": ("64",), "sct": ("64", "32"
 # Processes that run as a service and read SCHANNEL when they start; the others are started per use.
 SERVICE_PROCESSES = ("executive",)
 
-WINHTTP_DIRECT, WINHTTP_NAMED_PROXY = 1, 3        # WINHTTP_ACCESS_TYPE_NO_PROXY / _NAMED_PROXY
+WINHTTP_DIRECT, WINHTTP_NAMED_PROXY = 1, 3  # WINHTTP_ACCESS_TYPE_NO_PROXY / _NAMED_PROXY
 
 
 def install_defaults(registry: Any) -> None:
     """The keys a default Windows Server 2022 has: .NET 4.8 in both views without the TLS values,
     SCHANNEL with its usual subkeys and no TLS 1.2 key, WinHTTP direct access."""
-    for root, key, install_root in ((NETFX_ROOT, NETFX_KEY, "C:\\Windows\\Microsoft.NET\\Framework64\\"),
-                                    (NETFX_WOW_ROOT, NETFX_WOW_KEY, "C:\\Windows\\Microsoft.NET\\Framework\\")):
+    for root, key, install_root in (
+        (NETFX_ROOT, NETFX_KEY, "C:\\Windows\\Microsoft.NET\\Framework64\\"),
+        (NETFX_WOW_ROOT, NETFX_WOW_KEY, "C:\\Windows\\Microsoft.NET\\Framework\\"),
+    ):
         registry.set_value(root, "InstallRoot", install_root, "String")
         registry.ensure_key(key + r"\SKUs")
-    for name, data, kind in (("Release", NETFX_RELEASE, "DWord"), ("Version", NETFX_VERSION, "String"),
-                             ("Install", 1, "DWord"),
-                             ("InstallPath", "C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\", "String")):
+    for name, data, kind in (
+        ("Release", NETFX_RELEASE, "DWord"),
+        ("Version", NETFX_VERSION, "String"),
+        ("Install", 1, "DWord"),
+        ("InstallPath", "C:\\Windows\\Microsoft.NET\\Framework64\\v4.0.30319\\", "String"),
+    ):
         registry.set_value(NDP_V4_FULL_KEY, name, data, kind)
     registry.set_value(SCHANNEL_KEY, "EventLogging", 1, "DWord")
     for sub in ("Ciphers", "CipherSuites", "Hashes", "KeyExchangeAlgorithms"):
@@ -90,8 +95,7 @@ def encode_winhttp(proxy: str | None, bypass: str = "", counter: int = 0) -> byt
     then the proxy and bypass strings, each as a DWORD length and ASCII text."""
     access = WINHTTP_NAMED_PROXY if proxy else WINHTTP_DIRECT
     server, by = (proxy or "").encode("ascii"), (bypass or "").encode("ascii")
-    return struct.pack("<III", 0x18, counter, access) + struct.pack("<I", len(server)) + server \
-        + struct.pack("<I", len(by)) + by
+    return struct.pack("<III", 0x18, counter, access) + struct.pack("<I", len(server)) + server + struct.pack("<I", len(by)) + by
 
 
 def decode_winhttp(data: bytes | None) -> dict:
@@ -99,12 +103,11 @@ def decode_winhttp(data: bytes | None) -> dict:
     if not data or len(data) < 16:
         return {"access_type": "direct", "proxy": "", "bypass": ""}
     _, _, access, size = struct.unpack_from("<IIII", data)
-    proxy = data[16:16 + size].decode("ascii", "replace")
+    proxy = data[16 : 16 + size].decode("ascii", "replace")
     offset = 16 + size
     by_size = struct.unpack_from("<I", data, offset)[0] if len(data) >= offset + 4 else 0
-    bypass = data[offset + 4:offset + 4 + by_size].decode("ascii", "replace")
-    return {"access_type": "proxy" if access == WINHTTP_NAMED_PROXY and proxy else "direct",
-            "proxy": proxy, "bypass": bypass}
+    bypass = data[offset + 4 : offset + 4 + by_size].decode("ascii", "replace")
+    return {"access_type": "proxy" if access == WINHTTP_NAMED_PROXY and proxy else "direct", "proxy": proxy, "bypass": bypass}
 
 
 @dataclass
@@ -112,8 +115,8 @@ class NetSettings:
     """A host's network settings as its processes see them: snapshots taken at boot and at service start."""
 
     registry: Any
-    boot_dotnet: dict[str, bool] | None = None           # view -> TLS 1.2 for .NET, as of the last boot
-    service_schannel: dict[str, bool] | None = None      # service process -> SCHANNEL TLS 1.2, as of its start
+    boot_dotnet: dict[str, bool] | None = None  # view -> TLS 1.2 for .NET, as of the last boot
+    service_schannel: dict[str, bool] | None = None  # service process -> SCHANNEL TLS 1.2, as of its start
 
     def boot(self) -> None:
         """Windows started: .NET reads its settings afresh; every service starts afresh."""
@@ -123,18 +126,18 @@ class NetSettings:
     def service_started(self, process: str) -> None:
         if self.service_schannel is None:
             self.boot()
-        self.service_schannel[process] = schannel_tls12_client(self.registry)   # type: ignore[index]
+        self.service_schannel[process] = schannel_tls12_client(self.registry)  # type: ignore[index]
 
     def tls12(self, process: str) -> bool:
         """Can `process` ("powershell", "executive", "sct") negotiate TLS 1.2 now?"""
         if self.boot_dotnet is None:
             self.boot()
-        dotnet = all(self.boot_dotnet[view] for view in PROCESS_VIEWS[process])   # type: ignore[index]
+        dotnet = all(self.boot_dotnet[view] for view in PROCESS_VIEWS[process])  # type: ignore[index]
         if process in SERVICE_PROCESSES:
             schannel = (self.service_schannel or {}).get(process)
             if schannel is None:
                 self.service_started(process)
-                schannel = self.service_schannel[process]   # type: ignore[index]
+                schannel = self.service_schannel[process]  # type: ignore[index]
         else:
             schannel = schannel_tls12_client(self.registry)
         return dotnet and schannel
@@ -149,5 +152,8 @@ class NetSettings:
         return decode_winhttp(self.registry.get_value(INTERNET_CONNECTIONS_KEY, WINHTTP_VALUE))
 
     def to_dict(self) -> dict:
-        return {"dotnet_tls12_at_boot": dict(sorted((self.boot_dotnet or {}).items())),
-                "pending_reboot": self.pending_reboot(), "winhttp_proxy": self.winhttp_proxy()}
+        return {
+            "dotnet_tls12_at_boot": dict(sorted((self.boot_dotnet or {}).items())),
+            "pending_reboot": self.pending_reboot(),
+            "winhttp_proxy": self.winhttp_proxy(),
+        }

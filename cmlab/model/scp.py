@@ -45,8 +45,7 @@ from .timing import ConfigMgrTiming
 from .wellknown import DMP_DOWNLOADER_KEY
 from .windows import WindowsHost
 
-__all__ = ["CONNECTOR", "DOWNLOADER", "DOWNLOAD_SUCCESS", "UPLOADER", "ScpAgent", "ScpEnvironment", "ScpService",
-           "lab_internet"]
+__all__ = ["CONNECTOR", "DOWNLOADER", "DOWNLOAD_SUCCESS", "UPLOADER", "ScpAgent", "ScpEnvironment", "ScpService", "lab_internet"]
 
 DOWNLOADER, UPLOADER, CONNECTOR = "SMS_DMP_DOWNLOADER", "SMS_DMP_UPLOADER", "SMS_SERVICE_CONNECTOR"
 DMP_KEY = DMP_DOWNLOADER_KEY
@@ -55,14 +54,16 @@ MSG_CHECK_OK, MSG_CHECK_WARNING, MSG_CHECK_ERROR, MSG_CLOUD_CRITICAL = 11410, 11
 # Builds of 2002 (11488) and 2010 (the endpoint check): the documented "starting in version" of each.
 BUILD_2002, BUILD_2010 = 8968, 9040
 NULL_PACKAGE = "00000000-0000-0000-0000-000000000000"
-DOWNLOAD_SUCCESS = 262146                      # update package state (docs/configmgr-behaviour.md#asynchronous-installation)
+DOWNLOAD_SUCCESS = 262146  # update package state (docs/configmgr-behaviour.md#asynchronous-installation)
 CHECK_URL_CONNECTED_SERVICE = "https://sccm.manage.microsoft.com/SCCMConnectedService.svc"
 MANIFEST_URL = "https://configmgrbits.cdn.manage.microsoft.com/manifest.cab"
-UPLOAD_URL = "https://sccmconnected-a01.cloudapp.net/"      # where usage data goes: assumption
+UPLOAD_URL = "https://sccmconnected-a01.cloudapp.net/"  # where usage data goes: assumption
 # The console notification, as an SMS_Alert: TypeID and wording assumed (docs/simulator-assumptions.md).
 RESTART_ALERT_TYPE = 90001
-RESTART_ALERT_NAME = ("Restart the SMS_EXECUTIVE service on the service connection point server {server}: Microsoft "
-                      "changed the configuration of the services it connects to.")
+RESTART_ALERT_NAME = (
+    "Restart the SMS_EXECUTIVE service on the service connection point server {server}: Microsoft "
+    "changed the configuration of the services it connects to."
+)
 DOWNLOADER_LOG, UPLOADER_LOG, CHECK_LOG = "Dmpdownloader.log", "Dmpuploader.log", "EndpointConnectivityCheckWorker.log"
 
 
@@ -70,8 +71,8 @@ class ScpEnvironment(Protocol):
     """What the SCP's components need of the lab (cmlab.model.state.LabModel has it)."""
 
     lock: threading.RLock
-    clock: Any                           # cmlab.model.clock.SimClock
-    scheduler: Any                       # cmlab.model.clock.Scheduler
+    clock: Any  # cmlab.model.clock.SimClock
+    scheduler: Any  # cmlab.model.clock.Scheduler
     configmgr_timing: ConfigMgrTiming
     internet: Internet
     hosts: dict[str, WindowsHost]
@@ -94,8 +95,7 @@ def applicable_updates(site_version: str) -> list:
 class ScpAgent:
     """One installed SCP. Callers hold the model lock (scheduler jobs take it)."""
 
-    def __init__(self, model: ScpEnvironment, hierarchy: Hierarchy, ss: SiteSystem, role: Role,
-                 service: ScpService | None = None) -> None:
+    def __init__(self, model: ScpEnvironment, hierarchy: Hierarchy, ss: SiteSystem, role: Role, service: ScpService | None = None) -> None:
         self.model, self.hierarchy, self.ss, self.role, self.service = model, hierarchy, ss, role, service
         self.active = False
         self.effective_mode: str | None = None
@@ -158,8 +158,7 @@ class ScpAgent:
             return
         component = component.upper()
         if component in (DOWNLOADER, UPLOADER, CONNECTOR):
-            self.hierarchy.components.set(self.ss.site_code, self.ss.server, component, ComponentState.STARTED,
-                                          started_at=self._now())
+            self.hierarchy.components.set(self.ss.site_code, self.ss.server, component, ComponentState.STARTED, started_at=self._now())
         if component == DOWNLOADER:
             self._downloader_started()
         elif component == UPLOADER:
@@ -179,21 +178,21 @@ class ScpAgent:
                     return
                 work()
                 self.model.scheduler.call_later(interval, again, f"{self.ss.server}: {name}")
+
         self.model.scheduler.call_later(interval, again, f"{self.ss.server}: {name}")
 
     # SMS_DMP_DOWNLOADER -------------------------------------------------------------------------
     def _downloader_started(self) -> None:
         mode = self.configured_mode
         self.effective_mode = mode
-        self.host.registry.set_value(DMP_KEY, "OfflineMode", SCP_MODES[mode])     # assumption (see module doc)
+        self.host.registry.set_value(DMP_KEY, "OfflineMode", SCP_MODES[mode])  # assumption (see module doc)
         log = self._log(DOWNLOADER, DOWNLOADER_LOG)
-        log.write(f"SMS_DMP_DOWNLOADER started. Service connection point mode: {mode}~~")   # wording assumed
+        log.write(f"SMS_DMP_DOWNLOADER started. Service connection point mode: {mode}~~")  # wording assumed
         if mode == "Online":
             self._every(DOWNLOADER, self.model.configmgr_timing.dmp_sync_interval, self.sync, "SMS_DMP_DOWNLOADER sync")
         else:
             self._generations[DOWNLOADER] += 1
-            log.write("The service connection point is in offline mode. Use the service connection tool to "
-                      "transfer updates.~~")
+            log.write("The service connection point is in offline mode. Use the service connection tool to transfer updates.~~")
 
     def sync(self) -> bool:
         """Download the update manifest (online mode), as Dmpdownloader.log tells it
@@ -207,11 +206,13 @@ class ScpAgent:
         log.write("Hasn't synced recently.")
         if proxy is not None:
             account = self.ss.proxy.account or "the computer account"
-            log.write(f"Using proxy server {proxy.server}:{proxy.port} ({account})~~")   # wording assumed
+            log.write(f"Using proxy server {proxy.server}:{proxy.port} ({account})~~")  # wording assumed
         log.write(f"Easysetup fwlink to download the manifest: {MANIFEST_FWLINK}~~")
-        for url, line in ((MANIFEST_FWLINK, None),
-                          (CHECK_URL_CONNECTED_SERVICE, f"Redirected to URL {CHECK_URL_CONNECTED_SERVICE}~~"),
-                          (MANIFEST_URL, "Download manifest.cab")):
+        for url, line in (
+            (MANIFEST_FWLINK, None),
+            (CHECK_URL_CONNECTED_SERVICE, f"Redirected to URL {CHECK_URL_CONNECTED_SERVICE}~~"),
+            (MANIFEST_URL, "Download manifest.cab"),
+        ):
             response = internet.request(url, proxy, client)
             if not response.ok:
                 log.write(f"WARNING: Failed to download easy setup payload with exception: {response.message}~~", severity=2)
@@ -222,13 +223,17 @@ class ScpAgent:
                 log.write(line)
         for update in applicable_updates(self.site.version):
             log.write("Download large file with BITs~~")
-            self.hierarchy.updates[update.guid] = {"name": update.name, "full_version": update.full_version,
-                                                   "state": DOWNLOAD_SUCCESS, "source": "online"}
+            self.hierarchy.updates[update.guid] = {
+                "name": update.name,
+                "full_version": update.full_version,
+                "state": DOWNLOAD_SUCCESS,
+                "source": "online",
+            }
             payload = f"{ensure_executive(self.host).install_dir}\\EasySetupPayload\\{update.guid}"
             self.host.fs.make_dirs(payload)
         log.write(f"Generating state message: 0 for package {NULL_PACKAGE}~~")
         log.write("Successfully Dropped the state message 0~~")
-        self.host.registry.set_value(DMP_KEY, "LastSyncedTime", now)          # Unix epoch seconds
+        self.host.registry.set_value(DMP_KEY, "LastSyncedTime", now)  # Unix epoch seconds
         self.last_sync = {"ok": True}
         return True
 
@@ -236,13 +241,12 @@ class ScpAgent:
     def _uploader_started(self) -> None:
         mode = self.effective_mode or self.configured_mode
         log = self._log(UPLOADER, UPLOADER_LOG)
-        log.write(f"SMS_DMP_UPLOADER started. Service connection point mode: {mode}~~")   # wording assumed
+        log.write(f"SMS_DMP_UPLOADER started. Service connection point mode: {mode}~~")  # wording assumed
         if mode == "Online":
             self._every(UPLOADER, self.model.configmgr_timing.dmp_upload_interval, self.upload, "SMS_DMP_UPLOADER upload")
         else:
             self._generations[UPLOADER] += 1
-            log.write("The service connection point is in offline mode. Export usage data with the service connection "
-                      "tool (-prepare).~~")
+            log.write("The service connection point is in offline mode. Export usage data with the service connection tool (-prepare).~~")
             self.last_upload = {"skipped": "offline"}
 
     def upload(self) -> bool:
@@ -260,8 +264,7 @@ class ScpAgent:
 
     # SMS_SERVICE_CONNECTOR: the endpoint connectivity check ------------------------------------------
     def connectivity_check(self) -> None:
-        self._every(CONNECTOR, self.model.configmgr_timing.connectivity_check_interval, self._check,
-                    "endpoint connectivity check")
+        self._every(CONNECTOR, self.model.configmgr_timing.connectivity_check_interval, self._check, "endpoint connectivity check")
 
     def endpoints_to_check(self) -> tuple[list[Endpoint], list[Endpoint]]:
         """(the 2010 check's endpoints, the enabled cloud services' required endpoints)."""
@@ -286,8 +289,11 @@ class ScpAgent:
         internet = lab_internet(self.model)
         proxy = site_system_proxy(self.ss)
         client = self._client()
-        log.write(f"Starting endpoint connectivity check for {len(targets)} endpoints"
-                  + (f" through proxy {proxy.server}:{proxy.port}" if proxy else "") + ".~~")
+        log.write(
+            f"Starting endpoint connectivity check for {len(targets)} endpoints"
+            + (f" through proxy {proxy.server}:{proxy.port}" if proxy else "")
+            + ".~~"
+        )
         results = {}
         for e in targets:
             response = internet.request(e.url, proxy, client)
@@ -296,8 +302,10 @@ class ScpAgent:
                 log.write(f"Endpoint {e.url} is reachable.~~")
             else:
                 level = "critical" if e.critical or e.services else "non-critical"
-                log.write(f"Failed to connect to {level} endpoint {e.url}: {response.message} ({response.kind})~~",
-                          severity=3 if level == "critical" else 2)
+                log.write(
+                    f"Failed to connect to {level} endpoint {e.url}: {response.message} ({response.kind})~~",
+                    severity=3 if level == "critical" else 2,
+                )
         site_code, server, now = self.ss.site_code, self.ss.server, self._now()
         messages = self.hierarchy.status_messages
         message_ids: list[int] = []
@@ -307,40 +315,57 @@ class ScpAgent:
         if checked:
             if not failed_checked:
                 message_ids.append(MSG_CHECK_OK)
-                messages.raise_message(site_code, server, CONNECTOR, MSG_CHECK_OK, SEVERITY_INFORMATION, now,
-                                       [str(len(checked))])
+                messages.raise_message(site_code, server, CONNECTOR, MSG_CHECK_OK, SEVERITY_INFORMATION, now, [str(len(checked))])
             else:
                 urls = ", ".join(e.url for e in failed_checked)
                 message_id, severity = (MSG_CHECK_ERROR, SEVERITY_ERROR) if critical else (MSG_CHECK_WARNING, SEVERITY_WARNING)
                 status = ComponentStatus.CRITICAL if critical else ComponentStatus.WARNING
                 message_ids.append(message_id)
-                messages.raise_message(site_code, server, CONNECTOR, message_id, severity, now,
-                                       [str(len(failed_checked)), str(len(checked)), urls])
+                messages.raise_message(
+                    site_code, server, CONNECTOR, message_id, severity, now, [str(len(failed_checked)), str(len(checked)), urls]
+                )
         failed_required = [e for e in required if not results[e].ok]
         if failed_required:
             services = sorted({s for e in failed_required for s in e.services} & self.hierarchy.cloud_services)
             for e in failed_required:
-                log.write(f"Cloud service {', '.join(s for s in e.services if s in services)} cannot reach its required "
-                          f"endpoint {e.url}: {results[e].message} ({results[e].kind})~~", severity=3)
+                log.write(
+                    f"Cloud service {', '.join(s for s in e.services if s in services)} cannot reach its required "
+                    f"endpoint {e.url}: {results[e].message} ({results[e].kind})~~",
+                    severity=3,
+                )
             message_ids.append(MSG_CLOUD_CRITICAL)
             status = ComponentStatus.CRITICAL
-            messages.raise_message(site_code, server, CONNECTOR, MSG_CLOUD_CRITICAL, SEVERITY_ERROR, now,
-                                   [", ".join(services), ", ".join(e.url for e in failed_required)])
+            messages.raise_message(
+                site_code,
+                server,
+                CONNECTOR,
+                MSG_CLOUD_CRITICAL,
+                SEVERITY_ERROR,
+                now,
+                [", ".join(services), ", ".join(e.url for e in failed_required)],
+            )
         self.hierarchy.components.set(site_code, server, CONNECTOR, status=status)
         failed = [e for e in targets if not results[e].ok]
-        log.write(f"Endpoint connectivity check completed: {len(targets)} checked, {len(failed)} failed "
-                  f"({len({*critical, *failed_required})} critical). Status message "
-                  f"{', '.join(map(str, message_ids)) or 'none'}.~~")
-        self.last_check = {"message_ids": message_ids,
-                           "failed": {e.host: results[e].kind for e in sorted(failed, key=lambda e: e.host)}}
+        log.write(
+            f"Endpoint connectivity check completed: {len(targets)} checked, {len(failed)} failed "
+            f"({len({*critical, *failed_required})} critical). Status message "
+            f"{', '.join(map(str, message_ids)) or 'none'}.~~"
+        )
+        self.last_check = {"message_ids": message_ids, "failed": {e.host: results[e].kind for e in sorted(failed, key=lambda e: e.host)}}
         return self.last_check
 
     # State --------------------------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {"site_code": self.ss.site_code, "server": self.ss.server, "active": self.active,
-                "configured_mode": self.configured_mode, "effective_mode": self.effective_mode,
-                "last_sync": self.last_sync, "last_upload": self.last_upload,
-                "last_connectivity_check": self.last_check}
+        return {
+            "site_code": self.ss.site_code,
+            "server": self.ss.server,
+            "active": self.active,
+            "configured_mode": self.configured_mode,
+            "effective_mode": self.effective_mode,
+            "last_sync": self.last_sync,
+            "last_upload": self.last_upload,
+            "last_connectivity_check": self.last_check,
+        }
 
 
 class ScpService:
@@ -375,9 +400,15 @@ class ScpService:
         for agent in self.agents.values():
             if agent.active and agent.effective_mode == "Online":
                 site = self.hierarchy.top_level_site()
-                self.hierarchy.alerts.activate(RESTART_ALERT_TYPE, agent.ss.server,
-                                               RESTART_ALERT_NAME.format(server=agent.ss.server), ALERT_WARNING,
-                                               site.code if site else agent.ss.site_code, now, [agent.ss.server])
+                self.hierarchy.alerts.activate(
+                    RESTART_ALERT_TYPE,
+                    agent.ss.server,
+                    RESTART_ALERT_NAME.format(server=agent.ss.server),
+                    ALERT_WARNING,
+                    site.code if site else agent.ss.site_code,
+                    now,
+                    [agent.ss.server],
+                )
 
     def clear_restart_notification(self, server: str) -> None:
         self.hierarchy.alerts.cancel(RESTART_ALERT_TYPE, server, self.model.clock.now())

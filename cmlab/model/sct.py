@@ -38,38 +38,44 @@ class ToolEnvironment(Protocol):
     """What the tool needs of the lab (cmlab.model.state.LabModel has it)."""
 
     hierarchies: list[Hierarchy]
-    internet: Any                  # cmlab.model.internet.Internet
-    clock: Any                     # cmlab.model.clock.SimClock
+    internet: Any  # cmlab.model.internet.Internet
+    clock: Any  # cmlab.model.clock.SimClock
 
 
-TOOL_FOLDER = SCT_DIR                         # under a site server's install dir (docs/configmgr-behaviour.md#service-connection-tool)
+TOOL_FOLDER = SCT_DIR  # under a site server's install dir (docs/configmgr-behaviour.md#service-connection-tool)
 TOOL_EXE = "ServiceConnectionTool.exe"
 # "All of these files must be in the same folder" (docs/configmgr-behaviour.md#service-connection-tool). The
 # documentation names only the executable: the configuration file is assumed, and cmlab's executable is a
 # text file that carries its version (what Windows shows as the file's FileVersion).
 TOOL_FILES = ("ServiceConnectionTool.exe", "ServiceConnectionTool.exe.config")
-UNHANDLED_EXIT = -532462766                   # 0xE0434352: an unhandled .NET exception
-MANIFEST = "ConfigMgr.Update.Manifest.enc"    # docs/configmgr-behaviour.md#service-connection-tool
+UNHANDLED_EXIT = -532462766  # 0xE0434352: an unhandled .NET exception
+MANIFEST = "ConfigMgr.Update.Manifest.enc"  # docs/configmgr-behaviour.md#service-connection-tool
 MANIFEST_FWLINK = "https://go.microsoft.com/fwlink/?LinkId=2309745"
 ADMINUI_CONTENT_URL = "https://configmgrbits.cdn.manage.microsoft.com/ConfigMgr.AdminUIContent.cab"
 PAYLOAD_URL = "https://download.microsoft.com/configmgr/{guid}.cab"
 REDIST_FWLINK = "https://go.microsoft.com/fwlink/?LinkId=2115685"
 MODES = ("-prepare", "-connect", "-import", "-export")
 DOWNLOAD_SWITCHES = ("-downloadall", "-downloadhotfix", "-downloadsiteversion")
-USAGE = ("Usage: ServiceConnectionTool.exe -prepare -usagedatadest <file.cab> | -connect -usagedatasrc <folder|file> "
-         "-updatepackdest <folder> [-proxyserveruri <proxy> -proxyusername <user>] [-downloadall|-downloadhotfix|"
-         "-downloadsiteversion] | -import -updatepacksrc <folder> | -export -dest <file.csv>")
+USAGE = (
+    "Usage: ServiceConnectionTool.exe -prepare -usagedatadest <file.cab> | -connect -usagedatasrc <folder|file> "
+    "-updatepackdest <folder> [-proxyserveruri <proxy> -proxyusername <user>] [-downloadall|-downloadhotfix|"
+    "-downloadsiteversion] | -import -updatepacksrc <folder> | -export -dest <file.csv>"
+)
 
 
 def tool_files(version: str) -> dict[str, str]:
     """The tool folder's files and their (simulated) content; the executable names its version."""
     return {
-        "ServiceConnectionTool.exe": (f"cmlab simulated executable\r\nProductName: Microsoft Configuration Manager\r\n"
-                                      f"FileDescription: Service Connection Tool\r\nFileVersion: {version}\r\n"
-                                      f"ProductVersion: {version}\r\n"),
-        "ServiceConnectionTool.exe.config": ('<?xml version="1.0" encoding="utf-8"?>\r\n<configuration>\r\n  <startup>\r\n'
-                                             '    <supportedRuntime version="v4.0" sku=".NETFramework,Version=v4.6.2"/>\r\n'
-                                             "  </startup>\r\n</configuration>\r\n"),
+        "ServiceConnectionTool.exe": (
+            f"cmlab simulated executable\r\nProductName: Microsoft Configuration Manager\r\n"
+            f"FileDescription: Service Connection Tool\r\nFileVersion: {version}\r\n"
+            f"ProductVersion: {version}\r\n"
+        ),
+        "ServiceConnectionTool.exe.config": (
+            '<?xml version="1.0" encoding="utf-8"?>\r\n<configuration>\r\n  <startup>\r\n'
+            '    <supportedRuntime version="v4.0" sku=".NETFramework,Version=v4.6.2"/>\r\n'
+            "  </startup>\r\n</configuration>\r\n"
+        ),
     }
 
 
@@ -149,8 +155,7 @@ def select_updates(site_version: str, options: dict) -> list[SiteUpdate]:
 class ServiceConnectionTool:
     """One run of the tool on a host, from the folder it was started in. Callers hold the model lock."""
 
-    def __init__(self, model: ToolEnvironment, host: WindowsHost, exe_path: str, access_denied: Callable[[], bool] | None = None
-                 ) -> None:
+    def __init__(self, model: ToolEnvironment, host: WindowsHost, exe_path: str, access_denied: Callable[[], bool] | None = None) -> None:
         self.model, self.host, self.exe_path = model, host, exe_path
         self.folder = ntpath.dirname(exe_path)
         self.access_denied = access_denied or (lambda: False)
@@ -168,11 +173,10 @@ class ServiceConnectionTool:
         fs = self.host.fs
         log_path = f"{self.folder}\\ServiceConnectionTool.log"
         if fs.node(log_path) is not None:
-            fs.delete(log_path)                   # replaced each run (docs/configmgr-behaviour.md#service-connection-tool)
+            fs.delete(log_path)  # replaced each run (docs/configmgr-behaviour.md#service-connection-tool)
         for name in TOOL_FILES:
             if fs.kind(f"{self.folder}\\{name}") != "leaf":
-                text = (f"Unhandled Exception: System.IO.FileNotFoundException: Could not find file "
-                        f"'{self.folder}\\{name}'.")
+                text = f"Unhandled Exception: System.IO.FileNotFoundException: Could not find file '{self.folder}\\{name}'."
                 return ToolResult(UNHANDLED_EXIT, [], [text])
         try:
             mode, options = parse_arguments(argv)
@@ -180,10 +184,8 @@ class ServiceConnectionTool:
             admin = user is None or self.host.is_local_admin(user)
             if not admin:
                 # docs/configmgr-behaviour.md#service-connection-tool: elevated command prompt, local administrator on the SCP host.
-                raise ToolFailed("ERROR: The service connection tool must run elevated, as a local administrator of "
-                                 "this computer.")
-            handler = {"-prepare": self._prepare, "-connect": self._connect, "-import": self._import,
-                       "-export": self._export}[mode]
+                raise ToolFailed("ERROR: The service connection tool must run elevated, as a local administrator of this computer.")
+            handler = {"-prepare": self._prepare, "-connect": self._connect, "-import": self._import, "-export": self._export}[mode]
             return handler(options)
         except ToolFailed as e:
             self._say(e.message, severity=3)
@@ -198,9 +200,11 @@ class ServiceConnectionTool:
         """The tool must match the site's version (docs/configmgr-behaviour.md#service-connection-tool:
         "Always use the service connection tool that matches the version"); the refusal's wording is assumed."""
         if self.version != site_version:
-            raise ToolFailed(f"ERROR: This service connection tool is version {self.version or 'unknown'}, but {what} "
-                             f"is version {site_version}. Use the service connection tool that matches the version of "
-                             "Configuration Manager (CD.Latest\\SMSSETUP\\TOOLS\\ServiceConnectionTool on the site server).")
+            raise ToolFailed(
+                f"ERROR: This service connection tool is version {self.version or 'unknown'}, but {what} "
+                f"is version {site_version}. Use the service connection tool that matches the version of "
+                "Configuration Manager (CD.Latest\\SMSSETUP\\TOOLS\\ServiceConnectionTool on the site server)."
+            )
 
     # Where the tool runs -----------------------------------------------------------------------
     def _scp_here(self) -> tuple[Hierarchy, SiteSystem]:
@@ -208,16 +212,20 @@ class ServiceConnectionTool:
             for ss, role in hierarchy.scps():
                 if ss.server == self.host.fqdn and role.state == RoleState.INSTALLED:
                     return hierarchy, ss
-        raise ToolFailed(f"ERROR: No service connection point is installed on {self.host.fqdn}. Run -prepare, "
-                         "-import and -export on the service connection point server.")
+        raise ToolFailed(
+            f"ERROR: No service connection point is installed on {self.host.fqdn}. Run -prepare, "
+            "-import and -export on the service connection point server."
+        )
 
     def _offline_scp(self) -> tuple[Hierarchy, SiteSystem]:
         hierarchy, ss = self._scp_here()
         role = ss.role(ROLE_SCP)
         if role is None or hierarchy.scp_mode(role) != "Offline":
             # docs/configmgr-behaviour.md#service-connection-tool: the SCP must be configured for offline, on-demand connection.
-            raise ToolFailed("ERROR: The service connection point is in online mode. The service connection tool "
-                             "can only be used when the service connection point is in offline mode.")
+            raise ToolFailed(
+                "ERROR: The service connection point is in online mode. The service connection tool "
+                "can only be used when the service connection point is in offline mode."
+            )
         return hierarchy, ss
 
     def _path(self, options: dict, switch: str) -> str:
@@ -238,12 +246,15 @@ class ServiceConnectionTool:
         if self.host.fs.kind(ntpath.dirname(dest)) != "container":
             raise ToolFailed(f"ERROR: The folder {ntpath.dirname(dest)} does not exist.")
         site = hierarchy.sites[ss.site_code]
-        data = {"hierarchy_id": hierarchy_id(hierarchy), "site_code": site.code, "site_version": site.version,
-                "telemetry_level": hierarchy.telemetry_level,
-                "files": [f"{site.version}.txt", "UsageData.xml"]}   # the text file named with the site version
+        data = {
+            "hierarchy_id": hierarchy_id(hierarchy),
+            "site_code": site.code,
+            "site_version": site.version,
+            "telemetry_level": hierarchy.telemetry_level,
+            "files": [f"{site.version}.txt", "UsageData.xml"],
+        }  # the text file named with the site version
         self.host.fs.write_text(dest, json.dumps(data, sort_keys=True))
-        self._say(f"INFO: Exporting usage data of hierarchy {data['hierarchy_id']} (site {site.code}, version "
-                  f"{site.version}).")
+        self._say(f"INFO: Exporting usage data of hierarchy {data['hierarchy_id']} (site {site.code}, version {site.version}).")
         self._say(f"INFO: Usage data saved to {dest}")
         return ToolResult(0, list(self.out))
 
@@ -253,8 +264,7 @@ class ServiceConnectionTool:
         kind = fs.kind(source)
         if kind is None:
             raise ToolFailed(f"ERROR: The usage data source {source} does not exist.")
-        paths = [source] if kind == "leaf" else [p for p, node in fs.entries(source)
-                                                   if not node.is_dir and p.lower().endswith(".cab")]
+        paths = [source] if kind == "leaf" else [p for p, node in fs.entries(source) if not node.is_dir and p.lower().endswith(".cab")]
         if not paths:
             raise ToolFailed(f"ERROR: No usage data files (.cab) in {source}.")
         found = []
@@ -293,8 +303,11 @@ class ServiceConnectionTool:
 
         def download(url: str, what: str) -> None:
             setup_log.write(f"INFO: Downloading {url} as {what}")
-            setup_log.write("No proxy information is specified. Connect without proxy." if proxy is None else
-                            f"Proxy information is specified. Connect with proxy {proxy.server}:{proxy.port}.")
+            setup_log.write(
+                "No proxy information is specified. Connect without proxy."
+                if proxy is None
+                else f"Proxy information is specified. Connect with proxy {proxy.server}:{proxy.port}."
+            )
             response = internet.request(url, proxy, client)
             if not response.ok:
                 setup_log.write(f"ERROR: Failed to download {what}: {response.message}", severity=3)
@@ -312,8 +325,10 @@ class ServiceConnectionTool:
         fs = self.host.fs
         fs.make_dirs(dest)
         for update in sorted(wanted.values(), key=lambda u: u.version_key):
-            self._say(f"INFO:Downloading Payload {update.guid} version {update.full_version}. More information: "
-                      "https://go.microsoft.com/fwlink/?LinkId=2166085")
+            self._say(
+                f"INFO:Downloading Payload {update.guid} version {update.full_version}. More information: "
+                "https://go.microsoft.com/fwlink/?LinkId=2166085"
+            )
             download(PAYLOAD_URL.format(guid=update.guid.lower()), f"{update.guid}.cab")
             fs.write_text(f"{dest}\\{update.guid}\\{update.guid}.cab", f"simulated payload {update.name}\n")
             self._say(f"INFO:Downloaded Payload {update.guid} size = 967280807")
@@ -322,15 +337,21 @@ class ServiceConnectionTool:
             setup_log.write(f"INFO: Verifying hash for file '{dest}\\{update.guid}\\Redist\\SQLSysClrTypes.msi'")
             fs.write_text(f"{dest}\\{update.guid}\\Redist\\SQLSysClrTypes.msi", "simulated redistributable\n")
             self._say(f"INFO:Successfully downloaded Redists for {update.guid}")
-        manifest = {"hierarchies": sorted({d["hierarchy_id"] for _, d in usage}),
-                    "updates": [{"guid": u.guid, "name": u.name, "full_version": u.full_version, "hotfix": u.hotfix}
-                                for u in sorted(wanted.values(), key=lambda u: u.version_key)]}
+        manifest = {
+            "hierarchies": sorted({d["hierarchy_id"] for _, d in usage}),
+            "updates": [
+                {"guid": u.guid, "name": u.name, "full_version": u.full_version, "hotfix": u.hotfix}
+                for u in sorted(wanted.values(), key=lambda u: u.version_key)
+            ],
+        }
         fs.write_text(f"{dest}\\{MANIFEST}", json.dumps(manifest, sort_keys=True))
         self._say(f"INFO: {len(wanted)} update package(s) saved to {dest}")
         if self.access_denied():
             # docs/configmgr-behaviour.md#service-connection-tool: known and harmless; the data is complete.
-            text = ("Unhandled Exception: System.UnauthorizedAccessException: Access to the path "
-                    "'C:\\Windows\\Temp\\extractmanifestcab\\95F8A562.sql' is denied.")
+            text = (
+                "Unhandled Exception: System.UnauthorizedAccessException: Access to the path "
+                "'C:\\Windows\\Temp\\extractmanifestcab\\95F8A562.sql' is denied."
+            )
             return ToolResult(UNHANDLED_EXIT, list(self.out), [text])
         return ToolResult(0, list(self.out))
 
@@ -367,8 +388,12 @@ class ServiceConnectionTool:
                 self._say(f"INFO: Update {update['name']} ({guid}) is already imported. Skipped.")
                 continue
             fs.make_dirs(f"{payload_root}\\{guid}")
-            hierarchy.updates[guid] = {"name": update["name"], "full_version": update["full_version"],
-                                       "state": DOWNLOAD_SUCCESS, "source": "import"}
+            hierarchy.updates[guid] = {
+                "name": update["name"],
+                "full_version": update["full_version"],
+                "state": DOWNLOAD_SUCCESS,
+                "source": "import",
+            }
             self._say(f"INFO: Imported update {update['name']} ({guid}).")
             imported += 1
         ensure_executive(self.host).log(DOWNLOADER, "Dmpdownloader.log").write("Successfully Dropped the state message 4~~")
@@ -383,8 +408,10 @@ class ServiceConnectionTool:
         if self.host.fs.kind(ntpath.dirname(dest)) != "container":
             raise ToolFailed(f"ERROR: The folder {ntpath.dirname(dest)} does not exist.")
         site = hierarchy.sites[ss.site_code]
-        rows = ["HierarchyId,SiteCode,SiteVersion,TelemetryLevel",
-                f"{hierarchy_id(hierarchy)},{site.code},{site.version},{hierarchy.telemetry_level}"]
+        rows = [
+            "HierarchyId,SiteCode,SiteVersion,TelemetryLevel",
+            f"{hierarchy_id(hierarchy)},{site.code},{site.version},{hierarchy.telemetry_level}",
+        ]
         self.host.fs.write_text(dest, "\r\n".join(rows) + "\r\n")
         self._say(f"INFO: Usage data exported to {dest}")
         return ToolResult(0, list(self.out))

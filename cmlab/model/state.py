@@ -100,13 +100,11 @@ class LabModel:
     def sites_provided_by(self, fqdn: str) -> list[tuple[Hierarchy, Site]]:
         """Sites whose SMS Provider runs on `fqdn` (what root\\SMS on that host knows about)."""
         fqdn = fqdn.lower()
-        return [(h, s) for h in self.hierarchies for s in sorted(h.sites.values(), key=lambda s: s.code)
-                if s.provider == fqdn]
+        return [(h, s) for h in self.hierarchies for s in sorted(h.sites.values(), key=lambda s: s.code) if s.provider == fqdn]
 
     def sites_served_by(self, fqdn: str) -> list[tuple[Hierarchy, Site]]:
         fqdn = fqdn.lower()
-        return [(h, s) for h in self.hierarchies for s in sorted(h.sites.values(), key=lambda s: s.code)
-                if s.server == fqdn]
+        return [(h, s) for h in self.hierarchies for s in sorted(h.sites.values(), key=lambda s: s.code) if s.server == fqdn]
 
     # Setup helpers (used by the topology loader) -----------------------------------------
     def install_site(self, hierarchy: Hierarchy, site: Site) -> Site:
@@ -137,13 +135,11 @@ class LabModel:
         """The ConfigMgr console ships the ConfigurationManager module (docs/configmgr-behaviour.md#powershell-module-and-remoting)."""
         host.console_module_path = CONSOLE_MODULE
         host.add_file(CONSOLE_MODULE, "# ConfigurationManager module (simulated)")
-        host.registry.set_value(r"HKLM:\SOFTWARE\WOW6432Node\Microsoft\ConfigMgr10\Setup",
-                                "UI Installation Directory", CONSOLE_DIR + "\\")
+        host.registry.set_value(r"HKLM:\SOFTWARE\WOW6432Node\Microsoft\ConfigMgr10\Setup", "UI Installation Directory", CONSOLE_DIR + "\\")
 
     # Queries ------------------------------------------------------------------------------
     def is_site_system(self, fqdn: str) -> bool:
-        return any(ss.role(ROLE_SITE_SYSTEM) for h in self.hierarchies for ss in h.site_systems.values()
-                   if ss.server == fqdn.lower())
+        return any(ss.role(ROLE_SITE_SYSTEM) for h in self.hierarchies for ss in h.site_systems.values() if ss.server == fqdn.lower())
 
     def dump(self) -> dict:
         """Deterministic state: sorted, no secrets, no timestamps or counters."""

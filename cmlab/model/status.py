@@ -26,9 +26,21 @@ MESSAGE_TYPE_DETAIL = 512
 # The 16 default tally intervals (SDK "About Configuration Manager tally intervals"): a query must
 # name one; each component has one summarizer row per interval.
 TALLY_INTERVALS = (
-    "0001128000100008", "0081128000100008", "0101128000100008", "0181128000100008", "0201128000100008",
-    "0281128000100008", "0001128000192000", "00011280001A2000", "00011280001B2000", "00011280001C2000",
-    "00011280001D2000", "00011280001E2000", "00011280001F2000", "000A470000284400", "000A4700002BC400",
+    "0001128000100008",
+    "0081128000100008",
+    "0101128000100008",
+    "0181128000100008",
+    "0201128000100008",
+    "0281128000100008",
+    "0001128000192000",
+    "00011280001A2000",
+    "00011280001B2000",
+    "00011280001C2000",
+    "00011280001D2000",
+    "00011280001E2000",
+    "00011280001F2000",
+    "000A470000284400",
+    "000A4700002BC400",
     "0001128000080008",
 )
 
@@ -56,15 +68,20 @@ class StatusMessage:
     component: str
     message_id: int
     severity: int
-    time: float                                   # seconds since the epoch, UTC
+    time: float  # seconds since the epoch, UTC
     message_type: int = MESSAGE_TYPE_MILESTONE
     module: str = "SMS Server"
     ins_strings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return {"record_id": self.record_id, "site_code": self.site_code, "machine": self.machine,
-                "component": self.component, "message_id": self.message_id,
-                "severity": SEVERITY_NAMES.get(self.severity, str(self.severity))}
+        return {
+            "record_id": self.record_id,
+            "site_code": self.site_code,
+            "machine": self.machine,
+            "component": self.component,
+            "message_id": self.message_id,
+            "severity": SEVERITY_NAMES.get(self.severity, str(self.severity)),
+        }
 
 
 class StatusMessages:
@@ -73,30 +90,61 @@ class StatusMessages:
     def __init__(self) -> None:
         self._messages: list[StatusMessage] = []
 
-    def raise_message(self, site_code: str, machine: str, component: str, message_id: int, severity: int,
-                      time: float, ins_strings: Iterable[str] = (), message_type: int = MESSAGE_TYPE_MILESTONE
-                      ) -> StatusMessage:
-        message = StatusMessage(len(self._messages) + 1, site_code.upper(), machine.lower(), component.upper(),
-                                message_id, severity, time, message_type, ins_strings=tuple(ins_strings))
+    def raise_message(
+        self,
+        site_code: str,
+        machine: str,
+        component: str,
+        message_id: int,
+        severity: int,
+        time: float,
+        ins_strings: Iterable[str] = (),
+        message_type: int = MESSAGE_TYPE_MILESTONE,
+    ) -> StatusMessage:
+        message = StatusMessage(
+            len(self._messages) + 1,
+            site_code.upper(),
+            machine.lower(),
+            component.upper(),
+            message_id,
+            severity,
+            time,
+            message_type,
+            ins_strings=tuple(ins_strings),
+        )
         self._messages.append(message)
         return message
 
-    def find(self, components: Iterable[str] | None = None, machines: Iterable[str] | None = None,
-             message_ids: Iterable[int] | None = None, severities: Iterable[int] | None = None,
-             site_codes: Iterable[str] | None = None, modules: Iterable[str] | None = None,
-             since: float | None = None) -> list[StatusMessage]:
+    def find(
+        self,
+        components: Iterable[str] | None = None,
+        machines: Iterable[str] | None = None,
+        message_ids: Iterable[int] | None = None,
+        severities: Iterable[int] | None = None,
+        site_codes: Iterable[str] | None = None,
+        modules: Iterable[str] | None = None,
+        since: float | None = None,
+    ) -> list[StatusMessage]:
         """Each filter is a list of alternatives (None = any); component, machine, site code and
         module take wildcards."""
+
         def any_match(patterns: Iterable[str] | None, value: str) -> bool:
             return patterns is None or any(wildcard_match(p, value) for p in patterns)
 
         ids = None if message_ids is None else set(message_ids)
         sev = None if severities is None else set(severities)
         comps, machs, sites, mods = (None if x is None else list(x) for x in (components, machines, site_codes, modules))
-        return [m for m in self._messages
-                if any_match(comps, m.component) and any_match(machs, m.machine) and any_match(sites, m.site_code)
-                and any_match(mods, m.module) and (ids is None or m.message_id in ids)
-                and (sev is None or m.severity in sev) and (since is None or m.time >= since)]
+        return [
+            m
+            for m in self._messages
+            if any_match(comps, m.component)
+            and any_match(machs, m.machine)
+            and any_match(sites, m.site_code)
+            and any_match(mods, m.module)
+            and (ids is None or m.message_id in ids)
+            and (sev is None or m.severity in sev)
+            and (since is None or m.time >= since)
+        ]
 
     def counts(self, site_code: str, machine: str, component: str) -> dict[int, int]:
         out = dict.fromkeys(SEVERITY_NAMES, 0)
@@ -119,12 +167,17 @@ class ComponentRow:
     component: str
     state: ComponentState = ComponentState.STARTED
     status: ComponentStatus = ComponentStatus.OK
-    type: int = 0                                  # 0 AUTOSTARTING
+    type: int = 0  # 0 AUTOSTARTING
     last_started: float | None = None
 
     def to_dict(self) -> dict:
-        return {"site_code": self.site_code, "machine": self.machine, "component": self.component,
-                "state": self.state.name, "status": self.status.name}
+        return {
+            "site_code": self.site_code,
+            "machine": self.machine,
+            "component": self.component,
+            "state": self.state.name,
+            "status": self.status.name,
+        }
 
 
 @dataclass
@@ -140,8 +193,15 @@ class ComponentSummary:
     def get(self, site_code: str, machine: str, component: str) -> ComponentRow | None:
         return self.rows.get(self._key(site_code, machine, component))
 
-    def set(self, site_code: str, machine: str, component: str, state: ComponentState | None = None,
-            status: ComponentStatus | None = None, started_at: float | None = None) -> ComponentRow:
+    def set(
+        self,
+        site_code: str,
+        machine: str,
+        component: str,
+        state: ComponentState | None = None,
+        status: ComponentStatus | None = None,
+        started_at: float | None = None,
+    ) -> ComponentRow:
         key = self._key(site_code, machine, component)
         row = self.rows.get(key)
         if row is None:
@@ -188,8 +248,13 @@ class Alert:
     params: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "type_instance_id": self.type_instance_id, "name": self.name,
-                "state": "active" if self.state == ALERT_ACTIVE else "canceled", "occurrences": self.occurrence_count}
+        return {
+            "id": self.id,
+            "type_instance_id": self.type_instance_id,
+            "name": self.name,
+            "state": "active" if self.state == ALERT_ACTIVE else "canceled",
+            "occurrences": self.occurrence_count,
+        }
 
 
 class Alerts:
@@ -198,13 +263,24 @@ class Alerts:
     def __init__(self) -> None:
         self._alerts: list[Alert] = []
 
-    def activate(self, type_id: int, instance: str, name: str, severity: int, site_code: str, now: float,
-                 params: Iterable[str] = ()) -> Alert:
+    def activate(
+        self, type_id: int, instance: str, name: str, severity: int, site_code: str, now: float, params: Iterable[str] = ()
+    ) -> Alert:
         """Raise an alert, or raise an existing one (same type and instance) again."""
         alert = self.get(type_id, instance)
         if alert is None:
-            alert = Alert(len(self._alerts) + 1, type_id, instance, name, severity, site_code.upper(), now,
-                          state_modified=now, first_activated=now, params=tuple(params))
+            alert = Alert(
+                len(self._alerts) + 1,
+                type_id,
+                instance,
+                name,
+                severity,
+                site_code.upper(),
+                now,
+                state_modified=now,
+                first_activated=now,
+                params=tuple(params),
+            )
             self._alerts.append(alert)
             return alert
         if alert.state != ALERT_ACTIVE:
@@ -221,8 +297,7 @@ class Alerts:
         return alert
 
     def get(self, type_id: int, instance: str) -> Alert | None:
-        return next((a for a in self._alerts if a.type_id == type_id and a.type_instance_id.lower() == instance.lower()),
-                    None)
+        return next((a for a in self._alerts if a.type_id == type_id and a.type_instance_id.lower() == instance.lower()), None)
 
     def all(self) -> list[Alert]:
         return list(self._alerts)

@@ -24,9 +24,12 @@ from .timing import RestartTiming
 VALUE_KINDS = ("String", "ExpandString", "DWord", "QWord", "MultiString", "Binary")
 
 _HIVES = {
-    "hklm": "HKEY_LOCAL_MACHINE", "hkey_local_machine": "HKEY_LOCAL_MACHINE",
-    "hkcu": "HKEY_CURRENT_USER", "hkey_current_user": "HKEY_CURRENT_USER",
-    "hku": "HKEY_USERS", "hkey_users": "HKEY_USERS",
+    "hklm": "HKEY_LOCAL_MACHINE",
+    "hkey_local_machine": "HKEY_LOCAL_MACHINE",
+    "hkcu": "HKEY_CURRENT_USER",
+    "hkey_current_user": "HKEY_CURRENT_USER",
+    "hku": "HKEY_USERS",
+    "hkey_users": "HKEY_USERS",
 }
 HIVE_DRIVES = {"HKEY_LOCAL_MACHINE": "HKLM", "HKEY_CURRENT_USER": "HKCU"}
 
@@ -43,7 +46,7 @@ def parse_registry_path(path: str) -> tuple[str, list[str]] | None:
     if hive is None:
         return None
     # "HKLM" without a colon is a relative file-system path in PowerShell, not the registry.
-    if head in ("hklm", "hkcu", "hku") and not text[len(head):].startswith(":"):
+    if head in ("hklm", "hkcu", "hku") and not text[len(head) :].startswith(":"):
         return None
     parts = [p for p in re.split(r"[\\/]+", match.group(2)) if p]
     return hive, parts
@@ -117,7 +120,7 @@ def _infer_kind(data: Any) -> str:
     return "String"
 
 
-RegistryWatcher = Callable[[str, list[str], str], None]     # (hive, key path parts, value name)
+RegistryWatcher = Callable[[str, list[str], str], None]  # (hive, key path parts, value name)
 
 
 class Registry:
@@ -157,7 +160,7 @@ class Registry:
         hive, parts = self._resolve(path)
         lowered = tuple(p.lower() for p in parts)
         for w_hive, prefix, callback in list(self._watchers):
-            if w_hive == hive and lowered[:len(prefix)] == prefix:
+            if w_hive == hive and lowered[: len(prefix)] == prefix:
                 callback(hive, parts, name)
 
     def get_value(self, path: str, name: str) -> Any:
@@ -177,8 +180,7 @@ class Registry:
 
     def to_dict(self) -> dict:
         # Only hives with content: keeps dumps short.
-        return {name: key.to_dict() for name, key in sorted(self._hives.items())
-                if key.subkeys() or key.values()}
+        return {name: key.to_dict() for name, key in sorted(self._hives.items()) if key.subkeys() or key.values()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,7 +205,7 @@ class Service:
 class LocalGroup:
     name: str
     description: str = ""
-    members: list[str] = field(default_factory=list)   # "DOMAIN\name", "HOST\name", "DOMAIN\HOST$"
+    members: list[str] = field(default_factory=list)  # "DOMAIN\name", "HOST\name", "DOMAIN\HOST$"
 
     def has_member(self, member: str) -> bool:
         return member.lower() in (m.lower() for m in self.members)
@@ -223,14 +225,14 @@ class LocalGroup:
 
 @dataclass
 class DomainUser:
-    name: str                        # sAMAccountName
+    name: str  # sAMAccountName
     fingerprint: PasswordFingerprint
 
 
 def _sub_authorities(seed: str) -> str:
     """Three 32-bit numbers for a fake but stable domain or machine SID."""
     digest = hashlib.sha256(seed.lower().encode()).digest()
-    return "-".join(str(int.from_bytes(digest[i:i + 4], "big")) for i in (0, 4, 8))
+    return "-".join(str(int.from_bytes(digest[i : i + 4], "big")) for i in (0, 4, 8))
 
 
 def _rid(name: str) -> int:
@@ -240,17 +242,21 @@ def _rid(name: str) -> int:
 
 # Well-known RIDs of a domain, and SIDs of BUILTIN local groups.
 _DOMAIN_RIDS = {"administrator": 500, "domain admins": 512, "domain users": 513, "domain computers": 515}
-BUILTIN_GROUP_SIDS = {"administrators": "S-1-5-32-544", "users": "S-1-5-32-545",
-                      "remote desktop users": "S-1-5-32-555", "remote management users": "S-1-5-32-580"}
+BUILTIN_GROUP_SIDS = {
+    "administrators": "S-1-5-32-544",
+    "users": "S-1-5-32-545",
+    "remote desktop users": "S-1-5-32-555",
+    "remote management users": "S-1-5-32-580",
+}
 
 
 @dataclass(frozen=True)
 class Principal:
     """A security principal as Get-LocalGroupMember shows it (LocalPrincipal)."""
 
-    name: str                        # 'LAB\\CAS$', 'SCP01\\Administrator'
-    object_class: str                # User / Group (computer accounts are users, see assumptions)
-    source: str                      # PrincipalSource: Local / ActiveDirectory / Unknown
+    name: str  # 'LAB\\CAS$', 'SCP01\\Administrator'
+    object_class: str  # User / Group (computer accounts are users, see assumptions)
+    source: str  # PrincipalSource: Local / ActiveDirectory / Unknown
     sid: str
 
 
@@ -262,7 +268,7 @@ class Domain:
         self.dns = dns.lower()
         self.users: dict[str, DomainUser] = {}
         self.groups: dict[str, list[str]] = {"Domain Admins": [], "Domain Users": []}
-        self.computers: dict[str, str] = {}       # lower sAMAccountName ('cas$') → as spelled ('CAS$')
+        self.computers: dict[str, str] = {}  # lower sAMAccountName ('cas$') → as spelled ('CAS$')
         self.sid = "S-1-5-21-" + _sub_authorities(self.dns)
 
     def add_computer(self, netbios_name: str) -> str:
@@ -277,7 +283,7 @@ class Domain:
         if key in self.users:
             found, object_class = self.users[key].name, "User"
         elif key in self.computers:
-            found, object_class = self.computers[key], "User"     # computer accounts list as users
+            found, object_class = self.computers[key], "User"  # computer accounts list as users
         else:
             group = next((g for g in self.groups if g.lower() == key), None)
             if group is None:
@@ -323,8 +329,8 @@ class Domain:
         }
 
 
-ServiceListener = Callable[[str], None]      # called with "started" or "stopped"
-PowerListener = Callable[[str], None]        # called with "shutdown" (going down) or "boot" (back up)
+ServiceListener = Callable[[str], None]  # called with "started" or "stopped"
+PowerListener = Callable[[str], None]  # called with "shutdown" (going down) or "boot" (back up)
 
 # Windows Server 2022 Datacenter, as Win32_OperatingSystem shows it (the lab's servers are alike).
 OS_CAPTION, OS_VERSION, OS_BUILD = "Microsoft Windows Server 2022 Datacenter", "10.0.20348", "20348"
@@ -333,8 +339,7 @@ OS_CAPTION, OS_VERSION, OS_BUILD = "Microsoft Windows Server 2022 Datacenter", "
 class WindowsHost:
     """One simulated Windows server."""
 
-    def __init__(self, fqdn: str, domain: Domain, address: str = "127.0.0.1",
-                 scheduler: Scheduler | None = None) -> None:
+    def __init__(self, fqdn: str, domain: Domain, address: str = "127.0.0.1", scheduler: Scheduler | None = None) -> None:
         self.fqdn = fqdn.lower()
         self.domain = domain
         self.address = address
@@ -346,19 +351,19 @@ class WindowsHost:
         # the host itself knows nothing about ConfigMgr).
         self.executive: Any = None
         self._service_listeners: dict[str, list[ServiceListener]] = {}
-        self.console_module_path: str | None = None   # ConfigurationManager.psd1 when the console is installed
+        self.console_module_path: str | None = None  # ConfigurationManager.psd1 when the console is installed
         self.registry = Registry()
         self.services: dict[str, Service] = {}
         self.local_groups: dict[str, LocalGroup] = {}
         self.fs = FileSystem(self.scheduler.clock.now)
         self.firewall = Firewall(default_rules())
-        self.time_zone_bias = 0          # minutes, UTC = local + bias (CMTrace "+BBB", docs/configmgr-behaviour.md#logs)
-        self.executive_timing: Any = None     # cmlab.model.timing.ExecutiveTiming from the topology, or None
+        self.time_zone_bias = 0  # minutes, UTC = local + bias (CMTrace "+BBB", docs/configmgr-behaviour.md#logs)
+        self.executive_timing: Any = None  # cmlab.model.timing.ExecutiveTiming from the topology, or None
         # Power: a host is up from the lab's start; Restart-Computer takes it down and up again.
         self.restart_timing = RestartTiming()
-        self.power_state = "running"           # running | shutting_down | down
+        self.power_state = "running"  # running | shutting_down | down
         self.boot_time = self.scheduler.clock.now()
-        self.restarts = 0                 # completed restarts since the lab started (the state dump shows it)
+        self.restarts = 0  # completed restarts since the lab started (the state dump shows it)
         self._power_listeners: list[PowerListener] = []
         # What every Windows Server has: .NET/SCHANNEL/WinHTTP keys (docs/configmgr-behaviour.md#tls-prerequisites),
         # the root certificates; the processes' view of the TLS settings is taken at boot.
@@ -366,14 +371,20 @@ class WindowsHost:
         self.net = NetSettings(self.registry)
         self.certificates = CertificateStores()
         self.certificates.install_well_known_roots()
-        self.add_local_group("Administrators", "Administrators have complete and unrestricted access to the computer/domain",
-                             [f"{self.netbios_name}\\Administrator", f"{domain.netbios}\\Domain Admins"])
-        self.add_local_group("Users", "Users are prevented from making accidental or intentional system-wide changes",
-                             [f"{domain.netbios}\\Domain Users"])
+        self.add_local_group(
+            "Administrators",
+            "Administrators have complete and unrestricted access to the computer/domain",
+            [f"{self.netbios_name}\\Administrator", f"{domain.netbios}\\Domain Admins"],
+        )
+        self.add_local_group(
+            "Users", "Users are prevented from making accidental or intentional system-wide changes", [f"{domain.netbios}\\Domain Users"]
+        )
         # WinRM lets its members in without administrator rights (docs/simulator-assumptions.md, "WinRM access").
-        self.add_local_group("Remote Management Users",
-                             "Members of this group can access WMI resources over management protocols (such as WS-"
-                             "Management via the Windows Remote Management service).")
+        self.add_local_group(
+            "Remote Management Users",
+            "Members of this group can access WMI resources over management protocols (such as WS-"
+            "Management via the Windows Remote Management service).",
+        )
 
     @property
     def netbios_name(self) -> str:
@@ -431,8 +442,10 @@ class WindowsHost:
 
     def _principal_by_sid(self, sid: str) -> Principal | None:
         candidates = [f"{self.netbios_name}\\Administrator", *(f"{self.netbios_name}\\{g.name}" for g in self.iter_groups())]
-        candidates += [f"{self.domain.netbios}\\{n}" for n in (*(u.name for u in self.domain.users.values()),
-                                                                 *self.domain.groups, *self.domain.computers.values())]
+        candidates += [
+            f"{self.domain.netbios}\\{n}"
+            for n in (*(u.name for u in self.domain.users.values()), *self.domain.groups, *self.domain.computers.values())
+        ]
         for name in candidates:
             principal = self.resolve_principal(name)
             if principal is not None and principal.sid == sid:
@@ -442,8 +455,7 @@ class WindowsHost:
     def member_principal(self, member: str) -> Principal:
         """A stored group member as a principal; one the lab cannot resolve keeps its name, with
         PrincipalSource Unknown and a SID derived from the name."""
-        return self.resolve_principal(member) or Principal(member, "User", "Unknown",
-                                                           f"{self.domain.sid}-{_rid(member)}")
+        return self.resolve_principal(member) or Principal(member, "User", "Unknown", f"{self.domain.sid}-{_rid(member)}")
 
     def is_local_admin(self, account: str) -> bool:
         """Direct membership, or through a domain group that is a member (one level, as AD nests)."""
@@ -461,8 +473,7 @@ class WindowsHost:
             return False
         for member in target.members:
             group = self.domain.split(member)
-            if (group and group[1] in self.domain.groups
-                    and parts[1].lower() in (m.lower() for m in self.domain.groups[group[1]])):
+            if group and group[1] in self.domain.groups and parts[1].lower() in (m.lower() for m in self.domain.groups[group[1]]):
                 return True
         return False
 

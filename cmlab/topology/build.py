@@ -14,8 +14,11 @@ from cmlab.model.sct import install_tool
 from .spec import TopologySpec
 
 # Services every simulated Windows server has (more come with roles).
-BASE_SERVICES = (("WinRM", "Windows Remote Management (WS-Management)"), ("MpsSvc", "Windows Defender Firewall"),
-                 ("LanmanServer", "Server"))
+BASE_SERVICES = (
+    ("WinRM", "Windows Remote Management (WS-Management)"),
+    ("MpsSvc", "Windows Defender Firewall"),
+    ("LanmanServer", "Server"),
+)
 
 
 def build_model(topology: TopologySpec, password: str) -> LabModel:
@@ -52,16 +55,27 @@ def build_model(topology: TopologySpec, password: str) -> LabModel:
         for path, text in spec.certificate_texts.items():
             host.add_file(path, text)
         if spec.winhttp_proxy:
-            host.registry.set_value(INTERNET_CONNECTIONS_KEY, WINHTTP_VALUE,
-                                    encode_winhttp(spec.winhttp_proxy, spec.winhttp_bypass, 1), "Binary")
-        host.booted()      # the settings above are the ones its processes start with
+            host.registry.set_value(
+                INTERNET_CONNECTIONS_KEY, WINHTTP_VALUE, encode_winhttp(spec.winhttp_proxy, spec.winhttp_bypass, 1), "Binary"
+            )
+        host.booted()  # the settings above are the ones its processes start with
     for hspec in topology.hierarchies:
         hierarchy = model.add_hierarchy(hspec.name)
         for sspec in hspec.sites:
-            model.install_site(hierarchy, Site(
-                code=sspec.code, name=sspec.name, type=sspec.type, server=sspec.server, provider=sspec.provider,
-                reporting_site_code=sspec.parent, install_dir=sspec.install_dir, version=sspec.version,
-                build_number=sspec.build_number))
+            model.install_site(
+                hierarchy,
+                Site(
+                    code=sspec.code,
+                    name=sspec.name,
+                    type=sspec.type,
+                    server=sspec.server,
+                    provider=sspec.provider,
+                    reporting_site_code=sspec.parent,
+                    install_dir=sspec.install_dir,
+                    version=sspec.version,
+                    build_number=sspec.build_number,
+                ),
+            )
         for user_site, user in hspec.accounts:
             hierarchy.new_account(user_site, user, password)
         hierarchy.set_telemetry_level(hspec.telemetry_level)
@@ -69,8 +83,7 @@ def build_model(topology: TopologySpec, password: str) -> LabModel:
         hierarchy.refuse_second_scp = hspec.refuse_second_scp
         hierarchy.administrative_users = dict(hspec.administrative_users)
         for ss_spec in hspec.site_systems:
-            ss = hierarchy.site_system(ss_spec.site, ss_spec.server) or \
-                hierarchy.create_site_system(ss_spec.site, ss_spec.server)
+            ss = hierarchy.site_system(ss_spec.site, ss_spec.server) or hierarchy.create_site_system(ss_spec.site, ss_spec.server)
             ss.use_machine_account, ss.account = not ss_spec.account, ss_spec.account
             ss.fdm_operation, ss.public_fqdn = ss_spec.fdm_operation, ss_spec.public_fqdn
             ss.proxy = ProxySettings(**ss_spec.proxy.__dict__)
@@ -81,7 +94,7 @@ def build_model(topology: TopologySpec, password: str) -> LabModel:
     model.configmgr_timing = topology.configmgr
     internet = dict(topology.internet)
     change = internet.pop("service_configuration_change", False)
-    model.internet.configure(internet, replace=True)   # the hierarchies' SCP services listen to it
+    model.internet.configure(internet, replace=True)  # the hierarchies' SCP services listen to it
     top = next((s for h in model.hierarchies for s in h.sites.values() if s.is_top_level), None)
     for spec in topology.hosts:
         if spec.service_connection_tool:
@@ -89,7 +102,7 @@ def build_model(topology: TopologySpec, password: str) -> LabModel:
             install_tool(model.hosts[spec.fqdn], spec.service_connection_tool, version)
     for hierarchy in model.hierarchies:
         hierarchy.installer.setup_installed(hierarchy)
-    if change:      # Microsoft changed its services before the lab started: the SCPs at work are notified
+    if change:  # Microsoft changed its services before the lab started: the SCPs at work are notified
         model.internet.configure({"service_configuration_change": True})
     return model
 

@@ -34,15 +34,21 @@ from .spec import (
     TopologyError,
 )
 
-ADMINISTRATIVE_ROLES = ("Full Administrator", "Read-only Analyst")   # the roles the lab knows (cmlab.cmdlets.rights)
+ADMINISTRATIVE_ROLES = ("Full Administrator", "Read-only Analyst")  # the roles the lab knows (cmlab.cmdlets.rights)
 
 _FQDN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _SITE_CODE = re.compile(r"^[A-Z0-9]{3}$")
 _NETBIOS = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,14}$")
 _USER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
 _ACCOUNT = re.compile(r"^[^\\/\s]+\\[^\\/]+$")
-_SITE_TYPES = {"cas": SiteType.CAS, "primary": SiteType.PRIMARY, "secondary": SiteType.SECONDARY,
-               4: SiteType.CAS, 2: SiteType.PRIMARY, 1: SiteType.SECONDARY}
+_SITE_TYPES = {
+    "cas": SiteType.CAS,
+    "primary": SiteType.PRIMARY,
+    "secondary": SiteType.SECONDARY,
+    4: SiteType.CAS,
+    2: SiteType.PRIMARY,
+    1: SiteType.SECONDARY,
+}
 _SERVICE_STATUSES = ("Running", "Stopped", "Paused")
 _START_TYPES = ("Automatic", "Manual", "Disabled")
 
@@ -99,7 +105,7 @@ def parse_topology(data: Any, source: str = "<topology>") -> Topology:
     version = top.get("version", int, 1)
     if version != 1:
         raise TopologyError(f"version: unsupported topology version {version} (this cmlab reads version 1)")
-    top.get("plugin", str, None)    # room for an inventory plugin key; cmlab ignores it
+    top.get("plugin", str, None)  # room for an inventory plugin key; cmlab ignores it
     domain = _domain(_Reader(top.get("domain", dict, required=True), "domain"))
     hosts = [_host(fqdn, spec) for fqdn, spec in _mapping(top, "hosts").items()]
     if not hosts:
@@ -120,10 +126,13 @@ def parse_topology(data: Any, source: str = "<topology>") -> Topology:
     return Topology(domain, hosts, hierarchies, faults, source, configmgr=timing, internet=internet, winrm=winrm)
 
 
-_TIMING_FIELDS = {"install_delay_seconds": "install_delay", "install_retry_seconds": "install_retry",
-                  "uninstall_delay_seconds": "uninstall_delay",
-                  "connectivity_check_interval_seconds": "connectivity_check_interval",
-                  "dmp_sync_interval_seconds": "dmp_sync_interval"}
+_TIMING_FIELDS = {
+    "install_delay_seconds": "install_delay",
+    "install_retry_seconds": "install_retry",
+    "uninstall_delay_seconds": "uninstall_delay",
+    "connectivity_check_interval_seconds": "connectivity_check_interval",
+    "dmp_sync_interval_seconds": "dmp_sync_interval",
+}
 
 
 def _configmgr(raw: dict) -> ConfigMgrTiming:
@@ -168,8 +177,7 @@ def _domain(r: _Reader) -> DomainSpec:
             raise TopologyError(f"{where}: user {name} is defined twice")
         users[name] = groups
     if "password" in r.data:
-        raise TopologyError("domain.password: passwords never go in the topology; the lab generates one at start "
-                            "(or set CMLAB_PASSWORD)")
+        raise TopologyError("domain.password: passwords never go in the topology; the lab generates one at start (or set CMLAB_PASSWORD)")
     r.finish()
     return DomainSpec(netbios, dns, admin, users)
 
@@ -212,8 +220,12 @@ def _host(fqdn: Any, spec: Any) -> HostSpec:
     services = []
     for i, raw in enumerate(r.get("services", list, [])):
         s = _Reader(raw, f"{where}.services[{i}]")
-        svc = ServiceSpec(s.get("name", str, required=True), s.get("display_name", str, None) or "",
-                          s.get("status", str, "Running"), s.get("start_type", str, "Automatic"))
+        svc = ServiceSpec(
+            s.get("name", str, required=True),
+            s.get("display_name", str, None) or "",
+            s.get("status", str, "Running"),
+            s.get("start_type", str, "Automatic"),
+        )
         svc.display_name = svc.display_name or svc.name
         if svc.status not in _SERVICE_STATUSES:
             raise TopologyError(f"{s.where}.status: one of {', '.join(_SERVICE_STATUSES)}")
@@ -223,10 +235,21 @@ def _host(fqdn: Any, spec: Any) -> HostSpec:
         services.append(svc)
     tool_raw = r.get("service_connection_tool", (str, dict), "")
     tool, tool_version = _tool(tool_raw, f"{where}.service_connection_tool")
-    host = HostSpec(fqdn.lower(), address, _port(r, "http_port", DEFAULT_HTTP_PORT),
-                    _port(r, "https_port", DEFAULT_HTTPS_PORT), groups, r.get("console", bool, False),
-                    members, registry, services, tool, tool_version, _sms_executive(r, where),
-                    r.get("time_zone_bias", int, 0))
+    host = HostSpec(
+        fqdn.lower(),
+        address,
+        _port(r, "http_port", DEFAULT_HTTP_PORT),
+        _port(r, "https_port", DEFAULT_HTTPS_PORT),
+        groups,
+        r.get("console", bool, False),
+        members,
+        registry,
+        services,
+        tool,
+        tool_version,
+        _sms_executive(r, where),
+        r.get("time_zone_bias", int, 0),
+    )
     if not -720 <= host.time_zone_bias <= 840:
         raise TopologyError(f"{where}.time_zone_bias: minutes between -720 and 840 (UTC = local time + bias)")
     host.missing_roots, host.expired_roots = _root_certificates(r.get("root_certificates", dict, {}), where)
@@ -367,7 +390,7 @@ def _hierarchy(name: Any, spec: Any, known: set[str], domain: DomainSpec) -> Hie
     codes = {s.code for s in sites}
     ordered: list[SiteSpec] = []
     pending = list(sites)
-    while pending:   # parents first
+    while pending:  # parents first
         ready = [s for s in pending if not s.parent or s.parent in {o.code for o in ordered}]
         if not ready:
             bad = pending[0]
@@ -377,8 +400,7 @@ def _hierarchy(name: Any, spec: Any, known: set[str], domain: DomainSpec) -> Hie
         pending = [s for s in pending if s not in ready]
     tops = [s.code for s in ordered if not s.parent]
     if len(tops) != 1:
-        raise TopologyError(f"{where}.sites: exactly one top-level site (without parent) is required, found "
-                            f"{', '.join(tops) or 'none'}")
+        raise TopologyError(f"{where}.sites: exactly one top-level site (without parent) is required, found {', '.join(tops) or 'none'}")
     for s in ordered:
         if s.type == SiteType.CAS and s.parent:
             raise TopologyError(f"{where}.sites.{s.code}: a CAS is always the top-level site (no parent)")
@@ -418,8 +440,7 @@ def _hierarchy(name: Any, spec: Any, known: set[str], domain: DomainSpec) -> Hie
         if not isinstance(user, str) or not _ACCOUNT.match(user):
             raise TopologyError(f"{where}.administrative_users: {user!r} must be DOMAIN\\user")
         if role not in ADMINISTRATIVE_ROLES:
-            raise TopologyError(f"{where}.administrative_users.{user}: one of {', '.join(ADMINISTRATIVE_ROLES)}, "
-                                f"not {role!r}")
+            raise TopologyError(f"{where}.administrative_users.{user}: one of {', '.join(ADMINISTRATIVE_ROLES)}, not {role!r}")
         admins[user] = role
     r.finish()
     return HierarchySpec(str(name), ordered, site_systems, accounts, level.capitalize(), services, refuse, admins)
@@ -439,8 +460,7 @@ def _site(code: str, raw: Any, where: str, known: set[str]) -> SiteSpec:
     for key, value in (("server", server), ("provider", provider)):
         if value not in known:
             raise TopologyError(f"{where}.{key}: {value} is not one of the hosts")
-    site = SiteSpec(code, r.get("name", str, f"Site {code}"), site_type, server, provider,
-                    r.get("parent", str, "").upper())
+    site = SiteSpec(code, r.get("name", str, f"Site {code}"), site_type, server, provider, r.get("parent", str, "").upper())
     site.install_dir = r.get("install_dir", str, site.install_dir)
     site.version = r.get("version", str, site.version)
     site.build_number = r.get("build_number", int, site.build_number)
@@ -463,8 +483,7 @@ def _site_system(raw: Any, where: str, codes: set[str], known: set[str], account
     proxy = r.get("proxy", dict, None)
     if proxy is not None:
         p = _Reader(proxy, f"{where}.proxy")
-        spec.proxy = ProxySettings(True, p.get("server", str, required=True), p.get("port", int, 80),
-                                   p.get("account", str, ""))
+        spec.proxy = ProxySettings(True, p.get("server", str, required=True), p.get("port", int, 80), p.get("account", str, ""))
         p.finish()
     for j, role_raw in enumerate(r.get("roles", list, [])):
         spec.roles.append(_role(role_raw, f"{where}.roles[{j}]"))
@@ -489,8 +508,9 @@ def _role(raw: Any, where: str) -> RoleSpec:
         props.append(Prop("OfflineMode", 0))
     for k, p in enumerate(r.get("props", list, [])):
         pr = _Reader(p, f"{where}.props[{k}]")
-        props.append(Prop(pr.get("name", str, required=True), pr.get("value", int, 0), pr.get("value1", str, ""),
-                          pr.get("value2", str, "")))
+        props.append(
+            Prop(pr.get("name", str, required=True), pr.get("value", int, 0), pr.get("value1", str, ""), pr.get("value2", str, ""))
+        )
         pr.finish()
     r.finish()
     return RoleSpec(name, props)

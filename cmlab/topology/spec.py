@@ -26,7 +26,7 @@ class DomainSpec:
     netbios: str
     dns: str
     admin_user: str
-    users: dict[str, list[str]] = field(default_factory=dict)   # user → domain groups
+    users: dict[str, list[str]] = field(default_factory=dict)  # user → domain groups
 
 
 @dataclass
@@ -52,8 +52,8 @@ class HostSpec:
     service_connection_tool: str = ""
     # its version; "" = the version of the lab's first hierarchy's top-level site
     service_connection_tool_version: str = ""
-    sms_executive: ExecutiveTiming | None = None   # thread pickup / stop delays (docs/configmgr-behaviour.md#sms-executive-threads)
-    time_zone_bias: int = 0              # minutes, UTC = local + bias (CMTrace "+BBB", docs/configmgr-behaviour.md#logs)
+    sms_executive: ExecutiveTiming | None = None  # thread pickup / stop delays (docs/configmgr-behaviour.md#sms-executive-threads)
+    time_zone_bias: int = 0  # minutes, UTC = local + bias (CMTrace "+BBB", docs/configmgr-behaviour.md#logs)
     # Root store variants (docs/configmgr-behaviour.md#tls-prerequisites): well-known roots left out, or
     # present only as an expired issue.
     missing_roots: list[str] = field(default_factory=list)
@@ -65,7 +65,7 @@ class HostSpec:
     # The WinHTTP proxy (`netsh winhttp set proxy`): "" = direct access
     winhttp_proxy: str = ""
     winhttp_bypass: str = ""
-    restart: RestartTiming | None = None          # Restart-Computer: shutdown delay, time down
+    restart: RestartTiming | None = None  # Restart-Computer: shutdown delay, time down
 
 
 @dataclass
@@ -91,7 +91,7 @@ class RoleSpec:
 class SiteSystemSpec:
     site: str
     server: str
-    account: str = ""                    # "" = the site server's computer account
+    account: str = ""  # "" = the site server's computer account
     fdm_operation: bool = False
     public_fqdn: str = ""
     proxy: ProxySettings = field(default_factory=ProxySettings)
@@ -103,9 +103,9 @@ class HierarchySpec:
     name: str
     sites: list[SiteSpec]
     site_systems: list[SiteSystemSpec] = field(default_factory=list)
-    accounts: list[tuple[str, str]] = field(default_factory=list)   # (site, DOMAIN\user)
-    telemetry_level: str = "Enhanced"                               # docs/configmgr-behaviour.md#usage-data-level default
-    cloud_services: list[str] = field(default_factory=list)         # e.g. tenant_attach (docs/configmgr-behaviour.md#internet-endpoints)
+    accounts: list[tuple[str, str]] = field(default_factory=list)  # (site, DOMAIN\user)
+    telemetry_level: str = "Enhanced"  # docs/configmgr-behaviour.md#usage-data-level default
+    cloud_services: list[str] = field(default_factory=list)  # e.g. tenant_attach (docs/configmgr-behaviour.md#internet-endpoints)
     # The SMS Provider refuses a second SCP in the hierarchy (assumption, docs/simulator-assumptions.md);
     # false lets tests prove the collection alone prevents two.
     refuse_second_scp: bool = True
@@ -130,7 +130,7 @@ class TopologySpec:
     faults: list[FaultSpec] = field(default_factory=list)
     source: str = "<topology>"
     configmgr: ConfigMgrTiming = field(default_factory=ConfigMgrTiming)
-    internet: dict = field(default_factory=dict)           # Internet.configure() document
+    internet: dict = field(default_factory=dict)  # Internet.configure() document
     # More Ansible host variables for the lab's inventory (fleets: each provider's SCP server).
     inventory_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The WinRM service's switches; Windows' defaults are all false (cmlab/wsman/server.py WINRM_SWITCHES).

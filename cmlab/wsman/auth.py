@@ -67,7 +67,7 @@ def _domain_matches(given: str | None, account_domain: str) -> bool:
     if given is None:
         return True
     if not account_domain:
-        return given == "."   # a local account: `user` or `.\user`
+        return given == "."  # a local account: `user` or `.\user`
     given, account_domain = given.lower(), account_domain.lower()
     # "lab.example" (DNS / UPN suffix) also names NetBIOS domain "LAB".
     return given == account_domain or given.split(".")[0] == account_domain.split(".")[0]
@@ -165,8 +165,8 @@ def _der_utf8_string(der: bytes) -> str | None:
     length, offset = der[1], 2
     if length & 0x80:
         count = length & 0x7F
-        length, offset = int.from_bytes(der[2:2 + count], "big"), 2 + count
-    value = der[offset:offset + length]
+        length, offset = int.from_bytes(der[2 : 2 + count], "big"), 2 + count
+    value = der[offset : offset + length]
     if len(value) != length:
         return None
     return value.decode("utf-8", errors="replace")
@@ -200,8 +200,8 @@ class NtlmAcceptor:
 
 @dataclass(frozen=True)
 class AuthResult:
-    principal: str | None                        # None: answer 401 with `headers`
-    headers: tuple[tuple[str, str], ...] = ()    # to add to the response either way
+    principal: str | None  # None: answer 401 with `headers`
+    headers: tuple[tuple[str, str], ...] = ()  # to add to the response either way
 
 
 REJECT = AuthResult(None, CHALLENGE_HEADERS)
@@ -217,9 +217,14 @@ class ConnectionAuth:
     (false on Windows unless configured): a disabled scheme is refused with a 401 that does not
     offer it."""
 
-    def __init__(self, users: Users, peer_certificate: bytes | None = None,
-                 login_allowed: Callable[[], bool] | None = None, allow_basic: bool = False,
-                 allow_certificate: bool = False) -> None:
+    def __init__(
+        self,
+        users: Users,
+        peer_certificate: bytes | None = None,
+        login_allowed: Callable[[], bool] | None = None,
+        allow_basic: bool = False,
+        allow_certificate: bool = False,
+    ) -> None:
         self._users = users
         self._peer_certificate = peer_certificate
         self._login_allowed = login_allowed or (lambda: True)
@@ -227,7 +232,7 @@ class ConnectionAuth:
         self.allow_certificate = allow_certificate
         self.challenge = CHALLENGE_HEADERS if allow_basic else NEGOTIATE_ONLY
         self._pending: NtlmAcceptor | None = None
-        self.session: NtlmAcceptor | None = None   # completed NTLM context: used for encryption
+        self.session: NtlmAcceptor | None = None  # completed NTLM context: used for encryption
         self.session_principal: str | None = None
 
     def authenticate(self, authorization: str | None) -> AuthResult:

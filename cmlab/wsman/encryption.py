@@ -50,15 +50,26 @@ def is_encrypted(content_type: str | None) -> bool:
 
 def encrypt(ctx: SessionSecurity, plaintext: bytes) -> bytes:
     wrapped = ctx.wrap_winrm(plaintext)
-    return b"".join([
-        _BOUNDARY, b"\r\n",
-        b"\tContent-Type: ", PROTOCOL.encode(), b"\r\n",
-        b"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=", str(len(plaintext)).encode(), b"\r\n",
-        _BOUNDARY, b"\r\n",
-        _PART_HEADER,
-        struct.pack("<I", len(wrapped.header)), wrapped.header, wrapped.data,
-        _BOUNDARY, b"--\r\n",
-    ])
+    return b"".join(
+        [
+            _BOUNDARY,
+            b"\r\n",
+            b"\tContent-Type: ",
+            PROTOCOL.encode(),
+            b"\r\n",
+            b"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=",
+            str(len(plaintext)).encode(),
+            b"\r\n",
+            _BOUNDARY,
+            b"\r\n",
+            _PART_HEADER,
+            struct.pack("<I", len(wrapped.header)),
+            wrapped.header,
+            wrapped.data,
+            _BOUNDARY,
+            b"--\r\n",
+        ]
+    )
 
 
 def decrypt(ctx: SessionSecurity, body: bytes) -> bytes:
@@ -76,11 +87,11 @@ def decrypt(ctx: SessionSecurity, body: bytes) -> bytes:
             raise EncryptionError("no OriginalContent Length")
         if not payload.startswith(_PART_HEADER):
             raise EncryptionError("no application/octet-stream part")
-        payload = payload[len(_PART_HEADER):]
+        payload = payload[len(_PART_HEADER) :]
         if len(payload) < 4:
             raise EncryptionError("truncated encrypted payload")
         (sig_len,) = struct.unpack("<I", payload[:4])
-        signature, sealed = payload[4:4 + sig_len], payload[4 + sig_len:]
+        signature, sealed = payload[4 : 4 + sig_len], payload[4 + sig_len :]
         try:
             message = ctx.unwrap_winrm(signature, sealed)
         except Exception as exc:  # pyspnego raises several types for a bad signature

@@ -24,8 +24,8 @@ VALIDITY = datetime.timedelta(days=3 * 365)
 
 @dataclass(frozen=True)
 class CertPaths:
-    cert: str   # PEM certificate (server certs: leaf + CA chain)
-    key: str    # PEM private key, unencrypted, mode 0600
+    cert: str  # PEM certificate (server certs: leaf + CA chain)
+    key: str  # PEM private key, unencrypted, mode 0600
 
 
 def _safe(name: str) -> str:
@@ -37,13 +37,11 @@ def _write(path: Path, data: bytes, private: bool = False) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
-    os.replace(tmp, path)   # never leave a half-written PEM for a concurrent reader
+    os.replace(tmp, path)  # never leave a half-written PEM for a concurrent reader
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
 
 
 def _load(paths: CertPaths) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
@@ -81,9 +79,15 @@ def ensure_ca(directory: str | os.PathLike[str], name: str = "cmlab Lab Root CA"
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
-                encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -112,9 +116,7 @@ def _issue(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.SubjectAlternativeName(san), critical=False)
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     _write(Path(paths.key), _key_pem(key), private=True)
@@ -165,5 +167,4 @@ def ensure_client_cert(
     out.mkdir(parents=True, exist_ok=True)
     ca = ca or ensure_ca(out)
     san: list[x509.GeneralName] = [x509.OtherName(UPN_OID, _der_utf8_string(upn))]
-    return _issue(out, f"client-{_safe(upn.lower())}", common_name or upn.split("@")[0], san,
-                  ExtendedKeyUsageOID.CLIENT_AUTH, ca)
+    return _issue(out, f"client-{_safe(upn.lower())}", common_name or upn.split("@")[0], san, ExtendedKeyUsageOID.CLIENT_AUTH, ca)

@@ -85,8 +85,13 @@ def _error_category(message: str) -> tuple[ErrorCategoryInfo, None, str]:
     makes them for an unknown command and for anything else a script writes or throws."""
     unknown = _NOT_RECOGNIZED.match(message)
     if unknown:
-        return (ErrorCategoryInfo(Category=ErrorCategory.ObjectNotFound, Reason="CommandNotFoundException",
-                                  TargetName=unknown.group(1), TargetType="String"), None, "CommandNotFoundException")
+        return (
+            ErrorCategoryInfo(
+                Category=ErrorCategory.ObjectNotFound, Reason="CommandNotFoundException", TargetName=unknown.group(1), TargetType="String"
+            ),
+            None,
+            "CommandNotFoundException",
+        )
     return ErrorCategoryInfo(Category=ErrorCategory.NotSpecified, Reason="RuntimeException"), None, "RuntimeException"
 
 
@@ -110,7 +115,7 @@ class PsrpShell:
         self._dispatcher = dispatcher
         self._cond = threading.Condition()
         self._pool = ServerRunspacePool()
-        self._out: dict[uuid.UUID | None, bytearray] = {}   # pending payload bytes: pool (None) or pipeline
+        self._out: dict[uuid.UUID | None, bytearray] = {}  # pending payload bytes: pool (None) or pipeline
         self._runs: dict[uuid.UUID, _Run] = {}
         self._closed = False
         # What the pool's runspace keeps between pipelines (imported modules, PowerShell drives):
@@ -217,19 +222,17 @@ class PsrpShell:
         run.started = True
         run.pipeline.start()
         self._flush()
-        threading.Thread(target=self._execute, args=(run,), name=f"psrp-{self._host}-{run.pipeline.pipeline_id}",
-                         daemon=True).start()
+        threading.Thread(target=self._execute, args=(run,), name=f"psrp-{self._host}-{run.pipeline.pipeline_id}", daemon=True).start()
 
     def _execute(self, run: _Run) -> None:
         stdin = "\n".join(run.lines).encode("utf-8")
         try:
-            outcome = self._dispatcher.run(self._host, command_line(run.script), stdin, runspace=self.runspace,
-                                           identity=self.owner)
-        except Exception as exc:   # a dispatcher bug must not leave the client polling forever
+            outcome = self._dispatcher.run(self._host, command_line(run.script), stdin, runspace=self.runspace, identity=self.owner)
+        except Exception as exc:  # a dispatcher bug must not leave the client polling forever
             log.exception("dispatcher failed on host %s (PSRP)", self._host)
             outcome = CommandOutcome(stderr=f"cmlab dispatcher error: {type(exc).__name__}".encode(), rc=1)
         with self._cond:
-            if run.pipeline.pipeline_id not in self._runs:   # stopped meanwhile
+            if run.pipeline.pipeline_id not in self._runs:  # stopped meanwhile
                 return
             try:
                 self._report(run, outcome)
@@ -243,7 +246,7 @@ class PsrpShell:
         text = outcome.stdout.decode("utf-8", errors="replace")
         lines = text.replace("\r\n", "\n").split("\n")
         if lines and lines[-1] == "":
-            lines.pop()   # powershell.exe ends every output object with a newline
+            lines.pop()  # powershell.exe ends every output object with a newline
         for line in lines:
             pipeline.write_output(line)
         for message in error_messages(outcome.stderr):

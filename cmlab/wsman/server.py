@@ -36,19 +36,19 @@ FAULT_POLL_SECONDS = 0.5
 # Seconds a keep-alive connection may sit idle. Long: an NTLM client whose connection was dropped
 # re-authenticates on a new socket but replays a body sealed with the old context, which fails (400).
 IDLE_CONNECTION_TIMEOUT = 3600.0
-MAX_BODY = 64 * 1024 * 1024       # sanity cap only; WS-Man MaxEnvelopeSize is NOT enforced (§1.6)
-_DROP = 0                         # _process: answer nothing and drop the connection (host_down struck)
+MAX_BODY = 64 * 1024 * 1024  # sanity cap only; WS-Man MaxEnvelopeSize is NOT enforced (§1.6)
+_DROP = 0  # _process: answer nothing and drop the connection (host_down struck)
 
 
 @dataclass
 class ListenerConfig:
-    host_name: str                  # simulated host FQDN, e.g. "cas.lab.example"
+    host_name: str  # simulated host FQDN, e.g. "cas.lab.example"
     bind: str = "127.0.0.1"
-    port: int = 0                   # 0 = ephemeral; the real port is WSManListener.port after start()
-    scheme: str = "http"            # "http" | "https"
-    certfile: str | None = None     # https server certificate chain (PEM)
+    port: int = 0  # 0 = ephemeral; the real port is WSManListener.port after start()
+    scheme: str = "http"  # "http" | "https"
+    certfile: str | None = None  # https server certificate chain (PEM)
     keyfile: str | None = None
-    client_ca: str | None = None    # https: accept client certificates issued by this CA
+    client_ca: str | None = None  # https: accept client certificates issued by this CA
     # The WinRM service's configuration, false as on Windows (docs/cmlab-wsman.md "Windows' defaults"):
     # Service/Auth/Basic, Service/AllowUnencrypted (plain bodies over http), Service/Auth/Certificate.
     allow_basic: bool = False
@@ -111,7 +111,7 @@ class WSManListener:
         self._port = config.port
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        self._wake_r: socket.socket | None = None   # stop() writes to _wake_w to end the select
+        self._wake_r: socket.socket | None = None  # stop() writes to _wake_w to end the select
         self._wake_w: socket.socket | None = None
 
     # -- public ---------------------------------------------------------------------------------
@@ -137,9 +137,7 @@ class WSManListener:
         self._listening = True
         self._stopping.clear()
         self._wake_r, self._wake_w = socket.socketpair()
-        self._thread = threading.Thread(
-            target=self._accept_loop, name=f"wsman-{self.config.host_name}-{self._port}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._accept_loop, name=f"wsman-{self.config.host_name}-{self._port}", daemon=True)
         self._thread.start()
         log.info("WinRM listener for %s on %s", self.config.host_name, self.url)
 
@@ -197,7 +195,7 @@ class WSManListener:
             server.server_bind()
             server.server_activate()
             server.socket.setblocking(False)
-        except OSError as exc:   # the port is busy for a moment: try again on the next poll
+        except OSError as exc:  # the port is busy for a moment: try again on the next poll
             log.warning("%s: cannot reopen port %d yet: %s", self.config.host_name, self._port, exc)
             server.socket.close()
             return False
@@ -206,7 +204,7 @@ class WSManListener:
 
     def _accept_one(self, server: _Server) -> None:
         try:
-            conn, addr = server.socket.accept()   # non-blocking: the client may have gone already
+            conn, addr = server.socket.accept()  # non-blocking: the client may have gone already
         except OSError:
             return
         if self._host_down():
@@ -237,7 +235,7 @@ class WSManListener:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.config.certfile or "", self.config.keyfile)
         if self.config.client_ca:
-            ctx.verify_mode = ssl.CERT_OPTIONAL   # certificate auth is one choice among several
+            ctx.verify_mode = ssl.CERT_OPTIONAL  # certificate auth is one choice among several
             ctx.load_verify_locations(self.config.client_ca)
         return ctx
 
@@ -247,11 +245,11 @@ class WSManListener:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"      # keep-alive: NTLM authenticates the connection
+    protocol_version = "HTTP/1.1"  # keep-alive: NTLM authenticates the connection
     server_version = "Microsoft-HTTPAPI/2.0"
     sys_version = ""
     timeout = IDLE_CONNECTION_TIMEOUT
-    disable_nagle_algorithm = True     # headers and body are separate writes: avoid the 40 ms stall
+    disable_nagle_algorithm = True  # headers and body are separate writes: avoid the 40 ms stall
     server: _Server
 
     # -- connection lifecycle -------------------------------------------------------------------
@@ -267,9 +265,13 @@ class _Handler(BaseHTTPRequestHandler):
             peer_cert = self.request.getpeercert(binary_form=True)
         host, faults = self.listener.config.host_name, self.listener.faults
         config = self.listener.config
-        self.auth = ConnectionAuth(self.listener.users, peer_cert,
-                                   login_allowed=lambda: faults.fire(host, "bad_credentials") is None,
-                                   allow_basic=config.allow_basic, allow_certificate=config.allow_certificate)
+        self.auth = ConnectionAuth(
+            self.listener.users,
+            peer_cert,
+            login_allowed=lambda: faults.fire(host, "bad_credentials") is None,
+            allow_basic=config.allow_basic,
+            allow_certificate=config.allow_certificate,
+        )
         self.listener._track(self._raw)
         super().setup()
 
@@ -374,7 +376,7 @@ class _Handler(BaseHTTPRequestHandler):
         listener = self.listener
         host = listener.config.host_name
         delay = listener.faults.fire(host, "delay", phase)
-        if delay is not None:       # held past the client's read timeout; the request itself goes on
+        if delay is not None:  # held past the client's read timeout; the request itself goes on
             time.sleep(float(delay.options.get("seconds", 1.0)))
         if listener.faults.peek(host, "host_down") is not None:
             return _DROP, b"", "", ()
@@ -401,9 +403,7 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return self.rfile.read(length) if length else b""
 
-    def _reply(
-        self, status: int, body: bytes, content_type: str, headers: tuple[tuple[str, str], ...] = ()
-    ) -> None:
+    def _reply(self, status: int, body: bytes, content_type: str, headers: tuple[tuple[str, str], ...] = ()) -> None:
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)

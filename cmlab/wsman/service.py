@@ -24,8 +24,8 @@ DEFAULT_OPERATION_TIMEOUT = 60.0  # WinRM's MaxTimeoutms default when the client
 class Reply:
     status: int
     body: bytes
-    action: str = ""   # short WS-Man action name (Create, Command, ...), for per-action accounting
-    completed: bool = False   # a Receive that carries a WinRS command's exit code (its output is complete)
+    action: str = ""  # short WS-Man action name (Create, Command, ...), for per-action accounting
+    completed: bool = False  # a Receive that carries a WinRS command's exit code (its output is complete)
 
 
 def long_poll_budget(operation_timeout: float | None) -> float:
@@ -47,10 +47,10 @@ class WinRSService:
         self._host = host_name
         self._accounting = accounting
         self._faults = faults
-        self._address = address   # the listener URL, for x:ResourceCreated/a:Address
+        self._address = address  # the listener URL, for x:ResourceCreated/a:Address
         self._authorizer = dispatcher if isinstance(dispatcher, Authorizer) else None
         self.shells = ShellTable(host_name, dispatcher)
-        self.psrp_shells = PsrpShellTable(host_name, dispatcher)   # PSRP runspace pools
+        self.psrp_shells = PsrpShellTable(host_name, dispatcher)  # PSRP runspace pools
         self._handlers: dict[str, Callable[[soap.WsmanRequest, str, str], str]] = {
             winrs.ACTION_CREATE: self._create,
             winrs.ACTION_COMMAND: self._command,
@@ -132,9 +132,7 @@ class WinRSService:
         spec = winrs.parse_create(request.body)
         shell = self.shells.create(principal, client_ip)
         self._accounting.charge(self._host, "shell_create")
-        return winrs.create_response(
-            shell_id=shell.id, address=self._address(), owner=principal, client_ip=client_ip, spec=spec
-        )
+        return winrs.create_response(shell_id=shell.id, address=self._address(), owner=principal, client_ip=client_ip, spec=spec)
 
     def _command(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
         shell = self.shells.get(self._shell_id(request))
@@ -147,7 +145,7 @@ class WinRSService:
         )
         self._accounting.host(self._host).add_command()
         if not skip_cmd_shell:
-            self._accounting.charge(self._host, "process_start")   # cmd.exe /c
+            self._accounting.charge(self._host, "process_start")  # cmd.exe /c
         return winrs.command_response(command.id)
 
     def _send(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
@@ -185,7 +183,6 @@ class WinRSService:
         self.shells.delete(self._shell_id(request))
         return ""
 
-
     # -- PSRP (cmlab/wsman/psrp.py): the same verbs on the Microsoft.PowerShell resource URI --------
 
     def _psrp_shell(self, request: soap.WsmanRequest) -> PsrpShell:
@@ -203,8 +200,9 @@ class WinRSService:
         self._accounting.charge(self._host, "shell_create")
         self._accounting.charge(self._host, "powershell_start")
         shell.open(spec.creation_xml)
-        return winrs.create_response(shell_id=shell.id, address=self._address(), owner=principal, client_ip=client_ip,
-                                     spec=spec, resource_uri=RESOURCE_PSRP)
+        return winrs.create_response(
+            shell_id=shell.id, address=self._address(), owner=principal, client_ip=client_ip, spec=spec, resource_uri=RESOURCE_PSRP
+        )
 
     def _psrp_command(self, request: soap.WsmanRequest, principal: str, client_ip: str) -> str:
         shell = self._psrp_shell(request)

@@ -110,9 +110,7 @@ class Command:
         self._started = True
         stdin = bytes(self._stdin)
         self._stdin = bytearray()
-        worker = threading.Thread(
-            target=self._run, args=(stdin,), name=f"winrs-{self._host}-{self.id[:8]}", daemon=True
-        )
+        worker = threading.Thread(target=self._run, args=(stdin,), name=f"winrs-{self._host}-{self.id[:8]}", daemon=True)
         worker.start()
 
     def _run(self, stdin: bytes) -> None:
@@ -140,8 +138,12 @@ class Shell:
 
     def start_command(self, command_line: str, *, console_mode_stdin: bool, skip_cmd_shell: bool) -> Command:
         command = Command(
-            self._host, command_line, self._dispatcher,
-            console_mode_stdin=console_mode_stdin, skip_cmd_shell=skip_cmd_shell, owner=self.owner,
+            self._host,
+            command_line,
+            self._dispatcher,
+            console_mode_stdin=console_mode_stdin,
+            skip_cmd_shell=skip_cmd_shell,
+            owner=self.owner,
         )
         with self._lock:
             self._commands[command.id] = command

@@ -47,8 +47,8 @@ class WsmanRequest:
     resource_uri: str
     operation_timeout: float | None
     selectors: dict[str, str] = field(default_factory=dict)
-    options: dict[str, str] = field(default_factory=dict)   # keys upper-cased: option names are case-insensitive
-    body: ET.Element | None = None                          # the s:Body element
+    options: dict[str, str] = field(default_factory=dict)  # keys upper-cased: option names are case-insensitive
+    body: ET.Element | None = None  # the s:Body element
 
     def option(self, name: str, default: str | None = None) -> str | None:
         return self.options.get(name.upper(), default)
@@ -147,9 +147,9 @@ class WsmanFault:
     """A WS-Management fault; always sent with HTTP 500 (a 200 fault is invisible to pywinrm, §1.10)."""
 
     wsman_code: int
-    subcode: str                    # qualified with the response prefixes, e.g. "w:TimedOut"
+    subcode: str  # qualified with the response prefixes, e.g. "w:TimedOut"
     reason: str
-    code: str = "s:Receiver"        # or "s:Sender"
+    code: str = "s:Receiver"  # or "s:Sender"
 
     def to_xml(self, relates_to: str, machine: str) -> bytes:
         reason = escape(self.reason)
@@ -170,7 +170,8 @@ class WsmanFault:
 
 # The faults this server produces. Codes are Windows' ERROR_WSMAN_* values.
 TIMED_OUT = WsmanFault(
-    2150858793, "w:TimedOut",
+    2150858793,
+    "w:TimedOut",
     "The WS-Management service cannot complete the operation within the time specified in OperationTimeout.  ",
 )
 
@@ -182,7 +183,8 @@ ACCESS_DENIED = WsmanFault(5, "w:AccessDenied", "Access is denied. ")
 
 def unknown_shell(shell_id: str) -> WsmanFault:
     return WsmanFault(
-        2150858843, "w:InvalidSelectors",
+        2150858843,
+        "w:InvalidSelectors",
         "The request for the Windows Remote Shell with ShellId "
         f"{shell_id} failed because the shell was not found on the server. "
         "Possible causes are: the specified ShellId is incorrect or the shell no longer exists on the server. "
@@ -193,7 +195,8 @@ def unknown_shell(shell_id: str) -> WsmanFault:
 
 def unknown_command(command_id: str) -> WsmanFault:
     return WsmanFault(
-        2150858843, "w:InvalidSelectors",
+        2150858843,
+        "w:InvalidSelectors",
         f"The request for the command with CommandId {command_id} failed because the command was not found. ",
         code="s:Sender",
     )
@@ -201,7 +204,8 @@ def unknown_command(command_id: str) -> WsmanFault:
 
 def action_not_supported(action: str) -> WsmanFault:
     return WsmanFault(
-        2150858753, "a:ActionNotSupported",
+        2150858753,
+        "a:ActionNotSupported",
         f"The WS-Management service cannot process the request. The action {action} is not supported. ",
         code="s:Sender",
     )
@@ -209,7 +213,8 @@ def action_not_supported(action: str) -> WsmanFault:
 
 def resource_not_found(resource_uri: str) -> WsmanFault:
     return WsmanFault(
-        2150858752, "w:DestinationUnreachable",
+        2150858752,
+        "w:DestinationUnreachable",
         "The WS-Management service cannot process the request. The service cannot find the resource "
         f"identified by the resource URI {resource_uri} and selectors. ",
         code="s:Sender",
@@ -218,7 +223,8 @@ def resource_not_found(resource_uri: str) -> WsmanFault:
 
 def schema_validation(detail: str) -> WsmanFault:
     return WsmanFault(
-        2150858817, "w:SchemaValidationError",
+        2150858817,
+        "w:SchemaValidationError",
         f"The SOAP XML in the message does not match the corresponding XML schema definition. {detail} ",
         code="s:Sender",
     )

@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape, quoteattr
 from cmlab.wsman.soap import NS_SHELL, MalformedRequest, qname
 
 RESOURCE_CMD = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd"
-NS_POWERSHELL = "http://schemas.microsoft.com/powershell"   # PSRP's creationXml
+NS_POWERSHELL = "http://schemas.microsoft.com/powershell"  # PSRP's creationXml
 
 ACTION_CREATE = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create"
 ACTION_DELETE = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Delete"
@@ -52,8 +52,8 @@ class ShellSpec:
     output_streams: str = "stdout stderr"
     working_directory: str | None = None
     environment: dict[str, str] = field(default_factory=dict)
-    shell_id: str | None = None       # PSRP: the client names its runspace pool
-    creation_xml: bytes = b""         # PSRP: the pool's opening fragments
+    shell_id: str | None = None  # PSRP: the client names its runspace pool
+    creation_xml: bytes = b""  # PSRP: the pool's opening fragments
 
 
 def _base64(text: str | None, what: str) -> bytes:
@@ -65,10 +65,7 @@ def _base64(text: str | None, what: str) -> bytes:
 
 def parse_create(body: ET.Element | None) -> ShellSpec:
     shell = _child(body, "Shell")
-    env = {
-        var.get("Name", ""): var.text or ""
-        for var in shell.iterfind(f"{_sh('Environment')}/{_sh('Variable')}")
-    }
+    env = {var.get("Name", ""): var.text or "" for var in shell.iterfind(f"{_sh('Environment')}/{_sh('Variable')}")}
     return ShellSpec(
         input_streams=_text(shell.find(_sh("InputStreams"))) or "stdin",
         output_streams=_text(shell.find(_sh("OutputStreams"))) or "stdout stderr",
@@ -109,13 +106,15 @@ def parse_send(body: ET.Element | None) -> list[StdinChunk]:
     chunks: list[StdinChunk] = []
     for stream in _child(body, "Send").iterfind(_sh("Stream")):
         data = _base64(stream.text, "stdin")
-        chunks.append(StdinChunk(
-            command_id=stream.get("CommandId", ""),
-            stream=stream.get("Name", "stdin"),
-            data=data,
-            # ansible omits End on all but the last chunk (§1.6): missing means false.
-            end=stream.get("End", "false").strip().lower() == "true",
-        ))
+        chunks.append(
+            StdinChunk(
+                command_id=stream.get("CommandId", ""),
+                stream=stream.get("Name", "stdin"),
+                data=data,
+                # ansible omits End on all but the last chunk (§1.6): missing means false.
+                end=stream.get("End", "false").strip().lower() == "true",
+            )
+        )
     return chunks
 
 
@@ -135,8 +134,7 @@ def parse_signal(body: ET.Element | None) -> tuple[str, str]:
 # Responses (inner XML of s:Body, with the prefixes declared by soap.envelope)
 
 
-def create_response(*, shell_id: str, address: str, owner: str, client_ip: str, spec: ShellSpec,
-                    resource_uri: str = RESOURCE_CMD) -> str:
+def create_response(*, shell_id: str, address: str, owner: str, client_ip: str, spec: ShellSpec, resource_uri: str = RESOURCE_CMD) -> str:
     # pywinrm takes the first element anywhere with Name="ShellId": the w:Selector is mandatory (§1.4).
     return (
         "<x:ResourceCreated>"
@@ -186,8 +184,7 @@ def receive_response(command_id: str, stdout: bytes, stderr: bytes, exit_code: i
         parts.append(f'<rsp:Stream Name="stdout" CommandId={cid} End="true"/>')
         parts.append(f'<rsp:Stream Name="stderr" CommandId={cid} End="true"/>')
         parts.append(
-            f'<rsp:CommandState CommandId={cid} State="{STATE_DONE}">'
-            f"<rsp:ExitCode>{int(exit_code)}</rsp:ExitCode></rsp:CommandState>"
+            f'<rsp:CommandState CommandId={cid} State="{STATE_DONE}"><rsp:ExitCode>{int(exit_code)}</rsp:ExitCode></rsp:CommandState>'
         )
     parts.append("</rsp:ReceiveResponse>")
     return "".join(parts)

@@ -22,8 +22,12 @@ class ActionModule(ConfigMgrAction):
     }
 
     def desired(self, args):
-        return {**args, "name": _validation.account(args["name"], "name"), "site_code": _validation.site_code(args["site_code"]),
-                "password": _validation.secret(args["password"], "password")}
+        return {
+            **args,
+            "name": _validation.account(args["name"], "name"),
+            "site_code": _validation.site_code(args["site_code"]),
+            "password": _validation.secret(args["password"], "password"),
+        }
 
     def read_plan(self, want):
         # The account at every site that has it (SMS_SCI_Reserved: one instance per site).
@@ -39,16 +43,26 @@ class ActionModule(ConfigMgrAction):
             # Exactly one object: the account at this site (by name, Get-CMAccount returns one per site), named
             # literally (-UserName takes wildcards; a backtick, legal in an account name, is their escape).
             plan.add("account", "Get-CMAccount", {"UserName": stored, "SiteCode": site, "DisableWildcardHandling": True})
-            plan.write("remove", "Remove-CMAccount", {"InputObject": ref("account"), "Force": True},
-                       does=f"remove the ConfigMgr account {stored} (site {site})")
+            plan.write(
+                "remove",
+                "Remove-CMAccount",
+                {"InputObject": ref("account"), "Force": True},
+                does=f"remove the ConfigMgr account {stored} (site {site})",
+            )
         elif kind == "new":
-            plan.write("new", "New-CMAccount", {"UserName": want["name"], "SiteCode": site,
-                                                "Password": plan.add_secret("password", want["password"])},
-                       does=f"create the ConfigMgr account {want['name']} (site {site})")
+            plan.write(
+                "new",
+                "New-CMAccount",
+                {"UserName": want["name"], "SiteCode": site, "Password": plan.add_secret("password", want["password"])},
+                does=f"create the ConfigMgr account {want['name']} (site {site})",
+            )
         else:
-            plan.write("set", "Set-CMAccount", {"UserName": stored, "SiteCode": site,
-                                                "Password": plan.add_secret("password", want["password"])},
-                       does=f"set the password of the ConfigMgr account {stored} (site {site})")
+            plan.write(
+                "set",
+                "Set-CMAccount",
+                {"UserName": stored, "SiteCode": site, "Password": plan.add_secret("password", want["password"])},
+                does=f"set the password of the ConfigMgr account {stored} (site {site})",
+            )
         return plan
 
 
@@ -73,5 +87,11 @@ def decide(want: dict, hierarchy: _hierarchy.Hierarchy) -> Decision:
         elif want["password"] and want["update_password"] == "always":
             # The password cannot be read back to compare: "always" resets it on every run.
             changes, password_updated = ("set", site, found.user_name), True
-    return Decision(before=before, after=after, changed=changes is not None, diff_header=f"ConfigMgr account {name}",
-                    changes=changes, result={"password_updated": password_updated})
+    return Decision(
+        before=before,
+        after=after,
+        changed=changes is not None,
+        diff_header=f"ConfigMgr account {name}",
+        changes=changes,
+        result={"password_updated": password_updated},
+    )

@@ -38,22 +38,25 @@ class ActionModule(ConfigMgrAction):
         if password is not None and password == "":
             raise AnsibleActionFail("proxy_password must not be empty; leave it out for a proxy without an account.")
         if username and password is None:
-            raise AnsibleActionFail("proxy_username needs proxy_password: the password of the proxy account cannot be "
-                                    "read from Configuration Manager.")
+            raise AnsibleActionFail(
+                "proxy_username needs proxy_password: the password of the proxy account cannot be read from Configuration Manager."
+            )
         if (username or password) and not (args["proxy_server"] or args["use_site_system_proxy"]):
             raise AnsibleActionFail("proxy_username and proxy_password need proxy_server (or use_site_system_proxy).")
         if password and not username and not args["use_site_system_proxy"]:
-            raise AnsibleActionFail("proxy_password needs proxy_username (or use_site_system_proxy, which takes the "
-                                    "account from the site system).")
+            raise AnsibleActionFail(
+                "proxy_password needs proxy_username (or use_site_system_proxy, which takes the account from the site system)."
+            )
         server = _validation.fqdn(args["site_system_server"], "site_system_server")
         if (args["use_site_system_proxy"] or args["site_status"]) and not server:
-            raise AnsibleActionFail("use_site_system_proxy and site_status need site_system_server: the FQDN of this "
-                                    "SCP server as Configuration Manager knows it.")
+            raise AnsibleActionFail(
+                "use_site_system_proxy and site_status need site_system_server: the FQDN of this "
+                "SCP server as Configuration Manager knows it."
+            )
         groups = list(dict.fromkeys(args["feature_groups"] or _endpoints.GROUPS))
         proxy = None
         if args["proxy_server"]:
-            proxy = _endpoints.Proxy(_validation.proxy_server(args["proxy_server"]), args["proxy_port"], username,
-                                     password)
+            proxy = _endpoints.Proxy(_validation.proxy_server(args["proxy_server"]), args["proxy_port"], username, password)
         return {**args, "groups": groups, "proxy": proxy, "proxy_username": username, "site_system_server": server}
 
     def read_plan(self, want):
@@ -61,21 +64,23 @@ class ActionModule(ConfigMgrAction):
         # be known to build the requests, and a provider that cannot be reached must not stop the check.
         self.site = {"warnings": [], "messages": None, "error": None}
         if want["use_site_system_proxy"] or want["site_status"]:
-            plan = _endpoints.provider_plan(want["site_system_server"], proxy=want["use_site_system_proxy"],
-                                            messages=want["site_status"])
+            plan = _endpoints.provider_plan(want["site_system_server"], proxy=want["use_site_system_proxy"], messages=want["site_status"])
             try:
                 found = self.read(plan)
             except RunnerError as e:
                 if want["use_site_system_proxy"]:
-                    raise AnsibleActionFail(f"use_site_system_proxy: the site system's proxy could not be read from "
-                                            f"the SMS Provider: {e.message}") from None
+                    raise AnsibleActionFail(
+                        f"use_site_system_proxy: the site system's proxy could not be read from the SMS Provider: {e.message}"
+                    ) from None
                 self.site["error"] = str(e.message)
-                self.site["warnings"].append(f"site_status: the SMS Provider could not be read ({e.message}); the "
-                                             "site's status messages are not in the result.")
+                self.site["warnings"].append(
+                    f"site_status: the SMS Provider could not be read ({e.message}); the site's status messages are not in the result."
+                )
             else:
                 if want["use_site_system_proxy"]:
                     proxy, warnings = _endpoints.site_system_proxy(
-                        found.output("site_system"), want["proxy_password"], want["proxy_username"])
+                        found.output("site_system"), want["proxy_password"], want["proxy_username"]
+                    )
                     want["proxy"] = proxy
                     self.site["warnings"].extend(warnings)
                 if want["site_status"]:
@@ -105,5 +110,6 @@ class ActionModule(ConfigMgrAction):
             self.partial = {**result, "warnings": decision.warnings} if decision.warnings else dict(result)
             raise AnsibleActionFail(
                 f"Endpoint check: {level} ({len(failed)} of {len(rows)} endpoints failed, fail_on={want['fail_on']}): "
-                + _endpoints.failure_text(rows))
+                + _endpoints.failure_text(rows)
+            )
         return decision

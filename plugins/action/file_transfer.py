@@ -32,8 +32,7 @@ class ActionModule(ConfigMgrAction):
             remote = _validation.drive_path(args["src"], "src")
             if "\x00" in args["dest"]:
                 # No file system of the controller takes it; refused before the file is read from the host.
-                raise AnsibleActionFail(f"dest must be a path on the controller without a NUL character (U+0000), got "
-                                        f"{args['dest']!r}.")
+                raise AnsibleActionFail(f"dest must be a path on the controller without a NUL character (U+0000), got {args['dest']!r}.")
             local = self._loader.path_dwim(os.path.expanduser(args["dest"]))
             return _transfer.Want("fetch", remote, local, check_mode=self.check_mode)
         remote = _validation.drive_path(args["dest"], "dest")
@@ -60,8 +59,12 @@ class ActionModule(ConfigMgrAction):
             folders = _transfer.folders_to_create(want, moves)
             if folders:
                 plan = WritePlan()
-                plan.write("folders", "New-Item", {"Path": folders, "ItemType": "Directory", "Force": True},
-                           does=f"create {', '.join(folders)} on {self.where}")
+                plan.write(
+                    "folders",
+                    "New-Item",
+                    {"Path": folders, "ItemType": "Directory", "Force": True},
+                    does=f"create {', '.join(folders)} on {self.where}",
+                )
                 self.run_writes(plan)
         for move in moves:
             self._move(want, move)
@@ -82,8 +85,10 @@ class ActionModule(ConfigMgrAction):
                 self._connection.fetch_file(move.source, temporary)
                 got = _transfer.sha1_of(temporary)
                 if got != move.sha1:
-                    raise AnsibleActionFail(f"The copy of {move.source} from {self.where} has SHA-1 {got}, the file "
-                                            f"there {move.sha1}: it changed while it was copied. Run the task again.")
+                    raise AnsibleActionFail(
+                        f"The copy of {move.source} from {self.where} has SHA-1 {got}, the file "
+                        f"there {move.sha1}: it changed while it was copied. Run the task again."
+                    )
                 os.replace(temporary, move.target)
             finally:
                 if os.path.exists(temporary):
@@ -94,5 +99,6 @@ class ActionModule(ConfigMgrAction):
             raise
         except (AnsibleError, OSError) as e:
             verb = "copy" if want.direction == "put" else "fetch"
-            raise AnsibleActionFail(f"Could not {verb} {move.source} to {move.target} ({self.where}): "
-                                    f"{str(e).strip() or type(e).__name__}") from None
+            raise AnsibleActionFail(
+                f"Could not {verb} {move.source} to {move.target} ({self.where}): {str(e).strip() or type(e).__name__}"
+            ) from None

@@ -40,8 +40,12 @@ class ActionModule(ConfigMgrAction):
     def decide(self, want, observed):
         rule = observed.steps["rule"]
         if not rule.ok and (rule.error or {}).get("category") != "ObjectNotFound":
-            raise RunnerError(f"Could not read firewall rule {want['name']}: {(rule.error or {}).get('message')}",
-                              step="rule", cmdlet="Get-NetFirewallRule", details=rule.error)
+            raise RunnerError(
+                f"Could not read firewall rule {want['name']}: {(rule.error or {}).get('message')}",
+                step="rule",
+                cmdlet="Get-NetFirewallRule",
+                details=rule.error,
+            )
         _firewall.one_rule(observed.output("rule") if rule.ok else [], want["name"])
         return _firewall.decide(want["state"], want, _firewall.state_in(observed, want["name"]))
 

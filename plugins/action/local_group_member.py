@@ -14,7 +14,7 @@ from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Runne
 
 class ActionModule(ConfigMgrAction):
     USES_PROVIDER = False
-    RESULT_STATE = False    # the result is group / added / removed / members
+    RESULT_STATE = False  # the result is group / added / removed / members
     ARGUMENT_SPEC = {
         "group": {"type": "str", "default": "Administrators"},
         "members": {"type": "list", "elements": "str", "required": True},
@@ -40,8 +40,7 @@ class ActionModule(ConfigMgrAction):
         return _local_group.read_plan(want["group"])
 
     def decide(self, want, observed):
-        return _local_group.decide(want["state"], want["group"], want["members"],
-                                   _local_group.members(observed.output("members")))
+        return _local_group.decide(want["state"], want["group"], want["members"], _local_group.members(observed.output("members")))
 
     def write_plan(self, want, decision):
         return _local_group.write_plan(want["group"], decision.changes)
@@ -50,14 +49,22 @@ class ActionModule(ConfigMgrAction):
         done = _local_group.outcome(decision.changes, written)
         if done.failed:
             step, cmdlet, error = done.failed[0]
-            raise RunnerError(describe_error({**error, "stage": "step", "step": step, "cmdlet": cmdlet}),
-                              step=step, cmdlet=cmdlet,
-                              details={k: error.get(k) for k in ("category", "fqid", "exception")})
-        result = {"changed": bool(done.added or done.removed), "added": done.added, "removed": done.removed,
-                  "members": _local_group.member_names(written.output("after"))}
+            raise RunnerError(
+                describe_error({**error, "stage": "step", "step": step, "cmdlet": cmdlet}),
+                step=step,
+                cmdlet=cmdlet,
+                details={k: error.get(k) for k in ("category", "fqid", "exception")},
+            )
+        result = {
+            "changed": bool(done.added or done.removed),
+            "added": done.added,
+            "removed": done.removed,
+            "members": _local_group.member_names(written.output("after")),
+        }
         if done.already:
             result["warnings"] = [
                 *decision.warnings,
                 f"{', '.join(done.already)}: Windows found the desired state there already (the same principal under "
-                f"another name, or another run was first); nothing was changed for it."]
+                f"another name, or another run was first); nothing was changed for it.",
+            ]
         return result

@@ -43,20 +43,19 @@ class ActionModule(ConfigMgrAction):
         if not names:
             raise AnsibleActionFail("name must list at least one log, such as Dmpdownloader.log.")
         if not 1 <= args["max_bytes"] <= _logs.MAX_MAX_BYTES:
-            raise AnsibleActionFail(f"max_bytes must be between 1 and {_logs.MAX_MAX_BYTES} (bytes read from the end of "
-                                    f"each file), got {args['max_bytes']}.")
+            raise AnsibleActionFail(
+                f"max_bytes must be between 1 and {_logs.MAX_MAX_BYTES} (bytes read from the end of each file), got {args['max_bytes']}."
+            )
         if args["tail"] < 0:
             raise AnsibleActionFail("tail must be 0 (every entry read) or a positive number of entries.")
         components = []
         for value in args["component"] or []:
-            if not value or not value.strip() or any(c in value for c in "\r\n\t<>\"") or len(value) > 128:
+            if not value or not value.strip() or any(c in value for c in '\r\n\t<>"') or len(value) > 128:
                 raise AnsibleActionFail(f"component must list CMTrace component names (one line each), got {value!r}.")
             components.append(value.strip())
-        filters = _logs.Filters(tuple(components), args["severity"], _validation.since(args["since"]),
-                                _validation.regex(args["regex"]))
+        filters = _logs.Filters(tuple(components), args["severity"], _validation.since(args["since"]), _validation.regex(args["regex"]))
         logs = list({_logs.LogRead.of(n).name.lower(): _logs.LogRead.of(n) for n in names}.values())
-        return Want(logs, args["max_bytes"], args["rollover"], args["tail"], filters,
-                    _validation.jmespath_query(args["query"]))
+        return Want(logs, args["max_bytes"], args["rollover"], args["tail"], filters, _validation.jmespath_query(args["query"]))
 
     def read_plan(self, want):
         return _logs.read_plan(want.logs, want.max_bytes, want.rollover)
@@ -69,7 +68,7 @@ class ActionModule(ConfigMgrAction):
 def result(logs: list[_logs.LogResult], want: Want) -> dict:
     """Pure: the return values from what was read."""
     chosen = _logs.select(logs, want.filters)
-    shown = chosen[-want.tail:] if want.tail else chosen
+    shown = chosen[-want.tail :] if want.tail else chosen
     entries = [e.as_dict() for e in shown]
     out = {
         "logs": [log.to_dict() for log in logs],
@@ -77,6 +76,6 @@ def result(logs: list[_logs.LogResult], want: Want) -> dict:
         "entries_matched": len(chosen),
         "truncated": len(shown) < len(chosen),
     }
-    if want.query is not None:   # over every entry that passed the filters, not only the last `tail`
+    if want.query is not None:  # over every entry that passed the filters, not only the last `tail`
         out["query_result"] = want.query.search([e.as_dict() for e in chosen])
     return out

@@ -72,26 +72,43 @@ class ActionModule(ConfigMgrAction):
     def desired(self, args):
         timeout, interval = _validation.wait_options(args["wait_timeout"], args["poll_interval"])
         self.lease, self.lease_notes, self.baselines, self.more_warnings = None, [], {}, []
-        return Want(args["state"], _validation.fqdn(args["site_system_server"], "site_system_server"),
-                    _validation.site_code(args["site_code"]), args["mode"], args["allow_move"], args["wait"], timeout,
-                    interval, args["restart_downloader"], args["check_prerequisites"],
-                    _validation.inventory_host(args["scp_host"], "scp_host", self.task_vars.get("hostvars", {})),
-                    args["break_lease"], args["health"] and args["state"] == "present")
+        return Want(
+            args["state"],
+            _validation.fqdn(args["site_system_server"], "site_system_server"),
+            _validation.site_code(args["site_code"]),
+            args["mode"],
+            args["allow_move"],
+            args["wait"],
+            timeout,
+            interval,
+            args["restart_downloader"],
+            args["check_prerequisites"],
+            _validation.inventory_host(args["scp_host"], "scp_host", self.task_vars.get("hostvars", {})),
+            args["break_lease"],
+            args["health"] and args["state"] == "present",
+        )
 
     def read_plan(self, want):
         plan = _scp.read_plan(want.server if want.state == "present" else None)
         if want.wait:
-            lifecycle.status_plan(plan)   # whether it is installed and running: same round trip
+            lifecycle.status_plan(plan)  # whether it is installed and running: same round trip
         if want.health:
-            _scp_health.provider_plan(plan)   # three CIM queries more in the same round trip
+            _scp_health.provider_plan(plan)  # three CIM queries more in the same round trip
         return plan
 
     def decide(self, want, observed):
         self.hierarchy = Hierarchy.of(observed)
         if observed.steps.get("sitecomp") is not None:
-            self.baselines[None] = lifecycle.all_log_lines(observed)   # this host's sitecomp.log before the task
-        return _scp.decide(state=want.state, server=want.server, site_code=want.site_code, mode=want.mode,
-                           allow_move=want.allow_move, hierarchy=self.hierarchy, check_mode=self.check_mode)
+            self.baselines[None] = lifecycle.all_log_lines(observed)  # this host's sitecomp.log before the task
+        return _scp.decide(
+            state=want.state,
+            server=want.server,
+            site_code=want.site_code,
+            mode=want.mode,
+            allow_move=want.allow_move,
+            hierarchy=self.hierarchy,
+            check_mode=self.check_mode,
+        )
 
     def before_write(self, want, decision, observed):
         """Everything that can be checked before a change is checked before it: a move must not remove a
@@ -104,18 +121,18 @@ class ActionModule(ConfigMgrAction):
         restart = want.restart_downloader and changes.restart_required
         self.scp_host = None
         if restart or (want.check_prerequisites and changes.adding):
-            self.scp_host = find_inventory_host(self.task_vars, changes.after.site_system_server or want.server or "",
-                                                want.scp_host)
+            self.scp_host = find_inventory_host(self.task_vars, changes.after.site_system_server or want.server or "", want.scp_host)
         if restart and self.scp_host is None:
             raise AnsibleActionFail(
                 f"restart_downloader needs {changes.after.site_system_server} in the inventory (or scp_host) to restart "
-                f"{_scp.RESTART_COMPONENT} there; add it, or restart it with configmgr.scp.sms_executive.")
+                f"{_scp.RESTART_COMPONENT} there; add it, or restart it with configmgr.scp.sms_executive."
+            )
         if not (changes.adding and want.check_prerequisites):
             return []
         try:
             warning = self._check_prerequisites(want.server, changes)
         except _scp_prerequisites.WrongHost:
-            raise      # scp_host is another server: a mistake in the play, in check mode too
+            raise  # scp_host is another server: a mistake in the play, in check mode too
         except AnsibleActionFail as e:
             if not self.check_mode or isinstance(e, TransportError):
                 raise
@@ -153,15 +170,17 @@ class ActionModule(ConfigMgrAction):
             holder = f" It is now held by {seen.holder.describe()}." if seen.holder else ""
         except AnsibleActionFail:
             holder = ""
-        return (f"This task's move lease was taken over by another run (break_lease, or it had expired), so the task "
-                f"stopped before its next step.{holder}")
+        return (
+            f"This task's move lease was taken over by another run (break_lease, or it had expired), so the task "
+            f"stopped before its next step.{holder}"
+        )
 
     # -- writing ------------------------------------------------------------------------------------
 
     def apply(self, want, decision):
         changes = decision.changes
         if not changes.adding and not any(a.kind == "remove" for a in changes.actions):
-            return self._apply(want, decision)        # a mode change: nothing is added or removed, no lease
+            return self._apply(want, decision)  # a mode change: nothing is added or removed, no lease
         updates, carried = self._take_lease(want, decision)
         if carried is not None:
             try:
@@ -180,7 +199,7 @@ class ActionModule(ConfigMgrAction):
         self.pending_actions = [a.describe() for a in changes.actions]
         if changes.moving or want.wait:
             updates = self._step_by_step(want, changes)
-        else:   # two invocations in all (read, then this): no waiting was asked for
+        else:  # two invocations in all (read, then this): no waiting was asked for
             written = self._run(self.run_writes, _scp.write_plan(changes.actions))
             updates = {"after": _scp.after_state(Hierarchy.of(written), changes.after).to_dict()}
         if want.restart_downloader and changes.restart_required:
@@ -194,9 +213,10 @@ class ActionModule(ConfigMgrAction):
         changes = decision.changes
         source = ", ".join(a.server for a in changes.actions if a.kind == "remove")
         target = next((a.server for a in changes.actions if a.kind == "add"), "")
-        self.lease = _lease.Lease(changes.top_level_site.site_code, _lease.Owner.this_run(), source, target,
-                                  self.host_name or "the SMS Provider host")
-        seen, verdict = None, _lease.Verdict("take")     # first as if free: one invocation when it is
+        self.lease = _lease.Lease(
+            changes.top_level_site.site_code, _lease.Owner.this_run(), source, target, self.host_name or "the SMS Provider host"
+        )
+        seen, verdict = None, _lease.Verdict("take")  # first as if free: one invocation when it is
         for _attempt in range(4):
             at = _lease.now()
             if seen is not None:
@@ -218,40 +238,60 @@ class ActionModule(ConfigMgrAction):
                         f"Could not take the move lease of the service connection point on {lease_host}: "
                         f"{e.message} The lease is a registry key under HKLM:\\SOFTWARE\\configmgr.scp on the SMS "
                         f"Provider host, so the connection user must be a local administrator there "
-                        f"(docs/move-lease.md). This task changed nothing.") from None
+                        f"(docs/move-lease.md). This task changed nothing."
+                    ) from None
                 if e.step in ("lease_take", "lease_clear") and not isinstance(e, TransportError):
                     # Held, or another run was first: what the same invocation read says by whom, else read again.
                     read_first = e.plan_result is not None and "lease_key" in e.plan_result.steps
-                    seen = (_lease.Lease.seen(e.plan_result) if read_first else
-                            _lease.Lease.seen(self.read(self.lease.read_steps(Plan()), purpose="reading the move lease")))
+                    seen = (
+                        _lease.Lease.seen(e.plan_result)
+                        if read_first
+                        else _lease.Lease.seen(self.read(self.lease.read_steps(Plan()), purpose="reading the move lease"))
+                    )
                     continue
                 raise
             self.lease.held = True
             updates: dict = {"lease": {"key": self.lease.key, "host": self.lease.host, "run_id": self.lease.owner.run_id}}
-            self.partial["lease"] = updates["lease"]       # a failure still says which lease the task held
+            self.partial["lease"] = updates["lease"]  # a failure still says which lease the task held
             if verdict.action == "take_over":
                 self.lease.taken_over = verdict.holder
                 taken_from = verdict.holder.describe() if verdict.holder else "no complete holder"
                 updates["lease"]["taken_over"] = taken_from
-                decision.warnings.append(f"Took over the move lease of the service connection point ({verdict.why}): "
-                                         f"{taken_from}.")
+                decision.warnings.append(f"Took over the move lease of the service connection point ({verdict.why}): {taken_from}.")
             return self._under_lease(want, decision, Hierarchy.of(taken), updates)
         self.lease = None
-        raise AnsibleActionFail("The move lease of the service connection point changed hands three times while this task "
-                                "tried to take it: other runs are moving the SCP. This task changed nothing; run it again.")
+        raise AnsibleActionFail(
+            "The move lease of the service connection point changed hands three times while this task "
+            "tried to take it: other runs are moving the SCP. This task changed nothing; run it again."
+        )
 
     def _under_lease(self, want, decision, fresh: Hierarchy, updates: dict):
         if _scp.placement(fresh) == _scp.placement(self.hierarchy):
             return updates, decision
         self.hierarchy = fresh
-        again = _scp.decide(state=want.state, server=want.server, site_code=want.site_code, mode=want.mode,
-                            allow_move=want.allow_move, hierarchy=fresh, check_mode=False)
+        again = _scp.decide(
+            state=want.state,
+            server=want.server,
+            site_code=want.site_code,
+            mode=want.mode,
+            allow_move=want.allow_move,
+            hierarchy=fresh,
+            check_mode=False,
+        )
         now = _scp.describe_placement(fresh)
-        again.warnings = [*decision.warnings, f"Another run changed the service connection point while this task was "
-                                              f"deciding (it is now {now}); the task decided again on that."]
-        updates.update(before=again.before, after=again.after, actions=again.result["actions"],
-                       restart_required=again.result["restart_required"],
-                       restart_component=again.result["restart_component"], changed=again.changed)
+        again.warnings = [
+            *decision.warnings,
+            f"Another run changed the service connection point while this task was "
+            f"deciding (it is now {now}); the task decided again on that.",
+        ]
+        updates.update(
+            before=again.before,
+            after=again.after,
+            actions=again.result["actions"],
+            restart_required=again.result["restart_required"],
+            restart_component=again.result["restart_component"],
+            changed=again.changed,
+        )
         self._decision = again
         return updates, (again if again.changed else None)
 
@@ -264,12 +304,11 @@ class ActionModule(ConfigMgrAction):
         lease.held = False
         try:
             if after_transport:
-                self.fresh_read(Plan())          # a new connection: nothing to read
+                self.fresh_read(Plan())  # a new connection: nothing to read
             ConfigMgrAction.read(self, lease.release_plan(), purpose="releasing the move lease")
         except AnsibleActionFail as e:
             if isinstance(e, RunnerError) and e.step == "lease_release" and not isinstance(e, TransportError):
-                note = ("The move lease had been taken over by another run (break_lease, or it expired) before this task "
-                        "released it.")
+                note = "The move lease had been taken over by another run (break_lease, or it expired) before this task released it."
                 self.lease_notes.append(note)
                 return {"warnings": [note]}
             reason = e.reason if isinstance(e, TransportError) else str(e.message)
@@ -279,9 +318,11 @@ class ActionModule(ConfigMgrAction):
         return {}
 
     def _lease_left_note(self, what: str) -> str:
-        return (f"The move lease {self.lease.key} on {self.lease.host} {what}: a run from this controller takes it over at "
-                f"once, a run from another controller once it expires ({_lease.TTL // 60} minutes after its last "
-                f"renewal) or with break_lease: true.")
+        return (
+            f"The move lease {self.lease.key} on {self.lease.host} {what}: a run from this controller takes it over at "
+            f"once, a run from another controller once it expires ({_lease.TTL // 60} minutes after its last "
+            f"renewal) or with break_lease: true."
+        )
 
     def settle(self, want, decision, observed):
         """Nothing to change, but wait: the recorded role may still be installing (or a removed one
@@ -360,15 +401,19 @@ class ActionModule(ConfigMgrAction):
         server, host, how = self._log_host(site_code)
         if how == self.OWN and None not in self.baselines:
             self.baselines[None] = lifecycle.all_log_lines(
-                self._run(self.read, lifecycle.log_plan(), purpose="reading sitecomp.log before the change"))
+                self._run(self.read, lifecycle.log_plan(), purpose="reading sitecomp.log before the change")
+            )
         elif how == self.REMOTE and host not in self.baselines:
             with RemoteHost(self, host, self.task_vars) as remote:
                 self.baselines[host] = lifecycle.all_log_lines(
-                    self.read(lifecycle.log_plan(), remote, purpose=f"reading sitecomp.log on {host} before the change"))
+                    self.read(lifecycle.log_plan(), remote, purpose=f"reading sitecomp.log on {host} before the change")
+                )
         elif how == self.UNREAD and server:
-            warning = (f"sitecomp.log of site {site_code} is on {server}, which is not in the inventory: only the "
-                       f"component states are watched there, and a failure of Site Component Manager shows only at "
-                       f"wait_timeout. Add {server} to the inventory to have it read.")
+            warning = (
+                f"sitecomp.log of site {site_code} is on {server}, which is not in the inventory: only the "
+                f"component states are watched there, and a failure of Site Component Manager shows only at "
+                f"wait_timeout. Add {server} to the inventory to have it read."
+            )
             if warning not in self.more_warnings:
                 self.more_warnings.append(warning)
 
@@ -378,13 +423,14 @@ class ActionModule(ConfigMgrAction):
         site_server, log_host, how = self._log_host(site_code)
         where = f" of site {site_code} on {site_server}" if site_code and site_server else ""
         if how != self.UNREAD:
-            self._baseline(site_code)   # a wait of an unchanged task (settle) or of a leftover
+            self._baseline(site_code)  # a wait of an unchanged task (settle) or of a leftover
         with ExitStack() as stack:
             remote = stack.enter_context(RemoteHost(self, log_host, self.task_vars)) if how == self.REMOTE else None
 
             def read() -> PlanResult:
-                status = self._run(self.read, lifecycle.status_plan(log=how == self.OWN),
-                                   purpose=f"waiting for the service connection point on {server}")
+                status = self._run(
+                    self.read, lifecycle.status_plan(log=how == self.OWN), purpose=f"waiting for the service connection point on {server}"
+                )
                 if remote is None:
                     return status
                 log = self.read(lifecycle.log_plan(), remote, purpose=f"reading sitecomp.log on {log_host}")
@@ -392,8 +438,9 @@ class ActionModule(ConfigMgrAction):
 
             baseline = self.baselines.get(log_host, frozenset())
             try:
-                progress[server], last = lifecycle.wait_for(read, server, goal, Poller(want.timeout, want.interval),
-                                                            baseline=baseline, where=where, site_server=site_server)
+                progress[server], last = lifecycle.wait_for(
+                    read, server, goal, Poller(want.timeout, want.interval), baseline=baseline, where=where, site_server=site_server
+                )
             except WaitFailed as e:
                 progress[server] = e.progress
                 raise
@@ -412,12 +459,16 @@ class ActionModule(ConfigMgrAction):
         try:
             fresh = Hierarchy.of(self.fresh_read(_scp.read_plan(None)))
         except AnsibleActionFail as e:
-            removed = [a for a in changes.actions if a.kind == "remove"
-                       and (a.describe() in self.completed_actions or a.describe() in unknown)]
+            removed = [
+                a for a in changes.actions if a.kind == "remove" and (a.describe() in self.completed_actions or a.describe() in unknown)
+            ]
             added = [a for a in changes.actions if a.kind == "add" and a.describe() in self.completed_actions]
             if removed and not added:
-                said.insert(0, f"The service connection point could not be read again ({e.message}): the hierarchy may "
-                               f"have no service connection point right now.")
+                said.insert(
+                    0,
+                    f"The service connection point could not be read again ({e.message}): the hierarchy may "
+                    f"have no service connection point right now.",
+                )
             else:
                 said.insert(0, f"The service connection point could not be read again ({e.message}).")
             return Aftermath(said)
@@ -451,13 +502,18 @@ class ActionModule(ConfigMgrAction):
         if site_server and site_server.lower() == server.lower():
             return None  # the SCP on the site server itself
         if self.scp_host is None:
-            return (f"Could not check that {server} lets the site install the role (local Administrators): it is not "
-                    f"in the inventory. Set scp_host, or check_prerequisites: false.")
+            return (
+                f"Could not check that {server} lets the site install the role (local Administrators): it is not "
+                f"in the inventory. Set scp_host, or check_prerequisites: false."
+            )
         account = _scp_prerequisites.installing_account(self.hierarchy, server, changes.after.site_code, site_server)
         with RemoteHost(self, self.scp_host, self.task_vars) as remote:
             return _scp_prerequisites.check(
                 lambda plan: self.read(plan, remote, purpose=f"checking the prerequisites on {self.scp_host}"),
-                self.scp_host, server, account)
+                self.scp_host,
+                server,
+                account,
+            )
 
     def _downloader_mode(self, want, decision, observed):
         """docs/configmgr-behaviour.md#scp-mode: the mode takes effect when SMS_DMP_DOWNLOADER restarts. Whether it
@@ -475,9 +531,14 @@ class ActionModule(ConfigMgrAction):
         if want.health:
             scps = _scp.scps(self.hierarchy)
             decision.result["health"] = _scp_health.derive(
-                server=after.site_system_server, site_code=after.site_code, configured_mode=after.mode,
-                placement_ok=len(scps) == 1 and scps[0].site_code == self.hierarchy.top.site_code, provider=observed,
-                facts=facts, scp_host=self.scp_host)
+                server=after.site_system_server,
+                site_code=after.site_code,
+                configured_mode=after.mode,
+                placement_ok=len(scps) == 1 and scps[0].site_code == self.hierarchy.top.site_code,
+                provider=observed,
+                facts=facts,
+                scp_host=self.scp_host,
+            )
         if facts is None:
             decision.result["effective_mode"] = None
             return []
@@ -487,10 +548,12 @@ class ActionModule(ConfigMgrAction):
             return []
         self.lost_restart = True
         decision.result.update(restart_required=True, restart_component=_scp.RESTART_COMPONENT)
-        return [f"The service connection point is configured {after.mode}, but {_scp.RESTART_COMPONENT} on "
-                f"{after.site_system_server} still runs {mode} ({source}{', started ' + started if started else ''}): "
-                f"the restart after the mode change has not happened. It needs a restart "
-                f"(restart_downloader: true, configmgr.scp.sms_executive, or the role's handler)."]
+        return [
+            f"The service connection point is configured {after.mode}, but {_scp.RESTART_COMPONENT} on "
+            f"{after.site_system_server} still runs {mode} ({source}{', started ' + started if started else ''}): "
+            f"the restart after the mode change has not happened. It needs a restart "
+            f"(restart_downloader: true, configmgr.scp.sms_executive, or the role's handler)."
+        ]
 
     def _restart_downloader(self, want):
         """docs/configmgr-behaviour.md#sms-executive-threads: the mode change takes effect when SMS_DMP_DOWNLOADER
@@ -500,9 +563,11 @@ class ActionModule(ConfigMgrAction):
         with RemoteHost(self, self.scp_host, self.task_vars) as remote:
             state = _executive.thread_state(self.read(_executive.read_plan(component), remote))[0]
             if state is None:
-                raise AnsibleActionFail(f"{component} is not running on {self.scp_host} yet (no thread key): the role may "
-                                        f"still be installing; use wait: true, or restart it later with "
-                                        f"configmgr.scp.sms_executive.")
+                raise AnsibleActionFail(
+                    f"{component} is not running on {self.scp_host} yet (no thread key): the role may "
+                    f"still be installing; use wait: true, or restart it later with "
+                    f"configmgr.scp.sms_executive."
+                )
             poller.note(state)
             _executive.control_thread(self, remote, component, _executive.RESTART, poller, self.scp_host)
         return {"downloader_restarted": True, "restart_required": False, "downloader_states_seen": poller.seen}

@@ -27,8 +27,10 @@ class ActionModule(ConfigMgrAction):
 
     def desired(self, args):
         if args["scp_host"] is not None and args["scp_host"] not in self.task_vars.get("hostvars", {}):
-            raise AnsibleActionFail(f"scp_host {args['scp_host']!r} is not a host of the inventory; give the inventory name "
-                                    f"of the SCP server, or leave it out to find the server by its FQDN.")
+            raise AnsibleActionFail(
+                f"scp_host {args['scp_host']!r} is not a host of the inventory; give the inventory name "
+                f"of the SCP server, or leave it out to find the server by its FQDN."
+            )
         if args["wait_timeout"] < 0:
             raise AnsibleActionFail("wait_timeout must be 0 (do not wait) or a number of seconds.")
         if args["wait_timeout"]:
@@ -55,7 +57,7 @@ class ActionModule(ConfigMgrAction):
         if not want["health"] or not want["wait_timeout"] or health is None or health["healthy"]:
             return {}
         if not decision.result["placement_ok"] or health.get("scp_host") is None:
-            return {}    # waiting cannot help: the placement is wrong, or the SCP server cannot be read
+            return {}  # waiting cannot help: the placement is wrong, or the SCP server cannot be read
 
         def poll() -> dict:
             again = self.read(self.read_plan(want))
@@ -72,8 +74,7 @@ class ActionModule(ConfigMgrAction):
             return last[0]
 
         try:
-            poller.until(read, lambda h: h["healthy"], describe=_scp_health.describe,
-                         on_timeout=lambda p: "not healthy")
+            poller.until(read, lambda h: h["healthy"], describe=_scp_health.describe, on_timeout=lambda p: "not healthy")
         except WaitFailed:
             pass
         return {"health": last[0], "wait": progress(poller)}
@@ -90,10 +91,17 @@ class ActionModule(ConfigMgrAction):
             try:
                 with RemoteHost(self, host, self.task_vars) as remote:
                     facts = _scp_health.ServerFacts.of(self.read(_scp_health.server_plan(), remote))
-            except AnsibleActionFail as e:    # RunnerError included: health says what it could not read
+            except AnsibleActionFail as e:  # RunnerError included: health says what it could not read
                 failure = str(e.message)
-        result = _scp_health.derive(server=scp.server, site_code=scp.site_code, configured_mode=scp.mode,
-                                    placement_ok=placed["placement_ok"], provider=observed, facts=facts, scp_host=host)
+        result = _scp_health.derive(
+            server=scp.server,
+            site_code=scp.site_code,
+            configured_mode=scp.mode,
+            placement_ok=placed["placement_ok"],
+            provider=observed,
+            facts=facts,
+            scp_host=host,
+        )
         if failure:
             result["unreadable"].append(failure)
         return result
@@ -103,12 +111,17 @@ def placement(hierarchy: Hierarchy) -> Decision:
     """Pure: where the SCP is, and whether that is where the hierarchy needs it."""
     top = hierarchy.top
     scps = _scp.scps(hierarchy)
-    instances = [{"site_code": s.site_code, "mode": s.mode, "site_system_server": s.server,
-                  "at_top_level_site": s.site_code == top.site_code} for s in scps]
-    return Decision(changed=False, result={
-        "top_level_site": asdict(top),
-        "sites": [asdict(s) for s in hierarchy.sites],
-        "service_connection_point": _scp.ScpState.of(scps[0] if scps else None).to_dict(),
-        "service_connection_points": instances,
-        "placement_ok": len(scps) == 1 and scps[0].site_code == top.site_code,
-    })
+    instances = [
+        {"site_code": s.site_code, "mode": s.mode, "site_system_server": s.server, "at_top_level_site": s.site_code == top.site_code}
+        for s in scps
+    ]
+    return Decision(
+        changed=False,
+        result={
+            "top_level_site": asdict(top),
+            "sites": [asdict(s) for s in hierarchy.sites],
+            "service_connection_point": _scp.ScpState.of(scps[0] if scps else None).to_dict(),
+            "service_connection_points": instances,
+            "placement_ok": len(scps) == 1 and scps[0].site_code == top.site_code,
+        },
+    )

@@ -12,9 +12,11 @@ from ansible_collections.configmgr.scp.plugins.plugin_utils._action import Confi
 from ansible_collections.configmgr.scp.plugins.plugin_utils._remote import RemoteHost
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, RunnerError
 
-PROVIDER_HINT = ("action={action} reads the service connection point's mode from the SMS Provider: run the task on "
-                 "an SCP server that is also an SMS Provider, or set provider_host (the inventory host of the SMS "
-                 "Provider), or provider_server with provider_username and provider_password.")
+PROVIDER_HINT = (
+    "action={action} reads the service connection point's mode from the SMS Provider: run the task on "
+    "an SCP server that is also an SMS Provider, or set provider_host (the inventory host of the SMS "
+    "Provider), or provider_server with provider_username and provider_password."
+)
 
 
 class ActionModule(ConfigMgrAction):
@@ -34,11 +36,18 @@ class ActionModule(ConfigMgrAction):
     }
 
     def desired(self, args):
-        paths = {o: _validation.drive_path(args[o], o) for o in
-                 ("tool_path", "usage_data_dest", "usage_data_src", "update_pack_dest", "update_pack_src", "export_dest")}
-        want = _sct.Want(args["action"], **paths, proxy_server_uri=_validation.proxy_uri(args["proxy_server_uri"]),
-                         proxy_username=_validation.proxy_username(args["proxy_username"]), download=args["download"],
-                         provider_host=args["provider_host"])
+        paths = {
+            o: _validation.drive_path(args[o], o)
+            for o in ("tool_path", "usage_data_dest", "usage_data_src", "update_pack_dest", "update_pack_src", "export_dest")
+        }
+        want = _sct.Want(
+            args["action"],
+            **paths,
+            proxy_server_uri=_validation.proxy_uri(args["proxy_server_uri"]),
+            proxy_username=_validation.proxy_username(args["proxy_username"]),
+            download=args["download"],
+            provider_host=args["provider_host"],
+        )
         _sct.check_options(want, args)
         if want.provider_host and want.provider_host not in self.task_vars.get("hostvars", {}):
             raise AnsibleActionFail(f"provider_host {want.provider_host} is not a host of the inventory.")
@@ -65,8 +74,13 @@ class ActionModule(ConfigMgrAction):
         except RunnerError as e:
             if "SMS Provider" not in str(e.message):
                 raise
-            raise RunnerError(f"{e.message} {PROVIDER_HINT.format(action=self.want.action)}", step=e.step,
-                              cmdlet=e.cmdlet, details=e.details, completed=e.completed) from None
+            raise RunnerError(
+                f"{e.message} {PROVIDER_HINT.format(action=self.want.action)}",
+                step=e.step,
+                cmdlet=e.cmdlet,
+                details=e.details,
+                completed=e.completed,
+            ) from None
 
     def _provider_read(self, plan):
         if not self.want.provider_host:
@@ -100,8 +114,7 @@ class ActionModule(ConfigMgrAction):
 
     def apply(self, want, decision):
         folder, exe, args = decision.changes
-        plan = _sct.write_plan(want, folder, exe, args, self.host.system_drive, self.where,
-                               with_provider=self._engine_provider(want))
+        plan = _sct.write_plan(want, folder, exe, args, self.host.system_drive, self.where, with_provider=self._engine_provider(want))
         written = self.run_writes(plan)
         run = _sct.Run.of(written)
         result = {"ran": True, **run.result()}
@@ -123,6 +136,8 @@ class ActionModule(ConfigMgrAction):
             self.partial.setdefault("changed", False)
             raise AnsibleActionFail(_sct.failure_message(want, run, self.where))
         if run.harmless:
-            result["warnings"] = [f"{_sct.TOOL_EXE} ended with the known, harmless UnauthorizedAccessException "
-                                  "(extractmanifestcab) after downloading; the update packs are complete."]
+            result["warnings"] = [
+                f"{_sct.TOOL_EXE} ended with the known, harmless UnauthorizedAccessException "
+                "(extractmanifestcab) after downloading; the update packs are complete."
+            ]
         return result

@@ -26,9 +26,10 @@ class ActionModule(ConfigMgrAction):
         install_dir = None if want else _sct.install_dir(observed)
         location = _sct.tool_location(want, install_dir)
         if location is None:
-            return Decision(result={"found": False, "installation_directory": None, "tool_path": None,
-                                    "executable": None, "version": None, "files": []})
-        if not want:     # a second read: the folder the registry names
+            return Decision(
+                result={"found": False, "installation_directory": None, "tool_path": None, "executable": None, "version": None, "files": []}
+            )
+        if not want:  # a second read: the folder the registry names
             observed = self.read(_sct.tool_plan(*location))
         tool = _sct.tool_of(*location, observed)
         return Decision(result={**tool.to_dict(), "installation_directory": install_dir})

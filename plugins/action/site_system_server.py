@@ -30,19 +30,23 @@ class ActionModule(ConfigMgrAction):
         if args["use_site_server_account"] is False:
             raise AnsibleActionFail(
                 "use_site_server_account: false needs an installation account: set installation_account "
-                "(DOMAIN\\user) instead, which implies not using the site server's computer account.")
-        return _site_system.check_proxy_options(_site_system.Desired(
-            state=args["state"],
-            server=_validation.fqdn(args["site_system_server"], "site_system_server"),
-            site_code=_validation.site_code(args["site_code"]),
-            use_site_server_account=args["use_site_server_account"],
-            installation_account=_validation.account(args["installation_account"], "installation_account"),
-            enable_proxy=args["enable_proxy"],
-            proxy_server=_validation.proxy_server(args["proxy_server"]),
-            proxy_port=args["proxy_port"],
-            proxy_account=(_validation.account(args["proxy_account"], "proxy_account") if args["proxy_account"]
-                           else args["proxy_account"]),
-        ))
+                "(DOMAIN\\user) instead, which implies not using the site server's computer account."
+            )
+        return _site_system.check_proxy_options(
+            _site_system.Desired(
+                state=args["state"],
+                server=_validation.fqdn(args["site_system_server"], "site_system_server"),
+                site_code=_validation.site_code(args["site_code"]),
+                use_site_server_account=args["use_site_server_account"],
+                installation_account=_validation.account(args["installation_account"], "installation_account"),
+                enable_proxy=args["enable_proxy"],
+                proxy_server=_validation.proxy_server(args["proxy_server"]),
+                proxy_port=args["proxy_port"],
+                proxy_account=(
+                    _validation.account(args["proxy_account"], "proxy_account") if args["proxy_account"] else args["proxy_account"]
+                ),
+            )
+        )
 
     def read_plan(self, want):
         return _site_system.read_plan(want.server, [a for a in (want.installation_account, want.proxy_account) if a])

@@ -51,7 +51,7 @@ class ActionModule(ConfigMgrAction):
             written = self.run_writes(_executive.service_plan(want.state, "this host"))
             poller.note(_executive.service_status(written))
             target = _SERVICE_STATES[want.state]
-            if poller.seen[-1] != target:   # Start/Stop/Restart-Service normally wait; a slow service may not have
+            if poller.seen[-1] != target:  # Start/Stop/Restart-Service normally wait; a slow service may not have
                 _executive.wait_for_service(self, None, target, poller)
         else:
             _executive.control_thread(self, None, want.component, decision.changes, poller, "this host")
@@ -72,5 +72,6 @@ def decide(want: Want, status: str | None, thread_state: str | None, requested: 
     operations = _THREAD_OPERATIONS[want.state]
     if want.state != "restarted" and thread_state == operations[0][1]:
         operations = ()
-    return Decision(changed=bool(operations), changes=operations,
-                    result={**result, "states_seen": [thread_state], "requested_operation": requested})
+    return Decision(
+        changed=bool(operations), changes=operations, result={**result, "states_seen": [thread_state], "requested_operation": requested}
+    )

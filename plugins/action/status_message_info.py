@@ -38,7 +38,7 @@ class ActionModule(ConfigMgrAction):
 
     def read_plan(self, want):
         query, _limit = want
-        return _status.read_plan(query)   # one invocation, two CIM queries, no ConfigMgr module
+        return _status.read_plan(query)  # one invocation, two CIM queries, no ConfigMgr module
 
     def decide(self, want, observed):
         query, limit = want

@@ -26,8 +26,13 @@ class ActionModule(ConfigMgrAction):
         if not 1 <= args["reboot_timeout"] <= 86400:
             raise AnsibleActionFail("reboot_timeout must be between 1 and 86400 seconds.")
         files = list(dict.fromkeys(_tls.certificate_path(p) for p in args["certificate_files"]))
-        return _tls.Want(dotnet_tls12=args["dotnet_tls12"], schannel_tls12_client=args["schannel_tls12_client"],
-                         certificate_files=files, reboot=args["reboot"], reboot_timeout=args["reboot_timeout"])
+        return _tls.Want(
+            dotnet_tls12=args["dotnet_tls12"],
+            schannel_tls12_client=args["schannel_tls12_client"],
+            certificate_files=files,
+            reboot=args["reboot"],
+            reboot_timeout=args["reboot_timeout"],
+        )
 
     def read_plan(self, want):
         return _tls.read_plan(want.certificate_files)
@@ -55,13 +60,21 @@ class ActionModule(ConfigMgrAction):
             restart=restart,
             read_boot_time=lambda: (self.read(_tls.boot_plan()).first("os") or {}).get("LastBootUpTime"),
             reset=lambda: _reboot.reset_connection(self._connection),
-            previous=changes.boot_time, timeout=want.reboot_timeout)
+            previous=changes.boot_time,
+            timeout=want.reboot_timeout,
+        )
         if written:
             result = _tls.read_back(decision, written[0])
-        else:     # the host went down before the answer came back: read what the writes left
+        else:  # the host went down before the answer came back: read what the writes left
             result = _tls.read_back(decision, self.read(_tls.read_plan([], prefix="after_")))
         problems = [p for p in result["problems"] if not p.startswith("a reboot is needed")]
-        result.update(rebooted=True, reboot_required=False, executive_restart_required=False,
-                      last_boot_time=outcome.boot_time, reboot_elapsed=outcome.elapsed, problems=problems,
-                      ready=not problems)
+        result.update(
+            rebooted=True,
+            reboot_required=False,
+            executive_restart_required=False,
+            last_boot_time=outcome.boot_time,
+            reboot_elapsed=outcome.elapsed,
+            problems=problems,
+            ready=not problems,
+        )
         return result

@@ -131,10 +131,17 @@ def unified_diff(diff: dict) -> list[str]:
         lines += _code_lines(diff["prepared"].rstrip("\n"))
     if "before" in diff or "after" in diff:
         before, after = _serialise(diff.get("before")), _serialise(diff.get("after"))
-        lines += ["".join(_visible(c) for c in line) for line in difflib.unified_diff(
-            _split(before) if before else [], _split(after) if after else [],
-            fromfile=_as_text(diff.get("before_header") or "before"),
-            tofile=_as_text(diff.get("after_header") or "after"), lineterm="", n=3)]
+        lines += [
+            "".join(_visible(c) for c in line)
+            for line in difflib.unified_diff(
+                _split(before) if before else [],
+                _split(after) if after else [],
+                fromfile=_as_text(diff.get("before_header") or "before"),
+                tofile=_as_text(diff.get("after_header") or "after"),
+                lineterm="",
+                n=3,
+            )
+        ]
     return lines
 
 
@@ -162,10 +169,10 @@ class CallbackModule(CallbackBase):
 
     def __init__(self):
         super().__init__()
-        self._changes = []       # tasks that changed (or would change) something
-        self._failures = []      # failed and unreachable tasks
-        self._real = []          # tasks of a plan that ran with check_mode: false and changed something
-        self._warned = []        # tasks that only warned
+        self._changes = []  # tasks that changed (or would change) something
+        self._failures = []  # failed and unreachable tasks
+        self._real = []  # tasks of a plan that ran with check_mode: false and changed something
+        self._warned = []  # tasks that only warned
         self._play_check_modes = []
 
     # Collecting ---------------------------------------------------------------------------------
@@ -181,8 +188,12 @@ class CallbackModule(CallbackBase):
 
     def _base(self, result) -> dict:
         task = result._task
-        return {"task": task.get_name(), "where": self._where(result), "action": task.action,
-                "hidden": bool(task.no_log) or bool(result._result.get("_ansible_no_log"))}
+        return {
+            "task": task.get_name(),
+            "where": self._where(result),
+            "action": task.action,
+            "hidden": bool(task.no_log) or bool(result._result.get("_ansible_no_log")),
+        }
 
     @staticmethod
     def _items(res: dict) -> list[tuple[str | None, dict]]:
@@ -199,11 +210,18 @@ class CallbackModule(CallbackBase):
     def _record(self, result, failed: bool = False, unreachable: bool = False, ignored: bool = False):
         res = result._result
         entry = self._base(result)
-        entry.update(warnings=[], what=[], diffs=[], messages=[], failed=failed or unreachable,
-                     unreachable=unreachable, ignored=ignored, changed=bool(res.get("changed")))
+        entry.update(
+            warnings=[],
+            what=[],
+            diffs=[],
+            messages=[],
+            failed=failed or unreachable,
+            unreachable=unreachable,
+            ignored=ignored,
+            changed=bool(res.get("changed")),
+        )
         if not entry["hidden"]:
-            entry["warnings"] = _messages(res.get("warnings")) + [
-                "deprecated: " + m for m in _messages(res.get("deprecations"))]
+            entry["warnings"] = _messages(res.get("warnings")) + ["deprecated: " + m for m in _messages(res.get("deprecations"))]
             for label, sub in self._items(res):
                 if sub.get("_ansible_no_log"):
                     entry["hidden"] = True
@@ -215,9 +233,8 @@ class CallbackModule(CallbackBase):
                         entry["what"].append(prefix + "changes: " + ", ".join(map(_as_text, sub["changes"])))
                     entry["what"] += [prefix + "add " + _as_text(v) for v in _list(sub.get("added"))]
                     entry["what"] += [prefix + "remove " + _as_text(v) for v in _list(sub.get("removed"))]
-                    if (not entry["failed"] and not entry["what"] and not sub.get("diff")
-                            and isinstance(sub.get("msg"), str) and sub["msg"]):
-                        entry["what"].append(prefix + sub["msg"])      # a debug task that reports a change
+                    if not entry["failed"] and not entry["what"] and not sub.get("diff") and isinstance(sub.get("msg"), str) and sub["msg"]:
+                        entry["what"].append(prefix + sub["msg"])  # a debug task that reports a change
                     diffs = sub.get("diff") or []
                     for diff in [diffs] if isinstance(diffs, dict) else diffs:
                         if isinstance(diff, dict):
@@ -286,8 +303,11 @@ class CallbackModule(CallbackBase):
         changes, failures, real, warned = self._changes, self._failures, self._real, self._warned
         hidden = sum(1 for e in changes if e["hidden"])
         if plan:
-            done = (f"nothing was changed, except by the {len(real)} task(s) under *Ran for real during this plan*"
-                    if real else "nothing was changed")
+            done = (
+                f"nothing was changed, except by the {len(real)} task(s) under *Ran for real during this plan*"
+                if real
+                else "nothing was changed"
+            )
             lines = ["# configmgr.scp plan", "", f"Check mode: {done}. This is what applying the change would do.", ""]
         else:
             lines = ["# configmgr.scp apply", "", "This run applied the changes below to the hosts.", ""]
@@ -299,9 +319,12 @@ class CallbackModule(CallbackBase):
         summary.append(f"{len(failures)} failed or unreachable")
         lines += ["**" + ", ".join(summary) + ".**", ""]
         if real:
-            lines += ["## Ran for real during this plan", "",
-                      "These tasks have `check_mode: false`: they changed the hosts while the plan ran, "
-                      "with the plan's credentials.", ""]
+            lines += [
+                "## Ran for real during this plan",
+                "",
+                "These tasks have `check_mode: false`: they changed the hosts while the plan ran, with the plan's credentials.",
+                "",
+            ]
             for entry in real:
                 lines += self._entry(entry, plan)
         if failures:
@@ -317,12 +340,15 @@ class CallbackModule(CallbackBase):
             lines += ["## Warnings", ""]
             for entry in warned:
                 lines += self._entry(entry, plan)
-        lines += ["## Recap", "", "| host | ok | changed | failed | unreachable | skipped | rescued | ignored |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "## Recap",
+            "",
+            "| host | ok | changed | failed | unreachable | skipped | rescued | ignored |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for host in sorted(stats.processed):
             t = stats.summarize(host)
-            counts = " | ".join(str(t.get(k, 0)) for k in
-                                ("ok", "changed", "failures", "unreachable", "skipped", "rescued", "ignored"))
+            counts = " | ".join(str(t.get(k, 0)) for k in ("ok", "changed", "failures", "unreachable", "skipped", "rescued", "ignored"))
             lines.append(f"| {md(host)} | {counts} |")
         return "\n".join(lines) + "\n"
 

@@ -91,7 +91,8 @@ BECOME_REFUSED = (
     "through Ansible's module wrapper, so runas would never take effect and the task would run as the connection "
     "user. Remove become from this task (become: false). To reach a remote SMS Provider as another account, give "
     "provider_username and provider_password; for a step on another server, run the task on that server "
-    "(delegate_to) with a connection user that has the rights there (docs/development.md, \"become\").")
+    '(delegate_to) with a connection user that has the rights there (docs/development.md, "become").'
+)
 
 
 @dataclass
@@ -200,12 +201,17 @@ class ConfigMgrAction(ActionBase):
             if isinstance(e, TransportError) or not already_there(e) or getattr(self, "_raced", False):
                 raise
             self._raced = True
-            note = (f"{e.cmdlet} found it there already: another run made it after this task read the state. The task "
-                    f"read the state again and changed only what still differed.")
+            note = (
+                f"{e.cmdlet} found it there already: another run made it after this task read the state. The task "
+                f"read the state again and changed only what still differed."
+            )
             again = self.decide(want, self.read(self.read_plan(want), purpose="reading the state again"))
             updates = self.apply(want, again) if again.changed else {}
-            result = {"changed": bool(again.changed or self.completed_actions), **updates,
-                      "warnings": [*decision.warnings, note, *updates.get("warnings", [])]}
+            result = {
+                "changed": bool(again.changed or self.completed_actions),
+                **updates,
+                "warnings": [*decision.warnings, note, *updates.get("warnings", [])],
+            }
             if self.RESULT_STATE and "after" not in updates:
                 result["after"] = again.after
             return result
@@ -274,8 +280,12 @@ class ConfigMgrAction(ActionBase):
         del tmp
         if self._play_context.become:
             connection = getattr(self._connection, "transport", None) or "WinRM"
-            return {**result, "failed": True, "changed": False,
-                    "msg": BECOME_REFUSED.format(module=self._task.action, connection=connection)}
+            return {
+                **result,
+                "failed": True,
+                "changed": False,
+                "msg": BECOME_REFUSED.format(module=self._task.action, connection=connection),
+            }
         spec = dict(self.ARGUMENT_SPEC)
         required_together = list(self.REQUIRED_TOGETHER)
         if self.USES_PROVIDER:
@@ -292,12 +302,13 @@ class ConfigMgrAction(ActionBase):
         self.diff_mode = bool(self._play_context.diff)
         self.task_vars = task_vars or {}
         # The inventory name of the task's host (the delegated one with delegate_to): named in transport failures.
-        self.host_name = (self._task.delegate_to or self.task_vars.get("inventory_hostname")
-                          or getattr(self._play_context, "remote_addr", None))
+        self.host_name = (
+            self._task.delegate_to or self.task_vars.get("inventory_hostname") or getattr(self._play_context, "remote_addr", None)
+        )
         self.completed_actions: list[str] = []
-        self.pending_actions: list[str] = []   # a module with several steps lists them, in order (for "Not done")
+        self.pending_actions: list[str] = []  # a module with several steps lists them, in order (for "Not done")
         self._raced = False
-        self.partial: dict = {}       # result keys a failure should still show (progress of a wait, ...)
+        self.partial: dict = {}  # result keys a failure should still show (progress of a wait, ...)
         self._want = self._decision = None
         try:
             self.provider = self.provider_from_args(args) if self.USES_PROVIDER else None
@@ -305,7 +316,7 @@ class ConfigMgrAction(ActionBase):
         except TransportError as e:
             result.update(self.partial)
             result.update(self.transport_failure(e))
-        except AnsibleActionFail as e:   # RunnerError included
+        except AnsibleActionFail as e:  # RunnerError included
             result.update(self.partial)
             result.update(getattr(e, "partial", None) or {})
             message = str(e.message)
@@ -325,7 +336,7 @@ class ConfigMgrAction(ActionBase):
     def _aftermath(self, unknown: list[str]) -> Aftermath:
         try:
             return self.aftermath(self._want, self._decision, unknown)
-        except AnsibleActionFail as e:   # explaining must not hide the failure it explains
+        except AnsibleActionFail as e:  # explaining must not hide the failure it explains
             return Aftermath([f"The state could not be read again ({_short(e)})."])
 
     def transport_failure(self, e: TransportError) -> dict:
@@ -339,8 +350,10 @@ class ConfigMgrAction(ActionBase):
         done += [a for a in after.done if a not in done]
         unknown = [a for a in unknown if a not in after.done and a not in after.not_done]
         not_done += [a for a in after.not_done if a not in not_done]
-        parts = [f"{e.host} could not be reached: {e.reason}, {_WHEN.get(e.operation, e.operation)}. "
-                 f"Step: {e.purpose or 'running a plan'} (plan steps {', '.join(e.steps)})."]
+        parts = [
+            f"{e.host} could not be reached: {e.reason}, {_WHEN.get(e.operation, e.operation)}. "
+            f"Step: {e.purpose or 'running a plan'} (plan steps {', '.join(e.steps)})."
+        ]
         if done:
             parts.append(f"Already done: {'; '.join(done)}.")
         if unknown:
@@ -356,15 +369,17 @@ class ConfigMgrAction(ActionBase):
             parts.append(RERUN_HINT)
         else:
             parts.append("Nothing is left to do: running the task again reports no change.")
-        result: dict = {"msg": " ".join(parts), "changed": changed,
-                        "transport_failure": {"host": e.host, "operation": e.operation, "reason": e.reason,
-                                              "plan_ran": e.ran}}
+        result: dict = {
+            "msg": " ".join(parts),
+            "changed": changed,
+            "transport_failure": {"host": e.host, "operation": e.operation, "reason": e.reason, "plan_ran": e.ran},
+        }
         if done:
             result["completed_actions"] = done
         if unknown:
             result["unknown_actions"] = unknown
         if own_host and not changed:
-            result["unreachable"] = True    # nothing changed, and the task's own host did not answer
+            result["unreachable"] = True  # nothing changed, and the task's own host did not answer
         else:
             result["failed"] = True
         return result
@@ -391,8 +406,12 @@ class ConfigMgrAction(ActionBase):
         if decision.warnings:
             result["warnings"] = list(decision.warnings)
         if self.diff_mode and decision.changed and decision.before != decision.after:
-            result["diff"] = {"before_header": decision.diff_header, "after_header": decision.diff_header,
-                              "before": diff_text(decision.before), "after": diff_text(decision.after)}
+            result["diff"] = {
+                "before_header": decision.diff_header,
+                "after_header": decision.diff_header,
+                "before": diff_text(decision.before),
+                "after": diff_text(decision.after),
+            }
         return result
 
     @staticmethod

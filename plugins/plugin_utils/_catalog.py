@@ -26,9 +26,7 @@ from . import _protocol
 
 ALL_SETS = "__AllParameterSets"
 CONFIGMGR_MODULE = "ConfigurationManager"
-CATALOG_FILE = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "cmdlet_catalog.json"
-)
+CATALOG_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cmdlet_catalog.json")
 
 _ACTION_PREFERENCE = (
     "SilentlyContinue",
@@ -57,9 +55,7 @@ _COMMON = (
 )
 # -ErrorAction is the engine's (Stop on every step); the -*Variable parameters would let a plan
 # set variables of the engine itself (-OutVariable result overwrites its result document).
-_ENGINE_ONLY = frozenset(
-    {"ErrorAction", "ErrorVariable", "WarningVariable", "InformationVariable", "OutVariable", "PipelineVariable"}
-)
+_ENGINE_ONLY = frozenset({"ErrorAction", "ErrorVariable", "WarningVariable", "InformationVariable", "OutVariable", "PipelineVariable"})
 # Only for cmdlets that support ShouldProcess.
 _SHOULD_PROCESS = (
     ("WhatIf", "SwitchParameter", ("wi",), (), None),
@@ -131,9 +127,7 @@ _ISO_8601 = re.compile(
 class BindingError(Exception):
     """PowerShell would refuse this invocation; ``message`` is what PowerShell would say."""
 
-    def __init__(
-        self, cmdlet: str, parameter: str | None, message: str, fqid: str, category: str
-    ) -> None:
+    def __init__(self, cmdlet: str, parameter: str | None, message: str, fqid: str, category: str) -> None:
         super().__init__(message)
         self.cmdlet = cmdlet
         self.parameter = parameter
@@ -203,9 +197,7 @@ class CmdletInfo:
         """Declared parameters, then the common ones (and WhatIf/Confirm when supported)."""
         extra = _COMMON + (_SHOULD_PROCESS if self.supports_should_process else ())
         return self.parameters + tuple(
-            ParameterInfo(
-                name, type_, aliases, accepted_values=values, range=range_, common=True
-            )
+            ParameterInfo(name, type_, aliases, accepted_values=values, range=range_, common=True)
             for name, type_, aliases, values, range_ in extra
         )
 
@@ -263,9 +255,7 @@ class Catalog:
     load_seconds: ClassVar[float] = 0.0
     loaded_by_pid: ClassVar[int | None] = None
 
-    def __init__(
-        self, cmdlets: dict[str, CmdletInfo], sources: dict | None = None
-    ) -> None:
+    def __init__(self, cmdlets: dict[str, CmdletInfo], sources: dict | None = None) -> None:
         self._by_lower = {name.lower(): info for name, info in cmdlets.items()}
         self.sources = sources or {}
 
@@ -277,10 +267,7 @@ class Catalog:
                 started = time.process_time()
                 with open(path, encoding="utf-8") as f:
                     raw = json.load(f)
-                cmdlets = {
-                    name: _cmdlet_from_json(entry)
-                    for name, entry in raw["cmdlets"].items()
-                }
+                cmdlets = {name: _cmdlet_from_json(entry) for name, entry in raw["cmdlets"].items()}
                 cls._cache[path] = cls(cmdlets, raw.get("sources"))
                 Catalog.load_seconds += time.process_time() - started
                 Catalog.loaded_by_pid = os.getpid()
@@ -389,8 +376,7 @@ class _Binder:
             if param.refused:
                 raise self.error(
                     param.name,
-                    f"Cannot bind parameter '{param.name}'. -{param.name} is not allowed in a plan: it "
-                    f"{param.refused}.",
+                    f"Cannot bind parameter '{param.name}'. -{param.name} is not allowed in a plan: it {param.refused}.",
                     "ParameterNotAllowed",
                 )
             if param.common and param.name in _ENGINE_ONLY:
@@ -405,29 +391,21 @@ class _Binder:
 
         # Each bound parameter narrows the sets still possible, as PowerShell does while binding.
         candidates = list(self.info.sets) or [ALL_SETS]
-        for param, _ in bound.values():
+        for param, _value in bound.values():
             candidates = [s for s in candidates if param.in_set(s)]
             if not candidates:
                 raise self.ambiguous_set()
 
         chosen = self.resolve_set(candidates, bound)
-        values = {
-            name: _convert(self, param, value) for name, (param, value) in bound.items()
-        }
-        missing = [
-            p.name
-            for p in self.parameters
-            if p.mandatory_in(chosen) and p.name not in bound
-        ]
+        values = {name: _convert(self, param, value) for name, (param, value) in bound.items()}
+        missing = [p.name for p in self.parameters if p.mandatory_in(chosen) and p.name not in bound]
         if missing:
             raise self.error(
                 missing[0] if len(missing) == 1 else None,
-                "Cannot process command because of one or more missing mandatory parameters: "
-                + " ".join(missing)
-                + ".",
+                "Cannot process command because of one or more missing mandatory parameters: " + " ".join(missing) + ".",
                 "MissingMandatoryParameter",
             )
-        for name, (param, _) in bound.items():
+        for name, (param, _value) in bound.items():
             if param.mandatory_in(chosen):
                 _check_mandatory_value(self, param, values[name])
         return Binding(self.info.name, chosen, values)
@@ -486,11 +464,7 @@ class _Binder:
             return candidates[0]
         if self.info.default_set in candidates:
             return self.info.default_set
-        complete = [
-            s
-            for s in candidates
-            if all(p.name in bound for p in self.parameters if p.mandatory_in(s))
-        ]
+        complete = [s for s in candidates if all(p.name in bound for p in self.parameters if p.mandatory_in(s))]
         if len(complete) == 1:
             return complete[0]
         raise self.ambiguous_set()
@@ -566,8 +540,15 @@ def _ps_text(value: object) -> str:
     return str(value)
 
 
-_FORMS = {"ref": "$ref", "refprop": "$refprop", "provider": "$provider", "secret": "$secret",
-          "credential": "$credential", "invalid": "invalid", "data": None}
+_FORMS = {
+    "ref": "$ref",
+    "refprop": "$refprop",
+    "provider": "$provider",
+    "secret": "$secret",
+    "credential": "$credential",
+    "invalid": "invalid",
+    "data": None,
+}
 
 
 def _special(value: object) -> str | None:
@@ -583,8 +564,7 @@ def _convert(binder: _Binder, param: ParameterInfo, value: object) -> object:
     if special == "invalid":
         raise binder.error(
             name,
-            f"Cannot bind parameter '{name}'. A plan value object must be {_protocol.VALUE_FORMS}; any other "
-            "object is refused.",
+            f"Cannot bind parameter '{name}'. A plan value object must be {_protocol.VALUE_FORMS}; any other object is refused.",
             "InvalidPlanValue",
         )
     type_name = param.type
@@ -607,8 +587,7 @@ def _convert(binder: _Binder, param: ParameterInfo, value: object) -> object:
         if _kind(_element_type(type_name)) in ("secret", "credential"):
             raise binder.error(
                 name,
-                f"Cannot bind parameter '{name}'. A {type_name} can only come from a plan secret, never from the "
-                "output of a step.",
+                f"Cannot bind parameter '{name}'. A {type_name} can only come from a plan secret, never from the output of a step.",
                 "CannotConvertArgumentNoMessage",
             )
         return value
@@ -662,9 +641,7 @@ def _convert(binder: _Binder, param: ParameterInfo, value: object) -> object:
 
     if is_array:
         items = value if isinstance(value, list) else [value]
-        converted = [
-            _convert_scalar(binder, param, item, element_type, kind) for item in items
-        ]
+        converted = [_convert_scalar(binder, param, item, element_type, kind) for item in items]
         _validate_collection(binder, param, converted)
         return converted
     if element_type in _FLAGS_ENUMS and param.accepted_values and isinstance(value, (str, list)):
@@ -684,9 +661,7 @@ def _convert(binder: _Binder, param: ParameterInfo, value: object) -> object:
     return converted
 
 
-def _convert_scalar(
-    binder: _Binder, param: ParameterInfo, value: object, type_name: str, kind: str
-) -> object:
+def _convert_scalar(binder: _Binder, param: ParameterInfo, value: object, type_name: str, kind: str) -> object:
     name = param.name
     if _special(value) is not None:  # an object inside a list
         raise _cannot_convert(binder, param, value, type_name + "[]")
@@ -695,9 +670,7 @@ def _convert_scalar(
             return value
         if isinstance(value, (int, float)):
             return value != 0
-        raise _boolean_error(
-            binder, param, _json_type(value) if value is not None else ""
-        )
+        raise _boolean_error(binder, param, _json_type(value) if value is not None else "")
     if value is None:
         if param.accepted_values:
             return _in_set(binder, param, "")
@@ -726,33 +699,26 @@ def _convert_scalar(
     return value  # convertible: PowerShell converts the scalar itself
 
 
-def _to_int(
-    binder: _Binder, param: ParameterInfo, value: object, type_name: str
-) -> int:
+def _to_int(binder: _Binder, param: ParameterInfo, value: object, type_name: str) -> int:
     low, high = _INT_RANGES[type_name]
     text = _ps_text(value)
     if isinstance(value, bool):
         number = None
     elif isinstance(value, int):
         number = value
-    elif (isinstance(value, float) and value.is_integer()) or (
-        isinstance(value, str) and _INT_STRING.match(value)
-    ):
+    elif (isinstance(value, float) and value.is_integer()) or (isinstance(value, str) and _INT_STRING.match(value)):
         number = int(value)
     else:
         number = None
     if number is None:
         reason = "Input string was not in a correct format."
     elif not low <= number <= high:
-        reason = (
-            f"Value was either too large or too small for {_OVERFLOW_NOUN[type_name]}."
-        )
+        reason = f"Value was either too large or too small for {_OVERFLOW_NOUN[type_name]}."
     else:
         return number
     raise binder.error(
         param.name,
-        f'Cannot bind parameter \'{param.name}\'. Cannot convert value "{text}" to type "{_dotnet(type_name)}". '
-        f'Error: "{reason}"',
+        f'Cannot bind parameter \'{param.name}\'. Cannot convert value "{text}" to type "{_dotnet(type_name)}". Error: "{reason}"',
         "CannotConvertArgumentNoMessage",
     )
 
@@ -761,9 +727,7 @@ def _is_iso_8601(text: str) -> bool:
     m = _ISO_8601.match(text)
     if not m:
         return False
-    year, month, day, hour, minute, second = (
-        int(g) if g else 0 for g in m.groups()[:6]
-    )
+    year, month, day, hour, minute, second = (int(g) if g else 0 for g in m.groups()[:6])
     try:
         datetime.datetime(year, month, day, hour, minute, second)
     except ValueError:
@@ -788,8 +752,7 @@ def _validate_scalar(binder: _Binder, param: ParameterInfo, value: object) -> No
         raise _validation_error(
             binder,
             param,
-            "The argument is null or empty. Provide an argument that is not null or empty, and then try the "
-            "command again.",
+            "The argument is null or empty. Provide an argument that is not null or empty, and then try the command again.",
         )
     if param.not_null and value is None:
         raise _validation_error(
@@ -816,9 +779,7 @@ def _validate_scalar(binder: _Binder, param: ParameterInfo, value: object) -> No
 
 
 def _validate_collection(binder: _Binder, param: ParameterInfo, values: list) -> None:
-    if param.not_null_or_empty and (
-        not values or any(v is None or v == "" for v in values)
-    ):
+    if param.not_null_or_empty and (not values or any(v is None or v == "" for v in values)):
         raise _validation_error(
             binder,
             param,
@@ -829,9 +790,7 @@ def _validate_collection(binder: _Binder, param: ParameterInfo, values: list) ->
         _validate_scalar(binder, param, value)
 
 
-def _check_mandatory_value(
-    binder: _Binder, param: ParameterInfo, value: object
-) -> None:
+def _check_mandatory_value(binder: _Binder, param: ParameterInfo, value: object) -> None:
     """Mandatory parameters refuse $null, '' and @() unless they allow them (which the docs do not say)."""
     kind = _kind(_element_type(param.type))
     if kind == "object":
@@ -858,9 +817,7 @@ def _check_mandatory_value(
         )
 
 
-def _validation_error(
-    binder: _Binder, param: ParameterInfo, detail: str
-) -> BindingError:
+def _validation_error(binder: _Binder, param: ParameterInfo, detail: str) -> BindingError:
     return binder.error(
         param.name,
         f"Cannot validate argument on parameter '{param.name}'. {detail}",
@@ -869,9 +826,7 @@ def _validation_error(
     )
 
 
-def _boolean_error(
-    binder: _Binder, param: ParameterInfo, shown_type: str
-) -> BindingError:
+def _boolean_error(binder: _Binder, param: ParameterInfo, shown_type: str) -> BindingError:
     return binder.error(
         param.name,
         f"Cannot process argument transformation on parameter '{param.name}'. Cannot convert value "
@@ -882,9 +837,7 @@ def _boolean_error(
     )
 
 
-def _cannot_convert(
-    binder: _Binder, param: ParameterInfo, value: object, type_name: str
-) -> BindingError:
+def _cannot_convert(binder: _Binder, param: ParameterInfo, value: object, type_name: str) -> BindingError:
     if isinstance(value, str):
         shown, of_type = value, "System.String"
     elif isinstance(value, dict):
@@ -899,7 +852,6 @@ def _cannot_convert(
         )
     return binder.error(
         param.name,
-        f'Cannot bind parameter \'{param.name}\'. Cannot convert the "{shown}" value of type "{of_type}" to '
-        f'type "{_dotnet(type_name)}".',
+        f'Cannot bind parameter \'{param.name}\'. Cannot convert the "{shown}" value of type "{of_type}" to type "{_dotnet(type_name)}".',
         "CannotConvertArgumentNoMessage",
     )

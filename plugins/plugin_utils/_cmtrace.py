@@ -88,7 +88,7 @@ _TYPE_NUMBER = {"1": 1, "2": 2, "3": 3}
 # One precompiled expression per format. The full format's attributes come in the order CMTrace
 # writers use; `file` may be missing. The message is everything between the markers (several lines).
 _FULL = re.compile(
-    r'<!\[LOG\[(.*?)\]LOG\]!>'
+    r"<!\[LOG\[(.*?)\]LOG\]!>"
     r'<time="(?:(\d{1,2}:\d{2}):(\d{2}(?:\.\d+)?)([+-]\d+)?)?[^"]*" '
     r'date="(\d{1,2}-\d{1,2}-\d{4})?[^"]*" '
     r'component="([^"]*)" context="[^"]*" type="([^"]*)" thread="([^"]*)"(?: file="([^"]*)")?\s*>',
@@ -105,8 +105,21 @@ _FULL_OPEN = "<![LOG["
 _FULL_CLOSE = "]LOG]!>"
 
 
-FIELDS = ("time", "local_time", "bias_minutes", "component", "thread", "severity", "type", "message", "file",
-          "line_no", "source", "format", "truncated")
+FIELDS = (
+    "time",
+    "local_time",
+    "bias_minutes",
+    "component",
+    "thread",
+    "severity",
+    "type",
+    "message",
+    "file",
+    "line_no",
+    "source",
+    "format",
+    "truncated",
+)
 
 
 class Entry(tuple):
@@ -114,10 +127,12 @@ class Entry(tuple):
 
     __slots__ = ()
 
-    def __new__(cls, time, local_time, bias_minutes, component, thread, severity, type_, message, file,
-                line_no, source, fmt, truncated=False):
-        return tuple.__new__(cls, (time, local_time, bias_minutes, component, thread, severity, type_, message,
-                                   file, line_no, source, fmt, truncated))
+    def __new__(
+        cls, time, local_time, bias_minutes, component, thread, severity, type_, message, file, line_no, source, fmt, truncated=False
+    ):
+        return tuple.__new__(
+            cls, (time, local_time, bias_minutes, component, thread, severity, type_, message, file, line_no, source, fmt, truncated)
+        )
 
     time = property(itemgetter(0))
     local_time = property(itemgetter(1))
@@ -142,8 +157,10 @@ class Entry(tuple):
         return None if self[0] is None else datetime.datetime.fromisoformat(self[0])
 
     def __repr__(self) -> str:
-        return (f"Entry({self.source}:{self.line_no} {self.time or self.local_time} {self.component} "
-                f"{self.severity}{' truncated' if self.truncated else ''} {self.message!r})")
+        return (
+            f"Entry({self.source}:{self.line_no} {self.time or self.local_time} {self.component} "
+            f"{self.severity}{' truncated' if self.truncated else ''} {self.message!r})"
+        )
 
 
 # The parser's constructor: tuple.__new__ itself (no Python-level __new__ per record).
@@ -163,7 +180,7 @@ _PREFIXES: dict[tuple, tuple] = {}
 
 
 def _offset_text(bias: int) -> str:
-    offset = -bias                           # UTC = local + bias, so local = UTC - bias
+    offset = -bias  # UTC = local + bias, so local = UTC - bias
     sign = "+" if offset >= 0 else "-"
     return f"{sign}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
 
@@ -264,7 +281,7 @@ def _fragment(text: str, source: str, line_no: int) -> Entry | None:
     start = body.find(_FULL_OPEN)
     if start >= 0:
         fmt = "full"
-        message = body[start + len(_FULL_OPEN):]
+        message = body[start + len(_FULL_OPEN) :]
         close = message.find(_FULL_CLOSE)
         if close >= 0:
             found = _COMPONENT_ATTR.search(message, close)
@@ -274,16 +291,15 @@ def _fragment(text: str, source: str, line_no: int) -> Entry | None:
         trailer = body.rfind("$$<")
         if trailer >= 0:
             fmt = "simple"
-            rest = body[trailer + 3:]
-            component = rest.split(">", 1)[0] if ">" in rest else ""   # a cut-off name would mislead
+            rest = body[trailer + 3 :]
+            component = rest.split(">", 1)[0] if ">" in rest else ""  # a cut-off name would mislead
             message = body[:trailer].rstrip(" ")
     message = message.replace("\r\n", "\n")
     severity = _simple_severity(message) if fmt != "full" else "info"
     return Entry(None, None, None, component, None, severity, None, message, "", line_no, source, fmt, True)
 
 
-def _parse_simple(text: str, start: int, end: int, line_no: int, source: str,
-                  bias_default: int | None, out: list[Entry]) -> int:
+def _parse_simple(text: str, start: int, end: int, line_no: int, source: str, bias_default: int | None, out: list[Entry]) -> int:
     """Parse text[start:end] as simple-format records; returns the line number reached at `end`."""
     pos = start
     count = text.count
@@ -320,8 +336,7 @@ def _parse_simple(text: str, start: int, end: int, line_no: int, source: str,
             time, local, bias = stamp(date_text, hm_text, sec_text, bias_text, bias_default)
         lowered = msg.lower()
         severity = "error" if "error" in lowered else "warning" if "warn" in lowered else "info"
-        append(new((time, local, bias, comp, int(tid), severity, None, msg, "", record_line, source,
-                    "simple", False)))
+        append(new((time, local, bias, comp, int(tid), severity, None, msg, "", record_line, source, "simple", False)))
         pos = m_end
     if pos < end:
         tail = text[pos:end]
@@ -353,12 +368,26 @@ def _full_entry(m: re.Match, line_no: int, source: str, bias_default: int | None
         severity, type_ = "info", (int(type_text) if type_text.isdigit() else None)
     else:
         type_ = _TYPE_NUMBER[type_text]
-    return _new_entry((time, local, bias, comp, int(tid) if tid.isdigit() else _thread(tid), severity, type_, msg,
-                       file or "", line_no, source, "full", False))
+    return _new_entry(
+        (
+            time,
+            local,
+            bias,
+            comp,
+            int(tid) if tid.isdigit() else _thread(tid),
+            severity,
+            type_,
+            msg,
+            file or "",
+            line_no,
+            source,
+            "full",
+            False,
+        )
+    )
 
 
-def parse(text: str, *, source: str, bias_default: int | None = None,
-          skip_partial_first_line: bool = False) -> list[Entry]:
+def parse(text: str, *, source: str, bias_default: int | None = None, skip_partial_first_line: bool = False) -> list[Entry]:
     """Every record of `text` in file order (see the module docstring)."""
     out: list[Entry] = []
     start = 0
@@ -422,8 +451,7 @@ def _log_key(name: str) -> tuple[str, int, str]:
     return lower, 2, lower
 
 
-def parse_files(files: Mapping[str, str] | Iterable[tuple[str, str]], *,
-                bias_default: int | None = None) -> list[Entry]:
+def parse_files(files: Mapping[str, str] | Iterable[tuple[str, str]], *, bias_default: int | None = None) -> list[Entry]:
     """Entries of several files; the files of one log in the order ConfigMgr wrote them."""
     pairs = list(files.items()) if isinstance(files, Mapping) else list(files)
     first_seen: dict[str, int] = {}
@@ -460,13 +488,19 @@ def _since_text(since: datetime.datetime | str) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}+00:00"
 
 
-def select(entries: Iterable[Entry], *, component: str | Iterable[str] | None = None,
-           severity: str | Iterable[str] | None = None, min_severity: str | None = None,
-           since: datetime.datetime | str | None = None, regex: str | re.Pattern | None = None) -> list[Entry]:
+def select(
+    entries: Iterable[Entry],
+    *,
+    component: str | Iterable[str] | None = None,
+    severity: str | Iterable[str] | None = None,
+    min_severity: str | None = None,
+    since: datetime.datetime | str | None = None,
+    regex: str | re.Pattern | None = None,
+) -> list[Entry]:
     """The entries that pass every filter given (see the module docstring)."""
     components = _names(component)
     severities = _names(severity)
-    for name in (severities or ()):
+    for name in severities or ():
         if name not in _RANK:
             raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, not {name!r}")
     floor = None
@@ -497,6 +531,5 @@ def query(entries: Iterable[Entry], expression: str) -> Any:
     try:
         import jmespath
     except ImportError as exc:  # pragma: no cover - depends on the controller
-        raise ImportError("the query option needs the Python library jmespath on the Ansible controller "
-                          "(pip install jmespath)") from exc
+        raise ImportError("the query option needs the Python library jmespath on the Ansible controller (pip install jmespath)") from exc
     return jmespath.search(expression, [entry.as_dict() for entry in entries])

@@ -40,8 +40,7 @@ def read_plan(component: str | None) -> Plan:
     plan = Plan()
     plan.add("service", "Get-Service", {"Name": SERVICE}, select=SERVICE_SELECT, on_error="continue")
     if component:
-        plan.add("thread", "Get-ItemProperty", {"LiteralPath": thread_path(component)}, select=THREAD_SELECT,
-                 on_error="continue")
+        plan.add("thread", "Get-ItemProperty", {"LiteralPath": thread_path(component)}, select=THREAD_SELECT, on_error="continue")
     return plan
 
 
@@ -62,9 +61,12 @@ def thread_state(result: PlanResult) -> tuple[str | None, str | None]:
 
 def request_plan(component: str, operation: str, where: str) -> WritePlan:
     plan = WritePlan()
-    plan.write("request", "Set-ItemProperty", {"LiteralPath": thread_path(component), "Name": "Requested Operation",
-                                                "Value": operation},
-               does=f"request {operation} of {component} on {where}")
+    plan.write(
+        "request",
+        "Set-ItemProperty",
+        {"LiteralPath": thread_path(component), "Name": "Requested Operation", "Value": operation},
+        does=f"request {operation} of {component} on {where}",
+    )
     return plan
 
 
@@ -81,9 +83,11 @@ def service_plan(state: str, where: str) -> WritePlan:
 
 
 def wait_for_service(action, host, status: str, poller: Poller) -> None:
-    poller.until(lambda: service_status(action.read(read_plan(None), host)), lambda s: s == status,
-                 on_timeout=lambda p: f"{SERVICE} did not reach {status} within {p.timeout:g} seconds; "
-                                      f"states seen: {p.states_seen()}.")
+    poller.until(
+        lambda: service_status(action.read(read_plan(None), host)),
+        lambda s: s == status,
+        on_timeout=lambda p: f"{SERVICE} did not reach {status} within {p.timeout:g} seconds; states seen: {p.states_seen()}.",
+    )
 
 
 def control_thread(action, host, component: str, operations, poller: Poller, where: str) -> None:
@@ -92,17 +96,21 @@ def control_thread(action, host, component: str, operations, poller: Poller, whe
     `action` is the ConfigMgrAction of the task (its writes are remembered for partial failures);
     `host` is where the component runs: None for the task's own host, or a RemoteHost.
     """
+
     def current() -> str | None:
         return thread_state(action.read(read_plan(component), host))[0]
 
     for operation, reached in operations:
         action.run_writes(request_plan(component, operation, where), host)
-        poller.until(current, lambda state, reached=reached: state == reached,
-                     on_timeout=lambda p, reached=reached: f"{component} on {where} did not reach {reached} within "
-                                                           f"{p.timeout:g} seconds; states seen: {p.states_seen()}.")
+        poller.until(
+            current,
+            lambda state, reached=reached: state == reached,
+            on_timeout=lambda p, reached=reached: (
+                f"{component} on {where} did not reach {reached} within {p.timeout:g} seconds; states seen: {p.states_seen()}."
+            ),
+        )
 
 
 def require_thread(state: str | None, component: str, where: str, hint: str) -> None:
     if state is None:
-        raise AnsibleActionFail(f"{component} is not a component of SMS_Executive on {where} (no key "
-                                f"{thread_path(component)}). {hint}")
+        raise AnsibleActionFail(f"{component} is not a component of SMS_Executive on {where} (no key {thread_path(component)}). {hint}")

@@ -20,8 +20,16 @@ from ansible_collections.configmgr.scp.plugins.plugin_utils._action import Decis
 from ansible_collections.configmgr.scp.plugins.plugin_utils._protocol import fold
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, ref
 
-RULE_SELECT = {"Name": None, "InstanceID": None, "DisplayName": None, "Description": None, "Direction": None,
-               "Action": None, "Enabled": None, "Profile": None}
+RULE_SELECT = {
+    "Name": None,
+    "InstanceID": None,
+    "DisplayName": None,
+    "Description": None,
+    "Direction": None,
+    "Action": None,
+    "Enabled": None,
+    "Profile": None,
+}
 PORT_SELECT = {"InstanceID": None, "Protocol": None, "LocalPort": None, "RemotePort": None}
 _WILDCARD = re.compile(r"([`*?\[\]])")
 ALL_PROFILES = ("domain", "private", "public")
@@ -56,7 +64,8 @@ def one_rule(rules: list, name: str) -> None:
         raise AnsibleActionFail(
             f"name {name} matches {len(names)} firewall rules on this host ({', '.join(names)}): Windows compares rule "
             f"names without regard to case, so a change would reach all of them. Nothing was changed; rename or "
-            f"remove the rules that should not share this name first.")
+            f"remove the rules that should not share this name first."
+        )
 
 
 @dataclass
@@ -122,20 +131,39 @@ def read_plan(name: str) -> Plan:
     plan = Plan()
     # Not found is an error of Get-NetFirewallRule; capture it and decide in Python.
     plan.add("rule", "Get-NetFirewallRule", {"Name": literal(name)}, select=RULE_SELECT, on_error="continue")
-    plan.add("ports", "Get-NetFirewallPortFilter", {"AssociatedNetFirewallRule": ref("rule")}, select=PORT_SELECT,
-             on_error="continue")
+    plan.add("ports", "Get-NetFirewallPortFilter", {"AssociatedNetFirewallRule": ref("rule")}, select=PORT_SELECT, on_error="continue")
     return plan
 
 
 def desired(args: dict, current: RuleState) -> RuleState:
     """What the rule must look like: the options given, the current values (or defaults) for the rest."""
-    base = current if current.present else RuleState(
-        present=True, name=args["name"], display_name=args["name"], description=None, direction="inbound",
-        action="allow", enabled=True, profiles=list(ALL_PROFILES), protocol="any", local_port=[], remote_port=[])
+    base = (
+        current
+        if current.present
+        else RuleState(
+            present=True,
+            name=args["name"],
+            display_name=args["name"],
+            description=None,
+            direction="inbound",
+            action="allow",
+            enabled=True,
+            profiles=list(ALL_PROFILES),
+            protocol="any",
+            local_port=[],
+            remote_port=[],
+        )
+    )
     want = RuleState(**base.to_dict())
     want.present, want.name = True, args["name"]
-    for option, attr in (("display_name", "display_name"), ("description", "description"), ("direction", "direction"),
-                         ("action", "action"), ("enabled", "enabled"), ("protocol", "protocol")):
+    for option, attr in (
+        ("display_name", "display_name"),
+        ("description", "description"),
+        ("direction", "direction"),
+        ("action", "action"),
+        ("enabled", "enabled"),
+        ("protocol", "protocol"),
+    ):
         if args.get(option) is not None:
             setattr(want, attr, args[option])
     if args.get("profiles") is not None:
@@ -168,9 +196,11 @@ def differences(current: RuleState, want: RuleState) -> list[str]:
 
 def state_in(result, name: str, rule_step: str = "rule", ports_step: str = "ports") -> RuleState:
     """The rule named exactly `name` as a plan read it; steps that failed (rule not found) read as absent."""
+
     def output(step_id: str) -> list:
         step = result.steps.get(step_id)
         return step.output if step is not None and step.ok else []
+
     return observed(*exact(output(rule_step), output(ports_step), name))
 
 
@@ -182,19 +212,25 @@ def decide(state: str, args: dict, current: RuleState) -> Decision:
     else:
         want = desired(args, current)
         if want.protocol == "any" and (want.local_port or want.remote_port):
-            raise AnsibleActionFail("local_port and remote_port need protocol tcp or udp (Windows refuses ports "
-                                    "with protocol Any); set protocol.")
+            raise AnsibleActionFail(
+                "local_port and remote_port need protocol tcp or udp (Windows refuses ports with protocol Any); set protocol."
+            )
         changes = ["present"] if not current.present else differences(current, want)
         after = want
-    return Decision(before=current.to_dict(), after=after.to_dict(), changed=bool(changes),
-                    diff_header=f"firewall rule {name}", changes=(current, want), result={"changes": changes})
+    return Decision(
+        before=current.to_dict(),
+        after=after.to_dict(),
+        changed=bool(changes),
+        diff_header=f"firewall rule {name}",
+        changes=(current, want),
+        result={"changes": changes},
+    )
 
 
 def write_plan(current: RuleState, want: RuleState | None) -> WritePlan:
     plan = WritePlan()
     if want is None:
-        plan.write("remove", "Remove-NetFirewallRule", {"Name": literal(current.name)},
-                   does=f"remove firewall rule {current.name}")
+        plan.write("remove", "Remove-NetFirewallRule", {"Name": literal(current.name)}, does=f"remove firewall rule {current.name}")
         return plan
     if not current.present:
         params = {"Name": want.name}
@@ -213,8 +249,9 @@ def write_plan(current: RuleState, want: RuleState | None) -> WritePlan:
         for attr in changed:
             param, convert = _PARAMS[attr]
             params[param] = convert(getattr(want, attr))
-        plan.write("set", "Set-NetFirewallRule", params, select=RULE_SELECT,
-                   does=f"set {', '.join(changed)} of firewall rule {current.name}")
+        plan.write(
+            "set", "Set-NetFirewallRule", params, select=RULE_SELECT, does=f"set {', '.join(changed)} of firewall rule {current.name}"
+        )
         written = "set"
     # The read-back follows the rule object the write returned, not the name: -Name may match another rule whose
     # name differs only in case (one_rule).

@@ -35,8 +35,14 @@ SITE_TYPES = {1: "secondary", 2: "primary", 4: "cas"}
 
 PROPS_SELECT = {"PropertyName": None, "Value": None, "Value1": None, "Value2": None}
 # CimSystemProperties is the CimInstance's own .NET property: the namespace names the provider's site.
-SITE_SELECT = {"SiteCode": None, "SiteName": None, "ReportingSiteCode": None, "Type": None, "ServerName": None,
-               "CimSystemProperties": {"Namespace": None}}
+SITE_SELECT = {
+    "SiteCode": None,
+    "SiteName": None,
+    "ReportingSiteCode": None,
+    "Type": None,
+    "ServerName": None,
+    "CimSystemProperties": {"Namespace": None},
+}
 ROLE_SELECT = {"SiteCode": None, "RoleName": None, "NetworkOSPath": None, "RoleCount": None, "Props": PROPS_SELECT}
 ACCOUNT_SELECT = {"UserName": None, "SiteCode": None}
 
@@ -100,8 +106,9 @@ class HierarchyRead:
         return self
 
 
-def read_plan(*, role_names: Iterable[str] = (), servers: Iterable[str] = (), accounts: Iterable[str] = (),
-              plan: Plan | None = None) -> Plan:
+def read_plan(
+    *, role_names: Iterable[str] = (), servers: Iterable[str] = (), accounts: Iterable[str] = (), plan: Plan | None = None
+) -> Plan:
     """Sites, and the roles / accounts asked for: the one read every module of the provider shares."""
     read = HierarchyRead(plan).sites()
     role_names, servers = list(role_names), [s for s in servers if s]
@@ -153,13 +160,15 @@ def parse_sites(output: list) -> list[Site]:
             site_type = SITE_TYPES.get(int(raw.get("Type") or 0), str(raw.get("Type")))
         except (TypeError, ValueError):
             site_type = str(raw.get("Type"))
-        sites.append(Site(
-            site_code=str(raw["SiteCode"]).upper(),
-            site_name=raw.get("SiteName"),
-            parent_site_code=(str(raw.get("ReportingSiteCode") or "").upper() or None),
-            type=site_type,
-            server=(str(raw.get("ServerName")).lower() if raw.get("ServerName") else None),
-        ))
+        sites.append(
+            Site(
+                site_code=str(raw["SiteCode"]).upper(),
+                site_name=raw.get("SiteName"),
+                parent_site_code=(str(raw.get("ReportingSiteCode") or "").upper() or None),
+                type=site_type,
+                server=(str(raw.get("ServerName")).lower() if raw.get("ServerName") else None),
+            )
+        )
     return sites
 
 
@@ -186,14 +195,16 @@ def parse_roles(output: list) -> list[RoleRow]:
             count = int(raw.get("RoleCount")) if raw.get("RoleCount") is not None else None
         except (TypeError, ValueError):
             count = None
-        rows.append(RoleRow(str(raw["SiteCode"]).upper(), server, str(raw["RoleName"]), count,
-                            props_by_name(raw.get("Props"))))
+        rows.append(RoleRow(str(raw["SiteCode"]).upper(), server, str(raw["RoleName"]), count, props_by_name(raw.get("Props"))))
     return rows
 
 
 def parse_accounts(output: list) -> list[Account]:
-    return [Account(str(raw["SiteCode"]).upper(), str(raw["UserName"])) for raw in output
-            if isinstance(raw, dict) and raw.get("SiteCode") and raw.get("UserName")]
+    return [
+        Account(str(raw["SiteCode"]).upper(), str(raw["UserName"]))
+        for raw in output
+        if isinstance(raw, dict) and raw.get("SiteCode") and raw.get("UserName")
+    ]
 
 
 def top_level_site(sites: list[Site]) -> Site:
@@ -202,7 +213,8 @@ def top_level_site(sites: list[Site]) -> Site:
         raise AnsibleActionFail(
             "Could not find the top-level site of the hierarchy (the SMS Provider reports %s). "
             "Connect to the SMS Provider of the CAS or of a stand-alone primary site (provider_server)."
-            % ("no site without a parent" if not top else "several sites without a parent: " + ", ".join(s.site_code for s in top)))
+            % ("no site without a parent" if not top else "several sites without a parent: " + ", ".join(s.site_code for s in top))
+        )
     return top[0]
 
 
@@ -217,8 +229,12 @@ class Hierarchy:
 
     @classmethod
     def of(cls, result: PlanResult, roles_step: str = "roles") -> Hierarchy:
-        return cls(sites=parse_sites(result.output("sites")), provider_site=namespace_site(result.output("sites")),
-                   roles=parse_roles(result.output(roles_step)), accounts=parse_accounts(result.output("accounts")))
+        return cls(
+            sites=parse_sites(result.output("sites")),
+            provider_site=namespace_site(result.output("sites")),
+            roles=parse_roles(result.output(roles_step)),
+            accounts=parse_accounts(result.output("accounts")),
+        )
 
     @property
     def top(self) -> Site:
@@ -234,8 +250,7 @@ class Hierarchy:
     def check_site(self, site_code: str) -> str:
         """The site code, if it is a site of this hierarchy; a refusal that lists the sites otherwise."""
         if site_code not in self.site_codes:
-            raise AnsibleActionFail(
-                f"site_code {site_code} is not a site of this hierarchy (sites: {', '.join(sorted(self.site_codes))}).")
+            raise AnsibleActionFail(f"site_code {site_code} is not a site of this hierarchy (sites: {', '.join(sorted(self.site_codes))}).")
         return site_code
 
     def roles_named(self, role_name: str) -> list[RoleRow]:
@@ -253,5 +268,4 @@ class Hierarchy:
 
     def account(self, user_name: str, site_code: str | None) -> Account | None:
         """The account at exactly that site (an account of the same name at another site is another account)."""
-        return next((a for a in self.accounts if a.user_name.lower() == user_name.lower() and a.site_code == site_code),
-                    None)
+        return next((a for a in self.accounts if a.user_name.lower() == user_name.lower() and a.site_code == site_code), None)

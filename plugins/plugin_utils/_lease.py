@@ -135,13 +135,13 @@ class Holder:
         except ValueError:
             return False
         if pid == os.getpid() and self.run_id != me.run_id:
-            return True     # this very process, in an earlier task: that task has ended
+            return True  # this very process, in an earlier task: that task has ended
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
             return True
         except PermissionError:
-            return _zombie(pid)    # another user's process: alive unless it has ended
+            return _zombie(pid)  # another user's process: alive unless it has ended
         except OSError:
             return False
         return _zombie(pid) or (bool(start) and _process_start(pid) not in ("", start))
@@ -150,8 +150,10 @@ class Holder:
         who = f"run {self.run_id} of {self.user or 'an unknown user'} on {self.controller or 'an unknown controller'}"
         if self.process:
             who += f" (process {self.process.split(':')[0]})"
-        return (f"{who}, since {self.since or 'an unknown time'}, moving the service connection point from "
-                f"{self.source or 'nowhere'} to {self.target or 'nowhere'}")
+        return (
+            f"{who}, since {self.since or 'an unknown time'}, moving the service connection point from "
+            f"{self.source or 'nowhere'} to {self.target or 'nowhere'}"
+        )
 
 
 @dataclass
@@ -185,7 +187,7 @@ class Lease:
         self.owner = owner
         self.source = source or "nowhere"
         self.target = target or "nowhere"
-        self.host = host            # where the keys are: named in messages
+        self.host = host  # where the keys are: named in messages
         self.held = False
         self.taken_over: Holder | None = None
 
@@ -197,10 +199,8 @@ class Lease:
 
     def read_steps(self, plan: Plan) -> Plan:
         """The lease key and its holders (the read changes nothing; both steps may fail: no lease)."""
-        plan.add("lease_key", "Get-ItemProperty", {"LiteralPath": self.key}, select={"PSChildName": None},
-                 on_error="continue")
-        plan.add("lease_holders", "Get-ItemProperty", {"Path": f"{self.key}\\*"}, select=HOLDER_SELECT,
-                 on_error="continue")
+        plan.add("lease_key", "Get-ItemProperty", {"LiteralPath": self.key}, select={"PSChildName": None}, on_error="continue")
+        plan.add("lease_holders", "Get-ItemProperty", {"Path": f"{self.key}\\*"}, select=HOLDER_SELECT, on_error="continue")
         return plan
 
     def take_plan(self, seen: Seen | None, verdict: Verdict, at: datetime.datetime) -> Plan:
@@ -219,16 +219,22 @@ class Lease:
             plan.add("lease_take", "New-Item", {"Path": [self.key]})
         elif verdict.holder is not None and verdict.holder.key:
             plan.add("lease_take", "Remove-Item", {"LiteralPath": [f"{self.key}\\{verdict.holder.key}"], "Recurse": True})
-        else:   # break_lease of a lease key without a holder: only while it still has none (no -Recurse)
+        else:  # break_lease of a lease key without a holder: only while it still has none (no -Recurse)
             plan.add("lease_clear", "Remove-Item", {"LiteralPath": [self.key]})
             plan.add("lease_take", "New-Item", {"Path": [self.key]})
         plan.add("lease_holder", "New-Item", {"Path": [self.holder_key]})
-        values = {"RunId": self.owner.run_id, "Controller": self.owner.controller, "User": self.owner.user,
-                  "Process": self.owner.process, "Source": self.source, "Target": self.target, "Since": stamp(at),
-                  "Expires": stamp(at + datetime.timedelta(seconds=TTL))}
+        values = {
+            "RunId": self.owner.run_id,
+            "Controller": self.owner.controller,
+            "User": self.owner.user,
+            "Process": self.owner.process,
+            "Source": self.source,
+            "Target": self.target,
+            "Since": stamp(at),
+            "Expires": stamp(at + datetime.timedelta(seconds=TTL)),
+        }
         for name in VALUES:
-            plan.add(f"lease_{name.lower()}", "Set-ItemProperty",
-                     {"LiteralPath": [self.holder_key], "Name": name, "Value": values[name]})
+            plan.add(f"lease_{name.lower()}", "Set-ItemProperty", {"LiteralPath": [self.holder_key], "Name": name, "Value": values[name]})
         return plan
 
     def renew(self, plan: Plan, at: datetime.datetime) -> Plan:
@@ -240,7 +246,7 @@ class Lease:
         renewed.steps.extend(plan.steps)
         renewed.secrets.update(plan.secrets)
         if hasattr(plan, "actions"):
-            renewed.actions.update(plan.actions)   # type: ignore[attr-defined]
+            renewed.actions.update(plan.actions)  # type: ignore[attr-defined]
         return renewed
 
     def release_plan(self) -> Plan:
@@ -261,9 +267,19 @@ class Lease:
             if not isinstance(raw, dict) or not raw.get("PSChildName"):
                 continue
             values = {v.lower(): (str(raw[v]) if raw.get(v) is not None else None) for v in VALUES}
-            holders.append(Holder(key=str(raw["PSChildName"]), run_id=values["runid"], controller=values["controller"],
-                                  user=values["user"], process=values["process"], source=values["source"],
-                                  target=values["target"], since=values["since"], expires=values["expires"]))
+            holders.append(
+                Holder(
+                    key=str(raw["PSChildName"]),
+                    run_id=values["runid"],
+                    controller=values["controller"],
+                    user=values["user"],
+                    process=values["process"],
+                    source=values["source"],
+                    target=values["target"],
+                    since=values["since"],
+                    expires=values["expires"],
+                )
+            )
         return Seen(exists or bool(holders), holders)
 
     def judge(self, seen: Seen, at: datetime.datetime, break_lease: bool) -> Verdict:
@@ -279,7 +295,7 @@ class Lease:
                 return Verdict("take_over", seen.holders[0], "break_lease")
             return Verdict("refuse", None, self.busy_message(seen))
         if holder.run_id == self.owner.run_id:
-            return Verdict("refuse", holder, "this run already holds the lease")   # not reached: one take per task
+            return Verdict("refuse", holder, "this run already holds the lease")  # not reached: one take per task
         if break_lease:
             return Verdict("take_over", holder, "break_lease")
         if holder.expired(at):
@@ -289,16 +305,22 @@ class Lease:
         return Verdict("refuse", holder, self.held_message(holder))
 
     def held_message(self, holder: Holder) -> str:
-        return (f"Another run holds the move lease of the service connection point: {holder.describe()}. It expires "
-                f"at {holder.expires} unless that run renews it. This task changed nothing. Run it again when that "
-                f"move has ended; only if no run of the collection is moving the SCP (a controller that crashed), set "
-                f"break_lease: true to take the lease over now (lease {self.key} on {self.host}).")
+        return (
+            f"Another run holds the move lease of the service connection point: {holder.describe()}. It expires "
+            f"at {holder.expires} unless that run renews it. This task changed nothing. Run it again when that "
+            f"move has ended; only if no run of the collection is moving the SCP (a controller that crashed), set "
+            f"break_lease: true to take the lease over now (lease {self.key} on {self.host})."
+        )
 
     def busy_message(self, seen: Seen) -> str:
         if len(seen.holders) > 1:
             named = "; ".join(h.describe() for h in seen.holders)
-            return (f"The move lease {self.key} on {self.host} names several holders ({named}). This task changed "
-                    f"nothing. Check that no run of the collection is moving the SCP, then set break_lease: true.")
-        return (f"The move lease {self.key} on {self.host} names no complete holder: another run is taking or releasing "
-                f"it right now, or one was interrupted in between. This task changed nothing. Run it again in a "
-                f"moment; if that says the same and no run of the collection is moving the SCP, set break_lease: true.")
+            return (
+                f"The move lease {self.key} on {self.host} names several holders ({named}). This task changed "
+                f"nothing. Check that no run of the collection is moving the SCP, then set break_lease: true."
+            )
+        return (
+            f"The move lease {self.key} on {self.host} names no complete holder: another run is taking or releasing "
+            f"it right now, or one was interrupted in between. This task changed nothing. Run it again in a "
+            f"moment; if that says the same and no run of the collection is moving the SCP, set break_lease: true."
+        )

@@ -34,7 +34,7 @@ class Member:
 
 @dataclass
 class Changes:
-    to_add: list[str] = field(default_factory=list)      # as the task names them (name or SID)
+    to_add: list[str] = field(default_factory=list)  # as the task names them (name or SID)
     to_remove: list[Member] = field(default_factory=list)
 
 
@@ -54,8 +54,9 @@ def read_plan(group: str) -> Plan:
 
 
 def members(output: list) -> list[Member]:
-    return [Member(str(m["Name"]), str(m["SID"]).upper() if m.get("SID") else None)
-            for m in output if isinstance(m, dict) and m.get("Name")]
+    return [
+        Member(str(m["Name"]), str(m["SID"]).upper() if m.get("SID") else None) for m in output if isinstance(m, dict) and m.get("Name")
+    ]
 
 
 def member_names(output: list) -> list[str]:
@@ -83,20 +84,24 @@ def decide(state: str, group: str, wanted: list[str], current: list[Member]) -> 
             seen.add(key)
             changes.to_add.append(entry)
             if not _validation.is_sid(entry) and "." in entry.split("\\", 1)[0]:
-                warnings.append(f"{entry} names its domain by its DNS name: Windows resolves it when it is added, and if "
-                                f"it is a member under its NetBIOS name already, the task changes nothing. Give the "
-                                f"member as NETBIOS\\name or as a SID for an exact prediction.")
+                warnings.append(
+                    f"{entry} names its domain by its DNS name: Windows resolves it when it is added, and if "
+                    f"it is a member under its NetBIOS name already, the task changes nothing. Give the "
+                    f"member as NETBIOS\\name or as a SID for an exact prediction."
+                )
         after = names + changes.to_add
     else:
         doomed = [m for m in current if any(find(entry, [m]) for entry in wanted)]
         changes.to_remove = doomed
         after = [n for n in names if n not in {m.name for m in doomed}]
     return Decision(
-        before=sorted(names, key=str.lower), after=sorted(after, key=str.lower),
-        changed=bool(changes.to_add or changes.to_remove), warnings=warnings,
-        diff_header=f"local group {group}", changes=changes,
-        result={"group": group, "added": list(changes.to_add), "removed": [m.name for m in changes.to_remove],
-                "members": after},
+        before=sorted(names, key=str.lower),
+        after=sorted(after, key=str.lower),
+        changed=bool(changes.to_add or changes.to_remove),
+        warnings=warnings,
+        diff_header=f"local group {group}",
+        changes=changes,
+        result={"group": group, "added": list(changes.to_add), "removed": [m.name for m in changes.to_remove], "members": after},
     )
 
 
@@ -106,11 +111,17 @@ def write_plan(group: str, changes: Changes) -> WritePlan:
     plan = WritePlan()
     target = group_target(group)
     for index, entry in enumerate(changes.to_add):
-        plan.write(f"add_{index}", "Add-LocalGroupMember", {**target, "Member": [entry]}, on_error="continue",
-                   does=f"add {entry} to {group}")
+        plan.write(
+            f"add_{index}", "Add-LocalGroupMember", {**target, "Member": [entry]}, on_error="continue", does=f"add {entry} to {group}"
+        )
     for index, member in enumerate(changes.to_remove):
-        plan.write(f"remove_{index}", "Remove-LocalGroupMember", {**target, "Member": [member.sid or member.name]},
-                   on_error="continue", does=f"remove {member.name} from {group}")
+        plan.write(
+            f"remove_{index}",
+            "Remove-LocalGroupMember",
+            {**target, "Member": [member.sid or member.name]},
+            on_error="continue",
+            does=f"remove {member.name} from {group}",
+        )
     plan.add("after", "Get-LocalGroupMember", target, select=MEMBER_SELECT)
     return plan
 
@@ -119,8 +130,8 @@ def write_plan(group: str, changes: Changes) -> WritePlan:
 class Outcome:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    already: list[str] = field(default_factory=list)      # already a member / already gone: the desired state
-    failed: list[tuple[str, str, dict]] = field(default_factory=list)   # (step id, cmdlet, error)
+    already: list[str] = field(default_factory=list)  # already a member / already gone: the desired state
+    failed: list[tuple[str, str, dict]] = field(default_factory=list)  # (step id, cmdlet, error)
 
 
 def outcome(changes: Changes, written: PlanResult) -> Outcome:

@@ -39,8 +39,11 @@ FOLDER_COMPONENT = "SMS_EXECUTIVE"
 NAMED_LOGS = {
     "dmpdownloader.log": ("Dmpdownloader.log", "SMS_DMP_DOWNLOADER", "SCP server: downloads from Microsoft"),
     "dmpuploader.log": ("Dmpuploader.log", "SMS_DMP_UPLOADER", "SCP server: uploads to Microsoft"),
-    "endpointconnectivitycheckworker.log": ("EndpointConnectivityCheckWorker.log", "SMS_SERVICE_CONNECTOR",
-                                            "SCP server: the SCP's own internet endpoint checks"),
+    "endpointconnectivitycheckworker.log": (
+        "EndpointConnectivityCheckWorker.log",
+        "SMS_SERVICE_CONNECTOR",
+        "SCP server: the SCP's own internet endpoint checks",
+    ),
     "sitecomp.log": ("sitecomp.log", "SMS_SITE_COMPONENT_MANAGER", "site server: installation of site system roles"),
     "srvboot.log": ("SrvBoot.log", None, "site system: the role installer service"),
     "cmgatewaysyncuploadworker.log": ("CMGatewaySyncUploadWorker.log", None, "SCP server: tenant attach uploads"),
@@ -76,8 +79,7 @@ def _anchor_id(component: str) -> str:
     return "dir_" + re.sub(r"[^A-Za-z0-9_]", "_", component).lower()
 
 
-def read_plan(logs: list[LogRead], max_bytes: int, rollover: bool = True, plan: Plan | None = None,
-              prefix: str = "") -> Plan:
+def read_plan(logs: list[LogRead], max_bytes: int, rollover: bool = True, plan: Plan | None = None, prefix: str = "") -> Plan:
     """Per component: its tracing key and its log file (for the folder); per log: the file, its last
     `max_bytes` bytes, and the same for its `.lo_`. Step ids: `<prefix>log_<i>`, `<prefix>bytes_<i>`,
     `<prefix>rolled_<i>`, `<prefix>rolled_bytes_<i>`."""
@@ -87,20 +89,35 @@ def read_plan(logs: list[LogRead], max_bytes: int, rollover: bool = True, plan: 
         anchor = anchors.get(log.component)
         if anchor is None:
             anchor = anchors[log.component] = prefix + _anchor_id(log.component)
-            trace = prefix + "trace_" + anchor[len(prefix) + 4:]
-            plan.add(trace, "Get-ItemProperty", {"LiteralPath": TRACING_KEY + log.component},
-                     select={"TraceFilename": None}, on_error="continue")
+            trace = prefix + "trace_" + anchor[len(prefix) + 4 :]
+            plan.add(
+                trace, "Get-ItemProperty", {"LiteralPath": TRACING_KEY + log.component}, select={"TraceFilename": None}, on_error="continue"
+            )
             # Get-ChildItem of a file is the file itself: its DirectoryName is the folder.
-            plan.add(anchor, "Get-ChildItem", {"LiteralPath": ref(trace, "TraceFilename")},
-                     select={"FullName": None, "DirectoryName": None}, on_error="continue")
+            plan.add(
+                anchor,
+                "Get-ChildItem",
+                {"LiteralPath": ref(trace, "TraceFilename")},
+                select={"FullName": None, "DirectoryName": None},
+                on_error="continue",
+            )
         files = [(f"{prefix}log_{index}", f"{prefix}bytes_{index}", log.name)]
         if rollover:
             files.append((f"{prefix}rolled_{index}", f"{prefix}rolled_bytes_{index}", rolled_name(log.name)))
         for file_step, bytes_step, file_name in files:
-            plan.add(file_step, "Get-ChildItem", {"LiteralPath": ref(anchor, "DirectoryName"), "Filter": file_name},
-                     select=FILE_SELECT, on_error="continue")
-            plan.add(bytes_step, "Get-Content", {"LiteralPath": ref(file_step, "FullName"), "Encoding": "Byte",
-                                                 "Tail": max_bytes}, on_error="continue")
+            plan.add(
+                file_step,
+                "Get-ChildItem",
+                {"LiteralPath": ref(anchor, "DirectoryName"), "Filter": file_name},
+                select=FILE_SELECT,
+                on_error="continue",
+            )
+            plan.add(
+                bytes_step,
+                "Get-Content",
+                {"LiteralPath": ref(file_step, "FullName"), "Encoding": "Byte", "Tail": max_bytes},
+                on_error="continue",
+            )
     return plan
 
 
@@ -128,8 +145,17 @@ class FileRead:
         return decode_tail(self.data, self.complete)
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "size": self.size, "last_write_time": self.last_write, "bytes_read": len(self.data),
-                "complete": self.complete} if self.found else None
+        return (
+            {
+                "path": self.path,
+                "size": self.size,
+                "last_write_time": self.last_write,
+                "bytes_read": len(self.data),
+                "complete": self.complete,
+            }
+            if self.found
+            else None
+        )
 
 
 @dataclass
@@ -143,9 +169,16 @@ class LogResult:
     entries: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "found": self.log.found, "folder": self.folder, "tracing_component": self.component,
-                "file": self.log.to_dict(), "rolled_over": self.rolled.to_dict() if self.rolled else None,
-                "problem": self.problem, "entries_read": len(self.entries)}
+        return {
+            "name": self.name,
+            "found": self.log.found,
+            "folder": self.folder,
+            "tracing_component": self.component,
+            "file": self.log.to_dict(),
+            "rolled_over": self.rolled.to_dict() if self.rolled else None,
+            "problem": self.problem,
+            "entries_read": len(self.entries),
+        }
 
 
 def decode_tail(data: bytes, complete: bool) -> str:
@@ -155,7 +188,7 @@ def decode_tail(data: bytes, complete: bool) -> str:
         sample = data[:4096]
         odd, even = sample[1::2].count(0), sample[0::2].count(0)
         if even > len(sample) // 4 and odd < len(sample) // 8:
-            data = data[1:]    # UTF-16 LE, read from an odd offset
+            data = data[1:]  # UTF-16 LE, read from an odd offset
     return _cmtrace.decode(bytes(data))
 
 
@@ -163,8 +196,11 @@ def _file(result: PlanResult, file_step: str, bytes_step: str, name: str, folder
     read = FileRead(name)
     for raw in result.output(file_step):
         # Only the file asked for, in the folder asked for (defence in depth: a filter never matches more).
-        if isinstance(raw, dict) and str(raw.get("Name") or "").lower() == name.lower() and (
-                folder is None or str(raw.get("FullName") or "").lower() == f"{folder}\\{name}".lower()):
+        if (
+            isinstance(raw, dict)
+            and str(raw.get("Name") or "").lower() == name.lower()
+            and (folder is None or str(raw.get("FullName") or "").lower() == f"{folder}\\{name}".lower())
+        ):
             read.path, read.last_write = str(raw.get("FullName")), raw.get("LastWriteTime")
             try:
                 read.size = int(raw.get("Length"))
@@ -181,26 +217,30 @@ def parse(result: PlanResult, logs: list[LogRead], rollover: bool = True, prefix
     out = []
     for index, log in enumerate(logs):
         anchor = prefix + _anchor_id(log.component)
-        trace_step = result.steps.get(prefix + "trace_" + anchor[len(prefix) + 4:])
+        trace_step = result.steps.get(prefix + "trace_" + anchor[len(prefix) + 4 :])
         folder_rows = [r for r in result.output(anchor) if isinstance(r, dict) and r.get("DirectoryName")]
         folder = str(folder_rows[0]["DirectoryName"]).rstrip("\\") if folder_rows else None
         problem = None
         if folder is None:
             if trace_step is None or not trace_step.ok or not trace_step.output:
-                problem = (f"ConfigMgr records no log for {log.component} on this host (no {TRACING_KEY}{log.component} "
-                           f"TraceFilename): the component is not installed here.")
+                problem = (
+                    f"ConfigMgr records no log for {log.component} on this host (no {TRACING_KEY}{log.component} "
+                    f"TraceFilename): the component is not installed here."
+                )
             else:
-                problem = (f"The log {log.component} records ({trace_step.output[0].get('TraceFilename')}) does not exist, "
-                           f"so its folder is unknown.")
+                problem = (
+                    f"The log {log.component} records ({trace_step.output[0].get('TraceFilename')}) does not exist, "
+                    f"so its folder is unknown."
+                )
         main = _file(result, f"{prefix}log_{index}", f"{prefix}bytes_{index}", log.name, folder)
-        rolled = (_file(result, f"{prefix}rolled_{index}", f"{prefix}rolled_bytes_{index}", rolled_name(log.name), folder)
-                  if rollover else None)
+        rolled = (
+            _file(result, f"{prefix}rolled_{index}", f"{prefix}rolled_bytes_{index}", rolled_name(log.name), folder) if rollover else None
+        )
         if folder is not None and not main.found and not (rolled and rolled.found):
             problem = f"{log.name} is not in {folder}."
         item = LogResult(log.name, log.component, folder, main, rolled, problem)
         for part in ([rolled] if rolled is not None and rolled.found else []) + ([main] if main.found else []):
-            item.entries.extend(_cmtrace.parse(part.text(), source=part.path or part.name,
-                                               skip_partial_first_line=not part.complete))
+            item.entries.extend(_cmtrace.parse(part.text(), source=part.path or part.name, skip_partial_first_line=not part.complete))
         out.append(item)
     return out
 
@@ -217,8 +257,9 @@ def select(logs: list[LogResult], filters: Filters) -> list:
     """Every entry of the logs that passes the filters, in time order where the times are known
     (the order of the files otherwise)."""
     entries = [e for log in logs for e in log.entries]
-    chosen = _cmtrace.select(entries, component=list(filters.component) or None, min_severity=filters.min_severity,
-                             since=filters.since, regex=filters.regex)
-    if len(logs) > 1:   # several logs: one timeline (a stable sort keeps file order for equal or unknown times)
+    chosen = _cmtrace.select(
+        entries, component=list(filters.component) or None, min_severity=filters.min_severity, since=filters.since, regex=filters.regex
+    )
+    if len(logs) > 1:  # several logs: one timeline (a stable sort keeps file order for equal or unknown times)
         chosen.sort(key=lambda e: e.time or "")
     return chosen

@@ -50,10 +50,15 @@ class Poller:
         if state and (not self.seen or self.seen[-1] != state):
             self.seen.append(state)
 
-    def until(self, read: Callable[[], T], reached: Callable[[T], bool], *,
-              describe: Callable[[T], str | None] = lambda value: None if value is None else str(value),
-              failure: Callable[[T], str | None] = lambda value: None,
-              on_timeout: Callable[[Poller], str]) -> T:
+    def until(
+        self,
+        read: Callable[[], T],
+        reached: Callable[[T], bool],
+        *,
+        describe: Callable[[T], str | None] = lambda value: None if value is None else str(value),
+        failure: Callable[[T], str | None] = lambda value: None,
+        on_timeout: Callable[[Poller], str],
+    ) -> T:
         """The value of the read that reached the goal. WaitFailed when `failure(value)` says why it
         cannot be reached, or with `on_timeout(self)` at the deadline."""
         start = self.clock()

@@ -49,8 +49,7 @@ COMMAND_PREFIX = "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestr
 
 SEPARATOR = "\0"
 # What PowerShell writes when standard input has no separator (the bootstrap's Remove(-1)).
-NO_PAYLOAD_MESSAGE = ('Exception calling "Remove" with "1" argument(s): "StartIndex cannot be less than zero.\r\n'
-                      'Parameter name: startIndex"')
+NO_PAYLOAD_MESSAGE = 'Exception calling "Remove" with "1" argument(s): "StartIndex cannot be less than zero.\r\nParameter name: startIndex"'
 
 
 def encode_command(script: str) -> str:
@@ -64,7 +63,7 @@ def decode_command(command_line: str) -> str | None:
     """The script of a command line built like ``encode_command`` (Ansible's form), else None."""
     if not command_line.startswith(COMMAND_PREFIX):
         return None
-    encoded = command_line[len(COMMAND_PREFIX):].strip()
+    encoded = command_line[len(COMMAND_PREFIX) :].strip()
     if not encoded or " " in encoded:
         return None
     try:
@@ -80,10 +79,22 @@ def decode_command(command_line: str) -> str | None:
 # syntax tree as the source with these names). The plan's own cmdlets never reach these names: they
 # run only after the allow-list check.
 ENGINE_FUNCTIONS = {
-    "ConvertTo-EngineJson": "_j", "ConvertTo-PlainValue": "_p", "Select-Shape": "_s", "Test-Integer": "_i",
-    "Read-Payload": "_r", "Test-StepId": "_t", "New-SecureText": "_x", "Resolve-PlanValue": "_v",
-    "New-ErrorInfo": "_e", "Test-LocalName": "_l", "New-ProviderCredential": "_c", "Open-ProviderSession": "_o",
-    "Resolve-Provider": "_rp", "Connect-CMSite": "_cm", "New-Table": "_h", "Test-CredentialUser": "_u",
+    "ConvertTo-EngineJson": "_j",
+    "ConvertTo-PlainValue": "_p",
+    "Select-Shape": "_s",
+    "Test-Integer": "_i",
+    "Read-Payload": "_r",
+    "Test-StepId": "_t",
+    "New-SecureText": "_x",
+    "Resolve-PlanValue": "_v",
+    "New-ErrorInfo": "_e",
+    "Test-LocalName": "_l",
+    "New-ProviderCredential": "_c",
+    "Open-ProviderSession": "_o",
+    "Resolve-Provider": "_rp",
+    "Connect-CMSite": "_cm",
+    "New-Table": "_h",
+    "Test-CredentialUser": "_u",
 }
 # The engine's variables as they travel: the same kind of renaming, for every variable the engine declares
 # (parameters, assignments, foreach variables; PowerShell compares variable names ignoring case). Every use
@@ -92,15 +103,60 @@ ENGINE_FUNCTIONS = {
 # preference variables ($_, $input, $PWD, $env:, $null, $ErrorActionPreference, ...) keep their names, and no
 # new name is a name of those (tests/static/test_engine_static.py).
 ENGINE_VARIABLES = {
-    "Value": "a", "provider": "b", "Secrets": "c", "name": "d", "result": "e", "step": "f", "text": "g",
-    "Server": "h", "siteCode": "i", "Cmdlet": "j", "key": "k", "ProviderInfo": "l", "ref": "m", "CimSession": "n",
-    "code": "o", "Outputs": "p", "payload": "q", "record": "r", "sb": "s", "info": "t", "item": "u",
-    "location": "v", "n": "w", "problem": "x", "c": "y", "drive": "z", "ErrorRecord": "aa", "number": "ab",
-    "out": "ac", "Shape": "ad", "splat": "ae", "items": "af", "kind": "ag", "secure": "ah", "candidate": "ai",
-    "document": "aj", "driveArgs": "ak", "inner": "al", "invariant": "am", "list": "an", "ProviderRemote": "ao",
-    "query": "ap", "serializer": "ar", "sessionArgs": "at", "shaped": "au", "Stage": "av",
-    "startPath": "aw", "Allowed": "ax", "AllowedCmdlets": "ay", "bin": "az", "domain": "ba", "PayloadJson": "bb",
-    "property": "bc", "StepId": "bd",
+    "Value": "a",
+    "provider": "b",
+    "Secrets": "c",
+    "name": "d",
+    "result": "e",
+    "step": "f",
+    "text": "g",
+    "Server": "h",
+    "siteCode": "i",
+    "Cmdlet": "j",
+    "key": "k",
+    "ProviderInfo": "l",
+    "ref": "m",
+    "CimSession": "n",
+    "code": "o",
+    "Outputs": "p",
+    "payload": "q",
+    "record": "r",
+    "sb": "s",
+    "info": "t",
+    "item": "u",
+    "location": "v",
+    "n": "w",
+    "problem": "x",
+    "c": "y",
+    "drive": "z",
+    "ErrorRecord": "aa",
+    "number": "ab",
+    "out": "ac",
+    "Shape": "ad",
+    "splat": "ae",
+    "items": "af",
+    "kind": "ag",
+    "secure": "ah",
+    "candidate": "ai",
+    "document": "aj",
+    "driveArgs": "ak",
+    "inner": "al",
+    "invariant": "am",
+    "list": "an",
+    "ProviderRemote": "ao",
+    "query": "ap",
+    "serializer": "ar",
+    "sessionArgs": "at",
+    "shaped": "au",
+    "Stage": "av",
+    "startPath": "aw",
+    "Allowed": "ax",
+    "AllowedCmdlets": "ay",
+    "bin": "az",
+    "domain": "ba",
+    "PayloadJson": "bb",
+    "property": "bc",
+    "StepId": "bd",
 }
 _FOLDED_VARIABLES = {name.lower(): short for name, short in ENGINE_VARIABLES.items()}
 _VARIABLE_NAMES = "|".join(sorted(map(re.escape, ENGINE_VARIABLES), key=len, reverse=True))
@@ -113,8 +169,9 @@ def _rename_variables(pattern: re.Pattern, text: str) -> str:
     return pattern.sub(lambda m: m.group(1) + _FOLDED_VARIABLES[m.group(2).lower()], text)
 
 
-_FUNCTION_NAME = re.compile(r"(?<![\w$:-])(" + "|".join(sorted(map(re.escape, ENGINE_FUNCTIONS), key=len, reverse=True))
-                            + r")(?![\w-])", re.IGNORECASE)
+_FUNCTION_NAME = re.compile(
+    r"(?<![\w$:-])(" + "|".join(sorted(map(re.escape, ENGINE_FUNCTIONS), key=len, reverse=True)) + r")(?![\w-])", re.IGNORECASE
+)
 _FOLDED_FUNCTIONS = {name.lower(): short for name, short in ENGINE_FUNCTIONS.items()}
 # Spaces the minifier removes outside strings, where PowerShell's tokenizer needs none: after an opening
 # parenthesis or brace, a comma or a semicolon; before a closing one or a semicolon; between ")" or "}"
@@ -142,14 +199,14 @@ def _code_and_strings(line: str) -> list[tuple[bool, str]] | None:
                     end += 2
                     continue
                 if line[end] == char:
-                    if end + 1 < len(line) and line[end + 1] == char:     # '' or "" inside the string
+                    if end + 1 < len(line) and line[end + 1] == char:  # '' or "" inside the string
                         end += 2
                         continue
                     break
                 end += 1
             pieces.append((True, "".join(code)))
             code = []
-            pieces.append((False, line[index:end + 1]))
+            pieces.append((False, line[index : end + 1]))
             index = end + 1
             continue
         code.append(char)
@@ -210,10 +267,10 @@ def split_stdin(data: bytes) -> tuple[str, str] | None:
         text = zlib.decompress(base64.b64decode(b"".join(data.split()), validate=True), -15).decode("ascii")
     except (ValueError, zlib.error, UnicodeDecodeError):
         return None
-    index = text.find(SEPARATOR)   # ordinal, as the bootstrap's IndexOf(Char)
+    index = text.find(SEPARATOR)  # ordinal, as the bootstrap's IndexOf(Char)
     if index < 0:
         return None
-    return text[:index], text[index + len(SEPARATOR):]
+    return text[:index], text[index + len(SEPARATOR) :]
 
 
 # --------------------------------------------------------------------------------------------
@@ -243,7 +300,7 @@ def json_string(text: str) -> str:
             out.append("\\\\")
         elif _JSON_PLAIN.fullmatch(unit):
             out.append(unit)
-        elif code > 0xFFFF:   # UTF-16 code units, as .NET strings hold them
+        elif code > 0xFFFF:  # UTF-16 code units, as .NET strings hold them
             code -= 0x10000
             out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
         else:
@@ -306,7 +363,7 @@ def unframe(stdout: str) -> str | None:
 # The payload: steps and the value forms (docs/engine-protocol.md section 2)
 
 STEP_ID_PATTERN = "^[A-Za-z0-9_]+$"
-STEP_ID = re.compile(r"[A-Za-z0-9_]+")        # fullmatch; ASCII only (PowerShell: -cmatch ...\z)
+STEP_ID = re.compile(r"[A-Za-z0-9_]+")  # fullmatch; ASCII only (PowerShell: -cmatch ...\z)
 PROVIDER_VALUES = ("site_code", "server", "namespace")
 # How a step reaches the SMS Provider: None (a host step), "cim" (a CIM cmdlet reading the
 # provider's WMI classes: facts of the provider without the ConfigurationManager module, and a CIM
@@ -317,8 +374,9 @@ ON_ERROR = ("stop", "continue")
 # Cmdlets that take the engine's CIM session (-CimSession) when the provider is another machine.
 CIM_CMDLETS = frozenset({"Get-CimInstance"})
 
-VALUE_FORMS = ('{"$ref": step}, {"$ref": step, "property": name}, {"$provider": name}, {"$secret": name} or '
-               '{"$credential": secret, "username": name}')
+VALUE_FORMS = (
+    '{"$ref": step}, {"$ref": step, "property": name}, {"$provider": name}, {"$secret": name} or {"$credential": secret, "username": name}'
+)
 
 
 def fold(text: str) -> str:
@@ -362,8 +420,11 @@ def value_form(value: object) -> str:
 def credential_user_ok(value: object) -> bool:
     """The user name of a credential: text of 1 to 256 UTF-16 code units (as .NET counts), without
     control characters (the PowerShell engine: -cnotmatch '[\x00-\x1f\x7f]')."""
-    return (isinstance(value, str) and 0 < len(value.encode("utf-16-le", "surrogatepass")) // 2 <= 256
-            and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in value))
+    return (
+        isinstance(value, str)
+        and 0 < len(value.encode("utf-16-le", "surrogatepass")) // 2 <= 256
+        and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+    )
 
 
 def uses_provider_value(value: object) -> bool:

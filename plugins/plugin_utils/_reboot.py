@@ -31,10 +31,18 @@ class RebootOutcome:
     failures: list[str] = field(default_factory=list)
 
 
-def reboot_and_wait(restart: Callable[[], None], read_boot_time: Callable[[], str | None], reset: Callable[[], None],
-                    previous: str | None, timeout: float, *, sleep: Callable[[float], None] = time.sleep,
-                    clock: Callable[[], float] = time.monotonic, max_pause: float = 10.0,
-                    first_pause: float = 2.0) -> RebootOutcome:
+def reboot_and_wait(
+    restart: Callable[[], None],
+    read_boot_time: Callable[[], str | None],
+    reset: Callable[[], None],
+    previous: str | None,
+    timeout: float,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    max_pause: float = 10.0,
+    first_pause: float = 2.0,
+) -> RebootOutcome:
     """`restart()` starts the reboot; `read_boot_time()` is one read of LastBootUpTime (raises while the
     host cannot be reached); `reset()` drops the connection so that the next read builds a new one."""
     start = clock()
@@ -42,7 +50,7 @@ def reboot_and_wait(restart: Callable[[], None], read_boot_time: Callable[[], st
         restart()
     except AnsibleActionFail as e:
         if getattr(e, "step", None):
-            raise                               # Windows refused the command itself: a real failure
+            raise  # Windows refused the command itself: a real failure
         # No result document at all: the host went down while answering.
         display.vvvv("configmgr.scp: no answer to the restart; waiting for the reboot")
         _reset(reset)
@@ -68,7 +76,8 @@ def reboot_and_wait(restart: Callable[[], None], read_boot_time: Callable[[], st
             last = f" The last error: {failures[-1]}" if failures else " It kept answering with the old boot time."
             raise AnsibleActionFail(
                 f"The server did not come back from its reboot within reboot_timeout ({timeout:g} s): "
-                f"Win32_OperatingSystem.LastBootUpTime never changed from {previous}.{last}")
+                f"Win32_OperatingSystem.LastBootUpTime never changed from {previous}.{last}"
+            )
         sleep(min(pause, max(timeout - elapsed, 0.1)))
         pause = min(pause * 2, max_pause)
 

@@ -30,6 +30,7 @@ _PASSTHROUGH = ("inventory_hostname", "inventory_hostname_short")
 try:
     from ansible.errors import AnsibleValueOmittedError as _Omitted
 except ImportError:  # ansible-core < 2.19
+
     class _Omitted(Exception):  # type: ignore[no-redef]
         pass
 
@@ -83,7 +84,7 @@ class RemoteHost:
 
     def __init__(self, action, host: str, task_vars: dict):
         self.host = host
-        self.host_name = host     # the runner names the host in a transport failure (_runner.host_of)
+        self.host_name = host  # the runner names the host in a transport failure (_runner.host_of)
         hostvars = task_vars["hostvars"][host]
         conn_type = hostvars["ansible_connection"] if "ansible_connection" in hostvars else "ssh"
         if conn_type not in ("winrm", "psrp"):
@@ -93,7 +94,7 @@ class RemoteHost:
         self._play_context = copy.copy(action._play_context)
         task_keys = action._task.dump_attrs()
         task_keys["timeout"] = action._play_context.timeout
-        if action._play_context.password:   # -k on the command line: for every host, as TaskExecutor passes it
+        if action._play_context.password:  # -k on the command line: for every host, as TaskExecutor passes it
             task_keys["password"] = action._play_context.password
         task_keys.pop("retries", None)
         try:
@@ -104,8 +105,7 @@ class RemoteHost:
             # context (hostvars).
             wanted = set(C.config.get_plugin_vars("connection", self._connection._load_name)) | set(_PASSTHROUGH)
             variables = {k: hostvars[k] for k in hostvars if k in wanted or k.startswith(f"ansible_{conn_type}_")}
-            self._connection.set_options(task_keys=task_keys,
-                                         var_options=connection_options(self._connection, variables, action._templar))
+            self._connection.set_options(task_keys=task_keys, var_options=connection_options(self._connection, variables, action._templar))
         except AnsibleError as e:
             raise AnsibleActionFail(f"Could not set up the connection to {host}: {e}") from None
         self._play_context.remote_addr = self._connection.get_option("remote_addr")

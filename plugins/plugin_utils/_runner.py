@@ -38,15 +38,22 @@ CATALOG = Catalog.load()
 class RunnerError(AnsibleActionFail):
     """The plan could not be run or a step failed; carries what the result should show."""
 
-    def __init__(self, message: str, step: str | None = None, cmdlet: str | None = None, details: dict | None = None,
-                 completed: list[str] | None = None, partial: dict | None = None):
+    def __init__(
+        self,
+        message: str,
+        step: str | None = None,
+        cmdlet: str | None = None,
+        details: dict | None = None,
+        completed: list[str] | None = None,
+        partial: dict | None = None,
+    ):
         super().__init__(message)
         self.step = step
         self.cmdlet = cmdlet
         self.details = details or {}
         self.completed = completed or []  # ids of the steps that succeeded before the failure
-        self.partial = partial or {}      # result keys that describe a half-done change
-        self.plan_result: PlanResult | None = None   # a failed plan: the outputs of the steps that ran
+        self.partial = partial or {}  # result keys that describe a half-done change
+        self.plan_result: PlanResult | None = None  # a failed plan: the outputs of the steps that ran
 
 
 class TransportError(RunnerError):
@@ -79,8 +86,19 @@ class TransportError(RunnerError):
 # and psrp connection plugins, pywinrm, pypsrp): the first match wins, in this order. Anything else is
 # "read the result": the conservative answer, the plan may have run.
 _OPERATIONS = (
-    ("read the result", ("_winrm_get_command_output", "_winrm_get_raw_command_output", "get_command_output",
-                         "_raw_get_command_output", "invoke", "_exec_psrp_script", "end_invoke", "poll_invoke")),
+    (
+        "read the result",
+        (
+            "_winrm_get_command_output",
+            "_winrm_get_raw_command_output",
+            "get_command_output",
+            "_raw_get_command_output",
+            "invoke",
+            "_exec_psrp_script",
+            "end_invoke",
+            "poll_invoke",
+        ),
+    ),
     ("send the plan", ("_winrm_write_stdin", "_winrm_send_input", "send_command_input")),
     ("close the command", ("cleanup_command",)),
     ("start the command", ("_winrm_run_command", "run_command")),
@@ -114,8 +132,10 @@ _REASONS = (
     (r"credentials were rejected|\b401\b|Failed to authenticate", "the credentials were rejected"),
     (r"Connection refused|Errno 111|ConnectionRefused|actively refused", "the connection was refused"),
     (r"Read timed out|timed out|Timeout", "no answer came within the timeout"),
-    (r"Connection aborted|RemoteDisconnected|Connection reset|ConnectionReset|Broken pipe|BrokenPipe|EOF occurred",
-     "the connection was dropped"),
+    (
+        r"Connection aborted|RemoteDisconnected|Connection reset|ConnectionReset|Broken pipe|BrokenPipe|EOF occurred",
+        "the connection was dropped",
+    ),
     (r"wsmanfault_code|WSManFault|WS-Management", "the WinRM service answered with a WS-Management fault"),
     (r"Code\s+(\d{3})", "the WinRM service answered HTTP {0}"),
     (r"Name or service not known|getaddrinfo|nodename nor servname", "the host name could not be resolved"),
@@ -233,8 +253,7 @@ class Plan:
         self.steps: list[Step] = []
         self.secrets: dict[str, str] = {}
 
-    def add(self, step_id: str, cmdlet: str, params: dict | None = None, select: dict | None = None,
-            on_error: str = "stop") -> Step:
+    def add(self, step_id: str, cmdlet: str, params: dict | None = None, select: dict | None = None, on_error: str = "stop") -> Step:
         # Unique ignoring case: the engine keeps outputs in a PowerShell hashtable.
         if not _protocol.step_id_ok(step_id) or any(s.id.lower() == step_id.lower() for s in self.steps):
             raise ValueError(f"invalid or duplicate step id {step_id!r}")
@@ -263,13 +282,20 @@ class Plan:
         for value in step.params.values():
             for name in _refs_in(value):
                 if not any(s.id == name for s in self.steps):
-                    raise RunnerError(f"Plan step '{step.id}' ({step.cmdlet}) refers to step '{name}', which does not run before it.",
-                                      step=step.id, cmdlet=step.cmdlet)
+                    raise RunnerError(
+                        f"Plan step '{step.id}' ({step.cmdlet}) refers to step '{name}', which does not run before it.",
+                        step=step.id,
+                        cmdlet=step.cmdlet,
+                    )
         try:
             self.catalog.bind(step.cmdlet, step.params)
         except BindingError as e:
-            raise RunnerError(f"Plan step '{step.id}' would be refused by PowerShell: {step.cmdlet}: {e.message}",
-                              step=step.id, cmdlet=step.cmdlet, details={"fqid": e.fqid, "category": e.category}) from None
+            raise RunnerError(
+                f"Plan step '{step.id}' would be refused by PowerShell: {step.cmdlet}: {e.message}",
+                step=step.id,
+                cmdlet=step.cmdlet,
+                details={"fqid": e.fqid, "category": e.category},
+            ) from None
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -383,10 +409,14 @@ def to_plan_result(doc: dict, secrets: dict[str, str]) -> PlanResult:
     if not doc.get("ok"):
         error = doc.get("error") or {}
         completed = [s.id for s in steps.values() if s.ok]
-        failed = RunnerError(scrub(describe_error(error), secrets), step=error.get("step"), cmdlet=error.get("cmdlet"),
-                             details={k: error.get(k) for k in ("stage", "category", "fqid", "exception")},
-                             completed=completed)
-        failed.plan_result = PlanResult(steps)   # what the steps before the failure returned
+        failed = RunnerError(
+            scrub(describe_error(error), secrets),
+            step=error.get("step"),
+            cmdlet=error.get("cmdlet"),
+            details={k: error.get(k) for k in ("stage", "category", "fqid", "exception")},
+            completed=completed,
+        )
+        failed.plan_result = PlanResult(steps)  # what the steps before the failure returned
         raise failed
     return PlanResult(steps)
 
@@ -416,9 +446,15 @@ def _record_cpu(action, plan: Plan) -> None:
         return
     task_object = getattr(action, "_task", None)
     task = (task_object.get_name() if task_object is not None else "") or ""
-    line = {"pid": os.getpid(), "task": task, "steps": len(plan.steps), "plan_seconds": round(CPU["plan"], 6),
-            "send_seconds": round(CPU["send"], 6), "catalog_load_seconds": round(Catalog.load_seconds, 6),
-            "catalog_loaded_by_pid": Catalog.loaded_by_pid}
+    line = {
+        "pid": os.getpid(),
+        "task": task,
+        "steps": len(plan.steps),
+        "plan_seconds": round(CPU["plan"], 6),
+        "send_seconds": round(CPU["send"], 6),
+        "catalog_load_seconds": round(Catalog.load_seconds, 6),
+        "catalog_loaded_by_pid": Catalog.loaded_by_pid,
+    }
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(line) + "\n")
     CPU["plan"] = CPU["send"] = 0.0
@@ -430,8 +466,10 @@ def run_plan(action, plan: Plan, provider: Provider | None = None) -> PlanResult
         return PlanResult({})
     started = time.process_time()
     payload, secrets = build_payload(plan, provider)
-    display.vvv("configmgr.scp: running plan: " + ", ".join(f"{s.id}={s.cmdlet}" for s in plan.steps),
-                host=getattr(action._play_context, "remote_addr", None))
+    display.vvv(
+        "configmgr.scp: running plan: " + ", ".join(f"{s.id}={s.cmdlet}" for s in plan.steps),
+        host=getattr(action._play_context, "remote_addr", None),
+    )
     stdin = _protocol.build_stdin(engine_source(), payload)
     command = command_for(action)
     CPU["send"] += time.process_time() - started
@@ -462,8 +500,10 @@ def transport_error(action, plan: Plan, exc: Exception, secrets: dict[str, str])
     operation = transport_operation(exc)
     reason = transport_reason(raw)
     steps = [s.id for s in plan.steps]
-    display.vvv(f"configmgr.scp: the connection to {host} failed ({operation}) during the plan "
-                f"{', '.join(f'{s.id}={s.cmdlet}' for s in plan.steps)}: {raw}", host=host)
+    display.vvv(
+        f"configmgr.scp: the connection to {host} failed ({operation}) during the plan "
+        f"{', '.join(f'{s.id}={s.cmdlet}' for s in plan.steps)}: {raw}",
+        host=host,
+    )
     ran = "the plan did not run" if operation in BEFORE_THE_PLAN else "the plan may have run"
-    return TransportError(f"{host} could not be reached: {reason} ({operation}; {ran}).", host, operation, reason,
-                          raw, steps)
+    return TransportError(f"{host} could not be reached: {reason} ({operation}; {ran}).", host, operation, reason, raw, steps)

@@ -106,8 +106,16 @@ def read_plan(server: str | None, plan: Plan | None = None) -> Plan:
     return _hierarchy.read_plan(role_names=[SCP_ROLE], servers=[server] if server else [], plan=plan)
 
 
-def decide(*, state: str, server: str | None, site_code: str | None, mode: str | None, allow_move: bool,
-           hierarchy: Hierarchy, check_mode: bool = False) -> Decision:
+def decide(
+    *,
+    state: str,
+    server: str | None,
+    site_code: str | None,
+    mode: str | None,
+    allow_move: bool,
+    hierarchy: Hierarchy,
+    check_mode: bool = False,
+) -> Decision:
     """Everything the module will do, decided from the hierarchy read. Refusals raise."""
     top = hierarchy.top
     found = scps(hierarchy)
@@ -128,7 +136,8 @@ def decide(*, state: str, server: str | None, site_code: str | None, mode: str |
         # docs/configmgr-behaviour.md#placement-and-move: one SCP per hierarchy, only at the top-level site.
         raise AnsibleActionFail(
             f"site_code {site_code} is not the top-level site: the service connection point can only be installed at "
-            f"the top-level site of the hierarchy, which is {top.site_code} ({top.type}). Remove site_code or set it to {top.site_code}.")
+            f"the top-level site of the hierarchy, which is {top.site_code} ({top.type}). Remove site_code or set it to {top.site_code}."
+        )
 
     in_place = next((s for s in found if s.server == server and s.site_code == site_code), None)
     elsewhere = [s for s in found if s is not in_place]
@@ -136,17 +145,21 @@ def decide(*, state: str, server: str | None, site_code: str | None, mode: str |
         where = ", ".join(f"{s.server} (site {s.site_code})" for s in elsewhere)
         raise AnsibleActionFail(
             f"The service connection point is already installed on {where}; a hierarchy has only one. "
-            f"Set allow_move: true to move it to {server}, or set site_system_server to {elsewhere[0].server}.")
+            f"Set allow_move: true to move it to {server}, or set site_system_server to {elsewhere[0].server}."
+        )
     warnings = []
     if in_place is None and site_code not in hierarchy.site_system_sites(server):
         if not check_mode:
             raise AnsibleActionFail(
                 f"site_system_server {server} is not a site system server of site {site_code}. Make it one first "
-                f"(configmgr.scp.site_system_server), then add the service connection point.")
+                f"(configmgr.scp.site_system_server), then add the service connection point."
+            )
         # A check-mode plan of a whole playbook: an earlier task (site_system_server) would have made
         # it one. Predict the change, and say what it depends on.
-        warnings.append(f"{server} is not a site system server of site {site_code} yet; this prediction assumes an "
-                        f"earlier task makes it one (a real run fails otherwise).")
+        warnings.append(
+            f"{server} is not a site system server of site {site_code} yet; this prediction assumes an "
+            f"earlier task makes it one (a real run fails otherwise)."
+        )
 
     actions = [ScpAction("remove", s.server, s.site_code) for s in elsewhere]
     if in_place is None:
@@ -163,15 +176,20 @@ def decide(*, state: str, server: str | None, site_code: str | None, mode: str |
 
 def _decision(plan: ScpChanges, warnings: list[str] | None = None) -> Decision:
     return Decision(
-        before=plan.before.to_dict(), after=plan.after.to_dict(), changed=bool(plan.actions),
-        warnings=list(warnings or []), diff_header="service connection point", changes=plan,
+        before=plan.before.to_dict(),
+        after=plan.after.to_dict(),
+        changed=bool(plan.actions),
+        warnings=list(warnings or []),
+        diff_header="service connection point",
+        changes=plan,
         result={
             "top_level_site": plan.top_level_site.site_code,
             "actions": [a.describe() for a in plan.actions],
-            "restart_required": plan.restart_required,     # until restart_downloader has done it
+            "restart_required": plan.restart_required,  # until restart_downloader has done it
             "restart_component": RESTART_COMPONENT if plan.restart_required else None,
             "downloader_restarted": False,
-        })
+        },
+    )
 
 
 def write_plan(actions: list[ScpAction], read_back: bool = True) -> WritePlan:
@@ -179,15 +197,14 @@ def write_plan(actions: list[ScpAction], read_back: bool = True) -> WritePlan:
     for index, action in enumerate(actions):
         target = {"SiteSystemServerName": action.server, "SiteCode": action.site_code}
         if action.kind == "remove":
-            plan.write(f"remove_{index}", "Remove-CMServiceConnectionPoint", {**target, "Force": True},
-                       does=action.describe())
+            plan.write(f"remove_{index}", "Remove-CMServiceConnectionPoint", {**target, "Force": True}, does=action.describe())
         elif action.kind == "add":
-            plan.write(f"add_{index}", "Add-CMServiceConnectionPoint", {**target, "Mode": action.mode.capitalize()},
-                       does=action.describe())
+            plan.write(f"add_{index}", "Add-CMServiceConnectionPoint", {**target, "Mode": action.mode.capitalize()}, does=action.describe())
         else:
-            plan.write(f"set_mode_{index}", "Set-CMServiceConnectionPoint", {**target, "Mode": action.mode.capitalize()},
-                       does=action.describe())
-    if read_back:   # in the same invocation: the result reports what the site now records
+            plan.write(
+                f"set_mode_{index}", "Set-CMServiceConnectionPoint", {**target, "Mode": action.mode.capitalize()}, does=action.describe()
+            )
+    if read_back:  # in the same invocation: the result reports what the site now records
         _hierarchy.HierarchyRead(plan).roles([SCP_ROLE])
     return plan
 

@@ -41,13 +41,22 @@ DOWNLOADER = "SMS_DMP_DOWNLOADER"
 DMP_KEY = "HKLM:\\SOFTWARE\\Microsoft\\SMS\\COMPONENTS\\SMS_DMP_DOWNLOADER"
 DMP_SELECT = {"OfflineMode": None, "LastSyncedTime": None, "LastSyncRequestTime": None}
 # docs/configmgr-behaviour.md#tls-prerequisites
-DOTNET_KEYS = {"dotnet_64bit": "HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319",
-               "dotnet_32bit": "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319"}
+DOTNET_KEYS = {
+    "dotnet_64bit": "HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319",
+    "dotnet_32bit": "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319",
+}
 DOTNET_SELECT = {"SchUseStrongCrypto": None, "SystemDefaultTlsVersions": None}
 SCHANNEL_KEY = "HKLM:\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\\Protocols\\TLS 1.2\\Client"
 SCHANNEL_SELECT = {"Enabled": None, "DisabledByDefault": None}
-ALERT_SELECT = {"ID": None, "Name": None, "TypeID": None, "TypeInstanceID": None, "AlertState": None,
-                "Severity": None, "DateAlertStateModified": None}
+ALERT_SELECT = {
+    "ID": None,
+    "Name": None,
+    "TypeID": None,
+    "TypeInstanceID": None,
+    "AlertState": None,
+    "Severity": None,
+    "DateAlertStateModified": None,
+}
 
 DOWNLOADER_LOG = "Dmpdownloader.log"
 CHECK_LOG = "EndpointConnectivityCheckWorker.log"
@@ -72,11 +81,11 @@ _CHECK_START = re.compile(r"^Starting endpoint connectivity check", re.IGNORECAS
 _CHECK_SKIPPED = re.compile(r"connectivity check[^.]*\.?\s*Skipped|check skipped", re.IGNORECASE)
 _ENDPOINT_FAILED = re.compile(
     r"(?:Failed to connect to (?P<level>critical|non-critical) endpoint|Cloud service (?P<service>.+?) cannot reach its "
-    r"required endpoint) (?P<url>\S+?): (?P<message>.*) \((?P<klass>[A-Za-z0-9_]+)\)(?:~~)?$")
+    r"required endpoint) (?P<url>\S+?): (?P<message>.*) \((?P<klass>[A-Za-z0-9_]+)\)(?:~~)?$"
+)
 _SYNC_FAILED = re.compile(r"Failed to download .*? with exception: (?P<message>.*?)(?:~~)?$", re.IGNORECASE)
 # What a user should read when the SCP is not healthy: failures and the check's summary.
-_RELEVANT = re.compile(r"fail|error|exception|cannot|retry|connectivity check completed|started\. Service connection",
-                       re.IGNORECASE)
+_RELEVANT = re.compile(r"fail|error|exception|cannot|retry|connectivity check completed|started\. Service connection", re.IGNORECASE)
 
 
 # -- plans ---------------------------------------------------------------------------------------------
@@ -86,19 +95,27 @@ def provider_plan(plan: Plan, now: datetime.datetime | None = None) -> Plan:
     """Append the provider's health facts to a read plan (same invocation): three CIM queries."""
     since = (now or datetime.datetime.now(datetime.timezone.utc)) - MESSAGE_WINDOW
     _status.summary_step(plan, COMPONENTS, step_id="health_summary")
-    _status.messages_step(plan, _status.Query(component=_status.CONNECTOR, since=since, message_ids=_status.SCP_MESSAGES),
-                          step_id="health_messages")
-    plan.add("health_alerts", "Get-CimInstance", {"Namespace": provider_value("namespace"), "ClassName": "SMS_Alert",
-                                                  "Filter": "AlertState = 0"}, select=ALERT_SELECT)
+    _status.messages_step(
+        plan, _status.Query(component=_status.CONNECTOR, since=since, message_ids=_status.SCP_MESSAGES), step_id="health_messages"
+    )
+    plan.add(
+        "health_alerts",
+        "Get-CimInstance",
+        {"Namespace": provider_value("namespace"), "ClassName": "SMS_Alert", "Filter": "AlertState = 0"},
+        select=ALERT_SELECT,
+    )
     return plan
 
 
 def _downloader_log(plan: Plan, max_bytes: int) -> None:
     """The end of Dmpdownloader.log, found through the downloader's Tracing key (docs/configmgr-behaviour.md#logs)."""
-    plan.add("dl_trace", "Get-ItemProperty", {"LiteralPath": TRACING_KEY}, select={"TraceFilename": None},
-             on_error="continue")
-    plan.add("dl_bytes", "Get-Content", {"LiteralPath": ref("dl_trace", "TraceFilename"), "Encoding": "Byte",
-                                         "Tail": max_bytes}, on_error="continue")
+    plan.add("dl_trace", "Get-ItemProperty", {"LiteralPath": TRACING_KEY}, select={"TraceFilename": None}, on_error="continue")
+    plan.add(
+        "dl_bytes",
+        "Get-Content",
+        {"LiteralPath": ref("dl_trace", "TraceFilename"), "Encoding": "Byte", "Tail": max_bytes},
+        on_error="continue",
+    )
 
 
 def downloader_plan(max_bytes: int = LOG_BYTES) -> Plan:
@@ -113,15 +130,30 @@ def server_plan(max_bytes: int = LOG_BYTES) -> Plan:
     """Everything health needs from the SCP server, in one invocation of six steps: the registry values, the
     end of Dmpdownloader.log, and the end of EndpointConnectivityCheckWorker.log from the same Logs folder."""
     plan = Plan()
-    plan.add("registry", "Get-ItemProperty", {"Path": [_one_key(p) for p in REGISTRY_PATHS.values()]},
-             select=REGISTRY_SELECT, on_error="continue")
+    plan.add(
+        "registry",
+        "Get-ItemProperty",
+        {"Path": [_one_key(p) for p in REGISTRY_PATHS.values()]},
+        select=REGISTRY_SELECT,
+        on_error="continue",
+    )
     _downloader_log(plan, max_bytes)
-    plan.add("dl_dir", "Get-ChildItem", {"LiteralPath": ref("dl_trace", "TraceFilename")}, select={"DirectoryName": None},
-             on_error="continue")
-    plan.add("check_file", "Get-ChildItem", {"LiteralPath": ref("dl_dir", "DirectoryName"), "Filter": CHECK_LOG},
-             select={"FullName": None, "Name": None}, on_error="continue")
-    plan.add("check_bytes", "Get-Content", {"LiteralPath": ref("check_file", "FullName"), "Encoding": "Byte",
-                                            "Tail": max_bytes}, on_error="continue")
+    plan.add(
+        "dl_dir", "Get-ChildItem", {"LiteralPath": ref("dl_trace", "TraceFilename")}, select={"DirectoryName": None}, on_error="continue"
+    )
+    plan.add(
+        "check_file",
+        "Get-ChildItem",
+        {"LiteralPath": ref("dl_dir", "DirectoryName"), "Filter": CHECK_LOG},
+        select={"FullName": None, "Name": None},
+        on_error="continue",
+    )
+    plan.add(
+        "check_bytes",
+        "Get-Content",
+        {"LiteralPath": ref("check_file", "FullName"), "Encoding": "Byte", "Tail": max_bytes},
+        on_error="continue",
+    )
     return plan
 
 
@@ -177,8 +209,9 @@ class ServerFacts:
     def of(cls, result: PlanResult, full: bool = True, max_bytes: int = LOG_BYTES) -> ServerFacts:
         values = registry_values(result)
         check = log_entries(result, "check_bytes", CHECK_LOG, max_bytes) if full else []
-        return cls(True, values.get("dmp"), log_entries(result, "dl_bytes", DOWNLOADER_LOG, max_bytes), check,
-                   tls_facts(values) if full else None)
+        return cls(
+            True, values.get("dmp"), log_entries(result, "dl_bytes", DOWNLOADER_LOG, max_bytes), check, tls_facts(values) if full else None
+        )
 
 
 def effective_mode(facts: ServerFacts) -> tuple[str | None, str | None, str | None]:
@@ -215,7 +248,7 @@ def last_check(entries: list) -> dict:
     """The SCP's own last endpoint check as EndpointConnectivityCheckWorker.log tells it: each failed endpoint
     with its failure class, or that the check was skipped."""
     start = max((i for i, e in enumerate(entries) if _CHECK_START.search(e.message or "")), default=None)
-    skipped = [e for e in entries[start or 0:] if _CHECK_SKIPPED.search(e.message or "")]
+    skipped = [e for e in entries[start or 0 :] if _CHECK_SKIPPED.search(e.message or "")]
     if start is None:
         if skipped:
             return {"ran": False, "time": skipped[-1].time, "skipped": skipped[-1].message.rstrip("~"), "endpoints": []}
@@ -224,10 +257,15 @@ def last_check(entries: list) -> dict:
     for entry in entries[start:]:
         failed = _ENDPOINT_FAILED.search((entry.message or "").strip())
         if failed:
-            endpoints.append({"url": failed.group("url"), "class": failed.group("klass"),
-                              "message": failed.group("message"),
-                              "critical": failed.group("level") != "non-critical",
-                              "cloud_service": failed.group("service")})
+            endpoints.append(
+                {
+                    "url": failed.group("url"),
+                    "class": failed.group("klass"),
+                    "message": failed.group("message"),
+                    "critical": failed.group("level") != "non-critical",
+                    "cloud_service": failed.group("service"),
+                }
+            )
     return {"ran": True, "time": entries[start].time, "skipped": None, "endpoints": endpoints}
 
 
@@ -275,8 +313,16 @@ def restart_alert(alerts: list, server: str) -> dict | None:
     return None
 
 
-def derive(*, server: str, site_code: str, configured_mode: str | None, placement_ok: bool, provider: PlanResult,
-           facts: ServerFacts | None, scp_host: str | None) -> dict:
+def derive(
+    *,
+    server: str,
+    site_code: str,
+    configured_mode: str | None,
+    placement_ok: bool,
+    provider: PlanResult,
+    facts: ServerFacts | None,
+    scp_host: str | None,
+) -> dict:
     """Pure: the health of the SCP on `server` from the provider's read and the SCP server's (None when it
     could not be read)."""
     problems: list[str] = []
@@ -294,20 +340,23 @@ def derive(*, server: str, site_code: str, configured_mode: str | None, placemen
     not_started = [r.component for r in rows if r.state != "started"]
     missing = [c for c in COMPONENTS if c not in {r.component for r in rows}]
     if missing or not_started:
-        problems.append(f"SCP components not running on {server}: {', '.join(sorted(set(missing + not_started)))} "
-                        f"(the role may still be installing; sitecomp.log on the site server tells).")
+        problems.append(
+            f"SCP components not running on {server}: {', '.join(sorted(set(missing + not_started)))} "
+            f"(the role may still be installing; sitecomp.log on the site server tells)."
+        )
     if status != "OK":
         problems.append(f"SMS_SERVICE_CONNECTOR on {server} is {status or 'not reported'}.")
 
     server_read = facts is not None and facts.readable
     if not server_read:
-        unreadable += [f"effective mode, last sync, logs and TLS settings: {server} is not in the inventory "
-                       f"(set scp_host to its inventory name)" if scp_host is None else
-                       f"effective mode, last sync, logs and TLS settings: {scp_host} could not be read"]
+        unreadable += [
+            f"effective mode, last sync, logs and TLS settings: {server} is not in the inventory (set scp_host to its inventory name)"
+            if scp_host is None
+            else f"effective mode, last sync, logs and TLS settings: {scp_host} could not be read"
+        ]
     mode, mode_source, started = effective_mode(facts) if server_read else (None, None, None)
     sync = last_sync(facts) if server_read else {"ok": None, "last_attempt": None, "last_success": None, "error": None}
-    own_check = last_check(facts.check_entries) if server_read else {"ran": None, "time": None, "skipped": None,
-                                                                     "endpoints": []}
+    own_check = last_check(facts.check_entries) if server_read else {"ran": None, "time": None, "skipped": None, "endpoints": []}
     online = (configured_mode or mode) != "offline"
 
     # The connectivity check: the last 1141x, and no 11488 after it.
@@ -318,38 +367,54 @@ def derive(*, server: str, site_code: str, configured_mode: str | None, placemen
     elif check is not None and check.message_id == _status.CHECK_WARNING:
         connectivity = "warning"
     elif own_check["ran"] is False:
-        connectivity = "not_run"      # no cloud-connected service needs it, or offline
+        connectivity = "not_run"  # no cloud-connected service needs it, or offline
     else:
         connectivity = "unknown"
     if online and connectivity in ("failed", "warning"):
         last = cloud if _newer(cloud, check) else check
-        problems.append(f"The last internet endpoint check failed: status message {last.message_id} ({last.time}). "
-                        + _status.EXPLANATIONS[last.message_id]["action"])
+        problems.append(
+            f"The last internet endpoint check failed: status message {last.message_id} ({last.time}). "
+            + _status.EXPLANATIONS[last.message_id]["action"]
+        )
     elif online and connectivity == "unknown":
-        problems.append("No internet endpoint check of the SCP was found (no status message 11410-11412 in the last "
-                        f"{MESSAGE_WINDOW.days} days" + (" and no check in EndpointConnectivityCheckWorker.log)." if server_read
-                                                         else "; the SCP server's log could not be read)."))
+        problems.append(
+            "No internet endpoint check of the SCP was found (no status message 11410-11412 in the last "
+            f"{MESSAGE_WINDOW.days} days"
+            + (" and no check in EndpointConnectivityCheckWorker.log)." if server_read else "; the SCP server's log could not be read).")
+        )
 
     if online and server_read and sync["ok"] is not True:
-        problems.append("The last manifest sync of SMS_DMP_DOWNLOADER failed" + (f": {sync['error']}" if sync["error"] else "")
-                        if sync["ok"] is False else "SMS_DMP_DOWNLOADER has not synced yet.")
+        problems.append(
+            "The last manifest sync of SMS_DMP_DOWNLOADER failed" + (f": {sync['error']}" if sync["error"] else "")
+            if sync["ok"] is False
+            else "SMS_DMP_DOWNLOADER has not synced yet."
+        )
     restart_required = bool(configured_mode and mode and mode != configured_mode)
     if restart_required:
-        problems.append(f"The SCP is configured {configured_mode} but SMS_DMP_DOWNLOADER runs {mode} ({mode_source}): "
-                        f"restart SMS_DMP_DOWNLOADER on {server} (configmgr.scp.sms_executive).")
+        problems.append(
+            f"The SCP is configured {configured_mode} but SMS_DMP_DOWNLOADER runs {mode} ({mode_source}): "
+            f"restart SMS_DMP_DOWNLOADER on {server} (configmgr.scp.sms_executive)."
+        )
     if alert is not None:
-        problems.append(f"The console asks to restart SMS_EXECUTIVE on {server}: {alert['name']} "
-                        f"(configmgr.scp.sms_executive state=restarted, or playbooks/health.yml -e health_restart_executive=true).")
+        problems.append(
+            f"The console asks to restart SMS_EXECUTIVE on {server}: {alert['name']} "
+            f"(configmgr.scp.sms_executive state=restarted, or playbooks/health.yml -e health_restart_executive=true)."
+        )
 
     tls = facts.tls if server_read else None
     if online and tls is not None and not (tls["dotnet_strong_crypto"] and tls["schannel_tls12_usable"]) and problems:
-        problems.append("TLS 1.2 is not set up for .NET on the SCP server (SchUseStrongCrypto / SystemDefaultTlsVersions "
-                        "in both registry views) or is off in SCHANNEL; set it and restart the server "
-                        "(docs/configmgr-behaviour.md#tls-prerequisites).")
+        problems.append(
+            "TLS 1.2 is not set up for .NET on the SCP server (SchUseStrongCrypto / SystemDefaultTlsVersions "
+            "in both registry views) or is off in SCHANNEL; set it and restart the server "
+            "(docs/configmgr-behaviour.md#tls-prerequisites)."
+        )
     lines = []
     if problems and server_read:
-        lines = [f"{e.source}: {e.time or e.local_time or ''} {e.message.rstrip('~')}"
-                 for e in (facts.check_entries + facts.downloader_entries) if _RELEVANT.search(e.message or "")][-20:]
+        lines = [
+            f"{e.source}: {e.time or e.local_time or ''} {e.message.rstrip('~')}"
+            for e in (facts.check_entries + facts.downloader_entries)
+            if _RELEVANT.search(e.message or "")
+        ][-20:]
     return {
         "healthy": not problems and server_read,
         "problems": problems,
@@ -370,9 +435,12 @@ def derive(*, server: str, site_code: str, configured_mode: str | None, placemen
         "effective_mode_source": mode_source,
         "downloader_started": started,
         "restart_required": restart_required,
-        "console_notification": {"raised": alert is not None, **(alert or {}),
-                                 "detected_by": "an active SMS_Alert on the SCP server asking to restart SMS_EXECUTIVE "
-                                                "(where ConfigMgr keeps this notification is not documented)"},
+        "console_notification": {
+            "raised": alert is not None,
+            **(alert or {}),
+            "detected_by": "an active SMS_Alert on the SCP server asking to restart SMS_EXECUTIVE "
+            "(where ConfigMgr keeps this notification is not documented)",
+        },
         "restart_executive_required": alert is not None,
         "tls": tls,
         "log_lines": lines,
@@ -384,16 +452,33 @@ def describe(health: dict) -> str:
     if health.get("healthy"):
         return "healthy"
     sync = (health.get("last_sync") or {}).get("ok")
-    return (f"{health.get('component_status') or 'no status'}, check {health.get('connectivity_check')}, "
-            f"sync {'ok' if sync else 'failed' if sync is False else 'unknown'}"
-            + (", restart required" if health.get("restart_required") or health.get("restart_executive_required") else ""))
+    return (
+        f"{health.get('component_status') or 'no status'}, check {health.get('connectivity_check')}, "
+        f"sync {'ok' if sync else 'failed' if sync is False else 'unknown'}"
+        + (", restart required" if health.get("restart_required") or health.get("restart_executive_required") else "")
+    )
 
 
 def absent() -> dict:
     """Health when there is no SCP."""
-    return {"healthy": False, "problems": ["There is no service connection point in the hierarchy."], "unreadable": [],
-            "scp_host": None, "effective_mode": None, "configured_mode": None, "tls": None, "components": [],
-            "last_check_message": None, "last_cloud_service_message": None, "console_notification": {"raised": False},
-            "site_system_server": None, "component_status": None, "connectivity_check": "unknown", "endpoints": [],
-            "last_sync": {"ok": None, "last_attempt": None, "last_success": None, "error": None},
-            "restart_required": False, "restart_executive_required": False, "log_lines": []}
+    return {
+        "healthy": False,
+        "problems": ["There is no service connection point in the hierarchy."],
+        "unreadable": [],
+        "scp_host": None,
+        "effective_mode": None,
+        "configured_mode": None,
+        "tls": None,
+        "components": [],
+        "last_check_message": None,
+        "last_cloud_service_message": None,
+        "console_notification": {"raised": False},
+        "site_system_server": None,
+        "component_status": None,
+        "connectivity_check": "unknown",
+        "endpoints": [],
+        "last_sync": {"ok": None, "last_attempt": None, "last_success": None, "error": None},
+        "restart_required": False,
+        "restart_executive_required": False,
+        "log_lines": [],
+    }

@@ -43,12 +43,18 @@ def status_plan(plan: Plan | None = None, log: bool = True) -> Plan:
     """The SCP components anywhere in the hierarchy, Site Component Manager's status, and (`log`) the tail of
     this host's sitecomp.log: a plan of its own while waiting, or appended to the module's read plan (still one
     invocation)."""
-    namespace = provider_value("namespace")   # root\SMS\site_<code> of the provider the engine connected to
+    namespace = provider_value("namespace")  # root\SMS\site_<code> of the provider the engine connected to
     plan = plan if plan is not None else Plan()
-    components = (f"TallyInterval='{TALLY}' AND (ComponentName LIKE 'SMS_DMP_%' OR ComponentName='SMS_SERVICE_CONNECTOR' "
-                  f"OR ComponentName='{SITECOMP}')")
-    plan.add("components", "Get-CimInstance", {"Namespace": namespace, "ClassName": "SMS_ComponentSummarizer",
-                                               "Filter": components}, select=SUMMARY_SELECT)
+    components = (
+        f"TallyInterval='{TALLY}' AND (ComponentName LIKE 'SMS_DMP_%' OR ComponentName='SMS_SERVICE_CONNECTOR' "
+        f"OR ComponentName='{SITECOMP}')"
+    )
+    plan.add(
+        "components",
+        "Get-CimInstance",
+        {"Namespace": namespace, "ClassName": "SMS_ComponentSummarizer", "Filter": components},
+        select=SUMMARY_SELECT,
+    )
     return log_plan(plan) if log else plan
 
 
@@ -56,10 +62,8 @@ def log_plan(plan: Plan | None = None) -> Plan:
     """The tail of sitecomp.log on the host the plan runs on. The log is diagnostics: on a host that is no site
     server it is simply not there (both steps may fail)."""
     plan = plan if plan is not None else Plan()
-    plan.add("tracing", "Get-ItemProperty", {"LiteralPath": SITECOMP_TRACING}, select={"TraceFilename": None},
-             on_error="continue")
-    plan.add("sitecomp", "Get-Content", {"LiteralPath": ref("tracing", "TraceFilename"), "Tail": LOG_TAIL},
-             on_error="continue")
+    plan.add("tracing", "Get-ItemProperty", {"LiteralPath": SITECOMP_TRACING}, select={"TraceFilename": None}, on_error="continue")
+    plan.add("sitecomp", "Get-Content", {"LiteralPath": ref("tracing", "TraceFilename"), "Tail": LOG_TAIL}, on_error="continue")
     return plan
 
 
@@ -73,8 +77,11 @@ def with_log(result: PlanResult, log: PlanResult | None) -> PlanResult:
 def site_component_manager(result: PlanResult, site_server: str | None) -> str | None:
     """The Status of SMS_SITE_COMPONENT_MANAGER on a site server (OK, Warning, Critical), if read."""
     for row in result.output("components"):
-        if (isinstance(row, dict) and row.get("ComponentName") == SITECOMP
-                and str(row.get("MachineName") or "").lower() == (site_server or "").lower()):
+        if (
+            isinstance(row, dict)
+            and row.get("ComponentName") == SITECOMP
+            and str(row.get("MachineName") or "").lower() == (site_server or "").lower()
+        ):
             try:
                 return STATUS_NAMES.get(int(row.get("Status")), str(row.get("Status")))
             except (TypeError, ValueError):
@@ -138,13 +145,21 @@ def failure_message(server: str, goal: str, lines: list[str], where: str = "") -
         return f"{who} could not uninstall the service connection point from {server}: {text}"
     others = [r for r in roles if r != SCP_ROLE]
     if others:
-        return (f"{who} could not install {', '.join(others)} on {server}, so the service connection point cannot "
-                f"install there either: {text}")
+        return (
+            f"{who} could not install {', '.join(others)} on {server}, so the service connection point cannot install there either: {text}"
+        )
     return f"{who} could not install the service connection point on {server}: {text}"
 
 
-def wait_for(read: Callable[[], PlanResult], server: str, goal: str, poller: Poller,
-             baseline: frozenset[str] = frozenset(), where: str = "", site_server: str | None = None) -> tuple[dict, PlanResult]:
+def wait_for(
+    read: Callable[[], PlanResult],
+    server: str,
+    goal: str,
+    poller: Poller,
+    baseline: frozenset[str] = frozenset(),
+    where: str = "",
+    site_server: str | None = None,
+) -> tuple[dict, PlanResult]:
     """Poll until the SCP components on `server` are all started (goal "installed") or gone ("removed");
     returns the progress the result reports (states seen, sitecomp.log lines, polls, elapsed) and the last
     read (it shows the components of every server: what the next step needs to know).
@@ -174,8 +189,7 @@ def wait_for(read: Callable[[], PlanResult], server: str, goal: str, poller: Pol
 
     def on_timeout(p: Poller) -> str:
         what = "install" if goal == "installed" else "uninstall"
-        return (f"The service connection point did not {what} on {server} within {p.timeout:g} seconds "
-                f"(last seen: {p.last_seen()}).")
+        return f"The service connection point did not {what} on {server} within {p.timeout:g} seconds (last seen: {p.last_seen()})."
 
     def report() -> dict:
         extra: dict = {"sitecomp_log": log[-20:]}

@@ -39,7 +39,7 @@ class WrongHost(AnsibleActionFail):
 
 @dataclass(frozen=True)
 class Installer:
-    account: str       # DOMAIN\\name; a computer account whose domain is not known: NAME$
+    account: str  # DOMAIN\\name; a computer account whose domain is not known: NAME$
     kind: str
 
 
@@ -62,8 +62,9 @@ def installing_account(hierarchy: Hierarchy, server: str, site_code: str | None,
 
 def first_plan() -> Plan:
     plan = Plan()
-    plan.add("identity", "Get-CimInstance", {"ClassName": "Win32_ComputerSystem"},
-             select={"Name": None, "DNSHostName": None, "Domain": None})
+    plan.add(
+        "identity", "Get-CimInstance", {"ClassName": "Win32_ComputerSystem"}, select={"Name": None, "DNSHostName": None, "Domain": None}
+    )
     plan.add("members", "Get-LocalGroupMember", {"SID": ADMINISTRATORS_SID}, select=MEMBER_SELECT)
     return plan
 
@@ -72,10 +73,13 @@ def groups_plan(groups: list[Member]) -> Plan:
     plan = Plan()
     for index, group in enumerate(groups):
         domain, name = split(group.name)
-        plan.add(f"group_{index}", "Get-CimInstance", {
-            "ClassName": "Win32_GroupUser",
-            "Filter": f"GroupComponent = \"Win32_Group.Domain='{domain}',Name='{name}'\""},
-            select=PART_SELECT, on_error="continue")
+        plan.add(
+            f"group_{index}",
+            "Get-CimInstance",
+            {"ClassName": "Win32_GroupUser", "Filter": f"GroupComponent = \"Win32_Group.Domain='{domain}',Name='{name}'\""},
+            select=PART_SELECT,
+            on_error="continue",
+        )
     return plan
 
 
@@ -101,8 +105,11 @@ def same_account(member: str, account: str) -> str:
 
 
 def members(output: list) -> list[Member]:
-    return [Member(str(m["Name"]), str(m.get("ObjectClass") or ""), str(m.get("PrincipalSource") or ""))
-            for m in output if isinstance(m, dict) and m.get("Name")]
+    return [
+        Member(str(m["Name"]), str(m.get("ObjectClass") or ""), str(m.get("PrincipalSource") or ""))
+        for m in output
+        if isinstance(m, dict) and m.get("Name")
+    ]
 
 
 def check(read, scp_host: str, server: str, installer: Installer) -> str | None:
@@ -115,7 +122,8 @@ def check(read, scp_host: str, server: str, installer: Installer) -> str | None:
         if fqdn != server.lower():
             raise WrongHost(
                 f"scp_host {scp_host} is {fqdn}, not site_system_server {server}: the prerequisites would be checked on "
-                f"another server. Set scp_host to the inventory host of {server} (or leave it out to find it by name).")
+                f"another server. Set scp_host to the inventory host of {server} (or leave it out to find it by name)."
+            )
     found = members(first.output("members"))
     who = f"{installer.account} ({installer.kind})"
     unclear: list[str] = []
@@ -126,8 +134,11 @@ def check(read, scp_host: str, server: str, installer: Installer) -> str | None:
         if match == "maybe":
             unclear.append(f"{member.name} is a member, which is {installer.account} only if its domain is the same")
     groups = [m for m in found if m.object_class == "Group" and m.source == "ActiveDirectory"]
-    unclear += [f"{m.name} is a group of {m.source or 'an unknown source'}, whose members cannot be read from the server"
-                for m in found if m.object_class == "Group" and m.source not in ("Local", "ActiveDirectory")]
+    unclear += [
+        f"{m.name} is a group of {m.source or 'an unknown source'}, whose members cannot be read from the server"
+        for m in found
+        if m.object_class == "Group" and m.source not in ("Local", "ActiveDirectory")
+    ]
     readable = [g for g in groups if "'" not in g.name and '"' not in g.name]
     unclear += [f"the members of {g.name} cannot be queried (a quote in its name)" for g in groups if g not in readable]
     if readable:
@@ -147,16 +158,18 @@ def check(read, scp_host: str, server: str, installer: Installer) -> str | None:
                 if match == "yes":
                     return None
                 if match == "maybe":
-                    unclear.append(f"{name} is a member of {group.name}, which is {installer.account} only if its "
-                                   f"domain is the same")
+                    unclear.append(f"{name} is a member of {group.name}, which is {installer.account} only if its domain is the same")
                 if ((part.get("CimSystemProperties") or {}).get("ClassName") or "").lower() == "win32_group":
                     unclear.append(f"{name} is a group in {group.name}, whose members were not read")
     if unclear:
-        return (f"Could not tell whether {who} is an administrator of {server}: {'; '.join(unclear)}. If it is not, "
-                f"Site Component Manager cannot install the role there.")
+        return (
+            f"Could not tell whether {who} is an administrator of {server}: {'; '.join(unclear)}. If it is not, "
+            f"Site Component Manager cannot install the role there."
+        )
     checked = f", nor of the domain groups in it ({', '.join(g.name for g in readable)})" if readable else ""
     raise AnsibleActionFail(
         f"Prerequisite missing on {server}: {who} is not a member of the local Administrators group{checked}, so Site "
         f"Component Manager cannot install the role there (members: {', '.join(m.name for m in found) or 'none'}). Add "
         f"it with configmgr.scp.local_group_member, or give the site system an installation account that is an "
-        f"administrator there (configmgr.scp.site_system_server).")
+        f"administrator there (configmgr.scp.site_system_server)."
+    )

@@ -38,19 +38,23 @@ INSTALL_DIR = "Installation Directory"
 TOOL_FOLDER = "CD.Latest\\SMSSETUP\\TOOLS\\ServiceConnectionTool"
 MANIFEST = "ConfigMgr.Update.Manifest.enc"
 TOOL_LOG = "ServiceConnectionTool.log"
-SETUP_LOG = "ConfigMgrSetup.log"                 # at the root of the system drive, written by -connect
+SETUP_LOG = "ConfigMgrSetup.log"  # at the root of the system drive, written by -connect
 STDOUT_FILE = "ServiceConnectionTool.stdout.txt"  # next to the tool's own log, replaced by each run
 STDERR_FILE = "ServiceConnectionTool.stderr.txt"
 SETUP_LOG_TAIL = 2000
-UNHANDLED_EXIT = -532462766                      # 0xE0434352: an unhandled .NET exception
+UNHANDLED_EXIT = -532462766  # 0xE0434352: an unhandled .NET exception
 ACTIONS = ("prepare", "connect", "import", "export")
 DOWNLOADS = {"latest": None, "all": "-downloadall", "hotfix": "-downloadhotfix", "site_version": "-downloadsiteversion"}
 # The update pack folder holds one folder per update, named by its package GUID (cmlab's layout; the
 # documentation does not describe the folder: docs/simulator-assumptions.md).
 _GUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
 # What each action needs of the task's options; any other path option is refused.
-PATH_OPTIONS = {"prepare": ("usage_data_dest",), "connect": ("usage_data_src", "update_pack_dest"),
-                "import": ("update_pack_src",), "export": ("export_dest",)}
+PATH_OPTIONS = {
+    "prepare": ("usage_data_dest",),
+    "connect": ("usage_data_src", "update_pack_dest"),
+    "import": ("update_pack_src",),
+    "export": ("export_dest",),
+}
 CONNECT_ONLY = ("proxy_server_uri", "proxy_username")
 UPDATE_SELECT = {"PackageGuid": None, "Name": None, "FullVersion": None, "State": None}
 
@@ -141,8 +145,7 @@ def check_options(want: Want, given: dict) -> None:
     if want.action == "prepare" and not want.usage_data_dest.lower().endswith(".cab"):
         raise AnsibleActionFail(f"usage_data_dest must name a .cab file, got {want.usage_data_dest!r}.")
     if want.provider_host and not want.needs_offline_scp:
-        raise AnsibleActionFail(f"provider_host is used by action=prepare and action=import only, not by "
-                                f"action={want.action}.")
+        raise AnsibleActionFail(f"provider_host is used by action=prepare and action=import only, not by action={want.action}.")
 
 
 # -- where the tool is --------------------------------------------------------------------------------------
@@ -164,8 +167,7 @@ def tool_location(tool_path: str | None, install_dir: str | None) -> tuple[str, 
 def locate_plan(plan: Plan | None = None) -> Plan:
     """The installation directory from the registry (a site server has it)."""
     plan = plan if plan is not None else Plan()
-    plan.add("setup", "Get-ItemProperty", {"LiteralPath": SETUP_KEY, "Name": INSTALL_DIR}, select={INSTALL_DIR: None},
-             on_error="continue")
+    plan.add("setup", "Get-ItemProperty", {"LiteralPath": SETUP_KEY, "Name": INSTALL_DIR}, select={INSTALL_DIR: None}, on_error="continue")
     return plan
 
 
@@ -178,10 +180,8 @@ def install_dir(result: PlanResult) -> str | None:
 def tool_plan(folder: str, exe: str, plan: Plan | None = None) -> Plan:
     """The executable (its file version) and the files of its folder."""
     plan = plan if plan is not None else Plan()
-    plan.add("exe", "Get-Item", {"LiteralPath": exe}, select={"FullName": None, "VersionInfo": {"FileVersion": None}},
-             on_error="continue")
-    plan.add("folder", "Get-ChildItem", {"LiteralPath": folder, "File": True}, select={"Name": None},
-             on_error="continue")
+    plan.add("exe", "Get-Item", {"LiteralPath": exe}, select={"FullName": None, "VersionInfo": {"FileVersion": None}}, on_error="continue")
+    plan.add("folder", "Get-ChildItem", {"LiteralPath": folder, "File": True}, select={"Name": None}, on_error="continue")
     return plan
 
 
@@ -194,8 +194,7 @@ class Tool:
     files: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"found": self.found, "tool_path": self.folder, "executable": self.executable, "version": self.version,
-                "files": self.files}
+        return {"found": self.found, "tool_path": self.folder, "executable": self.executable, "version": self.version, "files": self.files}
 
 
 def tool_of(folder: str, exe: str, result: PlanResult) -> Tool:
@@ -209,9 +208,11 @@ def tool_of(folder: str, exe: str, result: PlanResult) -> Tool:
 
 
 def missing_tool_message(tool: Tool, host: str, action: str) -> str:
-    where = (f"Copy the whole ServiceConnectionTool folder from {TOOL_FOLDER} under the installation directory of "
-             "the top-level site server (all its files in one folder; the tool's version must match the site's), "
-             "for example with configmgr.scp.file_transfer, and set tool_path.")
+    where = (
+        f"Copy the whole ServiceConnectionTool folder from {TOOL_FOLDER} under the installation directory of "
+        "the top-level site server (all its files in one folder; the tool's version must match the site's), "
+        "for example with configmgr.scp.file_transfer, and set tool_path."
+    )
     return f"The Service Connection Tool is not on {host}: {tool.executable} does not exist. {where}"
 
 
@@ -229,23 +230,38 @@ def read_plan(want: Want, with_provider: bool) -> Plan:
     plan = Plan()
     if not want.tool_path:
         locate_plan(plan)
-    plan.add("os", "Get-CimInstance", {"Namespace": "root\\cimv2", "ClassName": "Win32_OperatingSystem"},
-             select={"CSName": None, "SystemDrive": None})
+    plan.add(
+        "os",
+        "Get-CimInstance",
+        {"Namespace": "root\\cimv2", "ClassName": "Win32_OperatingSystem"},
+        select={"CSName": None, "SystemDrive": None},
+    )
     if want.action == "prepare":
         plan.add("dest_folder", "Test-Path", {"LiteralPath": _parent(want.usage_data_dest), "PathType": "Container"})
     elif want.action == "export":
         plan.add("dest_folder", "Test-Path", {"LiteralPath": _parent(want.export_dest), "PathType": "Container"})
     elif want.action == "connect":
-        plan.add("src", "Get-Item", {"LiteralPath": want.usage_data_src}, select={"FullName": None, "PSIsContainer": None},
-                 on_error="continue")
-        plan.add("cabs", "Get-ChildItem", {"LiteralPath": want.usage_data_src, "Filter": "*.cab", "File": True},
-                 select={"Name": None}, on_error="continue")
+        plan.add(
+            "src", "Get-Item", {"LiteralPath": want.usage_data_src}, select={"FullName": None, "PSIsContainer": None}, on_error="continue"
+        )
+        plan.add(
+            "cabs",
+            "Get-ChildItem",
+            {"LiteralPath": want.usage_data_src, "Filter": "*.cab", "File": True},
+            select={"Name": None},
+            on_error="continue",
+        )
         plan.add("dest_folder", "Test-Path", {"LiteralPath": _parent(want.update_pack_dest), "PathType": "Container"})
     else:
         plan.add("packs", "Test-Path", {"LiteralPath": want.update_pack_src, "PathType": "Container"})
         plan.add("manifest", "Test-Path", {"LiteralPath": f"{want.update_pack_src}\\{MANIFEST}", "PathType": "Leaf"})
-        plan.add("pack_folders", "Get-ChildItem", {"LiteralPath": want.update_pack_src, "Directory": True},
-                 select={"Name": None}, on_error="continue")
+        plan.add(
+            "pack_folders",
+            "Get-ChildItem",
+            {"LiteralPath": want.update_pack_src, "Directory": True},
+            select={"Name": None},
+            on_error="continue",
+        )
     if with_provider:
         provider_plan(want, plan)
     return plan
@@ -261,8 +277,9 @@ def provider_plan(want: Want, plan: Plan | None = None) -> Plan:
 
 def updates_step(plan: Plan, step_id: str) -> None:
     """ConfigMgr's own list of updates (docs/configmgr-behaviour.md#service-connection-tool)."""
-    plan.add(step_id, "Get-CimInstance", {"Namespace": provider_value("namespace"), "ClassName": "SMS_CM_UpdatePackages"},
-             select=UPDATE_SELECT)
+    plan.add(
+        step_id, "Get-CimInstance", {"Namespace": provider_value("namespace"), "ClassName": "SMS_CM_UpdatePackages"}, select=UPDATE_SELECT
+    )
 
 
 def updates_of(output: list) -> dict[str, dict]:
@@ -271,8 +288,7 @@ def updates_of(output: list) -> dict[str, dict]:
     for raw in output:
         if isinstance(raw, dict) and raw.get("PackageGuid"):
             guid = str(raw["PackageGuid"]).upper()
-            found[guid] = {"package_guid": guid, "name": raw.get("Name"), "full_version": raw.get("FullVersion"),
-                           "state": raw.get("State")}
+            found[guid] = {"package_guid": guid, "name": raw.get("Name"), "full_version": raw.get("FullVersion"), "state": raw.get("State")}
     return found
 
 
@@ -280,22 +296,22 @@ def updates_of(output: list) -> dict[str, dict]:
 class HostFacts:
     """What the read of the task's host found."""
 
-    name: str                      # the computer's NetBIOS name (Win32_OperatingSystem.CSName)
+    name: str  # the computer's NetBIOS name (Win32_OperatingSystem.CSName)
     system_drive: str
     install_dir: str | None
-    checks: dict                   # step id -> first output (Test-Path booleans, Get-Item objects)
+    checks: dict  # step id -> first output (Test-Path booleans, Get-Item objects)
     cabs: list[str]
     pack_folders: list[str]
 
     @classmethod
     def of(cls, result: PlanResult) -> HostFacts:
         os_info = result.first("os") or {}
-        checks = {sid: result.first(sid) for sid in ("dest_folder", "src", "packs", "manifest")
-                  if sid in result.steps and result.steps[sid].ok}
+        checks = {
+            sid: result.first(sid) for sid in ("dest_folder", "src", "packs", "manifest") if sid in result.steps and result.steps[sid].ok
+        }
         names = [str(r.get("Name")) for r in result.output("pack_folders") if isinstance(r, dict) and r.get("Name")]
         cabs = [str(r.get("Name")) for r in result.output("cabs") if isinstance(r, dict) and r.get("Name")]
-        return cls(str(os_info.get("CSName") or ""), str(os_info.get("SystemDrive") or "C:"), install_dir(result),
-                   checks, cabs, names)
+        return cls(str(os_info.get("CSName") or ""), str(os_info.get("SystemDrive") or "C:"), install_dir(result), checks, cabs, names)
 
 
 @dataclass
@@ -340,17 +356,20 @@ def check_scp(want: Want, provider: ProviderFacts, host: HostFacts, where: str, 
         raise AnsibleActionFail(
             f"The hierarchy has no service connection point, so there is nothing to {want.action}: the Service "
             "Connection Tool serves an SCP in offline mode. Install one with configmgr.scp.service_connection_point "
-            "(mode: offline).")
+            "(mode: offline)."
+        )
     scp = found[0]
     if host.name and not _same_computer(host.name, scp.server):
         raise AnsibleActionFail(
             f"action={want.action} runs on the service connection point server, {scp.server}, not on {where} "
-            f"({host.name}): run the task there (hosts or delegate_to).")
+            f"({host.name}): run the task there (hosts or delegate_to)."
+        )
     if scp.mode != "offline":
         problems.fixable(
             f"The service connection point on {scp.server} (site {scp.site_code}) is in {scp.mode or 'an unknown'} mode. "
             f"The Service Connection Tool's {want.action} works only with an SCP in offline mode; it would refuse. "
-            "Set the mode first: configmgr.scp.service_connection_point with mode: offline and restart_downloader: true.")
+            "Set the mode first: configmgr.scp.service_connection_point with mode: offline and restart_downloader: true."
+        )
     return {"scp_server": scp.server, "scp_mode": scp.mode}
 
 
@@ -361,33 +380,38 @@ def check_paths(want: Want, host: HostFacts, where: str, problems: Problems) -> 
     if want.action in ("prepare", "export", "connect") and checks.get("dest_folder") is not True:
         option = {"prepare": "usage_data_dest", "export": "export_dest", "connect": "update_pack_dest"}[want.action]
         path = getattr(want, option)
-        problems.fixable(f"The folder {_parent(path)} (of {option}) does not exist on {where}: create it, or choose a "
-                         "path on a disk that exists.")
+        problems.fixable(
+            f"The folder {_parent(path)} (of {option}) does not exist on {where}: create it, or choose a path on a disk that exists."
+        )
     if want.action == "connect":
         src = checks.get("src")
         if not isinstance(src, dict):
-            problems.fixable(f"usage_data_src {want.usage_data_src} does not exist on {where}: copy the usage data "
-                             "(.cab) there first, for example with configmgr.scp.file_transfer.")
+            problems.fixable(
+                f"usage_data_src {want.usage_data_src} does not exist on {where}: copy the usage data "
+                "(.cab) there first, for example with configmgr.scp.file_transfer."
+            )
             result["usage_data_files"] = []
         elif src.get("PSIsContainer"):
             if not host.cabs:
-                problems.fixable(f"usage_data_src {want.usage_data_src} on {where} holds no usage data file (.cab) "
-                                 "to upload.")
+                problems.fixable(f"usage_data_src {want.usage_data_src} on {where} holds no usage data file (.cab) to upload.")
             result["usage_data_files"] = sorted(host.cabs, key=str.lower)
         else:
             result["usage_data_files"] = [ntpath.basename(want.usage_data_src)]
     if want.action == "import":
         if checks.get("packs") is not True:
-            problems.fixable(f"update_pack_src {want.update_pack_src} does not exist on {where}: copy the update "
-                             "packs downloaded by action=connect there first.")
+            problems.fixable(
+                f"update_pack_src {want.update_pack_src} does not exist on {where}: copy the update "
+                "packs downloaded by action=connect there first."
+            )
         elif checks.get("manifest") is not True:
-            problems.fixable(f"update_pack_src {want.update_pack_src} on {where} has no {MANIFEST}: it is not a "
-                             "folder of update packs downloaded by action=connect.")
+            problems.fixable(
+                f"update_pack_src {want.update_pack_src} on {where} has no {MANIFEST}: it is not a "
+                "folder of update packs downloaded by action=connect."
+            )
     return result
 
 
-def decide(want: Want, host: HostFacts, provider: ProviderFacts | None, where: str,
-           check_mode: bool = False) -> Decision:
+def decide(want: Want, host: HostFacts, provider: ProviderFacts | None, where: str, check_mode: bool = False) -> Decision:
     """What the task will run, and why not when it cannot."""
     problems = Problems(check_mode)
     location = tool_location(want.tool_path, host.install_dir)
@@ -395,11 +419,18 @@ def decide(want: Want, host: HostFacts, provider: ProviderFacts | None, where: s
         raise AnsibleActionFail(
             f"Could not find the Service Connection Tool on {where}: {SETUP_KEY} has no '{INSTALL_DIR}' (the host is "
             f"not a site server). Set tool_path to the folder that holds {TOOL_EXE}; copy the whole folder from "
-            f"{TOOL_FOLDER} on the site server first.")
+            f"{TOOL_FOLDER} on the site server first."
+        )
     folder, exe = location
     args = arguments(want)
-    result: dict = {"action": want.action, "tool_path": folder, "executable": exe, "command": [exe, *args],
-                    "command_line": f'"{exe}" {command_line(args)}', "ran": False}
+    result: dict = {
+        "action": want.action,
+        "tool_path": folder,
+        "executable": exe,
+        "command": [exe, *args],
+        "command_line": f'"{exe}" {command_line(args)}',
+        "ran": False,
+    }
     if want.needs_offline_scp and provider is not None:
         result.update(check_scp(want, provider, host, where, problems))
     result.update(check_paths(want, host, where, problems))
@@ -408,8 +439,7 @@ def decide(want: Want, host: HostFacts, provider: ProviderFacts | None, where: s
         known = provider.updates if provider else {}
         folders = [f for f in host.pack_folders if _GUID.fullmatch(f)]
         pending = sorted({f.upper() for f in folders} - set(known))
-        result.update(already_imported=sorted({f.upper() for f in folders} & set(known)), pending=pending,
-                      imported=[], not_imported=[])
+        result.update(already_imported=sorted({f.upper() for f in folders} & set(known)), pending=pending, imported=[], not_imported=[])
         # docs/configmgr-behaviour.md#service-connection-tool: import takes the updates the hierarchy does not have
         # yet; when it has every one, there is nothing to run.
         # In check mode, packs an earlier task would copy are not there yet: predict a run.
@@ -424,24 +454,39 @@ def checks_missing(host: HostFacts) -> bool:
 # -- the run ----------------------------------------------------------------------------------------------------
 
 
-def write_plan(want: Want, folder: str, exe: str, args: list[str], system_drive: str, where: str,
-               with_provider: bool) -> WritePlan:
+def write_plan(want: Want, folder: str, exe: str, args: list[str], system_drive: str, where: str, with_provider: bool) -> WritePlan:
     """Start the tool and wait; read its output, its log (replaced by each run) and, for connect,
     ConfigMgrSetup.log and the update packs; for import through CIM, the updates again."""
     plan = WritePlan()
     out, err = f"{folder}\\{STDOUT_FILE}", f"{folder}\\{STDERR_FILE}"
-    plan.write("run", "Start-Process", {
-        "FilePath": exe, "ArgumentList": [quote_argument(a) for a in args], "WorkingDirectory": folder,
-        "Wait": True, "PassThru": True, "NoNewWindow": True, "RedirectStandardOutput": out, "RedirectStandardError": err,
-    }, select={"ExitCode": None, "StartTime": None}, does=f"run {TOOL_EXE} -{want.action} on {where}")
+    plan.write(
+        "run",
+        "Start-Process",
+        {
+            "FilePath": exe,
+            "ArgumentList": [quote_argument(a) for a in args],
+            "WorkingDirectory": folder,
+            "Wait": True,
+            "PassThru": True,
+            "NoNewWindow": True,
+            "RedirectStandardOutput": out,
+            "RedirectStandardError": err,
+        },
+        select={"ExitCode": None, "StartTime": None},
+        does=f"run {TOOL_EXE} -{want.action} on {where}",
+    )
     plan.add("stdout", "Get-Content", {"LiteralPath": out}, on_error="continue")
     plan.add("stderr", "Get-Content", {"LiteralPath": err}, on_error="continue")
     plan.add("log", "Get-Content", {"LiteralPath": f"{folder}\\{TOOL_LOG}"}, on_error="continue")
     if want.action == "connect":
-        plan.add("setup_log", "Get-Content", {"LiteralPath": f"{system_drive}\\{SETUP_LOG}", "Tail": SETUP_LOG_TAIL},
-                 on_error="continue")
-        plan.add("packs_after", "Get-ChildItem", {"LiteralPath": want.update_pack_dest, "Directory": True},
-                 select={"Name": None}, on_error="continue")
+        plan.add("setup_log", "Get-Content", {"LiteralPath": f"{system_drive}\\{SETUP_LOG}", "Tail": SETUP_LOG_TAIL}, on_error="continue")
+        plan.add(
+            "packs_after",
+            "Get-ChildItem",
+            {"LiteralPath": want.update_pack_dest, "Directory": True},
+            select={"Name": None},
+            on_error="continue",
+        )
     if want.action == "import" and with_provider:
         updates_step(plan, "updates_after")
     return plan
@@ -483,17 +528,21 @@ class Run:
         rc = first.get("ExitCode") if isinstance(first, dict) else None
         started = _started(first.get("StartTime")) if isinstance(first, dict) else None
         packs = sorted(str(r.get("Name")) for r in result.output("packs_after") if isinstance(r, dict) and r.get("Name"))
-        return cls(int(rc) if rc is not None else None, _lines(result.output("stdout")), _lines(result.output("stderr")),
-                   log_messages(_lines(result.output("log")), TOOL_LOG),
-                   log_messages(_lines(result.output("setup_log")), SETUP_LOG, started), packs)
+        return cls(
+            int(rc) if rc is not None else None,
+            _lines(result.output("stdout")),
+            _lines(result.output("stderr")),
+            log_messages(_lines(result.output("log")), TOOL_LOG),
+            log_messages(_lines(result.output("setup_log")), SETUP_LOG, started),
+            packs,
+        )
 
     @property
     def harmless(self) -> bool:
         """docs/configmgr-behaviour.md#service-connection-tool: after -connect, an UnauthorizedAccessException on
         a file under extractmanifestcab is known and safe to ignore; the downloaded data is complete."""
         text = "\n".join(self.stderr)
-        return (self.rc == UNHANDLED_EXIT and "System.UnauthorizedAccessException" in text
-                and "extractmanifestcab" in text)
+        return self.rc == UNHANDLED_EXIT and "System.UnauthorizedAccessException" in text and "extractmanifestcab" in text
 
     def result(self) -> dict:
         return {"exit_code": self.rc, "stdout_lines": self.stdout, "stderr_lines": self.stderr, "tool_log": self.tool_log}
@@ -506,17 +555,22 @@ def failure_message(want: Want, run: Run, where: str) -> str:
     """A non-zero exit: the tool's own error lines, and what to do about the documented causes."""
     errors = [line for line in run.tool_log if line.upper().startswith("ERROR")]
     shown = errors or run.stderr or run.tool_log[-5:] or run.stdout[-5:]
-    message = (f"{TOOL_EXE} -{want.action} failed on {where} with exit code {run.rc}: "
-               + (" | ".join(shown) if shown else "it wrote nothing."))
+    message = f"{TOOL_EXE} -{want.action} failed on {where} with exit code {run.rc}: " + (
+        " | ".join(shown) if shown else "it wrote nothing."
+    )
     everything = "\n".join(run.tool_log + run.setup_log + run.stderr)
     if "System.IO.FileNotFoundException" in "\n".join(run.stderr):
         # docs/configmgr-behaviour.md#service-connection-tool: all the files of the folder belong together.
-        message += (" A file of the tool is missing: copy the whole ServiceConnectionTool folder again, from "
-                    f"{TOOL_FOLDER} on the top-level site server.")
+        message += (
+            " A file of the tool is missing: copy the whole ServiceConnectionTool folder again, from "
+            f"{TOOL_FOLDER} on the top-level site server."
+        )
     if _SEND_FAILURE in everything:
         # docs/configmgr-behaviour.md#service-connection-tool, #tls-prerequisites
-        message += (f" {where} cannot use TLS 1.2 from .NET: set SchUseStrongCrypto and SystemDefaultTlsVersions to 1 "
-                    "under HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319 (and WOW6432Node) and restart it.")
+        message += (
+            f" {where} cannot use TLS 1.2 from .NET: set SchUseStrongCrypto and SystemDefaultTlsVersions to 1 "
+            "under HKLM\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319 (and WOW6432Node) and restart it."
+        )
     return message
 
 

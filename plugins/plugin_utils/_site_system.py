@@ -31,7 +31,7 @@ class SiteSystemState:
     enable_proxy: bool | None = None
     proxy_server: str | None = None
     proxy_port: int | None = None
-    proxy_account: str | None = None   # None: the computer account (anonymous proxy access)
+    proxy_account: str | None = None  # None: the computer account (anonymous proxy access)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,17 +49,17 @@ class Desired:
     enable_proxy: bool | None = None
     proxy_server: str | None = None
     proxy_port: int | None = None
-    proxy_account: str | None = None   # "" = back to the computer account
+    proxy_account: str | None = None  # "" = back to the computer account
 
 
 @dataclass
 class Change:
     """What the write plan does (Decision.changes)."""
 
-    action: str                        # new | set | remove
+    action: str  # new | set | remove
     site_code: str
     params: dict = field(default_factory=dict)
-    proxy_account: tuple[str, str] | None = None   # (user, site) of the CM account for -ProxyAccessAccount
+    proxy_account: tuple[str, str] | None = None  # (user, site) of the CM account for -ProxyAccessAccount
 
 
 def check_proxy_options(d: Desired) -> Desired:
@@ -132,8 +132,14 @@ def decide(d: Desired, hierarchy: Hierarchy, check_mode: bool = False) -> Decisi
     header = f"site system server {d.server}"
 
     def decision(after: SiteSystemState, change: Change | None, warnings: list[str] | None = None) -> Decision:
-        return Decision(before=before.to_dict(), after=after.to_dict(), changed=change is not None,
-                        warnings=list(warnings or []), diff_header=header, changes=change)
+        return Decision(
+            before=before.to_dict(),
+            after=after.to_dict(),
+            changed=change is not None,
+            warnings=list(warnings or []),
+            diff_header=header,
+            changes=change,
+        )
 
     if d.state == "absent":
         if existing is None:
@@ -142,7 +148,8 @@ def decide(d: Desired, hierarchy: Hierarchy, check_mode: bool = False) -> Decisi
         if held:
             raise AnsibleActionFail(
                 f"{d.server} still holds site system roles at site {site_code}: {', '.join(held)}. Remove those roles first "
-                f"(for the service connection point: configmgr.scp.service_connection_point with state: absent).")
+                f"(for the service connection point: configmgr.scp.service_connection_point with state: absent)."
+            )
         return decision(SiteSystemState(), Change("remove", site_code))
 
     warnings: list[str] = []
@@ -157,16 +164,19 @@ def decide(d: Desired, hierarchy: Hierarchy, check_mode: bool = False) -> Decisi
         sites[option] = account_site(hierarchy, account, preferred)
         if sites[option] is None:
             if check_mode:  # an earlier task of the same play (cm_account) would have created it
-                warnings.append(f"{option} {account} is not a Configuration Manager account yet; this prediction "
-                                f"assumes an earlier task creates it (a real run fails otherwise).")
+                warnings.append(
+                    f"{option} {account} is not a Configuration Manager account yet; this prediction "
+                    f"assumes an earlier task creates it (a real run fails otherwise)."
+                )
                 sites[option] = site_code
                 continue
             raise AnsibleActionFail(
-                f"{option} {account} is not a Configuration Manager account. Create it first "
-                f"(configmgr.scp.cm_account) and run again.")
+                f"{option} {account} is not a Configuration Manager account. Create it first (configmgr.scp.cm_account) and run again."
+            )
 
-    after = SiteSystemState(**before.to_dict()) if existing else SiteSystemState(
-        True, site_code, d.server, True, None, False, None, None, None)
+    after = (
+        SiteSystemState(**before.to_dict()) if existing else SiteSystemState(True, site_code, d.server, True, None, False, None, None, None)
+    )
     after.present, after.site_code, after.site_system_server = True, site_code, d.server
     params: dict = {}
 
@@ -198,8 +208,7 @@ def decide(d: Desired, hierarchy: Hierarchy, check_mode: bool = False) -> Decisi
             params.update({"EnableProxy": True, "ProxyServerName": d.proxy_server, "ProxyServerPort": port})
             if account:
                 params["ProxyAccessAccount"] = ref("proxy_account")
-                proxy_account_lookup = (account, sites.get("proxy_account")
-                                        or account_site(hierarchy, account, preferred) or site_code)
+                proxy_account_lookup = (account, sites.get("proxy_account") or account_site(hierarchy, account, preferred) or site_code)
         after.enable_proxy, after.proxy_server, after.proxy_port, after.proxy_account = True, d.proxy_server, port, account
 
     action = "new" if existing is None else ("set" if params else None)
@@ -215,14 +224,26 @@ def write_plan(change: Change, server: str) -> WritePlan:
         # name (-UserName takes wildcards, and an account name may hold a backtick, their escape character).
         plan.add("proxy_account", "Get-CMAccount", {"UserName": user, "SiteCode": site, "DisableWildcardHandling": True})
     if change.action == "new":
-        plan.write("new", "New-CMSiteSystemServer", {**target, **change.params},
-                   does=f"make {server} a site system server of site {change.site_code}")
+        plan.write(
+            "new",
+            "New-CMSiteSystemServer",
+            {**target, **change.params},
+            does=f"make {server} a site system server of site {change.site_code}",
+        )
     elif change.action == "set":
-        plan.write("set", "Set-CMSiteSystemServer", {**target, **change.params},
-                   does=f"set {', '.join(sorted(change.params))} of site system server {server} (site {change.site_code})")
+        plan.write(
+            "set",
+            "Set-CMSiteSystemServer",
+            {**target, **change.params},
+            does=f"set {', '.join(sorted(change.params))} of site system server {server} (site {change.site_code})",
+        )
     elif change.action == "remove":
-        plan.write("remove", "Remove-CMSiteSystemServer", {**target, "Force": True},
-                   does=f"remove site system server {server} from site {change.site_code}")
+        plan.write(
+            "remove",
+            "Remove-CMSiteSystemServer",
+            {**target, "Force": True},
+            does=f"remove site system server {server} from site {change.site_code}",
+        )
     return _hierarchy.HierarchyRead(plan).roles(servers=[server]).plan
 
 

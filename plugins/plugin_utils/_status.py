@@ -39,8 +39,10 @@ STATE_NAMES = {0: "stopped", 1: "started", 2: "paused", 3: "installing", 4: "re-
 # docs/configmgr-behaviour.md#wmi-classes: a TallyInterval must be named; "since site start".
 TALLY = "0001128000100008"
 
-MESSAGE_SELECT = {name: None for name in ("RecordID", "MessageID", "Severity", "Time", "MachineName", "Component",
-                                          "SiteCode", "ModuleName", "MessageType")}
+MESSAGE_SELECT = {
+    name: None
+    for name in ("RecordID", "MessageID", "Severity", "Time", "MachineName", "Component", "SiteCode", "ModuleName", "MessageType")
+}
 MESSAGE_SELECT.update({f"InsString{n}": None for n in range(1, 11)})
 SUMMARY_SELECT = {"ComponentName": None, "MachineName": None, "SiteCode": None, "State": None, "Status": None}
 
@@ -49,7 +51,8 @@ _WHAT_TO_DO_ENDPOINTS = (
     "(configmgr.scp.log_info), or test them from there (configmgr.scp.endpoint_check). Probable causes by class: "
     "timeout, http_407/408/451/502/511/598/599 - the proxy (407: the site system's proxy account is missing or wrong); "
     "http_426 or tls_failure or send_failure - TLS (TLS 1.2 for .NET and SCHANNEL, the root certificates); "
-    "dns_failure - name resolution or the firewall.")
+    "dns_failure - name resolution or the firewall."
+)
 
 # What 11410-11412 and 11488 mean and what to do (docs/configmgr-behaviour.md#status-messages, #internet-endpoints).
 EXPLANATIONS = {
@@ -59,26 +62,25 @@ EXPLANATIONS = {
     },
     CHECK_WARNING: {
         "meaning": "At least one non-critical internet endpoint of the service connection point failed its check "
-                   "(warning); SMS_SERVICE_CONNECTOR turns to warning. Features that need that endpoint may not work.",
+        "(warning); SMS_SERVICE_CONNECTOR turns to warning. Features that need that endpoint may not work.",
         "action": _WHAT_TO_DO_ENDPOINTS,
     },
     CHECK_ERROR: {
         "meaning": "At least one critical internet endpoint of the service connection point failed its check (error); "
-                   "SMS_SERVICE_CONNECTOR turns critical.",
+        "SMS_SERVICE_CONNECTOR turns critical.",
         "action": _WHAT_TO_DO_ENDPOINTS,
     },
     CLOUD_SERVICE_CRITICAL: {
         "meaning": "The service connection point cannot reach the endpoints a cloud-connected service (tenant attach, "
-                   "Azure services) requires (critical, since version 2002); SMS_SERVICE_CONNECTOR turns critical and "
-                   "that service does not work.",
+        "Azure services) requires (critical, since version 2002); SMS_SERVICE_CONNECTOR turns critical and "
+        "that service does not work.",
         "action": "The message names the cloud services and the URLs. " + _WHAT_TO_DO_ENDPOINTS,
     },
 }
 # Other messages this collection names (docs/configmgr-behaviour.md#status-messages), described but not explained.
 DESCRIPTIONS = {
     9605: "The service connection point failed to upload data to the ConfigMgr cloud service (DMP_UPLOADER_UPLOAD_FAILED).",
-    9607: "The service connection point hit an exception while uploading to the ConfigMgr cloud service "
-          "(DMP_UPLOADER_UPLOAD_EXCEPTION).",
+    9607: "The service connection point hit an exception while uploading to the ConfigMgr cloud service (DMP_UPLOADER_UPLOAD_EXCEPTION).",
     4979: "A site system needs a restart after an in-place .NET Framework upgrade.",
     3306: "Hierarchy Manager processed a new or changed site system.",
 }
@@ -117,8 +119,12 @@ def dmtf(moment: datetime.datetime) -> str:
 
 
 def messages_step(plan: Plan, query: Query, step_id: str = "messages") -> Plan:
-    plan.add(step_id, "Get-CimInstance", {"Namespace": provider_value("namespace"), "ClassName": "SMS_StatMsgWithInsStrings",
-                                          "Filter": query.where()}, select=MESSAGE_SELECT)
+    plan.add(
+        step_id,
+        "Get-CimInstance",
+        {"Namespace": provider_value("namespace"), "ClassName": "SMS_StatMsgWithInsStrings", "Filter": query.where()},
+        select=MESSAGE_SELECT,
+    )
     return plan
 
 
@@ -127,8 +133,12 @@ def summary_step(plan: Plan, components: tuple[str, ...], machine: str | None = 
     where = f"TallyInterval = '{TALLY}' AND ({names})"
     if machine:
         where += f" AND MachineName = {wql_string(machine)}"
-    plan.add(step_id, "Get-CimInstance", {"Namespace": provider_value("namespace"), "ClassName": "SMS_ComponentSummarizer",
-                                          "Filter": where}, select=SUMMARY_SELECT)
+    plan.add(
+        step_id,
+        "Get-CimInstance",
+        {"Namespace": provider_value("namespace"), "ClassName": "SMS_ComponentSummarizer", "Filter": where},
+        select=SUMMARY_SELECT,
+    )
     return plan
 
 
@@ -157,7 +167,7 @@ def parse_time(value) -> datetime.datetime | None:
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     head, dot, rest = text.partition(".")
-    if dot:   # .NET writes 7 fractional digits; keep 6
+    if dot:  # .NET writes 7 fractional digits; keep 6
         count = len(rest) - len(rest.lstrip("0123456789"))
         text = f"{head}.{rest[:count][:6].ljust(6, '0')}{rest[count:]}"
     try:
@@ -187,12 +197,20 @@ class Message:
 
     def to_dict(self) -> dict:
         explained = EXPLANATIONS.get(self.message_id) if self.component.upper() == CONNECTOR else None
-        return {"record_id": self.record_id, "message_id": self.message_id, "severity": self.severity,
-                "time": self.time, "machine": self.machine, "site_code": self.site_code, "component": self.component,
-                "module": self.module, "insertion_strings": list(self.insertion_strings),
-                "description": self.description,
-                "meaning": explained["meaning"] if explained else None,
-                "action": explained["action"] if explained else None}
+        return {
+            "record_id": self.record_id,
+            "message_id": self.message_id,
+            "severity": self.severity,
+            "time": self.time,
+            "machine": self.machine,
+            "site_code": self.site_code,
+            "component": self.component,
+            "module": self.module,
+            "insertion_strings": list(self.insertion_strings),
+            "description": self.description,
+            "meaning": explained["meaning"] if explained else None,
+            "action": explained["action"] if explained else None,
+        }
 
 
 def describe(message_id: int, component: str, strings: list[str]) -> str:
@@ -222,12 +240,19 @@ def parse_messages(output: list) -> list[Message]:
         while strings and strings[-1] in (None, ""):
             strings.pop()
         severity = _int(raw.get("Severity"))
-        out.append(Message(
-            record_id=_int(raw.get("RecordID")), message_id=int(raw["MessageID"]),
-            severity=SEVERITY_NAMES.get(severity, str(severity)), time=utc_text(raw.get("Time")),
-            machine=str(raw.get("MachineName") or "").lower(), site_code=str(raw.get("SiteCode") or "").upper(),
-            component=str(raw.get("Component") or ""), module=raw.get("ModuleName"),
-            insertion_strings=["" if s is None else str(s) for s in strings]))
+        out.append(
+            Message(
+                record_id=_int(raw.get("RecordID")),
+                message_id=int(raw["MessageID"]),
+                severity=SEVERITY_NAMES.get(severity, str(severity)),
+                time=utc_text(raw.get("Time")),
+                machine=str(raw.get("MachineName") or "").lower(),
+                site_code=str(raw.get("SiteCode") or "").upper(),
+                component=str(raw.get("Component") or ""),
+                module=raw.get("ModuleName"),
+                insertion_strings=["" if s is None else str(s) for s in strings],
+            )
+        )
     out.sort(key=lambda m: (m.time or "", m.record_id or 0), reverse=True)
     return out
 
@@ -241,8 +266,13 @@ class ComponentRow:
     status: str | None
 
     def to_dict(self) -> dict:
-        return {"component": self.component, "machine": self.machine, "site_code": self.site_code, "state": self.state,
-                "status": self.status}
+        return {
+            "component": self.component,
+            "machine": self.machine,
+            "site_code": self.site_code,
+            "state": self.state,
+            "status": self.status,
+        }
 
 
 def parse_summary(output: list) -> list[ComponentRow]:
@@ -251,9 +281,13 @@ def parse_summary(output: list) -> list[ComponentRow]:
     for raw in output:
         if not isinstance(raw, dict) or not raw.get("ComponentName"):
             continue
-        row = ComponentRow(str(raw["ComponentName"]).upper(), str(raw.get("MachineName") or "").lower(),
-                           str(raw.get("SiteCode") or "").upper(), STATE_NAMES.get(_int(raw.get("State"))),
-                           STATUS_NAMES.get(_int(raw.get("Status"))))
+        row = ComponentRow(
+            str(raw["ComponentName"]).upper(),
+            str(raw.get("MachineName") or "").lower(),
+            str(raw.get("SiteCode") or "").upper(),
+            STATE_NAMES.get(_int(raw.get("State"))),
+            STATUS_NAMES.get(_int(raw.get("Status"))),
+        )
         if (row.component, row.machine, row.site_code) not in seen:
             seen.add((row.component, row.machine, row.site_code))
             rows.append(row)

@@ -69,29 +69,50 @@ MAX_CERTIFICATE_BYTES = 65536
 class KnownRoot:
     name: str
     subject: str
-    thumbprint: str                 # SHA-1, as Microsoft publishes it
+    thumbprint: str  # SHA-1, as Microsoft publishes it
     required: bool = False
-    history: bool = False           # reported, never a problem (Baltimore: expired May 2025)
+    history: bool = False  # reported, never a problem (Baltimore: expired May 2025)
 
 
 # docs/configmgr-behaviour.md#tls-prerequisites ("Root certificates"): the roots Azure's endpoints chain to.
 KNOWN_ROOTS: tuple[KnownRoot, ...] = (
-    KnownRoot("DigiCert Global Root G2", "CN=DigiCert Global Root G2, OU=www.digicert.com, O=DigiCert Inc, C=US",
-              "DF3C24F9BFD666761B268073FE06D1CC8D4F82A4", required=True),
-    KnownRoot("DigiCert Global Root CA", "CN=DigiCert Global Root CA, OU=www.digicert.com, O=DigiCert Inc, C=US",
-              "A8985D3A65E5E5C4B2D7D66D40C6DD2FB19C5436"),
-    KnownRoot("DigiCert Global Root G3", "CN=DigiCert Global Root G3, OU=www.digicert.com, O=DigiCert Inc, C=US",
-              "7E04DE896A3E666D00E687D33FFAD93BE83D349E"),
-    KnownRoot("Microsoft RSA Root Certificate Authority 2017",
-              "CN=Microsoft RSA Root Certificate Authority 2017, O=Microsoft Corporation, C=US",
-              "73A5E64A3BFF8316FF0EDCCC618A906E4EAE4D74"),
-    KnownRoot("Microsoft ECC Root Certificate Authority 2017",
-              "CN=Microsoft ECC Root Certificate Authority 2017, O=Microsoft Corporation, C=US",
-              "999A64C37FF47D9FAB95F14769891460EEC4C3C5"),
-    KnownRoot("D-TRUST Root Class 3 CA 2 2009", "CN=D-TRUST Root Class 3 CA 2 2009, O=D-Trust GmbH, C=DE",
-              "58E8ABB0361533FB80F79B1B6D29D3FF8D5F00F0"),
-    KnownRoot("Baltimore CyberTrust Root", "CN=Baltimore CyberTrust Root, OU=CyberTrust, O=Baltimore, C=IE",
-              "D4DE20D05E66FC53FE1A50882C78DB2852CAE474", history=True),
+    KnownRoot(
+        "DigiCert Global Root G2",
+        "CN=DigiCert Global Root G2, OU=www.digicert.com, O=DigiCert Inc, C=US",
+        "DF3C24F9BFD666761B268073FE06D1CC8D4F82A4",
+        required=True,
+    ),
+    KnownRoot(
+        "DigiCert Global Root CA",
+        "CN=DigiCert Global Root CA, OU=www.digicert.com, O=DigiCert Inc, C=US",
+        "A8985D3A65E5E5C4B2D7D66D40C6DD2FB19C5436",
+    ),
+    KnownRoot(
+        "DigiCert Global Root G3",
+        "CN=DigiCert Global Root G3, OU=www.digicert.com, O=DigiCert Inc, C=US",
+        "7E04DE896A3E666D00E687D33FFAD93BE83D349E",
+    ),
+    KnownRoot(
+        "Microsoft RSA Root Certificate Authority 2017",
+        "CN=Microsoft RSA Root Certificate Authority 2017, O=Microsoft Corporation, C=US",
+        "73A5E64A3BFF8316FF0EDCCC618A906E4EAE4D74",
+    ),
+    KnownRoot(
+        "Microsoft ECC Root Certificate Authority 2017",
+        "CN=Microsoft ECC Root Certificate Authority 2017, O=Microsoft Corporation, C=US",
+        "999A64C37FF47D9FAB95F14769891460EEC4C3C5",
+    ),
+    KnownRoot(
+        "D-TRUST Root Class 3 CA 2 2009",
+        "CN=D-TRUST Root Class 3 CA 2 2009, O=D-Trust GmbH, C=DE",
+        "58E8ABB0361533FB80F79B1B6D29D3FF8D5F00F0",
+    ),
+    KnownRoot(
+        "Baltimore CyberTrust Root",
+        "CN=Baltimore CyberTrust Root, OU=CyberTrust, O=Baltimore, C=IE",
+        "D4DE20D05E66FC53FE1A50882C78DB2852CAE474",
+        history=True,
+    ),
 )
 _BY_THUMBPRINT = {r.thumbprint: r for r in KNOWN_ROOTS}
 
@@ -105,7 +126,7 @@ def normalise_dn(dn: str) -> str:
 # Input
 
 
-_WINDOWS_PATH = re.compile(r"[A-Za-z]:\\[^\x00-\x1f\"<>|*?\[\]]*")      # fullmatch: nothing after it
+_WINDOWS_PATH = re.compile(r"[A-Za-z]:\\[^\x00-\x1f\"<>|*?\[\]]*")  # fullmatch: nothing after it
 
 
 def certificate_path(value: str, option: str = "certificate_files") -> str:
@@ -114,8 +135,8 @@ def certificate_path(value: str, option: str = "certificate_files") -> str:
     text = str(value)
     problem = not _WINDOWS_PATH.fullmatch(text) or text.endswith("\\") or len(text) > 259
     if not problem:
-        try:    # the rules of every full path (_validation.drive_path): no '.' or '..', ':', names ending in a space
-            _validation.drive_path(text, option)     # or a period, control or invisible formatting characters
+        try:  # the rules of every full path (_validation.drive_path): no '.' or '..', ':', names ending in a space
+            _validation.drive_path(text, option)  # or a period, control or invisible formatting characters
         except AnsibleActionFail:
             problem = True
     if problem:
@@ -124,7 +145,8 @@ def certificate_path(value: str, option: str = "certificate_files") -> str:
             f"C:\\Certs\\DigiCertGlobalRootG2.crt), without wildcard characters * ? [ ], without . or .. folders, ':' "
             f"in a name, names ending in a space or a period, or control or invisible formatting characters, got "
             f"{value!r}. Copy the file there first (ansible.windows.win_copy); a share (\\\\server\\share) would be a "
-            "second hop.")
+            "second hop."
+        )
     return text
 
 
@@ -143,23 +165,44 @@ def add_reads(plan: Plan, files: list[str] = (), prefix: str = "") -> None:
     p = prefix
     plan.add(f"{p}keys", "Test-Path", {"LiteralPath": list(KEYS)})
     for view, key in NETFX_KEYS.items():
-        plan.add(f"{p}netfx{view[:2]}", "Get-ItemProperty", {"LiteralPath": key},
-                 select={name: None for name in NETFX_VALUES}, on_error="continue")
-    plan.add(f"{p}schannel", "Get-ItemProperty", {"LiteralPath": TLS12_CLIENT_KEY},
-             select={name: None for name in SCHANNEL_WANTED}, on_error="continue")
-    plan.add(f"{p}roots", "Get-ChildItem", {"LiteralPath": ROOT_STORE},
-             select={"Thumbprint": None, "Subject": None, "NotBefore": None, "NotAfter": None})
+        plan.add(
+            f"{p}netfx{view[:2]}",
+            "Get-ItemProperty",
+            {"LiteralPath": key},
+            select={name: None for name in NETFX_VALUES},
+            on_error="continue",
+        )
+    plan.add(
+        f"{p}schannel",
+        "Get-ItemProperty",
+        {"LiteralPath": TLS12_CLIENT_KEY},
+        select={name: None for name in SCHANNEL_WANTED},
+        on_error="continue",
+    )
+    plan.add(
+        f"{p}roots",
+        "Get-ChildItem",
+        {"LiteralPath": ROOT_STORE},
+        select={"Thumbprint": None, "Subject": None, "NotBefore": None, "NotAfter": None},
+    )
     if prefix:
         return
-    plan.add("ndp", "Get-ItemProperty", {"LiteralPath": NDP_KEY}, select={"Release": None, "Version": None},
-             on_error="continue")
-    plan.add("winhttp", "Get-ItemProperty", {"LiteralPath": CONNECTIONS_KEY, "Name": WINHTTP_VALUE},
-             select={WINHTTP_VALUE: None}, on_error="continue")
-    plan.add("os", "Get-CimInstance", {"ClassName": "Win32_OperatingSystem"},
-             select={"LastBootUpTime": None, "LocalDateTime": None, "CSName": None})
+    plan.add("ndp", "Get-ItemProperty", {"LiteralPath": NDP_KEY}, select={"Release": None, "Version": None}, on_error="continue")
+    plan.add(
+        "winhttp",
+        "Get-ItemProperty",
+        {"LiteralPath": CONNECTIONS_KEY, "Name": WINHTTP_VALUE},
+        select={WINHTTP_VALUE: None},
+        on_error="continue",
+    )
+    plan.add(
+        "os",
+        "Get-CimInstance",
+        {"ClassName": "Win32_OperatingSystem"},
+        select={"LastBootUpTime": None, "LocalDateTime": None, "CSName": None},
+    )
     plan.add("executive", "Get-Service", {"Name": EXECUTIVE}, select={"Status": None}, on_error="continue")
-    plan.add("marker", "Get-ItemProperty", {"LiteralPath": MARKER_KEY},
-             select={MARKER_SINCE: None, MARKER_FOR: None}, on_error="continue")
+    plan.add("marker", "Get-ItemProperty", {"LiteralPath": MARKER_KEY}, select={MARKER_SINCE: None, MARKER_FOR: None}, on_error="continue")
     for index, path in enumerate(files):
         params = {"LiteralPath": path, "Encoding": "Byte", "TotalCount": MAX_CERTIFICATE_BYTES}
         plan.add(f"file{index}", "Get-Content", params, on_error="continue")
@@ -201,10 +244,15 @@ def parse_winhttp(data: Any) -> dict:
     if end + 4 + by_size > len(raw):
         return {**direct, "valid": False, "present": True}
     proxy = raw[16:end].decode("ascii", "replace")
-    bypass = raw[end + 4:end + 4 + by_size].decode("ascii", "replace")
+    bypass = raw[end + 4 : end + 4 + by_size].decode("ascii", "replace")
     access_type = "proxy" if access == 3 and proxy else "direct"
-    return {"access_type": access_type, "proxy": proxy if access_type == "proxy" else "",
-            "bypass": bypass if access_type == "proxy" else "", "valid": access in (1, 3), "present": True}
+    return {
+        "access_type": access_type,
+        "proxy": proxy if access_type == "proxy" else "",
+        "bypass": bypass if access_type == "proxy" else "",
+        "valid": access in (1, 3),
+        "present": True,
+    }
 
 
 @dataclass
@@ -230,7 +278,7 @@ def parse_certificate_file(path: str, data: Any, now: datetime.datetime) -> Cert
     only when it is valid now, self-signed, and one of KNOWN_ROOTS by its published thumbprint."""
     try:
         from cryptography import x509
-    except ImportError:    # ansible-core requires cryptography; say so rather than crash
+    except ImportError:  # ansible-core requires cryptography; say so rather than crash
         return CertificateFile(path, "the Python package cryptography is needed on the controller to read it")
     raw = bytes(int(b) & 0xFF for b in (data or []))
     if not raw:
@@ -252,8 +300,10 @@ def parse_certificate_file(path: str, data: Any, now: datetime.datetime) -> Cert
         found.error = f"its certificate ({subject}) is not a root certificate (issued by {cert.issuer.rfc4514_string()})"
     elif found.root is None:
         names = ", ".join(r.name for r in KNOWN_ROOTS if not r.history)
-        found.error = (f"its certificate ({subject}, thumbprint {thumbprint}) is not one of the root certificates the "
-                       f"SCP's endpoints chain to ({names}, by their published thumbprints)")
+        found.error = (
+            f"its certificate ({subject}, thumbprint {thumbprint}) is not one of the root certificates the "
+            f"SCP's endpoints chain to ({names}, by their published thumbprints)"
+        )
     elif found.root.history:
         found.error = f"it holds {found.root.name}, which Microsoft's endpoints no longer chain to"
     return found
@@ -344,9 +394,15 @@ def root_status(roots: list[dict], now: datetime.datetime) -> list[dict]:
         valid = [r for r in found if _valid(r, now)]
         status = "present" if valid else "expired" if found else "missing"
         shown = valid or found
-        out.append({"name": known.name, "required": known.required, "status": status,
-                    "thumbprints": sorted(str(r.get("Thumbprint") or "").upper() for r in shown),
-                    "not_after": max((str(parse_time(r.get("NotAfter")) or "")[:10] for r in shown), default=None)})
+        out.append(
+            {
+                "name": known.name,
+                "required": known.required,
+                "status": status,
+                "thumbprints": sorted(str(r.get("Thumbprint") or "").upper() for r in shown),
+                "not_after": max((str(parse_time(r.get("NotAfter")) or "")[:10] for r in shown), default=None),
+            }
+        )
     return out
 
 
@@ -370,13 +426,13 @@ class Want:
 
 @dataclass
 class Changes:
-    netfx: dict[str, list[str]] = field(default_factory=dict)        # view -> value names to set
+    netfx: dict[str, list[str]] = field(default_factory=dict)  # view -> value names to set
     netfx_new_keys: list[str] = field(default_factory=list)
-    schannel: list[str] = field(default_factory=list)                 # value names to set
+    schannel: list[str] = field(default_factory=list)  # value names to set
     schannel_new_keys: list[str] = field(default_factory=list)
     imports: list[CertificateFile] = field(default_factory=list)
-    reboot_reasons: list[str] = field(default_factory=list)           # of this run's changes
-    pending: list[str] = field(default_factory=list)                  # of an earlier run, not rebooted yet
+    reboot_reasons: list[str] = field(default_factory=list)  # of this run's changes
+    pending: list[str] = field(default_factory=list)  # of an earlier run, not rebooted yet
     reboot: bool = False
     boot_time: str | None = None
     marker_key_exists: bool = False
@@ -444,35 +500,43 @@ def decide(want: Want, seen: Observed) -> Decision:
         if cert.error:
             raise AnsibleActionFail(f"certificate_files: {cert.path}: {cert.error}.")
         if any(str(r.get("Thumbprint") or "").upper() == cert.thumbprint for r in seen.roots):
-            continue                                   # that very certificate is already trusted
+            continue  # that very certificate is already trusted
         if any(c.thumbprint == cert.thumbprint for c in changes.imports):
             continue
         changes.imports.append(cert)
-        installed_rows.append({"Thumbprint": cert.thumbprint, "Subject": cert.root.subject,
-                               "NotBefore": None, "NotAfter": cert.not_after.isoformat()})
+        installed_rows.append(
+            {"Thumbprint": cert.thumbprint, "Subject": cert.root.subject, "NotBefore": None, "NotAfter": cert.not_after.isoformat()}
+        )
         actions.append(f"import {cert.root.name} into LocalMachine\\Root from {cert.path}")
     if changes.imports:
         changes.reboot_reasons.append("root certificates imported (Microsoft's procedure ends with a restart)")
     roots_after = root_status(installed_rows, now)
     for root in roots_after:
         if root["required"] and root["status"] != "present":
-            warnings.append(f"{root['name']} is {root['status']} in LocalMachine\\Root of this server and no "
-                            "certificate file holding it was given: the SCP cannot reach Microsoft's endpoints "
-                            "until it is installed (give its file in certificate_files).")
+            warnings.append(
+                f"{root['name']} is {root['status']} in LocalMachine\\Root of this server and no "
+                "certificate file holding it was given: the SCP cannot reach Microsoft's endpoints "
+                "until it is installed (give its file in certificate_files)."
+            )
 
     changes.pending = pending_reboot(seen)
     reboot_required = bool(changes.reboot_reasons or changes.pending)
     if want.reboot and reboot_required:
         changes.reboot = True
         actions.append("reboot the server and wait until it is back")
-    executive_restart = (seen.executive == "Running" and bool(changes.schannel)
-                         and schannel_usable(schannel_after) and not schannel_usable(seen.schannel)
-                         and not changes.reboot)
+    executive_restart = (
+        seen.executive == "Running"
+        and bool(changes.schannel)
+        and schannel_usable(schannel_after)
+        and not schannel_usable(seen.schannel)
+        and not changes.reboot
+    )
 
     before = state_lines(seen.netfx, seen.schannel, roots_before)
     after = state_lines(netfx_after, schannel_after, roots_after)
-    problems = problems_of(netfx_after, schannel_after, roots_after, reboot_required and not changes.reboot,
-                           changes.reboot_reasons + changes.pending)
+    problems = problems_of(
+        netfx_after, schannel_after, roots_after, reboot_required and not changes.reboot, changes.reboot_reasons + changes.pending
+    )
     result = {
         "changes": actions,
         "dotnet": dotnet_state(netfx_after, seen.ndp),
@@ -489,20 +553,34 @@ def decide(want: Want, seen: Observed) -> Decision:
     }
     release = dword(seen.ndp.get("Release"))
     if release is not None and release < NETFX_462_RELEASE:
-        warnings.append(f".NET Framework {seen.ndp.get('Version')} (release {release}) is older than 4.6.2, the "
-                        "oldest the service connection point supports: update .NET Framework (4.8 recommended).")
+        warnings.append(
+            f".NET Framework {seen.ndp.get('Version')} (release {release}) is older than 4.6.2, the "
+            "oldest the service connection point supports: update .NET Framework (4.8 recommended)."
+        )
     if not seen.winhttp.get("valid", True):
-        warnings.append("The WinHTTP proxy setting (WinHttpSettings) has a layout this module does not know; it "
-                        "is reported as direct access. Check it with netsh winhttp show proxy.")
+        warnings.append(
+            "The WinHTTP proxy setting (WinHttpSettings) has a layout this module does not know; it "
+            "is reported as direct access. Check it with netsh winhttp show proxy."
+        )
     changed = bool(changes.writes or changes.reboot)
-    return Decision(before=before, after=after, changed=changed, warnings=warnings,
-                    diff_header="TLS prerequisites of the service connection point", changes=changes, result=result)
+    return Decision(
+        before=before,
+        after=after,
+        changed=changed,
+        warnings=warnings,
+        diff_header="TLS prerequisites of the service connection point",
+        changes=changes,
+        result=result,
+    )
 
 
 def dotnet_state(netfx: dict, ndp: dict) -> dict:
-    return {"release": dword(ndp.get("Release")), "version": ndp.get("Version"),
-            "strong_crypto": {view: {n: dword(netfx[view][n]) for n in NETFX_VALUES} for view in NETFX_KEYS},
-            "tls12": dotnet_ready(netfx)}
+    return {
+        "release": dword(ndp.get("Release")),
+        "version": ndp.get("Version"),
+        "strong_crypto": {view: {n: dword(netfx[view][n]) for n in NETFX_VALUES} for view in NETFX_KEYS},
+        "tls12": dotnet_ready(netfx),
+    }
 
 
 def schannel_state(schannel: dict) -> dict:
@@ -512,8 +590,7 @@ def schannel_state(schannel: dict) -> dict:
 def problems_of(netfx: dict, schannel: dict, roots: list[dict], reboot_pending: bool, reasons: list[str]) -> list[str]:
     problems = []
     if not dotnet_ready(netfx):
-        problems.append(".NET is not set to use TLS 1.2 (SchUseStrongCrypto and SystemDefaultTlsVersions = 1 in "
-                        "both registry views)")
+        problems.append(".NET is not set to use TLS 1.2 (SchUseStrongCrypto and SystemDefaultTlsVersions = 1 in both registry views)")
     if not schannel_usable(schannel):
         problems.append("SCHANNEL has TLS 1.2 turned off for clients")
     for root in roots:
@@ -534,30 +611,46 @@ def write_plan(changes: Changes, files: list[str]) -> WritePlan:
         plan.write(f"netfx_key{index}", "New-Item", {"Path": key}, does=f"create the registry key {key}")
     for view, names in changes.netfx.items():
         for name in names:
-            plan.write(f"netfx{view[:2]}_{name}", "Set-ItemProperty",
-                       {"LiteralPath": NETFX_KEYS[view], "Name": name, "Value": 1, "Type": "DWord"},
-                       does=f"set {name} = 1 for .NET ({view})")
+            plan.write(
+                f"netfx{view[:2]}_{name}",
+                "Set-ItemProperty",
+                {"LiteralPath": NETFX_KEYS[view], "Name": name, "Value": 1, "Type": "DWord"},
+                does=f"set {name} = 1 for .NET ({view})",
+            )
     for index, key in enumerate(changes.schannel_new_keys):
         # Never -Force: on an existing key it would replace the key with an empty one.
         plan.write(f"schannel_key{index}", "New-Item", {"Path": key}, does=f"create the registry key {key}")
     for name in changes.schannel:
-        plan.write(f"schannel_{name}", "Set-ItemProperty",
-                   {"LiteralPath": TLS12_CLIENT_KEY, "Name": name, "Value": SCHANNEL_WANTED[name], "Type": "DWord"},
-                   does=f"set SCHANNEL TLS 1.2 Client {name} = {SCHANNEL_WANTED[name]}")
+        plan.write(
+            f"schannel_{name}",
+            "Set-ItemProperty",
+            {"LiteralPath": TLS12_CLIENT_KEY, "Name": name, "Value": SCHANNEL_WANTED[name], "Type": "DWord"},
+            does=f"set SCHANNEL TLS 1.2 Client {name} = {SCHANNEL_WANTED[name]}",
+        )
     for index, cert in enumerate(changes.imports):
-        plan.write(f"import{index}", "Import-Certificate", {"FilePath": cert.path, "CertStoreLocation": ROOT_STORE},
-                   does=f"import {cert.root.name} into LocalMachine\\Root from {cert.path}")
+        plan.write(
+            f"import{index}",
+            "Import-Certificate",
+            {"FilePath": cert.path, "CertStoreLocation": ROOT_STORE},
+            does=f"import {cert.root.name} into LocalMachine\\Root from {cert.path}",
+        )
     if changes.reboot_reasons and changes.boot_time:
         # Remembered on the server: a later run still sees the reboot pending until the boot time moves.
         if not changes.marker_key_exists:
             plan.write("marker_key", "New-Item", {"Path": MARKER_KEY}, does=f"create the registry key {MARKER_KEY}")
         reasons = "; ".join(dict.fromkeys(changes.pending + changes.reboot_reasons))
-        plan.write("marker_since", "Set-ItemProperty", {"LiteralPath": MARKER_KEY, "Name": MARKER_SINCE,
-                                                        "Value": changes.boot_time, "Type": "String"},
-                   does="record that a reboot is pending")
-        plan.write("marker_for", "Set-ItemProperty", {"LiteralPath": MARKER_KEY, "Name": MARKER_FOR,
-                                                      "Value": reasons, "Type": "String"},
-                   does="record why a reboot is pending")
+        plan.write(
+            "marker_since",
+            "Set-ItemProperty",
+            {"LiteralPath": MARKER_KEY, "Name": MARKER_SINCE, "Value": changes.boot_time, "Type": "String"},
+            does="record that a reboot is pending",
+        )
+        plan.write(
+            "marker_for",
+            "Set-ItemProperty",
+            {"LiteralPath": MARKER_KEY, "Name": MARKER_FOR, "Value": reasons, "Type": "String"},
+            does="record why a reboot is pending",
+        )
     add_reads(plan, files, prefix="after_")
     return plan
 
@@ -568,8 +661,7 @@ def read_back(decision: Decision, written: PlanResult) -> dict:
     now = datetime.datetime.now(datetime.timezone.utc)
     roots = root_status(seen.roots, now)
     result = dict(decision.result)
-    result["dotnet"] = dotnet_state(seen.netfx, {"Release": result["dotnet"]["release"],
-                                                 "Version": result["dotnet"]["version"]})
+    result["dotnet"] = dotnet_state(seen.netfx, {"Release": result["dotnet"]["release"], "Version": result["dotnet"]["version"]})
     result["schannel_tls12_client"] = schannel_state(seen.schannel)
     result["root_certificates"] = roots
     pending = result["reboot_required"] and not decision.changes.reboot

@@ -27,13 +27,13 @@ from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan,
 
 @dataclass
 class Want:
-    direction: str                  # fetch: Windows host -> controller; put: controller -> Windows host
-    remote: str                     # the path on the Windows host (src of fetch, dest of put)
-    local: str                      # the path on the controller (dest of fetch, src of put)
-    local_files: dict[str, str] = field(default_factory=dict)    # put: relative path ("a/b.cab") -> sha1
+    direction: str  # fetch: Windows host -> controller; put: controller -> Windows host
+    remote: str  # the path on the Windows host (src of fetch, dest of put)
+    local: str  # the path on the controller (dest of fetch, src of put)
+    local_files: dict[str, str] = field(default_factory=dict)  # put: relative path ("a/b.cab") -> sha1
     local_is_dir: bool = False
     check_mode: bool = False
-    missing_local: bool = False     # put in check mode: src is not there (yet)
+    missing_local: bool = False  # put in check mode: src is not there (yet)
 
 
 def sha1_of(path: str) -> str:
@@ -71,21 +71,32 @@ def check_put_names(want: Want, option: str = "dest") -> None:
         try:
             _validation.drive_path(target, option)
         except AnsibleActionFail:
-            raise AnsibleActionFail(f"The file {relative} of src cannot be copied to {target}: Windows does not "
-                                    "accept that path (a character such as \" : < > | ? * or a control character, or "
-                                    f"more than {_validation.MAX_PATH} characters).") from None
+            raise AnsibleActionFail(
+                f"The file {relative} of src cannot be copied to {target}: Windows does not "
+                'accept that path (a character such as " : < > | ? * or a control character, or '
+                f"more than {_validation.MAX_PATH} characters)."
+            ) from None
 
 
 def read_plan(want: Want) -> Plan:
     """The Windows side in one invocation: the drive, the item, every file under it and its SHA-1."""
     plan = Plan()
     plan.add("drive", "Test-Path", {"LiteralPath": want.remote[:3], "PathType": "Container"})
-    plan.add("item", "Get-Item", {"LiteralPath": want.remote}, select={"FullName": None, "PSIsContainer": None},
-             on_error="continue")
-    plan.add("files", "Get-ChildItem", {"LiteralPath": want.remote, "Recurse": True, "File": True},
-             select={"FullName": None, "Length": None}, on_error="continue")
-    plan.add("hashes", "Get-FileHash", {"LiteralPath": ref("files", "FullName"), "Algorithm": "SHA1"},
-             select={"Path": None, "Hash": None}, on_error="continue")
+    plan.add("item", "Get-Item", {"LiteralPath": want.remote}, select={"FullName": None, "PSIsContainer": None}, on_error="continue")
+    plan.add(
+        "files",
+        "Get-ChildItem",
+        {"LiteralPath": want.remote, "Recurse": True, "File": True},
+        select={"FullName": None, "Length": None},
+        on_error="continue",
+    )
+    plan.add(
+        "hashes",
+        "Get-FileHash",
+        {"LiteralPath": ref("files", "FullName"), "Algorithm": "SHA1"},
+        select={"Path": None, "Hash": None},
+        on_error="continue",
+    )
     return plan
 
 
@@ -94,7 +105,7 @@ class RemoteTree:
     exists: bool
     is_dir: bool
     root: str
-    files: dict[str, tuple[str, int]]          # relative path ("a/b.cab") -> (sha1, length)
+    files: dict[str, tuple[str, int]]  # relative path ("a/b.cab") -> (sha1, length)
     drive: bool = True
 
     @classmethod
@@ -105,8 +116,11 @@ class RemoteTree:
             return cls(False, False, want.remote, {}, drive)
         root = str(item.get("FullName") or want.remote).rstrip("\\")
         is_dir = bool(item.get("PSIsContainer"))
-        hashes = {str(h.get("Path")).lower(): str(h.get("Hash") or "").lower() for h in result.output("hashes")
-                  if isinstance(h, dict) and h.get("Path")}
+        hashes = {
+            str(h.get("Path")).lower(): str(h.get("Hash") or "").lower()
+            for h in result.output("hashes")
+            if isinstance(h, dict) and h.get("Path")
+        }
         files = {}
         for raw in result.output("files"):
             if not isinstance(raw, dict) or not raw.get("FullName"):
@@ -115,7 +129,7 @@ class RemoteTree:
             if is_dir:
                 if not full.lower().startswith(root.lower() + "\\"):
                     continue
-                relative = full[len(root) + 1:].replace("\\", "/")
+                relative = full[len(root) + 1 :].replace("\\", "/")
             else:
                 relative = ntpath.basename(full)
             files[relative] = (hashes.get(full.lower(), ""), int(raw.get("Length") or 0))
@@ -139,27 +153,39 @@ def decide(want: Want, remote: RemoteTree, where: str) -> Decision:
     if not remote.drive:
         raise AnsibleActionFail(f"The drive {want.remote[:2]} does not exist on {where}.")
     moves: list[Move] = []
-    result = {"direction": want.direction, "src": want.remote if want.direction == "fetch" else want.local,
-              "dest": want.local if want.direction == "fetch" else want.remote}
-    missing = (f"src {want.remote} does not exist on {where}." if want.direction == "fetch" and not remote.exists
-               else f"src {want.local} does not exist on the controller." if want.missing_local else None)
+    result = {
+        "direction": want.direction,
+        "src": want.remote if want.direction == "fetch" else want.local,
+        "dest": want.local if want.direction == "fetch" else want.remote,
+    }
+    missing = (
+        f"src {want.remote} does not exist on {where}."
+        if want.direction == "fetch" and not remote.exists
+        else f"src {want.local} does not exist on the controller."
+        if want.missing_local
+        else None
+    )
     if missing:
         if not want.check_mode:
             raise AnsibleActionFail(missing)
-        return Decision(changed=True, warnings=[missing + CHECK_MODE_SUFFIX],
-                        result={**result, "files": [], "transferred": [], "bytes": 0}, changes=[])
+        return Decision(
+            changed=True, warnings=[missing + CHECK_MODE_SUFFIX], result={**result, "files": [], "transferred": [], "bytes": 0}, changes=[]
+        )
     if want.direction == "fetch":
         local_is_dir = os.path.isdir(want.local)
         if not remote.is_dir and local_is_dir:
-            raise AnsibleActionFail(f"dest {want.local} is a folder on the controller; give the path of the file to "
-                                    f"write ({os.path.join(want.local, ntpath.basename(want.remote))}).")
+            raise AnsibleActionFail(
+                f"dest {want.local} is a folder on the controller; give the path of the file to "
+                f"write ({os.path.join(want.local, ntpath.basename(want.remote))})."
+            )
         if remote.is_dir and os.path.isfile(want.local):
             raise AnsibleActionFail(f"src {want.remote} is a folder, but dest {want.local} is a file on the controller.")
         for relative, (sha1, size) in sorted(remote.files.items()):
             local = os.path.join(want.local, *relative.split("/")) if remote.is_dir else want.local
             if not os.path.isfile(local) or sha1_of(local) != sha1:
-                moves.append(Move(relative, f"{remote.root}\\{relative.replace('/', chr(92))}" if remote.is_dir
-                                  else remote.root, local, sha1, size))
+                moves.append(
+                    Move(relative, f"{remote.root}\\{relative.replace('/', chr(92))}" if remote.is_dir else remote.root, local, sha1, size)
+                )
         files = sorted(remote.files)
     else:
         if remote.exists and remote.is_dir != want.local_is_dir:
@@ -169,12 +195,13 @@ def decide(want: Want, remote: RemoteTree, where: str) -> Decision:
         for relative, sha1 in sorted(want.local_files.items()):
             if (remote.files.get(relative, ("",))[0] if want.local_is_dir else single) != sha1:
                 source = os.path.join(want.local, *relative.split("/")) if want.local_is_dir else want.local
-                moves.append(Move(relative, source, remote_path(want.remote, relative, want.local_is_dir), sha1,
-                                  os.path.getsize(source)))
+                moves.append(Move(relative, source, remote_path(want.remote, relative, want.local_is_dir), sha1, os.path.getsize(source)))
         files = sorted(want.local_files)
-    return Decision(changed=bool(moves), changes=moves,
-                    result={**result, "files": files, "transferred": [m.relative for m in moves],
-                            "bytes": sum(m.size for m in moves)})
+    return Decision(
+        changed=bool(moves),
+        changes=moves,
+        result={**result, "files": files, "transferred": [m.relative for m in moves], "bytes": sum(m.size for m in moves)},
+    )
 
 
 def folders_to_create(want: Want, moves: list[Move]) -> list[str]:

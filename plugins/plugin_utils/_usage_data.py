@@ -19,9 +19,16 @@ PROPERTY = "TelemetryLevel"
 
 
 def level_step(plan: Plan, step_id: str = "telemetry") -> Plan:
-    plan.add(step_id, "Get-CimInstance", {"Namespace": provider_value("namespace"), "ClassName": "SMS_SCI_SCProperty",
-                                          "Filter": f"PropertyName = {_hierarchy.wql_string(PROPERTY)}"},
-             select={"SiteCode": None, "PropertyName": None, "Value": None})
+    plan.add(
+        step_id,
+        "Get-CimInstance",
+        {
+            "Namespace": provider_value("namespace"),
+            "ClassName": "SMS_SCI_SCProperty",
+            "Filter": f"PropertyName = {_hierarchy.wql_string(PROPERTY)}",
+        },
+        select={"SiteCode": None, "PropertyName": None, "Value": None},
+    )
     return plan
 
 
@@ -45,17 +52,25 @@ def level_of(output: list, top: str | None) -> str | None:
 def decide(level: str, current: str | None, top: str) -> Decision:
     warnings = []
     if current is None:
-        warnings.append(f"The SMS Provider shows no usage data level (SMS_SCI_SCProperty {PROPERTY}); it is set to "
-                        f"{level}.")
-    return Decision(before={"level": current}, after={"level": level}, changed=current != level, warnings=warnings,
-                    diff_header=f"usage data level of the hierarchy (top-level site {top})",
-                    result={"top_level_site": top})
+        warnings.append(f"The SMS Provider shows no usage data level (SMS_SCI_SCProperty {PROPERTY}); it is set to {level}.")
+    return Decision(
+        before={"level": current},
+        after={"level": level},
+        changed=current != level,
+        warnings=warnings,
+        diff_header=f"usage data level of the hierarchy (top-level site {top})",
+        result={"top_level_site": top},
+    )
 
 
 def write_plan(level: str, top: str) -> WritePlan:
     plan = WritePlan()
-    plan.write("set", "Set-CMHierarchySetting", {"TelemetryLevel": level.capitalize()},
-               does=f"set the usage data level of the hierarchy (top-level site {top}) to {level.capitalize()}")
+    plan.write(
+        "set",
+        "Set-CMHierarchySetting",
+        {"TelemetryLevel": level.capitalize()},
+        does=f"set the usage data level of the hierarchy (top-level site {top}) to {level.capitalize()}",
+    )
     return level_step(plan, "after")
 
 

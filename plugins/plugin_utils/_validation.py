@@ -58,8 +58,9 @@ _INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
 def _describe(char: str) -> str:
     name = unicodedata.name(char, "")
     if not name:
-        name = {"\x00": "NUL", "\t": "tab", "\n": "line feed", "\r": "carriage return", "\x1b": "escape",
-                "\x7f": "delete"}.get(char, "a control character")
+        name = {"\x00": "NUL", "\t": "tab", "\n": "line feed", "\r": "carriage return", "\x1b": "escape", "\x7f": "delete"}.get(
+            char, "a control character"
+        )
     return f"U+{ord(char):04X} ({name if name.isupper() and len(name) <= 3 else name.lower()})"
 
 
@@ -87,14 +88,17 @@ def identifier(value, option: str, *, what: str, example: str, forbidden: str = 
         index, char = found
         raise AnsibleActionFail(
             f"{option} must be {what} on one line, without control or invisible formatting characters: it holds "
-            f"{_describe(char)} at position {index}. Write the name as Windows shows it (for example {example}).")
+            f"{_describe(char)} at position {index}. Write the name as Windows shows it (for example {example})."
+        )
     if value != value.strip():
-        raise AnsibleActionFail(f"{option} must not start or end with a space (got {value!r}): Windows would not "
-                                f"store the name you wrote. Remove the spaces.")
+        raise AnsibleActionFail(
+            f"{option} must not start or end with a space (got {value!r}): Windows would not store the name you wrote. Remove the spaces."
+        )
     bad = sorted({c for c in value if c in forbidden})
     if bad:
-        raise AnsibleActionFail(f"{option} must be {what} without any of {' '.join(forbidden)} (Windows refuses them), "
-                                f"got {value!r}; for example {example}.")
+        raise AnsibleActionFail(
+            f"{option} must be {what} without any of {' '.join(forbidden)} (Windows refuses them), got {value!r}; for example {example}."
+        )
     if len(value) > max_length:
         raise AnsibleActionFail(f"{option} must be {what} of at most {max_length} characters, got {len(value)}.")
     return value
@@ -107,8 +111,10 @@ def text(value, option: str, *, what: str, forbidden: str = "", max_length: int 
     found = _first_invisible(value, allowed="\t\r\n")
     if found:
         index, char = found
-        raise AnsibleActionFail(f"{option} must be {what} without control or invisible formatting characters other "
-                                f"than tabs and line breaks: it holds {_describe(char)} at position {index}.")
+        raise AnsibleActionFail(
+            f"{option} must be {what} without control or invisible formatting characters other "
+            f"than tabs and line breaks: it holds {_describe(char)} at position {index}."
+        )
     bad = sorted({c for c in value if c in forbidden})
     if bad:
         raise AnsibleActionFail(f"{option} must be {what} without {' '.join(bad)} (Windows refuses it there).")
@@ -123,23 +129,28 @@ def secret(value: str | None, option: str) -> str | None:
         return None
     value = _string(value, option)
     if "\x00" in value:
-        raise AnsibleActionFail(f"{option} must not contain a NUL character (U+0000): Windows cannot store such a "
-                                f"password.")
+        raise AnsibleActionFail(f"{option} must not contain a NUL character (U+0000): Windows cannot store such a password.")
     return value
 
 
 # Characters Windows refuses in a file or folder name, and names it reserves
 # (docs/configmgr-behaviour.md#windows-names-and-paths).
 _PATH_FORBIDDEN = '<>:"|?*'
-_RESERVED_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
-                             *(f"lpt{i}" for i in range(1, 10))})
+_RESERVED_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))})
 _DRIVE = re.compile(r"[A-Za-z]:[\\/]")
 # Windows' longest path (extended-length paths included).
 MAX_PATH_LENGTH = 32767
 
 
-def windows_path(value, option: str, *, what: str = "an absolute Windows path", extensions: tuple[str, ...] = (),
-                 folder_names: tuple[str, ...] = (), wildcards: bool = False) -> str:
+def windows_path(
+    value,
+    option: str,
+    *,
+    what: str = "an absolute Windows path",
+    extensions: tuple[str, ...] = (),
+    folder_names: tuple[str, ...] = (),
+    wildcards: bool = False,
+) -> str:
     """An absolute Windows path, sent to Windows exactly as written: the controller never expands `~`,
     `$VAR` or `%VAR%` in it, and neither does the host.
 
@@ -160,7 +171,8 @@ def windows_path(value, option: str, *, what: str = "an absolute Windows path", 
         raise AnsibleActionFail(
             f"{option} must be {what}: a drive letter path such as {example} or a UNC path such as "
             f"\\\\server\\share\\..., got {value!r}. It is sent to Windows as written: '~', $VAR and %VAR% are not "
-            f"expanded, and a relative path would depend on the session's current folder.")
+            f"expanded, and a relative path would depend on the session's current folder."
+        )
     if len(value) > MAX_PATH_LENGTH:
         raise AnsibleActionFail(f"{option} must be {what} of at most {MAX_PATH_LENGTH} characters, got {len(value)}.")
     rest = value[2:] if unc else value[3:]
@@ -170,24 +182,30 @@ def windows_path(value, option: str, *, what: str = "an absolute Windows path", 
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
         if part == "" and last:
-            continue    # a trailing separator: a folder
+            continue  # a trailing separator: a folder
         if part in ("", ".", ".."):
-            raise AnsibleActionFail(f"{option} must be {what} without empty, '.' or '..' parts (got {value!r}): "
-                                    f"write the folder it means, from the drive or share.")
+            raise AnsibleActionFail(
+                f"{option} must be {what} without empty, '.' or '..' parts (got {value!r}): "
+                f"write the folder it means, from the drive or share."
+            )
         bad = sorted({c for c in part if c in _PATH_FORBIDDEN})
         if bad:
-            raise AnsibleActionFail(f"{option} must be {what} without {' '.join(bad)} in a name (Windows refuses "
-                                    f"{'them' if len(bad) > 1 else 'it'} in file and folder names), got {value!r}.")
+            raise AnsibleActionFail(
+                f"{option} must be {what} without {' '.join(bad)} in a name (Windows refuses "
+                f"{'them' if len(bad) > 1 else 'it'} in file and folder names), got {value!r}."
+            )
         if wildcards and ("[" in part or "]" in part):
-            raise AnsibleActionFail(f"{option} must be {what} without [ or ]: the cmdlet it reaches reads them as "
-                                    f"wildcards, got {value!r}.")
+            raise AnsibleActionFail(
+                f"{option} must be {what} without [ or ]: the cmdlet it reaches reads them as wildcards, got {value!r}."
+            )
         if part.endswith((" ", ".")):
-            raise AnsibleActionFail(f"{option} must be {what} whose names do not end with a space or a period "
-                                    f"(Windows removes them), got {value!r}.")
+            raise AnsibleActionFail(
+                f"{option} must be {what} whose names do not end with a space or a period (Windows removes them), got {value!r}."
+            )
         if part.split(".", 1)[0].rstrip(" ").lower() in _RESERVED_NAMES:
             raise AnsibleActionFail(f"{option} must be {what} without a reserved device name ({part}), got {value!r}.")
     if extensions or folder_names:
-        inside = [p for p in (parts[2:] if unc else parts) if p]   # what follows the drive, or the share
+        inside = [p for p in (parts[2:] if unc else parts) if p]  # what follows the drive, or the share
         name = inside[-1] if inside else ""
         is_file = bool(name) and not value.endswith(("\\", "/")) and name.lower().endswith(tuple(e.lower() for e in extensions))
         is_folder = name.lower() in {f.lower() for f in folder_names}
@@ -199,12 +217,14 @@ def windows_path(value, option: str, *, what: str = "an absolute Windows path", 
 
 # -- the options of today's modules ----------------------------------------------------------------------------
 
+
 def site_code(value: str | None, option: str = "site_code") -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not _SITE_CODE.fullmatch(value):
         raise AnsibleActionFail(
-            f"{option} must be a ConfigMgr site code of exactly 3 letters or digits (for example CAS or PS1), got {value!r}.")
+            f"{option} must be a ConfigMgr site code of exactly 3 letters or digits (for example CAS or PS1), got {value!r}."
+        )
     return value.upper()
 
 
@@ -214,7 +234,8 @@ def fqdn(value: str | None, option: str) -> str | None:
     if not isinstance(value, str) or not _FQDN.fullmatch(value):
         raise AnsibleActionFail(
             f"{option} must be the fully qualified domain name of the server (for example scp01.contoso.com), "
-            f"got {value!r}; ConfigMgr identifies site systems by FQDN.")
+            f"got {value!r}; ConfigMgr identifies site systems by FQDN."
+        )
     return value.lower()
 
 
@@ -222,30 +243,29 @@ def account(value: str | None, option: str) -> str | None:
     """DOMAIN\\user (docs/configmgr-behaviour.md#configmgr-accounts)."""
     if value is None:
         return None
-    value = identifier(value, option, what="an account in DOMAIN\\user form", example="CONTOSO\\cm-install",
-                       max_length=360)
+    value = identifier(value, option, what="an account in DOMAIN\\user form", example="CONTOSO\\cm-install", max_length=360)
     match = _ACCOUNT.fullmatch(value)
     user = match.group(2) if match else ""
     if not match or any(c in _ACCOUNT_FORBIDDEN for c in user) or user.endswith(".") or not user.strip(". "):
         raise AnsibleActionFail(
             f"{option} must be an account in DOMAIN\\user form (for example CONTOSO\\cm-install), got {value!r}. "
             f"The user name cannot hold any of {' '.join(_ACCOUNT_FORBIDDEN)}, end with a period, or be only "
-            f"periods and spaces.")
+            f"periods and spaces."
+        )
     return value
 
 
 def principal(value, option: str) -> str:
     """A member of a local group: DOMAIN\\name, or a SID string (S-1-5-21-...-1103)."""
-    value = identifier(value, option, what="a principal in DOMAIN\\name form or a SID", example="CONTOSO\\CAS01$",
-                       max_length=360)
+    value = identifier(value, option, what="a principal in DOMAIN\\name form or a SID", example="CONTOSO\\CAS01$", max_length=360)
     if _SID.fullmatch(value):
         return value.upper()
     match = _ACCOUNT.fullmatch(value)
     name = match.group(2) if match else ""
     if not match or any(c in _ACCOUNT_FORBIDDEN for c in name) or name.endswith(".") or not name.strip(". "):
         raise AnsibleActionFail(
-            f"{option} must list principals in DOMAIN\\name form (for example CONTOSO\\CAS01$) or as SIDs "
-            f"(S-1-5-21-...), got {value!r}.")
+            f"{option} must list principals in DOMAIN\\name form (for example CONTOSO\\CAS01$) or as SIDs (S-1-5-21-...), got {value!r}."
+        )
     return value
 
 
@@ -261,7 +281,8 @@ def local_group(value, option: str = "group") -> str:
     if any(c in _GROUP_FORBIDDEN for c in value) or value.endswith(".") or not value.strip(". "):
         raise AnsibleActionFail(
             f"{option} must be the name of a local group (for example Administrators), got {value!r}; a group name "
-            f"cannot hold any of {' '.join(_GROUP_FORBIDDEN)} or end with a period.")
+            f"cannot hold any of {' '.join(_GROUP_FORBIDDEN)} or end with a period."
+        )
     return value
 
 
@@ -269,8 +290,7 @@ def component(value: str | None, option: str = "component") -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value.isascii() or not _COMPONENT.fullmatch(value.upper()):
-        raise AnsibleActionFail(
-            f"{option} must be an SMS_Executive component name such as SMS_DMP_DOWNLOADER, got {value!r}.")
+        raise AnsibleActionFail(f"{option} must be an SMS_Executive component name such as SMS_DMP_DOWNLOADER, got {value!r}.")
     return value.upper()
 
 
@@ -286,14 +306,13 @@ def proxy_server(value: str | None, option: str = "proxy_server") -> str | None:
     link-local IPv6 address may carry a zone id, which on Windows is an interface index (fe80::1%12)."""
     if value is None:
         return None
-    value = identifier(value, option, what="an FQDN, a host name or an IP address", example="proxy.contoso.com",
-                       max_length=253)
+    value = identifier(value, option, what="an FQDN, a host name or an IP address", example="proxy.contoso.com", max_length=253)
     address, percent, zone = value.partition("%")
     if percent:
         if not _ZONE_ID.fullmatch(zone):
             raise AnsibleActionFail(
-                f"{option} must be an IP address whose zone id is an interface index (for example fe80::1%12), got "
-                f"{value!r}.")
+                f"{option} must be an IP address whose zone id is an interface index (for example fe80::1%12), got {value!r}."
+            )
         try:
             return str(ipaddress.IPv6Address(address)) + "%" + str(int(zone))
         except ValueError:
@@ -303,8 +322,15 @@ def proxy_server(value: str | None, option: str = "proxy_server") -> str | None:
     except ValueError:
         pass
     labels = value.split(".")
-    if all(label and len(label) <= 63 and label.replace("-", "").isalnum() and label.isascii()
-           and not label.startswith("-") and not label.endswith("-") for label in labels):
+    if all(
+        label
+        and len(label) <= 63
+        and label.replace("-", "").isalnum()
+        and label.isascii()
+        and not label.startswith("-")
+        and not label.endswith("-")
+        for label in labels
+    ):
         return value.lower()
     raise AnsibleActionFail(f"{option} must be an FQDN, a host name or an IP address, got {value!r}.")
 
@@ -313,8 +339,9 @@ def ports(option: str, values: list[str] | None) -> list[str] | None:
     for port in values or []:
         text_value = str(port)
         if _first_invisible(text_value):
-            raise AnsibleActionFail(f"{option} must list port numbers 1-65535 or ranges such as 5000-5010, without "
-                                    f"control characters, got {port!r}.")
+            raise AnsibleActionFail(
+                f"{option} must list port numbers 1-65535 or ranges such as 5000-5010, without control characters, got {port!r}."
+            )
         stripped = text_value.strip()
         if not _PORT.fullmatch(stripped) or any(not 1 <= int(p) <= 65535 for p in stripped.split("-")):
             raise AnsibleActionFail(f"{option} must list port numbers 1-65535 or ranges such as 5000-5010, got {port!r}.")
@@ -330,8 +357,7 @@ def firewall_display_name(value: str | None, option: str = "display_name") -> st
     """docs/configmgr-behaviour.md#windows-names-and-paths: no '|', and not 'All'."""
     if value is None:
         return None
-    value = identifier(value, option, what="the rule's display name", example="ConfigMgr SCP (HTTPS out)",
-                       forbidden="|", max_length=1024)
+    value = identifier(value, option, what="the rule's display name", example="ConfigMgr SCP (HTTPS out)", forbidden="|", max_length=1024)
     if value.lower() == "all":
         raise AnsibleActionFail(f"{option} cannot be 'All': Windows reserves it (it means every rule). Choose another name.")
     return value
@@ -350,8 +376,14 @@ def module_path(value: str | None, option: str = "module_path") -> str | None:
     refused too."""
     if value is None:
         return None
-    return windows_path(value, option, what="the absolute Windows path of the ConfigurationManager module",
-                        extensions=(".psd1",), folder_names=("ConfigurationManager",), wildcards=True)
+    return windows_path(
+        value,
+        option,
+        what="the absolute Windows path of the ConfigurationManager module",
+        extensions=(".psd1",),
+        folder_names=("ConfigurationManager",),
+        wildcards=True,
+    )
 
 
 def inventory_host(value: str | None, option: str, hostvars) -> str | None:
@@ -360,8 +392,9 @@ def inventory_host(value: str | None, option: str, hostvars) -> str | None:
         return None
     value = identifier(value, option, what="the inventory name of a host", example="scp01.contoso.com", max_length=1024)
     if value not in hostvars:
-        raise AnsibleActionFail(f"{option} {value} is not a host of the inventory: give the inventory name of the "
-                                f"server, or leave {option} out.")
+        raise AnsibleActionFail(
+            f"{option} {value} is not a host of the inventory: give the inventory name of the server, or leave {option} out."
+        )
     return value
 
 
@@ -394,14 +427,17 @@ def since(value: str | None, option: str = "since", now=None):
         except ValueError:
             raise AnsibleActionFail(
                 f"{option} must be a date and time in ISO 8601 form (2026-03-15T08:00:00Z; without an offset it is UTC) "
-                f"or a duration back from now such as 30m, 24h or 7d, got {value!r}.") from None
+                f"or a duration back from now such as 30m, 24h or 7d, got {value!r}."
+            ) from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=utc)
         return moment.astimezone(utc)
     except OverflowError:
         # 999999d back from now, or 0001-01-01T00:00:00+14:00 in UTC: before year 1 or after 9999.
-        raise AnsibleActionFail(f"{option} must be a point in time between the years 1 and 9999 (UTC), got {value!r}: "
-                                f"give a later date or a shorter duration, such as 30d.") from None
+        raise AnsibleActionFail(
+            f"{option} must be a point in time between the years 1 and 9999 (UTC), got {value!r}: "
+            f"give a later date or a shorter duration, such as 30d."
+        ) from None
 
 
 def log_name(value: str, option: str = "name") -> str:
@@ -411,7 +447,8 @@ def log_name(value: str, option: str = "name") -> str:
     if not isinstance(value, str) or not value.isascii() or not _LOG_NAME.fullmatch(value) or ".." in value:
         raise AnsibleActionFail(
             f"{option} must be the file name of a ConfigMgr log in the site's Logs folder, such as Dmpdownloader.log "
-            f"(letters, digits, '_', '-', '.', '(', ')'; ending in .log; no folder, no wildcard), got {value!r}.")
+            f"(letters, digits, '_', '-', '.', '(', ')'; ending in .log; no folder, no wildcard), got {value!r}."
+        )
     return value
 
 
@@ -432,8 +469,7 @@ def jmespath_query(value: str | None, option: str = "query"):
         import jmespath
         from jmespath.exceptions import JMESPathError
     except ImportError:
-        raise AnsibleActionFail(f"{option} needs the Python library jmespath on the Ansible controller "
-                                f"(pip install jmespath).") from None
+        raise AnsibleActionFail(f"{option} needs the Python library jmespath on the Ansible controller (pip install jmespath).") from None
     try:
         return jmespath.compile(value)
     except JMESPathError as e:
@@ -449,7 +485,7 @@ def message_ids(values: list | None, option: str = "message_ids") -> list[int] |
             number = int(value)
         except (TypeError, ValueError):
             number = -1
-        if isinstance(value, bool) or not 0 < number < 2 ** 32:
+        if isinstance(value, bool) or not 0 < number < 2**32:
             raise AnsibleActionFail(f"{option} must list status message IDs (whole numbers such as 11410), got {value!r}.")
         out.append(number)
     return sorted(set(out))
@@ -473,18 +509,20 @@ def drive_path(value: str | None, option: str) -> str | None:
     found = _first_invisible(text)
     if found:
         index, char = found
-        raise AnsibleActionFail(f"{option} must be a full Windows path on one line, without control or invisible "
-                                f"formatting characters: it holds {_describe(char)} at position {index}. Write the path "
-                                f"as Windows shows it (for example D:\\USB\\UsageData.cab).")
+        raise AnsibleActionFail(
+            f"{option} must be a full Windows path on one line, without control or invisible "
+            f"formatting characters: it holds {_describe(char)} at position {index}. Write the path "
+            f"as Windows shows it (for example D:\\USB\\UsageData.cab)."
+        )
     if len(text) > 3:
         text = text.rstrip("\\")
     segments = text[3:].split("\\") if len(text) > 3 else []
-    if (not _WINDOWS_PATH.fullmatch(text) or any(s in (".", "..") or s != s.rstrip(" .") for s in segments)
-            or len(text) > MAX_PATH):
+    if not _WINDOWS_PATH.fullmatch(text) or any(s in (".", "..") or s != s.rstrip(" .") for s in segments) or len(text) > MAX_PATH:
         raise AnsibleActionFail(
             f"{option} must be a full Windows path with a drive letter (for example D:\\USB\\UsageData.cab), without "
-            f"the characters \" < > | ? * or control characters, without . or .. segments and segments ending in a "
-            f"space or a dot, at most {MAX_PATH} characters; got {value!r}.")
+            f'the characters " < > | ? * or control characters, without . or .. segments and segments ending in a '
+            f"space or a dot, at most {MAX_PATH} characters; got {value!r}."
+        )
     return text
 
 
@@ -508,14 +546,17 @@ def proxy_uri(value: str | None, option: str = "proxy_server_uri") -> str | None
     if problem:
         raise AnsibleActionFail(
             f"{option} must be a proxy server name or address, optionally with a port and an http:// or https:// "
-            f"prefix (for example proxy.contoso.com:8080), got {value!r}.")
+            f"prefix (for example proxy.contoso.com:8080), got {value!r}."
+        )
     return str(value).rstrip("/")
 
 
 # A user name as a proxy takes it: user, DOMAIN\user or user@domain. Not starting with '-' (the tool would read
 # a switch), no white space, no characters Active Directory refuses in account names.
-_PROXY_USER = re.compile(r'^(?:[A-Za-z0-9][A-Za-z0-9.-]{0,254}\\)?[^\s\-"/\\\[\]:;|=,+*?<>\x00-\x1f]'
-                         r'[^\s"/\\\[\]:;|=,+*?<>\x00-\x1f]{0,255}$')
+_PROXY_USER = re.compile(
+    r'^(?:[A-Za-z0-9][A-Za-z0-9.-]{0,254}\\)?[^\s\-"/\\\[\]:;|=,+*?<>\x00-\x1f]'
+    r'[^\s"/\\\[\]:;|=,+*?<>\x00-\x1f]{0,255}$'
+)
 
 
 def proxy_username(value: str | None, option: str = "proxy_username") -> str | None:
@@ -524,10 +565,13 @@ def proxy_username(value: str | None, option: str = "proxy_username") -> str | N
     found = _first_invisible(str(value))
     if found:
         index, char = found
-        raise AnsibleActionFail(f"{option} must be a user name without control or invisible formatting characters: it "
-                                f"holds {_describe(char)} at position {index}.")
+        raise AnsibleActionFail(
+            f"{option} must be a user name without control or invisible formatting characters: it "
+            f"holds {_describe(char)} at position {index}."
+        )
     if not _PROXY_USER.fullmatch(str(value)):
         raise AnsibleActionFail(
             f"{option} must be a user name (user, DOMAIN\\user or user@domain.com) without spaces and without the "
-            f"characters \" / [ ] : ; | = , + * ? < >, not starting with '-'; got {value!r}.")
+            f"characters \" / [ ] : ; | = , + * ? < >, not starting with '-'; got {value!r}."
+        )
     return str(value)

@@ -46,7 +46,7 @@ class ConfigMgrLab:
         payload = {"protocol": 1, "provider": provider, "steps": list(steps), "secrets": {"pw": LAB_PASSWORD}}
         text = self.engine.run(host, json.dumps(payload))
         start, end = MARKERS.RESULT_START, MARKERS.RESULT_END
-        return json.loads(text[text.index(start) + len(start):text.index(end)])
+        return json.loads(text[text.index(start) + len(start) : text.index(end)])
 
     def ok(self, *steps: dict, host: str = "cas.lab.example") -> dict:
         doc = self.run(*steps, host=host)
@@ -73,8 +73,10 @@ class ConfigMgrLab:
 
     def summarizer(self, where: str = "", host: str = "cas.lab.example", site: str = "CAS") -> list[dict]:
         text = f"TallyInterval='{TALLY}'" + (f" AND {where}" if where else "")
-        return self.ok(step("c", "Get-CimInstance", SUMMARY, Namespace=f"root\\SMS\\site_{site}",
-                            ClassName="SMS_ComponentSummarizer", Filter=text), host=host)["c"]
+        return self.ok(
+            step("c", "Get-CimInstance", SUMMARY, Namespace=f"root\\SMS\\site_{site}", ClassName="SMS_ComponentSummarizer", Filter=text),
+            host=host,
+        )["c"]
 
     def states(self, server: str) -> dict[str, int]:
         return {r["ComponentName"]: r["State"] for r in self.summarizer(f"MachineName='{server}'")}
@@ -84,8 +86,7 @@ class ConfigMgrLab:
         return [] if node is None else node.lines()
 
     def tracing_log(self, host: str, component: str) -> list[str]:
-        path = self.model.host(host).registry.get_value(rf"HKLM:\SOFTWARE\Microsoft\SMS\Tracing\{component}",
-                                                        "TraceFilename")
+        path = self.model.host(host).registry.get_value(rf"HKLM:\SOFTWARE\Microsoft\SMS\Tracing\{component}", "TraceFilename")
         return self.log(host, path) if path else []
 
     def set_tls12(self, host: str, views: tuple[str, ...] = (NETFX_KEY, NETFX_WOW_KEY)) -> None:
@@ -120,12 +121,12 @@ class ConfigMgrLab:
         """The PS1 SCP removed (and gone), scp01 a site system of CAS."""
         if admin:
             self.model.host("scp01.lab.example").local_group("Administrators").add_member("LAB\\CAS$")
-        self.ok(step("rm", "Remove-CMServiceConnectionPoint", SiteSystemServerName="ps1.lab.example", SiteCode="PS1",
-                     Force=True),
-                step("new", "New-CMSiteSystemServer", SiteSystemServerName="scp01.lab.example", SiteCode="CAS"))
+        self.ok(
+            step("rm", "Remove-CMServiceConnectionPoint", SiteSystemServerName="ps1.lab.example", SiteCode="PS1", Force=True),
+            step("new", "New-CMSiteSystemServer", SiteSystemServerName="scp01.lab.example", SiteCode="CAS"),
+        )
         self.advance(max(self.timing.install_delay, self.timing.uninstall_delay))
 
 
 def add_scp(server: str = "scp01.lab.example", mode: str = "Online") -> dict:
-    return step("add", "Add-CMServiceConnectionPoint", {"RoleName": None}, SiteSystemServerName=server, SiteCode="CAS",
-                Mode=mode)
+    return step("add", "Add-CMServiceConnectionPoint", {"RoleName": None}, SiteSystemServerName=server, SiteCode="CAS", Mode=mode)

@@ -30,8 +30,7 @@ class FakeDispatcher:
     calls: list[tuple[str, str, bytes]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def run(self, host: str, command_line: str, stdin: bytes, runspace: dict | None = None,
-            identity: str | None = None) -> CommandOutcome:
+    def run(self, host: str, command_line: str, stdin: bytes, runspace: dict | None = None, identity: str | None = None) -> CommandOutcome:
         with self._lock:
             self.calls.append((host, command_line, stdin))
         if self.behaviour is not None:
@@ -44,7 +43,7 @@ class WsmanPki:
     ca: CertPaths
     server: CertPaths
     client: CertPaths
-    stranger: CertPaths   # issued by the lab CA, but mapped to no account
+    stranger: CertPaths  # issued by the lab CA, but mapped to no account
 
 
 @pytest.fixture(scope="session")
@@ -107,7 +106,6 @@ def wsman_lab_factory(wsman_users: Users, wsman_pki: WsmanPki) -> Iterator[Calla
 @pytest.fixture
 def wsman_lab(wsman_lab_factory: Callable[..., WsmanLab]) -> WsmanLab:
     return wsman_lab_factory()
-
 
 
 # ------------------------------------------------------------------------------------------------

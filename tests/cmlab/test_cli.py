@@ -19,8 +19,15 @@ TOPOLOGY = str(REPO / "inventories" / "lab" / "cmlab.yml")
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "cmlab", *args], check=False, cwd=REPO, capture_output=True, text=True,
-                            timeout=90, env={**os.environ, "CMLAB_PASSWORD": ""})
+    result = subprocess.run(
+        [sys.executable, "-m", "cmlab", *args],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env={**os.environ, "CMLAB_PASSWORD": ""},
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"cmlab {' '.join(args)} failed ({result.returncode}): {result.stderr}")
     return result
@@ -59,8 +66,11 @@ def test_start_writes_its_files_and_refuses_a_second_start(running_lab):
 
 def test_counters_and_faults(running_lab):
     d = str(running_lab)
-    added = json.loads(cli("fault", "add", "provider_unavailable", "--host", "cas.lab.example", "--count", "2",
-                           "--option", "note=test", "--state-dir", d).stdout)
+    added = json.loads(
+        cli(
+            "fault", "add", "provider_unavailable", "--host", "cas.lab.example", "--count", "2", "--option", "note=test", "--state-dir", d
+        ).stdout
+    )
     assert added == {"kind": "provider_unavailable", "host": "cas.lab.example", "count": 2, "options": {"note": "test"}}
     assert len(json.loads(cli("fault", "list", "--state-dir", d).stdout)) == 1
     assert json.loads(cli("fault", "clear", "--state-dir", d).stdout) == []
@@ -79,8 +89,7 @@ def test_stop_is_idempotent_and_commands_need_a_running_lab(tmp_path):
 
 def test_bad_topology_is_reported(tmp_path):
     bad = tmp_path / "bad.yml"
-    bad.write_text("version: 1\ndomain: {netbios: LAB, dns: lab.example, admin_user: a}\nhosts:\n"
-                   "  x.lab.example: {address: 10.1.1.1}\n")
+    bad.write_text("version: 1\ndomain: {netbios: LAB, dns: lab.example, admin_user: a}\nhosts:\n  x.lab.example: {address: 10.1.1.1}\n")
     result = cli("start", "--topology", str(bad), "--state-dir", str(tmp_path / "s"), check=False)
     assert result.returncode == 1 and "not a loopback address" in result.stderr
 
@@ -92,13 +101,14 @@ def test_the_control_api_needs_the_state_dirs_token(running_lab):
     assert info["control_token_file"] == str((running_lab / "control-token").resolve()) and len(token) >= 32
     for headers in ({}, {"Authorization": "Bearer not-the-token"}, {"Authorization": token}):
         for method, path in (("POST", "/shutdown"), ("POST", "/faults"), ("GET", "/state")):
-            request = urllib.request.Request(info["control_url"] + path, data=b"{}" if method == "POST" else None,
-                                             method=method, headers=headers)
+            request = urllib.request.Request(
+                info["control_url"] + path, data=b"{}" if method == "POST" else None, method=method, headers=headers
+            )
             with pytest.raises(urllib.error.HTTPError) as e:
                 urllib.request.urlopen(request, timeout=10)
             assert e.value.code == 401
-    assert "cmlab running" in cli("status", "--state-dir", str(running_lab)).stdout    # still up
-    assert json.loads(cli("fault", "list", "--state-dir", str(running_lab)).stdout) == []   # the CLI has the token
+    assert "cmlab running" in cli("status", "--state-dir", str(running_lab)).stdout  # still up
+    assert json.loads(cli("fault", "list", "--state-dir", str(running_lab)).stdout) == []  # the CLI has the token
     request = urllib.request.Request(info["control_url"] + "/faults", headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=10) as reply:
         assert json.loads(reply.read()) == []
@@ -121,19 +131,27 @@ def test_cmlab_installed_from_the_repository_runs_outside_the_checkout(tmp_path)
     # engine as packages (pyproject.toml), nothing loaded from the checkout by path.
     wheels, target, elsewhere = tmp_path / "wheels", tmp_path / "site", tmp_path / "elsewhere"
     elsewhere.mkdir()
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(REPO)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(REPO)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     [wheel] = wheels.glob("cmlab-*.whl")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     env = {**os.environ, "PYTHONPATH": str(target), "CMLAB_PASSWORD": ""}
 
     def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, *args], cwd=elsewhere, env=env, capture_output=True, text=True,
-                              timeout=90, check=True)
+        return subprocess.run([sys.executable, *args], cwd=elsewhere, env=env, capture_output=True, text=True, timeout=90, check=True)
 
-    where = run("-c", "import cmlab.contract as c, cmscp_plugin_utils._protocol as p; "
-                      "print(c.__file__, p.__file__, c.ENGINE_FILE.is_file())").stdout.split()
+    where = run(
+        "-c", "import cmlab.contract as c, cmscp_plugin_utils._protocol as p; print(c.__file__, p.__file__, c.ENGINE_FILE.is_file())"
+    ).stdout.split()
     assert where[0].startswith(str(target)) and where[1].startswith(str(target)) and where[2] == "True"
     state_dir = str(elsewhere / "lab")
     run("-m", "cmlab", "start", "--topology", TOPOLOGY, "--state-dir", state_dir, "--ephemeral-ports")

@@ -25,8 +25,9 @@ DISCOVER = {"site_code": None, "server": None, "module": None, "username": None,
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory):
-    with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True,
-             password=LAB_PASSWORD, catalog=CATALOG) as lab:
+    with Lab(
+        "inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True, password=LAB_PASSWORD, catalog=CATALOG
+    ) as lab:
         control = ControlServer(lab)
         control.start()
         try:
@@ -37,74 +38,103 @@ def running(tmp_path_factory):
 
 def plan(lab: Lab, host: str, *steps: tuple) -> dict:
     """One engine invocation over WinRM: steps are (id, cmdlet, params, select)."""
-    payload = {"protocol": 1, "provider": DISCOVER if any(CATALOG.provider_kind(s[1], s[2]) for s in steps) else None,
-               "steps": [{"id": i, "cmdlet": c, "provider": CATALOG.provider_kind(c, p), "params": p, "select": sel,
-                          "on_error": "continue"} for i, c, p, sel in steps],
-               "secrets": {}}
+    payload = {
+        "protocol": 1,
+        "provider": DISCOVER if any(CATALOG.provider_kind(s[1], s[2]) for s in steps) else None,
+        "steps": [
+            {"id": i, "cmdlet": c, "provider": CATALOG.provider_kind(c, p), "params": p, "select": sel, "on_error": "continue"}
+            for i, c, p, sel in steps
+        ],
+        "secrets": {},
+    }
     ep = lab.endpoints()[host]
-    p = winrm.Protocol(endpoint=f"http://{ep['address']}:{ep['http_port']}/wsman", transport="ntlm",
-                       username="LAB\\cmadmin", password=LAB_PASSWORD)
+    p = winrm.Protocol(
+        endpoint=f"http://{ep['address']}:{ep['http_port']}/wsman", transport="ntlm", username="LAB\\cmadmin", password=LAB_PASSWORD
+    )
     shell = p.open_shell()
     try:
         command = p.run_command(shell, B.BOOTSTRAP_COMMAND)
-        p.send_command_input(shell, command, B.build_stdin(ENGINE_FILE.read_text(encoding="utf-8"), json.dumps(payload)),
-                             end=True)
+        p.send_command_input(shell, command, B.build_stdin(ENGINE_FILE.read_text(encoding="utf-8"), json.dumps(payload)), end=True)
         out, _err, _rc = p.get_command_output(shell, command)
         p.cleanup_command(shell, command)
     finally:
         p.close_shell(shell)
     text = out.decode("ascii")
-    doc = json.loads(text[text.index(B.RESULT_START) + len(B.RESULT_START):text.index(B.RESULT_END)])
+    doc = json.loads(text[text.index(B.RESULT_START) + len(B.RESULT_START) : text.index(B.RESULT_END)])
     return {s["id"]: s for s in doc["steps"]}
 
 
 def control(ctl: ControlServer, path: str, body: dict) -> dict:
-    request = urllib.request.Request(ctl.url + path, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Authorization": f"Bearer {ctl.token}"})
+    request = urllib.request.Request(
+        ctl.url + path, data=json.dumps(body).encode(), method="POST", headers={"Authorization": f"Bearer {ctl.token}"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
 def components(lab: Lab, server: str) -> dict[str, tuple[int, int]]:
-    rows = plan(lab, "cas.lab.example", ("c", "Get-CimInstance", {
-        "Namespace": "root\\SMS\\site_CAS", "ClassName": "SMS_ComponentSummarizer",
-        "Filter": f"TallyInterval='{TALLY}' AND MachineName='{server}'"}, SUMMARY))["c"]["output"]
+    rows = plan(
+        lab,
+        "cas.lab.example",
+        (
+            "c",
+            "Get-CimInstance",
+            {
+                "Namespace": "root\\SMS\\site_CAS",
+                "ClassName": "SMS_ComponentSummarizer",
+                "Filter": f"TallyInterval='{TALLY}' AND MachineName='{server}'",
+            },
+            SUMMARY,
+        ),
+    )["c"]["output"]
     return {r["ComponentName"]: (r["State"], r["Status"]) for r in rows}
 
 
 def test_install_fails_without_the_right_then_installs_and_checks_the_internet(running):
     lab, ctl = running
     timing = lab.model.configmgr_timing
-    out = plan(lab, "cas.lab.example",
-               ("rm", "Remove-CMServiceConnectionPoint", {"SiteSystemServerName": "ps1.lab.example", "SiteCode": "PS1",
-                                                          "Force": True}, None),
-               ("new", "New-CMSiteSystemServer", {"SiteSystemServerName": "scp01.lab.example", "SiteCode": "CAS"}, None),
-               ("add", "Add-CMServiceConnectionPoint", {"SiteSystemServerName": "scp01.lab.example", "SiteCode": "CAS",
-                                                        "Mode": "Online"}, {"RoleName": None, "NetworkOSPath": None}))
+    out = plan(
+        lab,
+        "cas.lab.example",
+        ("rm", "Remove-CMServiceConnectionPoint", {"SiteSystemServerName": "ps1.lab.example", "SiteCode": "PS1", "Force": True}, None),
+        ("new", "New-CMSiteSystemServer", {"SiteSystemServerName": "scp01.lab.example", "SiteCode": "CAS"}, None),
+        (
+            "add",
+            "Add-CMServiceConnectionPoint",
+            {"SiteSystemServerName": "scp01.lab.example", "SiteCode": "CAS", "Mode": "Online"},
+            {"RoleName": None, "NetworkOSPath": None},
+        ),
+    )
     assert all(s["ok"] for s in out.values()), out
     assert out["add"]["output"] == [{"RoleName": "SMS Dmp Connector", "NetworkOSPath": "\\\\scp01.lab.example"}]
     assert {c: s for c, (s, _) in components(lab, "scp01.lab.example").items()} == {
-        "SMS_DMP_DOWNLOADER": 3, "SMS_DMP_UPLOADER": 3, "SMS_SERVICE_CONNECTOR": 3}
+        "SMS_DMP_DOWNLOADER": 3,
+        "SMS_DMP_UPLOADER": 3,
+        "SMS_SERVICE_CONNECTOR": 3,
+    }
 
     control(ctl, "/clock/advance", {"seconds": timing.install_delay})
-    assert components(lab, "cas.lab.example")["SMS_SITE_COMPONENT_MANAGER"] == (1, 2)        # critical: it failed
+    assert components(lab, "cas.lab.example")["SMS_SITE_COMPONENT_MANAGER"] == (1, 2)  # critical: it failed
     assert components(lab, "scp01.lab.example")["SMS_DMP_DOWNLOADER"] == (3, 0)
 
-    grant = plan(lab, "scp01.lab.example", ("g", "Add-LocalGroupMember", {"Group": "Administrators",
-                                                                          "Member": ["LAB\\CAS$"]}, None))
+    grant = plan(lab, "scp01.lab.example", ("g", "Add-LocalGroupMember", {"Group": "Administrators", "Member": ["LAB\\CAS$"]}, None))
     assert grant["g"]["ok"], grant
     control(ctl, "/clock/advance", {"seconds": timing.install_retry})
     assert components(lab, "scp01.lab.example") == {
-        "SMS_DMP_DOWNLOADER": (1, 0), "SMS_DMP_UPLOADER": (1, 0), "SMS_SERVICE_CONNECTOR": (1, 2)}   # critical
+        "SMS_DMP_DOWNLOADER": (1, 0),
+        "SMS_DMP_UPLOADER": (1, 0),
+        "SMS_SERVICE_CONNECTOR": (1, 2),
+    }  # critical
     assert components(lab, "cas.lab.example")["SMS_SITE_COMPONENT_MANAGER"] == (1, 0)
-    assert connector_messages(lab) == [(11412, 0xC0000000), (11488, 0xC0000000)]       # no TLS 1.2 for .NET yet
+    assert connector_messages(lab) == [(11412, 0xC0000000), (11488, 0xC0000000)]  # no TLS 1.2 for .NET yet
 
     # The prerequisites, then Restart-Computer: scp01's listener goes away, and comes back with a new boot time.
     booted = plan(lab, "scp01.lab.example", OS_STEP)["os"]["output"][0]["LastBootUpTime"]
-    steps = [(f"{view}{name}", "New-ItemProperty", {"Path": key, "Name": name, "Value": 1, "PropertyType": "DWord",
-                                                    "Force": True}, None)
-             for view, key in (("x64", NETFX_KEY), ("x86", NETFX_WOW_KEY))
-             for name in ("SchUseStrongCrypto", "SystemDefaultTlsVersions")]
+    steps = [
+        (f"{view}{name}", "New-ItemProperty", {"Path": key, "Name": name, "Value": 1, "PropertyType": "DWord", "Force": True}, None)
+        for view, key in (("x64", NETFX_KEY), ("x86", NETFX_WOW_KEY))
+        for name in ("SchUseStrongCrypto", "SystemDefaultTlsVersions")
+    ]
     out = plan(lab, "scp01.lab.example", *steps, ("restart", "Restart-Computer", {"Force": True}, None))
     assert all(s["ok"] for s in out.values()), out
     host = lab.model.host("scp01.lab.example")
@@ -112,9 +142,9 @@ def test_install_fails_without_the_right_then_installs_and_checks_the_internet(r
     assert refused(lab, "scp01.lab.example")
     assert lab.dump_state()["hosts"]["scp01.lab.example"]["power_state"] == "down"
     control(ctl, "/clock/advance", {"seconds": host.restart_timing.down})
-    assert not refused(lab, "scp01.lab.example", expect=False)              # listening again
+    assert not refused(lab, "scp01.lab.example", expect=False)  # listening again
     assert plan(lab, "scp01.lab.example", OS_STEP)["os"]["output"][0]["LastBootUpTime"] != booted
-    assert connector_messages(lab)[-1] == (11410, 0x40000000)                            # healthy after the restart
+    assert connector_messages(lab)[-1] == (11410, 0x40000000)  # healthy after the restart
     assert components(lab, "scp01.lab.example")["SMS_SERVICE_CONNECTOR"] == (1, 0)
 
     # Break one checked endpoint through the control API, wait for the next check.
@@ -123,12 +153,10 @@ def test_install_fails_without_the_right_then_installs_and_checks_the_internet(r
     control(ctl, "/clock/advance", {"seconds": timing.connectivity_check_interval})
     assert connector_messages(lab)[-2:] == [(11412, 0xC0000000), (11488, 0xC0000000)]
 
-    web = plan(lab, "scp01.lab.example", ("w", "Invoke-WebRequest", {"Uri": "https://aka.ms",
-                                                                     "UseBasicParsing": True}, None))["w"]
+    web = plan(lab, "scp01.lab.example", ("w", "Invoke-WebRequest", {"Uri": "https://aka.ms", "UseBasicParsing": True}, None))["w"]
     assert web["error"]["message"] == "The remote server returned an error: (407) Proxy Authentication Required."
     state = lab.dump_state()["hierarchies"]["lab"]
-    assert state["scp_runtime"][0]["last_connectivity_check"] == {"message_ids": [11412, 11488],
-                                                                  "failed": {"aka.ms": "http_407"}}
+    assert state["scp_runtime"][0]["last_connectivity_check"] == {"message_ids": [11412, 11488], "failed": {"aka.ms": "http_407"}}
 
     # Microsoft changes its services: the console asks for an SMS_EXECUTIVE restart on scp01, until it restarts.
     control(ctl, "/internet", {"service_configuration_change": True})
@@ -140,9 +168,16 @@ def test_install_fails_without_the_right_then_installs_and_checks_the_internet(r
 
 
 def connector_messages(lab: Lab) -> list[tuple[int, int]]:
-    messages = plan(lab, "cas.lab.example", ("m", "Get-CMSiteStatusMessage", {
-        "Component": ["SMS_SERVICE_CONNECTOR"], "ComputerName": ["scp01.lab.example"],
-        "MessageId": [11410, 11411, 11412, 11488]}, MESSAGE))["m"]["output"]
+    messages = plan(
+        lab,
+        "cas.lab.example",
+        (
+            "m",
+            "Get-CMSiteStatusMessage",
+            {"Component": ["SMS_SERVICE_CONNECTOR"], "ComputerName": ["scp01.lab.example"], "MessageId": [11410, 11411, 11412, 11488]},
+            MESSAGE,
+        ),
+    )["m"]["output"]
     return [(m["MessageID"], m["Severity"]) for m in messages]
 
 
@@ -168,18 +203,29 @@ def refused(lab: Lab, host: str, expect: bool = True) -> bool:
 
 def test_telemetry_level_over_winrm(running):
     lab, _ = running
-    out = plan(lab, "cas.lab.example",
-               ("set", "Set-CMHierarchySetting", {"TelemetryLevel": "Basic"}, None),
-               ("get", "Get-CimInstance", {"Namespace": "root\\SMS\\site_CAS", "ClassName": "SMS_SCI_SCProperty",
-                                           "Filter": "PropertyName='TelemetryLevel'"}, {"Value": None}))
+    out = plan(
+        lab,
+        "cas.lab.example",
+        ("set", "Set-CMHierarchySetting", {"TelemetryLevel": "Basic"}, None),
+        (
+            "get",
+            "Get-CimInstance",
+            {"Namespace": "root\\SMS\\site_CAS", "ClassName": "SMS_SCI_SCProperty", "Filter": "PropertyName='TelemetryLevel'"},
+            {"Value": None},
+        ),
+    )
     assert out["get"]["output"] == [{"Value": 1}]
     assert lab.dump_state()["hierarchies"]["lab"]["telemetry_level"] == "Basic"
 
 
 def test_control_api_refuses_a_bad_internet_document(running):
     _, ctl = running
-    request = urllib.request.Request(ctl.url + "/internet", data=json.dumps({"default": "maybe"}).encode(), method="POST",
-                                     headers={"Authorization": f"Bearer {ctl.token}"})
+    request = urllib.request.Request(
+        ctl.url + "/internet",
+        data=json.dumps({"default": "maybe"}).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {ctl.token}"},
+    )
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(request, timeout=10)
     assert e.value.code == 400

@@ -39,21 +39,22 @@ def breakdown(engine: Engine, host: str = CAS) -> dict[str, float]:
 
 
 def test_a_configmgr_plan_pays_the_module_import_and_the_drive_once(engine):
-    engine.run(CAS, payload(("a", "Get-CMAccount", {}), ("b", "Get-CMAccount", {"SiteCode": "CAS"}),
-                            ("c", "Get-CMAccount", {})))
+    engine.run(CAS, payload(("a", "Get-CMAccount", {}), ("b", "Get-CMAccount", {"SiteCode": "CAS"}), ("c", "Get-CMAccount", {})))
     assert breakdown(engine) == {
         "module_import": F["module_import"],
         "cmsite_drive": F["cmsite_drive"],
-        "cim_query": F["cim_query"],                    # discovering the site: Get-CimInstance SMS_ProviderLocation
+        "cim_query": F["cim_query"],  # discovering the site: Get-CimInstance SMS_ProviderLocation
         "configmgr_read": round(3 * F["configmgr_read"], 3),
     }
     engine.run(CAS, payload(("a", "Get-CMAccount", {})))
-    assert breakdown(engine)["module_import"] == 2 * F["module_import"]   # once per engine invocation
+    assert breakdown(engine)["module_import"] == 2 * F["module_import"]  # once per engine invocation
 
 
 def test_a_windows_only_plan_pays_no_configmgr_costs(engine):
-    engine.run("scp01.lab.example", payload(("svc", "Get-Service", {"Name": "WinRM"}),
-                                            ("grp", "Get-LocalGroupMember", {"Group": "Administrators"})))
+    engine.run(
+        "scp01.lab.example",
+        payload(("svc", "Get-Service", {"Name": "WinRM"}), ("grp", "Get-LocalGroupMember", {"Group": "Administrators"})),
+    )
     assert breakdown(engine, "scp01.lab.example") == {"windows_cmdlet": 2 * F["windows_cmdlet"]}
 
 
@@ -87,30 +88,36 @@ def test_over_winrm_the_counters_add_up_every_layer(tmp_path):
     """One bootstrap through pywinrm: WinRM requests, the shell, cmd.exe, powershell.exe, the engine."""
     costs = tmp_path / "costs.json"
     costs.write_text('{"module_import": 10}')
-    with Lab("inventories/lab/cmlab.yml", tmp_path / "lab", ephemeral_ports=True, password=LAB_PASSWORD,
-             cost_model=CostModel.load(costs)) as lab:
+    with Lab(
+        "inventories/lab/cmlab.yml", tmp_path / "lab", ephemeral_ports=True, password=LAB_PASSWORD, cost_model=CostModel.load(costs)
+    ) as lab:
         ep = lab.endpoints()[CAS]
-        p = winrm.Protocol(f"http://{ep['address']}:{ep['http_port']}/wsman", transport="ntlm", username="LAB\\cmadmin",
-                           password=LAB_PASSWORD, ca_trust_path=None)
+        p = winrm.Protocol(
+            f"http://{ep['address']}:{ep['http_port']}/wsman",
+            transport="ntlm",
+            username="LAB\\cmadmin",
+            password=LAB_PASSWORD,
+            ca_trust_path=None,
+        )
         command, arguments = _protocol.BOOTSTRAP_COMMAND.split(" ", 1)
         shell = p.open_shell(codepage=65001)
         command_id = p.run_command(shell, command, [arguments], console_mode_stdin=False)
-        p.send_command_input(shell, command_id, _protocol.build_stdin(engine_source(), payload(("a", "Get-CMAccount", {}))),
-                             end=True)
+        p.send_command_input(shell, command_id, _protocol.build_stdin(engine_source(), payload(("a", "Get-CMAccount", {}))), end=True)
         assert p.get_command_output(shell, command_id)[2] == 0
         p.cleanup_command(shell, command_id)
         p.close_shell(shell)
 
         counters = lab.counters()[CAS]
         estimate = counters["estimated_windows_breakdown"]
-        assert {k: estimate[k] for k in ("shell_create", "process_start", "powershell_start", "engine_load")} == \
-            {k: F[k] for k in ("shell_create", "process_start", "powershell_start", "engine_load")}
-        assert estimate["module_import"] == 10                    # the file's figure
-        ws_man_requests = counters["requests"] - 3                 # less the NTLM handshake's three POSTs
+        assert {k: estimate[k] for k in ("shell_create", "process_start", "powershell_start", "engine_load")} == {
+            k: F[k] for k in ("shell_create", "process_start", "powershell_start", "engine_load")
+        }
+        assert estimate["module_import"] == 10  # the file's figure
+        ws_man_requests = counters["requests"] - 3  # less the NTLM handshake's three POSTs
         assert estimate["winrm_request"] == pytest.approx(ws_man_requests * F["winrm_request"])
         assert estimate["winrm_auth"] == pytest.approx(3 * F["winrm_auth"])
         assert counters["estimated_windows_seconds"] == pytest.approx(sum(estimate.values()), abs=0.01)
-        assert counters["estimated_windows_seconds"] > 10            # the import dominates: seconds, not ms
+        assert counters["estimated_windows_seconds"] > 10  # the import dominates: seconds, not ms
         lab.reset_counters()
         assert lab.counters()[CAS]["estimated_windows_seconds"] == 0
 
@@ -129,25 +136,36 @@ NAMESPACE = {"$provider": "namespace"}
 
 
 def test_a_read_through_cim_pays_no_module_import_and_no_drive(engine):
-    engine.run(CAS, cim_payload(("a", "Get-CimInstance", {"Namespace": NAMESPACE, "ClassName": "SMS_ComponentSummarizer"}),
-                                ("b", "Get-CimInstance", {"Namespace": NAMESPACE, "ClassName": "SMS_SCI_SCProperty"})))
+    engine.run(
+        CAS,
+        cim_payload(
+            ("a", "Get-CimInstance", {"Namespace": NAMESPACE, "ClassName": "SMS_ComponentSummarizer"}),
+            ("b", "Get-CimInstance", {"Namespace": NAMESPACE, "ClassName": "SMS_SCI_SCProperty"}),
+        ),
+    )
     assert breakdown(engine) == {
-        "cim_query": round(3 * F["cim_query"], 3),      # discovery (root\SMS SMS_ProviderLocation) and the two reads
-        "cim_connect": F["cim_connect"],                # root\SMS\site_CAS, once per invocation
+        "cim_query": round(3 * F["cim_query"], 3),  # discovery (root\SMS SMS_ProviderLocation) and the two reads
+        "cim_connect": F["cim_connect"],  # root\SMS\site_CAS, once per invocation
     }
 
 
 def test_a_provider_on_another_machine_is_one_cim_session_per_invocation(engine):
-    remote = {"site_code": "PS1", "server": "ps1.lab.example", "module": None, "username": "LAB\\cmadmin",
-              "password_secret": "p"}
-    body = json.loads(cim_payload(("a", "Get-CimInstance", {"Namespace": NAMESPACE, "ClassName": "SMS_ComponentSummarizer"}),
-                                  ("b", "Get-CimInstance", {"Namespace": NAMESPACE, "ClassName": "SMS_SCI_SCProperty"}),
-                                  provider=remote))
+    remote = {"site_code": "PS1", "server": "ps1.lab.example", "module": None, "username": "LAB\\cmadmin", "password_secret": "p"}
+    body = json.loads(
+        cim_payload(
+            ("a", "Get-CimInstance", {"Namespace": NAMESPACE, "ClassName": "SMS_ComponentSummarizer"}),
+            ("b", "Get-CimInstance", {"Namespace": NAMESPACE, "ClassName": "SMS_SCI_SCProperty"}),
+            provider=remote,
+        )
+    )
     body["secrets"] = {"p": LAB_PASSWORD}
     out = engine.run(CAS, json.dumps(body))
     assert '"ok":true' in out
-    assert breakdown(engine) == {"cim_session": F["cim_session"], "cim_connect": F["cim_connect"],
-                                 "cim_query": round(2 * F["cim_query"], 3)}
+    assert breakdown(engine) == {
+        "cim_session": F["cim_session"],
+        "cim_connect": F["cim_connect"],
+        "cim_query": round(2 * F["cim_query"], 3),
+    }
     assert "module_import" not in breakdown(engine)
 
 
@@ -157,17 +175,26 @@ def test_psrp_starts_powershell_once_per_pool_and_imports_the_module_once(tmp_pa
 
     with Lab("inventories/lab/cmlab.yml", tmp_path / "lab", ephemeral_ports=True, password=LAB_PASSWORD) as lab:
         ep = lab.endpoints()[CAS]
-        connection = WSMan(ep["address"], port=ep["http_port"], ssl=False, auth="ntlm", username="LAB\\cmadmin",
-                           password=LAB_PASSWORD, cert_validation=False, operation_timeout=5, read_timeout=10)
+        connection = WSMan(
+            ep["address"],
+            port=ep["http_port"],
+            ssl=False,
+            auth="ntlm",
+            username="LAB\\cmadmin",
+            password=LAB_PASSWORD,
+            cert_validation=False,
+            operation_timeout=5,
+            read_timeout=10,
+        )
         stdin = _protocol.build_stdin(engine_source(), payload(("a", "Get-CMAccount", {}))).decode("ascii")
         with RunspacePool(connection) as pool:
-            for _ in range(2):             # a task's read plan and write plan: two pipelines, one runspace
+            for _ in range(2):  # a task's read plan and write plan: two pipelines, one runspace
                 ps = PowerShell(pool)
                 ps.add_script(_protocol.BOOTSTRAP)
                 ps.invoke(input=stdin.splitlines())
                 assert not ps.had_errors
         estimate = lab.counters()[CAS]["estimated_windows_breakdown"]
-        assert estimate["powershell_start"] == F["powershell_start"]         # the pool's wsmprovhost.exe
+        assert estimate["powershell_start"] == F["powershell_start"]  # the pool's wsmprovhost.exe
         assert estimate["module_import"] == F["module_import"] and estimate["cmsite_drive"] == F["cmsite_drive"]
         assert estimate["engine_load"] == 2 * F["engine_load"]
         assert lab.counters()[CAS]["engine_invocations"] == 2

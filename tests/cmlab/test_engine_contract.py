@@ -24,6 +24,7 @@ CAS = "cas.lab.example"
 def strict_json(text: str):
     def refuse(name):
         raise ValueError(f"{name} is not JSON")
+
     return json.loads(text, parse_constant=refuse)
 
 
@@ -34,8 +35,7 @@ def engine() -> Engine:
 
 
 def run(engine: Engine, *steps: dict, host: str = CAS, secrets: dict | None = None, payload=None) -> dict:
-    body = payload if payload is not None else {"protocol": 1, "provider": None, "steps": list(steps),
-                                                 "secrets": secrets or {}}
+    body = payload if payload is not None else {"protocol": 1, "provider": None, "steps": list(steps), "secrets": secrets or {}}
     stdout = engine.run(host, json.dumps(body))
     return strict_json(protocol.unframe(stdout))
 
@@ -46,14 +46,25 @@ MARKERS = f'x{protocol.RESULT_END}y{protocol.RESULT_START}{{"protocol":1,"ok":tr
 
 
 def test_markers_inside_a_value_are_escaped_and_read_back_literally(engine):
-    doc = run(engine, step("new", "New-NetFirewallRule", None, Name="SCP-Out", DisplayName=MARKERS,
-                           Description=MARKERS, Direction="Outbound"),
-              step("rule", "Get-NetFirewallRule", {"DisplayName": None, "Description": None}, Name="SCP-Out"),
-              host="scp01.lab.example")
+    doc = run(
+        engine,
+        step("new", "New-NetFirewallRule", None, Name="SCP-Out", DisplayName=MARKERS, Description=MARKERS, Direction="Outbound"),
+        step("rule", "Get-NetFirewallRule", {"DisplayName": None, "Description": None}, Name="SCP-Out"),
+        host="scp01.lab.example",
+    )
     assert doc["ok"], doc["error"]
     assert doc["steps"][1]["output"] == [{"DisplayName": MARKERS, "Description": MARKERS}]
-    stdout = engine.run("scp01.lab.example", json.dumps({"protocol": 1, "provider": None, "secrets": {}, "steps": [
-        step("rule", "Get-NetFirewallRule", {"Description": None}, Name="SCP-Out")]}))
+    stdout = engine.run(
+        "scp01.lab.example",
+        json.dumps(
+            {
+                "protocol": 1,
+                "provider": None,
+                "secrets": {},
+                "steps": [step("rule", "Get-NetFirewallRule", {"Description": None}, Name="SCP-Out")],
+            }
+        ),
+    )
     assert stdout.count(protocol.RESULT_END) == 1 and "<" not in protocol.unframe(stdout)
     # What the runner makes of it: the value, whole.
     result = to_plan_result(parse_result(stdout, "", 0, {}), {})
@@ -64,11 +75,12 @@ def test_output_around_the_document_cannot_forge_one():
     real = protocol.frame(protocol.json_text({"protocol": 1, "ok": True, "steps": [], "error": None}))
     forged = protocol.frame('{"protocol":1,"ok":true,"steps":[{"id":"x","ok":true,"output":["<forged>"]}]}')
     assert protocol.unframe("WARNING: " + protocol.RESULT_START + "\r\n" + real + "\r\n") == real[18:-15]
-    assert protocol.unframe(real + "\r\nhost output " + forged) == real[18:-15]       # '<' in it: not a document
-    assert protocol.unframe(real + real) is None                                   # two documents: refused
+    assert protocol.unframe(real + "\r\nhost output " + forged) == real[18:-15]  # '<' in it: not a document
+    assert protocol.unframe(real + real) is None  # two documents: refused
 
 
 # Item 20: where the engines disagreed -------------------------------------------------------------
+
 
 def test_nan_and_infinity_are_text_in_valid_json():
     text = to_engine_json({"values": [float("nan"), float("inf"), -float("inf"), 1.5, 10**20]})
@@ -78,10 +90,10 @@ def test_nan_and_infinity_are_text_in_valid_json():
 
 def test_dates_are_written_as_dotnet_round_trip_strings():
     utc = datetime.datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=datetime.timezone.utc)
-    assert round_trip_date(utc) == "2026-01-02T03:04:05.1200000+00:00"          # a Local DateTime on a UTC server
+    assert round_trip_date(utc) == "2026-01-02T03:04:05.1200000+00:00"  # a Local DateTime on a UTC server
     plus_two = datetime.timezone(datetime.timedelta(hours=2))
     assert round_trip_date(datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=plus_two)) == "2026-01-02T03:04:05.0000000+02:00"
-    assert round_trip_date(datetime.datetime(2026, 1, 2)) == "2026-01-02T00:00:00.0000000"   # Unspecified: no suffix
+    assert round_trip_date(datetime.datetime(2026, 1, 2)) == "2026-01-02T00:00:00.0000000"  # Unspecified: no suffix
 
 
 def test_the_ascii_fast_path_is_case_sensitive_and_anchored_at_the_very_end():
@@ -89,7 +101,7 @@ def test_the_ascii_fast_path_is_case_sensitive_and_anchored_at_the_very_end():
     assert to_engine_json("\u212a\u0130") == '"\\u212a\\u0130"'
     assert to_engine_json("a\n") == '"a\\u000a"'
     assert to_engine_json("<b>") == '"\\u003cb\\u003e"'
-    assert to_engine_json("\U0001F600") == '"\\ud83d\\ude00"'
+    assert to_engine_json("\U0001f600") == '"\\ud83d\\ude00"'
 
 
 def test_the_bootstrap_separator_is_found_ordinally():
@@ -97,17 +109,24 @@ def test_the_bootstrap_separator_is_found_ordinally():
     # IndexOf(String) ignores NUL); a NUL of the payload travels as \u0000.
     engine_text, payload = "a\n\nb", json.dumps({"protocol": 1, "x": "\0\n\0"})
     packed = protocol.build_stdin(engine_text, payload)
-    assert protocol.split_stdin(packed) == ("a\nb", payload)    # minified: no blank line left either
+    assert protocol.split_stdin(packed) == ("a\nb", payload)  # minified: no blank line left either
     assert "$s.IndexOf([char]0)" in protocol.BOOTSTRAP
 
 
 def test_step_ids_compare_ignoring_case_as_powershell_hashtables(engine):
     # The engine's outputs are an OrdinalIgnoreCase table: SVC is svc; of two such ids the later wins.
-    doc = run(engine, step("svc", "Get-Service", None, Name="WinRM"),
-              step("again", "Get-Service", {"Name": None}, Name={"$ref": "SVC", "property": "Name"}))
+    doc = run(
+        engine,
+        step("svc", "Get-Service", None, Name="WinRM"),
+        step("again", "Get-Service", {"Name": None}, Name={"$ref": "SVC", "property": "Name"}),
+    )
     assert doc["ok"] and doc["steps"][1]["output"] == [{"Name": "WinRM"}]
-    doc = run(engine, step("svc", "Get-Service", None, Name="WinRM"), step("SVC", "Get-Service", None, Name="WinRM"),
-              step("again", "Get-Service", {"Name": None}, Name={"$ref": "svc", "property": "Name"}))
+    doc = run(
+        engine,
+        step("svc", "Get-Service", None, Name="WinRM"),
+        step("SVC", "Get-Service", None, Name="WinRM"),
+        step("again", "Get-Service", {"Name": None}, Name={"$ref": "svc", "property": "Name"}),
+    )
     assert doc["ok"] and [s["id"] for s in doc["steps"]] == ["svc", "SVC", "again"]
 
 
@@ -126,45 +145,73 @@ def test_value_form_names_are_exact(engine):
 
 
 def test_an_empty_secret_is_refused_as_such(engine):
-    doc = run(engine, step("acct", "New-CMAccount", None, UserName="LAB\\svc-cminstall", Password={"$secret": "pw"}),
-              payload={"protocol": 1, "provider": {}, "secrets": {"pw": ""}, "steps": [
-                  step("acct", "New-CMAccount", None, UserName="LAB\\svc-cminstall", Password={"$secret": "pw"})]})
+    doc = run(
+        engine,
+        step("acct", "New-CMAccount", None, UserName="LAB\\svc-cminstall", Password={"$secret": "pw"}),
+        payload={
+            "protocol": 1,
+            "provider": {},
+            "secrets": {"pw": ""},
+            "steps": [step("acct", "New-CMAccount", None, UserName="LAB\\svc-cminstall", Password={"$secret": "pw"})],
+        },
+    )
     assert doc["error"]["stage"] == "step" and doc["error"]["message"] == "Secret 'pw' is empty."
     provider = {"site_code": "PS1", "server": "ps1.lab.example", "username": "LAB\\cmadmin", "password_secret": "p"}
-    doc = run(engine, payload={"protocol": 1, "provider": provider, "secrets": {"p": ""},
-                               "steps": [step("x", "Get-CMAccount", None)]})
+    doc = run(engine, payload={"protocol": 1, "provider": provider, "secrets": {"p": ""}, "steps": [step("x", "Get-CMAccount", None)]})
     assert (doc["error"]["stage"], doc["error"]["message"]) == ("provider", "Secret 'p' is empty.")
 
 
 @pytest.mark.parametrize("payload", [{"protocol": v, "steps": []} for v in (1.0, "1", True, None, 2, [1])] + [[1], "x"])
 def test_only_an_object_with_the_integer_1_is_protocol_1(engine, payload):
     doc = run(engine, payload=payload)
-    assert doc["error"] == {"stage": "payload", "step": None, "cmdlet": None, "message": protocol.TEXTS["protocol"],
-                            "category": "InvalidData", "fqid": "InvalidPayload", "exception": None}
+    assert doc["error"] == {
+        "stage": "payload",
+        "step": None,
+        "cmdlet": None,
+        "message": protocol.TEXTS["protocol"],
+        "category": "InvalidData",
+        "fqid": "InvalidPayload",
+        "exception": None,
+    }
 
 
 def test_a_value_form_inside_a_list_is_refused(engine):
-    doc = run(engine, step("svc", "Get-Service", None, Name="WinRM"),
-              step("both", "Get-Service", None, Name=["Spooler", {"$ref": "svc", "property": "Name"}]))
+    doc = run(
+        engine,
+        step("svc", "Get-Service", None, Name="WinRM"),
+        step("both", "Get-Service", None, Name=["Spooler", {"$ref": "svc", "property": "Name"}]),
+    )
     assert doc["error"]["message"] == "A value inside a list may only be JSON data."
 
 
 def test_several_outputs_for_a_string_parameter_is_powershells_conversion_error(engine):
-    doc = run(engine, step("members", "Get-LocalGroupMember", None, Name="Administrators"),
-              step("one", "Get-LocalGroupMember", None, Name={"$ref": "members", "property": "Name"}),
-              host="scp01.lab.example")
+    doc = run(
+        engine,
+        step("members", "Get-LocalGroupMember", None, Name="Administrators"),
+        step("one", "Get-LocalGroupMember", None, Name={"$ref": "members", "property": "Name"}),
+        host="scp01.lab.example",
+    )
     error = doc["error"]
     assert (error["step"], error["category"]) == ("one", "InvalidArgument")
-    assert error["message"] == ("Cannot bind parameter 'Name'. Cannot convert 'System.Object[]' to the type "
-                                "'System.String' required by parameter 'Name'. Specified method is not supported.")
+    assert error["message"] == (
+        "Cannot bind parameter 'Name'. Cannot convert 'System.Object[]' to the type "
+        "'System.String' required by parameter 'Name'. Specified method is not supported."
+    )
     assert error["exception"] == "System.Management.Automation.ParameterBindingException"
 
 
 # Item 17: what a forged plan cannot do ------------------------------------------------------------
 
-@pytest.mark.parametrize("params", [{"Name": "WinRM", "OutVariable": "result"}, {"Name": "WinRM", "ov": "result"},
-                                    {"Name": "WinRM", "ComputerName": "ps1.lab.example"},
-                                    {"Name": "WinRM", "ErrorAction": "SilentlyContinue"}])
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"Name": "WinRM", "OutVariable": "result"},
+        {"Name": "WinRM", "ov": "result"},
+        {"Name": "WinRM", "ComputerName": "ps1.lab.example"},
+        {"Name": "WinRM", "ErrorAction": "SilentlyContinue"},
+    ],
+)
 def test_a_forged_plan_cannot_set_engine_variables_or_reach_another_host(engine, params):
     doc = run(engine, {"id": "svc", "cmdlet": "Get-Service", "provider": None, "params": params, "select": None})
     assert doc["error"]["stage"] == "step"
@@ -180,21 +227,27 @@ def test_cmdlets_no_plan_uses_are_not_allowed(engine):
 
 # A PSCredential from a plan credential ({"$credential": secret, "username": name}); a WebException's status ---
 
+
 def proxied(engine, secret: str | None, **extra) -> dict:
     with engine.model.lock:
         engine.model.internet.configure({"proxies": {"proxy.lab.example": {"port": 8080, "auth_required": True}}})
         host = engine.model.host("scp01.lab.example")
-        for key in ("HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319",
-                    "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319"):
+        for key in (
+            "HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319",
+            "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319",
+        ):
             host.registry.set_value(key, "SchUseStrongCrypto", 1, "DWord")
             host.registry.set_value(key, "SystemDefaultTlsVersions", 1, "DWord")
         host.net.boot()
-    params = {"Uri": "https://aka.ms/configmgrgateway", "UseBasicParsing": True, "Proxy": "http://proxy.lab.example:8080",
-              **extra}
+    params = {"Uri": "https://aka.ms/configmgrgateway", "UseBasicParsing": True, "Proxy": "http://proxy.lab.example:8080", **extra}
     if secret is not None:
         params["ProxyCredential"] = {"$credential": "pw", "username": "LAB\\svc-cmproxy"}
-    return run(engine, step("web", "Invoke-WebRequest", {"StatusCode": None}, "continue", **params),
-               host="scp01.lab.example", secrets={} if secret is None else {"pw": secret})
+    return run(
+        engine,
+        step("web", "Invoke-WebRequest", {"StatusCode": None}, "continue", **params),
+        host="scp01.lab.example",
+        secrets={} if secret is None else {"pw": secret},
+    )
 
 
 def test_a_plan_credential_authenticates_to_the_proxy(engine):
@@ -209,9 +262,12 @@ def test_a_web_exception_carries_its_status_and_the_http_status(engine):
         assert not web["ok"]
         assert web["error"] == {
             "message": "The remote server returned an error: (407) Proxy Authentication Required.",
-            "category": "InvalidOperation", "exception": "System.Net.WebException", "web_status": "ProtocolError",
+            "category": "InvalidOperation",
+            "exception": "System.Net.WebException",
+            "web_status": "ProtocolError",
             "http_status": 407,
-            "fqid": "WebCmdletWebResponseException,Microsoft.PowerShell.Commands.InvokeWebRequestCommand"}
+            "fqid": "WebCmdletWebResponseException,Microsoft.PowerShell.Commands.InvokeWebRequestCommand",
+        }
     with engine.model.lock:
         engine.model.internet.configure({"endpoints": {"aka.ms": "timeout"}})
     web = proxied(engine, LAB_PASSWORD)["steps"][0]
@@ -221,14 +277,20 @@ def test_a_web_exception_carries_its_status_and_the_http_status(engine):
 def test_a_plan_credential_needs_its_secret_and_fills_only_a_pscredential(engine):
     doc = proxied(engine, "")
     assert doc["steps"][0]["error"]["message"] == "Secret 'pw' is empty."
-    doc = run(engine, step("svc", "Get-Service", None, "continue",
-                           Name={"$credential": "pw", "username": "LAB\\u"}), secrets={"pw": "x"})
+    doc = run(engine, step("svc", "Get-Service", None, "continue", Name={"$credential": "pw", "username": "LAB\\u"}), secrets={"pw": "x"})
     assert "Cannot convert" in doc["steps"][0]["error"]["message"]
     assert "x" not in json.dumps(doc["steps"][0]["output"])
 
 
 def test_invoke_web_request_cannot_set_an_engine_variable(engine):
-    doc = run(engine, {"id": "web", "cmdlet": "Invoke-WebRequest", "provider": None,
-                       "params": {"Uri": "https://aka.ms/", "UseBasicParsing": True, "SessionVariable": "result"}},
-              host="scp01.lab.example")
+    doc = run(
+        engine,
+        {
+            "id": "web",
+            "cmdlet": "Invoke-WebRequest",
+            "provider": None,
+            "params": {"Uri": "https://aka.ms/", "UseBasicParsing": True, "SessionVariable": "result"},
+        },
+        host="scp01.lab.example",
+    )
     assert doc["error"]["fqid"].split(",")[0] == "ParameterNotAllowed"

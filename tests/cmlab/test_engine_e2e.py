@@ -20,15 +20,15 @@ B = bootstrap_module()
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True,
-             password=LAB_PASSWORD) as running:
+    with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True, password=LAB_PASSWORD) as running:
         yield running
 
 
 def protocol(lab: Lab, host: str) -> winrm.Protocol:
     ep = lab.endpoints()[host]
-    return winrm.Protocol(endpoint=f"http://{ep['address']}:{ep['http_port']}/wsman", transport="ntlm",
-                          username="LAB\\cmadmin", password=LAB_PASSWORD)
+    return winrm.Protocol(
+        endpoint=f"http://{ep['address']}:{ep['http_port']}/wsman", transport="ntlm", username="LAB\\cmadmin", password=LAB_PASSWORD
+    )
 
 
 def run_command(p: winrm.Protocol, command: str, stdin: bytes) -> tuple[bytes, bytes, int]:
@@ -44,21 +44,35 @@ def run_command(p: winrm.Protocol, command: str, stdin: bytes) -> tuple[bytes, b
 
 
 def test_bootstrap_over_winrm(lab):
-    payload = json.dumps({"protocol": 1, "provider": {"site_code": None, "server": None, "module": None,
-                                                      "username": None, "password_secret": None},
-                          "steps": [{"id": "scp", "cmdlet": "Get-CimInstance", "provider": "cim",
-                                     "params": {"Namespace": {"$provider": "namespace"}, "ClassName": "SMS_SCI_SysResUse",
-                                                "Filter": "RoleName = 'SMS Dmp Connector'"},
-                                     "select": {"SiteCode": None, "NetworkOSPath": None}, "on_error": "stop"}],
-                          "secrets": {}})
+    payload = json.dumps(
+        {
+            "protocol": 1,
+            "provider": {"site_code": None, "server": None, "module": None, "username": None, "password_secret": None},
+            "steps": [
+                {
+                    "id": "scp",
+                    "cmdlet": "Get-CimInstance",
+                    "provider": "cim",
+                    "params": {
+                        "Namespace": {"$provider": "namespace"},
+                        "ClassName": "SMS_SCI_SysResUse",
+                        "Filter": "RoleName = 'SMS Dmp Connector'",
+                    },
+                    "select": {"SiteCode": None, "NetworkOSPath": None},
+                    "on_error": "stop",
+                }
+            ],
+            "secrets": {},
+        }
+    )
     before = lab.dump_state()
     stdin = B.build_stdin(ENGINE_FILE.read_text(encoding="utf-8"), payload)
     out, err, rc = run_command(protocol(lab, "cas.lab.example"), B.BOOTSTRAP_COMMAND, stdin)
     assert (rc, err) == (0, b"")
     text = out.decode("ascii")
-    doc = json.loads(text[text.index(B.RESULT_START) + len(B.RESULT_START):text.index(B.RESULT_END)])
+    doc = json.loads(text[text.index(B.RESULT_START) + len(B.RESULT_START) : text.index(B.RESULT_END)])
     assert doc["ok"] and doc["steps"][0]["output"] == [{"SiteCode": "PS1", "NetworkOSPath": "\\\\ps1.lab.example"}]
-    assert lab.dump_state() == before                         # a read changes nothing
+    assert lab.dump_state() == before  # a read changes nothing
     counters = lab.counters()["cas.lab.example"]
     assert counters["engine_invocations"] == 1 and counters["cmdlet_calls"] == {"Get-CimInstance": 1}
     assert counters["requests"] > 0
@@ -73,6 +87,7 @@ def test_control_api(lab):
     control = ControlServer(lab)
     control.start()
     try:
+
         def call(method: str, path: str, body=None, token: str | None = control.token):
             data = None if body is None else json.dumps(body).encode()
             headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -88,8 +103,7 @@ def test_control_api(lab):
         status, state = call("GET", "/state")
         assert status == 200 and state == lab.dump_state()
         assert call("GET", "/counters")[0] == 200
-        status, fault = call("POST", "/faults", {"kind": "delay", "host": "ps1.lab.example", "count": 1,
-                                                 "options": {"seconds": 0}})
+        status, fault = call("POST", "/faults", {"kind": "delay", "host": "ps1.lab.example", "count": 1, "options": {"seconds": 0}})
         assert status == 201 and fault["kind"] == "delay"
         assert call("GET", "/faults")[1] == [fault]
         assert call("POST", "/faults", {"kind": "meteor"})[0] == 400

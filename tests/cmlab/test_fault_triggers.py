@@ -34,8 +34,14 @@ def clean(lab):
 
 def protocol(lab: Lab) -> winrm.Protocol:
     ep = lab.endpoints()[HOST]
-    return winrm.Protocol(f"http://{ep['address']}:{ep['http_port']}/wsman", transport="ntlm",
-                          username="LAB\\cmadmin", password=LAB_PASSWORD, operation_timeout_sec=2, read_timeout_sec=3)
+    return winrm.Protocol(
+        f"http://{ep['address']}:{ep['http_port']}/wsman",
+        transport="ntlm",
+        username="LAB\\cmadmin",
+        password=LAB_PASSWORD,
+        operation_timeout_sec=2,
+        read_timeout_sec=3,
+    )
 
 
 def write(value: int) -> Plan:
@@ -61,12 +67,11 @@ def answer_again(lab: Lab, plan: Plan) -> None:
             time.sleep(0.2)
 
 
-@pytest.mark.parametrize("kind, options", [("http_500", {}), ("wsman_fault", {}), ("host_down", {}),
-                                           ("delay", {"seconds": 4})])
+@pytest.mark.parametrize("kind, options", [("http_500", {}), ("wsman_fault", {}), ("host_down", {}), ("delay", {"seconds": 4})])
 @pytest.mark.parametrize("phase, ran", [("before", False), ("after", True)])
 def test_a_fault_strikes_the_nth_command_before_it_starts_or_after_it_ran(lab, kind, options, phase, ran):
     lab.faults.add(kind, HOST, at_command=2, phase=phase, **options)
-    run_plan_over(protocol(lab), write(1))                    # the first command is not struck
+    run_plan_over(protocol(lab), write(1))  # the first command is not struck
     assert marker(lab) == 1
     with pytest.raises(TransportError) as failed:
         run_plan_over(protocol(lab), write(2))
@@ -78,7 +83,7 @@ def test_a_fault_strikes_the_nth_command_before_it_starts_or_after_it_ran(lab, k
     else:
         assert failed.value.ran in (False, None)
     lab.faults.clear()
-    answer_again(lab, write(3))                               # cleared: the lab answers again
+    answer_again(lab, write(3))  # cleared: the lab answers again
     assert marker(lab) == 3
     assert lab.counters()[HOST]["plans"][-1] == "write3"
 
@@ -87,11 +92,11 @@ def test_a_request_fault_strikes_once_and_a_host_fault_stays():
     faults = Faults()
     faults.add("http_500", HOST, at_command=1)
     faults.add("host_down", HOST, at_command=2, phase="after")
-    assert faults.fire(HOST, "http_500") is None and faults.peek(HOST, "host_down") is None   # dormant
+    assert faults.fire(HOST, "http_500") is None and faults.peek(HOST, "host_down") is None  # dormant
     faults.note(HOST, "before")
     assert faults.fire(HOST, "http_500", "after") is None
     assert faults.fire(HOST, "http_500", "before") is not None
-    assert faults.fire(HOST, "http_500", "before") is None                                  # once
+    assert faults.fire(HOST, "http_500", "before") is None  # once
     faults.note(HOST, "after")
     faults.note(HOST, "before")
     assert faults.peek(HOST, "host_down") is None
@@ -107,11 +112,11 @@ def test_a_request_fault_strikes_once_and_a_host_fault_stays():
 @pytest.mark.parametrize("phase, ran", [("before", False), ("after", True)])
 def test_a_fault_strikes_a_plan_by_its_steps_whatever_ran_before(lab, kind, phase, ran):
     lab.faults.add(kind, HOST, at_plan="write2", occurrence=1, phase=phase)
-    for _ in range(3):                                        # any number of other plans first
+    for _ in range(3):  # any number of other plans first
         run_plan_over(protocol(lab), write(1))
     with pytest.raises(TransportError) as failed:
         run_plan_over(protocol(lab), write(2))
-    assert failed.value.ran is None                           # the result was lost: nobody can tell
+    assert failed.value.ran is None  # the result was lost: nobody can tell
     assert marker(lab) == (2 if ran else 1)
     lab.faults.clear()
     answer_again(lab, write(3))

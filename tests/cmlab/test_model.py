@@ -71,7 +71,7 @@ def test_unknown_server_is_refused(lab):
     with pytest.raises(NotFound, match="cannot be found"):
         lab.new_site_system("CAS", "nowhere.lab.example", SiteSystemSettings())
     with pytest.raises(NotFound):
-        lab.new_site_system("CAS", "scp01", SiteSystemSettings())   # short names do not resolve
+        lab.new_site_system("CAS", "scp01", SiteSystemSettings())  # short names do not resolve
 
 
 def test_new_site_system_twice_fails(lab):
@@ -100,9 +100,8 @@ def test_installation_account_must_exist_and_not_with_site_server_account(lab):
     with pytest.raises(NotFound, match="does not exist in site CAS"):
         lab.new_site_system("CAS", "scp01.lab.example", SiteSystemSettings(account_name="LAB\\svc-cminstall"))
     with pytest.raises(InvalidArgument, match="cannot be used together"):
-        lab.new_site_system("CAS", "scp01.lab.example",
-                            SiteSystemSettings(use_site_server_account=True, account_name="LAB\\svc-cmnaa"))
-    assert lab.site_system("CAS", "scp01.lab.example") is None   # a refused call leaves no trace
+        lab.new_site_system("CAS", "scp01.lab.example", SiteSystemSettings(use_site_server_account=True, account_name="LAB\\svc-cmnaa"))
+    assert lab.site_system("CAS", "scp01.lab.example") is None  # a refused call leaves no trace
     ss = lab.new_site_system("CAS", "scp01.lab.example", SiteSystemSettings(account_name="lab\\SVC-CMNAA"))
     assert (ss.use_machine_account, ss.account) == (False, "LAB\\svc-cmnaa")
     lab.set_site_system(ss, SiteSystemSettings(use_site_server_account=True))
@@ -158,7 +157,7 @@ def test_wildcards():
     assert wildcard_match("*.LAB.example", "scp01.lab.example")
     assert wildcard_match("ps?.lab.example", "ps1.lab.example")
     assert not wildcard_match("ps?.lab.example", "ps10.lab.example")
-    assert wildcard_match("[x]", "[x]")                     # brackets are literal
+    assert wildcard_match("[x]", "[x]")  # brackets are literal
     assert wildcard_match(literal_pattern("a*"), "a*") and not wildcard_match(literal_pattern("a*"), "ab")
 
 
@@ -177,7 +176,7 @@ def test_registry_model(model):
     host.registry.delete_key(r"HKLM:\SOFTWARE\Test")
     assert host.registry.key(r"HKLM:\SOFTWARE\Test") is None
     assert parse_registry_path(r"C:\Windows") is None
-    assert parse_registry_path("HKLM") is None                 # no colon: a relative path
+    assert parse_registry_path("HKLM") is None  # no colon: a relative path
     assert parse_registry_path(r"HKLM:\A\B") == ("HKEY_LOCAL_MACHINE", ["A", "B"])
 
 
@@ -186,7 +185,7 @@ def test_hosts_services_groups(model):
     assert cas.service("sms_executive").status == "Running"
     assert scp01.service("SMS_EXECUTIVE") is None
     assert cas.console_installed and not scp01.console_installed
-    assert scp01.is_local_admin("LAB\\cmadmin")                 # through LAB\Domain Admins
+    assert scp01.is_local_admin("LAB\\cmadmin")  # through LAB\Domain Admins
     assert not scp01.is_local_admin("LAB\\CAS$")
     assert model.host("ps1.lab.example").is_local_admin("lab\\cas$")
     assert scp01.computer_account == "LAB\\SCP01$"
@@ -225,11 +224,10 @@ def settle(model, seconds: float | None = None) -> None:
 def test_site_component_manager_needs_an_administrator_on_the_target(model, lab):
     ss = lab.new_site_system("CAS", "scp01.lab.example", SiteSystemSettings())
     role = ss.role(ROLE_SITE_SYSTEM)
-    assert role.state == "installing"          # recorded at once, installed later (docs/configmgr-behaviour.md#asynchronous-installation)
+    assert role.state == "installing"  # recorded at once, installed later (docs/configmgr-behaviour.md#asynchronous-installation)
     settle(model)
     assert role.state == "install_failed"
-    assert role.detail == ("LAB\\CAS$ (the site server's computer account) is not a local administrator on "
-                           "scp01.lab.example")
+    assert role.detail == ("LAB\\CAS$ (the site server's computer account) is not a local administrator on scp01.lab.example")
     lab.remove_site_system(ss)
     model.host("scp01.lab.example").local_group("Administrators").add_member("LAB\\CAS$")
     ss = lab.new_site_system("CAS", "scp01.lab.example", SiteSystemSettings())

@@ -32,7 +32,7 @@ def _imports(path: Path, package: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 anchor = base.split(".")
-                anchor = anchor[:len(anchor) - (node.level - 1)]
+                anchor = anchor[: len(anchor) - (node.level - 1)]
                 module = ".".join([*anchor, node.module] if node.module else anchor)
             else:
                 module = node.module or ""
@@ -51,7 +51,7 @@ def _graph(package: str) -> dict[str, set[str]]:
     graph = {}
     for name, path in modules.items():
         if path.name == "__init__.py":
-            continue        # the package's public face re-exports its modules
+            continue  # the package's public face re-exports its modules
         graph[name] = {m for m in _imports(path, package) if m in modules and m != package and m != name}
     return graph
 
@@ -65,7 +65,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt):], nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if nxt not in state:
                 found = visit(nxt)
                 if found:

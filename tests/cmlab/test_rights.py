@@ -59,26 +59,50 @@ def test_a_reader_reads(engine, host, read):
 
 
 def test_a_reader_reads_the_sms_provider_through_cim(engine):
-    doc = run(engine, READER, step("sites", "Get-CimInstance", select={"SiteCode": None},
-                                   Namespace={"$provider": "namespace"}, ClassName="SMS_Site"))
+    doc = run(
+        engine,
+        READER,
+        step("sites", "Get-CimInstance", select={"SiteCode": None}, Namespace={"$provider": "namespace"}, ClassName="SMS_Site"),
+    )
     assert doc["ok"] and {s["SiteCode"] for s in doc["steps"][0]["output"]} == {"CAS", "PS1"}
 
 
 WRITES = [
-    ("scp01.lab.example", step("w", "Add-LocalGroupMember", SID="S-1-5-32-544", Member=["LAB\\CAS$"]),
-     "Access denied.", "AccessDenied,Microsoft.PowerShell.Commands.AddLocalGroupMemberCommand",
-     "Microsoft.PowerShell.Commands.AccessDeniedException"),
-    ("scp01.lab.example", step("w", "New-NetFirewallRule", Name="X", DisplayName="X"),
-     "Access is denied. ", "Windows System Error 5,New-NetFirewallRule", "Microsoft.Management.Infrastructure.CimException"),
-    ("scp01.lab.example", step("w", "Set-NetFirewallRule", Name="WINRM-HTTP-In-TCP", Enabled="False"),
-     "Access is denied. ", "Windows System Error 5,Set-NetFirewallRule", "Microsoft.Management.Infrastructure.CimException"),
-    ("ps1.lab.example", step("w", "Restart-Service", Name="SMS_EXECUTIVE", Force=True),
-     "cannot be stopped due to the following error: Cannot open SMS_EXECUTIVE service on computer '.'.",
-     "CouldNotStopService,Microsoft.PowerShell.Commands.RestartServiceCommand",
-     "Microsoft.PowerShell.Commands.ServiceCommandException"),
-    ("ps1.lab.example", step("w", "Set-ItemProperty", LiteralPath=THREADS, Name="Requested Operation", Value="Stop"),
-     "Requested registry access is not allowed.", "System.Security.SecurityException,"
-     "Microsoft.PowerShell.Commands.SetItemPropertyCommand", "System.Security.SecurityException"),
+    (
+        "scp01.lab.example",
+        step("w", "Add-LocalGroupMember", SID="S-1-5-32-544", Member=["LAB\\CAS$"]),
+        "Access denied.",
+        "AccessDenied,Microsoft.PowerShell.Commands.AddLocalGroupMemberCommand",
+        "Microsoft.PowerShell.Commands.AccessDeniedException",
+    ),
+    (
+        "scp01.lab.example",
+        step("w", "New-NetFirewallRule", Name="X", DisplayName="X"),
+        "Access is denied. ",
+        "Windows System Error 5,New-NetFirewallRule",
+        "Microsoft.Management.Infrastructure.CimException",
+    ),
+    (
+        "scp01.lab.example",
+        step("w", "Set-NetFirewallRule", Name="WINRM-HTTP-In-TCP", Enabled="False"),
+        "Access is denied. ",
+        "Windows System Error 5,Set-NetFirewallRule",
+        "Microsoft.Management.Infrastructure.CimException",
+    ),
+    (
+        "ps1.lab.example",
+        step("w", "Restart-Service", Name="SMS_EXECUTIVE", Force=True),
+        "cannot be stopped due to the following error: Cannot open SMS_EXECUTIVE service on computer '.'.",
+        "CouldNotStopService,Microsoft.PowerShell.Commands.RestartServiceCommand",
+        "Microsoft.PowerShell.Commands.ServiceCommandException",
+    ),
+    (
+        "ps1.lab.example",
+        step("w", "Set-ItemProperty", LiteralPath=THREADS, Name="Requested Operation", Value="Stop"),
+        "Requested registry access is not allowed.",
+        "System.Security.SecurityException,Microsoft.PowerShell.Commands.SetItemPropertyCommand",
+        "System.Security.SecurityException",
+    ),
 ]
 
 
@@ -89,7 +113,7 @@ def test_a_reader_cannot_change_a_host_and_gets_the_real_error(engine, host, wri
     assert message in error["message"]
     assert (error["fqid"], error["exception"], error["category"] in ("PermissionDenied", "CloseError")) == (fqid, exception, True)
     assert engine.model.dump() == before
-    assert run(engine, ADMIN, write, host=host)["ok"]       # the administrator may
+    assert run(engine, ADMIN, write, host=host)["ok"]  # the administrator may
 
 
 def test_a_reader_cannot_change_configmgr(engine):
@@ -112,22 +136,27 @@ def test_the_providers_credentials_decide_for_configmgr(engine):
 
 @pytest.fixture(scope="module")
 def running_lab(tmp_path_factory):
-    with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True,
-             password=LAB_PASSWORD) as lab:
+    with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True, password=LAB_PASSWORD) as lab:
         yield lab
 
 
 def protocol(lab, user, host="scp01.lab.example"):
     ep = lab.endpoints()[host]
-    return winrm.Protocol(f"http://{ep['address']}:{ep['http_port']}/wsman", transport="ntlm", username=user,
-                          password=LAB_PASSWORD, operation_timeout_sec=5, read_timeout_sec=10)
+    return winrm.Protocol(
+        f"http://{ep['address']}:{ep['http_port']}/wsman",
+        transport="ntlm",
+        username=user,
+        password=LAB_PASSWORD,
+        operation_timeout_sec=5,
+        read_timeout_sec=10,
+    )
 
 
 def test_winrm_lets_in_members_of_remote_management_users_only(running_lab):
     reader = protocol(running_lab, READER)
     shell = reader.open_shell()
     reader.close_shell(shell)
-    stranger = protocol(running_lab, "LAB\\svc-cminstall")      # a domain user, neither admin nor member
+    stranger = protocol(running_lab, "LAB\\svc-cminstall")  # a domain user, neither admin nor member
     with pytest.raises(WSManFaultError) as refused:
         stranger.open_shell()
     assert refused.value.code == 500 and refused.value.wsman_fault_code == 5
@@ -140,6 +169,5 @@ def test_a_session_runs_as_its_user(running_lab):
     with pytest.raises(RunnerError, match="Access denied"):
         run_plan_over(protocol(running_lab, READER), plan)
     read = Plan()
-    read.add("sites", "Get-CimInstance", {"Namespace": provider_value("namespace"), "ClassName": "SMS_Site"},
-             select={"SiteCode": None})
+    read.add("sites", "Get-CimInstance", {"Namespace": provider_value("namespace"), "ClassName": "SMS_Site"}, select={"SiteCode": None})
     assert run_plan_over(protocol(running_lab, READER, "cas.lab.example"), read).output("sites")

@@ -28,9 +28,9 @@ from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
 )
 from cmlab.topology import fleet_topology
 
-FLEET_SIZE = 12          # 36 hosts
-SHELLS = 120             # at most 4 per host: under Windows' default MaxShellsPerUser (30)
-BUDGET_SECONDS = 60      # every wait below is bounded by this
+FLEET_SIZE = 12  # 36 hosts
+SHELLS = 120  # at most 4 per host: under Windows' default MaxShellsPerUser (30)
+BUDGET_SECONDS = 60  # every wait below is bounded by this
 
 
 @dataclass
@@ -44,8 +44,10 @@ def read_plans() -> dict[str, bytes]:
     provider, other = Plan(), Plan()
     provider.add("sites", "Get-CimInstance", {"Namespace": provider_value("namespace"), "ClassName": "SMS_Site"}, select={"SiteCode": None})
     other.add("svc", "Get-Service", {"Name": "WinRM"}, select={"Status": None})
-    return {kind: _bootstrap.build_stdin(engine_source(), build_payload(plan, None)[0])
-            for kind, plan in (("provider", provider), ("other", other))}
+    return {
+        kind: _bootstrap.build_stdin(engine_source(), build_payload(plan, None)[0])
+        for kind, plan in (("provider", provider), ("other", other))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -76,11 +78,18 @@ def test_more_than_a_hundred_concurrent_shells_across_the_fleet(fleet):
 
     def one_shell(index: int) -> ShellRun:
         host = hosts[index % len(hosts)]
-        p = winrm.Protocol(fleet.url(host), transport="ntlm", username=fleet.info["admin_user"], password=fleet.password,
-                           operation_timeout_sec=20, read_timeout_sec=30, ca_trust_path=None)
+        p = winrm.Protocol(
+            fleet.url(host),
+            transport="ntlm",
+            username=fleet.info["admin_user"],
+            password=fleet.password,
+            operation_timeout_sec=20,
+            read_timeout_sec=30,
+            ca_trust_path=None,
+        )
         shell = p.open_shell(codepage=65001)
         try:
-            all_open.wait()                  # every shell is open before any command starts
+            all_open.wait()  # every shell is open before any command starts
             command_id = p.run_command(shell, command, [arguments], console_mode_stdin=False)
             p.send_command_input(shell, command_id, stdins["provider" if host.startswith("cas") else "other"], end=True)
             out, err, rc = p.get_command_output(shell, command_id)
@@ -97,7 +106,7 @@ def test_more_than_a_hundred_concurrent_shells_across_the_fleet(fleet):
         for future in futures:
             try:
                 runs.append(future.result(timeout=BUDGET_SECONDS))
-            except Exception as e:   # noqa: BLE001 - collected: the assertion shows them all
+            except Exception as e:  # noqa: BLE001 - collected: the assertion shows them all
                 errors.append(repr(e))
     elapsed = time.monotonic() - started
 
@@ -105,7 +114,7 @@ def test_more_than_a_hundred_concurrent_shells_across_the_fleet(fleet):
     assert len(runs) == SHELLS and len({r.host for r in runs}) == len(hosts)
     site_codes = {h.sites[0].server: {s.code for s in h.sites} for h in fleet_topology(FLEET_SIZE).hierarchies}
     for r in runs:
-        if r.host in site_codes:   # each provider sees its own hierarchy
+        if r.host in site_codes:  # each provider sees its own hierarchy
             assert {s["SiteCode"] for s in r.output} == site_codes[r.host], r
         else:
             assert r.output == [{"Status": "Running"}], r

@@ -13,9 +13,23 @@ from cmlab.scripts import ENGINE_FILE, ScriptDispatcher, normalise_source
 from cmlab.topology import load_topology
 
 B = bootstrap_module()
-PAYLOAD = json.dumps({"protocol": 1, "provider": None, "steps": [
-    {"id": "svc", "cmdlet": "Get-Service", "provider": None, "params": {"Name": "WinRM"}, "select": {"Status": None},
-     "on_error": "stop"}], "secrets": {}})
+PAYLOAD = json.dumps(
+    {
+        "protocol": 1,
+        "provider": None,
+        "steps": [
+            {
+                "id": "svc",
+                "cmdlet": "Get-Service",
+                "provider": None,
+                "params": {"Name": "WinRM"},
+                "select": {"Status": None},
+                "on_error": "stop",
+            }
+        ],
+        "secrets": {},
+    }
+)
 
 
 @pytest.fixture
@@ -33,7 +47,7 @@ def test_bootstrap_runs_the_engine(dispatcher):
     assert outcome.rc == 0 and outcome.stderr == b""
     text = outcome.stdout.decode("ascii")
     assert text.endswith(B.RESULT_END + "\r\n")
-    doc = json.loads(text[len(B.RESULT_START):text.index(B.RESULT_END)])
+    doc = json.loads(text[len(B.RESULT_START) : text.index(B.RESULT_END)])
     assert doc["steps"][0]["output"] == [{"Status": "Running"}]
 
 
@@ -71,11 +85,12 @@ def test_other_powershell_is_not_executed(dispatcher):
         b'#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><S S="Error">'
         b"The term 'Get-Process' is not recognized as the name of a cmdlet, function, script file, or operable program. "
         b"Check the spelling of the name, or if a path was included, verify that the path is correct and try again."
-        b"_x000D__x000A_</S></Objs>")
+        b"_x000D__x000A_</S></Objs>"
+    )
 
 
 def test_powershell_command_and_bad_encoding(dispatcher):
-    outcome = dispatcher.run("cas.lab.example", "powershell.exe -NoProfile -Command \"& { whoami }\"", b"")
+    outcome = dispatcher.run("cas.lab.example", 'powershell.exe -NoProfile -Command "& { whoami }"', b"")
     assert outcome.rc == 1 and b"The term" in outcome.stderr and b"whoami" not in outcome.stdout
     bad = dispatcher.run("cas.lab.example", "PowerShell -EncodedCommand !!!notbase64", b"")
     assert bad.rc == 1 and b"not properly encoded" in bad.stderr
@@ -84,8 +99,7 @@ def test_powershell_command_and_bad_encoding(dispatcher):
 def test_cmd_commands_are_not_recognized(dispatcher):
     outcome = dispatcher.run("cas.lab.example", "ipconfig /all", b"")
     assert outcome.rc == 1 and outcome.stdout == b""
-    assert outcome.stderr == (b"'ipconfig' is not recognized as an internal or external command,\r\n"
-                              b"operable program or batch file.\r\n")
+    assert outcome.stderr == (b"'ipconfig' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n")
 
 
 def test_normalise_source():
@@ -109,14 +123,19 @@ def test_the_bootstrap_encoded_again_runs_as_windows_runs_it(dispatcher):
 def test_in_a_psrp_runspace_no_powershell_starts_and_the_module_stays_loaded(dispatcher):
     dispatcher.engine.accounting.cost_model = CostModel()
     runspace: dict = {}
-    configmgr = json.dumps({"protocol": 1, "provider": {}, "secrets": {}, "steps": [
-        {"id": "s", "cmdlet": "Get-CMAccount", "provider": "cmsite", "params": {}, "select": None}]})
+    configmgr = json.dumps(
+        {
+            "protocol": 1,
+            "provider": {},
+            "secrets": {},
+            "steps": [{"id": "s", "cmdlet": "Get-CMAccount", "provider": "cmsite", "params": {}, "select": None}],
+        }
+    )
     for _ in range(2):
-        outcome = dispatcher.run("cas.lab.example", B.BOOTSTRAP_COMMAND, B.build_stdin(engine_text(), configmgr),
-                                 runspace=runspace)
+        outcome = dispatcher.run("cas.lab.example", B.BOOTSTRAP_COMMAND, B.build_stdin(engine_text(), configmgr), runspace=runspace)
         assert outcome.rc == 0
     estimate = dispatcher.engine.accounting.snapshot()["cas.lab.example"]["estimated_windows_breakdown"]
-    assert "powershell_start" not in estimate                       # the pool's, charged when it opens
-    assert estimate["module_import"] == DEFAULT_FIGURES["module_import"]       # once for two pipelines
+    assert "powershell_start" not in estimate  # the pool's, charged when it opens
+    assert estimate["module_import"] == DEFAULT_FIGURES["module_import"]  # once for two pipelines
     assert estimate["cmsite_drive"] == DEFAULT_FIGURES["cmsite_drive"]
     assert estimate["engine_load"] == 2 * DEFAULT_FIGURES["engine_load"]

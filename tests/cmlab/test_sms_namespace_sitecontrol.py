@@ -10,11 +10,28 @@ from configmgr_harness import ConfigMgrLab
 
 from tests.fixtures import step
 
-SITE = {"SiteCode": None, "SiteName": None, "ReportingSiteCode": None, "Type": None, "ServerName": None,
-        "CimSystemProperties": {"Namespace": None, "ClassName": None}}
+SITE = {
+    "SiteCode": None,
+    "SiteName": None,
+    "ReportingSiteCode": None,
+    "Type": None,
+    "ServerName": None,
+    "CimSystemProperties": {"Namespace": None, "ClassName": None},
+}
 PROPS = {"PropertyName": None, "Value": None, "Value1": None, "Value2": None}
-ROLE = {"SiteCode": None, "RoleName": None, "NetworkOSPath": None, "RoleCount": None, "Type": None, "SslState": None,
-        "ItemName": None, "ItemType": None, "NALPath": None, "Props": PROPS, "PropLists": {"PropertyListName": None}}
+ROLE = {
+    "SiteCode": None,
+    "RoleName": None,
+    "NetworkOSPath": None,
+    "RoleCount": None,
+    "Type": None,
+    "SslState": None,
+    "ItemName": None,
+    "ItemType": None,
+    "NALPath": None,
+    "Props": PROPS,
+    "PropLists": {"PropertyListName": None},
+}
 ACCOUNT = {"SiteCode": None, "UserName": None, "ItemName": None, "ItemType": None}
 
 
@@ -23,8 +40,9 @@ def lab() -> ConfigMgrLab:
     return ConfigMgrLab()
 
 
-def cim(lab: ConfigMgrLab, class_name: str, select: dict, wql: str | None = None, site: str = "CAS",
-        host: str = "cas.lab.example") -> list[dict]:
+def cim(
+    lab: ConfigMgrLab, class_name: str, select: dict, wql: str | None = None, site: str = "CAS", host: str = "cas.lab.example"
+) -> list[dict]:
     params = {"Namespace": f"root\\SMS\\site_{site}", "ClassName": class_name}
     if wql:
         params["Filter"] = wql
@@ -39,10 +57,16 @@ def test_sms_site_holds_every_site_the_database_knows(lab):
     rows = cim(lab, "SMS_Site", SITE)
     sites = lab.dump()["sites"]
     assert without(rows, "CimSystemProperties") == [
-        {"SiteCode": code, "SiteName": site["name"], "ReportingSiteCode": site["reporting_site_code"],
-         "Type": {"CAS": 4, "PRIMARY": 2, "SECONDARY": 1}[site["type"]], "ServerName": site["server"]}
-        for code, site in sorted(sites.items())]
-    assert [r["SiteCode"] for r in rows] == ["CAS", "PS1"]          # the top-level site's database knows both
+        {
+            "SiteCode": code,
+            "SiteName": site["name"],
+            "ReportingSiteCode": site["reporting_site_code"],
+            "Type": {"CAS": 4, "PRIMARY": 2, "SECONDARY": 1}[site["type"]],
+            "ServerName": site["server"],
+        }
+        for code, site in sorted(sites.items())
+    ]
+    assert [r["SiteCode"] for r in rows] == ["CAS", "PS1"]  # the top-level site's database knows both
     assert {r["ReportingSiteCode"] for r in rows} == {"", "CAS"}
     # The namespace an instance came from names the provider's own site.
     assert rows[0]["CimSystemProperties"] == {"Namespace": "root/SMS/site_CAS", "ClassName": "SMS_Site"}
@@ -64,10 +88,11 @@ def test_sysresuse_with_props_holds_every_role_of_every_site_system(lab):
 
 def test_sysresuse_filters_of_the_read_plans(lab):
     shape = {"SiteCode": None, "RoleName": None, "NetworkOSPath": None}
-    rows = cim(lab, "SMS_SCI_SysResUse", shape,
-               "RoleName = 'SMS Dmp Connector' OR NetworkOSPath = '\\\\\\\\CAS.lab.example'")
+    rows = cim(lab, "SMS_SCI_SysResUse", shape, "RoleName = 'SMS Dmp Connector' OR NetworkOSPath = '\\\\\\\\CAS.lab.example'")
     assert {(r["RoleName"], r["NetworkOSPath"]) for r in rows} >= {
-        ("SMS Dmp Connector", "\\\\ps1.lab.example"), ("SMS Site System", "\\\\cas.lab.example")}
+        ("SMS Dmp Connector", "\\\\ps1.lab.example"),
+        ("SMS Site System", "\\\\cas.lab.example"),
+    }
     assert all(r["RoleName"] == "SMS Dmp Connector" or r["NetworkOSPath"] == "\\\\cas.lab.example" for r in rows)
     assert cim(lab, "SMS_SCI_SysResUse", shape, "NetworkOSPath = '\\\\\\\\scp01.lab.example'") == []
 
@@ -82,6 +107,5 @@ def test_accounts_one_instance_per_site(lab):
 
 
 def test_unknown_properties_in_a_filter_are_an_invalid_query(lab):
-    doc = lab.run(step("c", "Get-CimInstance", None, Namespace="root\\SMS\\site_CAS", ClassName="SMS_SCI_SysResUse",
-                       Filter="Server = 'x'"))
+    doc = lab.run(step("c", "Get-CimInstance", None, Namespace="root\\SMS\\site_CAS", ClassName="SMS_SCI_SysResUse", Filter="Server = 'x'"))
     assert doc["steps"][0]["error"]["message"] == "Invalid query "

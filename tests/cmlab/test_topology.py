@@ -17,8 +17,12 @@ def test_default_lab():
     topo = load_topology("inventories/lab/cmlab.yml")
     assert topo.admin_principal == "LAB\\cmadmin"
     assert [h.fqdn for h in topo.hosts] == ["cas.lab.example", "ps1.lab.example", "scp01.lab.example", "inet01.lab.example"]
-    assert topo.groups() == {"internet_hosts": ["inet01.lab.example"], "scp_hosts": ["scp01.lab.example"],
-                             "site_servers": ["cas.lab.example", "ps1.lab.example"], "sms_provider": ["cas.lab.example"]}
+    assert topo.groups() == {
+        "internet_hosts": ["inet01.lab.example"],
+        "scp_hosts": ["scp01.lab.example"],
+        "site_servers": ["cas.lab.example", "ps1.lab.example"],
+        "sms_provider": ["cas.lab.example"],
+    }
     assert topo.hierarchies[0].cloud_services == ["tenant_attach"]
     assert topo.host("inet01.lab.example").service_connection_tool == "C:\\Tools\\ServiceConnectionTool"
     assert [(s.code, s.parent) for s in topo.hierarchies[0].sites] == [("CAS", ""), ("PS1", "CAS")]
@@ -38,26 +42,29 @@ def mutate(path: str, value) -> dict:
     return data
 
 
-@pytest.mark.parametrize("path, value, message", [
-    ("hosts/cas.lab.example/address", "10.0.0.5", "hosts.cas.lab.example.address: 10.0.0.5 is not a loopback address"),
-    ("hosts/cas.lab.example/address", "nope", "hosts.cas.lab.example.address: 'nope' is not an IP address"),
-    ("hosts/cas.lab.example/http_port", 70000, "hosts.cas.lab.example.http_port: 70000 is not a TCP port"),
-    ("hosts/ps1.lab.example/address", "127.10.0.11", "hosts.ps1.lab.example.http_port: 127.10.0.11:5985 is already used"),
-    ("hosts/cas.lab.example/colour", "blue", "hosts.cas.lab.example: unknown field(s): colour"),
-    ("hosts/cas.lab.example/console", "yes", "hosts.cas.lab.example.console: expected bool"),
-    ("domain/password", "x", "domain.password: passwords never go in the topology"),
-    ("domain/admin_user", KeyError, "domain.admin_user: required"),
-    ("hierarchies/lab/sites/PS1/parent", "XYZ", "hierarchies.lab.sites.PS1.parent: XYZ does not exist"),
-    ("hierarchies/lab/sites/PS1/parent", KeyError, "exactly one top-level site"),
-    ("hierarchies/lab/sites/PS1/server", "ghost.lab.example", "hierarchies.lab.sites.PS1.server: ghost.lab.example is not"),
-    ("hierarchies/lab/sites/PS1/type", "tertiary", "hierarchies.lab.sites.PS1.type: one of cas, primary, secondary"),
-    ("hierarchies/lab/accounts/0/user", "nodomain", "hierarchies.lab.accounts[0].user: 'nodomain' must be DOMAIN\\user"),
-    ("hierarchies/lab/site_systems/0/roles/0/mode", "Sideways", "roles[0].mode: Online or Offline"),
-    ("hierarchies/lab/site_systems/0/account", "LAB\\ghost", "site_systems[0].account: LAB\\ghost is not in this"),
-    ("faults", [{"kind": "meteor"}], "faults[0].kind: 'meteor' is not one of"),
-    ("faults", [{"kind": "delay", "host": "ghost.lab.example"}], "faults[0].host: ghost.lab.example is not one of"),
-    ("version", 2, "version: unsupported topology version 2"),
-])
+@pytest.mark.parametrize(
+    "path, value, message",
+    [
+        ("hosts/cas.lab.example/address", "10.0.0.5", "hosts.cas.lab.example.address: 10.0.0.5 is not a loopback address"),
+        ("hosts/cas.lab.example/address", "nope", "hosts.cas.lab.example.address: 'nope' is not an IP address"),
+        ("hosts/cas.lab.example/http_port", 70000, "hosts.cas.lab.example.http_port: 70000 is not a TCP port"),
+        ("hosts/ps1.lab.example/address", "127.10.0.11", "hosts.ps1.lab.example.http_port: 127.10.0.11:5985 is already used"),
+        ("hosts/cas.lab.example/colour", "blue", "hosts.cas.lab.example: unknown field(s): colour"),
+        ("hosts/cas.lab.example/console", "yes", "hosts.cas.lab.example.console: expected bool"),
+        ("domain/password", "x", "domain.password: passwords never go in the topology"),
+        ("domain/admin_user", KeyError, "domain.admin_user: required"),
+        ("hierarchies/lab/sites/PS1/parent", "XYZ", "hierarchies.lab.sites.PS1.parent: XYZ does not exist"),
+        ("hierarchies/lab/sites/PS1/parent", KeyError, "exactly one top-level site"),
+        ("hierarchies/lab/sites/PS1/server", "ghost.lab.example", "hierarchies.lab.sites.PS1.server: ghost.lab.example is not"),
+        ("hierarchies/lab/sites/PS1/type", "tertiary", "hierarchies.lab.sites.PS1.type: one of cas, primary, secondary"),
+        ("hierarchies/lab/accounts/0/user", "nodomain", "hierarchies.lab.accounts[0].user: 'nodomain' must be DOMAIN\\user"),
+        ("hierarchies/lab/site_systems/0/roles/0/mode", "Sideways", "roles[0].mode: Online or Offline"),
+        ("hierarchies/lab/site_systems/0/account", "LAB\\ghost", "site_systems[0].account: LAB\\ghost is not in this"),
+        ("faults", [{"kind": "meteor"}], "faults[0].kind: 'meteor' is not one of"),
+        ("faults", [{"kind": "delay", "host": "ghost.lab.example"}], "faults[0].host: ghost.lab.example is not one of"),
+        ("version", 2, "version: unsupported topology version 2"),
+    ],
+)
 def test_validation_names_the_field(path, value, message):
     with pytest.raises(TopologyError) as err:
         parse_topology(mutate(path, value))
@@ -83,8 +90,7 @@ def test_file_errors(tmp_path):
 
 
 def test_fault_specs_and_options():
-    topo = parse_topology(mutate("faults", [{"kind": "delay", "host": "cas.lab.example", "count": 2,
-                                             "options": {"seconds": 1}}]))
+    topo = parse_topology(mutate("faults", [{"kind": "delay", "host": "cas.lab.example", "count": 2, "options": {"seconds": 1}}]))
     assert (topo.faults[0].kind, topo.faults[0].count, topo.faults[0].options) == ("delay", 2, {"seconds": 1})
 
 
@@ -99,4 +105,4 @@ def test_fleet_generator():
     model = topo.build_model("Fleet-Test-1!")
     for hierarchy in model.hierarchies:
         ss, _ = hierarchy.scp()
-        assert hierarchy.sites[ss.site_code].reporting_site_code   # each starts like the default lab
+        assert hierarchy.sites[ss.site_code].reporting_site_code  # each starts like the default lab

@@ -21,8 +21,9 @@ REPO = Path(__file__).resolve().parents[2]
 TOOL = REPO / "tools" / "transfer_digests.py"
 HOST = "inet01.lab.example"
 # Every version venv of `make versions` that exists, else the project's own ansible-core.
-PYTHONS = {p.parent.name: str(p.parent / "bin" / "python") for p in sorted((REPO / ".venv-ansible").glob("*/.installed"))
-           } or {"project": sys.executable}
+PYTHONS = {p.parent.name: str(p.parent / "bin" / "python") for p in sorted((REPO / ".venv-ansible").glob("*/.installed"))} or {
+    "project": sys.executable
+}
 BINARY = bytes(range(256)) * 3 + b"\xff\xfe not UTF-8"
 
 
@@ -45,8 +46,13 @@ def record(python: str, put: str, fetch: str, data: bytes) -> list[tuple[str, by
     """The put_file and fetch_file commands of `python`'s ansible-core for these paths and data."""
     if python not in _RECORDED:
         wanted = json.dumps([{"put": p, "fetch": f, "data": base64.b64encode(d).decode()} for p, f, d in REQUESTS])
-        proc = subprocess.run([python, str(TOOL), "--record", wanted], capture_output=True, text=True, check=True,
-                              env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"})
+        proc = subprocess.run(
+            [python, str(TOOL), "--record", wanted],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"},
+        )
         _RECORDED[python] = dict(zip(REQUESTS, json.loads(proc.stdout)["recorded"]))
     calls = _RECORDED[python][(put, fetch, data)]
     return [(c["command_line"], base64.b64decode(c["stdin"])) for c in calls]
@@ -65,8 +71,13 @@ def lab() -> tuple[ConfigMgrLab, ScriptDispatcher]:
 
 
 def test_the_digests_are_those_of_every_supported_version(version):
-    proc = subprocess.run([version, str(TOOL), "--check"], capture_output=True, text=True, check=False,
-                          env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"})
+    proc = subprocess.run(
+        [version, str(TOOL), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"},
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -79,7 +90,7 @@ def test_put_then_fetch_carries_the_bytes_exactly(lab, version, name):
     assert out.rc == 0, out.stderr
     assert json.loads(out.stdout) == {"sha1": hashlib.sha1(BINARY).hexdigest()}
     node = lab_.model.host(HOST).fs.node(path)
-    assert node is not None and node.name == name and node.data == BINARY      # the name is taken literally
+    assert node is not None and node.name == name and node.data == BINARY  # the name is taken literally
     out = dispatcher.run(HOST, fetch_line, fetch_stdin)
     assert out.rc == 0 and base64.b64decode(out.stdout.strip()) == BINARY
 
@@ -90,7 +101,7 @@ def test_an_empty_file_and_a_text_file(lab, version):
         line, stdin = record(version, "D:\\Transfer\\f.txt", "D:\\x", data)[0]
         assert dispatcher.run(HOST, line, stdin).rc == 0
         node = lab_.model.host(HOST).fs.file("D:\\Transfer\\f.txt")
-        assert node.data == data and node.content == data.decode()      # UTF-8 stays readable text
+        assert node.data == data and node.content == data.decode()  # UTF-8 stays readable text
 
 
 def test_fetch_reads_one_chunk_at_the_offset_and_knows_folders(lab, version):
@@ -122,12 +133,15 @@ def _tampered(line: str, change) -> str:
     return transfer.PREFIX + base64.b64encode(change(script).encode("utf-16-le")).decode()
 
 
-@pytest.mark.parametrize("change", [
-    lambda s: s + "\nRemove-Item -Recurse C:\\",
-    lambda s: s.replace("$", "$global:", 1),
-    lambda s: s.replace("$path = '", "$path = 'x' + (whoami) + '", 1),
-    lambda s: "Set-StrictMode -Version 1\n" + s,
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s: s + "\nRemove-Item -Recurse C:\\",
+        lambda s: s.replace("$", "$global:", 1),
+        lambda s: s.replace("$path = '", "$path = 'x' + (whoami) + '", 1),
+        lambda s: "Set-StrictMode -Version 1\n" + s,
+    ],
+)
 def test_anything_else_is_not_recognized(lab, version, change):
     lab_, dispatcher = lab
     line, stdin = record(version, "D:\\Transfer\\t.txt", "D:\\x", b"data")[0]
@@ -146,7 +160,7 @@ def test_a_2_19_manifest_with_another_action_is_refused(lab):
     parts = stdin.split(b"\n")
     manifest = json.loads(parts[2])
     extra = dict(manifest, actions=[*manifest["actions"], {"name": "other.ps1", "params": {}, "secure_params": {}}])
-    (name, script), = manifest["scripts"].items()
+    ((name, script),) = manifest["scripts"].items()
     code = base64.b64decode(script["script"]) + b"\r\nRemove-Item -Recurse C:\\"
     changed = dict(manifest, scripts={name: {"path": name, "script": base64.b64encode(code).decode()}})
     for forged in (extra, changed):

@@ -61,21 +61,35 @@ def run(fleet, tmp_path_factory):
         return {"ansible_host": hosts[fqdn]["address"], "ansible_port": hosts[fqdn]["http_port"], **extra}
 
     def https(fqdn: str, **extra) -> dict:
-        return {"ansible_host": hosts[fqdn]["address"], "ansible_port": hosts[fqdn]["https_port"],
-                "ansible_winrm_scheme": "https", "ansible_winrm_server_cert_validation": "validate",
-                "ansible_winrm_ca_trust_path": fleet.info["ca_cert"], **extra}
+        return {
+            "ansible_host": hosts[fqdn]["address"],
+            "ansible_port": hosts[fqdn]["https_port"],
+            "ansible_winrm_scheme": "https",
+            "ansible_winrm_server_cert_validation": "validate",
+            "ansible_winrm_ca_trust_path": fleet.info["ca_cert"],
+            **extra,
+        }
 
     def psrp(fqdn: str, scheme: str = "http") -> dict:
-        return {"ansible_connection": "psrp", "ansible_host": hosts[fqdn]["address"], "ansible_psrp_protocol": scheme,
-                "ansible_psrp_port": hosts[fqdn][f"{scheme}_port"], "ansible_psrp_auth": "ntlm",
-                "ansible_psrp_cert_validation": "validate", "ansible_psrp_ca_cert": fleet.info["ca_cert"]}
+        return {
+            "ansible_connection": "psrp",
+            "ansible_host": hosts[fqdn]["address"],
+            "ansible_psrp_protocol": scheme,
+            "ansible_psrp_port": hosts[fqdn][f"{scheme}_port"],
+            "ansible_psrp_auth": "ntlm",
+            "ansible_psrp_cert_validation": "validate",
+            "ansible_psrp_ca_cert": fleet.info["ca_cert"],
+        }
 
     scenarios = {
         "https_lab_ca": https(cas(1)),
         "https_wrong_ca": https(cas(1), ansible_winrm_ca_trust_path=other_ca.cert),
-        "client_certificate": https(cas(1), ansible_winrm_transport="certificate",
-                                    ansible_winrm_cert_pem=fleet.info["client_cert"],
-                                    ansible_winrm_cert_key_pem=fleet.info["client_key"]),
+        "client_certificate": https(
+            cas(1),
+            ansible_winrm_transport="certificate",
+            ansible_winrm_cert_pem=fleet.info["client_cert"],
+            ansible_winrm_cert_key_pem=fleet.info["client_key"],
+        ),
         "wrong_password": http(cas(1), ansible_password="Not-The-Lab-Password-1"),
         "bad_credentials": http(cas(2)),
         "host_down": http(cas(3)),
@@ -91,12 +105,18 @@ def run(fleet, tmp_path_factory):
         "ntlm_unencrypted": http(cas(1), ansible_winrm_message_encryption="never"),
         "psrp_unencrypted": {**psrp(cas(1)), "ansible_psrp_message_encryption": "never"},
     }
-    inventory = {"all": {
-        "vars": {"ansible_connection": "winrm", "ansible_winrm_scheme": "http", "ansible_winrm_transport": "ntlm",
-                 "ansible_user": fleet.info["admin_user"], "ansible_password": fleet.password},
-        "children": {"scenarios": {"hosts": scenarios},
-                     "raw_hosts": {"hosts": {"raw_host": http(cas(1)), "raw_psrp": psrp(cas(1))}}},
-    }}
+    inventory = {
+        "all": {
+            "vars": {
+                "ansible_connection": "winrm",
+                "ansible_winrm_scheme": "http",
+                "ansible_winrm_transport": "ntlm",
+                "ansible_user": fleet.info["admin_user"],
+                "ansible_password": fleet.password,
+            },
+            "children": {"scenarios": {"hosts": scenarios}, "raw_hosts": {"hosts": {"raw_host": http(cas(1)), "raw_psrp": psrp(cas(1))}}},
+        }
+    }
     inventory_path = tmp / "inventory.yml"
     inventory_path.write_text(yaml.safe_dump(inventory))
     playbook = tmp / "transport.yml"
@@ -155,7 +175,7 @@ def test_a_wrong_ca_is_unreachable_with_certificate_verify_failed(run):
     status, result = outcome(run, "https_wrong_ca")
     assert status == "unreachable"
     assert result["msg"].startswith("https_wrong_ca could not be reached: the TLS connection failed, while connecting")
-    assert "certificate verify failed" in run.stdout                 # the transport's words, at -vvv
+    assert "certificate verify failed" in run.stdout  # the transport's words, at -vvv
 
 
 @pytest.mark.parametrize("scenario", ["wrong_password", "bad_credentials"])
@@ -169,8 +189,9 @@ def test_rejected_credentials_are_unreachable(run, scenario):
 def test_a_host_that_is_down_is_unreachable(run):
     status, result = outcome(run, "host_down")
     assert status == "unreachable"
-    assert result["msg"].startswith("host_down could not be reached: the connection was refused, while connecting "
-                                    "(nothing was sent). Step: reading the current state")
+    assert result["msg"].startswith(
+        "host_down could not be reached: the connection was refused, while connecting (nothing was sent). Step: reading the current state"
+    )
     assert "Nothing was changed" in result["msg"] and "Connection refused" in run.stdout
 
 
@@ -184,8 +205,10 @@ def test_http_500_is_unreachable_with_the_status(run):
 def test_a_wsman_fault_in_the_middle_of_a_read_is_unreachable_and_changed_nothing(run):
     status, result = outcome(run, "wsman_fault")
     assert status == "unreachable" and result["changed"] is False
-    assert result["msg"].startswith("wsman_fault could not be reached: the WinRM service answered with a WS-Management "
-                                    "fault, while reading the result (the plan may have run)")
+    assert result["msg"].startswith(
+        "wsman_fault could not be reached: the WinRM service answered with a WS-Management "
+        "fault, while reading the result (the plan may have run)"
+    )
     assert "injected fault" in run.stdout and "2150858843" in run.stdout
 
 
@@ -212,7 +235,7 @@ def test_raw_over_cmds_8191_character_limit_fails_as_on_windows(run):
     assert status == "failed" and result["rc"] == 1
     assert result["stderr"] == "The command line is too long.\r\n"
     status, result = outcome(run, "raw_host", "raw under the limit")
-    assert status == "failed" and result["rc"] == 1   # it reached powershell, which cmlab does not run
+    assert status == "failed" and result["rc"] == 1  # it reached powershell, which cmlab does not run
     assert "The term 'Write-Output' is not recognized" in result["stderr"]
 
 
@@ -226,7 +249,7 @@ def test_over_psrp_there_is_no_cmd_exe_and_so_no_8191_limit(run):
 
 def test_the_faults_hit_only_their_hosts(fleet, run):
     counters = fleet.counters()
-    assert cas(3) not in counters                                   # down: not one request got through
-    assert counters[cas(2)]["requests"] > 0 and counters[cas(2)]["commands"] == 0   # never logged in
-    assert counters[cas(1)]["engine_invocations"] == 4              # the four healthy scenarios
+    assert cas(3) not in counters  # down: not one request got through
+    assert counters[cas(2)]["requests"] > 0 and counters[cas(2)]["commands"] == 0  # never logged in
+    assert counters[cas(1)]["engine_invocations"] == 4  # the four healthy scenarios
     assert counters[cas(7)]["engine_invocations"] == 1

@@ -28,17 +28,31 @@ CAS = "cas.lab.example"
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     # Basic over http (no encryption) allowed, as the topology switches would: Windows refuses both.
-    with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True,
-             password=LAB_PASSWORD, winrm={"allow_basic": True, "allow_unencrypted": True}) as running:
+    with Lab(
+        "inventories/lab/cmlab.yml",
+        tmp_path_factory.mktemp("lab"),
+        ephemeral_ports=True,
+        password=LAB_PASSWORD,
+        winrm={"allow_basic": True, "allow_unencrypted": True},
+    ) as running:
         yield running
 
 
-def wsman(lab: Lab, auth: str = "ntlm", encryption: str = "auto", https: bool = False, password: str = LAB_PASSWORD,
-          **kwargs) -> WSMan:
+def wsman(lab: Lab, auth: str = "ntlm", encryption: str = "auto", https: bool = False, password: str = LAB_PASSWORD, **kwargs) -> WSMan:
     ep = lab.endpoints()[CAS]
-    return WSMan(ep["address"], port=ep["https_port" if https else "http_port"], ssl=https, auth=auth,
-                 encryption=encryption, username="LAB\\cmadmin", password=password,
-                 cert_validation=lab.ca_cert if https else False, operation_timeout=5, read_timeout=10, **kwargs)
+    return WSMan(
+        ep["address"],
+        port=ep["https_port" if https else "http_port"],
+        ssl=https,
+        auth=auth,
+        encryption=encryption,
+        username="LAB\\cmadmin",
+        password=password,
+        cert_validation=lab.ca_cert if https else False,
+        operation_timeout=5,
+        read_timeout=10,
+        **kwargs,
+    )
 
 
 def run_script(connection: WSMan, script: str, lines: list[str] | None = None) -> tuple[PowerShell, PSHost]:

@@ -34,8 +34,13 @@ PS1 = "ps1.lab.example"
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     # Basic, unencrypted http and certificates enabled, as a topology's `winrm:` switches would (Windows: all off).
-    with Lab("inventories/lab/cmlab.yml", tmp_path_factory.mktemp("lab"), ephemeral_ports=True,
-             password=LAB_PASSWORD, winrm={"allow_basic": True, "allow_unencrypted": True, "allow_certificate": True}) as running:
+    with Lab(
+        "inventories/lab/cmlab.yml",
+        tmp_path_factory.mktemp("lab"),
+        ephemeral_ports=True,
+        password=LAB_PASSWORD,
+        winrm={"allow_basic": True, "allow_unencrypted": True, "allow_certificate": True},
+    ) as running:
         yield running
 
 
@@ -50,16 +55,16 @@ def url(lab: Lab, host: str = CAS, scheme: str = "http") -> str:
     return f"{scheme}://{ep['address']}:{ep[f'{scheme}_port']}/wsman"
 
 
-def protocol(lab: Lab, host: str = CAS, scheme: str = "http", transport: str = "ntlm", password: str = LAB_PASSWORD,
-             **kwargs) -> winrm.Protocol:
+def protocol(
+    lab: Lab, host: str = CAS, scheme: str = "http", transport: str = "ntlm", password: str = LAB_PASSWORD, **kwargs
+) -> winrm.Protocol:
     kwargs.setdefault("ca_trust_path", lab.ca_cert if scheme == "https" else None)
     kwargs.setdefault("server_cert_validation", "validate")
     kwargs.setdefault("operation_timeout_sec", 5)
     kwargs.setdefault("read_timeout_sec", 10)
     if transport == "certificate":
         kwargs.update(cert_pem=lab.client_cert.cert, cert_key_pem=lab.client_cert.key)
-    return winrm.Protocol(url(lab, host, scheme), transport=transport, username="LAB\\cmadmin", password=password,
-                          **kwargs)
+    return winrm.Protocol(url(lab, host, scheme), transport=transport, username="LAB\\cmadmin", password=password, **kwargs)
 
 
 def one_step(step_id: str, cmdlet: str, params: dict | None = None, select: dict | None = None) -> Plan:
@@ -69,8 +74,9 @@ def one_step(step_id: str, cmdlet: str, params: dict | None = None, select: dict
 
 
 def sites_plan() -> Plan:
-    return one_step("sites", "Get-CimInstance", {"Namespace": provider_value("namespace"), "ClassName": "SMS_Site"},
-                    select={"SiteCode": None})
+    return one_step(
+        "sites", "Get-CimInstance", {"Namespace": provider_value("namespace"), "ClassName": "SMS_Site"}, select={"SiteCode": None}
+    )
 
 
 def run_plan(p: winrm.Protocol, plan: Plan) -> PlanResult:
@@ -89,12 +95,16 @@ def site_codes(p: winrm.Protocol) -> set[str]:
 def test_windows_defaults_refuse_basic_unencrypted_and_certificates(tmp_path):
     with Lab("inventories/lab/cmlab.yml", tmp_path / "lab", ephemeral_ports=True, password=LAB_PASSWORD) as default:
         assert default.describe()["winrm"] == {"allow_basic": False, "allow_unencrypted": False, "allow_certificate": False}
-        refused = [protocol(default, transport="basic"), protocol(default, transport="ntlm", message_encryption="never"),
-                   protocol(default, scheme="https", transport="ssl"), protocol(default, scheme="https", transport="certificate")]
+        refused = [
+            protocol(default, transport="basic"),
+            protocol(default, transport="ntlm", message_encryption="never"),
+            protocol(default, scheme="https", transport="ssl"),
+            protocol(default, scheme="https", transport="certificate"),
+        ]
         for p in refused:
             with pytest.raises(InvalidCredentialsError):
                 p.open_shell()
-        assert site_codes(protocol(default)) == {"CAS", "PS1"}                 # NTLM with message encryption
+        assert site_codes(protocol(default)) == {"CAS", "PS1"}  # NTLM with message encryption
         assert site_codes(protocol(default, scheme="https")) == {"CAS", "PS1"}  # NTLM over TLS
         assert sum(c["engine_invocations"] for c in default.counters().values()) == 2
 
@@ -183,12 +193,12 @@ def _refused(lab: Lab) -> bool:
 def test_host_down_refuses_connections_until_cleared(lab):
     lab.faults.add("host_down", CAS)
     try:
-        assert _until(lambda: _refused(lab))          # the listener closes within its 0.5 s poll
+        assert _until(lambda: _refused(lab))  # the listener closes within its 0.5 s poll
         with pytest.raises(requests.exceptions.ConnectionError, match="Connection refused"):
             protocol(lab).open_shell()
     finally:
         lab.faults.clear("host_down")
-        assert _until(lambda: not _refused(lab))      # and reopens on the same port
+        assert _until(lambda: not _refused(lab))  # and reopens on the same port
     assert site_codes(protocol(lab)) == {"CAS", "PS1"}
 
 
@@ -205,10 +215,10 @@ def test_a_reply_slower_than_the_read_timeout_raises_read_timeout(lab):
 def test_provider_unavailable_is_the_engines_provider_stage(lab):
     lab.faults.add("provider_unavailable", CAS, count=1)
     with pytest.raises(RunnerError) as info:
-        run_plan(protocol(lab), one_step("sites", "Get-CMAccount", select={"UserName": None}))   # a ConfigMgr cmdlet
+        run_plan(protocol(lab), one_step("sites", "Get-CMAccount", select={"UserName": None}))  # a ConfigMgr cmdlet
     assert info.value.details["stage"] == "provider" and info.value.step == "sites"
     assert "Could not connect to the SMS Provider on 'cas.lab.example': The RPC server is unavailable." in str(info.value)
-    assert site_codes(protocol(lab)) == {"CAS", "PS1"}          # count=1: the next connection works
+    assert site_codes(protocol(lab)) == {"CAS", "PS1"}  # count=1: the next connection works
 
 
 def _role_states(lab: Lab, site: str, server: str) -> dict[str, str]:
@@ -230,7 +240,7 @@ def test_install_failure_fault_fails_the_role_installation(lab, fault):
     if fault:
         lab.faults.add("install_failure", PS1)
     target = {"SiteSystemServerName": PS1, "SiteCode": "CAS"}
-    run_plan(protocol(lab), one_step("new", "New-CMSiteSystemServer", target))   # records the intent: succeeds
+    run_plan(protocol(lab), one_step("new", "New-CMSiteSystemServer", target))  # records the intent: succeeds
     try:
         _let_site_component_manager_work(lab)
         assert _role_states(lab, "CAS", PS1)["SMS Site System"] == ("install_failed" if fault else "installed")

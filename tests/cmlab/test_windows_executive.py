@@ -37,11 +37,19 @@ def request(lab: WindowsLab, operation: str) -> None:
 
 
 def test_the_thread_key_as_site_component_manager_leaves_it(lab):
-    out = lab.ok(step("t", "Get-ItemProperty", {"Requested Operation": None, "Current State": None, "DLL": None,
-                                                  "Startup Type": None}, LiteralPath=KEY),
-                 step("kids", "Get-ChildItem", None, Path=THREADS, Name=True), host=HOST)
-    assert out["t"] == [{"Requested Operation": "None", "Current State": "Running",
-                         "DLL": "\\bin\\x64\\testcomponent.dll", "Startup Type": "Automatic"}]
+    out = lab.ok(
+        step(
+            "t",
+            "Get-ItemProperty",
+            {"Requested Operation": None, "Current State": None, "DLL": None, "Startup Type": None},
+            LiteralPath=KEY,
+        ),
+        step("kids", "Get-ChildItem", None, Path=THREADS, Name=True),
+        host=HOST,
+    )
+    assert out["t"] == [
+        {"Requested Operation": "None", "Current State": "Running", "DLL": "\\bin\\x64\\testcomponent.dll", "Startup Type": "Automatic"}
+    ]
     assert COMPONENT in out["kids"]
     # docs/configmgr-behaviour.md#sms-executive-threads names the DLL
     assert default_dll("SMS_DMP_DOWNLOADER") == "\\bin\\x64\\dmpdownloader.dll"
@@ -50,7 +58,7 @@ def test_the_thread_key_as_site_component_manager_leaves_it(lab):
 def test_stop_is_picked_up_after_the_delay_then_start(lab):
     executive = lab.host(HOST).executive
     request(lab, "Stop")
-    assert thread(lab) == {"Requested Operation": "Stop", "Current State": "Running"}      # not yet picked up
+    assert thread(lab) == {"Requested Operation": "Stop", "Current State": "Running"}  # not yet picked up
     lab.advance(executive.timing.pickup + 0.1)
     assert thread(lab) == {"Requested Operation": "Stop", "Current State": "Stopping"}
     lab.advance(executive.timing.stop + 0.1)
@@ -67,7 +75,7 @@ def test_start_written_while_stopping_waits_for_the_stop(lab):
     executive = lab.host(HOST).executive
     request(lab, "Stop")
     lab.advance(executive.timing.pickup + 0.1)
-    request(lab, "Start")                                    # Current State is Stopping
+    request(lab, "Start")  # Current State is Stopping
     lab.advance(executive.timing.pickup + 0.1)
     lab.advance(executive.timing.stop + 0.1)
     assert thread(lab) == {"Requested Operation": "None", "Current State": "Running"}
@@ -76,23 +84,26 @@ def test_start_written_while_stopping_waits_for_the_stop(lab):
 
 def test_requests_that_change_nothing_and_unknown_values(lab):
     executive = lab.host(HOST).executive
-    request(lab, "Start")                                    # already running
+    request(lab, "Start")  # already running
     lab.advance(executive.timing.pickup + 0.1)
     assert thread(lab) == {"Requested Operation": "None", "Current State": "Running"} and lab.started == []
-    request(lab, "Pause")                                    # not an operation the executive knows
+    request(lab, "Pause")  # not an operation the executive knows
     lab.advance(executive.timing.pickup + 0.1)
     assert thread(lab)["Requested Operation"] == "Pause"
 
 
 def test_new_item_property_also_triggers_and_kinds_are_kept(lab):
     executive = lab.host(HOST).executive
-    lab.ok(step("n", "New-ItemProperty", LiteralPath=KEY, Name="Requested Operation", Value="Stop",
-                PropertyType="String", Force=True), host=HOST)
+    lab.ok(
+        step("n", "New-ItemProperty", LiteralPath=KEY, Name="Requested Operation", Value="Stop", PropertyType="String", Force=True),
+        host=HOST,
+    )
     lab.advance(executive.timing.pickup + 0.1)
     lab.advance(executive.timing.stop + 0.1)
     assert executive.component_state(COMPONENT) == "Stopped"
-    values = lab.dump_host(HOST)["registry"]["HKEY_LOCAL_MACHINE"]["keys"]["SOFTWARE"]["keys"]["Microsoft"]["keys"][
-        "SMS"]["keys"]["Components"]["keys"]["SMS_EXECUTIVE"]["keys"]["Threads"]["keys"][COMPONENT]["values"]
+    values = lab.dump_host(HOST)["registry"]["HKEY_LOCAL_MACHINE"]["keys"]["SOFTWARE"]["keys"]["Microsoft"]["keys"]["SMS"]["keys"][
+        "Components"
+    ]["keys"]["SMS_EXECUTIVE"]["keys"]["Threads"]["keys"][COMPONENT]["values"]
     assert values["Requested Operation"] == {"kind": "String", "data": "None"}
 
 
@@ -102,9 +113,11 @@ def test_service_restart_restarts_every_thread_and_notifies(lab):
     lab.advance(executive.timing.pickup + 0.1)
     lab.advance(executive.timing.stop + 0.1)
     assert executive.component_state(COMPONENT) == "Stopped"
-    out = lab.ok(step("r", "Restart-Service", {"Name": None, "Status": None}, Name="SMS_EXECUTIVE", Force=True,
-                      PassThru=True),
-                 step("s", "Get-Service", {"Status": None}, Name="SMS_EXECUTIVE"), host=HOST)
+    out = lab.ok(
+        step("r", "Restart-Service", {"Name": None, "Status": None}, Name="SMS_EXECUTIVE", Force=True, PassThru=True),
+        step("s", "Get-Service", {"Status": None}, Name="SMS_EXECUTIVE"),
+        host=HOST,
+    )
     assert out == {"r": [{"Name": "SMS_EXECUTIVE", "Status": "Running"}], "s": [{"Status": "Running"}]}
     assert thread(lab) == {"Requested Operation": "None", "Current State": "Running"}
     assert set(executive.components()) <= {c for _, c in lab.started} and (HOST, COMPONENT) in lab.started
@@ -124,24 +137,34 @@ def test_stopped_service_stops_threads_and_ignores_requests(lab):
 
 def test_service_errors(lab):
     assert lab.error(step("s", "Get-Service", Name="SMS_NOPE"), host=HOST) == {
-        "message": "Cannot find any service with service name 'SMS_NOPE'.", "category": "ObjectNotFound",
+        "message": "Cannot find any service with service name 'SMS_NOPE'.",
+        "category": "ObjectNotFound",
         "fqid": "NoServiceFoundForGivenName,Microsoft.PowerShell.Commands.GetServiceCommand",
-        "exception": "Microsoft.PowerShell.Commands.ServiceCommandException"}
-    assert lab.error(step("s", "Restart-Service", Name="SMS_NOPE"), host=HOST)["fqid"] == \
-        "NoServiceFoundForGivenName,Microsoft.PowerShell.Commands.RestartServiceCommand"
+        "exception": "Microsoft.PowerShell.Commands.ServiceCommandException",
+    }
+    assert (
+        lab.error(step("s", "Restart-Service", Name="SMS_NOPE"), host=HOST)["fqid"]
+        == "NoServiceFoundForGivenName,Microsoft.PowerShell.Commands.RestartServiceCommand"
+    )
     lab.host(HOST).service("SMS_EXECUTIVE").start_type = "Disabled"
     lab.host(HOST).service("SMS_EXECUTIVE").status = "Stopped"
     error = lab.error(step("s", "Start-Service", Name="SMS_EXECUTIVE"), host=HOST)
-    assert error == {"message": "Service 'SMS_EXECUTIVE (SMS_EXECUTIVE)' cannot be started due to the following error: "
-                                "Cannot start service SMS_EXECUTIVE on computer '.'.",
-                     "category": "OpenError", "fqid": "CouldNotStartService,Microsoft.PowerShell.Commands.StartServiceCommand",
-                     "exception": "Microsoft.PowerShell.Commands.ServiceCommandException"}
+    assert error == {
+        "message": "Service 'SMS_EXECUTIVE (SMS_EXECUTIVE)' cannot be started due to the following error: "
+        "Cannot start service SMS_EXECUTIVE on computer '.'.",
+        "category": "OpenError",
+        "fqid": "CouldNotStartService,Microsoft.PowerShell.Commands.StartServiceCommand",
+        "exception": "Microsoft.PowerShell.Commands.ServiceCommandException",
+    }
 
 
 def test_service_whatif_and_by_display_name(lab):
     before = lab.model.dump()
-    out = lab.ok(step("w", "Stop-Service", Name="SMS_EXECUTIVE", WhatIf=True),
-                 step("d", "Get-Service", {"Name": None}, DisplayName=["Windows Remote*"]), host=HOST)
+    out = lab.ok(
+        step("w", "Stop-Service", Name="SMS_EXECUTIVE", WhatIf=True),
+        step("d", "Get-Service", {"Name": None}, DisplayName=["Windows Remote*"]),
+        host=HOST,
+    )
     assert out["d"] == [{"Name": "WinRM"}] and lab.model.dump() == before
 
 

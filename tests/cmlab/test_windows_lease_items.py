@@ -20,12 +20,14 @@ def lab() -> WindowsLab:
 
 
 def test_a_key_is_created_once_and_removed_once(lab):
-    lab.ok(step("root", "New-Item", Path=["HKLM:\\SOFTWARE\\configmgr.scp"]),
-           step("leases", "New-Item", Path=[LEASES]),
-           step("lease", "New-Item", Path=[LEASE]),
-           step("holder", "New-Item", Path=[f"{LEASE}\\run-a"]),
-           step("value", "Set-ItemProperty", LiteralPath=[f"{LEASE}\\run-a"], Name="Target", Value="scp01.lab.example"),
-           host=HOST)
+    lab.ok(
+        step("root", "New-Item", Path=["HKLM:\\SOFTWARE\\configmgr.scp"]),
+        step("leases", "New-Item", Path=[LEASES]),
+        step("lease", "New-Item", Path=[LEASE]),
+        step("holder", "New-Item", Path=[f"{LEASE}\\run-a"]),
+        step("value", "Set-ItemProperty", LiteralPath=[f"{LEASE}\\run-a"], Name="Target", Value="scp01.lab.example"),
+        host=HOST,
+    )
     again = lab.error(step("lease", "New-Item", Path=[LEASE]), host=HOST)
     assert again["message"] == "A key at this path already exists." and again["category"] == "ResourceExists"
 
@@ -44,22 +46,40 @@ def test_a_key_is_created_once_and_removed_once(lab):
 
 
 def test_who_the_host_is(lab):
-    out = lab.ok(step("me", "Get-CimInstance", {"Name": None, "DNSHostName": None, "Domain": None},
-                      ClassName="Win32_ComputerSystem"))
+    out = lab.ok(step("me", "Get-CimInstance", {"Name": None, "DNSHostName": None, "Domain": None}, ClassName="Win32_ComputerSystem"))
     assert out["me"] == [{"Name": "SCP01", "DNSHostName": "scp01", "Domain": "lab.example"}]
 
 
 def test_members_of_a_domain_group_and_of_a_local_group(lab):
     lab.model.domain.groups["CM Installers"] = ["svc-cminstall", "CAS$"]
     select = {"PartComponent": {"Domain": None, "Name": None}}
-    out = lab.ok(step("domain", "Get-CimInstance", select, ClassName="Win32_GroupUser",
-                      Filter="GroupComponent = \"Win32_Group.Domain='LAB',Name='CM Installers'\""),
-                 step("local", "Get-CimInstance", select, ClassName="Win32_GroupUser",
-                      Filter="GroupComponent = \"Win32_Group.Domain='SCP01',Name='Administrators'\""),
-                 step("none", "Get-CimInstance", select, ClassName="Win32_GroupUser",
-                      Filter="GroupComponent = \"Win32_Group.Domain='LAB',Name='No Such Group'\""))
-    assert out["domain"] == [{"PartComponent": {"Domain": "LAB", "Name": "svc-cminstall"}},
-                             {"PartComponent": {"Domain": "LAB", "Name": "CAS$"}}]
+    out = lab.ok(
+        step(
+            "domain",
+            "Get-CimInstance",
+            select,
+            ClassName="Win32_GroupUser",
+            Filter="GroupComponent = \"Win32_Group.Domain='LAB',Name='CM Installers'\"",
+        ),
+        step(
+            "local",
+            "Get-CimInstance",
+            select,
+            ClassName="Win32_GroupUser",
+            Filter="GroupComponent = \"Win32_Group.Domain='SCP01',Name='Administrators'\"",
+        ),
+        step(
+            "none",
+            "Get-CimInstance",
+            select,
+            ClassName="Win32_GroupUser",
+            Filter="GroupComponent = \"Win32_Group.Domain='LAB',Name='No Such Group'\"",
+        ),
+    )
+    assert out["domain"] == [
+        {"PartComponent": {"Domain": "LAB", "Name": "svc-cminstall"}},
+        {"PartComponent": {"Domain": "LAB", "Name": "CAS$"}},
+    ]
     assert {"Domain": "LAB", "Name": "Domain Admins"} in [o["PartComponent"] for o in out["local"]]
     assert out["none"] == []
     # An unfiltered query would enumerate every group of the domain: not simulated, and says so.

@@ -34,7 +34,7 @@ NS = {"s": soap.NS_SOAP, "a": soap.NS_ADDRESSING, "w": soap.NS_WSMAN, "rsp": soa
 def protocol(url: str, transport: str = "basic", user: str = "LAB\\admin", password: str = LAB_PASSWORD, **kw):
     kw.setdefault("operation_timeout_sec", 3)
     kw.setdefault("read_timeout_sec", 5)
-    kw.setdefault("ca_trust_path", None)   # no REQUESTS_CA_BUNDLE fallback (deprecated in pywinrm)
+    kw.setdefault("ca_trust_path", None)  # no REQUESTS_CA_BUNDLE fallback (deprecated in pywinrm)
     return winrm.Protocol(url, transport=transport, username=user, password=password, **kw)
 
 
@@ -93,12 +93,11 @@ def test_by_default_ntlm_over_http_must_encrypt(wsman_lab_factory):
 def test_by_default_https_takes_ntlm_but_neither_basic_nor_certificates(wsman_lab_factory, wsman_pki):
     lab = wsman_lab_factory("https", client_certs=True)
     tls = {"ca_trust_path": wsman_pki.ca.cert, "server_cert_validation": "validate"}
-    assert run(protocol(lab.url, transport="ntlm", **tls), "x")[2] == 0          # TLS: no message encryption needed
+    assert run(protocol(lab.url, transport="ntlm", **tls), "x")[2] == 0  # TLS: no message encryption needed
     with pytest.raises(InvalidCredentialsError):
         run(protocol(lab.url, transport="ssl", **tls), "x")
     with pytest.raises(InvalidCredentialsError):
-        run(protocol(lab.url, transport="certificate", cert_pem=wsman_pki.client.cert,
-                     cert_key_pem=wsman_pki.client.key, **tls), "x")
+        run(protocol(lab.url, transport="certificate", cert_pem=wsman_pki.client.cert, cert_key_pem=wsman_pki.client.key, **tls), "x")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -153,9 +152,15 @@ def test_ntlm_without_encryption(wsman_lab):
 
 
 @pytest.mark.parametrize("transport", ["basic", "ntlm"])
-@pytest.mark.parametrize(("user", "password"), [
-    ("LAB\\admin", "wrong"), ("LAB\\nobody", LAB_PASSWORD), ("OTHER\\admin", LAB_PASSWORD), ("LAB\\localuser", "local-pw"),
-])
+@pytest.mark.parametrize(
+    ("user", "password"),
+    [
+        ("LAB\\admin", "wrong"),
+        ("LAB\\nobody", LAB_PASSWORD),
+        ("OTHER\\admin", LAB_PASSWORD),
+        ("LAB\\localuser", "local-pw"),
+    ],
+)
 def test_bad_credentials_are_rejected(wsman_lab, transport, user, password):
     with pytest.raises(InvalidCredentialsError):
         protocol(wsman_lab.url, transport=transport, user=user, password=password).open_shell()
@@ -183,8 +188,12 @@ def test_https_basic_with_validated_certificate(wsman_lab_factory, wsman_pki):
 def test_client_certificate_auth(wsman_lab_factory, wsman_pki):
     lab = wsman_lab_factory(scheme="https", client_certs=True, **RELAXED)
     p = winrm.Protocol(
-        lab.url, transport="certificate", cert_pem=wsman_pki.client.cert, cert_key_pem=wsman_pki.client.key,
-        ca_trust_path=wsman_pki.ca.cert, server_cert_validation="validate",
+        lab.url,
+        transport="certificate",
+        cert_pem=wsman_pki.client.cert,
+        cert_key_pem=wsman_pki.client.key,
+        ca_trust_path=wsman_pki.ca.cert,
+        server_cert_validation="validate",
     )
     shell = p.open_shell()
     assert lab.listener.service.shells.get(shell).owner == "LAB\\admin"
@@ -198,7 +207,10 @@ def test_client_certificate_auth(wsman_lab_factory, wsman_pki):
 def test_unmapped_client_certificate_is_rejected(wsman_lab_factory, wsman_pki):
     lab = wsman_lab_factory(scheme="https", client_certs=True, **RELAXED)
     p = winrm.Protocol(
-        lab.url, transport="certificate", cert_pem=wsman_pki.stranger.cert, cert_key_pem=wsman_pki.stranger.key,
+        lab.url,
+        transport="certificate",
+        cert_pem=wsman_pki.stranger.cert,
+        cert_key_pem=wsman_pki.stranger.key,
         server_cert_validation="ignore",
     )
     with pytest.raises(InvalidCredentialsError):
@@ -288,7 +300,7 @@ def test_unknown_shell_is_invalid_selectors_fault(wsman_lab):
 def test_signal_of_unknown_command_is_fine(wsman_lab):
     p = protocol(wsman_lab.url)
     shell = p.open_shell()
-    p.cleanup_command(shell, str(uuid.uuid4()).upper())   # asserts RelatesTo itself
+    p.cleanup_command(shell, str(uuid.uuid4()).upper())  # asserts RelatesTo itself
     p.close_shell(shell)
 
 
@@ -313,13 +325,13 @@ _ENVELOPE = """<?xml version="1.0" encoding="utf-8"?>
 
 def _post(url: str, action: str, body: str, shell: str | None = None, options: str = "") -> tuple[int, ET.Element, str]:
     message_id = f"uuid:{str(uuid.uuid4()).upper()}"
-    selectors = (
-        f'<wsman:SelectorSet><wsman:Selector Name="ShellId">{shell}</wsman:Selector></wsman:SelectorSet>'
-        if shell else ""
-    )
+    selectors = f'<wsman:SelectorSet><wsman:Selector Name="ShellId">{shell}</wsman:Selector></wsman:SelectorSet>' if shell else ""
     xml = _ENVELOPE.format(action=action, message_id=message_id, selectors=selectors, options=options, body=body)
     reply = requests.post(
-        url, data=xml.encode(), auth=("LAB\\admin", LAB_PASSWORD), timeout=10,
+        url,
+        data=xml.encode(),
+        auth=("LAB\\admin", LAB_PASSWORD),
+        timeout=10,
         headers={"Content-Type": "application/soap+xml;charset=UTF-8"},
     )
     root = ET.fromstring(reply.content)
@@ -329,24 +341,33 @@ def _post(url: str, action: str, body: str, shell: str | None = None, options: s
 
 def test_raw_wsman_with_other_prefixes_and_ansible_send(wsman_lab):
     url, sh = wsman_lab.url, soap.NS_SHELL
-    status, root, _ = _post(url, "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create",
-                            "<sh:Shell><sh:InputStreams>stdin</sh:InputStreams></sh:Shell>")
+    status, root, _ = _post(
+        url, "http://schemas.xmlsoap.org/ws/2004/09/transfer/Create", "<sh:Shell><sh:InputStreams>stdin</sh:InputStreams></sh:Shell>"
+    )
     assert status == 200
     shell = root.find(".//w:Selector[@Name='ShellId']", NS).text
     assert root.findtext(".//rsp:Shell/rsp:ShellId", namespaces=NS) == shell
-    options = ('<wsman:OptionSet><wsman:Option Name="WINRS_CONSOLEMODE_STDIN">FALSE</wsman:Option>'
-               "</wsman:OptionSet>")
-    status, root, _ = _post(url, f"{sh}/Command",
-                            "<sh:CommandLine><sh:Command>PowerShell</sh:Command><sh:Arguments>-File</sh:Arguments>"
-                            "<sh:Arguments>C:\\a b.ps1</sh:Arguments></sh:CommandLine>", shell, options)
+    options = '<wsman:OptionSet><wsman:Option Name="WINRS_CONSOLEMODE_STDIN">FALSE</wsman:Option></wsman:OptionSet>'
+    status, root, _ = _post(
+        url,
+        f"{sh}/Command",
+        "<sh:CommandLine><sh:Command>PowerShell</sh:Command><sh:Arguments>-File</sh:Arguments>"
+        "<sh:Arguments>C:\\a b.ps1</sh:Arguments></sh:CommandLine>",
+        shell,
+        options,
+    )
     cid = root.findtext(".//rsp:CommandId", namespaces=NS)
     for chunk, end in ((b"one,", ""), (b"two", ' End="true"')):
-        status, _, _ = _post(url, f"{sh}/Send", f'<sh:Send><sh:Stream Name="stdin" CommandId="{cid}"{end}>'
-                             f"{base64.b64encode(chunk).decode()}</sh:Stream></sh:Send>", shell)
+        status, _, _ = _post(
+            url,
+            f"{sh}/Send",
+            f'<sh:Send><sh:Stream Name="stdin" CommandId="{cid}"{end}>{base64.b64encode(chunk).decode()}</sh:Stream></sh:Send>',
+            shell,
+        )
         assert status == 200
-    status, root, _ = _post(url, f"{sh}/Receive",
-                            f'<sh:Receive><sh:DesiredStream CommandId="{cid}">stdout stderr</sh:DesiredStream></sh:Receive>',
-                            shell)
+    status, root, _ = _post(
+        url, f"{sh}/Receive", f'<sh:Receive><sh:DesiredStream CommandId="{cid}">stdout stderr</sh:DesiredStream></sh:Receive>', shell
+    )
     assert status == 200
     done = [e for e in root.iter() if e.get("State", "").endswith("CommandState/Done")]
     assert len(done) == 1 and done[0].findtext("rsp:ExitCode", namespaces=NS) == "0"
@@ -506,12 +527,13 @@ def test_pki_files_are_reused(tmp_path):
     assert ensure_server_cert(tmp_path, "pri.lab.example") == server
     assert ensure_client_cert(tmp_path, "svc@lab.example") == client
     assert {p: Path(p).read_bytes() for p in before} == before
-    assert Path(server.cert).read_text().count("BEGIN CERTIFICATE") == 2   # leaf + CA chain
+    assert Path(server.cert).read_text().count("BEGIN CERTIFICATE") == 2  # leaf + CA chain
     assert oct(Path(server.key).stat().st_mode & 0o777) == "0o600"
     other = ensure_server_cert(tmp_path, "pri.lab.example", ca, addresses=("127.10.0.5", "127.0.0.1"))
     assert other != server
-    san = x509.load_pem_x509_certificate(Path(other.cert).read_bytes()).extensions.get_extension_for_class(
-        x509.SubjectAlternativeName).value
+    san = (
+        x509.load_pem_x509_certificate(Path(other.cert).read_bytes()).extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    )
     assert [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] == ["127.10.0.5", "127.0.0.1"]
     users = Users([("LAB", "svc", "pw")], cert_map={"svc@lab.example": "LAB\\svc"}, state_dir=str(tmp_path))
     der = x509.load_pem_x509_certificate(Path(client.cert).read_bytes()).public_bytes(Encoding.DER)

@@ -30,7 +30,7 @@ class WindowsLab:
         payload = {"protocol": 1, "provider": None, "steps": list(steps), "secrets": {}}
         text = self.engine.run(host, json.dumps(payload))
         start, end = MARKERS.RESULT_START, MARKERS.RESULT_END
-        return json.loads(text[text.index(start) + len(start):text.index(end)])
+        return json.loads(text[text.index(start) + len(start) : text.index(end)])
 
     def ok(self, *steps: dict, host: str = "scp01.lab.example") -> dict:
         """Outputs by step id; the plan must succeed."""

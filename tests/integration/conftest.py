@@ -22,8 +22,10 @@ LAB_TOPOLOGY = REPO / "inventories" / "lab" / "cmlab.yml"
 # without the values; the lab starts CRITICAL); topology_with_tls12() still gives a test hosts with the values
 # set before their last boot when it needs them (docs/development.md, "The SCP's health in tests").
 TLS12_PRESET_HOSTS: tuple[str, ...] = ()
-DOTNET_KEYS = ("HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319",
-               "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319")
+DOTNET_KEYS = (
+    "HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319",
+    "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319",
+)
 CALLBACKS = Path(__file__).resolve().parent / "callback_plugins"
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
@@ -37,8 +39,9 @@ class PlaybookRun:
 
     @property
     def recap(self) -> dict[str, dict[str, int]]:
-        return {m[0]: {"ok": int(m[1]), "changed": int(m[2]), "unreachable": int(m[3]), "failed": int(m[4])}
-                for m in RECAP.findall(self.stdout)}
+        return {
+            m[0]: {"ok": int(m[1]), "changed": int(m[2]), "unreachable": int(m[3]), "failed": int(m[4])} for m in RECAP.findall(self.stdout)
+        }
 
     @property
     def changed(self) -> int:
@@ -54,7 +57,7 @@ class RunningLab:
     def __init__(self, state_dir: Path, topology: Path):
         self.state_dir = state_dir
         self.topology = topology
-        self.cli([ "start", "--topology", str(topology), "--state-dir", str(state_dir), "--ephemeral-ports"])
+        self.cli(["start", "--topology", str(topology), "--state-dir", str(state_dir), "--ephemeral-ports"])
         self.info = json.loads((state_dir / "cmlab.json").read_text())
         self.inventory = state_dir / "inventory.yml"
         # The lab's desired state (group_vars) applies to the generated inventory as to the static one.
@@ -68,8 +71,12 @@ class RunningLab:
     def _control(self, method: str, path: str, body: dict | None = None):
         data = json.dumps(body).encode() if body is not None else None
         token = Path(self.info["control_token_file"]).read_text().strip()
-        req = urllib.request.Request(self.info["control_url"].rstrip("/") + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+        req = urllib.request.Request(
+            self.info["control_url"].rstrip("/") + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
         with urllib.request.urlopen(req, timeout=30) as resp:
             text = resp.read().decode()
         return json.loads(text) if text else None
@@ -105,22 +112,31 @@ class RunningLab:
     def stop(self) -> None:
         self.cli(["stop", "--state-dir", str(self.state_dir)])
 
-    def playbook(self, playbook: str | Path, *args: str, extra_vars: dict | None = None, env: dict | None = None,
-                 inventory: Path | None = None, timeout: int = 300) -> PlaybookRun:
+    def playbook(
+        self,
+        playbook: str | Path,
+        *args: str,
+        extra_vars: dict | None = None,
+        env: dict | None = None,
+        inventory: Path | None = None,
+        timeout: int = 300,
+    ) -> PlaybookRun:
         record = self.state_dir / f"results-{os.getpid()}-{len(os.listdir(self.state_dir))}.jsonl"
         cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory or self.inventory), str(playbook), *args]
         if extra_vars:
             cmd += ["-e", json.dumps(extra_vars)]
         run_env = dict(os.environ)
-        run_env.update({
-            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-            "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".collections"),
-            "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS),
-            "ANSIBLE_CALLBACKS_ENABLED": "record_results",
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_FORCE_COLOR": "0",
-            "RECORD_RESULTS_FILE": str(record),
-        })
+        run_env.update(
+            {
+                "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+                "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".collections"),
+                "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS),
+                "ANSIBLE_CALLBACKS_ENABLED": "record_results",
+                "ANSIBLE_NOCOLOR": "1",
+                "ANSIBLE_FORCE_COLOR": "0",
+                "RECORD_RESULTS_FILE": str(record),
+            }
+        )
         run_env.update(env or {})
         proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=run_env, timeout=timeout, check=False)
         results = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
@@ -166,4 +182,3 @@ def default_lab(tmp_path):
         yield running
     finally:
         running.stop()
-

@@ -7,8 +7,7 @@ SCP_ROLE = "SMS Dmp Connector"
 
 def scp_roles(state: dict) -> list[tuple[str, str]]:
     """(site code, server) of every SCP role the site control records."""
-    return [(ss["site_code"], ss["server"]) for h in state["hierarchies"].values()
-            for ss in h["site_systems"] if SCP_ROLE in ss["roles"]]
+    return [(ss["site_code"], ss["server"]) for h in state["hierarchies"].values() for ss in h["site_systems"] if SCP_ROLE in ss["roles"]]
 
 
 def role_state(state: dict, server: str, role: str = SCP_ROLE) -> str | None:
@@ -28,8 +27,7 @@ def scp_runtime(state: dict, server: str) -> dict | None:
 
 
 def components_on(state: dict, server: str) -> dict[str, str]:
-    return {c["component"]: c["state"] for h in state["hierarchies"].values() for c in h.get("components", [])
-            if c["machine"] == server}
+    return {c["component"]: c["state"] for h in state["hierarchies"].values() for c in h.get("components", []) if c["machine"] == server}
 
 
 def administrators(state: dict, host: str) -> list[str]:

@@ -19,15 +19,26 @@ def one_task(lab, name: str, host: str, module: str, args: dict):
 
 
 def test_a_firewall_description_with_result_markers_is_carried_literally(lab):
-    play = one_task(lab, "rule", "scp_hosts", "firewall_rule", {
-        "name": "SCP-Out", "display_name": HOSTILE, "description": HOSTILE, "direction": "outbound",
-        "protocol": "tcp", "remote_port": ["443"]})
+    play = one_task(
+        lab,
+        "rule",
+        "scp_hosts",
+        "firewall_rule",
+        {
+            "name": "SCP-Out",
+            "display_name": HOSTILE,
+            "description": HOSTILE,
+            "direction": "outbound",
+            "protocol": "tcp",
+            "remote_port": ["443"],
+        },
+    )
     applied = lab.playbook(play)
     assert applied.rc == 0, applied.stdout
     assert applied.task("rule")["result"]["changed"] is True
     rule = firewall_rule(lab.state(), "scp01.lab.example", "SCP-Out")
     assert (rule["display_name"], rule["description"]) == (HOSTILE, HOSTILE)
-    again = lab.playbook(play)            # reading the rule back: the markers are data, the document whole
+    again = lab.playbook(play)  # reading the rule back: the markers are data, the document whole
     assert again.rc == 0 and again.task("rule")["result"]["changed"] is False, again.stdout
 
 
@@ -40,7 +51,7 @@ def test_a_site_name_with_result_markers_breaks_no_run(tmp_path):
     lab = RunningLab(tmp_path / "lab", path)
     try:
         play = one_task(lab, "info", "sms_provider", "service_connection_point_info", {})
-        for _ in range(2):                 # the first run and every later one
+        for _ in range(2):  # the first run and every later one
             run = lab.playbook(play)
             assert run.rc == 0, run.stdout
             sites = {s["site_code"]: s["site_name"] for s in run.task("info")["result"]["sites"]}

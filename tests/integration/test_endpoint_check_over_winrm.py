@@ -21,7 +21,8 @@ def ready_lab(tmp_path):
     topology = yaml.safe_load(LAB_TOPOLOGY.read_text())
     topology["hosts"][SCP]["registry"] = {
         "HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319": TLS_READY,
-        "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319": TLS_READY}
+        "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319": TLS_READY,
+    }
     topology["internet"] = {"proxies": {PROXY: {"port": 8080, "auth_required": True}}}
     path = tmp_path / "topology.yml"
     path.write_text(yaml.safe_dump(topology))
@@ -40,8 +41,9 @@ def check(lab, name: str, args: dict, host: str = SCP, *flags: str, delegate: bo
     task = {"name": name, "configmgr.scp.endpoint_check": args}
     if delegate:
         task["delegate_to"] = host
-    book = lab.write_playbook(f"{name}.yml", json.dumps([{"hosts": "sms_provider" if delegate else host,
-                                                          "gather_facts": False, "tasks": [task]}]))
+    book = lab.write_playbook(
+        f"{name}.yml", json.dumps([{"hosts": "sms_provider" if delegate else host, "gather_facts": False, "tasks": [task]}])
+    )
     return lab.playbook(book, *flags)
 
 
@@ -64,9 +66,17 @@ OUTCOMES = {
     "eaus2watcab02.blob.core.windows.net": (599, "http_599", "network connect timeout"),
     "umwatsonc.events.data.microsoft.com": (404, "other_status", "the endpoint answered: it is reachable"),
 }
-PROBABLE = {"http_426": "TLS configuration", "http_408": "proxy", "http_451": "proxy", "http_502": "proxy",
-            "http_511": "proxy", "http_598": "proxy", "http_599": "proxy", "dns_failure": "DNS",
-            "tls_failure": "TLS configuration"}
+PROBABLE = {
+    "http_426": "TLS configuration",
+    "http_408": "proxy",
+    "http_451": "proxy",
+    "http_502": "proxy",
+    "http_511": "proxy",
+    "http_598": "proxy",
+    "http_599": "proxy",
+    "dns_failure": "DNS",
+    "tls_failure": "TLS configuration",
+}
 
 
 def test_every_failure_class_is_classified_with_its_cause(ready_lab):
@@ -104,13 +114,13 @@ def test_every_failure_class_is_classified_with_its_cause(ready_lab):
 
 
 def test_a_missing_root_and_tls_off_are_tls_failures_with_their_causes(default_lab):
-    lab = default_lab          # the lab exactly as `make demo` starts it
+    lab = default_lab  # the lab exactly as `make demo` starts it
     # The default lab: TLS 1.2 is not on for .NET on scp01 yet.
     result = check(lab, "tls", {"feature_groups": ["tenant_attach"], "fail_on": "never"}).task("tls")["result"]
     rows = by_url(result)
     gateway = rows["https://aka.ms/configmgrgateway"]
     assert gateway["class"] == "tls_failure" and "TLS 1.2 is not enabled for .NET" in gateway["cause"]
-    assert rows["http://crl3.digicert.com/"]["class"] == "ok"          # plain http has no TLS to fail
+    assert rows["http://crl3.digicert.com/"]["class"] == "ok"  # plain http has no TLS to fail
     assert result["severity"] == "error"
 
 
@@ -118,18 +128,23 @@ def test_an_authenticating_proxy_answers_407_without_the_account_and_lets_the_ac
     lab = ready_lab
     internet(lab, {"proxy_required": True})
     direct = check(lab, "direct", {"feature_groups": ["tenant_attach"], "fail_on": "never"}).task("direct")["result"]
-    assert by_url(direct)["https://aka.ms/configmgrgateway"]["class"] == "timeout"     # egress only through the proxy
+    assert by_url(direct)["https://aka.ms/configmgrgateway"]["class"] == "timeout"  # egress only through the proxy
 
-    no_account = check(lab, "anon", {"feature_groups": ["tenant_attach"], "fail_on": "never", "proxy_server": PROXY,
-                                     "proxy_port": 8080}).task("anon")["result"]
+    no_account = check(
+        lab, "anon", {"feature_groups": ["tenant_attach"], "fail_on": "never", "proxy_server": PROXY, "proxy_port": 8080}
+    ).task("anon")["result"]
     row = by_url(no_account)["https://aka.ms/configmgrgateway"]
     assert row["class"] == "http_407" and row["probable_cause"] == "proxy" and "proxy_username and proxy_password" in row["cause"]
-    assert no_account["proxy"] == {"server": PROXY, "port": 8080, "username": None, "authenticated": False,
-                                   "source": "options"}
+    assert no_account["proxy"] == {"server": PROXY, "port": 8080, "username": None, "authenticated": False, "source": "options"}
 
     password = (lab.state_dir / "password").read_text().strip()
-    with_account = {"feature_groups": ["tenant_attach"], "proxy_server": PROXY, "proxy_port": 8080,
-                    "proxy_username": "LAB\\svc-cmproxy", "proxy_password": password}
+    with_account = {
+        "feature_groups": ["tenant_attach"],
+        "proxy_server": PROXY,
+        "proxy_port": 8080,
+        "proxy_username": "LAB\\svc-cmproxy",
+        "proxy_password": password,
+    }
     run = check(lab, "account", with_account, SCP, "-vvvvv")
     assert run.rc == 0, run.stdout[-3000:]
     result = run.task("account")["result"]
@@ -150,36 +165,79 @@ def test_the_site_systems_proxy_comes_from_the_sms_provider(ready_lab):
     lab = ready_lab
     internet(lab, {"proxy_required": True})
     password = (lab.state_dir / "password").read_text().strip()
-    site_system = lab.write_playbook("ss.yml", json.dumps([{"hosts": "sms_provider", "gather_facts": False, "tasks": [
-        {"name": "account", "configmgr.scp.cm_account": {"name": "LAB\\svc-cmproxy", "password": password}, "no_log": True},
-        {"name": "ss", "configmgr.scp.site_system_server": {
-            "site_system_server": SCP, "site_code": "CAS", "enable_proxy": True, "proxy_server": PROXY,
-            "proxy_port": 8080, "proxy_account": "LAB\\svc-cmproxy", "use_site_server_account": True}}]}]))
+    site_system = lab.write_playbook(
+        "ss.yml",
+        json.dumps(
+            [
+                {
+                    "hosts": "sms_provider",
+                    "gather_facts": False,
+                    "tasks": [
+                        {"name": "account", "configmgr.scp.cm_account": {"name": "LAB\\svc-cmproxy", "password": password}, "no_log": True},
+                        {
+                            "name": "ss",
+                            "configmgr.scp.site_system_server": {
+                                "site_system_server": SCP,
+                                "site_code": "CAS",
+                                "enable_proxy": True,
+                                "proxy_server": PROXY,
+                                "proxy_port": 8080,
+                                "proxy_account": "LAB\\svc-cmproxy",
+                                "use_site_server_account": True,
+                            },
+                        },
+                    ],
+                }
+            ]
+        ),
+    )
     assert lab.playbook(site_system).rc == 0
     provider = {"provider_server": "cas.lab.example", "provider_username": "LAB\\cmadmin", "provider_password": password}
     lab.reset_counters()
-    run = check(lab, "fromsite", {"feature_groups": ["tenant_attach"], "use_site_system_proxy": True,
-                                  "site_system_server": SCP, "proxy_password": password, **provider})
+    run = check(
+        lab,
+        "fromsite",
+        {
+            "feature_groups": ["tenant_attach"],
+            "use_site_system_proxy": True,
+            "site_system_server": SCP,
+            "proxy_password": password,
+            **provider,
+        },
+    )
     assert run.rc == 0, run.stdout[-3000:]
     result = run.task("fromsite")["result"]
-    assert result["proxy"] == {"server": PROXY, "port": 8080, "username": "LAB\\svc-cmproxy", "authenticated": True,
-                               "source": "site_system"}
+    assert result["proxy"] == {
+        "server": PROXY,
+        "port": 8080,
+        "username": "LAB\\svc-cmproxy",
+        "authenticated": True,
+        "source": "site_system",
+    }
     assert result["severity"] == "ok"
-    assert lab.counters()[SCP]["engine_invocations"] == 2          # the provider, then every endpoint at once
+    assert lab.counters()[SCP]["engine_invocations"] == 2  # the provider, then every endpoint at once
 
     # Without the password: the account is known, the password is not; the check says so and gets 407.
-    run = check(lab, "nopass", {"feature_groups": ["tenant_attach"], "use_site_system_proxy": True,
-                                "site_system_server": SCP, "fail_on": "never", **provider})
+    run = check(
+        lab,
+        "nopass",
+        {"feature_groups": ["tenant_attach"], "use_site_system_proxy": True, "site_system_server": SCP, "fail_on": "never", **provider},
+    )
     result = run.task("nopass")["result"]
     assert by_url(result)["https://aka.ms/configmgrgateway"]["class"] == "http_407"
     assert any("proxy_password is not given" in w for w in result["warnings"])
 
 
 def test_the_scps_own_last_check_and_status_messages_are_returned_beside_the_findings(default_lab):
-    lab = default_lab          # the lab exactly as `make demo` starts it
+    lab = default_lab  # the lab exactly as `make demo` starts it
     # The lab's leftover SCP on ps1 checks its endpoints (tenant attach) and fails: no TLS 1.2 for .NET there.
-    run = check(lab, "own", {"feature_groups": ["tenant_attach"], "fail_on": "never", "site_status": True,
-                             "site_system_server": "ps1.lab.example"}, "ps1.lab.example", delegate=False)
+    run = check(
+        lab,
+        "own",
+        {"feature_groups": ["tenant_attach"], "fail_on": "never", "site_status": True, "site_system_server": "ps1.lab.example"},
+        "ps1.lab.example",
+        delegate=False,
+    )
     assert run.rc == 0, run.stdout[-3000:]
     result = run.task("own")["result"]
     last = result["scp_last_check"]
@@ -196,8 +254,7 @@ def test_the_scps_own_last_check_and_status_messages_are_returned_beside_the_fin
     assert own_failed <= set(result["failed_endpoints"]) and result["severity"] == "error"
 
     # On scp01 the SCP is not installed: no log, said so; an unreachable provider is a warning, not a failure.
-    run = check(lab, "none", {"feature_groups": ["tenant_attach"], "fail_on": "never", "site_status": True,
-                              "site_system_server": SCP})
+    run = check(lab, "none", {"feature_groups": ["tenant_attach"], "fail_on": "never", "site_status": True, "site_system_server": SCP})
     result = run.task("none")["result"]
     assert result["scp_last_check"]["found"] is False and "not installed" in result["scp_last_check"]["reason"]
     assert result["site_status_messages"] is None
@@ -221,15 +278,14 @@ BAD = [
     ({"proxy_server": "proxy.lab.example:8080@127.0.0.1"}, "proxy_server must be an FQDN"),
     ({"proxy_server": "http://proxy.lab.example"}, "proxy_server must be an FQDN"),
     ({"proxy_server": "$(whoami)"}, "proxy_server must be an FQDN"),
-    ({"proxy_server": PROXY, "proxy_username": "LAB\\x'; whoami #", "proxy_password": "a-long-password"},
-     "DOMAIN\\user"),
+    ({"proxy_server": PROXY, "proxy_username": "LAB\\x'; whoami #", "proxy_password": "a-long-password"}, "DOMAIN\\user"),
     ({"site_status": True, "site_system_server": "scp01.lab.example' OR '1'='1"}, "site_system_server must be"),
     ({"site_status": True, "site_system_server": "scp01.lab.example\n"}, "site_system_server must be"),
 ]
 
 
 def test_bad_input_fails_before_any_winrm_request(default_lab):
-    lab = default_lab          # the lab exactly as `make demo` starts it
+    lab = default_lab  # the lab exactly as `make demo` starts it
     lab.reset_counters()
     for args, words in BAD:
         result = check(lab, "bad", args).task("bad")

@@ -34,8 +34,9 @@ def send(protocol: winrm.Protocol, plan: Plan, provider: Provider | None = None)
 
 def http_protocol(lab, host="cas.lab.example", **kwargs) -> winrm.Protocol:
     info = host_info(lab, host)
-    return winrm.Protocol(f"http://{info['address']}:{info['http_port']}/wsman", transport="ntlm",
-                          username=admin(lab), password=password(lab), **kwargs)
+    return winrm.Protocol(
+        f"http://{info['address']}:{info['http_port']}/wsman", transport="ntlm", username=admin(lab), password=password(lab), **kwargs
+    )
 
 
 def test_a_second_scp_is_refused_by_the_lab(lab):
@@ -44,8 +45,12 @@ def test_a_second_scp_is_refused_by_the_lab(lab):
     with pytest.raises(RunnerError) as e:
         send(http_protocol(lab), plan)
     assert "Add-CMServiceConnectionPoint" in str(e.value)
-    scps = [(ss["site_code"], ss["server"]) for h in lab.state()["hierarchies"].values()
-            for ss in h["site_systems"] if "SMS Dmp Connector" in ss["roles"]]
+    scps = [
+        (ss["site_code"], ss["server"])
+        for h in lab.state()["hierarchies"].values()
+        for ss in h["site_systems"]
+        if "SMS Dmp Connector" in ss["roles"]
+    ]
     assert scps == [("PS1", "ps1.lab.example")]
 
 
@@ -61,8 +66,12 @@ def test_an_scp_at_a_child_site_is_refused_by_the_lab(lab):
 
 def test_ntlm_with_message_encryption(lab):
     plan = Plan()
-    plan.add("sites", "Get-CimInstance", {"Namespace": provider_value("namespace"), "ClassName": "SMS_Site"},
-             select={"SiteCode": None, "ReportingSiteCode": None})
+    plan.add(
+        "sites",
+        "Get-CimInstance",
+        {"Namespace": provider_value("namespace"), "ClassName": "SMS_Site"},
+        select={"SiteCode": None, "ReportingSiteCode": None},
+    )
     result = send(http_protocol(lab, message_encryption="always"), plan)
     assert sorted(s["SiteCode"] for s in result.output("sites")) == ["CAS", "PS1"]
 
@@ -71,14 +80,18 @@ def test_ntlm_with_message_encryption(lab):
 def test_https_with_the_lab_ca(lab, transport):
     info = host_info(lab, "cas.lab.example")
     ca = lab.state_dir / "pki" / "ca.pem"
-    protocol = winrm.Protocol(f"https://{info['address']}:{info['https_port']}/wsman", transport=transport,
-                              username=admin(lab), password=password(lab), server_cert_validation="validate",
-                              ca_trust_path=str(ca))
+    protocol = winrm.Protocol(
+        f"https://{info['address']}:{info['https_port']}/wsman",
+        transport=transport,
+        username=admin(lab),
+        password=password(lab),
+        server_cert_validation="validate",
+        ca_trust_path=str(ca),
+    )
     plan = Plan()
-    plan.add("sites", "Get-CimInstance", {"Namespace": provider_value("namespace"), "ClassName": "SMS_Site"},
-             select={"SiteCode": None})
-    if transport == "ssl":       # Basic: disabled on Windows by default, and so in the lab (docs/cmlab-wsman.md)
-        with pytest.raises(TransportError, match="the credentials were rejected"):   # the runner's words for it
+    plan.add("sites", "Get-CimInstance", {"Namespace": provider_value("namespace"), "ClassName": "SMS_Site"}, select={"SiteCode": None})
+    if transport == "ssl":  # Basic: disabled on Windows by default, and so in the lab (docs/cmlab-wsman.md)
+        with pytest.raises(TransportError, match="the credentials were rejected"):  # the runner's words for it
             send(protocol, plan)
         return
     assert {s["SiteCode"] for s in send(protocol, plan).output("sites")} == {"CAS", "PS1"}

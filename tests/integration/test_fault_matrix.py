@@ -44,8 +44,10 @@ from labstate import components_on, role_state, scp_roles
 
 PLAYBOOKS = {
     "site": (REPO / "playbooks" / "site.yml", {}),
-    "move": (REPO / "playbooks" / "move.yml", {"service_connection_point_server": "cas.lab.example",
-                                                "service_connection_point_host": "cas.lab.example"}),
+    "move": (
+        REPO / "playbooks" / "move.yml",
+        {"service_connection_point_server": "cas.lab.example", "service_connection_point_host": "cas.lab.example"},
+    ),
     "remove": (REPO / "playbooks" / "remove.yml", {}),
 }
 WANTED = {"site": ("CAS", "scp01.lab.example"), "move": ("CAS", "cas.lab.example"), "remove": None}
@@ -53,17 +55,21 @@ WANTED = {"site": ("CAS", "scp01.lab.example"), "move": ("CAS", "cas.lab.example
 TIMEOUTS = {"ansible_winrm_read_timeout_sec": 3, "ansible_winrm_operation_timeout_sec": 2}
 DELAY = 4
 
-READ = "sites+roles+components+tracing+sitecomp"            # the SCP module's read (with its wait: the status)
-LEASE = ("lease_key+lease_holders+lease_root+lease_parent+lease_take+lease_holder+lease_runid+lease_controller+"
-         "lease_user+lease_process+lease_source+lease_target+lease_since+lease_expires+sites+roles")
-POLL = "lease_renew+components+tracing+sitecomp"             # a wait, with this host's sitecomp.log
+READ = "sites+roles+components+tracing+sitecomp"  # the SCP module's read (with its wait: the status)
+LEASE = (
+    "lease_key+lease_holders+lease_root+lease_parent+lease_take+lease_holder+lease_runid+lease_controller+"
+    "lease_user+lease_process+lease_source+lease_target+lease_since+lease_expires+sites+roles"
+)
+POLL = "lease_renew+components+tracing+sitecomp"  # a wait, with this host's sitecomp.log
 RELEASE = "lease_release+lease_unlock"
-TLS_READ = "keys+netfx64+netfx32+schannel+roots+ndp+winhttp+os+executive+marker"       # tls_settings
-TLS_WRITE = ("netfx64_SchUseStrongCrypto+netfx64_SystemDefaultTlsVersions+netfx32_SchUseStrongCrypto+"
-             "netfx32_SystemDefaultTlsVersions+schannel_key0+schannel_key1+schannel_Enabled+schannel_DisabledByDefault+"
-             "marker_key+marker_since+marker_for+after_keys+after_netfx64+after_netfx32+after_schannel+after_roots+restart")
-REBOOTED = "os"                                               # tls_settings waits for the reboot it asked for
-HEALTH = "sites+roles+health_summary+health_messages+health_alerts"   # the role's verify (the SCP's health)
+TLS_READ = "keys+netfx64+netfx32+schannel+roots+ndp+winhttp+os+executive+marker"  # tls_settings
+TLS_WRITE = (
+    "netfx64_SchUseStrongCrypto+netfx64_SystemDefaultTlsVersions+netfx32_SchUseStrongCrypto+"
+    "netfx32_SystemDefaultTlsVersions+schannel_key0+schannel_key1+schannel_Enabled+schannel_DisabledByDefault+"
+    "marker_key+marker_since+marker_for+after_keys+after_netfx64+after_netfx32+after_schannel+after_roots+restart"
+)
+REBOOTED = "os"  # tls_settings waits for the reboot it asked for
+HEALTH = "sites+roles+health_summary+health_messages+health_alerts"  # the role's verify (the SCP's health)
 DOWNLOADER = "registry+dl_trace+dl_bytes+dl_dir+check_file+check_bytes"  # which mode the SCP server's downloader runs
 
 
@@ -71,33 +77,32 @@ class Step:
     """One plan of a playbook: host, step ids, which occurrence of them there, and the command number when it is
     the same in every run."""
 
-    def __init__(self, name: str, host: str, plan: str, occurrence: int = 1, command: int | None = None,
-                 scp: bool = True):
+    def __init__(self, name: str, host: str, plan: str, occurrence: int = 1, command: int | None = None, scp: bool = True):
         self.name, self.host, self.plan, self.occurrence, self.command, self.scp = name, host, plan, occurrence, command, scp
 
 
 STEPS = {
     "site": [
-        Step("admins-read", "scp01", "members", command=1, scp=False),                 # local_group_member
+        Step("admins-read", "scp01", "members", command=1, scp=False),  # local_group_member
         Step("admins-write", "scp01", "add_0+after", command=2, scp=False),
-        Step("site-system-read", "cas", "sites+roles", command=1, scp=False),          # site_system_server
+        Step("site-system-read", "cas", "sites+roles", command=1, scp=False),  # site_system_server
         Step("site-system-write", "cas", "new+roles", command=2, scp=False),
-        Step("firewall-read", "scp01", "rule+ports", command=3, scp=False),            # firewall_rule
+        Step("firewall-read", "scp01", "rule+ports", command=3, scp=False),  # firewall_rule
         Step("firewall-write", "scp01", "new+after_ports", command=4, scp=False),
-        Step("tls-read", "scp01", TLS_READ, command=5, scp=False),                    # tls_settings
+        Step("tls-read", "scp01", TLS_READ, command=5, scp=False),  # tls_settings
         Step("tls-write", "scp01", TLS_WRITE, command=6, scp=False),
         Step("reboot-wait", "scp01", REBOOTED, command=7, scp=False),
-        Step("scp-read", "cas", READ, command=3),                                      # service_connection_point
+        Step("scp-read", "cas", READ, command=3),  # service_connection_point
         Step("prerequisites", "scp01", "identity+members", command=8),
         Step("lease-take", "cas", LEASE, command=4),
-        Step("old-site-log", "ps1", "tracing+sitecomp", command=1),                    # PS1's sitecomp.log, before
+        Step("old-site-log", "ps1", "tracing+sitecomp", command=1),  # PS1's sitecomp.log, before
         Step("remove", "cas", "lease_renew+remove_0", command=5),
         Step("uninstall-poll", "cas", "lease_renew+components", command=6),
         Step("old-site-log-poll", "ps1", "tracing+sitecomp", 2, command=2),
         Step("add", "cas", "lease_renew+add_0+roles"),
         Step("install-poll", "cas", POLL),
         Step("lease-release", "cas", RELEASE),
-        Step("verify", "cas", HEALTH, scp=False),                                      # the role's check: healthy
+        Step("verify", "cas", HEALTH, scp=False),  # the role's check: healthy
         Step("verify-downloader", "scp01", DOWNLOADER, command=9, scp=False),
     ],
     "move": [
@@ -134,20 +139,37 @@ WAYS = ("plan-before", "plan-after", "command-before")
 # make test: which fault strikes which step of the SCP task, and how - every fault at least twice, every way, a move
 # cut between its removal and its addition several ways (the other modules' steps: in the full matrix).
 DEFAULT = {
-    "site": {"scp-read": ("host_down", "command-before"), "prerequisites": ("wsman_fault", "plan-after"),
-             "lease-take": ("delay", "plan-after"), "old-site-log": ("http_500", "command-before"),
-             "remove": ("host_down", "plan-after"), "uninstall-poll": ("delay", "plan-before"),
-             "old-site-log-poll": ("bad_credentials", "plan-before"), "add": ("wsman_fault", "plan-after"),
-             "install-poll": ("provider_unavailable", "plan-before"), "lease-release": ("host_down", "plan-after")},
-    "move": {"lease-take": ("host_down", "plan-before"), "remove": ("wsman_fault", "plan-after"),
-             "uninstall-poll": ("bad_credentials", "plan-before"), "add": ("http_500", "plan-before")},
-    "remove": {"scp-read": ("provider_unavailable", "plan-before"), "remove": ("http_500", "plan-after"),
-               "lease-release": ("delay", "plan-after")},
+    "site": {
+        "scp-read": ("host_down", "command-before"),
+        "prerequisites": ("wsman_fault", "plan-after"),
+        "lease-take": ("delay", "plan-after"),
+        "old-site-log": ("http_500", "command-before"),
+        "remove": ("host_down", "plan-after"),
+        "uninstall-poll": ("delay", "plan-before"),
+        "old-site-log-poll": ("bad_credentials", "plan-before"),
+        "add": ("wsman_fault", "plan-after"),
+        "install-poll": ("provider_unavailable", "plan-before"),
+        "lease-release": ("host_down", "plan-after"),
+    },
+    "move": {
+        "lease-take": ("host_down", "plan-before"),
+        "remove": ("wsman_fault", "plan-after"),
+        "uninstall-poll": ("bad_credentials", "plan-before"),
+        "add": ("http_500", "plan-before"),
+    },
+    "remove": {
+        "scp-read": ("provider_unavailable", "plan-before"),
+        "remove": ("http_500", "plan-after"),
+        "lease-release": ("delay", "plan-after"),
+    },
 }
 # Site Component Manager cannot install (or de-install) on the target until the test clears the fault.
 INSTALL_FAILURES = {"site": "scp01", "move": "cas", "remove": "cas"}
-RAW = re.compile(r"Connection aborted|ConnectionResetError|RemoteDisconnected|Bad HTTP response|wsmanfault_code|"
-                 r"Traceback|HTTPConnectionPool|Max retries exceeded|WinRMTransportError|WSManFaultError", re.I)
+RAW = re.compile(
+    r"Connection aborted|ConnectionResetError|RemoteDisconnected|Bad HTTP response|wsmanfault_code|"
+    r"Traceback|HTTPConnectionPool|Max retries exceeded|WinRMTransportError|WSManFaultError",
+    re.I,
+)
 FULL = os.environ.get("CMSCP_FAULT_MATRIX") == "full"
 
 
@@ -160,12 +182,15 @@ def cases() -> list:
     for playbook, steps in STEPS.items():
         for step in steps:
             if FULL:
-                out += [(playbook, step.name, kind, way) for kind in KINDS for way in WAYS
-                        if way != "command-before" or step.command is not None]
+                out += [
+                    (playbook, step.name, kind, way)
+                    for kind in KINDS
+                    for way in WAYS
+                    if way != "command-before" or step.command is not None
+                ]
             elif step.name in DEFAULT[playbook]:
                 out.append((playbook, step.name, *DEFAULT[playbook][step.name]))
-    out += [(playbook, target, "install_failure", "") for playbook, target in INSTALL_FAILURES.items()
-            if FULL or playbook == "site"]
+    out += [(playbook, target, "install_failure", "") for playbook, target in INSTALL_FAILURES.items() if FULL or playbook == "site"]
     return out
 
 
@@ -176,15 +201,17 @@ def case_id(case) -> str:
 
 # -- the labs ------------------------------------------------------------------------------------------------
 
+
 def topology(playbook: str) -> dict:
     """The start state of each playbook, a lab that installs fast and lets a second SCP through."""
     top = yaml.safe_load(LAB_TOPOLOGY.read_text())
     hierarchy = top["hierarchies"]["lab"]
     hierarchy["refuse_second_scp"] = False
     top["configmgr"].update(install_delay_seconds=0.5, uninstall_delay_seconds=0.5, install_retry_seconds=2)
-    if playbook in ("move", "remove"):          # after site.yml: the SCP on scp01 at the CAS
-        hierarchy["site_systems"] = [{"site": "CAS", "server": "scp01.lab.example",
-                                      "roles": [{"name": "SMS Dmp Connector", "mode": "Online"}]}]
+    if playbook in ("move", "remove"):  # after site.yml: the SCP on scp01 at the CAS
+        hierarchy["site_systems"] = [
+            {"site": "CAS", "server": "scp01.lab.example", "roles": [{"name": "SMS Dmp Connector", "mode": "Online"}]}
+        ]
         top["hosts"]["scp01.lab.example"]["local_group_members"] = {"Administrators": ["LAB\\CAS$"]}
     return top
 
@@ -223,6 +250,7 @@ def test_the_matrix_names_every_plan_the_playbooks_run(tmp_path):
 
 
 # -- the cases ----------------------------------------------------------------------------------------------
+
 
 class Sampler:
     """Reads the lab's state while runs go on: the most servers with an SCP at any one time."""
@@ -272,17 +300,27 @@ def listening(lab: RunningLab) -> None:
 
 def twice(lab: RunningLab, playbook: Path) -> Path:
     """One ansible-playbook run of the playbook, then a marker, then the playbook again."""
-    return lab.write_playbook("twice.yml", yaml.safe_dump([
-        {"import_playbook": str(playbook)},
-        {"name": "Matrix", "hosts": "localhost", "gather_facts": False,
-         "tasks": [{"name": "matrix second run", "ansible.builtin.debug": {"msg": "again"}}]},
-        {"import_playbook": str(playbook)},
-    ], sort_keys=False))
+    return lab.write_playbook(
+        "twice.yml",
+        yaml.safe_dump(
+            [
+                {"import_playbook": str(playbook)},
+                {
+                    "name": "Matrix",
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "tasks": [{"name": "matrix second run", "ansible.builtin.debug": {"msg": "again"}}],
+                },
+                {"import_playbook": str(playbook)},
+            ],
+            sort_keys=False,
+        ),
+    )
 
 
 def split(run: PlaybookRun) -> tuple[list[dict], list[dict]]:
     marker = next(i for i, r in enumerate(run.results) if r["task"] == "matrix second run")
-    return run.results[:marker], run.results[marker + 1:]
+    return run.results[:marker], run.results[marker + 1 :]
 
 
 def assert_words(results: list[dict]) -> None:
@@ -320,8 +358,9 @@ def test_fault(tmp_path, case):
             failures = [r for r in faulted.results if r["status"] in ("failed", "unreachable")]
             if failures and WANTED[playbook] and not scp_roles(lab.state()):
                 # A move cut between the removal and the addition: the message says the hierarchy has no SCP.
-                assert any("no service connection point" in str(r["result"].get("msg")) for r in failures), \
-                    [r["result"].get("msg") for r in failures]
+                assert any("no service connection point" in str(r["result"].get("msg")) for r in failures), [
+                    r["result"].get("msg") for r in failures
+                ]
 
             lab.clear_faults()
             listening(lab)

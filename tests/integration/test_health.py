@@ -29,17 +29,27 @@ def task(name: str, module: str, args: dict, **keywords) -> dict:
 
 # Status messages -------------------------------------------------------------------------------------------
 
+
 def test_status_messages_filtered_in_the_query_and_explained(default_lab):
     lab = default_lab
-    run = lab.playbook(play(lab, "status", "sms_provider", [
-        task("all", "status_message_info", {"since": "1h"}),
-        task("errors of ps1", "status_message_info", {"site_system_server": "ps1.lab.example", "severity": ["error"],
-                                                      "message_ids": [11412], "limit": 0}),
-        task("informational", "status_message_info", {"severity": ["informational"]}),
-        task("future", "status_message_info", {"since": "2999-01-01T00:00:00Z"}),
-        task("hostile", "status_message_info", {"site_system_server": "a.b", "site_code": "X1Y",
-                                                "component": "SMS_X_Y"}),
-    ]))
+    run = lab.playbook(
+        play(
+            lab,
+            "status",
+            "sms_provider",
+            [
+                task("all", "status_message_info", {"since": "1h"}),
+                task(
+                    "errors of ps1",
+                    "status_message_info",
+                    {"site_system_server": "ps1.lab.example", "severity": ["error"], "message_ids": [11412], "limit": 0},
+                ),
+                task("informational", "status_message_info", {"severity": ["informational"]}),
+                task("future", "status_message_info", {"since": "2999-01-01T00:00:00Z"}),
+                task("hostile", "status_message_info", {"site_system_server": "a.b", "site_code": "X1Y", "component": "SMS_X_Y"}),
+            ],
+        )
+    )
     assert run.rc == 0, run.stdout
     everything = run.task("all")["result"]
     assert everything["component_status"] == "CRITICAL"
@@ -57,6 +67,7 @@ def test_status_messages_filtered_in_the_query_and_explained(default_lab):
 
 
 # Logs --------------------------------------------------------------------------------------------------------
+
 
 class InProcessLab:
     """A lab served from this process, so that a test can put real-shaped logs on its hosts through the model."""
@@ -96,24 +107,41 @@ def test_log_info_reads_both_formats_a_rollover_and_only_the_bytes_asked(inproce
         # A tenant attach worker's log in the full format, written at UTC+1 (bias -60), types 1/2/3, one
         # message of two lines; small enough to roll over to .lo_ after a few records.
         ps1.time_zone_bias = -60
-        worker = LogWriter(ps1, executive.log_path("CMGatewaySyncUploadWorker.log"), "CMGatewaySyncUploadWorker",
-                           fmt="full", max_size=700, register=False)
+        worker = LogWriter(
+            ps1, executive.log_path("CMGatewaySyncUploadWorker.log"), "CMGatewaySyncUploadWorker", fmt="full", max_size=700, register=False
+        )
         for number in range(1, 7):
             worker.write(f"Upload batch {number} done.", severity=1)
         worker.write("Upload failed:\r\nthe gateway answered 502.", severity=3)
         worker.write("Retrying in 5 minutes.", severity=2)
         ps1.time_zone_bias = 0
     folder = executive.log_dir
-    run = lab.playbook(play(lab, "logs", "ps1.lab.example", [
-        task("worker", "log_info", {"name": "CMGatewaySyncUploadWorker.log", "tail": 0}),
-        task("worker errors", "log_info", {"name": "CMGatewaySyncUploadWorker.log", "severity": "warning",
-                                           "query": "[].[severity, type]"}),
-        task("bounded", "log_info", {"name": "CMGatewaySyncUploadWorker.log", "max_bytes": 300, "rollover": False,
-                                     "tail": 0}),
-        task("scp logs", "log_info", {"name": ["Dmpdownloader.log", "EndpointConnectivityCheckWorker.log", "SrvBoot.log"],
-                                      "regex": "send|Failed", "since": "1d"}),
-        task("missing", "log_info", {"name": ["CMGatewayNotificationWorker.log", "sitecomp.log"]}),
-    ]))
+    run = lab.playbook(
+        play(
+            lab,
+            "logs",
+            "ps1.lab.example",
+            [
+                task("worker", "log_info", {"name": "CMGatewaySyncUploadWorker.log", "tail": 0}),
+                task(
+                    "worker errors",
+                    "log_info",
+                    {"name": "CMGatewaySyncUploadWorker.log", "severity": "warning", "query": "[].[severity, type]"},
+                ),
+                task("bounded", "log_info", {"name": "CMGatewaySyncUploadWorker.log", "max_bytes": 300, "rollover": False, "tail": 0}),
+                task(
+                    "scp logs",
+                    "log_info",
+                    {
+                        "name": ["Dmpdownloader.log", "EndpointConnectivityCheckWorker.log", "SrvBoot.log"],
+                        "regex": "send|Failed",
+                        "since": "1d",
+                    },
+                ),
+                task("missing", "log_info", {"name": ["CMGatewayNotificationWorker.log", "sitecomp.log"]}),
+            ],
+        )
+    )
     assert run.rc == 0, run.stdout
     worker = run.task("worker")["result"]
     info = worker["logs"][0]
@@ -121,8 +149,10 @@ def test_log_info_reads_both_formats_a_rollover_and_only_the_bytes_asked(inproce
     assert info["rolled_over"]["path"] == f"{folder}\\CMGatewaySyncUploadWorker.lo_"
     messages = [e["message"] for e in worker["entries"]]
     # The rolled-over file first: the entries in the order they were written, none lost across the rollover.
-    assert messages == [f"Upload batch {n} done." for n in range(1, 7)] + ["Upload failed:\nthe gateway answered 502.",
-                                                                            "Retrying in 5 minutes."]
+    assert messages == [f"Upload batch {n} done." for n in range(1, 7)] + [
+        "Upload failed:\nthe gateway answered 502.",
+        "Retrying in 5 minutes.",
+    ]
     assert worker["entries"][0]["format"] == "full" and worker["entries"][0]["bias_minutes"] == -60
     assert worker["entries"][0]["local_time"].endswith("+01:00") and worker["entries"][0]["time"].endswith("+00:00")
     assert run.task("worker errors")["result"]["query_result"] == [["error", 3], ["warning", 2]]
@@ -130,12 +160,15 @@ def test_log_info_reads_both_formats_a_rollover_and_only_the_bytes_asked(inproce
     bounded = run.task("bounded")["result"]
     assert bounded["logs"][0]["file"]["bytes_read"] == 300 and not bounded["logs"][0]["file"]["complete"]
     assert bounded["logs"][0]["rolled_over"] is None
-    assert 0 < len(bounded["entries"]) < 3            # what 300 bytes from the end hold, the cut first line dropped
+    assert 0 < len(bounded["entries"]) < 3  # what 300 bytes from the end hold, the cut first line dropped
     assert bounded["entries"][-1]["message"] == "Retrying in 5 minutes."
 
     scp = run.task("scp logs")["result"]
     assert {log["name"]: log["found"] for log in scp["logs"]} == {
-        "Dmpdownloader.log": True, "EndpointConnectivityCheckWorker.log": True, "SrvBoot.log": False}
+        "Dmpdownloader.log": True,
+        "EndpointConnectivityCheckWorker.log": True,
+        "SrvBoot.log": False,
+    }
     assert any(e["message"].startswith("WARNING: Failed to download easy setup payload") for e in scp["entries"])
     assert any("(send_failure)" in e["message"] and e["component"] == "SMS_SERVICE_CONNECTOR" for e in scp["entries"])
     assert all(e["format"] == "simple" for e in scp["entries"])
@@ -146,6 +179,7 @@ def test_log_info_reads_both_formats_a_rollover_and_only_the_bytes_asked(inproce
 
 
 # Health ------------------------------------------------------------------------------------------------------
+
 
 def test_health_of_the_critical_scp_says_why(default_lab):
     lab = default_lab
@@ -162,8 +196,9 @@ def test_health_of_the_critical_scp_says_why(default_lab):
     assert any("TLS 1.2 is not set up for .NET" in p for p in health["problems"])
     assert any("(send_failure)" in line for line in health["log_lines"])
 
-    placement_only = lab.playbook(play(lab, "placement", "sms_provider", [
-        task("info", "service_connection_point_info", {"health": False})])).task("info")["result"]
+    placement_only = lab.playbook(
+        play(lab, "placement", "sms_provider", [task("info", "service_connection_point_info", {"health": False})])
+    ).task("info")["result"]
     assert "health" not in placement_only and placement_only["placement_ok"] is False
 
 
@@ -193,8 +228,10 @@ def test_the_console_notification_is_reported_and_health_yml_restarts_sms_execut
 
     report_dir = lab.state_dir / "reports"
     read_only = lab.playbook(HEALTH, extra_vars={"health_report_dir": str(report_dir)})
-    assert read_only.rc == 0 and read_only.task("Restart SMS_EXECUTIVE on the SCP server, as the console notification "
-                                                "asks")["status"] == "skipped"
+    assert (
+        read_only.rc == 0
+        and read_only.task("Restart SMS_EXECUTIVE on the SCP server, as the console notification asks")["status"] == "skipped"
+    )
     restarted = lab.playbook(HEALTH, extra_vars={"health_report_dir": str(report_dir), "health_restart_executive": True})
     assert restarted.rc == 0, restarted.stdout
     report = json.loads((report_dir / "cas.lab.example-scp-health.json").read_text())
@@ -233,8 +270,15 @@ def test_a_lost_downloader_restart_is_detected_on_rerun_and_the_handler_runs(lab
     assert (runtime["configured_mode"], runtime["effective_mode"]) == ("Offline", "Online")
 
     # The module alone, run again: nothing to change in the site, but the downloader has not restarted.
-    check = lab.playbook(play(lab, "again", "sms_provider", [task("again", "service_connection_point", {
-        "site_system_server": "scp01.lab.example", "mode": "offline"})]), "--check")
+    check = lab.playbook(
+        play(
+            lab,
+            "again",
+            "sms_provider",
+            [task("again", "service_connection_point", {"site_system_server": "scp01.lab.example", "mode": "offline"})],
+        ),
+        "--check",
+    )
     again = check.task("again")["result"]
     assert again["changed"] is False and again["restart_required"] is True and again["effective_mode"] == "online"
     assert "still runs online" in again["warnings"][0]
@@ -255,15 +299,15 @@ def test_a_lost_downloader_restart_is_detected_on_rerun_and_the_handler_runs(lab
 
 # The role's verification ---------------------------------------------------------------------------------------
 
+
 def test_the_role_fails_with_the_endpoint_classes_and_log_lines_when_the_scp_does_not_work(default_lab):
     # The default lab: scp01 has no TLS 1.2 for .NET (until the role sets its prerequisites, send_failure), and the
     # tenant attach gateway times out behind the firewall - which no prerequisite of the SCP server fixes.
     lab = default_lab
     lab._control("POST", "/internet", {"endpoints": {"aka.ms": "timeout"}})
-    run = lab.playbook(SITE, extra_vars={"service_connection_point_verify_timeout": 3,
-                                         "service_connection_point_verify_interval": 1})
+    run = lab.playbook(SITE, extra_vars={"service_connection_point_verify_timeout": 3, "service_connection_point_verify_interval": 1})
     assert run.rc != 0
-    assert run.task(SCP_TASK)["result"]["changed"] is True           # placed: the move itself worked
+    assert run.task(SCP_TASK)["result"]["changed"] is True  # placed: the move itself worked
     failed = run.task(VERIFY_FAIL)
     assert failed["status"] == "failed"
     lines = failed["result"]["msg"]
@@ -271,19 +315,19 @@ def test_the_role_fails_with_the_endpoint_classes_and_log_lines_when_the_scp_doe
     assert "SMS_SERVICE_CONNECTOR on scp01.lab.example is CRITICAL." in lines
     classes = {line.rsplit(": failure class ", 1)[1] for line in lines if line.startswith("endpoint https://aka.ms/")}
     assert classes and classes <= {"timeout", "send_failure"}
-    assert any(line.startswith("log EndpointConnectivityCheckWorker.log: ") and "https://aka.ms/configmgrgateway" in line
-               for line in lines)
+    assert any(line.startswith("log EndpointConnectivityCheckWorker.log: ") and "https://aka.ms/configmgrgateway" in line for line in lines)
     assert any(line.startswith("log Dmpdownloader.log: ") for line in lines)
     polls = run.task(VERIFY_READ)["result"]["wait"]["polls"]
-    assert polls >= 1                                                  # it waited, bounded, before failing
+    assert polls >= 1  # it waited, bounded, before failing
 
 
 def test_without_tls_12_for_dotnet_the_verification_names_it(default_lab):
     # Until the role's connectivity prerequisites set it (then this run succeeds), the default lab's scp01 has no
     # TLS 1.2 for .NET: every https endpoint fails with send_failure, and the verification says what to set.
-    run = default_lab.playbook(SITE, extra_vars={"service_connection_point_verify_timeout": 2,
-                                                 "service_connection_point_verify_interval": 1})
-    if run.rc == 0:      # the role set the prerequisites (issue 7 items 1-2): then it must have verified them
+    run = default_lab.playbook(
+        SITE, extra_vars={"service_connection_point_verify_timeout": 2, "service_connection_point_verify_interval": 1}
+    )
+    if run.rc == 0:  # the role set the prerequisites (issue 7 items 1-2): then it must have verified them
         health = run.task(VERIFY_READ)["result"]["health"]
         assert health["healthy"] and health["tls"]["dotnet_strong_crypto"] is True
         return
@@ -313,8 +357,7 @@ def test_the_role_verifies_a_working_scp_and_says_what_to_check_after_the_move(l
     # SCP task says so, and the final verification reads, waits (bounded) and fails with the cause.
     lab._control("POST", "/internet", {"endpoints": {"aka.ms": "timeout"}})
     lab._control("POST", "/clock/advance", {"seconds": 2 * 86400})
-    broken = lab.playbook(SITE, extra_vars={"service_connection_point_verify_timeout": 2,
-                                            "service_connection_point_verify_interval": 1})
+    broken = lab.playbook(SITE, extra_vars={"service_connection_point_verify_timeout": 2, "service_connection_point_verify_interval": 1})
     assert broken.rc != 0 and broken.changed == 0, broken.stdout
     assert broken.task(SCP_TASK)["result"]["health"]["healthy"] is False
     assert broken.task(VERIFY_READ)["status"] == "ok"
@@ -383,8 +426,7 @@ def test_bad_input_is_refused_before_any_winrm_request(lab):
         ("service_connection_point_info", {"wait_timeout": -5}, "wait_timeout"),
         ("service_connection_point", {"site_system_server": "scp01.lab.example", "scp_host": "nowhere"}, "scp_host"),
     ]
-    tasks = [{"name": f"bad {i}", f"configmgr.scp.{module}": args, "ignore_errors": True}
-             for i, (module, args, _) in enumerate(bad)]
+    tasks = [{"name": f"bad {i}", f"configmgr.scp.{module}": args, "ignore_errors": True} for i, (module, args, _) in enumerate(bad)]
     play_path = lab.write_playbook("bad.yml", json.dumps([{"hosts": "sms_provider", "gather_facts": False, "tasks": tasks}]))
     lab.reset_counters()
     run = lab.playbook(play_path)

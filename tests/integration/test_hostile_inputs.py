@@ -60,9 +60,9 @@ HOSTILE: dict[str, str] = {
     "bell": "a\x07b",
     "nel": "a\x85b",
     "line_separator": "a\u2028b",
-    "kelvin": "K\u212ab",                          # KELVIN SIGN: lower-cases to 'k' in some foldings
-    "dotted_i": "\u0130stanbul",                   # LATIN CAPITAL LETTER I WITH DOT ABOVE
-    "rtl_override": "a\u202eb",                    # RIGHT-TO-LEFT OVERRIDE
+    "kelvin": "K\u212ab",  # KELVIN SIGN: lower-cases to 'k' in some foldings
+    "dotted_i": "\u0130stanbul",  # LATIN CAPITAL LETTER I WITH DOT ABOVE
+    "rtl_override": "a\u202eb",  # RIGHT-TO-LEFT OVERRIDE
     "zero_width": "a\u200bb",
     "accents": "\u00e9\u00e8\u00fc\u65e5\u672c",
     "emoji": "rocket\U0001f680",
@@ -93,16 +93,16 @@ class Case:
     module: str
     hosts: str
     option: str
-    label: str                      # which HOSTILE value (or a name of the case)
-    value: Any                      # what the option is set to
+    label: str  # which HOSTILE value (or a name of the case)
+    value: Any  # what the option is set to
     outcome: str
-    args: dict = field(default_factory=dict)         # the task's other arguments
+    args: dict = field(default_factory=dict)  # the task's other arguments
     check_mode: bool = False
-    where: Callable[[dict], Any] | None = None       # LITERAL: what the state dump holds at the case's place
-    expect: Any = None                               # LITERAL: what `where` must return (default: value)
-    changes: tuple[tuple, ...] = ()                  # LITERAL: the state paths that may change
-    echo: bool | str = False                         # CARRIED: the failure message quotes the value (or this text)
-    check: Callable[[dict], Any] | None = None       # ANSWERED: true of the task's result
+    where: Callable[[dict], Any] | None = None  # LITERAL: what the state dump holds at the case's place
+    expect: Any = None  # LITERAL: what `where` must return (default: value)
+    changes: tuple[tuple, ...] = ()  # LITERAL: the state paths that may change
+    echo: bool | str = False  # CARRIED: the failure message quotes the value (or this text)
+    check: Callable[[dict], Any] | None = None  # ANSWERED: true of the task's result
 
     @property
     def name(self) -> str:
@@ -141,11 +141,26 @@ ALL = list(HOSTILE)
 CONTROL = ["newline", "crlf", "nul", "escape", "bell", "nel", "line_separator", "rtl_override", "zero_width", "separator"]
 ENDS = ["spaces", "trailing_space"]
 # Characters Windows refuses in account and group names (docs/configmgr-behaviour.md#windows-names-and-paths).
-NAME_FORBIDDEN = ["quotes", "semicolon", "pipe", "star", "question", "brackets", "marker_end", "marker_start",
-                  "slash_traversal", "url", "http_url", "html", "traversal", "unc"]
+NAME_FORBIDDEN = [
+    "quotes",
+    "semicolon",
+    "pipe",
+    "star",
+    "question",
+    "brackets",
+    "marker_end",
+    "marker_start",
+    "slash_traversal",
+    "url",
+    "http_url",
+    "html",
+    "traversal",
+    "unc",
+]
 
 
 # -- firewall_rule (on scp01) --------------------------------------------------------------------------------
+
 
 def _rule(state: dict, name: str) -> dict | None:
     return state["hosts"][SCP01]["firewall_rules"].get(name)
@@ -159,32 +174,81 @@ def cases_firewall_rule() -> list[Case]:
     rows = []
     taken_literally = [k for k in ALL if k not in CONTROL + ENDS + ["very_long"]]
     for label, value in values(*taken_literally):
-        rows.append(literal("firewall_rule", "scp_hosts", "name", label, value, RULE,
-                            where=lambda s, v=value: v if _rule(s, v) else None, changes=((*RULES, value),)))
+        rows.append(
+            literal(
+                "firewall_rule",
+                "scp_hosts",
+                "name",
+                label,
+                value,
+                RULE,
+                where=lambda s, v=value: v if _rule(s, v) else None,
+                changes=((*RULES, value),),
+            )
+        )
     for label, value in values(*CONTROL, *ENDS, "very_long"):
         rows.append(refused("firewall_rule", "scp_hosts", "name", label, value, RULE))
     # 'K' (KELVIN SIGN) lower-cases to 'k': a rule of that name is another rule than "...-k", never the same one,
     # and as Windows matches -Name without regard to case, the module changes neither and says why.
-    rows.append(literal("firewall_rule", "scp_hosts", "name", "fold plain", "Hostile-Fold-k", RULE,
-                        where=lambda s: "Hostile-Fold-k" if _rule(s, "Hostile-Fold-k") else None,
-                        changes=((*RULES, "Hostile-Fold-k"),)))
-    rows.append(literal("firewall_rule", "scp_hosts", "name", "fold kelvin", "Hostile-Fold-\u212a", RULE,
-                        where=lambda s: "Hostile-Fold-\u212a" if _rule(s, "Hostile-Fold-\u212a") else None,
-                        changes=((*RULES, "Hostile-Fold-\u212a"),)))
-    rows.append(carried("firewall_rule", "scp_hosts", "name", "fold kelvin again", "Hostile-Fold-\u212a",
-                        {**RULE, "remote_port": ["8443"]}))
+    rows.append(
+        literal(
+            "firewall_rule",
+            "scp_hosts",
+            "name",
+            "fold plain",
+            "Hostile-Fold-k",
+            RULE,
+            where=lambda s: "Hostile-Fold-k" if _rule(s, "Hostile-Fold-k") else None,
+            changes=((*RULES, "Hostile-Fold-k"),),
+        )
+    )
+    rows.append(
+        literal(
+            "firewall_rule",
+            "scp_hosts",
+            "name",
+            "fold kelvin",
+            "Hostile-Fold-\u212a",
+            RULE,
+            where=lambda s: "Hostile-Fold-\u212a" if _rule(s, "Hostile-Fold-\u212a") else None,
+            changes=((*RULES, "Hostile-Fold-\u212a"),),
+        )
+    )
+    rows.append(
+        carried("firewall_rule", "scp_hosts", "name", "fold kelvin again", "Hostile-Fold-\u212a", {**RULE, "remote_port": ["8443"]})
+    )
     for label, value in values(*[k for k in ALL if k not in CONTROL + ENDS + ["pipe", "very_long", "separator"]]):
         name = f"Hostile-DisplayName-{label}"
-        rows.append(literal("firewall_rule", "scp_hosts", "display_name", label, value, {**RULE, "name": name},
-                            where=lambda s, n=name: (_rule(s, n) or {}).get("display_name"), changes=((*RULES, name),)))
+        rows.append(
+            literal(
+                "firewall_rule",
+                "scp_hosts",
+                "display_name",
+                label,
+                value,
+                {**RULE, "name": name},
+                where=lambda s, n=name: (_rule(s, n) or {}).get("display_name"),
+                changes=((*RULES, name),),
+            )
+        )
     for label, value in values(*CONTROL, *ENDS, "pipe", "very_long"):
         rows.append(refused("firewall_rule", "scp_hosts", "display_name", label, value, {**RULE, "name": "Hostile-DN"}))
     rows.append(refused("firewall_rule", "scp_hosts", "display_name", "all", "All", {**RULE, "name": "Hostile-DN"}))
     multiline = ["newline", "crlf"]
     for label, value in values(*[k for k in ALL if k not in [*CONTROL, "pipe"]], *multiline):
         name = f"Hostile-Description-{label}"
-        rows.append(literal("firewall_rule", "scp_hosts", "description", label, value, {**RULE, "name": name},
-                            where=lambda s, n=name: (_rule(s, n) or {}).get("description"), changes=((*RULES, name),)))
+        rows.append(
+            literal(
+                "firewall_rule",
+                "scp_hosts",
+                "description",
+                label,
+                value,
+                {**RULE, "name": name},
+                where=lambda s, n=name: (_rule(s, n) or {}).get("description"),
+                changes=((*RULES, name),),
+            )
+        )
     for label, value in values(*[k for k in CONTROL if k not in multiline], "pipe"):
         rows.append(refused("firewall_rule", "scp_hosts", "description", label, value, {**RULE, "name": "Hostile-D"}))
     for option in ("direction", "action", "protocol", "state"):
@@ -192,14 +256,14 @@ def cases_firewall_rule() -> list[Case]:
             rows.append(refused("firewall_rule", "scp_hosts", option, label, value, {"name": "Hostile-Choice"}))
     for option in ("local_port", "remote_port"):
         for label, value in values("subexpression", "newline", "semicolon", "star", "very_long", "dotted_i"):
-            rows.append(refused("firewall_rule", "scp_hosts", option, label, [value],
-                                {"name": "Hostile-Port", "protocol": "tcp"}))
+            rows.append(refused("firewall_rule", "scp_hosts", option, label, [value], {"name": "Hostile-Port", "protocol": "tcp"}))
     for label, value in values("subexpression", "star", "newline"):
         rows.append(refused("firewall_rule", "scp_hosts", "profiles", label, [value], {"name": "Hostile-Profile"}))
     return rows
 
 
 # -- local_group_member (on scp01) ----------------------------------------------------------------------------
+
 
 def cases_local_group_member() -> list[Case]:
     rows = []
@@ -234,16 +298,38 @@ def cases_cm_account() -> list[Case]:
     account_ok = ["subexpression", "backticks", "ampersand", "kelvin", "dotted_i", "accents", "emoji", "percent", "tilde"]
     for label, value in values(*account_ok):
         user = "LAB\\" + value
-        rows.append(literal("cm_account", "sms_provider", "name", label, user, {"password": "Hostile-Pw-1"},
-                            where=lambda s, u=user: u if u in _accounts(s) else None, changes=(ACCOUNTS,)))
+        rows.append(
+            literal(
+                "cm_account",
+                "sms_provider",
+                "name",
+                label,
+                user,
+                {"password": "Hostile-Pw-1"},
+                where=lambda s, u=user: u if u in _accounts(s) else None,
+                changes=(ACCOUNTS,),
+            )
+        )
     for label, value in values(*CONTROL, *ENDS, *NAME_FORBIDDEN, "variable", "long"):
         rows.append(refused("cm_account", "sms_provider", "name", label, "LAB\\" + value, {"password": "Hostile-Pw-1"}))
-    for index, (label, value) in enumerate(values("quotes", "subexpression", "backticks", "newline", "rtl_override",
-                                                  "marker_end", "very_long")):
+    for index, (label, value) in enumerate(
+        values("quotes", "subexpression", "backticks", "newline", "rtl_override", "marker_end", "very_long")
+    ):
         user = f"LAB\\hostile-pw-{index}"
         # The password is carried as a secret: the account exists afterwards; its value never shows (secrets suite).
-        rows.append(literal("cm_account", "sms_provider", "password", label, value, {"name": user},
-                            where=lambda s, u=user: u if u in _accounts(s) else None, expect=user, changes=(ACCOUNTS,)))
+        rows.append(
+            literal(
+                "cm_account",
+                "sms_provider",
+                "password",
+                label,
+                value,
+                {"name": user},
+                where=lambda s, u=user: u if u in _accounts(s) else None,
+                expect=user,
+                changes=(ACCOUNTS,),
+            )
+        )
     rows.append(refused("cm_account", "sms_provider", "password", "nul", HOSTILE["nul"], {"name": "LAB\\hostile-pw-n"}))
     for option in ("update_password", "state"):
         for label, value in values("subexpression", "crlf"):
@@ -255,6 +341,7 @@ def cases_cm_account() -> list[Case]:
 
 # -- the provider options (service_connection_point_info, cm_account) ------------------------------------------
 
+
 def cases_provider() -> list[Case]:
     rows = []
     for label, value in values("subexpression", "semicolon", "newline", "url", "http_url", "unc", "spaces", "kelvin"):
@@ -264,40 +351,87 @@ def cases_provider() -> list[Case]:
     remote = {"provider_server": PS1, "provider_password": "not-the-password-1"}
     for label, value in values("subexpression", "backticks", "kelvin", "percent"):
         # A remote provider: the CIM session logs on with it and is refused (no such account); nothing changes.
-        rows.append(carried("service_connection_point_info", "sms_provider", "provider_username", label,
-                            "LAB\\" + value, remote, echo=False))
+        rows.append(
+            carried("service_connection_point_info", "sms_provider", "provider_username", label, "LAB\\" + value, remote, echo=False)
+        )
     for label, value in values(*CONTROL[:4], *ENDS, "semicolon", "url", "quotes"):
-        rows.append(refused("service_connection_point_info", "sms_provider", "provider_username", label,
-                            "LAB\\" + value, remote))
+        rows.append(refused("service_connection_point_info", "sms_provider", "provider_username", label, "LAB\\" + value, remote))
     for label, value in values("quotes", "subexpression", "newline", "marker_end"):
-        rows.append(carried("service_connection_point_info", "sms_provider", "provider_password", label, value,
-                            {"provider_server": PS1, "provider_username": "LAB\\cmadmin"}, echo=False))
-    rows.append(refused("service_connection_point_info", "sms_provider", "provider_password", "nul", HOSTILE["nul"],
-                        {"provider_server": PS1, "provider_username": "LAB\\cmadmin"}))
+        rows.append(
+            carried(
+                "service_connection_point_info",
+                "sms_provider",
+                "provider_password",
+                label,
+                value,
+                {"provider_server": PS1, "provider_username": "LAB\\cmadmin"},
+                echo=False,
+            )
+        )
+    rows.append(
+        refused(
+            "service_connection_point_info",
+            "sms_provider",
+            "provider_password",
+            "nul",
+            HOSTILE["nul"],
+            {"provider_server": PS1, "provider_username": "LAB\\cmadmin"},
+        )
+    )
     # module_path: only an absolute Windows path is sent; a write imports the module from it, as written.
-    for label, folder in values("subexpression", "backticks", "semicolon", "ampersand", "kelvin", "percent", "tilde",
-                                "accents", "emoji"):
+    for label, folder in values("subexpression", "backticks", "semicolon", "ampersand", "kelvin", "percent", "tilde", "accents", "emoji"):
         path = f"C:\\{folder}\\ConfigurationManager.psd1"
-        rows.append(carried("cm_account", "sms_provider", "module_path", f"folder {label}", path,
-                            {"name": "LAB\\svc-cmproxy", "password": "Hostile-Pw-1"}))
-    for label, value in values("traversal", "slash_traversal", "url", "http_url", "tilde", "percent", "variable",
-                               "newline", "nul", "star", "question", "brackets", "pipe", "quotes", "spaces"):
-        rows.append(refused("cm_account", "sms_provider", "module_path", label, value,
-                            {"name": "LAB\\svc-cmproxy", "password": "Hostile-Pw-1"}))
+        rows.append(
+            carried(
+                "cm_account",
+                "sms_provider",
+                "module_path",
+                f"folder {label}",
+                path,
+                {"name": "LAB\\svc-cmproxy", "password": "Hostile-Pw-1"},
+            )
+        )
+    for label, value in values(
+        "traversal",
+        "slash_traversal",
+        "url",
+        "http_url",
+        "tilde",
+        "percent",
+        "variable",
+        "newline",
+        "nul",
+        "star",
+        "question",
+        "brackets",
+        "pipe",
+        "quotes",
+        "spaces",
+    ):
+        rows.append(
+            refused("cm_account", "sms_provider", "module_path", label, value, {"name": "LAB\\svc-cmproxy", "password": "Hostile-Pw-1"})
+        )
     for label, folder in values("traversal", "question", "brackets", "pipe", "quotes", "newline", "html"):
-        rows.append(refused("cm_account", "sms_provider", "module_path", f"in a path {label}",
-                            f"C:\\Modules\\{folder}\\ConfigurationManager.psd1",
-                            {"name": "LAB\\svc-cmproxy", "password": "Hostile-Pw-1"}))
+        rows.append(
+            refused(
+                "cm_account",
+                "sms_provider",
+                "module_path",
+                f"in a path {label}",
+                f"C:\\Modules\\{folder}\\ConfigurationManager.psd1",
+                {"name": "LAB\\svc-cmproxy", "password": "Hostile-Pw-1"},
+            )
+        )
     return rows
 
 
 # -- site_system_server and service_connection_point (on the SMS Provider) ----------------------------------------
 
+
 def cases_site_system_server() -> list[Case]:
     rows = []
     server = {"site_system_server": SCP01}
-    for label, value in values("subexpression", "semicolon", "newline", "url", "http_url", "unc", "spaces", "kelvin",
-                               "star", "long"):
+    for label, value in values("subexpression", "semicolon", "newline", "url", "http_url", "unc", "spaces", "kelvin", "star", "long"):
         rows.append(refused("site_system_server", "sms_provider", "site_system_server", label, value))
         rows.append(refused("service_connection_point", "sms_provider", "site_system_server", label, value))
     for label, value in values("subexpression", "crlf", "kelvin"):
@@ -312,35 +446,40 @@ def cases_site_system_server() -> list[Case]:
         for label, value in values(*account_ok):
             # It must already be a ConfigMgr account: the module says it is not, naming it as written. ("nobody-":
             # cm_account's rows above created LAB\<value> accounts.)
-            rows.append(carried("site_system_server", "sms_provider", option, label, "LAB\\nobody-" + value,
-                                {**server, **extra}))
+            rows.append(carried("site_system_server", "sms_provider", option, label, "LAB\\nobody-" + value, {**server, **extra}))
         for label, value in values("newline", "nul", "rtl_override", "spaces", "semicolon", "url", "quotes"):
             rows.append(refused("site_system_server", "sms_provider", option, label, "LAB\\" + value, {**server, **extra}))
     # An existing account whose name holds a backtick (created at the CAS by cm_account's rows above) becomes the
     # CAS site server's proxy account, found by its literal name: -UserName of Get-CMAccount takes wildcards, and
     # the backtick is their escape character.
     user = "LAB\\" + HOSTILE["backticks"]
-    rows.append(literal("site_system_server", "sms_provider", "proxy_account", "existing with backticks", user,
-                        {"site_system_server": CAS, "site_code": "CAS", "proxy_server": "proxy.lab.example",
-                         "proxy_port": 3128},
-                        where=lambda s: next(ss["proxy"]["account"] for ss in s["hierarchies"]["lab"]["site_systems"]
-                                             if ss["server"] == CAS and ss["site_code"] == "CAS"),
-                        changes=(("hierarchies", "lab", "site_systems"),)))
-    for label, value in values("subexpression", "semicolon", "newline", "url", "http_url", "spaces", "kelvin",
-                               "star", "percent"):
+    rows.append(
+        literal(
+            "site_system_server",
+            "sms_provider",
+            "proxy_account",
+            "existing with backticks",
+            user,
+            {"site_system_server": CAS, "site_code": "CAS", "proxy_server": "proxy.lab.example", "proxy_port": 3128},
+            where=lambda s: next(
+                ss["proxy"]["account"] for ss in s["hierarchies"]["lab"]["site_systems"] if ss["server"] == CAS and ss["site_code"] == "CAS"
+            ),
+            changes=(("hierarchies", "lab", "site_systems"),),
+        )
+    )
+    for label, value in values("subexpression", "semicolon", "newline", "url", "http_url", "spaces", "kelvin", "star", "percent"):
         rows.append(refused("site_system_server", "sms_provider", "proxy_server", label, value, server))
-    for label, value in (("zone_subexpression", "fe80::1%$(whoami)"), ("zone_name", "fe80::1%eth0"),
-                         ("zone_newline", "fe80::1%1\n")):
+    for label, value in (("zone_subexpression", "fe80::1%$(whoami)"), ("zone_name", "fe80::1%eth0"), ("zone_newline", "fe80::1%1\n")):
         rows.append(refused("site_system_server", "sms_provider", "proxy_server", label, value, server))
     return rows
 
 
 # -- sms_executive (on ps1, a site server) ---------------------------------------------------------------------
 
+
 def cases_sms_executive() -> list[Case]:
     rows = []
-    for label, value in values("subexpression", "semicolon", "newline", "star", "kelvin", "traversal", "spaces",
-                               "long"):
+    for label, value in values("subexpression", "semicolon", "newline", "star", "kelvin", "traversal", "spaces", "long"):
         rows.append(refused("sms_executive", PS1, "component", label, value, {"state": "started"}))
     rows.append(refused("sms_executive", PS1, "component", "dotless_i", "SMS_DMP_DOWNLOAD\u0131R", {"state": "started"}))
     for label, value in values("subexpression", "newline"):
@@ -351,14 +490,20 @@ def cases_sms_executive() -> list[Case]:
 # -- status_message_info (on the SMS Provider) -------------------------------------------------------------------
 
 # Points in time the controller cannot represent (before year 1, after 9999 in UTC): refused, never a traceback.
-OUT_OF_RANGE = (("duration_days", "999999d"), ("duration_weeks", "999999w"),
-                ("before_year_one", "0001-01-01T00:00:00+14:00"), ("after_9999", "9999-12-31T23:59:59-14:00"))
+OUT_OF_RANGE = (
+    ("duration_days", "999999d"),
+    ("duration_weeks", "999999w"),
+    ("before_year_one", "0001-01-01T00:00:00+14:00"),
+    ("after_9999", "9999-12-31T23:59:59-14:00"),
+)
 
 
 def since_rows(module: str, hosts: str, args: dict) -> list[Case]:
     rows = []
-    for label, value in [*values("subexpression", "newline", "semicolon", "marker_end", "very_long", "kelvin", "nul",
-                                 "star"), *OUT_OF_RANGE]:
+    for label, value in [
+        *values("subexpression", "newline", "semicolon", "marker_end", "very_long", "kelvin", "nul", "star"),
+        *OUT_OF_RANGE,
+    ]:
         rows.append(refused(module, hosts, "since", label, value, args))
     return rows
 
@@ -366,18 +511,37 @@ def since_rows(module: str, hosts: str, args: dict) -> list[Case]:
 def cases_status_message_info() -> list[Case]:
     rows = []
     module, hosts = "status_message_info", "sms_provider"
-    for label, value in values("subexpression", "semicolon", "newline", "star", "kelvin", "dotted_i", "traversal",
-                               "spaces", "long", "nul", "rtl_override", "quotes", "marker_end"):
+    for label, value in values(
+        "subexpression",
+        "semicolon",
+        "newline",
+        "star",
+        "kelvin",
+        "dotted_i",
+        "traversal",
+        "spaces",
+        "long",
+        "nul",
+        "rtl_override",
+        "quotes",
+        "marker_end",
+    ):
         rows.append(refused(module, hosts, "component", label, value))
         rows.append(refused(module, hosts, "component", f"SMS_ then {label}", "SMS_" + value))
-    for label, value in values("subexpression", "semicolon", "newline", "url", "http_url", "unc", "spaces", "kelvin",
-                               "star", "long", "quotes", "nul"):
+    for label, value in values(
+        "subexpression", "semicolon", "newline", "url", "http_url", "unc", "spaces", "kelvin", "star", "long", "quotes", "nul"
+    ):
         rows.append(refused(module, hosts, "site_system_server", label, value))
     for label, value in values("subexpression", "crlf", "kelvin", "star"):
         rows.append(refused(module, hosts, "site_code", label, value))
     rows += since_rows(module, hosts, {})
-    for label, value in (*values("subexpression", "semicolon", "newline"), ("hex", "0x2C92"), ("too_large", "4294967296"),
-                         ("negative", "-1"), ("list_in_one", "11410, 11411")):
+    for label, value in (
+        *values("subexpression", "semicolon", "newline"),
+        ("hex", "0x2C92"),
+        ("too_large", "4294967296"),
+        ("negative", "-1"),
+        ("list_in_one", "11410, 11411"),
+    ):
         rows.append(refused(module, hosts, "message_ids", label, [value]))
     for label, value in (*values("subexpression", "newline", "star"), ("other_case", "Error")):
         rows.append(refused(module, hosts, "severity", label, [value]))
@@ -398,20 +562,43 @@ def cases_log_info() -> list[Case]:
     for label, value in values(*ALL):
         # Never a path, a pattern, a short name or anything but letters, digits and _ . - ( ) in ASCII.
         rows.append(refused(module, PS1, "name", label, [value + ".log"]))
-    for label, value in (("bare", "Dmpdownloader"), ("trailing_newline", "Dmpdownloader.log\n"),
-                         ("double_dot", "Dmp..downloader.log"), ("folder", "Logs\\Dmpdownloader.log"),
-                         ("wildcard", "*.log"), ("short_name", "DMPDOW~1.LOG"),
-                         # KELVIN SIGN lower-cases to 'k': the name of another log, never that one.
-                         ("kelvin_in_a_known_name", "EndpointConnectivityChec\u212aWorker.log"),
-                         ("dotless_i", "EndpointConnect\u0131vityCheckWorker.log"),
-                         ("long_s", "\u017fitecomp.log")):
+    for label, value in (
+        ("bare", "Dmpdownloader"),
+        ("trailing_newline", "Dmpdownloader.log\n"),
+        ("double_dot", "Dmp..downloader.log"),
+        ("folder", "Logs\\Dmpdownloader.log"),
+        ("wildcard", "*.log"),
+        ("short_name", "DMPDOW~1.LOG"),
+        # KELVIN SIGN lower-cases to 'k': the name of another log, never that one.
+        ("kelvin_in_a_known_name", "EndpointConnectivityChec\u212aWorker.log"),
+        ("dotless_i", "EndpointConnect\u0131vityCheckWorker.log"),
+        ("long_s", "\u017fitecomp.log"),
+    ):
         rows.append(refused(module, PS1, "name", label, [value]))
     for label, value in (("parentheses", "Hostile(1).log"), ("dashes", "hostile-a_b.c.log")):
         # A legal name of no log there: read as written, reported as not found.
-        rows.append(answered(module, PS1, "name", label, [value], {},
-                             check=lambda r, v=value: r["logs"][0]["name"] == v and r["logs"][0]["found"] is False))
-    rows.append(answered(module, PS1, "name", "a log that is there", ["dmpdownloader.log"], {},
-                         check=lambda r: r["logs"][0]["found"] is True and r["logs"][0]["name"] == "Dmpdownloader.log"))
+        rows.append(
+            answered(
+                module,
+                PS1,
+                "name",
+                label,
+                [value],
+                {},
+                check=lambda r, v=value: r["logs"][0]["name"] == v and r["logs"][0]["found"] is False,
+            )
+        )
+    rows.append(
+        answered(
+            module,
+            PS1,
+            "name",
+            "a log that is there",
+            ["dmpdownloader.log"],
+            {},
+            check=lambda r: r["logs"][0]["found"] is True and r["logs"][0]["name"] == "Dmpdownloader.log",
+        )
+    )
     # component, regex and query are filters applied on the controller to what was read: data, never sent.
     one_line = ["newline", "crlf", "separator", "quotes", "html", "marker_end", "marker_start", "very_long", "long"]
     for label, value in values(*[k for k in ALL if k not in one_line]):
@@ -422,30 +609,39 @@ def cases_log_info() -> list[Case]:
         rows.append(refused(module, PS1, "severity", label, value, LOG))
     rows += since_rows(module, PS1, LOG)
     for label, value in values(*[k for k in ALL if k != "escape"]):
-        rows.append(answered(module, PS1, "regex", label, value, LOG,
-                             check=lambda r: isinstance(r["entries_matched"], int)))
+        rows.append(answered(module, PS1, "regex", label, value, LOG, check=lambda r: isinstance(r["entries_matched"], int)))
     for label, value in (*values("escape"), ("open_group", "("), ("nothing_to_repeat", "*a"), ("open_set", "[a")):
         rows.append(refused(module, PS1, "regex", label, value, LOG))
     # JMESPath over the entries: an expression that parses is applied (to data, on the controller); one that does not
     # is refused before anything is read.
-    for label, value in (("subexpression_literal", "[?component=='$(whoami)']"), ("backtick_literal", "[?message=='a`b']"),
-                         ("json_literal", '`"$(whoami)"`'), ("pipe", "[*].message | [0]"), ("brackets", HOSTILE["brackets"])):
+    for label, value in (
+        ("subexpression_literal", "[?component=='$(whoami)']"),
+        ("backtick_literal", "[?message=='a`b']"),
+        ("json_literal", '`"$(whoami)"`'),
+        ("pipe", "[*].message | [0]"),
+        ("brackets", HOSTILE["brackets"]),
+    ):
         rows.append(answered(module, PS1, "query", label, value, LOG, check=lambda r: "query_result" in r))
-    for label, value in values("quotes", "subexpression", "backticks", "newline", "nul", "marker_end", "kelvin", "star",
-                               "rtl_override", "html"):
+    for label, value in values(
+        "quotes", "subexpression", "backticks", "newline", "nul", "marker_end", "kelvin", "star", "rtl_override", "html"
+    ):
         rows.append(refused(module, PS1, "query", label, value, LOG))
     return rows
 
 
 # -- usage_data (on the SMS Provider) -------------------------------------------------------------------------------
 
+
 def cases_usage_data() -> list[Case]:
     rows = []
-    for label, value in (*values("subexpression", "newline", "kelvin", "star", "spaces"), ("other_case", "Full"),
-                         ("trailing_newline", "full\n"), ("number", "3")):
+    for label, value in (
+        *values("subexpression", "newline", "kelvin", "star", "spaces"),
+        ("other_case", "Full"),
+        ("trailing_newline", "full\n"),
+        ("number", "3"),
+    ):
         rows.append(refused("usage_data", "sms_provider", "level", label, value))
-    rows.append(refused("usage_data", "sms_provider", "provider_server", "subexpression", HOSTILE["subexpression"],
-                        {"level": "full"}))
+    rows.append(refused("usage_data", "sms_provider", "provider_server", "subexpression", HOSTILE["subexpression"], {"level": "full"}))
     return rows
 
 
@@ -455,13 +651,33 @@ INET = "inet01.lab.example"
 TOOL = "C:\\Tools\\ServiceConnectionTool"
 # Legal in a Windows file name: carried literally (as the path given to -LiteralPath, and as one argument of the
 # tool's command line, quoted by the C runtime's rules).
-PATH_OK = ["subexpression", "backticks", "semicolon", "ampersand", "percent", "tilde", "kelvin", "dotted_i", "accents",
-           "emoji", "brackets"]
+PATH_OK = ["subexpression", "backticks", "semicolon", "ampersand", "percent", "tilde", "kelvin", "dotted_i", "accents", "emoji", "brackets"]
 EXTRA_PATH_OK = (("apostrophe", "o'brien"), ("smart_quote", "o\u2019brien"), ("space_inside", "a b"))
 # Not a file name Windows can hold, or not one the reader sees: refused, inside a full path.
-PATH_REFUSED = ["quotes", "variable", "newline", "crlf", "nul", "escape", "bell", "nel", "line_separator",
-                "rtl_override", "zero_width", "separator", "star", "question", "pipe", "html", "marker_end",
-                "marker_start", "spaces", "trailing_space", "long", "very_long"]
+PATH_REFUSED = [
+    "quotes",
+    "variable",
+    "newline",
+    "crlf",
+    "nul",
+    "escape",
+    "bell",
+    "nel",
+    "line_separator",
+    "rtl_override",
+    "zero_width",
+    "separator",
+    "star",
+    "question",
+    "pipe",
+    "html",
+    "marker_end",
+    "marker_start",
+    "spaces",
+    "trailing_space",
+    "long",
+    "very_long",
+]
 # Not a full path with a drive letter: refused as a whole value.
 NOT_A_PATH = ["traversal", "slash_traversal", "url", "http_url", "unc", "percent", "tilde", "subexpression"]
 
@@ -475,8 +691,12 @@ def refused_paths(folder: str, suffix: str = "") -> list[tuple[str, str]]:
     # As a folder of the path: a space at the end of a name (before a separator, not before an extension) is refused.
     rows = [(label, f"{folder}\\{value}\\x{suffix}") for label, value in values(*PATH_REFUSED)]
     rows += [(f"whole {label}", value) for label, value in values(*NOT_A_PATH)]
-    rows += [("dot_dot", f"{folder}\\..\\..\\Windows\\System32{suffix}"), ("dot", f"{folder}\\.\\x{suffix}"),
-             ("colon", f"{folder}\\a:b{suffix}"), ("trailing_dot", f"{folder}\\x.\\y{suffix}")]
+    rows += [
+        ("dot_dot", f"{folder}\\..\\..\\Windows\\System32{suffix}"),
+        ("dot", f"{folder}\\.\\x{suffix}"),
+        ("colon", f"{folder}\\a:b{suffix}"),
+        ("trailing_dot", f"{folder}\\x.\\y{suffix}"),
+    ]
     return rows
 
 
@@ -487,19 +707,21 @@ def command_holds(*expected: str):
 
     def check(result: dict) -> bool:
         command = result.get("command") or []
-        return (all(value in command for value in expected)
-                and split_command_line(result["command_line"]) == command)
+        return all(value in command for value in expected) and split_command_line(result["command_line"]) == command
+
     return check
 
 
-CONNECT = {"action": "connect", "tool_path": TOOL, "usage_data_src": "C:\\Tools\\UsageData.cab",
-           "update_pack_dest": "C:\\Tools\\UpdatePacks"}
+CONNECT = {
+    "action": "connect",
+    "tool_path": TOOL,
+    "usage_data_src": "C:\\Tools\\UsageData.cab",
+    "update_pack_dest": "C:\\Tools\\UpdatePacks",
+}
 EXPORT = {"action": "export", "tool_path": TOOL, "export_dest": "C:\\Tools\\usage.csv"}
 # prepare and import run on the SCP server (ps1 in the lab, online: in check mode the module predicts and warns).
-PREPARE = {"action": "prepare", "tool_path": TOOL, "usage_data_dest": "C:\\Windows\\Temp\\UsageData.cab",
-           "provider_host": CAS}
-IMPORT = {"action": "import", "tool_path": TOOL, "update_pack_src": "C:\\Windows\\Temp\\UpdatePacks",
-          "provider_host": CAS}
+PREPARE = {"action": "prepare", "tool_path": TOOL, "usage_data_dest": "C:\\Windows\\Temp\\UsageData.cab", "provider_host": CAS}
+IMPORT = {"action": "import", "tool_path": TOOL, "update_pack_src": "C:\\Windows\\Temp\\UpdatePacks", "provider_host": CAS}
 
 
 def cases_service_connection_tool() -> list[Case]:
@@ -511,8 +733,7 @@ def cases_service_connection_tool() -> list[Case]:
             if carried_echo is not None:
                 rows.append(carried(module, hosts, option, label, path, base, echo=carried_echo(path)))
             if predicted:
-                rows.append(answered(module, hosts, option, f"{label} predicted", path, base,
-                                     check=command_holds(path), check_mode=True))
+                rows.append(answered(module, hosts, option, f"{label} predicted", path, base, check=command_holds(path), check_mode=True))
         for label, path in refused_paths(folder, suffix):
             rows.append(refused(module, hosts, option, label, path, base))
 
@@ -524,28 +745,71 @@ def cases_service_connection_tool() -> list[Case]:
     options("usage_data_dest", PREPARE, "C:\\Windows\\Temp", ".cab", hosts=PS1)
     options("update_pack_src", IMPORT, "C:\\Windows\\Temp", "", hosts=PS1)
     proxy = {**CONNECT, "proxy_server_uri": "http://proxy.lab.example:8080"}
-    for label, value in (("http", "http://proxy.lab.example:8080"), ("https", "https://proxy.lab.example"),
-                         ("ipv6", "[fe80::1]:8080"), ("upper", "PROXY.LAB.EXAMPLE:3128")):
-        rows.append(answered(module, INET, "proxy_server_uri", label, value, CONNECT, check_mode=True,
-                             check=command_holds("-proxyserveruri", value.rstrip("/"))))
-    for label, value in (*values("subexpression", "semicolon", "newline", "url", "http_url", "unc", "spaces", "kelvin",
-                                 "star", "quotes", "nul", "marker_end"),
-                         ("host_subexpression", "http://$(whoami):8080"), ("trailing_newline", "proxy.lab.example\n"),
-                         ("port_too_large", "proxy.lab.example:99999"), ("ftp", "ftp://proxy.lab.example"),
-                         ("credentials", "http://user:pw@proxy.lab.example"), ("switch", "-downloadall")):
+    for label, value in (
+        ("http", "http://proxy.lab.example:8080"),
+        ("https", "https://proxy.lab.example"),
+        ("ipv6", "[fe80::1]:8080"),
+        ("upper", "PROXY.LAB.EXAMPLE:3128"),
+    ):
+        rows.append(
+            answered(
+                module,
+                INET,
+                "proxy_server_uri",
+                label,
+                value,
+                CONNECT,
+                check_mode=True,
+                check=command_holds("-proxyserveruri", value.rstrip("/")),
+            )
+        )
+    for label, value in (
+        *values(
+            "subexpression", "semicolon", "newline", "url", "http_url", "unc", "spaces", "kelvin", "star", "quotes", "nul", "marker_end"
+        ),
+        ("host_subexpression", "http://$(whoami):8080"),
+        ("trailing_newline", "proxy.lab.example\n"),
+        ("port_too_large", "proxy.lab.example:99999"),
+        ("ftp", "ftp://proxy.lab.example"),
+        ("credentials", "http://user:pw@proxy.lab.example"),
+        ("switch", "-downloadall"),
+    ):
         rows.append(refused(module, INET, "proxy_server_uri", label, value, CONNECT))
-    for label, value in (*[(k, "LAB\\" + v) for k, v in values("subexpression", "backticks", "ampersand", "percent",
-                                                                  "kelvin", "accents", "emoji")],
-                         ("upn", "svc-proxy@lab.example"), ("apostrophe", "LAB\\o'brien")):
-        rows.append(answered(module, INET, "proxy_username", label, value, proxy, check_mode=True,
-                             check=command_holds("-proxyusername", value)))
-    for label, value in (*values("newline", "crlf", "nul", "escape", "nel", "line_separator", "rtl_override",
-                                 "zero_width", "spaces", "quotes", "semicolon", "pipe", "star", "html", "marker_end"),
-                         ("switch", "-downloadall"), ("space_inside", "LAB\\a b")):
+    for label, value in (
+        *[(k, "LAB\\" + v) for k, v in values("subexpression", "backticks", "ampersand", "percent", "kelvin", "accents", "emoji")],
+        ("upn", "svc-proxy@lab.example"),
+        ("apostrophe", "LAB\\o'brien"),
+    ):
+        rows.append(
+            answered(module, INET, "proxy_username", label, value, proxy, check_mode=True, check=command_holds("-proxyusername", value))
+        )
+    for label, value in (
+        *values(
+            "newline",
+            "crlf",
+            "nul",
+            "escape",
+            "nel",
+            "line_separator",
+            "rtl_override",
+            "zero_width",
+            "spaces",
+            "quotes",
+            "semicolon",
+            "pipe",
+            "star",
+            "html",
+            "marker_end",
+        ),
+        ("switch", "-downloadall"),
+        ("space_inside", "LAB\\a b"),
+    ):
         rows.append(refused(module, INET, "proxy_username", label, value, proxy))
     prepare_here = {**PREPARE, "tool_path": TOOL}
-    for label, value in (*values("subexpression", "newline", "spaces", "semicolon", "star"),
-                         ("not_in_the_inventory", "nothere.lab.example")):
+    for label, value in (
+        *values("subexpression", "newline", "spaces", "semicolon", "star"),
+        ("not_in_the_inventory", "nothere.lab.example"),
+    ):
         rows.append(refused(module, INET, "provider_host", label, value, prepare_here))
     for option in ("action", "download"):
         for label, value in (*values("subexpression", "newline", "star"), ("switch", "-connect")):
@@ -559,14 +823,22 @@ def cases_service_connection_tool_info() -> list[Case]:
     module = "service_connection_tool_info"
     for label, path in path_values("C:\\Tools", ""):
         # Looked for as written: not there.
-        rows.append(answered(module, INET, "tool_path", label, path, {},
-                             check=lambda r, p=path: r["found"] is False and r["tool_path"] == p))
+        rows.append(
+            answered(module, INET, "tool_path", label, path, {}, check=lambda r, p=path: r["found"] is False and r["tool_path"] == p)
+        )
         exe = f"{path}\\ServiceConnectionTool.exe"
-        rows.append(answered(module, INET, "tool_path", f"{label} executable", exe, {},
-                             check=lambda r, p=path, e=exe: r["found"] is False and r["tool_path"] == p
-                             and r["executable"] == e))
-    rows.append(answered(module, INET, "tool_path", "the tool", TOOL, {},
-                         check=lambda r: r["found"] is True and r["tool_path"] == TOOL))
+        rows.append(
+            answered(
+                module,
+                INET,
+                "tool_path",
+                f"{label} executable",
+                exe,
+                {},
+                check=lambda r, p=path, e=exe: r["found"] is False and r["tool_path"] == p and r["executable"] == e,
+            )
+        )
+    rows.append(answered(module, INET, "tool_path", "the tool", TOOL, {}, check=lambda r: r["found"] is True and r["tool_path"] == TOOL))
     for label, path in refused_paths("C:\\Tools", ""):
         rows.append(refused(module, INET, "tool_path", label, path))
     return rows
@@ -584,33 +856,54 @@ def cases_file_transfer() -> list[Case]:
     module = "file_transfer"
     for label, path in path_values("C:\\Windows\\Temp", ".txt"):
         # Through the connection's own put_file (the path in a PowerShell single-quoted string): as written.
-        rows.append(literal(module, INET, "dest", label, path, PUT,
-                            where=lambda s, p=path: p if p in s["hosts"][INET]["files"] else None,
-                            changes=((*FILES, path),)))
+        rows.append(
+            literal(
+                module,
+                INET,
+                "dest",
+                label,
+                path,
+                PUT,
+                where=lambda s, p=path: p if p in s["hosts"][INET]["files"] else None,
+                changes=((*FILES, path),),
+            )
+        )
     for label, path in refused_paths("C:\\Windows\\Temp", ".txt"):
         rows.append(refused(module, INET, "dest", label, path, PUT))
     for label, path in path_values("C:\\Windows\\Temp", ".txt"):
         # The files the rows above put, fetched back by their names as written.
-        rows.append(answered(module, INET, "src", f"{label} fetched", path,
-                             {"direction": "fetch", "dest": f"fetched-{label}.txt"},
-                             check=lambda r, p=path: r["src"] == p and r["files"] and r["bytes"] > 0))
+        rows.append(
+            answered(
+                module,
+                INET,
+                "src",
+                f"{label} fetched",
+                path,
+                {"direction": "fetch", "dest": f"fetched-{label}.txt"},
+                check=lambda r, p=path: r["src"] == p and r["files"] and r["bytes"] > 0,
+            )
+        )
         missing = path.replace("\\Temp\\", "\\Temp\\Missing-")
-        rows.append(carried(module, INET, "src", f"{label} missing", missing,
-                            {"direction": "fetch", "dest": f"missing-{label}.txt"}))
+        rows.append(carried(module, INET, "src", f"{label} missing", missing, {"direction": "fetch", "dest": f"missing-{label}.txt"}))
     for label, path in refused_paths("C:\\Windows\\Temp", ".txt"):
         rows.append(refused(module, INET, "src", f"fetch {label}", path, {"direction": "fetch", "dest": "x.txt"}))
     # dest of a fetch is a controller path, written as given (relative to the playbook).
     fetch = {"direction": "fetch", "src": "C:\\Tools\\ServiceConnectionTool\\ServiceConnectionTool.exe.config"}
-    for label, value in values("subexpression", "backticks", "semicolon", "ampersand", "quotes", "percent", "accents",
-                               "emoji", "brackets", "star"):
+    for label, value in values(
+        "subexpression", "backticks", "semicolon", "ampersand", "quotes", "percent", "accents", "emoji", "brackets", "star"
+    ):
         name = f"local-{value}.txt"
-        rows.append(answered(module, INET, "dest", f"fetch {label}", name, fetch,
-                             check=lambda r, n=name: r["dest"].endswith("/" + n) and r["bytes"] > 0))
+        rows.append(
+            answered(
+                module, INET, "dest", f"fetch {label}", name, fetch, check=lambda r, n=name: r["dest"].endswith("/" + n) and r["bytes"] > 0
+            )
+        )
     for label, value in values("nul", "separator"):
         rows.append(refused(module, INET, "dest", f"fetch {label}", f"local-{value}.txt", fetch))
     for label, value in values("nul", "subexpression"):
-        rows.append(refused(module, INET, "src", f"put {label}", f"hostile{value}.txt",
-                            {"direction": "put", "dest": "C:\\Windows\\Temp\\x.txt"}))
+        rows.append(
+            refused(module, INET, "src", f"put {label}", f"hostile{value}.txt", {"direction": "put", "dest": "C:\\Windows\\Temp\\x.txt"})
+        )
     for label, value in (*values("subexpression", "newline"), ("other_case", "Put")):
         rows.append(refused(module, INET, "direction", label, value, {"src": "hostile.txt", "dest": "C:\\Temp\\x.txt"}))
     return rows
@@ -626,11 +919,10 @@ def cases_tls_settings() -> list[Case]:
     rows = []
     for label, path in path_values("C:\\Certs", ".crt"):
         if label == "brackets":
-            continue    # Import-Certificate -FilePath reads wildcards: refused below
+            continue  # Import-Certificate -FilePath reads wildcards: refused below
         # Read as written: there is no such file; the message quotes it.
         rows.append(carried("tls_settings", "scp_hosts", "certificate_files", label, [path], CERTS_ONLY))
-    for label, path in [*refused_paths("C:\\Certs", ".crt"), ("brackets", "C:\\Certs\\[ab].crt"),
-                        ("folder", "C:\\Certs\\")]:
+    for label, path in [*refused_paths("C:\\Certs", ".crt"), ("brackets", "C:\\Certs\\[ab].crt"), ("folder", "C:\\Certs\\")]:
         rows.append(refused("tls_settings", "scp_hosts", "certificate_files", label, [path], CERTS_ONLY))
     return rows
 
@@ -646,21 +938,54 @@ def cases_endpoint_check() -> list[Case]:
     rows = []
     module, hosts = "endpoint_check", "scp_hosts"
     account = {**WITH_PROXY, "proxy_password": "Hostile-Pw-1"}
-    for label, value in values("subexpression", "semicolon", "newline", "url", "http_url", "unc", "spaces", "kelvin",
-                               "star", "percent", "quotes", "nul", "marker_end", "long"):
+    for label, value in values(
+        "subexpression",
+        "semicolon",
+        "newline",
+        "url",
+        "http_url",
+        "unc",
+        "spaces",
+        "kelvin",
+        "star",
+        "percent",
+        "quotes",
+        "nul",
+        "marker_end",
+        "long",
+    ):
         rows.append(refused(module, hosts, "proxy_server", label, value, CHECK))
     for label, value in values("subexpression", "backticks", "ampersand", "kelvin", "percent", "accents", "emoji"):
         user = "LAB\\" + value
-        rows.append(answered(module, hosts, "proxy_username", label, user, account,
-                             check=lambda r, u=user: r["proxy"]["username"] == u and r["proxy"]["authenticated"]))
+        rows.append(
+            answered(
+                module,
+                hosts,
+                "proxy_username",
+                label,
+                user,
+                account,
+                check=lambda r, u=user: r["proxy"]["username"] == u and r["proxy"]["authenticated"],
+            )
+        )
     for label, value in values(*CONTROL, *ENDS, "semicolon", "url", "quotes", "star", "pipe", "html"):
         rows.append(refused(module, hosts, "proxy_username", label, "LAB\\" + value, account))
     rows.append(refused(module, hosts, "proxy_username", "no_domain", "svc-proxy", account))
-    for label, value in values("quotes", "subexpression", "backticks", "newline", "crlf", "rtl_override", "marker_end",
-                               "marker_start", "emoji", "very_long"):
+    for label, value in values(
+        "quotes", "subexpression", "backticks", "newline", "crlf", "rtl_override", "marker_end", "marker_start", "emoji", "very_long"
+    ):
         # A secret: carried as written (the proxy account is unknown to the lab's proxy); it never shows.
-        rows.append(answered(module, hosts, "proxy_password", label, value, {**WITH_PROXY, "proxy_username": "LAB\\px"},
-                             check=lambda r: r["proxy"]["authenticated"] is True))
+        rows.append(
+            answered(
+                module,
+                hosts,
+                "proxy_password",
+                label,
+                value,
+                {**WITH_PROXY, "proxy_username": "LAB\\px"},
+                check=lambda r: r["proxy"]["authenticated"] is True,
+            )
+        )
     for label, value in (*values("nul", "separator"), ("empty", "")):
         rows.append(refused(module, hosts, "proxy_password", label, value, {**WITH_PROXY, "proxy_username": "LAB\\px"}))
     for label, value in values("subexpression", "semicolon", "newline", "url", "unc", "spaces", "kelvin", "star", "long"):
@@ -670,16 +995,26 @@ def cases_endpoint_check() -> list[Case]:
     for label, value in (*values("subexpression", "newline", "star"), ("other_case", "Never")):
         rows.append(refused(module, hosts, "fail_on", label, value, CHECK))
     for label, value in values("subexpression", "newline"):
-        rows.append(refused(module, hosts, "provider_server", label, value, {**CHECK, "site_status": True,
-                                                                            "site_system_server": SCP01}))
+        rows.append(refused(module, hosts, "provider_server", label, value, {**CHECK, "site_status": True, "site_system_server": SCP01}))
     return rows
 
 
-CASES: list[Case] = [*cases_firewall_rule(), *cases_local_group_member(), *cases_cm_account(), *cases_provider(),
-                     *cases_site_system_server(), *cases_sms_executive(), *cases_status_message_info(),
-                     *cases_log_info(), *cases_usage_data(), *cases_service_connection_tool(),
-                     *cases_service_connection_tool_info(), *cases_file_transfer(), *cases_tls_settings(),
-                     *cases_endpoint_check()]
+CASES: list[Case] = [
+    *cases_firewall_rule(),
+    *cases_local_group_member(),
+    *cases_cm_account(),
+    *cases_provider(),
+    *cases_site_system_server(),
+    *cases_sms_executive(),
+    *cases_status_message_info(),
+    *cases_log_info(),
+    *cases_usage_data(),
+    *cases_service_connection_tool(),
+    *cases_service_connection_tool_info(),
+    *cases_file_transfer(),
+    *cases_tls_settings(),
+    *cases_endpoint_check(),
+]
 
 
 def test_the_table_is_large_and_well_formed():
@@ -694,6 +1029,7 @@ def test_the_table_is_large_and_well_formed():
 
 
 # -- the run ----------------------------------------------------------------------------------------------------
+
 
 def state_diff(before, after, path=()):
     """The paths where two state dumps differ (a missing key, a changed value, a list of another length)."""
@@ -756,7 +1092,7 @@ def judge(case: Case, result: dict, probe: dict) -> str | None:
     wanted = case.expect if case.expect is not None else case.value
     if held != wanted:
         return f"the lab holds {held!r}, not {wanted!r}"
-    stray = [p for p in changed_paths if not any(p[:len(prefix)] == prefix for prefix in case.changes)]
+    stray = [p for p in changed_paths if not any(p[: len(prefix)] == prefix for prefix in case.changes)]
     if stray:
         return f"something else changed: {stray[:5]}"
     return None
@@ -768,17 +1104,25 @@ def hostile_run(tmp_path_factory):
 
     lab = RunningLab(tmp_path_factory.mktemp("hostile") / "lab", LAB_TOPOLOGY)
     try:
-        plays = [{"hosts": hosts, "gather_facts": False, "tasks": [c.task() for c in CASES if c.hosts == hosts]}
-                 for hosts in dict.fromkeys(c.hosts for c in CASES)]
+        plays = [
+            {"hosts": hosts, "gather_facts": False, "tasks": [c.task() for c in CASES if c.hosts == hosts]}
+            for hosts in dict.fromkeys(c.hosts for c in CASES)
+        ]
         play = lab.write_playbook("hostile.json", json.dumps(plays))
         (lab.state_dir / "files").mkdir()
         (lab.state_dir / "files" / "hostile.txt").write_text("put by the hostile-input suite\n")
         probe_file = lab.state_dir / "probe.jsonl"
         started = time.monotonic()
-        run = lab.playbook(play, env={
-            "ANSIBLE_CALLBACKS_ENABLED": "record_results,lab_probe", "LAB_PROBE_FILE": str(probe_file),
-            "CMLAB_CONTROL_URL": lab.info["control_url"], "CMLAB_CONTROL_TOKEN_FILE": lab.info["control_token_file"],
-        }, timeout=900)
+        run = lab.playbook(
+            play,
+            env={
+                "ANSIBLE_CALLBACKS_ENABLED": "record_results,lab_probe",
+                "LAB_PROBE_FILE": str(probe_file),
+                "CMLAB_CONTROL_URL": lab.info["control_url"],
+                "CMLAB_CONTROL_TOKEN_FILE": lab.info["control_token_file"],
+            },
+            timeout=900,
+        )
         seconds = time.monotonic() - started
         probes = {row["task"]: row for row in map(json.loads, probe_file.read_text().splitlines())}
         yield run, probes, seconds
@@ -798,13 +1142,15 @@ def test_every_hostile_input_is_refused_or_carried_literally(hostile_run):
         wrong = judge(case, result, probes[case.name])
         if wrong:
             problems.append(f"{case.name}: {wrong}")
-    print(f"\nhostile-input suite: {len(CASES)} cases in {seconds:.1f} s "
-          f"({sum(c.outcome == REFUSED for c in CASES)} refused, {sum(c.outcome == LITERAL for c in CASES)} literal, "
-          f"{sum(c.outcome == CARRIED for c in CASES)} carried, {sum(c.outcome == ANSWERED for c in CASES)} answered)")
+    print(
+        f"\nhostile-input suite: {len(CASES)} cases in {seconds:.1f} s "
+        f"({sum(c.outcome == REFUSED for c in CASES)} refused, {sum(c.outcome == LITERAL for c in CASES)} literal, "
+        f"{sum(c.outcome == CARRIED for c in CASES)} carried, {sum(c.outcome == ANSWERED for c in CASES)} answered)"
+    )
     assert problems == [], "\n".join(problems)
     assert "Traceback" not in run.stdout + run.stderr
 
 
-if os.environ.get("HOSTILE_LIST"):      # HOSTILE_LIST=1 pytest --collect-only: print the table
+if os.environ.get("HOSTILE_LIST"):  # HOSTILE_LIST=1 pytest --collect-only: print the table
     for _case in CASES:
         print(_case.outcome, _case.name)

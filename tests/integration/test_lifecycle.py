@@ -48,11 +48,14 @@ def test_install_without_the_admin_right_fails_naming_it_then_succeeds_once_gran
     failed = run.task("scp")["result"]
     assert run.task("scp")["status"] == "failed"
     # The site system itself could not be installed (issue 12 item 4): the message names that role, not the SCP.
-    assert ("could not install SMS Site System on scp01.lab.example, so the service connection point cannot install "
-            "there either") in failed["msg"]
+    assert (
+        "could not install SMS Site System on scp01.lab.example, so the service connection point cannot install there either"
+    ) in failed["msg"]
     assert "CAS$" in failed["msg"] and "administrator" in failed["msg"].lower()
-    assert failed["completed_actions"] == ["remove the service connection point from ps1.lab.example (site PS1)",
-                                           "add the service connection point on scp01.lab.example (site CAS, online)"]
+    assert failed["completed_actions"] == [
+        "remove the service connection point from ps1.lab.example (site PS1)",
+        "add the service connection point on scp01.lab.example (site CAS, online)",
+    ]
     assert failed["progress"]["scp01.lab.example"]["sitecomp_log"]
     assert role_state(lab.state(), "scp01.lab.example") != "installed"
 
@@ -83,7 +86,9 @@ def test_mode_change_restarts_the_downloader_and_the_effective_mode_follows(lab)
 
 def test_module_restarts_the_downloader_itself_when_asked(lab):
     assert lab.playbook(SITE).rc == 0
-    play = lab.write_playbook("mode.yml", """
+    play = lab.write_playbook(
+        "mode.yml",
+        """
 - hosts: sms_provider
   gather_facts: false
   tasks:
@@ -93,7 +98,8 @@ def test_module_restarts_the_downloader_itself_when_asked(lab):
         mode: offline
         restart_downloader: true
         poll_interval: 1
-""")
+""",
+    )
     run = lab.playbook(play)
     result = run.task("offline")["result"]
     assert run.rc == 0, run.stdout
@@ -103,7 +109,9 @@ def test_module_restarts_the_downloader_itself_when_asked(lab):
 
 def test_pending_mode_without_restart_stays_pending(lab):
     assert lab.playbook(SITE).rc == 0
-    play = lab.write_playbook("mode.yml", """
+    play = lab.write_playbook(
+        "mode.yml",
+        """
 - hosts: sms_provider
   gather_facts: false
   tasks:
@@ -111,7 +119,8 @@ def test_pending_mode_without_restart_stays_pending(lab):
       configmgr.scp.service_connection_point:
         site_system_server: scp01.lab.example
         mode: offline
-""")
+""",
+    )
     result = lab.playbook(play).task("offline")["result"]
     assert result["restart_required"] is True and result["restart_component"] == "SMS_DMP_DOWNLOADER"
     runtime = scp_runtime(lab.state(), "scp01.lab.example")
@@ -138,8 +147,9 @@ def test_a_move_interrupted_by_an_install_failure_is_finished_by_running_again(l
 
 def test_move_playbook_moves_to_the_site_server_and_remove_playbook_removes(lab):
     assert lab.playbook(SITE).rc == 0
-    moved = lab.playbook(MOVE, extra_vars={"service_connection_point_server": "cas.lab.example",
-                                           "service_connection_point_host": "cas.lab.example"})
+    moved = lab.playbook(
+        MOVE, extra_vars={"service_connection_point_server": "cas.lab.example", "service_connection_point_host": "cas.lab.example"}
+    )
     assert moved.rc == 0, moved.stdout
     state = lab.state()
     assert scp_roles(state) == [("CAS", "cas.lab.example")]

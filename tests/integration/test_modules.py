@@ -52,8 +52,15 @@ def test_local_group_that_does_not_exist(lab):
 
 
 def test_firewall_rule_compares_every_property(lab):
-    args = {"name": "SCP-Out", "display_name": "SCP out", "direction": "outbound", "action": "allow", "protocol": "tcp",
-            "remote_port": ["443"], "profiles": ["domain"]}
+    args = {
+        "name": "SCP-Out",
+        "display_name": "SCP out",
+        "direction": "outbound",
+        "action": "allow",
+        "protocol": "tcp",
+        "remote_port": ["443"],
+        "profiles": ["domain"],
+    }
     play = one_task(lab, "rule", "scp_hosts", "firewall_rule", args)
     converge_cycle(lab, play, "rule", diff_contains=["+present: true"])
     rule = firewall_rule(lab.state(), "scp01.lab.example", "SCP-Out")
@@ -72,8 +79,13 @@ def test_firewall_rule_compares_every_property(lab):
 
 
 def test_sms_executive_restarts_one_thread_and_reports_the_states(lab):
-    play = one_task(lab, "restart", "ps1.lab.example", "sms_executive",
-                    {"component": "SMS_DMP_DOWNLOADER", "state": "restarted", "poll_interval": 1, "wait_timeout": 60})
+    play = one_task(
+        lab,
+        "restart",
+        "ps1.lab.example",
+        "sms_executive",
+        {"component": "SMS_DMP_DOWNLOADER", "state": "restarted", "poll_interval": 1, "wait_timeout": 60},
+    )
     before = lab.state()
     check = lab.playbook(play, "--check")
     assert check.task("restart")["result"]["changed"] is True and lab.state() == before
@@ -109,8 +121,9 @@ def test_cm_account_never_shows_its_password(lab):
         assert "S3cr3t" not in json.dumps(run.results)
     assert "S3cr3t" not in json.dumps(lab.state())
 
-    always = one_task(lab, "rotate", "sms_provider", "cm_account",
-                      {"name": "LAB\\svc-cmproxy", "password": "another-one", "update_password": "always"})
+    always = one_task(
+        lab, "rotate", "sms_provider", "cm_account", {"name": "LAB\\svc-cmproxy", "password": "another-one", "update_password": "always"}
+    )
     assert lab.playbook(always).task("rotate")["result"]["changed"] is True
     accounts = [a for h in lab.state()["hierarchies"].values() for a in h["accounts"] if a["user_name"] == "LAB\\svc-cmproxy"]
     assert accounts[0]["password_version"] == 2
@@ -125,30 +138,52 @@ def test_site_system_server_proxy(lab):
     lab.wait_until(lambda s: role_state(s, "scp01.lab.example", "SMS Site System") == "installed")
     accounts = one_task(lab, "acct", "sms_provider", "cm_account", {"name": "LAB\\svc-cmproxy", "password": "pw-proxy-1"})
     assert lab.playbook(accounts).rc == 0
-    play = one_task(lab, "proxy", "sms_provider", "site_system_server", {
-        "site_system_server": "scp01.lab.example", "proxy_server": "proxy.lab.example", "proxy_port": 3128,
-        "proxy_account": "LAB\\svc-cmproxy"})
+    play = one_task(
+        lab,
+        "proxy",
+        "sms_provider",
+        "site_system_server",
+        {
+            "site_system_server": "scp01.lab.example",
+            "proxy_server": "proxy.lab.example",
+            "proxy_port": 3128,
+            "proxy_account": "LAB\\svc-cmproxy",
+        },
+    )
     converge_cycle(lab, play, "proxy", diff_contains=["+proxy_server: proxy.lab.example", "+proxy_port: 3128"])
     proxy = site_system(lab.state(), "scp01.lab.example", "CAS")["proxy"]
     assert proxy == {"enabled": True, "server": "proxy.lab.example", "port": 3128, "account": "LAB\\svc-cmproxy"}
 
-    port_only = one_task(lab, "port", "sms_provider", "site_system_server", {
-        "site_system_server": "scp01.lab.example", "proxy_server": "proxy.lab.example", "proxy_port": 8080})
+    port_only = one_task(
+        lab,
+        "port",
+        "sms_provider",
+        "site_system_server",
+        {"site_system_server": "scp01.lab.example", "proxy_server": "proxy.lab.example", "proxy_port": 8080},
+    )
     converge_cycle(lab, port_only, "port", diff_contains=["-proxy_port: 3128", "+proxy_port: 8080"])
     proxy = site_system(lab.state(), "scp01.lab.example", "CAS")["proxy"]
-    assert proxy["port"] == 8080 and proxy["account"] == "LAB\\svc-cmproxy"   # kept, although the cmdlet resets it
+    assert proxy["port"] == 8080 and proxy["account"] == "LAB\\svc-cmproxy"  # kept, although the cmdlet resets it
 
-    off = one_task(lab, "off", "sms_provider", "site_system_server", {"site_system_server": "scp01.lab.example",
-                                                                        "enable_proxy": False})
+    off = one_task(lab, "off", "sms_provider", "site_system_server", {"site_system_server": "scp01.lab.example", "enable_proxy": False})
     converge_cycle(lab, off, "off")
     assert site_system(lab.state(), "scp01.lab.example", "CAS")["proxy"]["enabled"] is False
 
 
 def test_explicit_provider_credentials_work_and_never_show(lab):
     password = (lab.state_dir / "password").read_text().strip()
-    play = one_task(lab, "info", "sms_provider", "service_connection_point_info", {
-        "provider_server": "cas.lab.example", "provider_site_code": "CAS",
-        "provider_username": lab.info["admin_user"], "provider_password": password})
+    play = one_task(
+        lab,
+        "info",
+        "sms_provider",
+        "service_connection_point_info",
+        {
+            "provider_server": "cas.lab.example",
+            "provider_site_code": "CAS",
+            "provider_username": lab.info["admin_user"],
+            "provider_password": password,
+        },
+    )
     run = lab.playbook(play, "-vvvvv")
     result = run.task("info")
     assert result["status"] == "ok", result
@@ -158,9 +193,18 @@ def test_explicit_provider_credentials_work_and_never_show(lab):
 
     # From another host the provider is remote, so the credentials are used (on the provider itself WMI
     # takes the session's own identity: local connections accept no credentials).
-    wrong = one_task(lab, "wrong", "ps1.lab.example", "service_connection_point_info", {
-        "provider_server": "cas.lab.example", "provider_site_code": "CAS",
-        "provider_username": lab.info["admin_user"], "provider_password": "not-" + password})
+    wrong = one_task(
+        lab,
+        "wrong",
+        "ps1.lab.example",
+        "service_connection_point_info",
+        {
+            "provider_server": "cas.lab.example",
+            "provider_site_code": "CAS",
+            "provider_username": lab.info["admin_user"],
+            "provider_password": "not-" + password,
+        },
+    )
     failed = lab.playbook(wrong).task("wrong")
     assert failed["status"] == "failed"
     assert "Could not connect to the SMS Provider" in failed["result"]["msg"]

@@ -85,8 +85,7 @@ def lab(tmp_path):
 
 
 def move_play(lab: RunningLab, server: str, break_lease: bool = False) -> Path:
-    return lab.write_playbook(f"move-{server}-{break_lease}.yml",
-                              MOVE_TO.format(server=server, break_lease=str(break_lease).lower()))
+    return lab.write_playbook(f"move-{server}-{break_lease}.yml", MOVE_TO.format(server=server, break_lease=str(break_lease).lower()))
 
 
 class Background:
@@ -94,12 +93,24 @@ class Background:
 
     def __init__(self, lab: RunningLab, playbook: Path):
         self.record = lab.state_dir / f"bg-{time.monotonic_ns()}.jsonl"
-        env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".collections"),
-               "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS), "ANSIBLE_CALLBACKS_ENABLED": "record_results",
-               "ANSIBLE_NOCOLOR": "1", "RECORD_RESULTS_FILE": str(self.record)}
-        self.proc = subprocess.Popen([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(lab.inventory),
-                                      str(playbook)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, start_new_session=True)
+        env = {
+            **os.environ,
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_COLLECTIONS_PATH": str(REPO / ".collections"),
+            "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS),
+            "ANSIBLE_CALLBACKS_ENABLED": "record_results",
+            "ANSIBLE_NOCOLOR": "1",
+            "RECORD_RESULTS_FILE": str(self.record),
+        }
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(lab.inventory), str(playbook)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
 
     def wait(self, timeout: float = 240) -> PlaybookRun:
         out, err = self.proc.communicate(timeout=timeout)
@@ -154,16 +165,24 @@ def deinstalling(state: dict) -> bool:
 
 def registry_plan(lab: RunningLab, plan: Plan):
     info = lab.info["hosts"]["cas.lab.example"]
-    protocol = winrm.Protocol(f"http://{info['address']}:{info['http_port']}/wsman", transport="ntlm",
-                              username=lab.info["admin_user"], password=(lab.state_dir / "password").read_text().strip())
+    protocol = winrm.Protocol(
+        f"http://{info['address']}:{info['http_port']}/wsman",
+        transport="ntlm",
+        username=lab.info["admin_user"],
+        password=(lab.state_dir / "password").read_text().strip(),
+    )
     return run_plan_over(protocol, plan)
 
 
 def lease_holders(lab: RunningLab) -> list[dict]:
     plan = Plan()
-    plan.add("holders", "Get-ItemProperty", {"Path": f"{LEASE}\\*"}, select={"RunId": None, "Controller": None,
-                                                                           "Expires": None, "PSChildName": None},
-             on_error="continue")
+    plan.add(
+        "holders",
+        "Get-ItemProperty",
+        {"Path": f"{LEASE}\\*"},
+        select={"RunId": None, "Controller": None, "Expires": None, "PSChildName": None},
+        on_error="continue",
+    )
     return registry_plan(lab, plan).output("holders")
 
 
@@ -174,6 +193,7 @@ def set_lease_value(lab: RunningLab, run_id: str, name: str, value: str) -> None
 
 
 # -- two moves at once ---------------------------------------------------------------------------------
+
 
 def test_two_simultaneous_moves_to_different_servers_leave_one_scp_and_the_loser_names_the_holder(lab):
     assert lab.playbook(lab.write_playbook("prepare.yml", PREPARE)).rc == 0
@@ -191,25 +211,26 @@ def test_two_simultaneous_moves_to_different_servers_leave_one_scp_and_the_loser
     assert losers[0]["result"]["changed"] is False
     state = lab.wait_until(lambda s: len(scp_servers(s)) == 1)
     assert scp_roles(state) == [("CAS", winner_target)]
-    assert lease_holders(lab) == []                                   # released
+    assert lease_holders(lab) == []  # released
 
 
 def test_a_move_that_reads_while_another_uninstalls_the_old_scp_fails_at_once_naming_the_holder(lab):
     assert lab.playbook(lab.write_playbook("prepare.yml", PREPARE)).rc == 0
     first = Background(lab, move_play(lab, "scp01.lab.example"))
-    lab.wait_until(deinstalling, timeout=60)       # ps1 removed from the site control, still uninstalling
+    lab.wait_until(deinstalling, timeout=60)  # ps1 removed from the site control, still uninstalling
     second = lab.playbook(move_play(lab, "cas.lab.example"))
     result = second.task("move")
     assert result["status"] == "failed" and result["result"]["changed"] is False
     assert "Another run holds the move lease" in result["result"]["msg"]
     assert "from ps1.lab.example to scp01.lab.example" in result["result"]["msg"]
-    assert "progress" not in result["result"]                          # it never waited: it failed at once
+    assert "progress" not in result["result"]  # it never waited: it failed at once
     assert first.wait().task("move")["status"] == "ok"
     state = lab.wait_until(lambda s: role_state(s, "scp01.lab.example") == "installed")
     assert scp_roles(state) == [("CAS", "scp01.lab.example")] and scp_servers(state) == {"scp01.lab.example"}
 
 
 # -- a killed controller ---------------------------------------------------------------------------------
+
 
 def test_a_killed_ansible_playbook_whose_worker_goes_on_keeps_its_lease_and_a_crashed_ones_is_taken_over(lab):
     assert lab.playbook(lab.write_playbook("prepare.yml", PREPARE)).rc == 0
@@ -241,9 +262,16 @@ def plant_lease(lab: RunningLab, run_id: str, controller: str, expires: str) -> 
     plan = Plan()
     plan.add("lease", "New-Item", {"Path": [LEASE]}, on_error="continue")
     plan.add("holder", "New-Item", {"Path": [f"{LEASE}\\{run_id}"]})
-    for name, value in {"RunId": run_id, "Controller": controller, "User": "ci", "Process": "7",
-                        "Source": "ps1.lab.example", "Target": "cas.lab.example", "Since": "2026-01-01T00:00:00Z",
-                        "Expires": expires}.items():
+    for name, value in {
+        "RunId": run_id,
+        "Controller": controller,
+        "User": "ci",
+        "Process": "7",
+        "Source": "ps1.lab.example",
+        "Target": "cas.lab.example",
+        "Since": "2026-01-01T00:00:00Z",
+        "Expires": expires,
+    }.items():
         plan.add(f"v_{name}", "Set-ItemProperty", {"LiteralPath": f"{LEASE}\\{run_id}", "Name": name, "Value": value})
     registry_plan(lab, plan)
 
@@ -257,15 +285,16 @@ def test_another_controllers_lease_holds_until_it_expires_or_break_lease_takes_i
     plant_lease(lab, "aaaaaaaaaaaa", "build-agent-7.example", "2999-01-01T00:00:00Z")
     refused = lab.playbook(move_play(lab, "scp01.lab.example")).task("move")
     assert refused["status"] == "failed" and refused["result"]["changed"] is False
-    assert ("run aaaaaaaaaaaa of ci on build-agent-7.example (process 7), since 2026-01-01T00:00:00Z, moving the service "
-            "connection point from ps1.lab.example to cas.lab.example") in refused["result"]["msg"]
+    assert (
+        "run aaaaaaaaaaaa of ci on build-agent-7.example (process 7), since 2026-01-01T00:00:00Z, moving the service "
+        "connection point from ps1.lab.example to cas.lab.example"
+    ) in refused["result"]["msg"]
     assert scp_roles(lab.state()) == [("PS1", "ps1.lab.example")]
 
-    set_lease_value(lab, "aaaaaaaaaaaa", "Expires", "2020-01-01T00:00:00Z")     # its time has come
+    set_lease_value(lab, "aaaaaaaaaaaa", "Expires", "2020-01-01T00:00:00Z")  # its time has come
     moved = lab.playbook(move_play(lab, "scp01.lab.example")).task("move")
     assert moved["status"] == "ok", moved["result"].get("msg")
-    assert any("Took over the move lease" in w and "it expired at 2020-01-01T00:00:00Z" in w
-               for w in moved["result"]["warnings"])
+    assert any("Took over the move lease" in w and "it expired at 2020-01-01T00:00:00Z" in w for w in moved["result"]["warnings"])
     assert lease_holders(lab) == []
 
     plant_lease(lab, "bbbbbbbbbbbb", "build-agent-7.example", "2999-01-01T00:00:00Z")
@@ -280,28 +309,35 @@ def test_another_controllers_lease_holds_until_it_expires_or_break_lease_takes_i
 
 # -- the old server watched ----------------------------------------------------------------------------------
 
+
 def test_a_failing_deinstall_ends_the_wait_early_with_the_old_sites_sitecomp_lines(tmp_path):
     def old_scp_on_a_member_server(topology):
         # The SCP of PS1 sits on scp01, a site system of PS1: its de-install is logged on ps1, PS1's site server.
         topology["hierarchies"]["lab"]["site_systems"] = [
-            {"site": "PS1", "server": "scp01.lab.example", "roles": [{"name": "SMS Dmp Connector", "mode": "Online"}]}]
+            {"site": "PS1", "server": "scp01.lab.example", "roles": [{"name": "SMS Dmp Connector", "mode": "Online"}]}
+        ]
         topology["hosts"]["scp01.lab.example"]["local_group_members"] = {"Administrators": ["LAB\\PS1$"]}
+
     lab = relaxed_lab(tmp_path, old_scp_on_a_member_server)
     try:
-        lab.add_fault("host_down", host="scp01.lab.example")      # Site Component Manager cannot reach it
+        lab.add_fault("host_down", host="scp01.lab.example")  # Site Component Manager cannot reach it
         to_cas = {"service_connection_point_server": "cas.lab.example", "service_connection_point_host": "cas.lab.example"}
         run = lab.playbook(MOVE, extra_vars=to_cas)
         result = run.task(SCP_TASK)["result"]
         assert run.task(SCP_TASK)["status"] == "failed"
         msg = result["msg"]
-        assert msg.startswith("Site Component Manager of site PS1 on ps1.lab.example could not uninstall the service "
-                              "connection point from scp01.lab.example: ERROR: Cannot connect to server scp01.lab.example "
-                              "to deinstall SMS Dmp Connector: the server cannot be reached")
-        assert "did not uninstall" not in msg                       # not the timeout: the failure read in the log
+        assert msg.startswith(
+            "Site Component Manager of site PS1 on ps1.lab.example could not uninstall the service "
+            "connection point from scp01.lab.example: ERROR: Cannot connect to server scp01.lab.example "
+            "to deinstall SMS Dmp Connector: the server cannot be reached"
+        )
+        assert "did not uninstall" not in msg  # not the timeout: the failure read in the log
         assert "the hierarchy has no service connection point right now" in msg
         assert "Not done: add the service connection point on cas.lab.example" in msg
-        assert any("Failed to deinstall SMS Dmp Connector from server scp01.lab.example" in line
-                   for line in result["progress"]["scp01.lab.example"]["sitecomp_log"])
+        assert any(
+            "Failed to deinstall SMS Dmp Connector from server scp01.lab.example" in line
+            for line in result["progress"]["scp01.lab.example"]["sitecomp_log"]
+        )
 
         lab.clear_faults()
         rerun = lab.playbook(MOVE, extra_vars=to_cas)
@@ -314,6 +350,7 @@ def test_a_failing_deinstall_ends_the_wait_early_with_the_old_sites_sitecomp_lin
 
 # -- an interrupted move says where the SCP is (8.9) ----------------------------------------------------------
 
+
 def test_a_move_cut_after_the_removal_says_the_hierarchy_has_no_scp_and_a_rerun_finishes_it(lab):
     assert lab.playbook(lab.write_playbook("prepare.yml", PREPARE)).rc == 0
     # The 3rd engine invocation on cas is the removal (read, take the lease, remove): its answer is lost.
@@ -321,13 +358,17 @@ def test_a_move_cut_after_the_removal_says_the_hierarchy_has_no_scp_and_a_rerun_
     result = lab.playbook(move_play(lab, "scp01.lab.example")).task("move")
     assert result["status"] == "failed" and result["result"]["changed"] is True
     msg = result["result"]["msg"]
-    assert msg.startswith("cas.lab.example could not be reached: the WinRM service answered with a WS-Management fault, "
-                          "while reading the result (the plan may have run). Step: remove the service connection point "
-                          "from ps1.lab.example (site PS1)")
+    assert msg.startswith(
+        "cas.lab.example could not be reached: the WinRM service answered with a WS-Management fault, "
+        "while reading the result (the plan may have run). Step: remove the service connection point "
+        "from ps1.lab.example (site PS1)"
+    )
     assert "Already done: remove the service connection point from ps1.lab.example (site PS1)." in msg
     assert "Not done: add the service connection point on scp01.lab.example (site CAS, online)." in msg
-    assert ("A fresh read shows: the hierarchy has no service connection point right now (the move to "
-            "scp01.lab.example is not finished). Run the task again to finish") in msg
+    assert (
+        "A fresh read shows: the hierarchy has no service connection point right now (the move to "
+        "scp01.lab.example is not finished). Run the task again to finish"
+    ) in msg
     assert result["result"]["transport_failure"]["plan_ran"] is None
     rerun = lab.playbook(move_play(lab, "scp01.lab.example")).task("move")
     assert rerun["status"] == "ok", rerun["result"].get("msg")
@@ -336,16 +377,18 @@ def test_a_move_cut_after_the_removal_says_the_hierarchy_has_no_scp_and_a_rerun_
 
 # -- the prerequisite check (8.7, 8.11) -----------------------------------------------------------------------
 
+
 def test_scp_host_must_be_the_scp_server(lab):
     assert lab.playbook(lab.write_playbook("prepare.yml", PREPARE)).rc == 0
     before = lab.state()
-    play = lab.write_playbook("wrong-host.yml", MOVE_TO.format(server="scp01.lab.example", break_lease="false").replace(
-        "break_lease: false", "scp_host: ps1.lab.example"))
+    play = lab.write_playbook(
+        "wrong-host.yml",
+        MOVE_TO.format(server="scp01.lab.example", break_lease="false").replace("break_lease: false", "scp_host: ps1.lab.example"),
+    )
     for args in ((), ("--check",)):
         result = lab.playbook(play, *args).task("move")
         assert result["status"] == "failed"
-        assert result["result"]["msg"].startswith("scp_host ps1.lab.example is ps1.lab.example, not site_system_server "
-                                                  "scp01.lab.example")
+        assert result["result"]["msg"].startswith("scp_host ps1.lab.example is ps1.lab.example, not site_system_server scp01.lab.example")
     assert scp_roles(lab.state()) == scp_roles(before) == [("PS1", "ps1.lab.example")]
 
 
@@ -375,15 +418,18 @@ def test_the_check_is_of_the_installation_account_the_site_uses_through_domain_g
     def installers_group(topology):
         topology["domain"]["users"] = [u for u in topology["domain"]["users"] if u != "svc-cminstall"]
         topology["domain"]["users"].append({"name": "svc-cminstall", "groups": ["CM Installers"]})
+
     lab = relaxed_lab(tmp_path, installers_group)
     try:
         # The computer account is an administrator, the installation account the site will use is not: refused.
         assert lab.playbook(lab.write_playbook("acct.yml", INSTALLATION_ACCOUNT.format(admins="'LAB\\CAS$'"))).rc == 0
         refused = lab.playbook(move_play(lab, "scp01.lab.example")).task("move")
         assert refused["status"] == "failed"
-        assert refused["result"]["msg"].startswith("Prerequisite missing on scp01.lab.example: LAB\\svc-cminstall (the "
-                                                   "site system installation account) is not a member of the local "
-                                                   "Administrators group")
+        assert refused["result"]["msg"].startswith(
+            "Prerequisite missing on scp01.lab.example: LAB\\svc-cminstall (the "
+            "site system installation account) is not a member of the local "
+            "Administrators group"
+        )
         assert scp_roles(lab.state()) == [("PS1", "ps1.lab.example")]
 
         # An administrator through the domain group CM Installers: accepted, and the role installs.

@@ -66,7 +66,7 @@ class Step:
     name: str
     script: str
     env: dict = field(default_factory=dict)
-    always: bool = False      # runs after an earlier step failed (if: always(), after_script, condition: always())
+    always: bool = False  # runs after an earlier step failed (if: always(), after_script, condition: always())
     shell: tuple = ("bash", "--noprofile", "--norc", "-eo", "pipefail")
 
 
@@ -79,12 +79,14 @@ class Job:
 
 # Reading the three formats -------------------------------------------------------------------------
 
+
 def github_jobs(doc: dict, context: dict) -> dict[str, Job]:
     def resolve(value):
         def one(match):
             expr = match.group(1).strip()
             assert expr in context, f"unknown expression ${{{{ {expr} }}}} in github-actions.yml"
             return context[expr]
+
         return re.sub(r"\$\{\{(.*?)\}\}", one, str(value))
 
     jobs = {}
@@ -95,8 +97,14 @@ def github_jobs(doc: dict, context: dict) -> dict[str, Job]:
             if "run" not in step:
                 continue
             assert "${{" not in step["run"], f"an expression inside a run script ({step.get('id')}): use env"
-            steps.append(Step(step["id"], step["run"], {k: resolve(v) for k, v in step.get("env", {}).items()},
-                              always=str(step.get("if", "")).startswith("always()")))
+            steps.append(
+                Step(
+                    step["id"],
+                    step["run"],
+                    {k: resolve(v) for k, v in step.get("env", {}).items()},
+                    always=str(step.get("if", "")).startswith("always()"),
+                )
+            )
         jobs[name] = Job(job["if"], env, steps)
     return jobs
 
@@ -113,8 +121,7 @@ def gitlab_jobs(doc: dict, context: dict) -> dict[str, Job]:
         for key, value in {**doc.get("variables", {}), **job.get("variables", {})}.items():
             env[key] = expand(value, env)
         # before_script and script run in one shell, which stops at the first failure; after_script in its own.
-        steps = [Step("install", "\n".join(job.get("before_script", []))),
-                 Step("script", "\n".join(job["script"]))]
+        steps = [Step("install", "\n".join(job.get("before_script", []))), Step("script", "\n".join(job["script"]))]
         if job.get("after_script"):
             steps.append(Step("after_script", "\n".join(job["after_script"]), always=True))
         jobs[name] = Job(json.dumps(job["rules"]), env, steps)
@@ -126,6 +133,7 @@ def azure_jobs(doc: dict, context: dict) -> dict[str, Job]:
         def one(match):
             assert match.group(1) in context, f"unknown macro $({match.group(1)}) in azure-pipelines.yml"
             return context[match.group(1)]
+
         return re.sub(r"\$\(([A-Za-z0-9_.]+)\)", one, str(value))
 
     def variables(items) -> dict:
@@ -145,13 +153,21 @@ def azure_jobs(doc: dict, context: dict) -> dict[str, Job]:
                     continue
                 assert not re.search(r"\$\([A-Za-z]", step["bash"]), f"a macro inside a script ({step['name']}): use env"
                 # Azure's Bash task runs the script as a file, without -e: the scripts set it themselves.
-                steps.append(Step(step["name"], step["bash"], {k: resolve(v) for k, v in step.get("env", {}).items()},
-                                  always=step.get("condition") == "always()", shell=("bash", "--noprofile", "--norc")))
+                steps.append(
+                    Step(
+                        step["name"],
+                        step["bash"],
+                        {k: resolve(v) for k, v in step.get("env", {}).items()},
+                        always=step.get("condition") == "always()",
+                        shell=("bash", "--noprofile", "--norc"),
+                    )
+                )
             jobs[name] = Job(stage["condition"], env, steps)
     return jobs
 
 
 # Running a job --------------------------------------------------------------------------------------
+
 
 @dataclass
 class JobRun:
@@ -173,8 +189,9 @@ def run_job(job: Job, workspace: Path, base_env: dict) -> JobRun:
         if not ok and not step.always:
             continue
         env = {**base_env, **{k: str(v) for k, v in job.env.items()}, **step.env, "FAKE_POSTS": str(posts)}
-        proc = subprocess.run([*step.shell, "-c", step.script], cwd=workspace, env=env, capture_output=True,
-                              text=True, timeout=600, check=False)
+        proc = subprocess.run(
+            [*step.shell, "-c", step.script], cwd=workspace, env=env, capture_output=True, text=True, timeout=600, check=False
+        )
         outputs[step.name] = proc.stdout + proc.stderr
         if proc.returncode != 0 and ok:
             ok, failed_step = False, step.name
@@ -188,14 +205,15 @@ def workspace_for(lab, tmp_path: Path, allow_move: bool) -> Path:
     if not ws.exists():
         shutil.copytree(EXAMPLES, ws, ignore=shutil.ignore_patterns("*.md"))
     inventory = yaml.safe_load(lab.inventory.read_text())
-    for key in ("ansible_user", "ansible_password"):      # the credentials come from the job's environment
+    for key in ("ansible_user", "ansible_password"):  # the credentials come from the job's environment
         inventory["all"]["vars"].pop(key)
     production = ws / "inventories" / "production"
     (production / "hosts.yml").write_text(yaml.safe_dump(inventory))
     for desired in (REPO / "inventories" / "lab" / "group_vars" / "all").iterdir():
         shutil.copy(desired, production / "group_vars" / "all" / desired.name)
     (production / "group_vars" / "all" / "zz_pull_request.yml").write_text(
-        f"service_connection_point_allow_move: {str(allow_move).lower()}\n")
+        f"service_connection_point_allow_move: {str(allow_move).lower()}\n"
+    )
     return ws
 
 
@@ -205,23 +223,30 @@ def base_env(tmp_path: Path) -> dict:
     for tool in ("gh", "curl"):
         (fakes / tool).write_text(FAKE_POSTER.format(python=sys.executable, tool=tool))
         (fakes / tool).chmod(0o755)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("ANSIBLE_", "CONFIGMGR_", "GITHUB_", "CI_", "SYSTEM_", "BUILD_"))}
-    env.update(PATH=f"{fakes}:{VENV_BIN}:{os.environ['PATH']}",
-               ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),      # what the install step would do
-               ANSIBLE_NOCOLOR="1")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "CONFIGMGR_", "GITHUB_", "CI_", "SYSTEM_", "BUILD_"))}
+    env.update(
+        PATH=f"{fakes}:{VENV_BIN}:{os.environ['PATH']}",
+        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),  # what the install step would do
+        ANSIBLE_NOCOLOR="1",
+    )
     return env
 
 
 # The three platforms: their file, where a user puts it, and the context of each job ----------------
 
+
 def github(lab, tmp_path) -> tuple[Job, Job]:
     password = (lab.state_dir / "password").read_text().strip()
-    context = {"vars.CONFIGMGR_PLAN_USER": ADMIN, "secrets.CONFIGMGR_PLAN_PASSWORD": password,
-               "vars.CONFIGMGR_APPLY_USER": ADMIN, "secrets.CONFIGMGR_APPLY_PASSWORD": password,
-               "github.token": "ghs_fake", "github.event.pull_request.number": "42"}
+    context = {
+        "vars.CONFIGMGR_PLAN_USER": ADMIN,
+        "secrets.CONFIGMGR_PLAN_PASSWORD": password,
+        "vars.CONFIGMGR_APPLY_USER": ADMIN,
+        "secrets.CONFIGMGR_APPLY_PASSWORD": password,
+        "github.token": "ghs_fake",
+        "github.event.pull_request.number": "42",
+    }
     doc = yaml.safe_load((EXAMPLES / "github-actions.yml").read_text())
-    assert "pull_request_target" not in doc[True]      # YAML 1.1 reads the key `on` as True
+    assert "pull_request_target" not in doc[True]  # YAML 1.1 reads the key `on` as True
     jobs = github_jobs(doc, context)
     summary = tmp_path / "step_summary.md"
     for job in jobs.values():
@@ -232,9 +257,15 @@ def github(lab, tmp_path) -> tuple[Job, Job]:
 
 def gitlab(lab, tmp_path) -> tuple[Job, Job]:
     password = (lab.state_dir / "password").read_text().strip()
-    plan_ctx = {"CONFIGMGR_PLAN_USER": ADMIN, "CONFIGMGR_PLAN_PASSWORD": password,
-                "CONFIGMGR_PLAN_NOTE_TOKEN": "glpat-fake", "CI_API_V4_URL": "https://gitlab.example/api/v4",
-                "CI_PROJECT_ID": "7", "CI_MERGE_REQUEST_IID": "42", "CI_PIPELINE_SOURCE": "merge_request_event"}
+    plan_ctx = {
+        "CONFIGMGR_PLAN_USER": ADMIN,
+        "CONFIGMGR_PLAN_PASSWORD": password,
+        "CONFIGMGR_PLAN_NOTE_TOKEN": "glpat-fake",
+        "CI_API_V4_URL": "https://gitlab.example/api/v4",
+        "CI_PROJECT_ID": "7",
+        "CI_MERGE_REQUEST_IID": "42",
+        "CI_PIPELINE_SOURCE": "merge_request_event",
+    }
     # Protected variables exist only in pipelines of protected branches: not in the plan's context.
     apply_ctx = {"CONFIGMGR_APPLY_USER": ADMIN, "CONFIGMGR_APPLY_PASSWORD": password, "CI_PIPELINE_SOURCE": "push"}
     doc = yaml.safe_load((EXAMPLES / "gitlab-ci.yml").read_text())
@@ -245,12 +276,21 @@ def gitlab(lab, tmp_path) -> tuple[Job, Job]:
 
 def azure(lab, tmp_path) -> tuple[Job, Job]:
     password = (lab.state_dir / "password").read_text().strip()
-    context = {"CONFIGMGR_PLAN_USER": ADMIN, "CONFIGMGR_PLAN_PASSWORD": password,
-               "CONFIGMGR_APPLY_USER": ADMIN, "CONFIGMGR_APPLY_PASSWORD": password, "System.AccessToken": "ado-fake"}
+    context = {
+        "CONFIGMGR_PLAN_USER": ADMIN,
+        "CONFIGMGR_PLAN_PASSWORD": password,
+        "CONFIGMGR_APPLY_USER": ADMIN,
+        "CONFIGMGR_APPLY_PASSWORD": password,
+        "System.AccessToken": "ado-fake",
+    }
     doc = yaml.safe_load((EXAMPLES / "azure-pipelines.yml").read_text())
     jobs = azure_jobs(doc, context)
-    predefined = {"SYSTEM_COLLECTIONURI": "https://dev.azure.com/contoso/", "SYSTEM_TEAMPROJECT": "infra",
-                  "BUILD_REPOSITORY_ID": "repo-id", "SYSTEM_PULLREQUEST_PULLREQUESTID": "42"}
+    predefined = {
+        "SYSTEM_COLLECTIONURI": "https://dev.azure.com/contoso/",
+        "SYSTEM_TEAMPROJECT": "infra",
+        "BUILD_REPOSITORY_ID": "repo-id",
+        "SYSTEM_PULLREQUEST_PULLREQUESTID": "42",
+    }
     for job in jobs.values():
         job.env.update(predefined)
     assert "PullRequest" in jobs["plan"].condition and "refs/heads/main" in jobs["apply"].condition
@@ -270,8 +310,7 @@ def check_post(platform: str, post: dict, plan: str) -> None:
         assert post["url"] == "https://gitlab.example/api/v4/projects/7/merge_requests/42/notes"
         assert "PRIVATE-TOKEN: glpat-fake" in post["headers"] and post["field"] == "body"
     else:
-        assert post["url"] == ("https://dev.azure.com/contoso/infra/_apis/git/repositories/repo-id/pullRequests/42"
-                               "/threads?api-version=7.1")
+        assert post["url"] == ("https://dev.azure.com/contoso/infra/_apis/git/repositories/repo-id/pullRequests/42/threads?api-version=7.1")
         assert "Authorization: Bearer ado-fake" in post["headers"]
 
 

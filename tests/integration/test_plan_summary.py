@@ -28,9 +28,11 @@ ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 
 # One hostile value with everything that could break out of Markdown. \x00 is added separately
 # (YAML cannot carry it).
-HOSTILE = ("a\n```\n# Forged heading\n~~~\n````\n<script>alert(1)</script> <img src=x onerror=alert(1)> <!-- c -->"
-           " | x | `tick` ~~s~~ [link](https://evil.example) ![img](https://evil.example/i.png) &lt; &#10;"
-           " *em* _u_ $x$ {+ins+} [[_TOC_]] \\ é 日本 🚀 \u202e\u200b\u2028\x1b\x07\r\t end")
+HOSTILE = (
+    "a\n```\n# Forged heading\n~~~\n````\n<script>alert(1)</script> <img src=x onerror=alert(1)> <!-- c -->"
+    " | x | `tick` ~~s~~ [link](https://evil.example) ![img](https://evil.example/i.png) &lt; &#10;"
+    " *em* _u_ $x$ {+ins+} [[_TOC_]] \\ é 日本 🚀 \u202e\u200b\u2028\x1b\x07\r\t end"
+)
 STARTS = ["# h1", "- item", "1. one", "> quote", "```", "    code", "<div>", "| a | b |", "=== ", "+ plus", "2) two"]
 
 TEST_ACTION = '''
@@ -56,16 +58,26 @@ def rendered(inline) -> str:
     """The text a reader sees for an inline token (no HTML, links or images allowed in it)."""
     out = []
     for child in inline.children or []:
-        assert child.type in ("text", "code_inline", "softbreak", "strong_open", "strong_close", "em_open",
-                              "em_close"), f"unexpected {child.type} in {inline.content!r}"
+        assert child.type in ("text", "code_inline", "softbreak", "strong_open", "strong_close", "em_open", "em_close"), (
+            f"unexpected {child.type} in {inline.content!r}"
+        )
         out.append(child.content if child.type != "softbreak" else "\n")
     return "".join(out)
 
 
 def visible(value: str) -> str:
     """How the callback shows a value on one line: control and invisible characters as escapes."""
-    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x00": "\\x00", "\x1b": "\\x1b", "\x07": "\\x07",
-             "\u202e": "\\u202e", "\u200b": "\\u200b", "\u2028": "\\u2028"}
+    named = {
+        "\n": "\\n",
+        "\r": "\\r",
+        "\t": "\\t",
+        "\x00": "\\x00",
+        "\x1b": "\\x1b",
+        "\x07": "\\x07",
+        "\u202e": "\\u202e",
+        "\u200b": "\\u200b",
+        "\u2028": "\\u2028",
+    }
     return "".join(named.get(c, c) for c in value)
 
 
@@ -101,9 +113,15 @@ def run_local(tmp_path: Path, play: str, *args: str, inventory: str, extra: dict
     if extra is not None:
         (tmp_path / "vars.json").write_text(json.dumps(extra))
         cmd += ["-e", f"@{tmp_path / 'vars.json'}"]
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
-               ANSIBLE_ACTION_PLUGINS=str(tmp_path / "action_plugins"), ANSIBLE_CALLBACKS_ENABLED="configmgr.scp.plan_summary",
-               CONFIGMGR_SCP_PLAN_FILE=str(plan), ANSIBLE_NOCOLOR="1")
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
+        ANSIBLE_ACTION_PLUGINS=str(tmp_path / "action_plugins"),
+        ANSIBLE_CALLBACKS_ENABLED="configmgr.scp.plan_summary",
+        CONFIGMGR_SCP_PLAN_FILE=str(plan),
+        ANSIBLE_NOCOLOR="1",
+    )
     proc = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300, check=False)
     return proc.returncode, plan.read_text(encoding="utf-8") if plan.exists() else "", proc.stdout + proc.stderr
 
@@ -137,10 +155,12 @@ HOSTILE_PLAY = textwrap.dedent("""\
 
 def test_hostile_values_render_literally_in_a_plan(tmp_path):
     evil = HOSTILE + "\x00"
-    inventory = json.dumps({"all": {"hosts": {"evil|<b>#host</b>`x`": {"ansible_connection": "local",
-                                                                         "ansible_python_interpreter": sys.executable}}}})
-    rc, text, out = run_local(tmp_path, HOSTILE_PLAY, "--check", "--diff", inventory=inventory,
-                              extra={"evil": evil, "starts": STARTS, "secret": PLAN_PASSWORD})
+    inventory = json.dumps(
+        {"all": {"hosts": {"evil|<b>#host</b>`x`": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}
+    )
+    rc, text, out = run_local(
+        tmp_path, HOSTILE_PLAY, "--check", "--diff", inventory=inventory, extra={"evil": evil, "starts": STARTS, "secret": PLAN_PASSWORD}
+    )
     assert rc == 0, out
     assert PLAN_PASSWORD not in text
     tokens, headings = structure(text)
@@ -153,7 +173,7 @@ def test_hostile_values_render_literally_in_a_plan(tmp_path):
         ("h3", f"Fails with the value in its message ({host})"),
         ("h2", "Would change"),
         ("h3", f"describe {visible(evil)} ({host})"),
-        ("h3", f"secret {visible(evil)} ({host})"),          # no_log: listed by name, nothing else
+        ("h3", f"secret {visible(evil)} ({host})"),  # no_log: listed by name, nothing else
         ("h2", "Recap"),
     ]
     # The module's own descriptions and warnings: one list item each, shown literally.
@@ -167,26 +187,40 @@ def test_hostile_values_render_literally_in_a_plan(tmp_path):
     assert [f.info for f in fences] == ["text", "diff"]
     assert fences[0].content.splitlines() == visible(evil).split("\\n")
     diff = fences[1].content.splitlines()
-    before = ["same", *visible(evil).split("\\n")]        # the lines the value spans
-    hunk = f"@@ -{len(before) - 2},4 +{len(before) - 2},4 @@"   # three lines of context, then the change
-    assert diff == [f"--- {visible(evil)}", f"+++ {visible(evil)}", hunk,
-                    *[f" {line}" for line in before[-3:]], "-old", "+new"]
+    before = ["same", *visible(evil).split("\\n")]  # the lines the value spans
+    hunk = f"@@ -{len(before) - 2},4 +{len(before) - 2},4 @@"  # three lines of context, then the change
+    assert diff == [f"--- {visible(evil)}", f"+++ {visible(evil)}", hunk, *[f" {line}" for line in before[-3:]], "-old", "+new"]
     # The no_log task: named, "changes hidden", nothing of its result.
     hidden = next(i for i, (_, h) in enumerate(headings) if h.startswith("secret"))
     assert "changes hidden (no_log)" in text
     assert text.count("changes hidden (no_log)") == 1 and hidden == len(headings) - 2
     # The recap table: one row, the host's name in one cell.
-    assert table_rows(tokens) == [["host", "ok", "changed", "failed", "unreachable", "skipped", "rescued", "ignored"],
-                                  [host, "4", "3", "0", "0", "0", "0", "1"]]
+    assert table_rows(tokens) == [
+        ["host", "ok", "changed", "failed", "unreachable", "skipped", "rescued", "ignored"],
+        [host, "4", "3", "0", "0", "0", "0", "1"],
+    ]
 
 
 def test_an_apply_has_its_own_heading_and_unreachable_hosts_are_listed(tmp_path):
-    inventory = json.dumps({"all": {"hosts": {
-        "local": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
-        # Nothing listens on port 9 of loopback: the connection is refused at once.
-        "gone.example": {"ansible_host": "127.0.0.1", "ansible_port": 9, "ansible_connection": "winrm",
-                         "ansible_winrm_transport": "ntlm", "ansible_user": "u", "ansible_password": "p",
-                         "ansible_winrm_scheme": "http"}}}})
+    inventory = json.dumps(
+        {
+            "all": {
+                "hosts": {
+                    "local": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable},
+                    # Nothing listens on port 9 of loopback: the connection is refused at once.
+                    "gone.example": {
+                        "ansible_host": "127.0.0.1",
+                        "ansible_port": 9,
+                        "ansible_connection": "winrm",
+                        "ansible_winrm_transport": "ntlm",
+                        "ansible_user": "u",
+                        "ansible_password": "p",
+                        "ansible_winrm_scheme": "http",
+                    },
+                }
+            }
+        }
+    )
     play = textwrap.dedent("""\
         - hosts: all
           gather_facts: false
@@ -207,9 +241,15 @@ def test_an_apply_has_its_own_heading_and_unreachable_hosts_are_listed(tmp_path)
     rc, text, out = run_local(tmp_path, play, "--diff", inventory=inventory)
     assert rc != 0, out
     _, headings = structure(text)
-    assert headings == [("h1", "configmgr.scp apply"), ("h2", "Failed"), ("h3", "Reach it (gone.example)"),
-                        ("h2", "Changed"), ("h3", "Describe it (local)"), ("h3", "Ask for a restart (local)"),
-                        ("h2", "Recap")]
+    assert headings == [
+        ("h1", "configmgr.scp apply"),
+        ("h2", "Failed"),
+        ("h3", "Reach it (gone.example)"),
+        ("h2", "Changed"),
+        ("h3", "Describe it (local)"),
+        ("h3", "Ask for a restart (local)"),
+        ("h2", "Recap"),
+    ]
     assert "- Restarting SMS\\_Executive\n" in text
     assert "**unreachable**" in text
     assert "This run applied the changes below" in text
@@ -217,8 +257,7 @@ def test_an_apply_has_its_own_heading_and_unreachable_hosts_are_listed(tmp_path)
 
 @pytest.mark.parametrize("value", ["plain", "ends with a backslash \\", "``` ```` `````", "~~~\n~~~~"])
 def test_a_fence_is_longer_than_any_backtick_run_in_its_content(tmp_path, value):
-    inventory = json.dumps({"all": {"hosts": {"local": {"ansible_connection": "local",
-                                                        "ansible_python_interpreter": sys.executable}}}})
+    inventory = json.dumps({"all": {"hosts": {"local": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}})
     play = '- hosts: all\n  gather_facts: false\n  tasks:\n    - name: Fails\n      ansible.builtin.fail:\n        msg: "{{ v }}"\n'
     rc, text, _ = run_local(tmp_path, play, "--check", inventory=inventory, extra={"v": value})
     assert rc != 0
@@ -229,13 +268,16 @@ def test_a_fence_is_longer_than_any_backtick_run_in_its_content(tmp_path, value)
 
 # Against the lab: the role's own tasks ------------------------------------------------------------
 
+
 def plan_env(plan: Path) -> dict:
     return {"ANSIBLE_CALLBACKS_ENABLED": "record_results,configmgr.scp.plan_summary", "CONFIGMGR_SCP_PLAN_FILE": str(plan)}
 
 
 def test_plan_of_the_site_lists_the_hidden_account_task_and_no_secret_then_a_failure(lab):
-    secrets = {"service_connection_point_installation_account": "LAB\\svc-cminstall",
-               "service_connection_point_installation_account_password": PLAN_PASSWORD}
+    secrets = {
+        "service_connection_point_installation_account": "LAB\\svc-cminstall",
+        "service_connection_point_installation_account_password": PLAN_PASSWORD,
+    }
     before = lab.state()
     plan = lab.state_dir / "plan.md"
     run = lab.playbook(SITE, "--check", "--diff", "-vvv", extra_vars=secrets, env=plan_env(plan))
@@ -250,13 +292,23 @@ def test_plan_of_the_site_lists_the_hidden_account_task_and_no_secret_then_a_fai
     assert account in titles
     after_account = text.split(account.replace("_", "\\_"), 1)[1].split("\n### ", 1)[0]
     assert "changes hidden (no_log)" in after_account and "svc" not in after_account
-    assert ("service_connection_point : Let the site install roles on the SCP server (local Administrators) "
-            "(cas.lab.example → scp01.lab.example)") in titles
+    assert (
+        "service_connection_point : Let the site install roles on the SCP server (local Administrators) "
+        "(cas.lab.example → scp01.lab.example)"
+    ) in titles
     # A real unified diff, in order, with a hunk header and context lines.
     scp = next(tok.content for tok in tokens if tok.type == "fence" and "+++ service connection point" in tok.content)
-    assert scp.splitlines() == ["--- service connection point", "+++ service connection point", "@@ -1,4 +1,4 @@",
-                                " mode: online", " present: true", "-site_code: PS1", "-site_system_server: ps1.lab.example",
-                                "+site_code: CAS", "+site_system_server: scp01.lab.example"]
+    assert scp.splitlines() == [
+        "--- service connection point",
+        "+++ service connection point",
+        "@@ -1,4 +1,4 @@",
+        " mode: online",
+        " present: true",
+        "-site_code: PS1",
+        "-site_system_server: ps1.lab.example",
+        "+site_code: CAS",
+        "+site_system_server: scp01.lab.example",
+    ]
     items = [rendered(tokens[i + 2]) for i, tok in enumerate(tokens) if tok.type == "list_item_open"]
     assert "remove the service connection point from ps1.lab.example (site PS1)" in items
     assert "add LAB\\svc-cminstall" in items
@@ -277,7 +329,9 @@ def test_plan_of_the_site_lists_the_hidden_account_task_and_no_secret_then_a_fai
 def test_an_apply_through_a_real_module_with_a_hostile_description(lab):
     # No '|': Windows refuses it in a rule's description (the module refuses it before sending).
     description = "```\n# Approved by security\n<b>ok</b> `x` \u00e9 [l](https://evil.example)"
-    play = lab.write_playbook("rule.yml", textwrap.dedent("""\
+    play = lab.write_playbook(
+        "rule.yml",
+        textwrap.dedent("""\
         - hosts: scp_hosts
           gather_facts: false
           tasks:
@@ -289,13 +343,18 @@ def test_an_apply_through_a_real_module_with_a_hostile_description(lab):
                 direction: outbound
                 protocol: tcp
                 remote_port: ["443"]
-        """))
+        """),
+    )
     plan = lab.state_dir / "apply.md"
     run = lab.playbook(play, "--diff", env=plan_env(plan), extra_vars={"description": description})
     assert run.rc == 0, run.stdout
     tokens, headings = structure(plan.read_text(encoding="utf-8"))
-    assert headings == [("h1", "configmgr.scp apply"), ("h2", "Changed"),
-                        ("h3", "A rule with a hostile description (scp01.lab.example)"), ("h2", "Recap")]
+    assert headings == [
+        ("h1", "configmgr.scp apply"),
+        ("h2", "Changed"),
+        ("h3", "A rule with a hostile description (scp01.lab.example)"),
+        ("h2", "Recap"),
+    ]
     diff = next(tok.content for tok in tokens if tok.type == "fence" and tok.info == "diff").splitlines()
     assert diff[0].startswith("--- ") and diff[2].startswith("@@ ")
     added = [line[1:] for line in diff if line.startswith("+") and not line.startswith("+++")]

@@ -32,23 +32,33 @@ BAD_INPUT = [
     ("service_connection_point", {"site_system_server": "scp01", "mode": "online"}, "site_system_server"),
     ("service_connection_point", {"site_system_server": "scp01.lab.example", "mode": "sideways"}, "mode"),
     ("service_connection_point", {"mode": "online"}, "site_system_server"),
-    ("site_system_server", {"site_system_server": "scp01.lab.example", "use_site_server_account": True,
-                            "installation_account": "LAB\\cm-install"}, "use_site_server_account|installation_account"),
-    ("site_system_server", {"site_system_server": "scp01.lab.example", "installation_account": "cm-install"},
-     "installation_account"),
+    (
+        "site_system_server",
+        {"site_system_server": "scp01.lab.example", "use_site_server_account": True, "installation_account": "LAB\\cm-install"},
+        "use_site_server_account|installation_account",
+    ),
+    ("site_system_server", {"site_system_server": "scp01.lab.example", "installation_account": "cm-install"}, "installation_account"),
     ("site_system_server", {"site_system_server": "scp01.lab.example$(calc)"}, "site_system_server"),
     ("site_system_server", {"site_system_server": "scp01.lab.example", "proxy_port": 8080}, "proxy_server"),
     ("site_system_server", {"site_system_server": "scp01.lab.example", "enable_proxy": True}, "proxy_server"),
-    ("site_system_server", {"site_system_server": "scp01.lab.example", "enable_proxy": False,
-                            "proxy_server": "proxy.lab.example"}, "enable_proxy"),
-    ("site_system_server", {"site_system_server": "scp01.lab.example", "proxy_server": "proxy.lab.example",
-                            "proxy_port": 70000}, "proxy_port"),
+    (
+        "site_system_server",
+        {"site_system_server": "scp01.lab.example", "enable_proxy": False, "proxy_server": "proxy.lab.example"},
+        "enable_proxy",
+    ),
+    (
+        "site_system_server",
+        {"site_system_server": "scp01.lab.example", "proxy_server": "proxy.lab.example", "proxy_port": 70000},
+        "proxy_port",
+    ),
     ("site_system_server", {"site_system_server": "scp01.lab.example", "proxy_server": "pro xy;rm"}, "proxy_server"),
-    ("site_system_server", {"site_system_server": "scp01.lab.example", "proxy_server": "proxy.lab.example",
-                            "proxy_account": "proxyuser"}, "proxy_account"),
+    (
+        "site_system_server",
+        {"site_system_server": "scp01.lab.example", "proxy_server": "proxy.lab.example", "proxy_account": "proxyuser"},
+        "proxy_account",
+    ),
     ("service_connection_point", {"site_system_server": "scp01.lab.example", "wait_timeout": 0}, "wait_timeout"),
-    ("service_connection_point", {"site_system_server": "scp01.lab.example", "restart_downloader": "maybe"},
-     "restart_downloader"),
+    ("service_connection_point", {"site_system_server": "scp01.lab.example", "restart_downloader": "maybe"}, "restart_downloader"),
     ("cm_account", {"name": "svc-cmproxy", "password": "x"}, "name"),
     ("cm_account", {"name": "LAB\\svc-cmproxy", "update_password": "sometimes"}, "update_password"),
     ("local_group_member", {"members": ["CAS$"]}, "members"),
@@ -59,14 +69,15 @@ BAD_INPUT = [
     ("firewall_rule", {"name": "r", "profiles": ["home"]}, "profiles"),
     ("sms_executive", {"state": "restarted", "component": "SMS DMP; rm"}, "component"),
     ("sms_executive", {"state": "paused"}, "state"),
-
 ]
 
 
 def test_bad_input_fails_before_any_winrm_request(lab):
     """Every case is one task of one play (ignore_errors), so the whole list costs one ansible-playbook run."""
-    tasks = [{"name": f"bad {index}", f"configmgr.scp.{module}": args, "ignore_errors": True}
-             for index, (module, args, _) in enumerate(BAD_INPUT)]
+    tasks = [
+        {"name": f"bad {index}", f"configmgr.scp.{module}": args, "ignore_errors": True}
+        for index, (module, args, _) in enumerate(BAD_INPUT)
+    ]
     play = lab.write_playbook("bad.yml", json.dumps([{"hosts": "sms_provider", "gather_facts": False, "tasks": tasks}]))
     lab.reset_counters()
     run = lab.playbook(play)

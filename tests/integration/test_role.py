@@ -20,7 +20,8 @@ def bare_inventory(lab) -> Path:
     (directory / "group_vars").mkdir(parents=True, exist_ok=True)
     shutil.copy(lab.inventory, directory / "inventory.yml")
     (directory / "group_vars" / "all.yml").write_text(
-        "service_connection_point_wait_timeout: 120\nservice_connection_point_poll_interval: 1\n")
+        "service_connection_point_wait_timeout: 120\nservice_connection_point_poll_interval: 1\n"
+    )
     return directory / "inventory.yml"
 
 
@@ -48,7 +49,9 @@ def test_remove_needs_no_server_name(lab):
 
 
 def test_state_absent_through_the_role_needs_no_server_name(lab):
-    play = lab.write_playbook("absent.yml", """
+    play = lab.write_playbook(
+        "absent.yml",
+        """
 - hosts: sms_provider
   gather_facts: false
   roles:
@@ -58,7 +61,8 @@ def test_state_absent_through_the_role_needs_no_server_name(lab):
         service_connection_point_wait: true
         service_connection_point_wait_timeout: 60
         service_connection_point_poll_interval: 1
-""")
+""",
+    )
     check = lab.playbook(play, "--check", inventory=bare_inventory(lab))
     assert check.rc == 0, check.stdout + check.stderr
     run = lab.playbook(play, inventory=bare_inventory(lab))

@@ -30,8 +30,13 @@ REPO = Path(__file__).resolve().parents[2]
 SITE = REPO / "playbooks" / "site.yml"
 # The lab's password (every account of its domain, the WinRM connection, a right provider password).
 LAB_SECRET = "Lab-S3cret-9e5c!"
-SECRETS = {"lab": LAB_SECRET, "account": ACCOUNT_PASSWORD, "proxy account": PROXY_ACCOUNT_PASSWORD,
-           "wrong provider password": PROVIDER_PASSWORD, "wrong endpoint proxy password": ENDPOINT_PROXY_PASSWORD}
+SECRETS = {
+    "lab": LAB_SECRET,
+    "account": ACCOUNT_PASSWORD,
+    "proxy account": PROXY_ACCOUNT_PASSWORD,
+    "wrong provider password": PROVIDER_PASSWORD,
+    "wrong endpoint proxy password": ENDPOINT_PROXY_PASSWORD,
+}
 # Files of the state dir that hold the lab password by design.
 BY_DESIGN = {"password", "inventory.yml", "ntlm_users"}
 # An authenticating proxy of the lab's internet for endpoint_check (LAB\svc-cmproxy, the lab's password, passes).
@@ -48,58 +53,131 @@ ROLE_VARS = {
 }
 
 
-ENDPOINT_CHECK = {"feature_groups": ["tenant_attach"], "fail_on": "never", "timeout": 5, "proxy_server": CHECK_PROXY,
-                  "proxy_port": 8080, "proxy_username": "LAB\\svc-cmproxy"}
+ENDPOINT_CHECK = {
+    "feature_groups": ["tenant_attach"],
+    "fail_on": "never",
+    "timeout": 5,
+    "proxy_server": CHECK_PROXY,
+    "proxy_port": 8080,
+    "proxy_username": "LAB\\svc-cmproxy",
+}
 
 
 def modules_play(prefix: str) -> list[dict]:
     """cm_account, the provider credentials and endpoint_check's proxy account, each task on its own (ignore_errors),
     no task-level no_log: the
     modules must keep the secrets out by themselves."""
-    return [{"hosts": "sms_provider", "gather_facts": False, "tasks": [
-        {"name": f"{prefix} create an account", "ignore_errors": True,
-         "configmgr.scp.cm_account": {"name": f"LAB\\{prefix}-account", "password": ACCOUNT_PASSWORD}},
-        {"name": f"{prefix} reset its password", "ignore_errors": True,
-         "configmgr.scp.cm_account": {"name": f"LAB\\{prefix}-account", "password": PROXY_ACCOUNT_PASSWORD,
-                                      "update_password": "always"}},
-        # The CMSite drive opened with explicit credentials (the provider is local here: ps1 has no console).
-        {"name": f"{prefix} an account through the provider's credentials", "ignore_errors": True,
-         "configmgr.scp.cm_account": {"name": f"LAB\\{prefix}-other", "password": ACCOUNT_PASSWORD,
-                                      "provider_username": "LAB\\cmadmin", "provider_password": LAB_SECRET}},
-    ]}, {"hosts": "ps1.lab.example", "gather_facts": False, "tasks": [
-        # From ps1, the CAS's SMS Provider is another machine: the engine logs on to it with these credentials.
-        {"name": f"{prefix} a remote provider", "ignore_errors": True,
-         "configmgr.scp.service_connection_point_info": {
-             "provider_server": "cas.lab.example", "provider_username": "LAB\\cmadmin", "provider_password": LAB_SECRET}},
-        {"name": f"{prefix} a remote provider, wrong password", "ignore_errors": True,
-         "configmgr.scp.service_connection_point_info": {
-             "provider_server": "cas.lab.example", "provider_username": "LAB\\cmadmin",
-             "provider_password": PROVIDER_PASSWORD}},
-        {"name": f"{prefix} status messages from a remote provider", "ignore_errors": True,
-         "configmgr.scp.status_message_info": {
-             "provider_server": "cas.lab.example", "provider_username": "LAB\\cmadmin", "provider_password": LAB_SECRET}},
-    ]}, endpoint_play(prefix)]
+    return [
+        {
+            "hosts": "sms_provider",
+            "gather_facts": False,
+            "tasks": [
+                {
+                    "name": f"{prefix} create an account",
+                    "ignore_errors": True,
+                    "configmgr.scp.cm_account": {"name": f"LAB\\{prefix}-account", "password": ACCOUNT_PASSWORD},
+                },
+                {
+                    "name": f"{prefix} reset its password",
+                    "ignore_errors": True,
+                    "configmgr.scp.cm_account": {
+                        "name": f"LAB\\{prefix}-account",
+                        "password": PROXY_ACCOUNT_PASSWORD,
+                        "update_password": "always",
+                    },
+                },
+                # The CMSite drive opened with explicit credentials (the provider is local here: ps1 has no console).
+                {
+                    "name": f"{prefix} an account through the provider's credentials",
+                    "ignore_errors": True,
+                    "configmgr.scp.cm_account": {
+                        "name": f"LAB\\{prefix}-other",
+                        "password": ACCOUNT_PASSWORD,
+                        "provider_username": "LAB\\cmadmin",
+                        "provider_password": LAB_SECRET,
+                    },
+                },
+            ],
+        },
+        {
+            "hosts": "ps1.lab.example",
+            "gather_facts": False,
+            "tasks": [
+                # From ps1, the CAS's SMS Provider is another machine: the engine logs on to it with these credentials.
+                {
+                    "name": f"{prefix} a remote provider",
+                    "ignore_errors": True,
+                    "configmgr.scp.service_connection_point_info": {
+                        "provider_server": "cas.lab.example",
+                        "provider_username": "LAB\\cmadmin",
+                        "provider_password": LAB_SECRET,
+                    },
+                },
+                {
+                    "name": f"{prefix} a remote provider, wrong password",
+                    "ignore_errors": True,
+                    "configmgr.scp.service_connection_point_info": {
+                        "provider_server": "cas.lab.example",
+                        "provider_username": "LAB\\cmadmin",
+                        "provider_password": PROVIDER_PASSWORD,
+                    },
+                },
+                {
+                    "name": f"{prefix} status messages from a remote provider",
+                    "ignore_errors": True,
+                    "configmgr.scp.status_message_info": {
+                        "provider_server": "cas.lab.example",
+                        "provider_username": "LAB\\cmadmin",
+                        "provider_password": LAB_SECRET,
+                    },
+                },
+            ],
+        },
+        endpoint_play(prefix),
+    ]
 
 
 def endpoint_play(prefix: str) -> dict:
     """endpoint_check's proxy account on scp01: the proxy lets the right password through and answers 407 to a
     wrong one; and the site system's proxy (the role sets it on scp01: until then the task fails), read from the
     remote SMS Provider with the provider's credentials."""
-    return {"hosts": "scp01.lab.example", "gather_facts": False, "tasks": [
-        {"name": f"{prefix} endpoint check, right proxy password", "ignore_errors": True,
-         "configmgr.scp.endpoint_check": {**ENDPOINT_CHECK, "proxy_password": LAB_SECRET}},
-        {"name": f"{prefix} endpoint check, wrong proxy password", "ignore_errors": True,
-         "configmgr.scp.endpoint_check": {**ENDPOINT_CHECK, "proxy_password": ENDPOINT_PROXY_PASSWORD}},
-        {"name": f"{prefix} endpoint check, wrong proxy password, failing", "ignore_errors": True,
-         "configmgr.scp.endpoint_check": {**ENDPOINT_CHECK, "proxy_password": ENDPOINT_PROXY_PASSWORD,
-                                          "fail_on": "error"}},
-        {"name": f"{prefix} endpoint check with the site system's proxy", "ignore_errors": True,
-         "configmgr.scp.endpoint_check": {
-             "feature_groups": ["tenant_attach"], "fail_on": "never", "timeout": 5, "use_site_system_proxy": True,
-             "site_system_server": "scp01.lab.example", "proxy_password": ENDPOINT_PROXY_PASSWORD,
-             "site_status": True, "provider_server": "cas.lab.example", "provider_username": "LAB\\cmadmin",
-             "provider_password": LAB_SECRET}},
-    ]}
+    return {
+        "hosts": "scp01.lab.example",
+        "gather_facts": False,
+        "tasks": [
+            {
+                "name": f"{prefix} endpoint check, right proxy password",
+                "ignore_errors": True,
+                "configmgr.scp.endpoint_check": {**ENDPOINT_CHECK, "proxy_password": LAB_SECRET},
+            },
+            {
+                "name": f"{prefix} endpoint check, wrong proxy password",
+                "ignore_errors": True,
+                "configmgr.scp.endpoint_check": {**ENDPOINT_CHECK, "proxy_password": ENDPOINT_PROXY_PASSWORD},
+            },
+            {
+                "name": f"{prefix} endpoint check, wrong proxy password, failing",
+                "ignore_errors": True,
+                "configmgr.scp.endpoint_check": {**ENDPOINT_CHECK, "proxy_password": ENDPOINT_PROXY_PASSWORD, "fail_on": "error"},
+            },
+            {
+                "name": f"{prefix} endpoint check with the site system's proxy",
+                "ignore_errors": True,
+                "configmgr.scp.endpoint_check": {
+                    "feature_groups": ["tenant_attach"],
+                    "fail_on": "never",
+                    "timeout": 5,
+                    "use_site_system_proxy": True,
+                    "site_system_server": "scp01.lab.example",
+                    "proxy_password": ENDPOINT_PROXY_PASSWORD,
+                    "site_status": True,
+                    "provider_server": "cas.lab.example",
+                    "provider_username": "LAB\\cmadmin",
+                    "provider_password": LAB_SECRET,
+                },
+            },
+        ],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +193,7 @@ def secrets_lab(tmp_path_factory):
             del os.environ["CMLAB_PASSWORD"]
         else:
             os.environ["CMLAB_PASSWORD"] = saved
-    inputs = tmp_path_factory.mktemp("inputs")        # playbooks and vars hold the secrets: outside what is searched
+    inputs = tmp_path_factory.mktemp("inputs")  # playbooks and vars hold the secrets: outside what is searched
     outputs = tmp_path_factory.mktemp("outputs")
     runs = []
 
@@ -123,8 +201,11 @@ def secrets_lab(tmp_path_factory):
         lab.clear_faults()
         for kind, host, count in faults:
             lab.add_fault(kind, host, count)
-        env = {"ANSIBLE_LOG_PATH": str(outputs / "ansible.log"), "ANSIBLE_CALLBACKS_ENABLED": "record_results,"
-               "configmgr.scp.plan_summary", "CONFIGMGR_SCP_PLAN_FILE": str(outputs / f"{name}.md")}
+        env = {
+            "ANSIBLE_LOG_PATH": str(outputs / "ansible.log"),
+            "ANSIBLE_CALLBACKS_ENABLED": "record_results,configmgr.scp.plan_summary",
+            "CONFIGMGR_SCP_PLAN_FILE": str(outputs / f"{name}.md"),
+        }
         run = lab.playbook(playbook, "-vvvvvv", "--diff", *args, env=env, timeout=600)
         (outputs / f"{name}.stdout").write_text(run.stdout)
         (outputs / f"{name}.stderr").write_text(run.stderr)
@@ -134,8 +215,11 @@ def secrets_lab(tmp_path_factory):
         # The role's proxy (ROLE_VARS) must be one the lab's internet knows, or the SCP's health check fails on
         # it (proxy_dns_failure) and so does the role. It wants an account, so the SCP works through it only with
         # the proxy account the role sets; endpoint_check's authenticating proxy beside it.
-        lab._control("POST", "/internet", {"proxies": {"proxy.lab.example": {"port": 3128, "auth_required": True},
-                                                       CHECK_PROXY: {"port": 8080, "auth_required": True}}})
+        lab._control(
+            "POST",
+            "/internet",
+            {"proxies": {"proxy.lab.example": {"port": 3128, "auth_required": True}, CHECK_PROXY: {"port": 8080, "auth_required": True}}},
+        )
         role_vars = inputs / "role.json"
         role_vars.write_text(json.dumps(ROLE_VARS))
         for name, check in (("plan", ("--check",)), ("apply", ())):
@@ -152,16 +236,29 @@ def secrets_lab(tmp_path_factory):
         play("modules-wsman-fault", faulty, faults=(("wsman_fault", "cas.lab.example", 2),))
         # endpoint_check after the role set the site system's proxy on scp01; then with a fault on its first request.
         lab.clear_faults()
-        for prefix, name, faults in (("site", "endpoints-after-role", ()),
-                                     ("fault", "endpoints-http-500", (("http_500", "scp01.lab.example", 1),))):
+        for prefix, name, faults in (
+            ("site", "endpoints-after-role", ()),
+            ("fault", "endpoints-http-500", (("http_500", "scp01.lab.example", 1),)),
+        ):
             endpoints = inputs / f"{name}.json"
             endpoints.write_text(json.dumps([endpoint_play(prefix)]))
             play(name, endpoints, faults=faults)
         lab.clear_faults()
-        play("role-install-failure", SITE, "-e", f"@{role_vars}", "-e",
-             json.dumps({"service_connection_point_server": "ps1.lab.example", "service_connection_point_host":
-                         "ps1.lab.example", "service_connection_point_wait_timeout": 20}),
-             faults=(("install_failure", "ps1.lab.example", None),))
+        play(
+            "role-install-failure",
+            SITE,
+            "-e",
+            f"@{role_vars}",
+            "-e",
+            json.dumps(
+                {
+                    "service_connection_point_server": "ps1.lab.example",
+                    "service_connection_point_host": "ps1.lab.example",
+                    "service_connection_point_wait_timeout": 20,
+                }
+            ),
+            faults=(("install_failure", "ps1.lab.example", None),),
+        )
         lab.clear_faults()
         yield lab, outputs, runs, inputs
     finally:

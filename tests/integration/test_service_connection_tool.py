@@ -13,7 +13,7 @@ from conftest import LAB_TOPOLOGY, RunningLab
 SCP = "scp01.lab.example"
 INET = "inet01.lab.example"
 TOOL = "C:\\Tools\\ServiceConnectionTool"
-CD_LATEST = ("C:\\Program Files\\Microsoft Configuration Manager\\CD.Latest\\SMSSETUP\\TOOLS\\ServiceConnectionTool")
+CD_LATEST = "C:\\Program Files\\Microsoft Configuration Manager\\CD.Latest\\SMSSETUP\\TOOLS\\ServiceConnectionTool"
 NETFX = "HKLM:\\SOFTWARE\\Microsoft\\.NETFramework\\v4.0.30319"
 
 
@@ -22,7 +22,8 @@ def offline_topology(tmp_path: Path, *, mode: str = "Offline", tool: bool = True
     copied to scp01 (it is no site server)."""
     topology = yaml.safe_load(LAB_TOPOLOGY.read_text())
     topology["hierarchies"]["lab"]["site_systems"] = [
-        {"site": "CAS", "server": SCP, "roles": [{"name": "SMS Dmp Connector", "mode": mode}]}]
+        {"site": "CAS", "server": SCP, "roles": [{"name": "SMS Dmp Connector", "mode": mode}]}
+    ]
     if tool:
         topology["hosts"][SCP]["service_connection_tool"] = TOOL
     topology["hosts"][SCP]["local_group_members"] = {"Administrators": ["LAB\\CAS$"]}
@@ -50,8 +51,12 @@ def sct(name: str, host: str, **args) -> dict:
     return {"name": name, "configmgr.scp.service_connection_tool": args, "delegate_to": host}
 
 
-PREPARE = {"action": "prepare", "tool_path": TOOL, "usage_data_dest": "C:\\Windows\\Temp\\UsageData.cab",
-           "provider_host": "cas.lab.example"}
+PREPARE = {
+    "action": "prepare",
+    "tool_path": TOOL,
+    "usage_data_dest": "C:\\Windows\\Temp\\UsageData.cab",
+    "provider_host": "cas.lab.example",
+}
 
 
 def test_prepare_runs_the_tool_on_the_scp_server(offline_lab):
@@ -61,8 +66,7 @@ def test_prepare_runs_the_tool_on_the_scp_server(offline_lab):
     check = lab.playbook(path, "--check")
     result = check.task("prepare")["result"]
     assert result["changed"] is True and result["ran"] is False, result
-    assert result["command"] == [f"{TOOL}\\ServiceConnectionTool.exe", "-prepare", "-usagedatadest",
-                                 "C:\\Windows\\Temp\\UsageData.cab"]
+    assert result["command"] == [f"{TOOL}\\ServiceConnectionTool.exe", "-prepare", "-usagedatadest", "C:\\Windows\\Temp\\UsageData.cab"]
     assert lab.state() == before
     run = lab.playbook(path)
     result = run.task("prepare")["result"]
@@ -70,8 +74,9 @@ def test_prepare_runs_the_tool_on_the_scp_server(offline_lab):
     assert result["exit_code"] == 0 and result["ran"] is True and result["scp_mode"] == "offline"
     assert any("Usage data saved to C:\\Windows\\Temp\\UsageData.cab" in line for line in result["tool_log"]), result
     assert "C:\\Windows\\Temp\\UsageData.cab" in lab.state()["hosts"][SCP]["files"]
-    export = lab.playbook(play(lab, "export", [sct("export", SCP, action="export", tool_path=TOOL,
-                                                   export_dest="C:\\Windows\\Temp\\usage data.csv")]))
+    export = lab.playbook(
+        play(lab, "export", [sct("export", SCP, action="export", tool_path=TOOL, export_dest="C:\\Windows\\Temp\\usage data.csv")])
+    )
     result = export.task("export")["result"]
     assert export.rc == 0 and result["changed"] is True and result["exit_code"] == 0, export.stdout
     assert "C:\\Windows\\Temp\\usage data.csv" in lab.state()["hosts"][SCP]["files"]
@@ -88,8 +93,10 @@ def test_file_transfer_round_trip_is_idempotent(offline_lab, tmp_path):
     (tree / "a.cab").write_bytes(bytes(range(256)) * 100)
     (tree / "sub dir" / "it's $(x) `n \u00e9.txt").write_bytes(b"hello\r\n")
     back = tmp_path / "back"
-    tasks = [transfer("put", INET, direction="put", src=str(tree), dest="C:\\Trans fer\\tree"),
-             transfer("fetch", INET, direction="fetch", src="C:\\Trans fer\\tree", dest=str(back))]
+    tasks = [
+        transfer("put", INET, direction="put", src=str(tree), dest="C:\\Trans fer\\tree"),
+        transfer("fetch", INET, direction="fetch", src="C:\\Trans fer\\tree", dest=str(back)),
+    ]
     path = play(lab, "transfer", tasks)
     before = lab.state()
     check = lab.playbook(path, "--check")
@@ -109,8 +116,12 @@ def test_file_transfer_round_trip_is_idempotent(offline_lab, tmp_path):
 
 def test_usage_data_level(lab):
     """Converge, unchanged, check mode writes nothing, diff (the default lab: Enhanced, docs/configmgr-behaviour.md#usage-data-level)."""
-    path = lab.write_playbook("level.yml", json.dumps([{"hosts": "sms_provider", "gather_facts": False, "tasks": [
-        {"name": "level", "configmgr.scp.usage_data": {"level": "basic"}}]}]))
+    path = lab.write_playbook(
+        "level.yml",
+        json.dumps(
+            [{"hosts": "sms_provider", "gather_facts": False, "tasks": [{"name": "level", "configmgr.scp.usage_data": {"level": "basic"}}]}]
+        ),
+    )
     before = lab.state()
     check = lab.playbook(path, "--check", "--diff")
     result = check.task("level")["result"]
@@ -147,8 +158,9 @@ def test_offline_updates_playbook(tmp_path):
         check = lab.playbook(PLAYBOOK, "--check", extra_vars=extra)
         assert check.rc == 0, check.stdout
         assert lab.state() == before
-        assert any("offline mode" in w for w in check.task("Prepare - export the usage data on the SCP server")
-                   ["result"].get("warnings", [])), check.stdout
+        assert any(
+            "offline mode" in w for w in check.task("Prepare - export the usage data on the SCP server")["result"].get("warnings", [])
+        ), check.stdout
 
         first = lab.playbook(PLAYBOOK, extra_vars=extra)
         assert first.rc == 0, first.stdout
@@ -158,7 +170,7 @@ def test_offline_updates_playbook(tmp_path):
         assert update_names(lab.state()) == ["Configuration Manager 2503"]
         assert "Imported: Configuration Manager 2503" in first.task("What was imported")["result"]["msg"]
         runtime = next(r for r in lab.state()["hierarchies"]["lab"]["scp_runtime"] if r["server"] == SCP)
-        assert runtime["configured_mode"] == runtime["effective_mode"] == "Offline"      # the downloader restarted
+        assert runtime["configured_mode"] == runtime["effective_mode"] == "Offline"  # the downloader restarted
 
         second = lab.playbook(PLAYBOOK, extra_vars=extra)
         assert second.rc == 0, second.stdout
@@ -178,8 +190,12 @@ def usage_cab(tmp_path: Path, site_version: str = "5.00.9128.1000") -> Path:
     folder = tmp_path / "usage"
     folder.mkdir(exist_ok=True)
     cab = folder / "UsageData-CAS.cab"
-    cab.write_text(json.dumps({"hierarchy_id": "X", "site_code": "CAS", "site_version": site_version,
-                               "telemetry_level": "Enhanced", "files": []}, sort_keys=True))
+    cab.write_text(
+        json.dumps(
+            {"hierarchy_id": "X", "site_code": "CAS", "site_version": site_version, "telemetry_level": "Enhanced", "files": []},
+            sort_keys=True,
+        )
+    )
     return folder
 
 
@@ -196,14 +212,12 @@ def test_failures_end_in_clear_messages(tmp_path):
     lab = RunningLab(tmp_path / "lab", offline_topology(tmp_path, mode="Online", change=change))
     try:
         usage = usage_cab(tmp_path)
-        connect = {"action": "connect", "tool_path": TOOL, "usage_data_src": "C:\\Usage",
-                   "update_pack_dest": "C:\\Packs"}
+        connect = {"action": "connect", "tool_path": TOOL, "usage_data_src": "C:\\Usage", "update_pack_dest": "C:\\Packs"}
         tasks = [
             transfer("cab to inet01", INET, direction="put", src=str(usage), dest="C:\\Usage"),
             transfer("cab to scp01", SCP, direction="put", src=str(usage), dest="C:\\Usage"),
             sct("online prepare", SCP, **PREPARE),
-            sct("online import", SCP, action="import", tool_path=TOOL, update_pack_src="C:\\Windows",
-                provider_host="cas.lab.example"),
+            sct("online import", SCP, action="import", tool_path=TOOL, update_pack_src="C:\\Windows", provider_host="cas.lab.example"),
             sct("no registry", SCP, action="export", export_dest="C:\\Windows\\Temp\\u.csv"),
             sct("tool missing", INET, **{**connect, "tool_path": "C:\\Nowhere\\ServiceConnectionTool"}),
             sct("version mismatch", INET, **connect),
@@ -248,42 +262,74 @@ BAD_INPUTS = [
     ({"action": "prepare", "usage_data_dest": "C:\\a\\..\\b.cab"}, "usage_data_dest must be a full Windows path"),
     ({"action": "prepare", "usage_data_dest": "C:\\a\\UsageData.txt"}, "usage_data_dest must name a .cab file"),
     ({"action": "prepare"}, "action=prepare needs usage_data_dest"),
-    ({"action": "import", "update_pack_src": "C:\\P", "usage_data_dest": "C:\\u.cab"},
-     "usage_data_dest is an option of action=prepare"),
-    ({"action": "export", "export_dest": "C:\\u.csv", "proxy_server_uri": "proxy:8080"},
-     "proxy_server_uri is an option of action=connect"),
-    ({"action": "connect", "usage_data_src": "C:\\U", "update_pack_dest": "C:\\P", "proxy_server_uri": "p:8080 -x"},
-     "proxy_server_uri must be a proxy server name"),
-    ({"action": "connect", "usage_data_src": "C:\\U", "update_pack_dest": "C:\\P", "proxy_server_uri": "$(whoami)"},
-     "proxy_server_uri must be a proxy server name"),
-    ({"action": "connect", "usage_data_src": "C:\\U", "update_pack_dest": "C:\\P", "proxy_server_uri": "p",
-      "proxy_username": "-downloadall"}, "proxy_username must be a user name"),
-    ({"action": "connect", "usage_data_src": "C:\\U", "update_pack_dest": "C:\\P", "proxy_server_uri": "p",
-      "proxy_username": "a b"}, "proxy_username must be a user name"),
-    ({"action": "connect", "usage_data_src": "C:\\U", "update_pack_dest": "C:\\P", "proxy_username": "u"},
-     "proxy_username needs proxy_server_uri"),
-    ({"action": "connect", "usage_data_src": "C:\\U", "update_pack_dest": "C:\\P", "tool_path": "C:\\T\r\\x"},
-     "tool_path must be a full Windows path"),
-    ({"action": "export", "export_dest": "C:\\u.csv", "provider_host": "cas.lab.example"},
-     "provider_host is used by action=prepare and action=import only"),
-    ({"action": "import", "update_pack_src": "C:\\P", "provider_host": "nohost.lab.example"},
-     "provider_host nohost.lab.example is not a host of the inventory"),
+    ({"action": "import", "update_pack_src": "C:\\P", "usage_data_dest": "C:\\u.cab"}, "usage_data_dest is an option of action=prepare"),
+    ({"action": "export", "export_dest": "C:\\u.csv", "proxy_server_uri": "proxy:8080"}, "proxy_server_uri is an option of action=connect"),
+    (
+        {"action": "connect", "usage_data_src": "C:\\U", "update_pack_dest": "C:\\P", "proxy_server_uri": "p:8080 -x"},
+        "proxy_server_uri must be a proxy server name",
+    ),
+    (
+        {"action": "connect", "usage_data_src": "C:\\U", "update_pack_dest": "C:\\P", "proxy_server_uri": "$(whoami)"},
+        "proxy_server_uri must be a proxy server name",
+    ),
+    (
+        {
+            "action": "connect",
+            "usage_data_src": "C:\\U",
+            "update_pack_dest": "C:\\P",
+            "proxy_server_uri": "p",
+            "proxy_username": "-downloadall",
+        },
+        "proxy_username must be a user name",
+    ),
+    (
+        {"action": "connect", "usage_data_src": "C:\\U", "update_pack_dest": "C:\\P", "proxy_server_uri": "p", "proxy_username": "a b"},
+        "proxy_username must be a user name",
+    ),
+    (
+        {"action": "connect", "usage_data_src": "C:\\U", "update_pack_dest": "C:\\P", "proxy_username": "u"},
+        "proxy_username needs proxy_server_uri",
+    ),
+    (
+        {"action": "connect", "usage_data_src": "C:\\U", "update_pack_dest": "C:\\P", "tool_path": "C:\\T\r\\x"},
+        "tool_path must be a full Windows path",
+    ),
+    (
+        {"action": "export", "export_dest": "C:\\u.csv", "provider_host": "cas.lab.example"},
+        "provider_host is used by action=prepare and action=import only",
+    ),
+    (
+        {"action": "import", "update_pack_src": "C:\\P", "provider_host": "nohost.lab.example"},
+        "provider_host nohost.lab.example is not a host of the inventory",
+    ),
 ]
 
 
 def test_bad_input_is_refused_before_any_winrm_request(lab, tmp_path):
-    tasks = [{"name": f"bad{i}", "configmgr.scp.service_connection_tool": args, "ignore_errors": True}
-             for i, (args, _) in enumerate(BAD_INPUTS)]
+    tasks = [
+        {"name": f"bad{i}", "configmgr.scp.service_connection_tool": args, "ignore_errors": True} for i, (args, _) in enumerate(BAD_INPUTS)
+    ]
     tasks += [
-        {"name": "bad transfer", "configmgr.scp.file_transfer": {"direction": "put", "src": str(tmp_path),
-                                                                 "dest": "C:\\x|y"}, "ignore_errors": True},
-        {"name": "bad fetch", "configmgr.scp.file_transfer": {"direction": "fetch", "src": "relative\\path",
-                                                              "dest": str(tmp_path)}, "ignore_errors": True},
+        {
+            "name": "bad transfer",
+            "configmgr.scp.file_transfer": {"direction": "put", "src": str(tmp_path), "dest": "C:\\x|y"},
+            "ignore_errors": True,
+        },
+        {
+            "name": "bad fetch",
+            "configmgr.scp.file_transfer": {"direction": "fetch", "src": "relative\\path", "dest": str(tmp_path)},
+            "ignore_errors": True,
+        },
         {"name": "bad level", "configmgr.scp.usage_data": {"level": "Everything"}, "ignore_errors": True},
     ]
     (tmp_path / "bad?name.txt").write_text("x")
-    tasks.append({"name": "bad file name", "configmgr.scp.file_transfer": {
-        "direction": "put", "src": str(tmp_path), "dest": "C:\\x"}, "ignore_errors": True})
+    tasks.append(
+        {
+            "name": "bad file name",
+            "configmgr.scp.file_transfer": {"direction": "put", "src": str(tmp_path), "dest": "C:\\x"},
+            "ignore_errors": True,
+        }
+    )
     lab.reset_counters()
     run = lab.playbook(play(lab, "bad", tasks, hosts=INET))
     for i, (_, message) in enumerate(BAD_INPUTS):
@@ -301,9 +347,9 @@ HOSTILE = "it's $(whoami) `n %TEMP% ;& \u00e9\u65e5"
 def test_hostile_strings_are_carried_literally(tmp_path):
     """Paths with quotes, $(), backticks, %, ;, & and non-ASCII letters, and a proxy account with $() and a backtick,
     reach the tool as single, unchanged arguments; the internet is reached through an authenticating proxy."""
+
     def change(topology):
-        topology["internet"] = {"proxy_required": True,
-                                "proxies": {"proxy.lab.example": {"port": 8080, "auth_required": True}}}
+        topology["internet"] = {"proxy_required": True, "proxies": {"proxy.lab.example": {"port": 8080, "auth_required": True}}}
 
     lab = RunningLab(tmp_path / "lab", offline_topology(tmp_path, change=change))
     try:
@@ -324,9 +370,16 @@ def hostile_workflow(lab, tmp_path):
         sct("prepare", SCP, **{**PREPARE, "usage_data_dest": cab}),
         transfer("cab to controller", SCP, direction="fetch", src=cab, dest=str(tmp_path / "usage" / "u.cab")),
         transfer("cab to inet01", INET, direction="put", src=str(tmp_path / "usage"), dest=f"{folder}\\Usage"),
-        sct("connect", INET, action="connect", tool_path=TOOL, usage_data_src=f"{folder}\\Usage",
-            update_pack_dest=f"{folder}\\Packs", proxy_server_uri="proxy.lab.example:8080",
-            proxy_username="LAB\\a$(b)`c"),
+        sct(
+            "connect",
+            INET,
+            action="connect",
+            tool_path=TOOL,
+            usage_data_src=f"{folder}\\Usage",
+            update_pack_dest=f"{folder}\\Packs",
+            proxy_server_uri="proxy.lab.example:8080",
+            proxy_username="LAB\\a$(b)`c",
+        ),
     ]
     run = lab.playbook(play(lab, "hostile", tasks))
     assert run.rc == 0, run.stdout
@@ -336,8 +389,9 @@ def hostile_workflow(lab, tmp_path):
     assert cab in lab.state()["hosts"][SCP]["files"]
     connect = run.task("connect")["result"]
     # What the tool got, argument by argument (its log line repeats its arguments).
-    assert any(f"-usagedatasrc {folder}\\Usage -updatepackdest {folder}\\Packs" in line and "LAB\\a$(b)`c" in line
-               for line in connect["tool_log"]), connect["tool_log"]
+    assert any(
+        f"-usagedatasrc {folder}\\Usage -updatepackdest {folder}\\Packs" in line and "LAB\\a$(b)`c" in line for line in connect["tool_log"]
+    ), connect["tool_log"]
     # The harmless UnauthorizedAccessException at the end of -connect is a warning.
     assert connect["exit_code"] == -532462766 and "harmless" in " ".join(connect["warnings"])
     assert any(name.startswith(f"{folder}\\Packs\\") for name in lab.state()["hosts"][INET]["files"])

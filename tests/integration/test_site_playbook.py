@@ -22,14 +22,19 @@ def test_converge_moves_the_scp_then_second_run_changes_nothing(lab):
     moved = first.task(SCP_TASK)["result"]
     assert moved["before"]["site_system_server"] == "ps1.lab.example"
     assert moved["after"] == {"present": True, "site_code": "CAS", "site_system_server": "scp01.lab.example", "mode": "online"}
-    assert moved["actions"] == ["remove the service connection point from ps1.lab.example (site PS1)",
-                                "add the service connection point on scp01.lab.example (site CAS, online)"]
+    assert moved["actions"] == [
+        "remove the service connection point from ps1.lab.example (site PS1)",
+        "add the service connection point on scp01.lab.example (site CAS, online)",
+    ]
 
     state = lab.state()
     assert scp_roles(state) == [("CAS", "scp01.lab.example")]
     assert role_state(state, "scp01.lab.example") == "installed"
     assert components_on(state, "scp01.lab.example") == {
-        "SMS_DMP_DOWNLOADER": "STARTED", "SMS_DMP_UPLOADER": "STARTED", "SMS_SERVICE_CONNECTOR": "STARTED"}
+        "SMS_DMP_DOWNLOADER": "STARTED",
+        "SMS_DMP_UPLOADER": "STARTED",
+        "SMS_SERVICE_CONNECTOR": "STARTED",
+    }
     assert not any(c.startswith("SMS_DMP") for c in components_on(state, "ps1.lab.example"))
     assert "LAB\\CAS$" in administrators(state, "scp01.lab.example")
     rule = firewall_rule(state, "scp01.lab.example", "ConfigMgr-SCP-HTTPS-Out")
@@ -74,14 +79,17 @@ def test_without_allow_move_it_fails_and_names_the_current_server(lab):
 
 def test_plan_summary_for_a_pull_request(lab):
     plan = lab.state_dir / "plan.md"
-    run = lab.playbook(SITE, "--check", "--diff", env={
-        "ANSIBLE_CALLBACKS_ENABLED": "record_results,configmgr.scp.plan_summary",
-        "CONFIGMGR_SCP_PLAN_FILE": str(plan)})
+    run = lab.playbook(
+        SITE,
+        "--check",
+        "--diff",
+        env={"ANSIBLE_CALLBACKS_ENABLED": "record_results,configmgr.scp.plan_summary", "CONFIGMGR_SCP_PLAN_FILE": str(plan)},
+    )
     assert run.rc == 0, run.stdout
     text = plan.read_text()
     assert "# configmgr.scp plan" in text
     assert "- remove the service connection point from ps1.lab.example (site PS1)" in text
     assert "- add the service connection point on scp01.lab.example (site CAS, online)" in text
     assert "+site_system_server: scp01.lab.example" in text
-    assert "(cas.lab.example → scp01.lab.example)" in text          # delegated tasks name their target
+    assert "(cas.lab.example → scp01.lab.example)" in text  # delegated tasks name their target
     assert "| cas.lab.example |" in text

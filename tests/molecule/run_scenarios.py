@@ -29,15 +29,26 @@ def scenarios() -> list[str]:
 def run(name: str) -> tuple[str, int, float, str]:
     start = time.monotonic()
     molecule = Path(sys.executable).parent / "molecule"
-    proc = subprocess.run([str(molecule), "test", "-s", name], cwd=REPO, capture_output=True, text=True,
-                          env=dict(os.environ, ANSIBLE_NOCOLOR="1", NO_COLOR="1"), check=False)
+    proc = subprocess.run(
+        [str(molecule), "test", "-s", name],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, ANSIBLE_NOCOLOR="1", NO_COLOR="1"),
+        check=False,
+    )
     return name, proc.returncode, time.monotonic() - start, proc.stdout + proc.stderr
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-j", "--jobs", type=int, default=int(os.environ.get("MOLECULE_JOBS", "3")),
-                        help="scenarios at a time (default 3, or MOLECULE_JOBS)")
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=int(os.environ.get("MOLECULE_JOBS", "3")),
+        help="scenarios at a time (default 3, or MOLECULE_JOBS)",
+    )
     parser.add_argument("names", nargs="*", help="scenarios to run (default: all)")
     args = parser.parse_args(argv)
     names = args.names or scenarios()
@@ -52,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"===== molecule test -s {name}: exit code {rc} =====\n{log}")
     for name, rc, seconds, _ in results:
         print(f"molecule {name:<20} {'passed' if rc == 0 else 'FAILED':<7} {seconds:6.1f} s")
-    print(f"molecule: {len(results) - len(failed)} of {len(results)} scenarios passed in "
-          f"{time.monotonic() - start:.1f} s ({args.jobs} at a time)")
+    print(
+        f"molecule: {len(results) - len(failed)} of {len(results)} scenarios passed in "
+        f"{time.monotonic() - start:.1f} s ({args.jobs} at a time)"
+    )
     return 1 if failed else 0
 
 

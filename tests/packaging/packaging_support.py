@@ -14,8 +14,9 @@ BIN = Path(sys.executable).parent
 
 def repo_files() -> list[str]:
     """Files of the working tree that git tracks or would track (what a fresh clone plus local edits has)."""
-    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                         check=True, capture_output=True).stdout.decode()
+    out = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO, check=True, capture_output=True
+    ).stdout.decode()
     return sorted({name for name in out.split("\0") if name and os.path.lexists(REPO / name)})
 
 

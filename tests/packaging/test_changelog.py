@@ -13,8 +13,9 @@ from packaging_support import BIN, REPO, copy_repo, tool_env
 
 
 def changelog_tool(*args: str, cwd, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "antsibull-changelog"), *args], check=False, cwd=cwd, capture_output=True, text=True,
-                          env=tool_env(**env))
+    return subprocess.run(
+        [str(BIN / "antsibull-changelog"), *args], check=False, cwd=cwd, capture_output=True, text=True, env=tool_env(**env)
+    )
 
 
 def test_fragments_and_changelog_yaml_pass_antsibull_changelog_lint():
@@ -33,8 +34,16 @@ def test_one_generated_changelog_and_no_hand_written_one():
 def test_a_release_lists_modules_once_the_role_and_a_summary(tmp_path):
     collection = copy_repo(tmp_path / "ansible_collections" / "configmgr" / "scp", exclude=(".collections/",))
     version = yaml.safe_load((REPO / "galaxy.yml").read_text())["version"]
-    release = changelog_tool("release", "--version", version, "--date", "2026-01-01", cwd=collection,
-                             ANSIBLE_COLLECTIONS_PATH=str(tmp_path), ANSIBLE_HOME=str(tmp_path / "home"))
+    release = changelog_tool(
+        "release",
+        "--version",
+        version,
+        "--date",
+        "2026-01-01",
+        cwd=collection,
+        ANSIBLE_COLLECTIONS_PATH=str(tmp_path),
+        ANSIBLE_HOME=str(tmp_path / "home"),
+    )
     assert release.returncode == 0, release.stdout + release.stderr
     text = (collection / "CHANGELOG.rst").read_text()
     assert f"v{version}\n" in text

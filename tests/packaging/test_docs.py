@@ -9,11 +9,29 @@ from packaging_support import REPO, repo_files
 
 FACTS = REPO / "docs" / "configmgr-behaviour.md"
 # The anchors agreed for the whole project; other files cite them before and after they change.
-AGREED = ["service-connection-point-cmdlets", "site-system-servers", "sites-and-the-top-level-site", "site-roles",
-          "status-messages", "configmgr-accounts", "usage-data-level", "scp-mode", "powershell-module-and-remoting",
-          "wmi-classes", "sms-executive-threads", "service-connection-tool", "internet-endpoints", "tls-prerequisites",
-          "logs", "asynchronous-installation", "placement-and-move", "remote-site-system-requirements",
-          "console-notifications", "windows-names-and-paths", "read-only-rights"]
+AGREED = [
+    "service-connection-point-cmdlets",
+    "site-system-servers",
+    "sites-and-the-top-level-site",
+    "site-roles",
+    "status-messages",
+    "configmgr-accounts",
+    "usage-data-level",
+    "scp-mode",
+    "powershell-module-and-remoting",
+    "wmi-classes",
+    "sms-executive-threads",
+    "service-connection-tool",
+    "internet-endpoints",
+    "tls-prerequisites",
+    "logs",
+    "asynchronous-installation",
+    "placement-and-move",
+    "remote-site-system-requirements",
+    "console-notifications",
+    "windows-names-and-paths",
+    "read-only-rights",
+]
 
 
 def anchors() -> list[str]:
@@ -63,6 +81,5 @@ def test_the_readme_names_every_module_both_groups_and_the_two_commands():
         described = readme.split(heading, 1)[1].split("\n- `group/", 1)[0]
         for module in modules:
             assert f"`{module}`" in described, f"{module} missing from the description of {group}"
-    for section in ("## Requirements", "## Installation", "## Using", "## Testing", "## Support matrix",
-                    "## Release notes", "## License"):
+    for section in ("## Requirements", "## Installation", "## Using", "## Testing", "## Support matrix", "## Release notes", "## License"):
         assert f"\n{section}\n" in readme, section

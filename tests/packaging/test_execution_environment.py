@@ -29,9 +29,14 @@ def test_ansible_builder_creates_the_build_context_offline(built_tarball, tmp_pa
     shutil.copy2(built_tarball, tmp_path / "dist" / built_tarball.name)
     shutil.copy2(REPO / "execution-environment.yml", tmp_path / "execution-environment.yml")
     env = tool_env(ANSIBLE_HOME=str(tmp_path / "home"))
-    created = subprocess.run([str(BIN / "ansible-builder"), "create", "-f", "execution-environment.yml", "-c", "context",
-                              "--output-filename", "Containerfile"], cwd=tmp_path, env=env, capture_output=True,
-                             text=True, check=False)
+    created = subprocess.run(
+        [str(BIN / "ansible-builder"), "create", "-f", "execution-environment.yml", "-c", "context", "--output-filename", "Containerfile"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert created.returncode == 0, created.stdout + created.stderr
     context = tmp_path / "context"
     containerfile = (context / "Containerfile").read_text()
@@ -44,20 +49,38 @@ def test_ansible_builder_creates_the_build_context_offline(built_tarball, tmp_pa
 
     # What the builder stage will install: ansible-builder's introspection over the installed collection.
     collections = tmp_path / "collections"
-    subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", str(built_tarball), "-p", str(collections)],
-                   check=True, capture_output=True, env=tool_env(ANSIBLE_COLLECTIONS_PATH=str(collections),
-                                                                  ANSIBLE_HOME=str(tmp_path / "home")))
-    introspected = subprocess.run([str(BIN / "python"), str(context / "_build" / "scripts" / "introspect.py"), "introspect",
-                                   str(collections), "--user-bindep", str(context / "_build" / "bindep.txt")],
-                                  check=True, capture_output=True, text=True, env=env)
+    subprocess.run(
+        [str(BIN / "ansible-galaxy"), "collection", "install", str(built_tarball), "-p", str(collections)],
+        check=True,
+        capture_output=True,
+        env=tool_env(ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_HOME=str(tmp_path / "home")),
+    )
+    introspected = subprocess.run(
+        [
+            str(BIN / "python"),
+            str(context / "_build" / "scripts" / "introspect.py"),
+            "introspect",
+            str(collections),
+            "--user-bindep",
+            str(context / "_build" / "bindep.txt"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     found = yaml.safe_load(introspected.stdout)
     python = [line.split("#")[0].strip() for line in found["python"]]
     system = [line.split("#")[0].strip() for line in found["system"]]
-    assert "pywinrm[kerberos]>=0.4.3" in python           # Kerberos for the winrm connection
-    assert "pypsrp[kerberos]>=0.8,<1.0" in python         # ... and for psrp
+    assert "pywinrm[kerberos]>=0.4.3" in python  # Kerberos for the winrm connection
+    assert "pypsrp[kerberos]>=0.8,<1.0" in python  # ... and for psrp
     assert "jmespath" in python
-    for package in ("krb5-workstation [platform:rpm]", "krb5-devel [platform:rpm compile]",
-                    "gcc [platform:rpm compile]", "python3.11-devel [platform:rpm compile]"):
+    for package in (
+        "krb5-workstation [platform:rpm]",
+        "krb5-devel [platform:rpm compile]",
+        "gcc [platform:rpm compile]",
+        "python3.11-devel [platform:rpm compile]",
+    ):
         assert package in system
 
 

@@ -90,8 +90,11 @@ def prepare_home() -> dict[str, str]:
 
 def clean_copy(dest: Path) -> Path:
     """The files git tracks or would track (no caches, no lab state, no .sanity), symlinks as symlinks."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                            check=True, capture_output=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO, check=True, capture_output=True)
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source, target = REPO / name, dest / name
         if not os.path.lexists(source):
@@ -107,8 +110,12 @@ def clean_copy(dest: Path) -> Path:
 def stage_collection(work: Path, env: dict[str, str]) -> Path:
     dist = work / "dist"
     source = clean_copy(work / "source")
-    subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", str(source), "--output-path", str(dist)],
-                   check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [str(BIN / "ansible-galaxy"), "collection", "build", str(source), "--output-path", str(dist)],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     [tarball] = dist.glob("configmgr-scp-*.tar.gz")
     root = work / "ansible_collections" / "configmgr" / "scp"
     root.mkdir(parents=True)
@@ -119,8 +126,9 @@ def stage_collection(work: Path, env: dict[str, str]) -> Path:
     # galaxy.yml does not ship (MANIFEST.json replaces it) but gives ansible-test the collection's version
     # for its version_added checks.
     shutil.copy2(REPO / "galaxy.yml", root / "galaxy.yml")
-    shutil.copytree(REPO / "tests" / "sanity", root / "tests" / "sanity",
-                    ignore=shutil.ignore_patterns("run_sanity.py", "__pycache__", "*.pyc"))
+    shutil.copytree(
+        REPO / "tests" / "sanity", root / "tests" / "sanity", ignore=shutil.ignore_patterns("run_sanity.py", "__pycache__", "*.pyc")
+    )
     return root
 
 
@@ -134,8 +142,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="configmgr-scp-sanity-"))
     try:
         root = stage_collection(work, env)
-        command = [str(BIN / "ansible-test"), "sanity", "--python", f"{sys.version_info.major}.{sys.version_info.minor}",
-                   "--color", "no"]
+        command = [str(BIN / "ansible-test"), "sanity", "--python", f"{sys.version_info.major}.{sys.version_info.minor}", "--color", "no"]
         if args.test:
             for name in args.test:
                 command += ["--test", name]
@@ -143,8 +150,7 @@ def main() -> int:
             print(f"ansible-test sanity: not running {name}: {reason}")
             command += ["--skip-test", name]
         result = subprocess.run(command + extra, cwd=root, env=env, check=False)
-        print(f"ansible-test sanity: {'passed' if result.returncode == 0 else 'FAILED'} "
-              f"in {time.monotonic() - started:.0f} s")
+        print(f"ansible-test sanity: {'passed' if result.returncode == 0 else 'FAILED'} in {time.monotonic() - started:.0f} s")
         return result.returncode
     finally:
         if args.keep:

@@ -18,8 +18,15 @@ ENGINE = REPO / "plugins" / "module_utils" / "cmscp_engine.ps1"
 # The commands the engine runs for itself, never from a plan: the module, the CMSite drive, the
 # provider's CIM session and discovery (docs/engine-protocol.md). A plan's cmdlet runs as `& $cmdlet`
 # after the allow-list check.
-ENGINE_OWN_COMMANDS = {"Import-Module", "Get-PSDrive", "New-PSDrive", "Set-Location", "Get-CimInstance",
-                       "New-CimSession", "Remove-CimSession"}
+ENGINE_OWN_COMMANDS = {
+    "Import-Module",
+    "Get-PSDrive",
+    "New-PSDrive",
+    "Set-Location",
+    "Get-CimInstance",
+    "New-CimSession",
+    "Remove-CimSession",
+}
 
 PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
 
@@ -41,7 +48,7 @@ def problems(tree, source: bytes) -> list[str]:
     while stack:
         node = stack.pop()
         if node.type == "ERROR" or node.is_missing:
-            found.append(f"{node.type} at {node.start_point}: {source[node.start_byte:node.end_byte][:60]!r}")
+            found.append(f"{node.type} at {node.start_point}: {source[node.start_byte : node.end_byte][:60]!r}")
         stack.extend(node.children)
     return found
 
@@ -74,21 +81,73 @@ def leaves(source: bytes) -> list[tuple[str, str]]:
         if node.type == "comment":
             continue
         if node.child_count == 0 or node.type == "expandable_string_literal":
-            out.append((node.type, source[node.start_byte:node.end_byte].decode()))
+            out.append((node.type, source[node.start_byte : node.end_byte].decode()))
         stack.extend(reversed(node.children))
     return out
 
 
 # What PowerShell defines itself: never renamed, and no new name may be one of them.
-AUTOMATIC = {"_", "$", "?", "^", "args", "consolefilename", "error", "event", "eventargs", "eventsubscriber",
-             "executioncontext", "false", "foreach", "home", "host", "input", "lastexitcode", "matches", "myinvocation",
-             "nestedpromptlevel", "null", "pid", "profile", "psboundparameters", "pscmdlet", "pscommandpath",
-             "psculture", "psdebugcontext", "pshome", "psitem", "psscriptroot", "pssenderinfo", "psuiculture",
-             "psversiontable", "pwd", "sender", "shellid", "stacktrace", "switch", "this", "true", "ofs", "env",
-             "confirmpreference", "debugpreference", "erroractionpreference", "errorview", "formatenumerationlimit",
-             "informationpreference", "maximumhistorycount", "outputencoding", "progresspreference",
-             "psdefaultparametervalues", "psemailserver", "psmoduleautoloadingpreference", "verbosepreference",
-             "warningpreference", "whatifpreference", "transcript"}
+AUTOMATIC = {
+    "_",
+    "$",
+    "?",
+    "^",
+    "args",
+    "consolefilename",
+    "error",
+    "event",
+    "eventargs",
+    "eventsubscriber",
+    "executioncontext",
+    "false",
+    "foreach",
+    "home",
+    "host",
+    "input",
+    "lastexitcode",
+    "matches",
+    "myinvocation",
+    "nestedpromptlevel",
+    "null",
+    "pid",
+    "profile",
+    "psboundparameters",
+    "pscmdlet",
+    "pscommandpath",
+    "psculture",
+    "psdebugcontext",
+    "pshome",
+    "psitem",
+    "psscriptroot",
+    "pssenderinfo",
+    "psuiculture",
+    "psversiontable",
+    "pwd",
+    "sender",
+    "shellid",
+    "stacktrace",
+    "switch",
+    "this",
+    "true",
+    "ofs",
+    "env",
+    "confirmpreference",
+    "debugpreference",
+    "erroractionpreference",
+    "errorview",
+    "formatenumerationlimit",
+    "informationpreference",
+    "maximumhistorycount",
+    "outputencoding",
+    "progresspreference",
+    "psdefaultparametervalues",
+    "psemailserver",
+    "psmoduleautoloadingpreference",
+    "verbosepreference",
+    "warningpreference",
+    "whatifpreference",
+    "transcript",
+}
 
 
 def renamed_variables(text: str, in_string: bool = False) -> str:
@@ -125,14 +184,13 @@ def test_the_engines_functions_are_renamed_safely(engine):
     argument or a parameter - so a new name changes nothing; the new names are unique, are no command of
     Windows PowerShell (a leading underscore) and occur nowhere in the source."""
     source, tree = engine
-    defined = sorted(source[n.start_byte:n.end_byte].decode() for n in nodes(tree.root_node, "function_name"))
+    defined = sorted(source[n.start_byte : n.end_byte].decode() for n in nodes(tree.root_node, "function_name"))
     assert sorted(_bootstrap.ENGINE_FUNCTIONS) == defined
     folded = {name.lower() for name in defined}
     for kind, text in leaves(source):
         if text.lower() in folded:
             assert kind in ("command_name", "function_name"), (kind, text)
-    strings = [source[n.start_byte:n.end_byte].decode().lower() for n in _all_nodes(tree.root_node)
-               if "string" in n.type]
+    strings = [source[n.start_byte : n.end_byte].decode().lower() for n in _all_nodes(tree.root_node) if "string" in n.type]
     assert strings and not [t for t in strings if any(name in t for name in folded)]
     short = list(_bootstrap.ENGINE_FUNCTIONS.values())
     assert len(set(short)) == len(short) and all(re.fullmatch(r"_[a-z]{1,2}", n) for n in short)
@@ -145,12 +203,12 @@ def test_the_engines_variables_are_renamed_safely(engine):
     variable or a variable of the source; no engine function is called with a named parameter (a renamed
     parameter would no longer bind), and no single-quoted string is touched (tested by the tree above)."""
     source, tree = engine
-    variables = {source[n.start_byte:n.end_byte].decode() for n in _all_nodes(tree.root_node) if n.type == "variable"}
-    names = {re.sub(r"^[$@](?:script:)?", "", v).lower().split(":")[0] for v in variables}   # $env:X: env
+    variables = {source[n.start_byte : n.end_byte].decode() for n in _all_nodes(tree.root_node) if n.type == "variable"}
+    names = {re.sub(r"^[$@](?:script:)?", "", v).lower().split(":")[0] for v in variables}  # $env:X: env
     table = {k.lower(): v for k, v in _bootstrap.ENGINE_VARIABLES.items()}
     assert len(table) == len(_bootstrap.ENGINE_VARIABLES)
     assert set(table) <= names and not set(table) & AUTOMATIC
-    assert names - set(table) <= AUTOMATIC          # every other variable is PowerShell's own
+    assert names - set(table) <= AUTOMATIC  # every other variable is PowerShell's own
     short = list(table.values())
     # Every declared name is renamed at once, so a new name may be an old one; never one that stays.
     assert len(set(short)) == len(short) and not (set(short) & (AUTOMATIC | (names - set(table))))
@@ -159,9 +217,10 @@ def test_the_engines_variables_are_renamed_safely(engine):
     for command in _all_nodes(tree.root_node):
         if command.type == "command":
             name = next((c for c in _all_nodes(command) if c.type == "command_name"), None)
-            if name is not None and source[name.start_byte:name.end_byte].decode().lower() in functions:
-                assert not [c for c in _all_nodes(command) if c.type == "command_parameter"], \
-                    source[command.start_byte:command.end_byte][:80]
+            if name is not None and source[name.start_byte : name.end_byte].decode().lower() in functions:
+                assert not [c for c in _all_nodes(command) if c.type == "command_parameter"], source[command.start_byte : command.end_byte][
+                    :80
+                ]
 
 
 def _all_nodes(node):
@@ -172,9 +231,9 @@ def _all_nodes(node):
 
 def test_the_engine_has_what_the_minifier_and_the_bootstrap_rely_on():
     text = ENGINE.read_text()
-    assert "\0" not in text                       # the bootstrap splits at the first NUL
-    assert "@'" not in text and '@"' not in text   # no here-strings: every string ends on its line
-    assert "<#" not in text                        # no block comments
+    assert "\0" not in text  # the bootstrap splits at the first NUL
+    assert "@'" not in text and '@"' not in text  # no here-strings: every string ends on its line
+    assert "<#" not in text  # no block comments
 
 
 def test_parse_check_can_fail():
@@ -203,15 +262,22 @@ def test_allow_list_is_exactly_the_catalog():  # also tests/static/test_plan_cmd
 
 def test_every_command_the_engine_calls_is_its_own_or_defined_in_it(engine):
     source, tree = engine
-    defined = {source[n.start_byte:n.end_byte].decode() for n in nodes(tree.root_node, "function_name")}
-    called = {source[n.start_byte:n.end_byte].decode() for n in nodes(tree.root_node, "command_name")}
+    defined = {source[n.start_byte : n.end_byte].decode() for n in nodes(tree.root_node, "function_name")}
+    called = {source[n.start_byte : n.end_byte].decode() for n in nodes(tree.root_node, "command_name")}
     assert called - defined == ENGINE_OWN_COMMANDS
-    assert "$out = @(& $cmdlet @splat)" in ENGINE.read_text()     # the one dynamic call, after the allow-list
+    assert "$out = @(& $cmdlet @splat)" in ENGINE.read_text()  # the one dynamic call, after the allow-list
 
 
 def test_engine_builds_no_code_from_data(engine):
     # Plans are data: no Invoke-Expression, no [scriptblock]::Create, no Add-Type in the engine.
-    text = _bootstrap.minify(ENGINE.read_text()).lower()   # what runs: no comments
-    for forbidden in ("invoke-expression", "iex ", "scriptblock]::create", "add-type", "-command ", "convertfrom-json",
-                      "convertto-securestring"):
+    text = _bootstrap.minify(ENGINE.read_text()).lower()  # what runs: no comments
+    for forbidden in (
+        "invoke-expression",
+        "iex ",
+        "scriptblock]::create",
+        "add-type",
+        "-command ",
+        "convertfrom-json",
+        "convertto-securestring",
+    ):
         assert forbidden not in text

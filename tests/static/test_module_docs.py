@@ -15,8 +15,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 ACTIONS = sorted(p.stem for p in (REPO / "plugins" / "action").glob("*.py") if not p.stem.startswith("_"))
-FRAGMENT = yaml.safe_load(importlib.import_module(
-    "ansible_collections.configmgr.scp.plugins.doc_fragments.provider").ModuleDocFragment.DOCUMENTATION)
+FRAGMENT = yaml.safe_load(
+    importlib.import_module("ansible_collections.configmgr.scp.plugins.doc_fragments.provider").ModuleDocFragment.DOCUMENTATION
+)
 
 
 def module_docs(name: str) -> dict:
@@ -43,6 +44,7 @@ def test_documented_options_match_the_argument_spec(name):
     documented = dict(docs["DOCUMENTATION"].get("options") or {})
     if action.USES_PROVIDER:
         from ansible_collections.configmgr.scp.plugins.plugin_utils._action import PROVIDER_SPEC
+
         spec.update(PROVIDER_SPEC)
         assert "configmgr.scp.provider" in docs["DOCUMENTATION"]["extends_documentation_fragment"]
         documented.update(FRAGMENT["options"])
@@ -70,7 +72,6 @@ def test_examples_and_return_values_are_there(name):
 
 def test_ansible_doc_renders_every_module():
     names = [f"configmgr.scp.{n}" for n in ACTIONS]
-    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-doc"), *names], capture_output=True, text=True,
-                          cwd=REPO, check=False)
+    proc = subprocess.run([str(Path(sys.executable).parent / "ansible-doc"), *names], capture_output=True, text=True, cwd=REPO, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("This module has a corresponding action plugin.") == len(names)

@@ -49,11 +49,17 @@ def test_plan_builders_name_their_cmdlets_literally():
     # So that the scan below sees every one: Plan.add(step_id, "<Cmdlet-Name>", ...).
     for path in plan_builder_files():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add"
-                    and len(node.args) >= 2 and isinstance(node.args[0], (ast.Constant, ast.JoinedStr))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "add"
+                and len(node.args) >= 2
+                and isinstance(node.args[0], (ast.Constant, ast.JoinedStr))
+            ):
                 cmdlet = node.args[1]
-                assert isinstance(cmdlet, ast.Constant) and isinstance(cmdlet.value, str), \
+                assert isinstance(cmdlet, ast.Constant) and isinstance(cmdlet.value, str), (
                     f"{path.name}:{node.lineno}: name the cmdlet as a string literal"
+                )
 
 
 def test_allow_list_catalog_and_plan_builders_are_one_set():
@@ -62,7 +68,8 @@ def test_allow_list_catalog_and_plan_builders_are_one_set():
     tool = set(_build_catalog().PLAN_CMDLETS)
     assert set(used) == catalog, (
         f"used by plans but not in the catalog: {sorted(set(used) - catalog)}; "
-        f"in the catalog but no plan uses them: {sorted(catalog - set(used))} (docs/cmdlet-catalog.md)")
+        f"in the catalog but no plan uses them: {sorted(catalog - set(used))} (docs/cmdlet-catalog.md)"
+    )
     assert tool == catalog, "tools/build_catalog.py PLAN_CMDLETS and cmdlet_catalog.json differ: regenerate"
     assert engine_allow_list() == catalog, "the engine's $AllowedCmdlets and the catalog differ"
 

@@ -39,10 +39,12 @@ def test_every_protocol_text_is_the_engines_text(key):
 def test_markers_and_protocol_version():
     assert f"'{_protocol.RESULT_START}' + $document + '{_protocol.RESULT_END}'" in CODE
     assert f"protocol = {_protocol.PROTOCOL_VERSION}; ok = $true" in CODE
-    assert f'{{"protocol":{_protocol.PROTOCOL_VERSION},"ok":false' in CODE       # the fallback document
+    assert f'{{"protocol":{_protocol.PROTOCOL_VERSION},"ok":false' in CODE  # the fallback document
     # protocol_ok: an object whose protocol is the integer 1 (PowerShell's -ne alone accepts "1" and true).
-    assert (f"$payload -isnot [System.Collections.IDictionary] -or $payload['protocol'] -isnot [int] -or "
-            f"$payload['protocol'] -ne {_protocol.PROTOCOL_VERSION}") in CODE
+    assert (
+        f"$payload -isnot [System.Collections.IDictionary] -or $payload['protocol'] -isnot [int] -or "
+        f"$payload['protocol'] -ne {_protocol.PROTOCOL_VERSION}"
+    ) in CODE
 
 
 def test_the_json_writer_escapes_what_the_protocol_escapes():
@@ -55,15 +57,14 @@ def test_the_json_writer_escapes_what_the_protocol_escapes():
     assert "$code -lt 0x20 -or $code -gt 0x7E -or $code -eq 0x3C -or $code -eq 0x3E" in CODE
     assert "$code -eq 0x22) { [void]$sb.Append('\\\"') }" in CODE
     assert "$code -eq 0x5C) { [void]$sb.Append('\\\\') }" in CODE
-    assert "('\\u{0:x4}' -f $code)" in CODE                                  # lower-case hex, as json_string
+    assert "('\\u{0:x4}' -f $code)" in CODE  # lower-case hex, as json_string
     assert _protocol.json_string("<K\u212a\n>") == '"\\u003cK\\u212a\\u000a\\u003e"'
 
 
 def test_numbers_dates_and_non_finite_values():
-    assert "return ConvertTo-EngineJson $number.ToString($invariant)" in CODE       # NaN / Infinity as text
+    assert "return ConvertTo-EngineJson $number.ToString($invariant)" in CODE  # NaN / Infinity as text
     assert "$number.ToString('R', $invariant)" in CODE
-    assert [_protocol.json_text(x) for x in (float("nan"), float("inf"), -float("inf"))] == [
-        '"NaN"', '"Infinity"', '"-Infinity"']
+    assert [_protocol.json_text(x) for x in (float("nan"), float("inf"), -float("inf"))] == ['"NaN"', '"Infinity"', '"-Infinity"']
     assert "$Value.ToString('o', [System.Globalization.CultureInfo]::InvariantCulture)" in CODE
 
 
@@ -78,15 +79,19 @@ def test_step_ids_value_forms_and_kinds():
     assert "$n -eq 1 -and (Test-StepId $Value['$secret'])" in CODE
     # {"$credential": secret, "username": name}: exactly two members, the user name as credential_user_ok says.
     assert "$n -eq 2 -and (Test-StepId $Value['$credential']) -and (Test-CredentialUser $Value['username'])" in CODE
-    assert ("$Value -is [string] -and $Value.Length -gt 0 -and $Value.Length -le 256 -and "
-            "$Value -cnotmatch '[\\x00-\\x1f\\x7f]'") in CODE
+    assert ("$Value -is [string] -and $Value.Length -gt 0 -and $Value.Length -le 256 -and $Value -cnotmatch '[\\x00-\\x1f\\x7f]'") in CODE
     assert _protocol.value_form({"$credential": "pw", "username": "LAB\\u"}) == "credential"
-    for bad in ({"$credential": "pw", "username": ""}, {"$credential": "pw", "username": "x" * 257},
-                {"$credential": "pw", "username": "a\tb"}, {"$credential": "p w", "username": "u"},
-                {"$credential": "pw"}, {"$credential": "pw", "username": 1}):
+    for bad in (
+        {"$credential": "pw", "username": ""},
+        {"$credential": "pw", "username": "x" * 257},
+        {"$credential": "pw", "username": "a\tb"},
+        {"$credential": "p w", "username": "u"},
+        {"$credential": "pw"},
+        {"$credential": "pw", "username": 1},
+    ):
         assert _protocol.value_form(bad) == "invalid", bad
     # UTF-16 code units, as .NET's Length counts them.
-    assert _protocol.credential_user_ok("\U0001F600" * 128) and not _protocol.credential_user_ok("\U0001F600" * 129)
+    assert _protocol.credential_user_ok("\U0001f600" * 128) and not _protocol.credential_user_ok("\U0001f600" * 129)
     assert "$kind -ceq 'cmsite' -and -not $script:Drive" in CODE and "elseif ($kind -ceq 'cim')" in CODE
     assert _protocol.PROVIDER_KINDS == (None, "cim", "cmsite")
     assert "$step['on_error'] -cne 'continue'" in CODE and _protocol.ON_ERROR == ("stop", "continue")
@@ -118,7 +123,7 @@ def test_the_bootstrap_splits_at_the_separator_ordinally():
     # Raw deflate, packed by zlib without a header (wbits -15), read by DeflateStream.
     assert "[IO.Compression.DeflateStream]::new(" in _protocol.BOOTSTRAP and "GZip" not in _protocol.BOOTSTRAP
     assert "\0" not in ENGINE and "\\u0000" in json.dumps("\0")
-    assert "&([scriptblock]::Create($s.Remove($i)))" in _protocol.BOOTSTRAP      # no separator: Remove(-1) fails
+    assert "&([scriptblock]::Create($s.Remove($i)))" in _protocol.BOOTSTRAP  # no separator: Remove(-1) fails
     assert '"Remove"' in _protocol.NO_PAYLOAD_MESSAGE
     assert _protocol.decode_command(_protocol.BOOTSTRAP_COMMAND) == _protocol.BOOTSTRAP
 
@@ -139,13 +144,18 @@ def test_a_web_exception_carries_its_status_whatever_the_language():
     # docs/engine-protocol.md section 3: web_status and http_status beside the (localised) message.
     assert "if ($ErrorRecord.Exception -is [System.Net.WebException]) {" in CODE
     assert "$info['web_status'] = $ErrorRecord.Exception.Status.ToString()" in CODE
-    assert ("if ($ErrorRecord.Exception.Response -is [System.Net.HttpWebResponse]) { $info['http_status'] = "
-            "[int]$ErrorRecord.Exception.Response.StatusCode }") in CODE
+    assert (
+        "if ($ErrorRecord.Exception.Response -is [System.Net.HttpWebResponse]) { $info['http_status'] = "
+        "[int]$ErrorRecord.Exception.Response.StatusCode }"
+    ) in CODE
     assert _protocol.WEB_ERROR_FIELDS == ("web_status", "http_status")
 
 
 def test_the_protocol_module_names_every_text_it_raises():
     tree = ast.parse(inspect.getsource(_protocol))
-    used = {node.slice.value for node in ast.walk(tree)
-            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "TEXTS"}
+    used = {
+        node.slice.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "TEXTS"
+    }
     assert used <= set(_protocol.TEXTS)

@@ -27,8 +27,11 @@ class Thing(ConfigMgrAction):
     """A module of four hooks: a registry value that should hold `value`."""
 
     USES_PROVIDER = False
-    ARGUMENT_SPEC = {"value": {"type": "str", "required": True}, "token": {"type": "str", "no_log": True},
-                     "fail_after_first": {"type": "bool", "default": False}}
+    ARGUMENT_SPEC = {
+        "value": {"type": "str", "required": True},
+        "token": {"type": "str", "no_log": True},
+        "fail_after_first": {"type": "bool", "default": False},
+    }
 
     def read_plan(self, want):
         plan = Plan()
@@ -37,16 +40,30 @@ class Thing(ConfigMgrAction):
 
     def decide(self, want, observed):
         have = (observed.first("read") or {}).get("Value")
-        return Decision(before={"value": have}, after={"value": want["value"]}, changed=have != want["value"],
-                        warnings=["mind the gap"], diff_header="thing", changes=want["value"],
-                        result={"token_used": bool(want["token"])})
+        return Decision(
+            before={"value": have},
+            after={"value": want["value"]},
+            changed=have != want["value"],
+            warnings=["mind the gap"],
+            diff_header="thing",
+            changes=want["value"],
+            result={"token_used": bool(want["token"])},
+        )
 
     def write_plan(self, want, decision):
         plan = WritePlan()
-        plan.write("first", "Set-ItemProperty", {"LiteralPath": "HKLM:\\SOFTWARE\\Thing", "Name": "Value",
-                                                 "Value": decision.changes}, does="set Value")
-        plan.write("second", "Set-ItemProperty", {"LiteralPath": "HKLM:\\SOFTWARE\\Thing", "Name": "Stamp",
-                                                  "Value": want["token"] or "x"}, does="set Stamp")
+        plan.write(
+            "first",
+            "Set-ItemProperty",
+            {"LiteralPath": "HKLM:\\SOFTWARE\\Thing", "Name": "Value", "Value": decision.changes},
+            does="set Value",
+        )
+        plan.write(
+            "second",
+            "Set-ItemProperty",
+            {"LiteralPath": "HKLM:\\SOFTWARE\\Thing", "Name": "Stamp", "Value": want["token"] or "x"},
+            does="set Stamp",
+        )
         plan.add("after", "Get-ItemProperty", {"LiteralPath": "HKLM:\\SOFTWARE\\Thing"}, select={"Value": None})
         return plan
 
@@ -68,8 +85,7 @@ class Runner:
         steps, done = {}, []
         for step in plan.steps:
             if step.id == self.fail_step:
-                raise RunnerError(self.fail_message, step=step.id, cmdlet=step.cmdlet, details={"fqid": "Boom"},
-                                  completed=done)
+                raise RunnerError(self.fail_message, step=step.id, cmdlet=step.cmdlet, details={"fqid": "Boom"}, completed=done)
             if step.cmdlet == "Set-ItemProperty" and step.params["Name"] == "Value":
                 self.value = step.params["Value"]
             output = [{"Value": self.value}] if step.cmdlet == "Get-ItemProperty" else []
@@ -94,7 +110,7 @@ def test_a_change_is_written_once_and_read_back(monkeypatch):
     result = run(monkeypatch, runner)
     assert result["changed"] is True and not result.get("failed")
     assert result["before"] == {"value": "old"} and result["after"] == {"value": "new"}
-    assert runner.plans == [["read"], ["first", "second", "after"]]      # one read, one write invocation
+    assert runner.plans == [["read"], ["first", "second", "after"]]  # one read, one write invocation
 
 
 def test_become_is_refused_before_anything_is_sent(monkeypatch):
@@ -117,8 +133,7 @@ def test_check_mode_reports_the_change_and_never_writes(monkeypatch):
     result = run(monkeypatch, runner, check=True, diff=True)
     assert result["changed"] is True and result["after"] == {"value": "new"}
     assert runner.plans == [["read"]] and runner.value == "old"
-    assert result["diff"] == {"before_header": "thing", "after_header": "thing", "before": "value: old\n",
-                              "after": "value: new\n"}
+    assert result["diff"] == {"before_header": "thing", "after_header": "thing", "before": "value: old\n", "after": "value: new\n"}
 
 
 def test_diff_only_when_asked(monkeypatch):
@@ -176,7 +191,7 @@ def test_no_log_values_never_reach_the_result(monkeypatch):
 
 def test_bad_input_fails_before_any_plan(monkeypatch):
     runner = Runner()
-    with pytest.raises(AnsibleActionFail, match="Unsupported parameters"):   # the task executor reports it as failed
+    with pytest.raises(AnsibleActionFail, match="Unsupported parameters"):  # the task executor reports it as failed
         run(monkeypatch, runner, valeu="new")
     assert runner.plans == []
 
@@ -199,15 +214,21 @@ def test_write_plan_knows_what_each_write_step_does():
 
 # -- races converge (issue 12 item 4) ------------------------------------------------------------------------
 
+
 class Racing(Runner):
     """Another run writes the value between this task's read and its write: the write is refused as existing."""
 
     def __call__(self, host, plan, provider=None):
         if any(s.id == "first" for s in plan.steps) and self.value == "old":
-            self.value = "new"            # the other run
+            self.value = "new"  # the other run
             self.plans.append([s.id for s in plan.steps])
-            raise RunnerError("Step 'first' (Set-ItemProperty) failed: The item already exists.", step="first",
-                              cmdlet="Set-ItemProperty", details={"category": "ResourceExists"}, completed=[])
+            raise RunnerError(
+                "Step 'first' (Set-ItemProperty) failed: The item already exists.",
+                step="first",
+                cmdlet="Set-ItemProperty",
+                details={"category": "ResourceExists"},
+                completed=[],
+            )
         return super().__call__(host, plan, provider)
 
 
@@ -222,6 +243,7 @@ def test_already_there_after_a_read_that_said_otherwise_is_the_desired_state_rea
 
 # -- every failure in words (issue 12 item 3) ----------------------------------------------------------------
 
+
 class Cut(Runner):
     """The connection fails at the plan containing `at`: before it ran, or after it ran (its result lost)."""
 
@@ -231,13 +253,18 @@ class Cut(Runner):
 
     def __call__(self, host, plan, provider=None):
         if any(s.id == self.at for s in plan.steps):
-            self.at = None                # once
+            self.at = None  # once
             if self.ran:
                 super().__call__(host, plan, provider)
                 self.plans.pop()
-            raise TransportError("x", "cas.lab.example", "read the result" if self.ran else "connect",
-                                 "the connection was dropped", "ConnectionError: ('Connection aborted.', ...)",
-                                 [s.id for s in plan.steps])
+            raise TransportError(
+                "x",
+                "cas.lab.example",
+                "read the result" if self.ran else "connect",
+                "the connection was dropped",
+                "ConnectionError: ('Connection aborted.', ...)",
+                [s.id for s in plan.steps],
+            )
         return super().__call__(host, plan, provider)
 
 
@@ -259,10 +286,12 @@ def test_a_host_that_cannot_be_reached_before_anything_changed_is_unreachable_in
     monkeypatch.setattr(_action, "run_plan", Cut("read", ran=False))
     result = run_on_cas(monkeypatch, None)
     assert result["unreachable"] is True and result["changed"] is False and not result.get("failed")
-    assert result["msg"] == ("cas.lab.example could not be reached: the connection was dropped, while connecting "
-                             "(nothing was sent). Step: reading the current state (plan steps read). Nothing was "
-                             "changed. Run the task again when cas.lab.example answers.")
-    assert "Connection aborted" not in repr(result)                    # the raw text is for -vvv only
+    assert result["msg"] == (
+        "cas.lab.example could not be reached: the connection was dropped, while connecting "
+        "(nothing was sent). Step: reading the current state (plan steps read). Nothing was "
+        "changed. Run the task again when cas.lab.example answers."
+    )
+    assert "Connection aborted" not in repr(result)  # the raw text is for -vvv only
 
 
 def test_a_write_whose_result_was_lost_is_read_again_and_said_done(monkeypatch):
@@ -273,8 +302,12 @@ def test_a_write_whose_result_was_lost_is_read_again_and_said_done(monkeypatch):
     assert result["completed_actions"] == ["set Value", "set Stamp"] and "unknown_actions" not in result
     assert "while reading the result (the plan may have run). Step: set Value; set Stamp" in result["msg"]
     assert "A fresh read shows the desired state in place: it was done." in result["msg"]
-    assert result["transport_failure"] == {"host": "cas.lab.example", "operation": "read the result",
-                                           "reason": "the connection was dropped", "plan_ran": None}
+    assert result["transport_failure"] == {
+        "host": "cas.lab.example",
+        "operation": "read the result",
+        "reason": "the connection was dropped",
+        "plan_ran": None,
+    }
 
 
 def test_a_write_that_never_ran_is_not_done_and_nothing_changed(monkeypatch):

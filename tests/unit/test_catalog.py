@@ -22,16 +22,14 @@ LAB_CATALOG_JSON = REPO / "tests" / "cmlab" / "lab_catalog.json"
 BUILD_PY = REPO / "tools" / "build_catalog.py"
 REFERENCE = Path(__import__("os").environ.get("CMSCP_REFERENCE", REPO.parent / "shared" / "reference"))
 if not REFERENCE.is_dir():
-    REFERENCE = REPO.parents[1] / "shared" / "reference"    # a git worktree under <root>/wt/<name>
+    REFERENCE = REPO.parents[1] / "shared" / "reference"  # a git worktree under <root>/wt/<name>
 
 
 def _load_by_path(name: str, path: Path):
     """tools/ is not a package: load the build script by path."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = (
-        module  # dataclasses look their module up while the class is built
-    )
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
     spec.loader.exec_module(module)
     return module
 
@@ -81,10 +79,7 @@ def test_modules_and_configmgr_flag(catalog):
     assert catalog.get("Get-CMSite").is_configmgr
     assert catalog.get("Get-CMSite").module == "ConfigurationManager"
     assert catalog.get("New-NetFirewallRule").module == "NetSecurity"
-    assert (
-        catalog.get("Add-LocalGroupMember").module
-        == "Microsoft.PowerShell.LocalAccounts"
-    )
+    assert catalog.get("Add-LocalGroupMember").module == "Microsoft.PowerShell.LocalAccounts"
     assert catalog.get("Get-CimInstance").module == "CimCmdlets"
     location = catalog.get("set-location")
     assert location.name == "Set-Location"
@@ -94,13 +89,9 @@ def test_modules_and_configmgr_flag(catalog):
 
 
 def test_current_docs_win_over_5_1902(catalog):
-    account = {p.name: p for p in catalog.get("Set-CMSiteSystemServer").parameters}[
-        "ProxyAccessAccount"
-    ]
+    account = {p.name: p for p in catalog.get("Set-CMSiteSystemServer").parameters}["ProxyAccessAccount"]
     assert account.type == "IResultObject"  # 5.1902 had String
-    mode = {p.name: p for p in catalog.get("Add-CMServiceConnectionPoint").parameters}[
-        "Mode"
-    ]
+    mode = {p.name: p for p in catalog.get("Add-CMServiceConnectionPoint").parameters}["Mode"]
     assert mode.accepted_values == ("Online", "Offline")
     assert mode.type == "ServiceConnectionPointMode"
 
@@ -133,30 +124,18 @@ def test_should_process_and_common_parameters_are_not_repeated_per_cmdlet():
     repeated = {"WhatIf", "Confirm", "Verbose", "ErrorAction", "OutVariable"}
     for name, entry in raw["cmdlets"].items():
         assert not repeated & {p["name"] for p in entry["parameters"]}, name
-    assert (
-        raw["cmdlets"]["Set-CMServiceConnectionPoint"]["supports_should_process"]
-        is True
+    assert raw["cmdlets"]["Set-CMServiceConnectionPoint"]["supports_should_process"] is True
+    assert raw["cmdlets"]["Get-CMAccount"]["supports_should_process"] is False
+    assert json.loads(LAB_CATALOG_JSON.read_text(encoding="utf-8"))["sources"]["supplement"]["Set-Location"].startswith(
+        "MicrosoftDocs/PowerShell-Docs@"
     )
-    assert (
-        raw["cmdlets"]["Get-CMAccount"]["supports_should_process"]
-        is False
-    )
-    assert json.loads(LAB_CATALOG_JSON.read_text(encoding="utf-8"))["sources"]["supplement"][
-        "Set-Location"
-    ].startswith("MicrosoftDocs/PowerShell-Docs@")
 
 
 def test_regenerating_from_the_reference_reproduces_the_committed_catalogs():
     if not REFERENCE.is_dir():
-        pytest.skip(
-            f"reference folder {REFERENCE} absent: cannot regenerate the catalog"
-        )
-    assert build_catalog.render(
-        build_catalog.build(REFERENCE)
-    ) == CATALOG_JSON.read_text(encoding="utf-8")
-    assert build_catalog.render(
-        build_catalog.build(REFERENCE, None)
-    ) == LAB_CATALOG_JSON.read_text(encoding="utf-8")
+        pytest.skip(f"reference folder {REFERENCE} absent: cannot regenerate the catalog")
+    assert build_catalog.render(build_catalog.build(REFERENCE)) == CATALOG_JSON.read_text(encoding="utf-8")
+    assert build_catalog.render(build_catalog.build(REFERENCE, None)) == LAB_CATALOG_JSON.read_text(encoding="utf-8")
 
 
 # --------------------------------------------------------------------------------------------
@@ -327,13 +306,9 @@ def test_syntax_reader_tells_positional_mandatory_from_optional():
 # The project's real plans bind
 
 
-@pytest.mark.parametrize(
-    "cmdlet", ["Get-CMServiceConnectionPoint", "Set-CMServiceConnectionPoint"]
-)
+@pytest.mark.parametrize("cmdlet", ["Get-CMServiceConnectionPoint", "Set-CMServiceConnectionPoint"])
 def test_scp_by_name(catalog, cmdlet):
-    b = catalog.bind(
-        cmdlet, {"SiteSystemServerName": "cm01.lab.example", "SiteCode": "CAS"}
-    )
+    b = catalog.bind(cmdlet, {"SiteSystemServerName": "cm01.lab.example", "SiteCode": "CAS"})
     assert b.parameter_set in ("SearchByName", "ByName")
     assert b.params == {"SiteSystemServerName": "cm01.lab.example", "SiteCode": "CAS"}
 
@@ -386,9 +361,7 @@ def test_get_scp_all_sites_uses_the_default_set(catalog):
 def test_get_site_and_site_role(catalog):
     assert catalog.bind("Get-CMSite", {}).parameter_set == "SearchByNameOrSiteCode"
     assert catalog.bind("Get-CMSite", {"SiteCode": "CAS"}).params == {"SiteCode": "CAS"}
-    b = catalog.bind(
-        "Get-CMSiteRole", {"RoleName": "SMS Dmp Connector", "AllSite": True}
-    )
+    b = catalog.bind("Get-CMSiteRole", {"RoleName": "SMS Dmp Connector", "AllSite": True})
     assert b.parameter_set == "SearchByName"
     assert b.params == {"RoleName": "SMS Dmp Connector", "AllSite": True}
 
@@ -447,9 +420,7 @@ def test_set_site_system_server_by_name_and_by_value(catalog):
 
 
 def test_get_and_remove_site_system_server(catalog):
-    b = catalog.bind(
-        "Get-CMSiteSystemServer", {"SiteSystemServerName": "cm02", "SiteCode": "CAS"}
-    )
+    b = catalog.bind("Get-CMSiteSystemServer", {"SiteSystemServerName": "cm02", "SiteCode": "CAS"})
     assert b.parameter_set == "SearchByName"
     b = catalog.bind(
         "Remove-CMSiteSystemServer",
@@ -475,13 +446,9 @@ def test_accounts_with_secrets(catalog):
 def test_local_group_members(catalog):
     b = catalog.bind("Get-LocalGroupMember", {"Name": "Administrators"})
     assert b.parameter_set == "Default"
-    b = catalog.bind(
-        "Add-LocalGroupMember", {"Name": "Administrators", "Member": "LAB\\CM01$"}
-    )
+    b = catalog.bind("Add-LocalGroupMember", {"Name": "Administrators", "Member": "LAB\\CM01$"})
     assert b.parameter_set == "Default"
-    assert b.params["Member"] == [
-        "LAB\\CM01$"
-    ]  # LocalPrincipal[]: one value becomes a list
+    assert b.params["Member"] == ["LAB\\CM01$"]  # LocalPrincipal[]: one value becomes a list
     b = catalog.bind(
         "Remove-LocalGroupMember",
         {"Group": {"$ref": "admins"}, "Member": ["LAB\\CM01$", "LAB\\x"]},
@@ -524,27 +491,17 @@ def test_registry_properties(catalog):
     b = catalog.bind("Get-ItemProperty", {"Path": key, "Name": "Mode"})
     assert b.parameter_set == "Path"
     assert b.params == {"Path": [key], "Name": ["Mode"]}
-    b = catalog.bind(
-        "Set-ItemProperty", {"Path": key, "Name": "Mode", "Value": 1, "Type": "DWord"}
-    )
+    b = catalog.bind("Set-ItemProperty", {"Path": key, "Name": "Mode", "Value": 1, "Type": "DWord"})
     assert b.parameter_set == "propertyValuePathSet"
-    b = catalog.bind(
-        "Set-ItemProperty", {"LiteralPath": key, "Name": "Mode", "Value": ""}
-    )
+    b = catalog.bind("Set-ItemProperty", {"LiteralPath": key, "Name": "Mode", "Value": ""})
     assert b.parameter_set == "propertyValueLiteralPathSet"
 
 
 def test_services(catalog):
-    assert (
-        catalog.bind("Get-Service", {"Name": "SMS_EXECUTIVE"}).parameter_set
-        == "Default"
-    )
+    assert catalog.bind("Get-Service", {"Name": "SMS_EXECUTIVE"}).parameter_set == "Default"
     b = catalog.bind("Restart-Service", {"Name": "SMS_EXECUTIVE", "Force": True})
     assert b.parameter_set == "Default"
-    assert (
-        catalog.bind("Restart-Service", {"InputObject": {"$ref": "svc"}}).parameter_set
-        == "InputObject"
-    )
+    assert catalog.bind("Restart-Service", {"InputObject": {"$ref": "svc"}}).parameter_set == "InputObject"
 
 
 def test_site_status_messages(catalog):
@@ -567,10 +524,7 @@ def test_site_status_messages(catalog):
 
 def test_set_location_enters_the_site_drive(catalog):
     assert catalog.bind("Set-Location", {"Path": "CAS:"}).parameter_set == "Path"
-    assert (
-        catalog.bind("Set-Location", {"LiteralPath": "CAS:\\"}).parameter_set
-        == "LiteralPath"
-    )
+    assert catalog.bind("Set-Location", {"LiteralPath": "CAS:\\"}).parameter_set == "LiteralPath"
 
 
 def test_common_and_should_process_parameters(catalog):
@@ -590,8 +544,9 @@ def test_common_and_should_process_parameters(catalog):
     assert b.params["OutBuffer"] == 10
 
 
-@pytest.mark.parametrize("name", ["ErrorAction", "ea", "OutVariable", "ov", "ErrorVariable", "WarningVariable",
-                                  "InformationVariable", "PipelineVariable", "pv"])
+@pytest.mark.parametrize(
+    "name", ["ErrorAction", "ea", "OutVariable", "ov", "ErrorVariable", "WarningVariable", "InformationVariable", "PipelineVariable", "pv"]
+)
 def test_a_plan_cannot_set_the_engines_error_action_or_variables(name):
     # Issue 8.17: -OutVariable result would overwrite the engine's own result document.
     e = refused(cat.Catalog.load(), "Get-Service", {"Name": "WinRM", name: "result"})
@@ -599,15 +554,18 @@ def test_a_plan_cannot_set_the_engines_error_action_or_variables(name):
     assert "not allowed in a plan" in e.message
 
 
-@pytest.mark.parametrize("cmdlet, params", [
-    ("Get-Service", {"Name": "WinRM", "ComputerName": "dc01"}),
-    ("Get-Service", {"Name": "WinRM", "Cn": "dc01"}),                # its alias
-    ("Get-Service", {"Name": "WinRM", "ComputerN": "dc01"}),         # a prefix: PowerShell binds -ComputerName
-    ("Get-CimInstance", {"ClassName": "Win32_Service", "ComputerName": "dc01"}),
-    ("Get-CimInstance", {"ClassName": "Win32_Service", "CimSession": {"$ref": "s"}}),
-    ("Get-NetFirewallRule", {"Name": "x", "PolicyStore": "lab.example\\Default Domain Policy"}),
-    ("Set-NetFirewallRule", {"Name": "x", "Enabled": "False", "AsJob": True}),
-])
+@pytest.mark.parametrize(
+    "cmdlet, params",
+    [
+        ("Get-Service", {"Name": "WinRM", "ComputerName": "dc01"}),
+        ("Get-Service", {"Name": "WinRM", "Cn": "dc01"}),  # its alias
+        ("Get-Service", {"Name": "WinRM", "ComputerN": "dc01"}),  # a prefix: PowerShell binds -ComputerName
+        ("Get-CimInstance", {"ClassName": "Win32_Service", "ComputerName": "dc01"}),
+        ("Get-CimInstance", {"ClassName": "Win32_Service", "CimSession": {"$ref": "s"}}),
+        ("Get-NetFirewallRule", {"Name": "x", "PolicyStore": "lab.example\\Default Domain Policy"}),
+        ("Set-NetFirewallRule", {"Name": "x", "Enabled": "False", "AsJob": True}),
+    ],
+)
 def test_parameters_that_reach_another_machine_are_refused(cmdlet, params):
     # Issue 8.17: a plan's step acts on its own host; the engine adds its own -CimSession.
     for catalog in (cat.Catalog.load(), cat.Catalog.load(str(LAB_CATALOG_JSON))):
@@ -627,19 +585,13 @@ def test_a_provider_value_only_for_configmgr_and_cim_cmdlets():
 
 
 def test_leading_dash_is_allowed_as_in_splatting(catalog):
-    assert catalog.bind("Get-CMSite", {"-SiteCode": "CAS"}).params == {
-        "SiteCode": "CAS"
-    }
+    assert catalog.bind("Get-CMSite", {"-SiteCode": "CAS"}).params == {"SiteCode": "CAS"}
 
 
 def test_unique_prefix_and_cmdlet_parameters_beat_common_ones(catalog):
-    assert catalog.bind("Get-CMSiteRole", {"Role": "SMS Dmp Connector"}).params == {
-        "RoleName": "SMS Dmp Connector"
-    }
+    assert catalog.bind("Get-CMSiteRole", {"Role": "SMS Dmp Connector"}).params == {"RoleName": "SMS Dmp Connector"}
     # -D matches -DisableWildcardHandling and the common -Debug: the cmdlet's own wins.
-    assert catalog.bind("Get-CMSite", {"D": True}).params == {
-        "DisableWildcardHandling": True
-    }
+    assert catalog.bind("Get-CMSite", {"D": True}).params == {"DisableWildcardHandling": True}
 
 
 # --------------------------------------------------------------------------------------------
@@ -683,9 +635,7 @@ def test_whatif_is_unknown_where_should_process_is_not_supported(catalog):
 
 
 def test_ambiguous_prefix(catalog):
-    e = refused(
-        catalog, "New-CMSiteSystemServer", {"S": "cm02", "UseSiteServerAccount": True}
-    )
+    e = refused(catalog, "New-CMSiteSystemServer", {"S": "cm02", "UseSiteServerAccount": True})
     assert e.message == (
         "Parameter cannot be processed because the parameter name 'S' is ambiguous. "
         "Possible matches include: -SiteCode -SiteSystemServerName."
@@ -695,12 +645,8 @@ def test_ambiguous_prefix(catalog):
 
 def test_aliases_take_part_in_prefix_matching(catalog):
     # Add-CMServiceConnectionPoint's -InputObject has the alias SiteServer.
-    e = refused(
-        catalog, "Add-CMServiceConnectionPoint", {"Site": "x", "Mode": "Online"}
-    )
-    assert e.message.endswith(
-        "Possible matches include: -SiteCode -SiteSystemServerName -InputObject."
-    )
+    e = refused(catalog, "Add-CMServiceConnectionPoint", {"Site": "x", "Mode": "Online"})
+    assert e.message.endswith("Possible matches include: -SiteCode -SiteSystemServerName -InputObject.")
 
 
 def test_parameter_given_twice_by_name_and_alias(catalog):
@@ -718,28 +664,17 @@ def test_parameter_given_twice_by_name_and_alias(catalog):
 
 
 def test_missing_mandatory(catalog):
-    e = refused(
-        catalog, "Add-CMServiceConnectionPoint", {"SiteSystemServerName": "cm01"}
-    )
-    assert (
-        e.message
-        == "Cannot process command because of one or more missing mandatory parameters: Mode."
-    )
+    e = refused(catalog, "Add-CMServiceConnectionPoint", {"SiteSystemServerName": "cm01"})
+    assert e.message == "Cannot process command because of one or more missing mandatory parameters: Mode."
     assert (e.fqid, e.category) == ("MissingMandatoryParameter", "InvalidArgument")
     e = refused(catalog, "New-CMAccount", {"SiteCode": "CAS"})
-    assert (
-        e.message
-        == "Cannot process command because of one or more missing mandatory parameters: Password UserName."
-    )
+    assert e.message == "Cannot process command because of one or more missing mandatory parameters: Password UserName."
 
 
 def test_default_set_is_chosen_then_its_mandatory_parameters_are_missing(catalog):
     # Only -Mode (in both sets): the default set ByValue wins and needs -InputObject.
     e = refused(catalog, "Add-CMServiceConnectionPoint", {"Mode": "Online"})
-    assert (
-        e.message
-        == "Cannot process command because of one or more missing mandatory parameters: InputObject."
-    )
+    assert e.message == "Cannot process command because of one or more missing mandatory parameters: InputObject."
 
 
 def test_mutually_exclusive_sets(catalog):
@@ -762,9 +697,7 @@ def test_ambiguous_set_without_default(catalog):
 
 
 def test_unique_complete_set_is_chosen_without_default(catalog):
-    b = catalog.bind(
-        "Set-NetFirewallRule", {"DisplayName": "ConfigMgr SQL", "Enabled": "True"}
-    )
+    b = catalog.bind("Set-NetFirewallRule", {"DisplayName": "ConfigMgr SQL", "Enabled": "True"})
     assert b.parameter_set == "ByDisplayName"
 
 
@@ -788,10 +721,7 @@ def test_validate_set(catalog):
 
 def test_validate_set_on_each_element(catalog):
     e = refused(catalog, "Get-CMSiteStatusMessage", {"Severity": ["Error", "Fatal"]})
-    assert (
-        'The argument "Fatal" does not belong to the set "All,Error,Information,Warning"'
-        in e.message
-    )
+    assert 'The argument "Fatal" does not belong to the set "All,Error,Information,Warning"' in e.message
 
 
 def test_validate_set_on_common_parameters(catalog):
@@ -871,21 +801,13 @@ def test_mandatory_parameters_refuse_null_and_empty(catalog, value, problem, fqi
         "Add-CMServiceConnectionPoint",
         {"SiteSystemServerName": value, "Mode": "Online"},
     )
-    assert (
-        e.message
-        == f"Cannot bind argument to parameter 'SiteSystemServerName' because {problem}."
-    )
+    assert e.message == f"Cannot bind argument to parameter 'SiteSystemServerName' because {problem}."
     assert (e.fqid, e.category) == (fqid, "InvalidData")
 
 
 def test_mandatory_array_refuses_empty_array(catalog):
-    e = refused(
-        catalog, "Add-LocalGroupMember", {"Name": "Administrators", "Member": []}
-    )
-    assert (
-        e.message
-        == "Cannot bind argument to parameter 'Member' because it is an empty array."
-    )
+    e = refused(catalog, "Add-LocalGroupMember", {"Name": "Administrators", "Member": []})
+    assert e.message == "Cannot bind argument to parameter 'Member' because it is an empty array."
 
 
 @pytest.mark.parametrize("value", ["true", "yes", [True], None])
@@ -895,13 +817,7 @@ def test_boolean_accepts_only_booleans_and_numbers(catalog, value):
         "Set-CMSiteSystemServer",
         {"SiteSystemServerName": "cm02", "EnableProxy": value},
     )
-    shown = (
-        "System.Object[]"
-        if isinstance(value, list)
-        else ""
-        if value is None
-        else "System.String"
-    )
+    shown = "System.Object[]" if isinstance(value, list) else "" if value is None else "System.String"
     assert e.message == (
         f"Cannot process argument transformation on parameter 'EnableProxy'. Cannot convert value \"{shown}\" to "
         'type "System.Boolean". Boolean parameters accept only Boolean values and numbers, such as $True, $False, '
@@ -940,9 +856,7 @@ def test_string_takes_scalars_as_powershell_prints_them(catalog):
 def test_objects_other_than_ref_and_secret_are_refused(catalog, value):
     e = refused(catalog, "Get-CMSite", {"SiteCode": value})
     assert e.fqid == "InvalidPlanValue"
-    e = refused(
-        catalog, "Set-ItemProperty", {"Path": "HKLM:\\x", "Name": "n", "Value": value}
-    )
+    e = refused(catalog, "Set-ItemProperty", {"Path": "HKLM:\\x", "Name": "n", "Value": value})
     assert e.fqid == "InvalidPlanValue"
 
 
@@ -962,21 +876,15 @@ def test_result_object_needs_a_ref(catalog):
 
 def test_object_accepts_anything_json(catalog):
     for value in (1, "x", [1, "a"], None, {"$ref": "prev"}):
-        b = catalog.bind(
-            "Set-ItemProperty", {"Path": "HKLM:\\x", "Name": "n", "Value": value}
-        )
+        b = catalog.bind("Set-ItemProperty", {"Path": "HKLM:\\x", "Name": "n", "Value": value})
         assert b.params["Value"] == value
 
 
 def test_secure_string_accepts_only_a_secret(catalog):
-    e = refused(
-        catalog, "New-CMAccount", {"UserName": "LAB\\u", "Password": "plain-text"}
-    )
+    e = refused(catalog, "New-CMAccount", {"UserName": "LAB\\u", "Password": "plain-text"})
     assert e.fqid == "SecureStringRequiresSecret"
     assert "plain-text" not in e.message
-    e = refused(
-        catalog, "New-CMAccount", {"UserName": "LAB\\u", "Password": {"$ref": "pw"}}
-    )
+    e = refused(catalog, "New-CMAccount", {"UserName": "LAB\\u", "Password": {"$ref": "pw"}})
     assert e.fqid == "SecureStringRequiresSecret"
 
 
@@ -998,9 +906,7 @@ def test_datetime_accepts_iso_8601_only(catalog):
         catalog.bind("Get-CMSiteStatusMessage", {"StartDateTime": ok})
     for bad in ("yesterday", "2026-02-30T00:00:00", 1769595300):
         e = refused(catalog, "Get-CMSiteStatusMessage", {"StartDateTime": bad})
-        assert e.message.endswith(
-            'to type "System.DateTime". Error: "String was not recognized as a valid DateTime."'
-        )
+        assert e.message.endswith('to type "System.DateTime". Error: "String was not recognized as a valid DateTime."')
 
 
 def test_pscredential_comes_only_from_a_plan_credential(catalog):
@@ -1020,8 +926,12 @@ def test_a_plan_credential_fills_nothing_but_a_pscredential(catalog):
     e = refused(catalog, "New-PSDrive", {"Name": credential, "PSProvider": "CMSite", "Root": "cm01"})
     assert 'to type "System.String"' in e.message and e.fqid.startswith("CannotConvertArgumentNoMessage")
     # An empty user name, another member or a bad secret name is no credential: refused as any other object.
-    for bad in ({"$credential": "pw", "username": ""}, {"$credential": "p w", "username": "u"},
-                {"$credential": "pw", "username": "u", "x": 1}, {"$credential": "pw", "username": "a\nb"}):
+    for bad in (
+        {"$credential": "pw", "username": ""},
+        {"$credential": "p w", "username": "u"},
+        {"$credential": "pw", "username": "u", "x": 1},
+        {"$credential": "pw", "username": "a\nb"},
+    ):
         e = refused(catalog, "New-PSDrive", {"Name": "CAS", "PSProvider": "CMSite", "Root": "cm01", "Credential": bad})
         assert "plan value object" in e.message
 

@@ -56,13 +56,18 @@ def test_each_member_is_added_in_its_own_step_and_the_outcome_is_read_per_step()
     d = decide("present", ["LAB\\a", "LAB\\b", "LAB\\c"], current=[])
     plan = _local_group.write_plan("Administrators", d.changes)
     assert [(s.id, s.params["Member"], s.on_error) for s in plan.steps[:3]] == [
-        ("add_0", ["LAB\\a"], "continue"), ("add_1", ["LAB\\b"], "continue"), ("add_2", ["LAB\\c"], "continue")]
+        ("add_0", ["LAB\\a"], "continue"),
+        ("add_1", ["LAB\\b"], "continue"),
+        ("add_2", ["LAB\\c"], "continue"),
+    ]
     assert plan.actions["add_1"] == "add LAB\\b to Administrators"
-    written = PlanResult({
-        "add_0": StepResult("add_0", True, [], None),
-        "add_1": StepResult("add_1", False, [], {"fqid": "MemberExists,Microsoft.PowerShell.Commands.AddLocalGroupMemberCommand"}),
-        "add_2": StepResult("add_2", False, [], {"fqid": "PrincipalNotFound,Microsoft.PowerShell.Commands.AddLocalGroupMemberCommand"}),
-    })
+    written = PlanResult(
+        {
+            "add_0": StepResult("add_0", True, [], None),
+            "add_1": StepResult("add_1", False, [], {"fqid": "MemberExists,Microsoft.PowerShell.Commands.AddLocalGroupMemberCommand"}),
+            "add_2": StepResult("add_2", False, [], {"fqid": "PrincipalNotFound,Microsoft.PowerShell.Commands.AddLocalGroupMemberCommand"}),
+        }
+    )
     done = _local_group.outcome(d.changes, written)
     assert (done.added, done.already, [f[0] for f in done.failed]) == (["LAB\\a"], ["LAB\\b"], ["add_2"])
     assert plan.done(written) == ["add LAB\\a to Administrators"]
@@ -76,14 +81,31 @@ def test_firewall_profiles_and_ports_normalise():
     assert _firewall.normalize_ports(["8443", "443"]) == ["443", "8443"]
 
 
-RULE = {"Name": "SCP-Out", "DisplayName": "SCP out", "Description": "", "Direction": "Outbound", "Action": "Allow",
-        "Enabled": "True", "Profile": "Domain"}
+RULE = {
+    "Name": "SCP-Out",
+    "DisplayName": "SCP out",
+    "Description": "",
+    "Direction": "Outbound",
+    "Action": "Allow",
+    "Enabled": "True",
+    "Profile": "Domain",
+}
 PORTS = {"Protocol": "TCP", "LocalPort": "Any", "RemotePort": "443"}
 
 
 def args(**overrides):
-    base = {"name": "SCP-Out", "display_name": None, "description": None, "direction": None, "action": None, "protocol": None,
-            "local_port": None, "remote_port": None, "profiles": None, "enabled": None}
+    base = {
+        "name": "SCP-Out",
+        "display_name": None,
+        "description": None,
+        "direction": None,
+        "action": None,
+        "protocol": None,
+        "local_port": None,
+        "remote_port": None,
+        "profiles": None,
+        "enabled": None,
+    }
     base.update(overrides)
     return base
 
@@ -109,8 +131,7 @@ def test_a_display_name_is_changed_with_new_display_name():
     assert plan.steps[0].params == {"Name": "SCP-Out", "PassThru": True, "NewDisplayName": "SCP (HTTPS out)"}
 
 
-@pytest.mark.parametrize(("name", "sent"), [("WINRM*", "WINRM`*"), ("*", "`*"), ("a?[b]`c", "a`?`[b`]``c"),
-                                            ("SCP-Out", "SCP-Out")])
+@pytest.mark.parametrize(("name", "sent"), [("WINRM*", "WINRM`*"), ("*", "`*"), ("a?[b]`c", "a`?`[b`]``c"), ("SCP-Out", "SCP-Out")])
 def test_a_rule_name_is_a_literal_never_a_pattern(name, sent):
     assert _firewall.read_plan(name).steps[0].params == {"Name": sent}
     # Whatever the read returns, only the rule of exactly that name counts.
@@ -119,7 +140,7 @@ def test_a_rule_name_is_a_literal_never_a_pattern(name, sent):
     removal = _firewall.write_plan(_firewall.RuleState(present=True, name=name), None)
     assert removal.steps[0].params == {"Name": sent}
     created = _firewall.write_plan(_firewall.RuleState(), _firewall.desired(args(name=name), _firewall.RuleState()))
-    assert created.steps[0].params["Name"] == name              # New-NetFirewallRule takes it literally
+    assert created.steps[0].params["Name"] == name  # New-NetFirewallRule takes it literally
     # The read-back follows the rule object the write returned, never the name again.
     assert created.steps[1].params == {"AssociatedNetFirewallRule": {"$ref": "new"}}
 
@@ -128,14 +149,23 @@ def test_a_new_rule_gets_defaults_for_what_is_not_given():
     want = _firewall.desired(args(direction="outbound", protocol="tcp", remote_port=["443"]), _firewall.RuleState())
     plan = _firewall.write_plan(_firewall.RuleState(), want)
     assert plan.steps[0].cmdlet == "New-NetFirewallRule"
-    assert plan.steps[0].params == {"Name": "SCP-Out", "DisplayName": "SCP-Out", "Direction": "Outbound", "Action": "Allow",
-                                    "Enabled": "True", "Profile": "Any", "Protocol": "TCP", "RemotePort": ["443"]}
+    assert plan.steps[0].params == {
+        "Name": "SCP-Out",
+        "DisplayName": "SCP-Out",
+        "Direction": "Outbound",
+        "Action": "Allow",
+        "Enabled": "True",
+        "Profile": "Any",
+        "Protocol": "TCP",
+        "RemotePort": ["443"],
+    }
 
 
 def test_inventory_host_is_found_by_name_short_name_or_address():
-    task_vars = {"groups": {"all": ["cas.lab.example", "scp01", "other"]},
-                 "hostvars": {"cas.lab.example": {}, "scp01": {"ansible_host": "127.0.0.1"},
-                              "other": {"ansible_host": "ps1.lab.example"}}}
+    task_vars = {
+        "groups": {"all": ["cas.lab.example", "scp01", "other"]},
+        "hostvars": {"cas.lab.example": {}, "scp01": {"ansible_host": "127.0.0.1"}, "other": {"ansible_host": "ps1.lab.example"}},
+    }
     assert find_inventory_host(task_vars, "CAS.lab.example") == "cas.lab.example"
     assert find_inventory_host(task_vars, "scp01.lab.example") == "scp01"
     assert find_inventory_host(task_vars, "ps1.lab.example") == "other"
@@ -152,5 +182,5 @@ def test_a_name_that_windows_matches_to_several_rules_is_refused():
     with pytest.raises(AnsibleActionFail, match="matches 2 firewall rules"):
         _firewall.one_rule(twins, "Fold-\u212a")
     _firewall.one_rule(twins[:1], "Fold-\u212a")
-    assert _firewall.exact(twins[:1], [PORTS], "Fold-\u212a") == (None, None)     # not the same rule
+    assert _firewall.exact(twins[:1], [PORTS], "Fold-\u212a") == (None, None)  # not the same rule
     assert _firewall.exact(twins, [PORTS], "FOLD-\u212a")[0]["Name"] == "Fold-\u212a"

@@ -11,15 +11,16 @@ from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import PlanR
 
 
 def status(rows, log=()):
-    return PlanResult({
-        "components": StepResult("components", True, list(rows), None),
-        "sitecomp": StepResult("sitecomp", True, list(log), None),
-    })
+    return PlanResult(
+        {
+            "components": StepResult("components", True, list(rows), None),
+            "sitecomp": StepResult("sitecomp", True, list(log), None),
+        }
+    )
 
 
 def rows(server, state, components=lifecycle.COMPONENTS):
-    return [{"ComponentName": c, "MachineName": server.upper(), "SiteCode": "CAS", "State": state, "Status": 0}
-            for c in components]
+    return [{"ComponentName": c, "MachineName": server.upper(), "SiteCode": "CAS", "State": state, "Status": 0} for c in components]
 
 
 class FakeTime:
@@ -41,25 +42,29 @@ def poller(timeout=60, interval=5):
 def run(results, goal, timeout=60, interval=5, baseline=frozenset()):
     feed = iter(results)
     progress, last = lifecycle.wait_for(lambda: next(feed), "scp01.lab.example", goal, poller(timeout, interval), baseline)
-    assert last is results[progress["polls"] - 1]       # the last read, for the next step to use
+    assert last is results[progress["polls"] - 1]  # the last read, for the next step to use
     return progress
 
 
 def test_the_status_read_is_one_cim_query_and_the_log_tail():
     plan = lifecycle.status_plan()
     assert [s.id for s in plan.steps] == ["components", "tracing", "sitecomp"]
-    assert plan.steps[0].params["Filter"] == ("TallyInterval='0001128000100008' AND "
-                                              "(ComponentName LIKE 'SMS_DMP_%' OR ComponentName='SMS_SERVICE_CONNECTOR' "
-                                              "OR ComponentName='SMS_SITE_COMPONENT_MANAGER')")
+    assert plan.steps[0].params["Filter"] == (
+        "TallyInterval='0001128000100008' AND "
+        "(ComponentName LIKE 'SMS_DMP_%' OR ComponentName='SMS_SERVICE_CONNECTOR' "
+        "OR ComponentName='SMS_SITE_COMPONENT_MANAGER')"
+    )
     assert [s.id for s in lifecycle.status_plan(log=False).steps] == ["components"]
     assert [s.id for s in lifecycle.log_plan().steps] == ["tracing", "sitecomp"]
 
 
 def test_install_is_seen_through_the_component_states():
     progress = run([status([]), status(rows("scp01.lab.example", 3)), status(rows("scp01.lab.example", 1))], "installed")
-    assert progress["states_seen"] == ["no components",
-                             "SMS_DMP_DOWNLOADER installing, SMS_DMP_UPLOADER installing, SMS_SERVICE_CONNECTOR installing",
-                             "SMS_DMP_DOWNLOADER started, SMS_DMP_UPLOADER started, SMS_SERVICE_CONNECTOR started"]
+    assert progress["states_seen"] == [
+        "no components",
+        "SMS_DMP_DOWNLOADER installing, SMS_DMP_UPLOADER installing, SMS_SERVICE_CONNECTOR installing",
+        "SMS_DMP_DOWNLOADER started, SMS_DMP_UPLOADER started, SMS_SERVICE_CONNECTOR started",
+    ]
     assert progress["polls"] == 3 and progress["elapsed"] == 10
 
 
@@ -69,8 +74,10 @@ def test_components_of_other_servers_do_not_count():
 
 
 def test_an_install_failure_in_sitecomp_log_fails_early_with_the_line():
-    log = ["Installing component SMS_DMP_DOWNLOADER on scp01.lab.example...",
-           "Failed to install on server SCP01: LAB\\CAS$ is not a local administrator  $$<SMS_SITE_COMPONENT_MANAGER>..."]
+    log = [
+        "Installing component SMS_DMP_DOWNLOADER on scp01.lab.example...",
+        "Failed to install on server SCP01: LAB\\CAS$ is not a local administrator  $$<SMS_SITE_COMPONENT_MANAGER>...",
+    ]
     with pytest.raises(WaitFailed) as e:
         run([status([]), status([], log)], "installed")
     assert "not a local administrator" in e.value.message
@@ -89,8 +96,9 @@ def test_timeout_says_what_was_last_seen():
 
 
 def test_uninstall_waits_until_no_component_is_left():
-    progress = run([status(rows("scp01.lab.example", 5)), status(rows("scp01.lab.example", 5, ["SMS_DMP_UPLOADER"])),
-                    status([])], "removed")
+    progress = run(
+        [status(rows("scp01.lab.example", 5)), status(rows("scp01.lab.example", 5, ["SMS_DMP_UPLOADER"])), status([])], "removed"
+    )
     assert progress["states_seen"][-1] == "no components"
 
 
@@ -105,17 +113,24 @@ def test_the_poller_records_states_in_order_and_times_out_naming_them():
     p.until(lambda: next(states), lambda s: s == "Stopped", on_timeout=lambda p: "never")
     assert p.seen == ["Running", "Stopping", "Stopped"]
     with pytest.raises(AnsibleActionFail, match="did not reach Running within 30 seconds; states seen: Running, Stopping, Stopped"):
-        p.until(lambda: "Stopped", lambda s: s == "Running",
-                on_timeout=lambda p: f"X did not reach Running within {p.timeout:g} seconds; states seen: {p.states_seen()}.")
-    assert p.polls == 4 + 16     # then one read at 0 s and every 2 s up to the deadline
+        p.until(
+            lambda: "Stopped",
+            lambda s: s == "Running",
+            on_timeout=lambda p: f"X did not reach Running within {p.timeout:g} seconds; states seen: {p.states_seen()}.",
+        )
+    assert p.polls == 4 + 16  # then one read at 0 s and every 2 s up to the deadline
 
 
 def test_the_poller_stops_at_a_failure_it_reads_and_never_sleeps_after_the_last_read():
     slept = []
     p = Poller(60, 5, sleep=slept.append, clock=lambda: 0.0)
     with pytest.raises(WaitFailed, match="broken") as e:
-        p.until(iter(["a", "b", "broken"]).__next__, lambda s: False, failure=lambda s: s if s == "broken" else None,
-                on_timeout=lambda p: "timeout")
+        p.until(
+            iter(["a", "b", "broken"]).__next__,
+            lambda s: False,
+            failure=lambda s: s if s == "broken" else None,
+            on_timeout=lambda p: "timeout",
+        )
     assert slept == [5, 5] and e.value.poller.seen == ["a", "b", "broken"] and not e.value.timed_out
 
 
@@ -138,33 +153,36 @@ def test_a_deinstall_failure_fails_the_wait_early_with_the_lines_and_where_they_
     feed = iter([status(rows("ps1.lab.example", 5)), status(rows("ps1.lab.example", 5), DEINSTALL_FAILED)])
     with pytest.raises(WaitFailed) as e:
         lifecycle.wait_for(lambda: next(feed), "ps1.lab.example", "removed", poller(), where=" of site PS1 on ps1.lab.example")
-    assert e.value.message.startswith("Site Component Manager of site PS1 on ps1.lab.example could not uninstall the "
-                                      "service connection point from ps1.lab.example: ERROR: Cannot connect")
+    assert e.value.message.startswith(
+        "Site Component Manager of site PS1 on ps1.lab.example could not uninstall the "
+        "service connection point from ps1.lab.example: ERROR: Cannot connect"
+    )
     assert "Will retry in 5 seconds." in e.value.message and "$$<" not in e.value.message
     assert e.value.progress["polls"] == 2 and not e.value.timed_out
 
 
 def test_an_old_deinstall_failure_does_not_fail_the_wait():
     feed = iter([status(rows("ps1.lab.example", 5), DEINSTALL_FAILED), status([], DEINSTALL_FAILED)])
-    progress, _ = lifecycle.wait_for(lambda: next(feed), "ps1.lab.example", "removed", poller(),
-                                     baseline=frozenset(DEINSTALL_FAILED))
+    progress, _ = lifecycle.wait_for(lambda: next(feed), "ps1.lab.example", "removed", poller(), baseline=frozenset(DEINSTALL_FAILED))
     assert progress["polls"] == 2
 
 
 def test_an_install_failure_of_the_site_system_names_it_not_the_scp():
-    log = ["Failed to install SMS Site System on server scp01.lab.example. Will retry in 60 seconds.",
-           "Failed to install SMS Dmp Connector on server scp01.lab.example. Will retry in 60 seconds."]
+    log = [
+        "Failed to install SMS Site System on server scp01.lab.example. Will retry in 60 seconds.",
+        "Failed to install SMS Dmp Connector on server scp01.lab.example. Will retry in 60 seconds.",
+    ]
     with pytest.raises(WaitFailed) as e:
         run([status([], log)], "installed")
-    assert e.value.message.startswith("Site Component Manager could not install SMS Site System on scp01.lab.example, "
-                                      "so the service connection point cannot install there either")
+    assert e.value.message.startswith(
+        "Site Component Manager could not install SMS Site System on scp01.lab.example, "
+        "so the service connection point cannot install there either"
+    )
 
 
 def test_the_progress_shows_site_component_managers_status():
-    row = {"ComponentName": "SMS_SITE_COMPONENT_MANAGER", "MachineName": "CAS.LAB.EXAMPLE", "SiteCode": "CAS",
-           "State": 1, "Status": 2}
+    row = {"ComponentName": "SMS_SITE_COMPONENT_MANAGER", "MachineName": "CAS.LAB.EXAMPLE", "SiteCode": "CAS", "State": 1, "Status": 2}
     feed = iter([status([*rows("scp01.lab.example", 1), row])])
-    progress, _ = lifecycle.wait_for(lambda: next(feed), "scp01.lab.example", "installed", poller(),
-                                     site_server="cas.lab.example")
+    progress, _ = lifecycle.wait_for(lambda: next(feed), "scp01.lab.example", "installed", poller(), site_server="cas.lab.example")
     assert progress["site_component_manager"] == "Critical"
-    assert lifecycle.component_states(status([row])) == {}      # not an SCP component
+    assert lifecycle.component_states(status([row])) == {}  # not an SCP component

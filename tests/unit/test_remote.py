@@ -54,7 +54,7 @@ def task_vars(tmp_path, connection: str = "winrm") -> tuple[dict, FakeAction]:
     loader = DataLoader()
     inventory = InventoryManager(loader=loader, sources=[str(path)])
     manager = VariableManager(loader=loader, inventory=inventory)
-    HostVars(inventory=inventory, variable_manager=manager, loader=loader)   # as the task queue manager does
+    HostVars(inventory=inventory, variable_manager=manager, loader=loader)  # as the task queue manager does
     variables = manager.get_vars(host=inventory.get_host("cas.example"), include_hostvars=True)
     return variables, FakeAction(variables, loader)
 
@@ -68,9 +68,9 @@ def test_the_second_host_connects_with_its_own_variables(tmp_path, connection):
     assert conn.get_option("remote_addr") == "127.0.0.99"
     assert conn.get_option("port") == 5986
     assert conn.get_option("remote_user") == "LAB\\cmadmin"
-    assert conn.get_option("remote_password") == "pw-1"          # templated in the host's context
+    assert conn.get_option("remote_password") == "pw-1"  # templated in the host's context
     assert remote._play_context.remote_addr == "127.0.0.99"
-    assert action._play_context.remote_addr == "127.0.0.98"       # the task's own context is untouched
+    assert action._play_context.remote_addr == "127.0.0.98"  # the task's own context is untouched
     if connection == "winrm":
         assert conn.get_option("transport") == ["ntlm"]
         # ansible_winrm_* extras reach pywinrm as they would for a task delegated there.

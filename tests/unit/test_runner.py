@@ -21,8 +21,7 @@ from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import (
 
 
 def doc(**overrides):
-    d = {"protocol": 1, "ok": True, "steps": [{"id": "sites", "ok": True, "output": [{"SiteCode": "CAS"}], "error": None}],
-         "error": None}
+    d = {"protocol": 1, "ok": True, "steps": [{"id": "sites", "ok": True, "output": [{"SiteCode": "CAS"}], "error": None}], "error": None}
     d.update(overrides)
     return _protocol.RESULT_START + json.dumps(d) + _protocol.RESULT_END + "\r\n"
 
@@ -57,7 +56,7 @@ def test_missing_mandatory_is_refused_before_sending():
 
 def test_value_outside_the_set_is_refused():
     plan = Plan()
-    with pytest.raises(RunnerError, match='does not belong to the set'):
+    with pytest.raises(RunnerError, match="does not belong to the set"):
         plan.add("x", "Set-CMServiceConnectionPoint", {"SiteSystemServerName": "s.lab.example", "Mode": "Sideways"})
 
 
@@ -88,9 +87,9 @@ def test_one_fixed_command_line_and_the_plan_on_stdin():
     engine, payload = _protocol.split_stdin(stdin)
     # minified: no comments, no indentation, short names (_protocol.ENGINE_VARIABLES)
     assert engine == _protocol.minify(engine_source()) and engine.startswith("param([string]$bb)")
-    assert len(stdin) < len(engine) / 2                         # packed: deflate + base64
+    assert len(stdin) < len(engine) / 2  # packed: deflate + base64
     data = json.loads(payload)
-    assert data["secrets"] == {"pw": hostile}                         # data, escaped as JSON, never code
+    assert data["secrets"] == {"pw": hostile}  # data, escaped as JSON, never code
     assert data["steps"][1]["params"]["Password"] == {"$secret": "pw"}
     assert data["steps"][0]["provider"] == "cmsite"
     assert data["provider"]["site_code"] == "CAS"
@@ -110,8 +109,8 @@ def test_windows_only_plan_needs_no_provider():
     plan = Plan()
     plan.add("svc", "Get-Service", {"Name": "SMS_EXECUTIVE"})
     payload, _ = build_payload(plan, Provider(site_code="CAS"))
-    assert json.loads(payload).get("provider") is None and "secrets" not in json.loads(payload)   # absent: null
-    assert "provider" not in json.loads(payload)["steps"][0]      # absent: null (a host step)
+    assert json.loads(payload).get("provider") is None and "secrets" not in json.loads(payload)  # absent: null
+    assert "provider" not in json.loads(payload)["steps"][0]  # absent: null (a host step)
 
 
 def test_good_result_is_parsed_around_other_output():
@@ -120,9 +119,17 @@ def test_good_result_is_parsed_around_other_output():
     assert res.output("missing") == []
 
 
-@pytest.mark.parametrize("stdout", ["", "garbage", _protocol.RESULT_START + "{not json" + _protocol.RESULT_END,
-                                    doc() + doc(), _protocol.RESULT_END + doc()[len(_protocol.RESULT_START):],
-                                    _protocol.RESULT_START + '{"protocol": 99, "steps": []}' + _protocol.RESULT_END])
+@pytest.mark.parametrize(
+    "stdout",
+    [
+        "",
+        "garbage",
+        _protocol.RESULT_START + "{not json" + _protocol.RESULT_END,
+        doc() + doc(),
+        _protocol.RESULT_END + doc()[len(_protocol.RESULT_START) :],
+        _protocol.RESULT_START + '{"protocol": 99, "steps": []}' + _protocol.RESULT_END,
+    ],
+)
 def test_malformed_results_are_errors(stdout):
     with pytest.raises(RunnerError):
         parse_result(stdout, "boom", 1, {})
@@ -136,15 +143,21 @@ def test_no_document_error_shows_rc_and_stderr_without_secrets():
 
 
 def test_step_error_names_step_cmdlet_and_powershell_error():
-    error = {"stage": "step", "step": "add_1", "cmdlet": "Add-CMServiceConnectionPoint",
-             "message": "The site system role is already installed.", "category": "InvalidOperation",
-             "fqid": "ItemAlreadyExists,Add", "exception": "System.InvalidOperationException"}
-    steps = [{"id": "remove_0", "ok": True, "output": [], "error": None},
-             {"id": "add_1", "ok": False, "output": [], "error": error}]
+    error = {
+        "stage": "step",
+        "step": "add_1",
+        "cmdlet": "Add-CMServiceConnectionPoint",
+        "message": "The site system role is already installed.",
+        "category": "InvalidOperation",
+        "fqid": "ItemAlreadyExists,Add",
+        "exception": "System.InvalidOperationException",
+    }
+    steps = [{"id": "remove_0", "ok": True, "output": [], "error": None}, {"id": "add_1", "ok": False, "output": [], "error": error}]
     with pytest.raises(RunnerError) as e:
         to_plan_result(json.loads(json.dumps({"protocol": 1, "ok": False, "steps": steps, "error": error})), {})
-    assert str(e.value) == ("Step 'add_1' (Add-CMServiceConnectionPoint) failed: The site system role is already "
-                            "installed. [ItemAlreadyExists,Add]")
+    assert str(e.value) == (
+        "Step 'add_1' (Add-CMServiceConnectionPoint) failed: The site system role is already installed. [ItemAlreadyExists,Add]"
+    )
     assert e.value.completed == ["remove_0"]
 
 
@@ -159,8 +172,9 @@ class _Connection:
         self.transport = transport
 
 
-@pytest.mark.parametrize("transport, expected", [("winrm", _protocol.BOOTSTRAP), ("psrp", _protocol.BOOTSTRAP_COMMAND),
-                                                 ("ssh", _protocol.BOOTSTRAP_COMMAND)])
+@pytest.mark.parametrize(
+    "transport, expected", [("winrm", _protocol.BOOTSTRAP), ("psrp", _protocol.BOOTSTRAP_COMMAND), ("ssh", _protocol.BOOTSTRAP_COMMAND)]
+)
 def test_each_connection_gets_what_its_exec_command_expects(transport, expected):
     # winrm (every version) encodes a command that is not already encoded, and 2.16-2.18 encode every
     # command: it gets the script. psrp decodes an encoded command and runs it in its runspace.

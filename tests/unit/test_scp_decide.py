@@ -8,16 +8,27 @@ from ansible.errors import AnsibleActionFail
 from ansible_collections.configmgr.scp.plugins.plugin_utils import _hierarchy, _scp
 
 SITE_ROWS = [
-    {"SiteCode": "CAS", "SiteName": "Central", "ReportingSiteCode": "", "Type": 4, "ServerName": "CAS.lab.example",
-     "CimSystemProperties": {"Namespace": "root/SMS/site_CAS"}},
-    {"SiteCode": "PS1", "SiteName": "Primary", "ReportingSiteCode": "CAS", "Type": 2, "ServerName": "ps1.lab.example",
-     "CimSystemProperties": {"Namespace": "root/SMS/site_CAS"}},
+    {
+        "SiteCode": "CAS",
+        "SiteName": "Central",
+        "ReportingSiteCode": "",
+        "Type": 4,
+        "ServerName": "CAS.lab.example",
+        "CimSystemProperties": {"Namespace": "root/SMS/site_CAS"},
+    },
+    {
+        "SiteCode": "PS1",
+        "SiteName": "Primary",
+        "ReportingSiteCode": "CAS",
+        "Type": 2,
+        "ServerName": "ps1.lab.example",
+        "CimSystemProperties": {"Namespace": "root/SMS/site_CAS"},
+    },
 ]
 SITES = _hierarchy.parse_sites(SITE_ROWS)
 
 
-def sysresuse(server: str, site: str, offline: int | None = 0, extra_props: bool = True,
-              role: str = "SMS Dmp Connector") -> dict:
+def sysresuse(server: str, site: str, offline: int | None = 0, extra_props: bool = True, role: str = "SMS Dmp Connector") -> dict:
     props = []
     if extra_props:
         props.append({"PropertyName": "SomethingElse", "Value": 1, "Value1": "", "Value2": ""})
@@ -31,8 +42,9 @@ def site_system(server: str, site: str) -> dict:
 
 
 def hierarchy(*roles: dict, sites=SITE_ROWS) -> _hierarchy.Hierarchy:
-    return _hierarchy.Hierarchy(sites=_hierarchy.parse_sites(sites), provider_site=_hierarchy.namespace_site(sites),
-                                roles=_hierarchy.parse_roles(list(roles)))
+    return _hierarchy.Hierarchy(
+        sites=_hierarchy.parse_sites(sites), provider_site=_hierarchy.namespace_site(sites), roles=_hierarchy.parse_roles(list(roles))
+    )
 
 
 def decide(*roles, targets=("CAS",), **overrides):
@@ -144,20 +156,23 @@ def test_write_plan_orders_remove_before_add_and_reads_back_through_cim():
     assert [(s.cmdlet, s.params) for s in plan.steps] == [
         ("Remove-CMServiceConnectionPoint", {"SiteSystemServerName": "ps1.lab.example", "SiteCode": "PS1", "Force": True}),
         ("Add-CMServiceConnectionPoint", {"SiteSystemServerName": "scp01.lab.example", "SiteCode": "CAS", "Mode": "Online"}),
-        ("Get-CimInstance", {"Namespace": {"$provider": "namespace"}, "ClassName": "SMS_SCI_SysResUse",
-                             "Filter": "RoleName = 'SMS Dmp Connector'"}),
+        (
+            "Get-CimInstance",
+            {"Namespace": {"$provider": "namespace"}, "ClassName": "SMS_SCI_SysResUse", "Filter": "RoleName = 'SMS Dmp Connector'"},
+        ),
     ]
     # The plan builder says what each write step does: a failure names what was already done.
-    assert plan.actions == {"remove_0": "remove the service connection point from ps1.lab.example (site PS1)",
-                            "add_1": "add the service connection point on scp01.lab.example (site CAS, online)"}
+    assert plan.actions == {
+        "remove_0": "remove the service connection point from ps1.lab.example (site PS1)",
+        "add_1": "add the service connection point on scp01.lab.example (site CAS, online)",
+    }
 
 
 def test_read_plan_reads_through_cim_only_sites_then_the_scps_and_the_servers_roles_in_one_query():
     plan = _scp.read_plan("scp01.lab.example")
     assert [s.cmdlet for s in plan.steps] == ["Get-CimInstance", "Get-CimInstance"]
     assert [s.params["ClassName"] for s in plan.steps] == ["SMS_Site", "SMS_SCI_SysResUse"]
-    assert plan.steps[1].params["Filter"] == ("RoleName = 'SMS Dmp Connector' OR "
-                                              "NetworkOSPath = '\\\\\\\\scp01.lab.example'")
+    assert plan.steps[1].params["Filter"] == ("RoleName = 'SMS Dmp Connector' OR NetworkOSPath = '\\\\\\\\scp01.lab.example'")
     assert all(not plan.catalog.get(s.cmdlet).is_configmgr for s in plan.steps)
 
 

@@ -26,9 +26,14 @@ def host(members, groups=None, identity=("scp01", "lab.example")):
     def read(plan):
         calls.append([s.id for s in plan.steps])
         if plan.steps[0].id == "identity":
-            return PlanResult({"identity": StepResult("identity", True, [{"Name": identity[0].upper(), "DNSHostName": identity[0],
-                                                                          "Domain": identity[1]}], None),
-                               "members": StepResult("members", True, members, None)})
+            return PlanResult(
+                {
+                    "identity": StepResult(
+                        "identity", True, [{"Name": identity[0].upper(), "DNSHostName": identity[0], "Domain": identity[1]}], None
+                    ),
+                    "members": StepResult("members", True, members, None),
+                }
+            )
         steps = {}
         for step in plan.steps:
             group = step.params["Filter"].split("Name='")[1].rstrip("'\"")
@@ -38,6 +43,7 @@ def host(members, groups=None, identity=("scp01", "lab.example")):
             else:
                 steps[step.id] = StepResult(step.id, True, [{"PartComponent": p} for p in found or []], None)
         return PlanResult(steps)
+
     return read, calls
 
 
@@ -47,8 +53,7 @@ def user(domain, name, cls="Win32_UserAccount"):
 
 def test_the_site_uses_the_installation_account_when_the_site_system_has_one():
     props = {"UseMachineAccount": {"Value": 0}, "UserName": {"Value2": "LAB\\svc-cminstall"}}
-    h = Hierarchy(sites=[Site("CAS", None, None, "cas", "cas.lab.example")],
-                  roles=[RoleRow("CAS", SCP, "SMS Site System", 1, props)])
+    h = Hierarchy(sites=[Site("CAS", None, None, "cas", "cas.lab.example")], roles=[RoleRow("CAS", SCP, "SMS Site System", 1, props)])
     assert prereq.installing_account(h, SCP, "CAS", "cas.lab.example") == INSTALLER
     assert prereq.installing_account(Hierarchy(), SCP, "CAS", "cas.lab.example") == COMPUTER
 
@@ -57,8 +62,11 @@ def test_the_computer_account_passes_when_the_installation_account_is_the_one_us
     # Before: the computer account's membership let the check pass although the site would use svc-cminstall.
     read, _ = host([member("LAB\\CAS$"), member("LAB\\Domain Admins", "Group")], {"Domain Admins": [user("LAB", "cmadmin")]})
     assert prereq.check(read, "scp01", SCP, COMPUTER) is None
-    with pytest.raises(AnsibleActionFail, match=r"Prerequisite missing on scp01.lab.example: LAB\\svc-cminstall \(the site "
-                                                r"system installation account\) is not a member of the local Administrators"):
+    with pytest.raises(
+        AnsibleActionFail,
+        match=r"Prerequisite missing on scp01.lab.example: LAB\\svc-cminstall \(the site "
+        r"system installation account\) is not a member of the local Administrators",
+    ):
         prereq.check(read, "scp01", SCP, INSTALLER)
 
 
@@ -69,12 +77,14 @@ def test_membership_through_a_domain_group_counts():
 
 
 def test_what_the_host_cannot_tell_is_a_warning_not_a_guess():
-    read, _ = host([member("LAB\\CM Installers", "Group"), member("AzureAD\\Admins", "Group", "AzureAD"),
-                    member("LAB\\Tier1", "Group")],
-                   {"CM Installers": [user("LAB", "Nested", "Win32_Group")], "Tier1": "Access is denied. "})
+    read, _ = host(
+        [member("LAB\\CM Installers", "Group"), member("AzureAD\\Admins", "Group", "AzureAD"), member("LAB\\Tier1", "Group")],
+        {"CM Installers": [user("LAB", "Nested", "Win32_Group")], "Tier1": "Access is denied. "},
+    )
     warning = prereq.check(read, "scp01", SCP, INSTALLER)
-    assert warning.startswith("Could not tell whether LAB\\svc-cminstall (the site system installation account) is an "
-                              "administrator of scp01.lab.example")
+    assert warning.startswith(
+        "Could not tell whether LAB\\svc-cminstall (the site system installation account) is an administrator of scp01.lab.example"
+    )
     assert "LAB\\Nested is a group in LAB\\CM Installers" in warning
     assert "AzureAD\\Admins is a group of AzureAD" in warning
     assert "the members of LAB\\Tier1 could not be read (Access is denied.)" in warning

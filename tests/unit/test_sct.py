@@ -23,10 +23,10 @@ QUOTED = [
     ("a\tb", '"a\tb"'),
     ('a"b', '"a\\"b"'),
     ("C:\\Program Files\\x", '"C:\\Program Files\\x"'),
-    ("C:\\a b\\", '"C:\\a b\\\\"'),            # a trailing backslash is doubled before the closing quote
-    ("C:\\a\\", "C:\\a\\"),                    # not quoted: backslashes stay as they are
-    ('a\\"b', '"a\\\\\\"b"'),                  # a backslash before a quote: doubled, then the escaped quote
-    ("a\\\\b c", '"a\\\\b c"'),                # backslashes not before a quote stay single
+    ("C:\\a b\\", '"C:\\a b\\\\"'),  # a trailing backslash is doubled before the closing quote
+    ("C:\\a\\", "C:\\a\\"),  # not quoted: backslashes stay as they are
+    ('a\\"b', '"a\\\\\\"b"'),  # a backslash before a quote: doubled, then the escaped quote
+    ("a\\\\b c", '"a\\\\b c"'),  # backslashes not before a quote stay single
     ("$(whoami) `n %TEMP% ;& 'x'", "\"$(whoami) `n %TEMP% ;& 'x'\""),
     ("\u00e9\u65e5", "\u00e9\u65e5"),
 ]
@@ -41,7 +41,7 @@ def test_quote_argument(arg, quoted):
 def test_every_argument_comes_back_unchanged():
     """Start-Process joins the quoted arguments with spaces; Windows splits them again (cmlab's parser follows the
     documented rules): any mix of spaces, tabs, quotes, backslashes and shell characters survives."""
-    alphabet = ' \t"\\\'$`%;&()|<>^*?abc\u00e9\u65e5:/'
+    alphabet = " \t\"\\'$`%;&()|<>^*?abc\u00e9\u65e5:/"
     rng = random.Random(20261129)
     for _ in range(3000):
         args = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8))) for _ in range(rng.randint(1, 5))]
@@ -50,39 +50,74 @@ def test_every_argument_comes_back_unchanged():
 
 # -- arguments and options ------------------------------------------------------------------------------------
 
+
 def want(**kw) -> _sct.Want:
     return _sct.Want(**kw)
 
 
-@pytest.mark.parametrize(("kw", "args"), [
-    ({"action": "prepare", "usage_data_dest": "D:\\U.cab"}, ["-prepare", "-usagedatadest", "D:\\U.cab"]),
-    ({"action": "export", "export_dest": "D:\\U.csv"}, ["-export", "-dest", "D:\\U.csv"]),
-    ({"action": "import", "update_pack_src": "D:\\P"}, ["-import", "-updatepacksrc", "D:\\P"]),
-    ({"action": "connect", "usage_data_src": "D:\\U", "update_pack_dest": "D:\\P"},
-     ["-connect", "-usagedatasrc", "D:\\U", "-updatepackdest", "D:\\P"]),
-    ({"action": "connect", "usage_data_src": "D:\\U", "update_pack_dest": "D:\\P", "proxy_server_uri": "p:8080",
-      "proxy_username": "C\\u", "download": "site_version"},
-     ["-connect", "-usagedatasrc", "D:\\U", "-updatepackdest", "D:\\P", "-proxyserveruri", "p:8080",
-      "-proxyusername", "C\\u", "-downloadsiteversion"]),
-    ({"action": "connect", "usage_data_src": "D:\\U", "update_pack_dest": "D:\\P", "download": "all"},
-     ["-connect", "-usagedatasrc", "D:\\U", "-updatepackdest", "D:\\P", "-downloadall"]),
-    ({"action": "connect", "usage_data_src": "D:\\U", "update_pack_dest": "D:\\P", "download": "hotfix"},
-     ["-connect", "-usagedatasrc", "D:\\U", "-updatepackdest", "D:\\P", "-downloadhotfix"]),
-])
+@pytest.mark.parametrize(
+    ("kw", "args"),
+    [
+        ({"action": "prepare", "usage_data_dest": "D:\\U.cab"}, ["-prepare", "-usagedatadest", "D:\\U.cab"]),
+        ({"action": "export", "export_dest": "D:\\U.csv"}, ["-export", "-dest", "D:\\U.csv"]),
+        ({"action": "import", "update_pack_src": "D:\\P"}, ["-import", "-updatepacksrc", "D:\\P"]),
+        (
+            {"action": "connect", "usage_data_src": "D:\\U", "update_pack_dest": "D:\\P"},
+            ["-connect", "-usagedatasrc", "D:\\U", "-updatepackdest", "D:\\P"],
+        ),
+        (
+            {
+                "action": "connect",
+                "usage_data_src": "D:\\U",
+                "update_pack_dest": "D:\\P",
+                "proxy_server_uri": "p:8080",
+                "proxy_username": "C\\u",
+                "download": "site_version",
+            },
+            [
+                "-connect",
+                "-usagedatasrc",
+                "D:\\U",
+                "-updatepackdest",
+                "D:\\P",
+                "-proxyserveruri",
+                "p:8080",
+                "-proxyusername",
+                "C\\u",
+                "-downloadsiteversion",
+            ],
+        ),
+        (
+            {"action": "connect", "usage_data_src": "D:\\U", "update_pack_dest": "D:\\P", "download": "all"},
+            ["-connect", "-usagedatasrc", "D:\\U", "-updatepackdest", "D:\\P", "-downloadall"],
+        ),
+        (
+            {"action": "connect", "usage_data_src": "D:\\U", "update_pack_dest": "D:\\P", "download": "hotfix"},
+            ["-connect", "-usagedatasrc", "D:\\U", "-updatepackdest", "D:\\P", "-downloadhotfix"],
+        ),
+    ],
+)
 def test_arguments_are_the_documented_switches(kw, args):
     assert _sct.arguments(want(**kw)) == args
 
 
-@pytest.mark.parametrize(("kw", "message"), [
-    ({"action": "prepare"}, "action=prepare needs usage_data_dest"),
-    ({"action": "prepare", "usage_data_dest": "D:\\u.txt"}, "must name a .cab file"),
-    ({"action": "import", "update_pack_src": "D:\\P", "export_dest": "D:\\x.csv"}, "export_dest is an option of action=export"),
-    ({"action": "export", "export_dest": "D:\\x.csv", "download": "all"}, "download is an option of action=connect"),
-    ({"action": "connect", "usage_data_src": "D:\\U", "update_pack_dest": "D:\\P", "proxy_username": "u"},
-     "proxy_username needs proxy_server_uri"),
-    ({"action": "connect", "usage_data_src": "D:\\U", "update_pack_dest": "D:\\P", "provider_host": "cas"},
-     "provider_host is used by action=prepare and action=import only"),
-])
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"action": "prepare"}, "action=prepare needs usage_data_dest"),
+        ({"action": "prepare", "usage_data_dest": "D:\\u.txt"}, "must name a .cab file"),
+        ({"action": "import", "update_pack_src": "D:\\P", "export_dest": "D:\\x.csv"}, "export_dest is an option of action=export"),
+        ({"action": "export", "export_dest": "D:\\x.csv", "download": "all"}, "download is an option of action=connect"),
+        (
+            {"action": "connect", "usage_data_src": "D:\\U", "update_pack_dest": "D:\\P", "proxy_username": "u"},
+            "proxy_username needs proxy_server_uri",
+        ),
+        (
+            {"action": "connect", "usage_data_src": "D:\\U", "update_pack_dest": "D:\\P", "provider_host": "cas"},
+            "provider_host is used by action=prepare and action=import only",
+        ),
+    ],
+)
 def test_options_that_do_not_belong_to_the_action(kw, message):
     w = want(**kw)
     with pytest.raises(AnsibleActionFail, match=message):
@@ -104,15 +139,24 @@ CAS = Site("CAS", "Central", None, "cas", "cas.lab.example")
 
 
 def provider(mode: str | None = "offline", server: str = "scp01.lab.example", updates=()) -> _sct.ProviderFacts:
-    roles = [] if mode is None else [RoleRow("CAS", server, "SMS Dmp Connector", 2,
-                                             {"OfflineMode": {"PropertyName": "OfflineMode",
-                                                              "Value": 1 if mode == "offline" else 0}})]
+    roles = (
+        []
+        if mode is None
+        else [
+            RoleRow(
+                "CAS",
+                server,
+                "SMS Dmp Connector",
+                2,
+                {"OfflineMode": {"PropertyName": "OfflineMode", "Value": 1 if mode == "offline" else 0}},
+            )
+        ]
+    )
     return _sct.ProviderFacts(Hierarchy(sites=[CAS], roles=roles), {g: {"package_guid": g} for g in updates})
 
 
 def host(**checks) -> _sct.HostFacts:
-    return _sct.HostFacts("SCP01", "C:", checks.pop("install_dir", None), checks, checks.pop("cabs_", []),
-                          checks.pop("folders_", []))
+    return _sct.HostFacts("SCP01", "C:", checks.pop("install_dir", None), checks, checks.pop("cabs_", []), checks.pop("folders_", []))
 
 
 PREPARE = {"action": "prepare", "usage_data_dest": "D:\\U\\u.cab", "tool_path": "D:\\T"}
@@ -157,7 +201,9 @@ def test_import_runs_only_for_packs_the_hierarchy_does_not_have():
     with pytest.raises(AnsibleActionFail, match=r"has no ConfigMgr\.Update\.Manifest\.enc"):
         _sct.decide(w, host(packs=True, manifest=False), provider(), "scp01")
     assert _sct.import_outcome({G1: {}}, {G1: {}, G2: {"package_guid": G2}}, [G2]) == {
-        "imported": [{"package_guid": G2}], "not_imported": []}
+        "imported": [{"package_guid": G2}],
+        "not_imported": [],
+    }
 
 
 def test_connect_uploads_a_file_or_the_cabs_of_a_folder():
@@ -172,20 +218,26 @@ def test_connect_uploads_a_file_or_the_cabs_of_a_folder():
 
 # -- a run ----------------------------------------------------------------------------------------------------
 
+
 def result(**outputs) -> PlanResult:
     return PlanResult({k: StepResult(k, True, v, None) for k, v in outputs.items()})
 
 
-LOG = ["INFO: ServiceConnectionTool -connect  $$<ServiceConnectionTool><11-29-2026 06:50:04.000+000><thread=1 (0x1)>",
-       "ERROR: Failed to download ConfigMgr.Update.Manifest.cab: The underlying connection was closed: An unexpected "
-       "error occurred on a send.  $$<ServiceConnectionTool><11-29-2026 06:50:05.000+000><thread=1 (0x1)>"]
-SETUP = ["old run  $$<ConfigMgrSetup><11-28-2026 06:00:00.000+000><thread=1 (0x1)>",
-         "this run  $$<ConfigMgrSetup><11-29-2026 06:50:04.500+000><thread=1 (0x1)>"]
+LOG = [
+    "INFO: ServiceConnectionTool -connect  $$<ServiceConnectionTool><11-29-2026 06:50:04.000+000><thread=1 (0x1)>",
+    "ERROR: Failed to download ConfigMgr.Update.Manifest.cab: The underlying connection was closed: An unexpected "
+    "error occurred on a send.  $$<ServiceConnectionTool><11-29-2026 06:50:05.000+000><thread=1 (0x1)>",
+]
+SETUP = [
+    "old run  $$<ConfigMgrSetup><11-28-2026 06:00:00.000+000><thread=1 (0x1)>",
+    "this run  $$<ConfigMgrSetup><11-29-2026 06:50:04.500+000><thread=1 (0x1)>",
+]
 
 
 def test_a_failed_run_says_what_the_tool_said_and_what_to_do():
-    run = _sct.Run.of(result(run=[{"ExitCode": 1, "StartTime": "2026-11-29T06:50:04.7000000+00:00"}], log=LOG,
-                             setup_log=SETUP, stdout=[], stderr=[]))
+    run = _sct.Run.of(
+        result(run=[{"ExitCode": 1, "StartTime": "2026-11-29T06:50:04.7000000+00:00"}], log=LOG, setup_log=SETUP, stdout=[], stderr=[])
+    )
     assert run.tool_log[1].startswith("ERROR: Failed to download") and run.setup_log == ["this run"]
     message = _sct.failure_message(want(action="connect"), run, "inet01")
     assert "exit code 1: ERROR: Failed to download" in message and "cannot use TLS 1.2 from .NET" in message
@@ -193,8 +245,10 @@ def test_a_failed_run_says_what_the_tool_said_and_what_to_do():
 
 
 def test_the_harmless_exception_of_connect():
-    stderr = ["Unhandled Exception: System.UnauthorizedAccessException: Access to the path "
-              "'C:\\Windows\\Temp\\extractmanifestcab\\95F8A562.sql' is denied."]
+    stderr = [
+        "Unhandled Exception: System.UnauthorizedAccessException: Access to the path "
+        "'C:\\Windows\\Temp\\extractmanifestcab\\95F8A562.sql' is denied."
+    ]
     assert _sct.Run.of(result(run=[{"ExitCode": _sct.UNHANDLED_EXIT}], stderr=stderr)).harmless
     other = ["Unhandled Exception: System.IO.FileNotFoundException: Could not find file 'x'."]
     missing = _sct.Run.of(result(run=[{"ExitCode": _sct.UNHANDLED_EXIT}], stderr=other))
@@ -204,14 +258,34 @@ def test_the_harmless_exception_of_connect():
 
 # -- input rules ----------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("value", ["D:\\it's $(whoami) `n %TEMP% ;&\\x.cab", "C:\\", "D:/a/b.cab", "D:\\\u00e9\u65e5\\x"])
 def test_paths_that_windows_accepts_are_kept(value):
     assert _validation.drive_path(value, "p") == value.replace("/", "\\")
 
 
-@pytest.mark.parametrize("value", ["x.cab", "\\\\srv\\share\\x", 'D:\\a"b', "D:\\a\nb", "D:\\a\rb", "D:\\a\x00",
-                                   "D:\\a|b", "D:\\a<b", "D:\\a?", "D:\\a*", "D:\\a:b", "D:\\..\\x", "D:\\a\\.\\b",
-                                   "D:\\a \\b", "D:\\a.\\b", "D:", "D:\\" + "a" * 300])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "x.cab",
+        "\\\\srv\\share\\x",
+        'D:\\a"b',
+        "D:\\a\nb",
+        "D:\\a\rb",
+        "D:\\a\x00",
+        "D:\\a|b",
+        "D:\\a<b",
+        "D:\\a?",
+        "D:\\a*",
+        "D:\\a:b",
+        "D:\\..\\x",
+        "D:\\a\\.\\b",
+        "D:\\a \\b",
+        "D:\\a.\\b",
+        "D:",
+        "D:\\" + "a" * 300,
+    ],
+)
 def test_paths_that_cannot_be_carried_are_refused(value):
     with pytest.raises(AnsibleActionFail, match="p must be a full Windows path"):
         _validation.drive_path(value, "p")

@@ -24,12 +24,16 @@ def site_system(site="CAS", machine=1, user="", proxy=None):
     props = [prop("UseMachineAccount", machine), prop("UserName", 0, user)]
     if proxy:
         server, port, account = proxy
-        props += [prop("UseProxy", 1), prop("ProxyName", 0, server), prop("ProxyServerPort", port),
-                  prop("ProxyUserName", 0, account or ""), prop("AnonymousProxyAccess", 0 if account else 1)]
+        props += [
+            prop("UseProxy", 1),
+            prop("ProxyName", 0, server),
+            prop("ProxyServerPort", port),
+            prop("ProxyUserName", 0, account or ""),
+            prop("AnonymousProxyAccess", 0 if account else 1),
+        ]
     else:
         props += [prop("UseProxy", 0), prop("AnonymousProxyAccess", 1)]
-    return {"SiteCode": site, "RoleName": "SMS Site System", "NetworkOSPath": "\\\\scp01.lab.example", "RoleCount": 1,
-            "Props": props}
+    return {"SiteCode": site, "RoleName": "SMS Site System", "NetworkOSPath": "\\\\scp01.lab.example", "RoleCount": 1, "Props": props}
 
 
 def role(name, site="CAS"):
@@ -56,8 +60,12 @@ class Seen:
 def decide(targets=(), roles=(), accounts=ACCOUNTS, check_mode=False, **wishes):
     d = check_proxy_options(Desired(**{"server": "scp01.lab.example", **wishes}))
     rows = [*targets, *roles]
-    seen = _hierarchy.Hierarchy(sites=_hierarchy.parse_sites(SITES), provider_site="CAS",
-                                roles=_hierarchy.parse_roles(rows), accounts=_hierarchy.parse_accounts(list(accounts)))
+    seen = _hierarchy.Hierarchy(
+        sites=_hierarchy.parse_sites(SITES),
+        provider_site="CAS",
+        roles=_hierarchy.parse_roles(rows),
+        accounts=_hierarchy.parse_accounts(list(accounts)),
+    )
     return Seen(_site_system.decide(d, seen, check_mode=check_mode))
 
 
@@ -120,6 +128,7 @@ def test_absent_and_missing_is_unchanged():
 
 # Proxy (docs/configmgr-behaviour.md#site-system-servers)
 
+
 def test_proxy_options_without_a_proxy_server_are_refused():
     with pytest.raises(AnsibleActionFail, match="need a proxy: set proxy_server"):
         check_proxy_options(Desired(server="s.lab.example", proxy_port=8080))
@@ -138,8 +147,12 @@ def test_proxy_options_with_proxy_disabled_are_refused():
 def test_enabling_sends_server_port_and_account_together():
     d = decide(targets=[site_system()], proxy_server="proxy.lab.example", proxy_port=3128, proxy_account="LAB\\cm-proxy")
     assert d.action == "set"
-    assert d.params == {"EnableProxy": True, "ProxyServerName": "proxy.lab.example", "ProxyServerPort": 3128,
-                        "ProxyAccessAccount": {"$ref": "proxy_account"}}
+    assert d.params == {
+        "EnableProxy": True,
+        "ProxyServerName": "proxy.lab.example",
+        "ProxyServerPort": 3128,
+        "ProxyAccessAccount": {"$ref": "proxy_account"},
+    }
     assert d.proxy_account == ("LAB\\cm-proxy", "CAS")
     plan = _site_system.write_plan(d.decision.changes, "scp01.lab.example")
     assert [s.cmdlet for s in plan.steps] == ["Get-CMAccount", "Set-CMSiteSystemServer", "Get-CimInstance"]
@@ -150,18 +163,31 @@ def test_enabling_sends_server_port_and_account_together():
 
 def test_an_account_at_several_sites_is_taken_at_the_site_systems_own_site():
     accounts = [{"UserName": "LAB\\cm-proxy", "SiteCode": "PS1"}, {"UserName": "LAB\\cm-proxy", "SiteCode": "CAS"}]
-    d = decide(targets=[site_system(site="PS1")], site_code="PS1", accounts=accounts, proxy_server="proxy.lab.example",
-               proxy_account="LAB\\cm-proxy")
+    d = decide(
+        targets=[site_system(site="PS1")],
+        site_code="PS1",
+        accounts=accounts,
+        proxy_server="proxy.lab.example",
+        proxy_account="LAB\\cm-proxy",
+    )
     assert d.proxy_account == ("LAB\\cm-proxy", "PS1")
-    d = decide(targets=[site_system(site="PS1")], site_code="PS1", accounts=accounts[1:], proxy_server="proxy.lab.example",
-               proxy_account="LAB\\cm-proxy")
-    assert d.proxy_account == ("LAB\\cm-proxy", "CAS")      # only at the CAS: that one
+    d = decide(
+        targets=[site_system(site="PS1")],
+        site_code="PS1",
+        accounts=accounts[1:],
+        proxy_server="proxy.lab.example",
+        proxy_account="LAB\\cm-proxy",
+    )
+    assert d.proxy_account == ("LAB\\cm-proxy", "CAS")  # only at the CAS: that one
 
 
 def test_the_read_is_one_cim_invocation_of_sites_the_servers_roles_and_the_accounts():
     plan = _site_system.read_plan("scp01.lab.example", ["LAB\\cm-install", "LAB\\cm-proxy"])
     assert [(s.cmdlet, s.params["ClassName"]) for s in plan.steps] == [
-        ("Get-CimInstance", "SMS_Site"), ("Get-CimInstance", "SMS_SCI_SysResUse"), ("Get-CimInstance", "SMS_SCI_Reserved")]
+        ("Get-CimInstance", "SMS_Site"),
+        ("Get-CimInstance", "SMS_SCI_SysResUse"),
+        ("Get-CimInstance", "SMS_SCI_Reserved"),
+    ]
     assert plan.steps[1].params["Filter"] == "NetworkOSPath = '\\\\\\\\scp01.lab.example'"
     assert plan.steps[2].params["Filter"] == "UserName = 'LAB\\\\cm-install' OR UserName = 'LAB\\\\cm-proxy'"
 
@@ -173,16 +199,16 @@ def test_default_port_80_with_a_warning():
 
 
 def test_changing_only_the_port_keeps_server_and_account_and_resends_them():
-    d = decide(targets=[site_system(proxy=("proxy.lab.example", 8080, "LAB\\cm-proxy"))],
-               proxy_server="proxy.lab.example", proxy_port=3128)
+    d = decide(targets=[site_system(proxy=("proxy.lab.example", 8080, "LAB\\cm-proxy"))], proxy_server="proxy.lab.example", proxy_port=3128)
     assert d.params["ProxyServerPort"] == 3128
     assert d.params["ProxyAccessAccount"] == {"$ref": "proxy_account"}
     assert d.after.proxy_account == "LAB\\cm-proxy"
 
 
 def test_same_proxy_is_unchanged():
-    assert not decide(targets=[site_system(proxy=("proxy.lab.example", 8080, None))],
-                      proxy_server="PROXY.lab.example", proxy_port=8080).changed
+    assert not decide(
+        targets=[site_system(proxy=("proxy.lab.example", 8080, None))], proxy_server="PROXY.lab.example", proxy_port=8080
+    ).changed
 
 
 def test_disabling_the_proxy():
@@ -192,7 +218,8 @@ def test_disabling_the_proxy():
 
 
 def test_empty_proxy_account_goes_back_to_the_computer_account():
-    d = decide(targets=[site_system(proxy=("proxy.lab.example", 8080, "LAB\\cm-proxy"))],
-               proxy_server="proxy.lab.example", proxy_account="")
+    d = decide(
+        targets=[site_system(proxy=("proxy.lab.example", 8080, "LAB\\cm-proxy"))], proxy_server="proxy.lab.example", proxy_account=""
+    )
     assert "ProxyAccessAccount" not in d.params and d.params["EnableProxy"] is True
     assert d.after.proxy_account is None

@@ -18,8 +18,12 @@ G2 = _tls.KNOWN_ROOTS[0]
 
 
 def root_row(known, not_after="2038-01-15T12:00:00.0000000+00:00", thumbprint=None):
-    return {"Thumbprint": thumbprint or known.thumbprint, "Subject": known.subject,
-            "NotBefore": "2013-08-01T12:00:00.0000000+00:00", "NotAfter": not_after}
+    return {
+        "Thumbprint": thumbprint or known.thumbprint,
+        "Subject": known.subject,
+        "NotBefore": "2013-08-01T12:00:00.0000000+00:00",
+        "NotAfter": not_after,
+    }
 
 
 DEFAULT_ROOTS = [root_row(r) for r in _tls.KNOWN_ROOTS if not r.history and "D-TRUST" not in r.name]
@@ -32,8 +36,19 @@ def winhttp(proxy: str | None, bypass: str = "", access: int | None = None, coun
     return list(data + struct.pack("<I", len(by)) + by)
 
 
-def result(*, keys=(True, True, True, False, False, False), netfx64=None, netfx32=None, schannel=None,
-           roots=None, marker=None, executive="Running", boot=BOOT, files=(), proxy=None) -> PlanResult:
+def result(
+    *,
+    keys=(True, True, True, False, False, False),
+    netfx64=None,
+    netfx32=None,
+    schannel=None,
+    roots=None,
+    marker=None,
+    executive="Running",
+    boot=BOOT,
+    files=(),
+    proxy=None,
+) -> PlanResult:
     steps = {}
 
     def add(step_id, output, ok=True, error=None):
@@ -71,11 +86,11 @@ def decide(res: PlanResult, files=(), **want):
 
 
 SET = {"SchUseStrongCrypto": 1, "SystemDefaultTlsVersions": 1}
-DONE = dict(keys=(True, True, True, True, True, False), netfx64=SET, netfx32=SET,
-            schannel={"Enabled": 1, "DisabledByDefault": 0})
+DONE = dict(keys=(True, True, True, True, True, False), netfx64=SET, netfx32=SET, schannel={"Enabled": 1, "DisabledByDefault": 0})
 
 
 # -- the decision ---------------------------------------------------------------------------------
+
 
 def test_a_default_server_gets_every_value_and_needs_a_reboot():
     d = decide(result())
@@ -128,7 +143,7 @@ def test_the_reboot_option_reboots_only_when_a_change_needs_it():
     assert decide(result(**DONE), reboot=True).changed is False
     d = decide(result(), reboot=True)
     assert d.changes.reboot and "reboot the server and wait until it is back" in d.result["changes"]
-    assert d.result["reboot_required"] is True            # needed; the task does it
+    assert d.result["reboot_required"] is True  # needed; the task does it
     # The task reboots: what it predicts afterwards has no pending reboot.
     assert all("reboot" not in p for p in d.result["problems"]) and d.result["ready"] is True
 
@@ -155,16 +170,14 @@ def test_the_pending_reboot_is_recorded_with_the_boot_it_happened_in():
     assert steps["marker_key"].cmdlet == "New-Item" and steps["marker_key"].params == {"Path": _tls.MARKER_KEY}
     assert steps["marker_since"].params["Value"] == BOOT
     assert "Force" not in str([s.params for s in plan.steps if s.cmdlet == "New-Item"])
-    assert [s.params["Path"] for s in plan.steps if s.cmdlet == "New-Item"] == [
-        _tls.TLS12_KEY, _tls.TLS12_CLIENT_KEY, _tls.MARKER_KEY]
-    assert steps["schannel_Enabled"].params == {"LiteralPath": _tls.TLS12_CLIENT_KEY, "Name": "Enabled", "Value": 1,
-                                                "Type": "DWord"}
+    assert [s.params["Path"] for s in plan.steps if s.cmdlet == "New-Item"] == [_tls.TLS12_KEY, _tls.TLS12_CLIENT_KEY, _tls.MARKER_KEY]
+    assert steps["schannel_Enabled"].params == {"LiteralPath": _tls.TLS12_CLIENT_KEY, "Name": "Enabled", "Value": 1, "Type": "DWord"}
     assert plan.actions["netfx32_SchUseStrongCrypto"] == "set SchUseStrongCrypto = 1 for .NET (32-bit)"
-    assert [s.id for s in plan.steps][-5:] == ["after_keys", "after_netfx64", "after_netfx32", "after_schannel",
-                                               "after_roots"]
+    assert [s.id for s in plan.steps][-5:] == ["after_keys", "after_netfx64", "after_netfx32", "after_schannel", "after_roots"]
 
 
 # -- root certificates ----------------------------------------------------------------------------
+
 
 def test_roots_are_present_missing_or_expired():
     rows = [r for r in DEFAULT_ROOTS if r["Subject"] != G2.subject]
@@ -175,7 +188,7 @@ def test_roots_are_present_missing_or_expired():
     assert status["Microsoft RSA Root Certificate Authority 2017"] == "present"
     assert d.result["ready"] is False and any("DigiCert Global Root G2 is expired" in p for p in d.result["problems"])
     assert any("give its file in certificate_files" in w for w in d.warnings)
-    assert not d.changed          # nothing to install it from: reported, never downloaded
+    assert not d.changed  # nothing to install it from: reported, never downloaded
     d = decide(result(**{**DONE, "roots": [r for r in DEFAULT_ROOTS if r["Subject"] != G2.subject]}))
     assert {r["name"]: r["status"] for r in d.result["root_certificates"]}[G2.name] == "missing"
 
@@ -197,9 +210,16 @@ def _cert(subject_cn: str, *, self_signed=True, days=(-10, 3650), pem=True) -> b
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject_cn)])
     issuer = name if self_signed else x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Some CA")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer).public_key(key.public_key())
-            .serial_number(7).not_valid_before(now + datetime.timedelta(days=days[0]))
-            .not_valid_after(now + datetime.timedelta(days=days[1])).sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(7)
+        .not_valid_before(now + datetime.timedelta(days=days[0]))
+        .not_valid_after(now + datetime.timedelta(days=days[1]))
+        .sign(key, hashes.SHA256())
+    )
     return cert.public_bytes(serialization.Encoding.PEM if pem else serialization.Encoding.DER)
 
 
@@ -208,17 +228,21 @@ def real_root_pem(name: str) -> bytes:
     import re
 
     import certifi
+
     text = open(certifi.where(), encoding="ascii").read()
-    block = re.search(r"# Label: \"" + re.escape(name) + r"\"\n.*?(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----)",
-                      text, re.S).group(1)
+    block = re.search(
+        r"# Label: \"" + re.escape(name) + r"\"\n.*?(-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----)", text, re.S
+    ).group(1)
     return block.encode("ascii")
 
 
 def test_a_certificate_file_with_the_published_thumbprint_is_imported():
     pem = real_root_pem("DigiCert Global Root G2")
     rows = [r for r in DEFAULT_ROOTS if r["Subject"] != G2.subject]
-    d = _tls.decide(_tls.Want(certificate_files=["C:\\Certs\\g2.crt"]),
-                    _tls.observed(result(**{**DONE, "roots": rows}, files=[pem]), ["C:\\Certs\\g2.crt"]))
+    d = _tls.decide(
+        _tls.Want(certificate_files=["C:\\Certs\\g2.crt"]),
+        _tls.observed(result(**{**DONE, "roots": rows}, files=[pem]), ["C:\\Certs\\g2.crt"]),
+    )
     assert [c.root.name for c in d.changes.imports] == [G2.name]
     assert d.result["reboot_required"] is True and d.result["reboot_reasons"][0].startswith("root certificates imported")
     assert {r["name"]: r["status"] for r in d.result["root_certificates"]}[G2.name] == "present"
@@ -227,34 +251,51 @@ def test_a_certificate_file_with_the_published_thumbprint_is_imported():
     assert steps["import0"].params == {"FilePath": "C:\\Certs\\g2.crt", "CertStoreLocation": "Cert:\\LocalMachine\\Root"}
     # DER works as well as PEM; and a store that has it already (by thumbprint) is left alone.
     der = base64.b64decode(b"".join(pem.splitlines()[1:-1]))
-    d = _tls.decide(_tls.Want(certificate_files=["C:\\c.cer"]),
-                    _tls.observed(result(**DONE, files=[der]), ["C:\\c.cer"]))
+    d = _tls.decide(_tls.Want(certificate_files=["C:\\c.cer"]), _tls.observed(result(**DONE, files=[der]), ["C:\\c.cer"]))
     assert not d.changed
 
 
-@pytest.mark.parametrize("data, words", [
-    (_cert("DigiCert Global Root G2"), "is not one of the root certificates"),     # a look-alike
-    (_cert("Contoso Root"), "is not one of the root certificates"),
-    (_cert("DigiCert Global Root G2", self_signed=False), "is not a root certificate"),
-    (_cert("DigiCert Global Root G2", days=(-3650, -10)), "is not valid now"),
-    (b"hello", "is not a certificate"),
-    (b"", "the file is empty"),
-    (_cert("A") + _cert("B"), "holds 2 certificates"),
-    ({"message": "Cannot find path 'C:\\Certs\\g2.crt' because it does not exist."}, "could not be read: Cannot find path"),
-])
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (_cert("DigiCert Global Root G2"), "is not one of the root certificates"),  # a look-alike
+        (_cert("Contoso Root"), "is not one of the root certificates"),
+        (_cert("DigiCert Global Root G2", self_signed=False), "is not a root certificate"),
+        (_cert("DigiCert Global Root G2", days=(-3650, -10)), "is not valid now"),
+        (b"hello", "is not a certificate"),
+        (b"", "the file is empty"),
+        (_cert("A") + _cert("B"), "holds 2 certificates"),
+        ({"message": "Cannot find path 'C:\\Certs\\g2.crt' because it does not exist."}, "could not be read: Cannot find path"),
+    ],
+)
 def test_a_certificate_file_that_is_not_a_known_root_is_refused_before_anything_is_written(data, words):
     with pytest.raises(AnsibleActionFail) as e:
-        _tls.decide(_tls.Want(certificate_files=["C:\\Certs\\g2.crt"]),
-                    _tls.observed(result(**DONE, files=[data]), ["C:\\Certs\\g2.crt"]))
+        _tls.decide(_tls.Want(certificate_files=["C:\\Certs\\g2.crt"]), _tls.observed(result(**DONE, files=[data]), ["C:\\Certs\\g2.crt"]))
     assert "certificate_files: C:\\Certs\\g2.crt:" in str(e.value) and words in str(e.value)
 
 
-@pytest.mark.parametrize("path", ["g2.crt", "\\\\server\\share\\g2.crt", "C:\\Certs\\*.crt", "C:\\Certs\\g[2].crt",
-                                  "C:\\Certs\\", "C:\\Ce\nrts\\g2.crt", "C:/Certs/g2.crt", "C:\\" + "a" * 300,
-                                  # found by the hostile-input suite: the rules of every full path
-                                  "C:\\Certs\\..\\..\\Windows\\g2.crt", "C:\\Certs\\.\\g2.crt", "C:\\Certs\\g2.crt:zone",
-                                  "C:\\Certs \\g2.crt", "C:\\Certs.\\g2.crt", "C:\\Certs\\g\u202e2.crt",
-                                  "C:\\Certs\\g\u200b2.crt", "C:\\Certs\\g\x852.crt"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "g2.crt",
+        "\\\\server\\share\\g2.crt",
+        "C:\\Certs\\*.crt",
+        "C:\\Certs\\g[2].crt",
+        "C:\\Certs\\",
+        "C:\\Ce\nrts\\g2.crt",
+        "C:/Certs/g2.crt",
+        "C:\\" + "a" * 300,
+        # found by the hostile-input suite: the rules of every full path
+        "C:\\Certs\\..\\..\\Windows\\g2.crt",
+        "C:\\Certs\\.\\g2.crt",
+        "C:\\Certs\\g2.crt:zone",
+        "C:\\Certs \\g2.crt",
+        "C:\\Certs.\\g2.crt",
+        "C:\\Certs\\g\u202e2.crt",
+        "C:\\Certs\\g\u200b2.crt",
+        "C:\\Certs\\g\x852.crt",
+    ],
+)
 def test_certificate_paths_are_full_local_paths_without_wildcards(path):
     with pytest.raises(AnsibleActionFail, match="certificate_files must list full paths"):
         _tls.certificate_path(path)
@@ -266,12 +307,16 @@ def test_certificate_paths_with_spaces_and_dots_are_fine():
 
 # -- WinHttpSettings ----------------------------------------------------------------------------
 
+
 def test_winhttp_settings_direct_and_proxy():
-    assert _tls.parse_winhttp(winhttp(None)) == {"access_type": "direct", "proxy": "", "bypass": "", "valid": True,
-                                                 "present": True}
+    assert _tls.parse_winhttp(winhttp(None)) == {"access_type": "direct", "proxy": "", "bypass": "", "valid": True, "present": True}
     assert _tls.parse_winhttp(winhttp("proxy.contoso.com:8080", "<local>;*.contoso.com")) == {
-        "access_type": "proxy", "proxy": "proxy.contoso.com:8080", "bypass": "<local>;*.contoso.com", "valid": True,
-        "present": True}
+        "access_type": "proxy",
+        "proxy": "proxy.contoso.com:8080",
+        "bypass": "<local>;*.contoso.com",
+        "valid": True,
+        "present": True,
+    }
     assert _tls.parse_winhttp(bytes(winhttp("p:3128")))["proxy"] == "p:3128"
     assert _tls.parse_winhttp(None)["present"] is False
 
@@ -295,9 +340,10 @@ def test_an_old_dotnet_is_warned_about():
 
 # -- the reboot wait ----------------------------------------------------------------------------
 
+
 class FakeHost:
     def __init__(self, script):
-        self.script = list(script)     # what each read does: a boot time, or an exception
+        self.script = list(script)  # what each read does: a boot time, or an exception
         self.resets = 0
         self.slept = []
         self.now = 0.0
@@ -315,11 +361,12 @@ class FakeHost:
 
 def test_the_wait_survives_the_host_going_away_and_ends_on_a_new_boot_time():
     host = FakeHost([BOOT, AnsibleConnectionFailure("refused"), OSError("reset by peer"), "2026-11-29T07:00:00Z"])
-    outcome = _reboot.reboot_and_wait(lambda: None, host.read, lambda: setattr(host, "resets", host.resets + 1),
-                                      BOOT, 600, sleep=host.sleep, clock=lambda: host.now)
+    outcome = _reboot.reboot_and_wait(
+        lambda: None, host.read, lambda: setattr(host, "resets", host.resets + 1), BOOT, 600, sleep=host.sleep, clock=lambda: host.now
+    )
     assert outcome.boot_time == "2026-11-29T07:00:00Z" and outcome.attempts == 4
     assert host.resets == 2 and len(outcome.failures) == 2
-    assert host.slept == [2.0, 1.0, 2.0, 4.0]          # a first pause: Windows takes a moment to go down
+    assert host.slept == [2.0, 1.0, 2.0, 4.0]  # a first pause: Windows takes a moment to go down
 
 
 def test_a_connection_lost_under_the_restart_command_is_the_reboot_under_way():
@@ -327,8 +374,11 @@ def test_a_connection_lost_under_the_restart_command_is_the_reboot_under_way():
 
     def restart():
         raise AnsibleConnectionFailure("the host went away")
-    assert _reboot.reboot_and_wait(restart, host.read, lambda: None, BOOT, 60, sleep=host.sleep,
-                                   clock=lambda: host.now).boot_time == "2026-11-29T07:00:00Z"
+
+    assert (
+        _reboot.reboot_and_wait(restart, host.read, lambda: None, BOOT, 60, sleep=host.sleep, clock=lambda: host.now).boot_time
+        == "2026-11-29T07:00:00Z"
+    )
 
 
 def test_a_refused_restart_is_a_failure_and_a_host_that_never_comes_back_times_out():

@@ -23,8 +23,7 @@ from tests.integration.conftest import CALLBACKS, LAB_TOPOLOGY, RunningLab
 
 REPO = Path(__file__).resolve().parents[2]
 VENVS = REPO / ".venv-ansible"
-VERSIONS = os.environ.get("CMSCP_ANSIBLE_CORE_VERSIONS", "").split() or sorted(
-    p.parent.name for p in VENVS.glob("*/.installed"))
+VERSIONS = os.environ.get("CMSCP_ANSIBLE_CORE_VERSIONS", "").split() or sorted(p.parent.name for p in VENVS.glob("*/.installed"))
 
 PLAYBOOK = """
 - name: On the SMS Provider
@@ -57,8 +56,12 @@ PLAYBOOK = """
 
 
 def psrp_vars(host: dict) -> dict:
-    return {"ansible_connection": "psrp", "ansible_psrp_protocol": "http", "ansible_psrp_port": host["http_port"],
-            "ansible_psrp_auth": "ntlm"}
+    return {
+        "ansible_connection": "psrp",
+        "ansible_psrp_protocol": "http",
+        "ansible_psrp_port": host["http_port"],
+        "ansible_psrp_auth": "ntlm",
+    }
 
 
 @pytest.fixture
@@ -80,11 +83,24 @@ def playbook(lab: RunningLab, version: str, connection: str) -> tuple[subprocess
     play = lab.state_dir / "smoke.yml"
     play.write_text(PLAYBOOK)
     record = lab.state_dir / f"results-{version}-{connection}.jsonl"
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
-               ANSIBLE_CALLBACK_PLUGINS=str(CALLBACKS), ANSIBLE_CALLBACKS_ENABLED="record_results",
-               RECORD_RESULTS_FILE=str(record), ANSIBLE_NOCOLOR="1")
-    proc = subprocess.run([str(VENVS / version / "bin" / "ansible-playbook"), "-i", str(inventory_path), str(play)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
+        ANSIBLE_CALLBACK_PLUGINS=str(CALLBACKS),
+        ANSIBLE_CALLBACKS_ENABLED="record_results",
+        RECORD_RESULTS_FILE=str(record),
+        ANSIBLE_NOCOLOR="1",
+    )
+    proc = subprocess.run(
+        [str(VENVS / version / "bin" / "ansible-playbook"), "-i", str(inventory_path), str(play)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     results = [json.loads(line) for line in record.read_text().splitlines()] if record.exists() else []
     return proc, results
 
@@ -92,8 +108,9 @@ def playbook(lab: RunningLab, version: str, connection: str) -> tuple[subprocess
 @pytest.mark.skipif(not VERSIONS, reason="no ansible-core version venvs: run `make versions`")
 @pytest.mark.parametrize("version", VERSIONS)
 def test_the_collection_works_under_every_claimed_ansible_core(lab, version):
-    core = subprocess.run([str(VENVS / version / "bin" / "ansible-playbook"), "--version"], capture_output=True,
-                          text=True, check=True).stdout
+    core = subprocess.run(
+        [str(VENVS / version / "bin" / "ansible-playbook"), "--version"], capture_output=True, text=True, check=True
+    ).stdout
     assert f"[core {version}]" in core
     for connection in ("winrm", "psrp"):
         lab.reset_counters()
@@ -116,8 +133,9 @@ def test_the_collection_works_under_every_claimed_ansible_core(lab, version):
                 assert starts == pytest.approx(0.7 * host["engine_invocations"]), host
     state = lab.state()
     assert "SCP-Out" in state["hosts"]["scp01.lab.example"]["firewall_rules"]
-    assert [ss["server"] for h in state["hierarchies"].values() for ss in h["site_systems"]
-            if "SMS Dmp Connector" in ss["roles"]] == ["ps1.lab.example"]
+    assert [ss["server"] for h in state["hierarchies"].values() for ss in h["site_systems"] if "SMS Dmp Connector" in ss["roles"]] == [
+        "ps1.lab.example"
+    ]
 
 
 TRANSFER_PLAYBOOK = """
@@ -145,14 +163,21 @@ def test_file_transfer_under_every_claimed_ansible_core(lab, version, tmp_path):
     between 2.16-2.18 and 2.19: cmlab recognises each version's own (cmlab/transfer.py)."""
     src = tmp_path / "src"
     (src / "sub").mkdir(parents=True)
-    (src / "a.cab").write_bytes(bytes(range(256)) * 4000)          # several put_file chunks and fetch_file buffers
+    (src / "a.cab").write_bytes(bytes(range(256)) * 4000)  # several put_file chunks and fetch_file buffers
     (src / "sub" / "b.txt").write_bytes(b"b\r\n")
     play = lab.state_dir / "transfer.yml"
     play.write_text(TRANSFER_PLAYBOOK)
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
-               ANSIBLE_NOCOLOR="1")
-    command = [str(VENVS / version / "bin" / "ansible-playbook"), "-i", str(lab.inventory), str(play),
-               "-e", json.dumps({"src": str(src), "back": str(tmp_path / "back")})]
+    env = dict(
+        os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"), ANSIBLE_NOCOLOR="1"
+    )
+    command = [
+        str(VENVS / version / "bin" / "ansible-playbook"),
+        "-i",
+        str(lab.inventory),
+        str(play),
+        "-e",
+        json.dumps({"src": str(src), "back": str(tmp_path / "back")}),
+    ]
     first = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "changed=2" in first.stdout, first.stdout

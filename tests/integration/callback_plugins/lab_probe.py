@@ -34,8 +34,7 @@ class CallbackModule(CallbackBase):
     def _get(self, path: str):
         with open(os.environ["CMLAB_CONTROL_TOKEN_FILE"], encoding="utf-8") as fh:
             token = fh.read().strip()
-        request = urllib.request.Request(os.environ["CMLAB_CONTROL_URL"].rstrip("/") + path,
-                                         headers={"Authorization": f"Bearer {token}"})
+        request = urllib.request.Request(os.environ["CMLAB_CONTROL_URL"].rstrip("/") + path, headers={"Authorization": f"Bearer {token}"})
         with urllib.request.urlopen(request, timeout=30) as resp:
             return json.loads(resp.read().decode())
 

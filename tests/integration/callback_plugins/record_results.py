@@ -26,8 +26,13 @@ class CallbackModule(CallbackBase):
         path = os.environ.get("RECORD_RESULTS_FILE")
         if not path:
             return
-        entry = {"status": status, "host": result._host.get_name(), "task": result._task.get_name(),
-                 "action": result._task.action, "result": self._clean(result._result)}
+        entry = {
+            "status": status,
+            "host": result._host.get_name(),
+            "task": result._task.get_name(),
+            "action": result._task.action,
+            "result": self._clean(result._result),
+        }
         with open(path, "a", encoding="utf-8") as f:
             f.write(json.dumps(entry, default=str) + "\n")
 
