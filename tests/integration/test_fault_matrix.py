@@ -56,6 +56,7 @@ TIMEOUTS = {"ansible_winrm_read_timeout_sec": 3, "ansible_winrm_operation_timeou
 DELAY = 4
 
 READ = "sites+roles+components+tracing+sitecomp"  # the SCP module's read (with its wait: the status)
+READ_HEALTH = READ + "+health_summary+health_messages+health_alerts"  # ... with health, as the role asks when present
 LEASE = (
     "lease_key+lease_holders+lease_root+lease_parent+lease_take+lease_holder+lease_runid+lease_controller+"
     "lease_user+lease_process+lease_source+lease_target+lease_since+lease_expires+sites+roles"
@@ -92,7 +93,7 @@ STEPS = {
         Step("tls-read", "scp01", TLS_READ, command=5, scp=False),  # tls_settings
         Step("tls-write", "scp01", TLS_WRITE, command=6, scp=False),
         Step("reboot-wait", "scp01", REBOOTED, command=7, scp=False),
-        Step("scp-read", "cas", READ, command=3),  # service_connection_point
+        Step("scp-read", "cas", READ_HEALTH, command=3),  # service_connection_point
         Step("prerequisites", "scp01", "identity+members", command=8),
         Step("lease-take", "cas", LEASE, command=4),
         Step("old-site-log", "ps1", "tracing+sitecomp", command=1),  # PS1's sitecomp.log, before
@@ -116,7 +117,7 @@ STEPS = {
         Step("tls-read", "cas", TLS_READ, command=7, scp=False),
         Step("tls-write", "cas", TLS_WRITE, command=8, scp=False),
         Step("reboot-wait", "cas", REBOOTED, command=9, scp=False),
-        Step("scp-read", "cas", READ, command=10),
+        Step("scp-read", "cas", READ_HEALTH, command=10),
         Step("lease-take", "cas", LEASE, command=11),
         Step("remove", "cas", "lease_renew+remove_0", command=12),
         Step("uninstall-poll", "cas", POLL, command=13),
