@@ -26,11 +26,8 @@ class ActionModule(ConfigMgrAction):
     RESULT_STATE = False
 
     def desired(self, args):
-        if args["scp_host"] is not None and args["scp_host"] not in self.task_vars.get("hostvars", {}):
-            raise AnsibleActionFail(
-                f"scp_host {args['scp_host']!r} is not a host of the inventory; give the inventory name "
-                f"of the SCP server, or leave it out to find the server by its FQDN."
-            )
+        # The same rule as service_connection_point's scp_host: an inventory host, without invisible characters.
+        args["scp_host"] = _validation.inventory_host(args["scp_host"], "scp_host", self.task_vars.get("hostvars", {}))
         if args["wait_timeout"] < 0:
             raise AnsibleActionFail("wait_timeout must be 0 (do not wait) or a number of seconds.")
         if args["wait_timeout"]:

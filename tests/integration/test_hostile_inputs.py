@@ -441,6 +441,7 @@ def cases_site_system_server() -> list[Case]:
         rows.append(refused("service_connection_point", "sms_provider", "mode", label, value, server))
     for label, value in values("subexpression", "newline", "url", "unc", "spaces", "star", "kelvin"):
         rows.append(refused("service_connection_point", "sms_provider", "scp_host", label, value, server))
+        rows.append(refused("service_connection_point_info", "sms_provider", "scp_host", label, value))
     account_ok = ["subexpression", "backticks", "kelvin", "percent"]
     for option, extra in (("installation_account", {}), ("proxy_account", {"proxy_server": "proxy.lab.example"})):
         for label, value in values(*account_ok):
