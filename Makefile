@@ -79,7 +79,7 @@ cmlab-tests: setup
 # waits (installs, polls), which overlap; the controller's CPU is the limit beyond that (measured: 594 s in
 # sequence, 308 s with -n 3, on two shared cores).
 integration: setup
-	$(BIN)/python -m pytest -q -n 4 tests/integration
+	$(BIN)/python -m pytest -q -n 4 --dist worksteal tests/integration
 
 # Every fault cmlab can inject at every step of site.yml, move.yml and remove.yml (tests/integration/test_fault_matrix.py);
 # make test runs a covering subset of it. Several hundred cases: a nightly job, not make test.
@@ -92,7 +92,7 @@ $(VERSION_VENVS)/%/.installed: tests/versions/requirements.txt
 	touch $@
 
 versions: setup $(VERSION_STAMPS)
-	CMSCP_ANSIBLE_CORE_VERSIONS="$(ANSIBLE_CORE_VERSIONS)" $(BIN)/python -m pytest -q tests/versions
+	CMSCP_ANSIBLE_CORE_VERSIONS="$(ANSIBLE_CORE_VERSIONS)" $(BIN)/python -m pytest -q -n 4 tests/versions
 
 molecule: setup
 	$(BIN)/python tests/molecule/run_scenarios.py
