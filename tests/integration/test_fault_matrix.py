@@ -26,7 +26,7 @@ unchanged run in one process):
   removal, move.yml while it waits and before its addition), a lease left behind - and an install failure (11
   cases, about a minute of make test on two cores);
 - CMSCP_FAULT_MATRIX=full (`make fault-matrix`): every fault, every way, at every step of the three playbooks,
-  and an install failure per playbook (598 cases).
+  and an install failure per playbook (753 cases).
 """
 
 from __future__ import annotations
