@@ -40,6 +40,15 @@ class ActionModule(ConfigMgrAction):
             o: _validation.drive_path(args[o], o)
             for o in ("tool_path", "usage_data_dest", "usage_data_src", "update_pack_dest", "update_pack_src", "export_dest")
         }
+        tool_path = paths["tool_path"] or ""
+        if "[" in tool_path or "]" in tool_path:
+            # The tool starts through Start-Process, whose -FilePath, -WorkingDirectory and redirection paths are
+            # wildcard patterns (it has no -LiteralPath): a bracket would name other files or none.
+            raise AnsibleActionFail(
+                f"tool_path must not hold [ or ]: the tool is started with Start-Process, which reads its path as a "
+                f"wildcard pattern (docs/configmgr-behaviour.md#service-connection-tool). Copy the tool's folder to a "
+                f"path without brackets, got {tool_path!r}."
+            )
         want = _sct.Want(
             args["action"],
             **paths,

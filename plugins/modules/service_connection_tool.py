@@ -48,7 +48,8 @@ options:
       - The folder that holds C(ServiceConnectionTool.exe) (or the executable itself) on the task's host.
       - Defaults to C(CD.Latest\SMSSETUP\TOOLS\ServiceConnectionTool) under the Configuration Manager installation
         directory (a site server); required on any other computer.
-      - A full Windows path; see I(usage_data_dest) for the characters it may hold.
+      - A full Windows path; see I(usage_data_dest) for the characters it may hold. It may not hold C([) or C(]) -
+        the tool is started with C(Start-Process), which reads this path as a wildcard pattern.
     type: str
   usage_data_dest:
     description:

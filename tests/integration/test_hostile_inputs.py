@@ -729,8 +729,12 @@ def cases_service_connection_tool() -> list[Case]:
     rows = []
     module = "service_connection_tool"
 
-    def options(option, base, folder, suffix, hosts=INET, carried_echo=None, predicted=True):
+    def options(option, base, folder, suffix, hosts=INET, carried_echo=None, predicted=True, brackets_refused=False):
         for label, path in path_values(folder, suffix):
+            if brackets_refused and ("[" in path or "]" in path):
+                # Start-Process takes these paths as wildcard patterns (it has no -LiteralPath): refused.
+                rows.append(refused(module, hosts, option, label, path, base))
+                continue
             if carried_echo is not None:
                 rows.append(carried(module, hosts, option, label, path, base, echo=carried_echo(path)))
             if predicted:
@@ -742,7 +746,7 @@ def cases_service_connection_tool() -> list[Case]:
     options("usage_data_src", CONNECT, "C:\\Tools", ".cab", carried_echo=lambda p: p)
     options("update_pack_dest", CONNECT, "C:\\Tools", "\\Packs", carried_echo=lambda p: p.rsplit("\\", 1)[0])
     options("export_dest", EXPORT, "C:\\Tools", "\\usage.csv", carried_echo=lambda p: p.rsplit("\\", 1)[0])
-    options("tool_path", EXPORT, "C:\\Tools", "", carried_echo=lambda p: p, predicted=False)
+    options("tool_path", EXPORT, "C:\\Tools", "", carried_echo=lambda p: p, predicted=False, brackets_refused=True)
     options("usage_data_dest", PREPARE, "C:\\Windows\\Temp", ".cab", hosts=PS1)
     options("update_pack_src", IMPORT, "C:\\Windows\\Temp", "", hosts=PS1)
     proxy = {**CONNECT, "proxy_server_uri": "http://proxy.lab.example:8080"}
