@@ -529,12 +529,11 @@ class ActionModule(ConfigMgrAction):
             with RemoteHost(self, self.scp_host, self.task_vars) as remote:
                 facts = _scp_health.ServerFacts.of(self.read(plan, remote), full=want.health)
         if want.health:
-            scps = _scp.scps(self.hierarchy)
             decision.result["health"] = _scp_health.derive(
                 server=after.site_system_server,
                 site_code=after.site_code,
                 configured_mode=after.mode,
-                placement_ok=len(scps) == 1 and scps[0].site_code == self.hierarchy.top.site_code,
+                placement_ok=_scp.placement_ok(self.hierarchy),
                 provider=observed,
                 facts=facts,
                 scp_host=self.scp_host,

@@ -119,6 +119,6 @@ def placement(hierarchy: Hierarchy) -> Decision:
             "sites": [asdict(s) for s in hierarchy.sites],
             "service_connection_point": _scp.ScpState.of(scps[0] if scps else None).to_dict(),
             "service_connection_points": instances,
-            "placement_ok": len(scps) == 1 and scps[0].site_code == top.site_code,
+            "placement_ok": _scp.placement_ok(hierarchy),
         },
     )

@@ -101,6 +101,12 @@ def scps(hierarchy: Hierarchy) -> list[ScpInstance]:
     return [ScpInstance(r.site_code, r.server, mode_from_props(r.props)) for r in hierarchy.roles_named(SCP_ROLE)]
 
 
+def placement_ok(hierarchy: Hierarchy) -> bool:
+    """Exactly one SCP, at the top-level site (docs/configmgr-behaviour.md#placement-and-move)."""
+    found = scps(hierarchy)
+    return len(found) == 1 and found[0].site_code == hierarchy.top.site_code
+
+
 def read_plan(server: str | None, plan: Plan | None = None) -> Plan:
     """Sites, every SCP of the hierarchy and, with a server, every role of that server: one CIM read."""
     return _hierarchy.read_plan(role_names=[SCP_ROLE], servers=[server] if server else [], plan=plan)
