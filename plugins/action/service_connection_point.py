@@ -363,11 +363,15 @@ class ActionModule(ConfigMgrAction):
                 for machine in lifecycle.leftovers(status, action.server):
                     if machine not in progress:
                         status = self._wait(want, machine, self._site_of(machine), "removed", progress)
-            written = self._run(self.run_writes, _scp.write_plan([action], read_back=index == len(changes.actions) - 1))
+            plan = _scp.write_plan([action], read_back=index == len(changes.actions) - 1)
+            waits = action.kind == "remove" or (action.kind == "add" and want.wait)
+            if waits:  # the wait's first poll in the write's own invocation (lifecycle.wait_for `first`)
+                lifecycle.status_plan(plan, log=self._log_host(action.site_code)[2] == self.OWN)
+            written = self._run(self.run_writes, plan)
             if action.kind == "remove":
-                status = self._wait(want, action.server, action.site_code, "removed", progress)
+                status = self._wait(want, action.server, action.site_code, "removed", progress, first=written)
             elif action.kind == "add" and want.wait:
-                status = self._wait(want, action.server, action.site_code, "installed", progress)
+                status = self._wait(want, action.server, action.site_code, "installed", progress, first=written)
         return {"progress": progress, "after": _scp.after_state(Hierarchy.of(written), changes.after).to_dict()}
 
     # -- watching Site Component Manager where it logs ------------------------------------------------
@@ -417,9 +421,10 @@ class ActionModule(ConfigMgrAction):
             if warning not in self.more_warnings:
                 self.more_warnings.append(warning)
 
-    def _wait(self, want, server, site_code, goal, progress):
+    def _wait(self, want, server, site_code, goal, progress, first=None):
         """Wait for `goal` on `server`; the progress goes into `progress`, the last status read is returned. The
-        sitecomp.log read is the one of the site that owns the role, on its site server."""
+        sitecomp.log read is the one of the site that owns the role, on its site server. `first`: the write's own
+        read of the status (its first poll); the next read comes one poll interval later."""
         site_server, log_host, how = self._log_host(site_code)
         where = f" of site {site_code} on {site_server}" if site_code and site_server else ""
         if how != self.UNREAD:
@@ -439,7 +444,14 @@ class ActionModule(ConfigMgrAction):
             baseline = self.baselines.get(log_host, frozenset())
             try:
                 progress[server], last = lifecycle.wait_for(
-                    read, server, goal, Poller(want.timeout, want.interval), baseline=baseline, where=where, site_server=site_server
+                    read,
+                    server,
+                    goal,
+                    Poller(want.timeout, want.interval),
+                    baseline=baseline,
+                    where=where,
+                    site_server=site_server,
+                    first=first,
                 )
             except WaitFailed as e:
                 progress[server] = e.progress

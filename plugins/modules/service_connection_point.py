@@ -103,7 +103,10 @@ options:
     type: int
     default: 1800
   poll_interval:
-    description: Seconds between two reads of the progress.
+    description:
+      - Seconds between two reads of the progress.
+      - The write that starts a wait reads the progress back in its own round trip, so the first separate read
+        comes one I(poll_interval) after the change.
     type: int
     default: 15
   restart_downloader:
@@ -324,7 +327,8 @@ downloader_states_seen:
 progress:
   description:
     - Per server waited for, what the wait saw - C(states_seen) of the SCP components, the C(sitecomp_log)
-      lines naming the server, C(polls) and C(elapsed) seconds.
+      lines naming the server, C(polls) (the reads of the progress, the write's own read-back included) and
+      C(elapsed) seconds.
   returned: when the module waited (I(wait), or a move)
   type: dict
   sample:

@@ -58,12 +58,18 @@ class Poller:
         describe: Callable[[T], str | None] = lambda value: None if value is None else str(value),
         failure: Callable[[T], str | None] = lambda value: None,
         on_timeout: Callable[[Poller], str],
+        first: T | None = None,
     ) -> T:
         """The value of the read that reached the goal. WaitFailed when `failure(value)` says why it
-        cannot be reached, or with `on_timeout(self)` at the deadline."""
+        cannot be reached, or with `on_timeout(self)` at the deadline.
+
+        `first`: what the caller already read (a write plan that read the state back in its own
+        invocation): it counts as the first poll, and the first read comes one interval later."""
         start = self.clock()
+        value = first
         while True:
-            value = read()
+            if value is None:
+                value = read()
             self.polls += 1
             self.elapsed = self.clock() - start
             self.note(describe(value))
@@ -75,6 +81,7 @@ class Poller:
             if self.elapsed >= self.timeout:
                 raise WaitFailed(on_timeout(self), self, timed_out=True)
             self.sleep(self.interval)
+            value = None
 
     def last_seen(self) -> str:
         return self.seen[-1] if self.seen else "nothing"

@@ -92,9 +92,11 @@ _RELEVANT = re.compile(r"fail|error|exception|cannot|retry|connectivity check co
 
 
 def provider_plan(plan: Plan, now: datetime.datetime | None = None) -> Plan:
-    """Append the provider's health facts to a read plan (same invocation): three CIM queries."""
+    """Append the provider's health facts to a read plan (same invocation): three CIM queries, or two when the plan
+    already reads the SCP components' summary (the wait's status_plan reads a superset of them: summary_rows)."""
     since = (now or datetime.datetime.now(datetime.timezone.utc)) - MESSAGE_WINDOW
-    _status.summary_step(plan, COMPONENTS, step_id="health_summary")
+    if not any(step.id == "components" for step in plan.steps):
+        _status.summary_step(plan, COMPONENTS, step_id="health_summary")
     _status.messages_step(
         plan, _status.Query(component=_status.CONNECTOR, since=since, message_ids=_status.SCP_MESSAGES), step_id="health_messages"
     )
@@ -105,6 +107,13 @@ def provider_plan(plan: Plan, now: datetime.datetime | None = None) -> Plan:
         select=ALERT_SELECT,
     )
     return plan
+
+
+def summary_rows(provider: PlanResult) -> list:
+    """The SCP components' summary rows: provider_plan's own step, or those of the status_plan step it reused."""
+    if "health_summary" in provider.steps:
+        return _status.parse_summary(provider.output("health_summary"))
+    return [r for r in _status.parse_summary(provider.output("components")) if r.component in COMPONENTS]
 
 
 def _downloader_log(plan: Plan, max_bytes: int) -> None:
@@ -327,7 +336,7 @@ def derive(
     could not be read)."""
     problems: list[str] = []
     unreadable: list[str] = []
-    rows = [r for r in _status.parse_summary(provider.output("health_summary")) if r.machine == server]
+    rows = [r for r in summary_rows(provider) if r.machine == server]
     connector = next((r for r in rows if r.component == _status.CONNECTOR), None)
     status = connector.status if connector else None
     messages = [m for m in _status.parse_messages(provider.output("health_messages")) if m.machine == server]

@@ -159,6 +159,7 @@ def wait_for(
     baseline: frozenset[str] = frozenset(),
     where: str = "",
     site_server: str | None = None,
+    first: PlanResult | None = None,
 ) -> tuple[dict, PlanResult]:
     """Poll until the SCP components on `server` are all started (goal "installed") or gone ("removed");
     returns the progress the result reports (states seen, sitecomp.log lines, polls, elapsed) and the last
@@ -169,16 +170,20 @@ def wait_for(
     that failed: Site Component Manager retries on its own schedule, which can be an hour; an old failure
     may already be fixed. `where` names the Site Component Manager in the message (" of site PS1 on
     ps1.contoso.com"); `site_server` is the server whose SMS_SITE_COMPONENT_MANAGER status the progress
-    shows. WaitFailed carries the same progress in `progress`.
+    shows. `first`: the status the write plan read back in its own invocation (status_plan's steps), the
+    wait's first poll: the next read comes one poll interval later. WaitFailed carries the same progress in
+    `progress`.
     """
     log: list[str] = []
     last: list[PlanResult] = []
 
-    def poll() -> dict[str, int]:
-        result = read()
+    def observe(result: PlanResult) -> dict[str, int]:
         last[:] = [result]
         log[:] = log_lines(result, server)
         return component_states(result).get(server.lower(), {})
+
+    def poll() -> dict[str, int]:
+        return observe(read())
 
     def reached(states: dict[str, int]) -> bool:
         return installed(states) if goal == "installed" else not states
@@ -199,7 +204,14 @@ def wait_for(
         return progress(poller, **extra)
 
     try:
-        poller.until(poll, reached, describe=describe_states, failure=failure, on_timeout=on_timeout)
+        poller.until(
+            poll,
+            reached,
+            describe=describe_states,
+            failure=failure,
+            on_timeout=on_timeout,
+            first=None if first is None else observe(first),
+        )
     except WaitFailed as e:
         e.progress = report()
         raise

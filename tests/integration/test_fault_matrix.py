@@ -57,12 +57,14 @@ TIMEOUTS = {"ansible_winrm_read_timeout_sec": 3, "ansible_winrm_operation_timeou
 DELAY = 4
 
 READ = "sites+roles+components+tracing+sitecomp"  # the SCP module's read (with its wait: the status)
-READ_HEALTH = READ + "+health_summary+health_messages+health_alerts"  # ... with health, as the role asks when present
+READ_HEALTH = READ + "+health_messages+health_alerts"  # ... with health, as the role asks when present (components serve both)
 LEASE = (
     "lease_key+lease_holders+lease_root+lease_parent+lease_take+lease_holder+lease_runid+lease_controller+"
     "lease_user+lease_process+lease_source+lease_target+lease_since+lease_expires+sites+roles"
 )
 POLL = "lease_renew+components+tracing+sitecomp"  # a wait, with this host's sitecomp.log
+# A write followed by a wait reads the status back in its own invocation: the wait's first poll.
+READ_BACK = "components+tracing+sitecomp"
 RELEASE = "lease_release+lease_unlock"
 TLS_READ = "keys+netfx64+netfx32+schannel+roots+ndp+winhttp+os+executive+marker"  # tls_settings
 TLS_WRITE = (
@@ -98,10 +100,10 @@ STEPS = {
         Step("prerequisites", "scp01", "identity+members", command=8),
         Step("lease-take", "cas", LEASE, command=4),
         Step("old-site-log", "ps1", "tracing+sitecomp", command=1),  # PS1's sitecomp.log, before
-        Step("remove", "cas", "lease_renew+remove_0", command=5),
+        Step("remove", "cas", "lease_renew+remove_0+components", command=5),  # PS1's log is read on ps1
         Step("uninstall-poll", "cas", "lease_renew+components", command=6),
         Step("old-site-log-poll", "ps1", "tracing+sitecomp", 2, command=2),
-        Step("add", "cas", "lease_renew+add_0+roles"),
+        Step("add", "cas", "lease_renew+add_0+roles+" + READ_BACK),
         Step("install-poll", "cas", POLL),
         Step("lease-release", "cas", RELEASE),
         Step("verify", "cas", HEALTH, scp=False),  # the role's check: healthy
@@ -120,9 +122,9 @@ STEPS = {
         Step("reboot-wait", "cas", REBOOTED, command=9, scp=False),
         Step("scp-read", "cas", READ_HEALTH, command=10),
         Step("lease-take", "cas", LEASE, command=11),
-        Step("remove", "cas", "lease_renew+remove_0", command=12),
+        Step("remove", "cas", "lease_renew+remove_0+" + READ_BACK, command=12),
         Step("uninstall-poll", "cas", POLL, command=13),
-        Step("add", "cas", "lease_renew+add_0+roles"),
+        Step("add", "cas", "lease_renew+add_0+roles+" + READ_BACK),
         Step("lease-release", "cas", RELEASE),
         Step("verify", "cas", HEALTH, 2, scp=False),
         Step("verify-downloader", "cas", DOWNLOADER, scp=False),
@@ -130,7 +132,7 @@ STEPS = {
     "remove": [
         Step("scp-read", "cas", READ, command=1),
         Step("lease-take", "cas", LEASE, command=2),
-        Step("remove", "cas", "lease_renew+remove_0+roles", command=3),
+        Step("remove", "cas", "lease_renew+remove_0+roles+" + READ_BACK, command=3),
         Step("uninstall-poll", "cas", POLL, command=4),
         Step("lease-release", "cas", RELEASE),
         Step("read-back", "cas", "sites+roles", scp=False),

@@ -186,3 +186,35 @@ def test_the_progress_shows_site_component_managers_status():
     progress, _ = lifecycle.wait_for(lambda: next(feed), "scp01.lab.example", "installed", poller(), site_server="cas.lab.example")
     assert progress["site_component_manager"] == "Critical"
     assert lifecycle.component_states(status([row])) == {}  # not an SCP component
+
+
+def test_the_writes_own_read_is_the_first_poll_and_the_next_read_waits_one_interval():
+    """A write plan that reads the status back in its own invocation saves the wait one engine invocation: that
+    read is the first poll, and the first read of the wait comes one poll interval after the write."""
+    t = FakeTime()
+    reads_at = []
+    later = iter([status(rows("scp01.lab.example", 1))])
+
+    def read():
+        reads_at.append(t.now)
+        return next(later)
+
+    written = status(rows("scp01.lab.example", 3))
+    progress, last = lifecycle.wait_for(read, "scp01.lab.example", "installed", Poller(60, 5, sleep=t.sleep, clock=t.clock), first=written)
+    assert reads_at == [5.0]  # never at once: the write has just read the state
+    assert progress["polls"] == 2 and progress["states_seen"][0].endswith("installing")
+    assert last is not written
+
+
+def test_a_goal_the_write_already_shows_needs_no_read_at_all():
+    def read():
+        raise AssertionError("no read: the write's own read showed the goal")
+
+    progress, last = lifecycle.wait_for(read, "scp01.lab.example", "removed", poller(), first=status([]))
+    assert progress["polls"] == 1 and progress["elapsed"] == 0 and last.output("components") == []
+
+
+def test_a_failure_the_write_already_read_ends_the_wait_at_once():
+    log = ["Failed to install on server SCP01: access is denied  $$<SMS_SITE_COMPONENT_MANAGER>..."]
+    with pytest.raises(WaitFailed, match="access is denied"):
+        lifecycle.wait_for(lambda: pytest.fail("no read"), "scp01.lab.example", "installed", poller(), first=status([], log))

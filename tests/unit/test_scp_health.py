@@ -288,3 +288,30 @@ def test_the_server_reads_are_few_host_steps_and_missing_keys_do_not_fail_them()
     )
     assert [s.params["Tail"] for s in plan.steps if s.cmdlet == "Get-Content"] == [16384, 16384]
     assert [s.cmdlet for s in _scp_health.downloader_plan().steps] == ["Get-ItemProperty", "Get-ItemProperty", "Get-Content"]
+
+
+def test_a_read_that_already_has_the_wait_status_reuses_its_component_summary():
+    """The SCP task's read with wait and health: one SMS_ComponentSummarizer query serves both (the wait's
+    status reads a superset of the SCP's components, Site Component Manager among them)."""
+    from ansible_collections.configmgr.scp.plugins.plugin_utils import _scp_lifecycle
+    from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan
+
+    plan = _scp_health.provider_plan(_scp_lifecycle.status_plan(Plan(), log=False))
+    assert [s.id for s in plan.steps] == ["components", "health_messages", "health_alerts"]
+    assert [s.id for s in _scp_health.provider_plan(Plan()).steps] == ["health_summary", "health_messages", "health_alerts"]
+
+    connector_critical = summary(status=2, state=1) + [
+        {"ComponentName": "SMS_SITE_COMPONENT_MANAGER", "MachineName": SCP, "SiteCode": "CAS", "State": 0, "Status": 2}
+    ]
+    shared = PlanResult(
+        {
+            "components": step("components", connector_critical),
+            "health_messages": step("health_messages", [message(1, 11410, "2026-11-29T07:00:00Z")]),
+            "health_alerts": step("health_alerts", []),
+        }
+    )
+    health = derive(shared, facts())
+    assert health["component_status"] == "CRITICAL"
+    # Only the SCP's own components count: a stopped Site Component Manager on the same machine is not one.
+    assert [c["component"] for c in health["components"]] == list(_scp_health.COMPONENTS)
+    assert not any("SMS_SITE_COMPONENT_MANAGER" in p for p in health["problems"])

@@ -25,6 +25,10 @@ def _totals(snapshot: dict) -> dict:
     # Create/Delete), which a task pays once however many invocations it makes.
     command_actions = ("Command", "Send", "Receive", "Signal")
     totals["command_bytes_in"] = sum(h.get("bytes_in_by_action", {}).get(a, 0) for h in snapshot.values() for a in command_actions)
+    # Request bytes by WS-Management action ("auth" is the NTLM handshake): what `make bench` breaks down.
+    for h in snapshot.values():
+        for action, count in h.get("bytes_in_by_action", {}).items():
+            totals[f"bytes:{action}"] = totals.get(f"bytes:{action}", 0) + count
     # cmlab's cost model: what the same work would take on real Windows (estimates, docs/cmlab.md).
     totals["estimated_windows_seconds"] = sum(h.get("estimated_windows_seconds", 0) for h in snapshot.values())
     for h in snapshot.values():
