@@ -300,9 +300,8 @@ def test_a_read_that_already_has_the_wait_status_reuses_its_component_summary():
     assert [s.id for s in plan.steps] == ["components", "health_messages", "health_alerts"]
     assert [s.id for s in _scp_health.provider_plan(Plan()).steps] == ["health_summary", "health_messages", "health_alerts"]
 
-    connector_critical = summary(status=2, state=1) + [
-        {"ComponentName": "SMS_SITE_COMPONENT_MANAGER", "MachineName": SCP, "SiteCode": "CAS", "State": 0, "Status": 2}
-    ]
+    site_component_manager = {"ComponentName": "SMS_SITE_COMPONENT_MANAGER", "MachineName": SCP, "SiteCode": "CAS", "State": 0, "Status": 2}
+    connector_critical = [*summary(status=2, state=1), site_component_manager]
     shared = PlanResult(
         {
             "components": step("components", connector_critical),
