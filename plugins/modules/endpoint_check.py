@@ -274,4 +274,13 @@ site_status_messages:
   sample: {endpoint_check: {message_id: 11410, severity: informational, time: "2026-11-29T06:50:04.1230000+00:00",
            machine: scp01.contoso.com, site_code: CAS, insertion_strings: ["14"], meaning: every endpoint check passed},
            cloud_services: null}
+transport_failure:
+  description:
+    - When the connection failed, the host, the WinRM operation (C(connect), C(start the command), C(send the
+      plan), C(read the result), C(close the command)), the failure in words, and whether the plan ran (C(false))
+      or nobody knows (C(null)). The transport's own text is shown with C(-vvv). Nothing changed and the task's
+      own host unreachable - the task is UNREACHABLE; otherwise it fails.
+  returned: failure of the connection
+  type: dict
+  sample: {host: scp01.contoso.com, operation: connect, reason: the connection was refused, plan_ran: false}
 """

@@ -226,4 +226,13 @@ query_result:
   returned: when I(query) is given
   type: raw
   sample: 3
+transport_failure:
+  description:
+    - When the connection failed, the host, the WinRM operation (C(connect), C(start the command), C(send the
+      plan), C(read the result), C(close the command)), the failure in words, and whether the plan ran (C(false))
+      or nobody knows (C(null)). The transport's own text is shown with C(-vvv). Nothing changed and the task's
+      own host unreachable - the task is UNREACHABLE; otherwise it fails.
+  returned: failure of the connection
+  type: dict
+  sample: {host: scp01.contoso.com, operation: connect, reason: the connection was refused, plan_ran: false}
 """
