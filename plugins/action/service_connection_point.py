@@ -336,10 +336,13 @@ class ActionModule(ConfigMgrAction):
         server = after.site_system_server
         progress: dict = {}
         self.partial["progress"] = progress
+        first = observed  # the task's own read (with the status, read_plan) is the first wait's first poll
         if after.present and not lifecycle.installed(lifecycle.component_states(observed).get(server, {})):
-            self._wait(want, server, after.site_code, "installed", progress)
+            self._wait(want, server, after.site_code, "installed", progress, first=first)
+            first = None
         for machine in lifecycle.leftovers(observed, server if after.present else None):
-            self._wait(want, machine, self._site_of(machine), "removed", progress)
+            self._wait(want, machine, self._site_of(machine), "removed", progress, first=first)
+            first = None
         return {"progress": progress} if progress else {}
 
     def _step_by_step(self, want, changes):

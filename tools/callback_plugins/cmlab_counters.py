@@ -25,6 +25,10 @@ def _totals(snapshot: dict) -> dict:
     # Create/Delete), which a task pays once however many invocations it makes.
     command_actions = ("Command", "Send", "Receive", "Signal")
     totals["command_bytes_in"] = sum(h.get("bytes_in_by_action", {}).get(a, 0) for h in snapshot.values() for a in command_actions)
+    # Request bytes and engine invocations per host: a task that reads two hosts opens a WinRM shell on each.
+    for host, h in snapshot.items():
+        totals[f"host_bytes:{host}"] = h.get("bytes_in", 0)
+        totals[f"host_invocations:{host}"] = h.get("engine_invocations", 0)
     # Request bytes by WS-Management action ("auth" is the NTLM handshake): what `make bench` breaks down.
     for h in snapshot.values():
         for action, count in h.get("bytes_in_by_action", {}).items():
