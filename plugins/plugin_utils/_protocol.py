@@ -362,9 +362,14 @@ def _deflate(data: bytes) -> bytes:
 
 
 def build_stdin(engine_source: str, payload_json: str) -> bytes:
-    """base64(deflate(minified engine, separator, payload)) on one line. The payload must be ASCII (JSON
-    escapes do that)."""
-    return base64.b64encode(_deflate((minify(engine_source) + SEPARATOR + payload_json).encode("ascii"))) + b"\n"
+    """Standard input for a payload: the engine minified with only the regions the payload needs
+    (engine_features), packed with it (pack_stdin). The payload must be ASCII (JSON escapes do that)."""
+    return pack_stdin(minify(engine_source, engine_features(payload_json)), payload_json)
+
+
+def pack_stdin(engine_text: str, payload_json: str) -> bytes:
+    """base64(deflate(engine text, separator, payload)) on one line; the engine text as it is given."""
+    return base64.b64encode(_deflate((engine_text + SEPARATOR + payload_json).encode("ascii"))) + b"\n"
 
 
 def split_stdin(data: bytes) -> tuple[str, str] | None:
