@@ -9,7 +9,7 @@ import json
 import pytest
 
 from ansible_collections.configmgr.scp.plugins.plugin_utils import _endpoints, _hierarchy, _protocol, _tls
-from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan, Provider, build_payload, engine_source, ref
+from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import CATALOG, Plan, Provider, build_payload, engine_source, ref
 
 ALL = frozenset(_protocol.ENGINE_FEATURES)
 
@@ -45,6 +45,10 @@ def test_secrets_a_plan_value_or_the_providers_password():
     # A user name without a password still reaches New-SecureText (its error says the secret is empty).
     assert features_of(reads, Provider(username="LAB\\admin")) == {"provider", "secrets"}
     assert features_of(reads, Provider(server="cas.lab.example")) == {"provider"}
+
+
+def test_the_web_cmdlets_are_allow_listed():
+    assert _protocol.WEB_CMDLETS <= set(CATALOG.names())
 
 
 def test_a_web_request_needs_the_web_members_and_a_proxy_credential_the_secrets():
