@@ -1,7 +1,8 @@
 """What a command line is: the engine bootstrap, Ansible's file transfer, or something Windows would refuse.
 
 cmlab never interprets a script. The one command it runs is the fixed bootstrap of the protocol
-module (plugins/plugin_utils/_protocol.py) with this checkout's engine on standard input, as
+module (plugins/plugin_utils/_protocol.py) with this checkout's engine on standard input (the variant
+with exactly the regions the payload needs, _protocol.engine_features), as
 Ansible's connection plugins send it: `PowerShell ... -EncodedCommand <bootstrap>`, or that command
 line encoded once more as a script (what the winrm plugin of ansible-core 2.16-2.18 makes of an
 encoded command: Windows runs it as a powershell.exe started by another, and so does cmlab).
@@ -94,13 +95,16 @@ class ScriptDispatcher:
         self.engine_file = engine_file
         self._bootstrap = _protocol
 
-    def expected_engine(self) -> str | None:
-        """This checkout's engine (read each time: a developer may edit it while the lab runs)."""
+    def expected_engine(self, payload: str) -> str | None:
+        """This checkout's engine as the runner sends it with this payload (read each time: a developer may
+        edit it while the lab runs): minified, with exactly the regions the payload needs
+        (_protocol.engine_features). So a runner that leaves out a region a plan needs is refused, as is
+        one that sends more than the plan needs."""
         try:
-            # The runner sends the engine minified (_bootstrap.minify); compare like with like.
-            return normalise_source(self._bootstrap.minify(self.engine_file.read_text(encoding="utf-8-sig")))
+            source = self.engine_file.read_text(encoding="utf-8-sig")
         except FileNotFoundError:
             return None
+        return normalise_source(self._bootstrap.minify(source, self._bootstrap.engine_features(payload)))
 
     def authorize(self, host: str, principal: str) -> bool:
         """WinRM's access check (cmlab.dispatch.Authorizer): a local administrator or a member of Remote
@@ -134,13 +138,13 @@ class ScriptDispatcher:
             # What the bootstrap itself does without a separator.
             return CommandOutcome(stderr=clixml_error(_protocol.NO_PAYLOAD_MESSAGE), rc=1)
         engine_text, payload = parts
-        expected = self.expected_engine()
+        expected = self.expected_engine(payload)
         if expected is not None and normalise_source(engine_text) != expected:
             log.warning("%s: engine on stdin differs from %s", host, self.engine_file)
             return CommandOutcome(
                 stderr=clixml_error(
-                    f"cmlab: the engine on standard input is not this checkout's {self.engine_file.name}; cmlab only "
-                    "runs the project's own engine (is the collection out of date?)"
+                    f"cmlab: the engine on standard input is not this checkout's {self.engine_file.name} with the regions "
+                    "this payload needs; cmlab only runs the project's own engine (is the collection out of date?)"
                 ),
                 rc=1,
             )

@@ -7,6 +7,8 @@
 # and rule here is also stated in plugins/plugin_utils/_protocol.py; tests/static/test_protocol_contract.py
 # holds the two together. No secret is ever bound to a cmdlet parameter as text: the payload is
 # parsed and SecureStrings are built through .NET (module logging records cmdlet parameters).
+# Optional parts are regions named after a feature: only those a payload needs travel
+# (_protocol.engine_features; docs/engine-protocol.md section 2).
 param([string]$PayloadJson)
 
 $ErrorActionPreference = 'Stop'
@@ -116,6 +118,8 @@ function Read-Payload([string]$Text) {
 
 function Test-StepId($Value) { return ($Value -is [string] -and $Value -cmatch '^[A-Za-z0-9_]+\z') }
 
+#region secrets
+# Only for a payload with secrets: a $secret or $credential value, the provider's password.
 function Test-CredentialUser($Value) { return ($Value -is [string] -and $Value.Length -gt 0 -and $Value.Length -le 256 -and $Value -cnotmatch '[\x00-\x1f\x7f]') }
 
 function New-SecureText([string]$name, $Secrets) {
@@ -129,6 +133,7 @@ function New-SecureText([string]$name, $Secrets) {
     $secure.MakeReadOnly()
     return ,$secure
 }
+#endregion secrets
 
 function Resolve-PlanValue($Value, $Outputs, $Secrets) {
     # The value forms of the protocol module's value_form: names compared exactly (the payload's
@@ -151,11 +156,14 @@ function Resolve-PlanValue($Value, $Outputs, $Secrets) {
         $property = $Value['property']
         return ,$Outputs[$ref].$property
     }
+    #region secrets
     if ($n -eq 1 -and (Test-StepId $Value['$secret'])) { return ,(New-SecureText $Value['$secret'] $Secrets) }
     if ($n -eq 2 -and (Test-StepId $Value['$credential']) -and (Test-CredentialUser $Value['username'])) {
         # A PSCredential through .NET: the user name as data, the password a SecureString of the secret.
         return ,[pscredential]::new([string]$Value['username'], (New-SecureText $Value['$credential'] $Secrets))
     }
+    #endregion secrets
+    # Also a secret form sent to an engine without the secrets region: refused, never passed on as data.
     throw 'A parameter value may only be JSON data, {"$ref": step}, {"$ref": step, "property": name}, {"$provider": name}, {"$secret": name} or {"$credential": secret, "username": name}.'
 }
 
@@ -166,15 +174,20 @@ function New-ErrorInfo($Stage, $StepId, $Cmdlet, $ErrorRecord) {
     $info['category'] = $ErrorRecord.CategoryInfo.Category.ToString()
     $info['fqid'] = $ErrorRecord.FullyQualifiedErrorId
     $info['exception'] = $ErrorRecord.Exception.GetType().FullName
+    #region web
+    # Only for a plan with Invoke-WebRequest, the one allow-listed cmdlet that makes web requests.
     # A web request's failure, whatever the language of its message: the WebExceptionStatus and the
     # HTTP status of the response (docs/engine-protocol.md section 3).
     if ($ErrorRecord.Exception -is [System.Net.WebException]) {
         $info['web_status'] = $ErrorRecord.Exception.Status.ToString()
         if ($ErrorRecord.Exception.Response -is [System.Net.HttpWebResponse]) { $info['http_status'] = [int]$ErrorRecord.Exception.Response.StatusCode }
     }
+    #endregion web
     return $info
 }
 
+#region provider
+# Steps of provider kind cim or cmsite only.
 function Test-LocalName([string]$Name) {
     $domain = [System.Net.NetworkInformation.IPGlobalProperties]::GetIPGlobalProperties().DomainName
     return $Name -in @('.', 'localhost', $env:COMPUTERNAME, ($env:COMPUTERNAME + '.' + $domain))
@@ -214,7 +227,10 @@ function Resolve-Provider($Provider, $Secrets) {
     $script:ProviderInfo = @{ site_code = $siteCode; server = $server; namespace = 'root\SMS\site_' + $siteCode }
     $script:ProviderRemote = -not (Test-LocalName $server)
 }
+#endregion provider
 
+#region cmsite
+# Steps of provider kind cmsite only.
 function Connect-CMSite($Provider, $Secrets) {
     # docs/configmgr-behaviour.md#powershell-module-and-remoting: since 2111 the module is on PSModulePath;
     # older consoles only set SMS_ADMIN_UI_PATH (...\AdminConsole\bin\i386, the module is one folder up).
@@ -242,6 +258,7 @@ function Connect-CMSite($Provider, $Secrets) {
     Set-Location -Path ($siteCode + ':\') -ErrorAction Stop
     $script:Drive = $true
 }
+#endregion cmsite
 
 $script:ProviderInfo = $null
 $script:ProviderRemote = $false
@@ -267,12 +284,13 @@ try {
     $outputs = New-Table
     foreach ($step in $payload['steps']) {
         $cmdlet = $step['cmdlet']
-        $kind = $step['provider']
         if (-not $Allowed.Contains($cmdlet)) {
             $result.ok = $false
             $result.error = [ordered]@{ stage = 'payload'; step = $step['id']; cmdlet = $cmdlet; message = "The cmdlet '$cmdlet' is not allowed."; category = 'PermissionDenied'; fqid = 'CmdletNotAllowed'; exception = $null }
             return
         }
+        #region provider
+        $kind = $step['provider']
         try {
             if ($kind -ceq 'cmsite' -and -not $script:Drive) { Connect-CMSite $provider $secrets }
             elseif ($kind -ceq 'cim') {
@@ -284,6 +302,7 @@ try {
             $result.error = New-ErrorInfo 'provider' $step['id'] $cmdlet $_
             return
         }
+        #endregion provider
         $record = [ordered]@{ id = $step['id']; ok = $true; output = @(); error = $null }
         try {
             $splat = New-Table
@@ -291,7 +310,9 @@ try {
                 foreach ($name in $step['params'].Keys) { $splat[$name] = Resolve-PlanValue $step['params'][$name] $outputs $secrets }
             }
             # The engine's own parameters, which a plan may not set (the catalog refuses them).
+            #region provider
             if ($kind -ceq 'cim' -and $null -ne $script:CimSession) { $splat['CimSession'] = $script:CimSession }
+            #endregion provider
             $splat['ErrorAction'] = 'Stop'
             $out = @(& $cmdlet @splat)
             if ($out.Count -eq 1) { $outputs[$step['id']] = $out[0] } else { $outputs[$step['id']] = $out }
@@ -312,7 +333,9 @@ try {
     $result.ok = $false
     $result.error = New-ErrorInfo 'engine' $null $null $_
 } finally {
+    #region provider
     if ($null -ne $script:CimSession) { Remove-CimSession -CimSession $script:CimSession -ErrorAction SilentlyContinue }
+    #endregion provider
     if ($startPath) { Set-Location -LiteralPath $startPath -ErrorAction SilentlyContinue }
     try {
         $document = ConvertTo-EngineJson $result

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 import math
 import re
 import zlib
@@ -227,25 +228,130 @@ def _minify_string(text: str) -> str:
     return _rename_variables(_STRING_VARIABLE, text) if text.startswith('"') else text
 
 
-@functools.lru_cache(maxsize=4)
-def minify(engine_source: str) -> str:
-    """The engine as it travels: without indentation, blank lines, comments and the spaces PowerShell
-    does not need, its functions and variables under short names (ENGINE_FUNCTIONS, ENGINE_VARIABLES).
-    The text of strings is never touched. The engine has no here-strings and no block comments
-    (tests/static/test_engine_static.py)."""
+# The engine's optional parts (docs/engine-protocol.md section 2.0): each is a region of the engine,
+# `#region <feature>` ... `#endregion <feature>` on lines of their own, never nested, and only the regions
+# a payload needs travel (engine_features), as Ansible's module wrapper sends only the module_utils a
+# module imports. A region's code is reached only by payloads that need it, so every variant does with
+# the payloads it is built for what the whole engine does (tests/static/test_engine_static.py).
+ENGINE_FEATURES = (
+    "provider",  # the SMS Provider: discovery, CIM session, credentials (steps of provider kind cim or cmsite)
+    "cmsite",  # the ConfigurationManager module and the CMSite drive (steps of provider kind cmsite)
+    "secrets",  # SecureStrings and PSCredentials: a $secret or $credential value, the provider's password
+    "web",  # the WebException members of an error record (web_status, http_status)
+)
+# The allow-listed cmdlets that make web requests (compared as the engine's allow-list: OrdinalIgnoreCase).
+WEB_CMDLETS = frozenset({"Invoke-WebRequest"})
+_REGION_MARKER = re.compile(r"#(region|endregion)\b(.*)")
+
+
+def engine_regions(engine_source: str) -> list[tuple[str | None, str]]:
+    """The engine's lines, each with the feature of the region it is in (None: outside every region);
+    the markers themselves are left out (they are comments). ValueError for a marker that does not name
+    one of ENGINE_FEATURES, a region inside another, an end that is not its region's, or no end."""
+    lines: list[tuple[str | None, str]] = []
+    current: str | None = None
+    for number, raw in enumerate(engine_source.splitlines(), 1):
+        marker = _REGION_MARKER.match(raw.strip())
+        if marker is None:
+            lines.append((current, raw))
+            continue
+        kind, name = marker.group(1), marker.group(2).strip()
+        if name not in ENGINE_FEATURES:
+            raise ValueError(f"engine line {number}: #{kind} {name!r} names no feature of {ENGINE_FEATURES}")
+        if kind == "region" and current is not None:
+            raise ValueError(f"engine line {number}: #region {name} inside region {current} (regions do not nest)")
+        if kind == "endregion" and name != current:
+            raise ValueError(f"engine line {number}: #endregion {name} does not end the open region ({current})")
+        current = name if kind == "region" else None
+    if current is not None:
+        raise ValueError(f"engine: region {current!r} has no #endregion")
+    return lines
+
+
+@functools.lru_cache(maxsize=8)
+def _minified_lines(engine_source: str) -> tuple[tuple[str | None, str], ...]:
+    # Each line is minified on its own, so a variant is the whole engine's lines minus its regions'.
     out = []
-    for raw in engine_source.splitlines():
+    for feature, raw in engine_regions(engine_source):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         pieces = _code_and_strings(line)
-        if pieces is None:
-            out.append(line)
-            continue
-        line = "".join(_minify_code(text) if is_code else _minify_string(text) for is_code, text in pieces).strip()
+        if pieces is not None:
+            line = "".join(_minify_code(text) if is_code else _minify_string(text) for is_code, text in pieces).strip()
         if line:
-            out.append(line)
-    return "\n".join(out)
+            out.append((feature, line))
+    return tuple(out)
+
+
+def minify(engine_source: str, features=ENGINE_FEATURES) -> str:
+    """The engine as it travels: only the regions of `features` (all by default), without indentation,
+    blank lines, comments and the spaces PowerShell does not need, its functions and variables under
+    short names (ENGINE_FUNCTIONS, ENGINE_VARIABLES). The text of strings is never touched. The engine has
+    no here-strings and no block comments (tests/static/test_engine_static.py)."""
+    wanted = frozenset(features)
+    if not wanted <= set(ENGINE_FEATURES):
+        raise ValueError(f"unknown engine features {sorted(wanted - set(ENGINE_FEATURES))}; known: {ENGINE_FEATURES}")
+    return _minify(engine_source, wanted)
+
+
+@functools.lru_cache(maxsize=64)  # per process: a few sources, at most 16 variants each
+def _minify(engine_source: str, features: frozenset) -> str:
+    return "\n".join(line for feature, line in _minified_lines(engine_source) if feature is None or feature in features)
+
+
+def feature_sets() -> list[frozenset]:
+    """Every combination of ENGINE_FEATURES (16 variants of the engine)."""
+    return [frozenset(f for bit, f in enumerate(ENGINE_FEATURES) if mask >> bit & 1) for mask in range(1 << len(ENGINE_FEATURES))]
+
+
+def _unique_members(pairs: list) -> dict:
+    if len({key for key, _ in pairs}) != len(pairs):
+        raise ValueError("a member is named twice")  # which one JavaScriptSerializer keeps is not ours to guess
+    return dict(pairs)
+
+
+def _runner_shaped(payload: object) -> bool:
+    """The payload structure of the runner (build_payload, Step.to_payload), as far as engine_features reads it."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("steps"), list):
+        return False
+    if not isinstance(payload.get("provider"), (dict, type(None))) or not isinstance(payload.get("secrets"), (dict, type(None))):
+        return False
+    return all(
+        isinstance(step, dict) and isinstance(step.get("cmdlet"), str) and isinstance(step.get("params"), (dict, type(None)))
+        for step in payload["steps"]
+    )
+
+
+def engine_features(payload: str | dict) -> frozenset:
+    """The regions of the engine a payload needs (ENGINE_FEATURES), from the payload alone: the runner
+    packs that variant (build_stdin), cmlab refuses any other. "provider" for a step whose provider kind is
+    set, and "cmsite" too unless it is exactly "cim" (in PowerShell `$true -ceq 'cmsite'` holds); "secrets"
+    for a non-empty secrets member, a provider user name, or a parameter value with a $secret or
+    $credential member; "web" for a step of a WEB_CMDLETS cmdlet. A payload that is not JSON or not of
+    the runner's structure (a forged one) gets every region: the whole engine."""
+    every = frozenset(ENGINE_FEATURES)
+    if not isinstance(payload, dict):
+        try:
+            payload = json.loads(payload, object_pairs_hook=_unique_members)
+        except (TypeError, ValueError, RecursionError):
+            return every
+    if not _runner_shaped(payload):
+        return every
+    needed = set()
+    provider = payload.get("provider") or {}
+    if payload.get("secrets") or provider.get("username") is not None:
+        needed.add("secrets")
+    for step in payload["steps"]:
+        kind = step.get("provider")
+        if kind is not None:
+            needed.update(("provider",) if kind == "cim" else ("provider", "cmsite"))
+        if any(fold(step["cmdlet"]) == fold(name) for name in WEB_CMDLETS):
+            needed.add("web")
+        for value in (step.get("params") or {}).values():
+            if isinstance(value, dict) and ("$secret" in value or "$credential" in value):
+                needed.add("secrets")
+    return frozenset(needed)
 
 
 def _deflate(data: bytes) -> bytes:
@@ -256,9 +362,14 @@ def _deflate(data: bytes) -> bytes:
 
 
 def build_stdin(engine_source: str, payload_json: str) -> bytes:
-    """base64(deflate(minified engine, separator, payload)) on one line. The payload must be ASCII (JSON
-    escapes do that)."""
-    return base64.b64encode(_deflate((minify(engine_source) + SEPARATOR + payload_json).encode("ascii"))) + b"\n"
+    """Standard input for a payload: the engine minified with only the regions the payload needs
+    (engine_features), packed with it (pack_stdin). The payload must be ASCII (JSON escapes do that)."""
+    return pack_stdin(minify(engine_source, engine_features(payload_json)), payload_json)
+
+
+def pack_stdin(engine_text: str, payload_json: str) -> bytes:
+    """base64(deflate(engine text, separator, payload)) on one line; the engine text as it is given."""
+    return base64.b64encode(_deflate((engine_text + SEPARATOR + payload_json).encode("ascii"))) + b"\n"
 
 
 def split_stdin(data: bytes) -> tuple[str, str] | None:

@@ -321,8 +321,9 @@ def engine_source() -> str:
 
 
 # Minified once per process, at import, like the catalog: every task's worker inherits it (_protocol.minify
-# keeps it).
-_protocol.minify(engine_source())
+# keeps it), and every variant of it (the engine with only the regions a payload needs; a join of lines).
+for _features in _protocol.feature_sets():
+    _protocol.minify(engine_source(), _features)
 
 
 def build_payload(plan: Plan, provider: Provider | None) -> tuple[str, dict[str, str]]:

@@ -63,6 +63,21 @@ def test_other_engine_refused(dispatcher):
     assert outcome.stderr.startswith(b"#< CLIXML\r\n") and b"not this checkout" in outcome.stderr
 
 
+def test_an_engine_without_a_region_the_plan_needs_is_refused(dispatcher):
+    # A runner that leaves out the cmsite region for a ConfigMgr step, or sends the secrets region with a plan
+    # that has none: not the engine the runner sends for this payload (_protocol.engine_features).
+    configmgr = json.dumps({"protocol": 1, "steps": [{"id": "s", "cmdlet": "Get-CMAccount", "provider": "cmsite"}]})
+    assert B.engine_features(configmgr) == {"provider", "cmsite"}
+    for features in ({"provider"}, {"provider", "cmsite", "secrets"}, B.ENGINE_FEATURES):
+        stdin = B.pack_stdin(B.minify(engine_text(), features), configmgr)
+        outcome = dispatcher.run("cas.lab.example", B.BOOTSTRAP_COMMAND, stdin)
+        assert outcome.rc == 1 and outcome.stdout == b"" and b"not this checkout" in outcome.stderr, features
+    # The engine without regions for a plain read, and the variant the plan needs, run.
+    assert dispatcher.run("cas.lab.example", B.BOOTSTRAP_COMMAND, B.pack_stdin(B.minify(engine_text(), ()), PAYLOAD)).rc == 0
+    exact = B.pack_stdin(B.minify(engine_text(), {"provider", "cmsite"}), configmgr)
+    assert B.unframe(dispatcher.run("cas.lab.example", B.BOOTSTRAP_COMMAND, exact).stdout.decode("ascii"))
+
+
 def test_missing_engine_file_accepts_any_engine(tmp_path):
     model = load_topology("inventories/lab/cmlab.yml").build_model("x-Test-1!")
     dispatcher = ScriptDispatcher(Engine(model, load_catalog()), engine_file=tmp_path / "absent.ps1")

@@ -85,8 +85,9 @@ def test_one_fixed_command_line_and_the_plan_on_stdin():
     assert hostile not in cmd and "pw" not in cmd
     assert stdin.isascii()
     engine, payload = _protocol.split_stdin(stdin)
-    # minified: no comments, no indentation, short names (_protocol.ENGINE_VARIABLES)
-    assert engine == _protocol.minify(engine_source()) and engine.startswith("param([string]$bb)")
+    # minified: no comments, no indentation, short names (_protocol.ENGINE_VARIABLES); a ConfigMgr step and a
+    # secret, no web request: every region but "web" (_protocol.engine_features)
+    assert engine == _protocol.minify(engine_source(), {"provider", "cmsite", "secrets"}) and engine.startswith("param([string]$bb)")
     assert len(stdin) < len(engine) / 2  # packed: deflate + base64
     data = json.loads(payload)
     assert data["secrets"] == {"pw": hostile}  # data, escaped as JSON, never code
