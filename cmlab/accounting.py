@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from cmlab.costmodel import CostModel
 
@@ -18,7 +20,9 @@ class HostCounters:
         self.bytes_out = 0  # response body bytes
         self.commands = 0  # WinRS commands started
         self.engine_invocations = 0
-        self.plans: list[str] = []  # each invocation's step ids ("sites+roles"), in order: what ran where
+        # Each invocation's step ids ("sites+roles") and its estimated Windows seconds (engine side, see
+        # Accounting.invocation), in order: what ran where, and what it cost.
+        self._plans: list[list] = []
         self.cmdlet_calls: Counter[str] = Counter()
         self.bytes_in_by_action: Counter[str] = Counter()  # Create, Command, Send, ..., "auth" (handshake)
         self.estimates: Counter[str] = Counter()  # cost model event -> estimated Windows seconds
@@ -38,10 +42,18 @@ class HostCounters:
         with self._lock:
             self.engine_invocations += 1
 
-    def add_plan(self, step_ids: list[str]) -> None:
+    def add_plan(self, step_ids: list[str]) -> list:
+        """The journal's record of a plan: [step ids, estimated seconds], the seconds filled in when it ends."""
+        record = ["+".join(step_ids), 0.0]
         with self._lock:
-            self.plans.append("+".join(step_ids))
-            del self.plans[:-PLAN_JOURNAL]
+            self._plans.append(record)
+            del self._plans[:-PLAN_JOURNAL]
+        return record
+
+    @property
+    def plans(self) -> list[str]:
+        with self._lock:
+            return [record[0] for record in self._plans]
 
     def add_cmdlet_call(self, cmdlet: str) -> None:
         with self._lock:
@@ -59,7 +71,8 @@ class HostCounters:
                 "bytes_out": self.bytes_out,
                 "commands": self.commands,
                 "engine_invocations": self.engine_invocations,
-                "plans": list(self.plans),
+                "plans": [record[0] for record in self._plans],
+                "plan_seconds": [round(record[1], 3) for record in self._plans],
                 "cmdlet_calls": dict(sorted(self.cmdlet_calls.items())),
                 "bytes_in_by_action": dict(sorted(self.bytes_in_by_action.items())),
                 "estimated_windows_seconds": round(sum(self.estimates.values()), 3),
@@ -71,7 +84,7 @@ class HostCounters:
             self.requests = self.bytes_in = self.bytes_out = 0
             self.commands = self.engine_invocations = 0
             self.cmdlet_calls.clear()
-            self.plans.clear()
+            self._plans.clear()
             self.bytes_in_by_action.clear()
             self.estimates.clear()
 
@@ -84,6 +97,7 @@ class Accounting:
         self._lock = threading.Lock()
         self._hosts: dict[str, HostCounters] = {}
         self.cost_model = cost_model
+        self._local = threading.local()  # the engine invocation this thread runs, if any (invocation)
 
     def host(self, name: str) -> HostCounters:
         with self._lock:
@@ -92,7 +106,33 @@ class Accounting:
     def charge(self, name: str, event: str, times: int = 1) -> None:
         """Record that `name` did the work of `event` (`times` over) in the cost model's terms."""
         if self.cost_model is not None and times > 0:
-            self.host(name).add_estimate(event, self.cost_model.seconds(event) * times)
+            seconds = self.cost_model.seconds(event) * times
+            self.host(name).add_estimate(event, seconds)
+            scope = getattr(self._local, "scope", None)
+            if scope is not None and scope[0] == name.lower():
+                scope[1] += seconds
+
+    @contextmanager
+    def invocation(self, name: str) -> Iterator[None]:
+        """One engine invocation on `name`, run by this thread: what it is charged (powershell.exe, the engine, the
+        module and drive, CIM, cmdlets; not the shell and the WinRM requests around it) goes to its plan's record
+        in the journal too (add_plan), so that `make bench` can say what each plan cost."""
+        scope = [name.lower(), 0.0, None]
+        previous = getattr(self._local, "scope", None)
+        self._local.scope = scope
+        try:
+            yield
+        finally:
+            self._local.scope = previous
+            if scope[2] is not None:
+                scope[2][1] += scope[1]
+
+    def add_plan(self, name: str, step_ids: list[str]) -> None:
+        """Journal a plan on `name`; inside `invocation`, the invocation's charges are its cost."""
+        record = self.host(name).add_plan(step_ids)
+        scope = getattr(self._local, "scope", None)
+        if scope is not None and scope[0] == name.lower():
+            scope[2] = record
 
     def snapshot(self) -> dict:
         with self._lock:

@@ -251,7 +251,7 @@ class Engine:
             steps = payload.get("steps") if isinstance(payload, dict) else None
             if isinstance(steps, list):
                 ids = [str(s.get("id")) for s in steps if isinstance(s, dict)]
-                self.accounting.host(host_name).add_plan(ids)
+                self.accounting.add_plan(host_name, ids)
                 if self.faults.note_plan(host_name, "+".join(ids)):
                     return result  # struck before it ran (cmlab/faults.py at_plan): its result is lost anyway
             run = _Run(

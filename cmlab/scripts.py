@@ -118,8 +118,9 @@ class ScriptDispatcher:
         depth = bootstrap_wrapping(command_line)
         starts = (depth or 1) - (1 if runspace is not None else 0)
         if depth is not None:
-            self.engine.accounting.charge(host, "powershell_start", starts)
-            return self._run_bootstrap(host, stdin, runspace, identity)
+            with self.engine.accounting.invocation(host):
+                self.engine.accounting.charge(host, "powershell_start", starts)
+                return self._run_bootstrap(host, stdin, runspace, identity)
         if runspace is None:
             try:
                 moved = transfer.recognise(command_line, stdin)

@@ -109,11 +109,40 @@ def print_estimate(rows: list[dict], seconds: float) -> None:
     print(f"  by event (s): {parts}")
 
 
+def control(info: dict, method: str, path: str) -> dict:
+    """cmlab's control API (docs/cmlab.md)."""
+    import urllib.request
+
+    token = Path(info["control_token_file"]).read_text().strip()
+    request = urllib.request.Request(
+        info["control_url"] + path,
+        data=b"{}" if method == "POST" else None,
+        method=method,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as reply:
+        return json.loads(reply.read())
+
+
+def journal(info: dict) -> list[tuple[str, str, float]]:
+    """Every engine invocation so far: (host, plan step ids, estimated seconds of the invocation itself)."""
+    out = []
+    for host, counters in control(info, "GET", "/counters").items():
+        out += [(host.split(".")[0], plan, seconds) for plan, seconds in zip(counters["plans"], counters.get("plan_seconds", []))]
+    return out
+
+
+def print_invocations(label: str, invocations: list[tuple[str, str, float]]) -> None:
+    """Per host, in order: what each engine invocation ran and what it cost on Windows (the invocation itself)."""
+    print(f"\n{label}: engine invocations, per host in order (estimated Windows s of the invocation itself)")
+    for host, plan, seconds in invocations:
+        shown = plan if len(plan) <= 78 else plan[:75] + "..."
+        print(f"  {host:8} {seconds:5.2f}  {shown}")
+
+
 def one_poll(info: dict, password: str) -> tuple[float, dict[str, float]]:
     """The estimated Windows time of one poll of the wait loop: the status read plan once more through a
     task's open WinRS shell (as the winrm plugin keeps its shell for the task) on the SMS Provider."""
-    import urllib.request
-
     import winrm
 
     # The collection imports as ansible-playbook imports it (Ansible's collection finder).
@@ -146,23 +175,11 @@ def one_poll(info: dict, password: str) -> tuple[float, dict[str, float]]:
             protocol.cleanup_command(shell, command_id)
             return {"rc": rc, "stdout": out.decode("utf-8", "replace"), "stderr": err.decode("utf-8", "replace")}
 
-    token = Path(info["control_token_file"]).read_text().strip()
-
-    def control(method: str, path: str) -> dict:
-        request = urllib.request.Request(
-            info["control_url"] + path,
-            data=b"{}" if method == "POST" else None,
-            method=method,
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            return json.loads(reply.read())
-
     try:
         run_plan(Shell(), status_plan(), Provider())  # the first poll of a wait: the shell exists
-        control("POST", "/counters/reset")
+        control(info, "POST", "/counters/reset")
         run_plan(Shell(), status_plan(), Provider())
-        counters = control("GET", "/counters")[host]
+        counters = control(info, "GET", "/counters")[host]
     finally:
         protocol.close_shell(shell)
     return counters["estimated_windows_seconds"], counters["estimated_windows_breakdown"]
@@ -201,11 +218,13 @@ def main() -> int:
         try:
             info = json.loads((state_dir / "cmlab.json").read_text())
             first, t1, cpu1 = converge(state_dir, info, args.playbook, "first")
+            first_invocations = journal(info)
             second, t2, cpu2 = converge(state_dir, info, args.playbook, "second")
             poll, poll_breakdown = one_poll(info, (state_dir / "password").read_text().strip())
         finally:
             run([sys.executable, "-m", "cmlab", "stop", "--state-dir", str(state_dir)], stdout=subprocess.DEVNULL)
     print_table("First converge", first, t1, cpu_by_task(cpu1))
+    print_invocations("First converge", first_invocations)
     print_table("Second run (unchanged)", second, t2, cpu_by_task(cpu2))
 
     engine_rows = [r for r in first + second if r["engine_invocations"]]

@@ -118,6 +118,11 @@ def test_over_winrm_the_counters_add_up_every_layer(tmp_path):
         assert estimate["winrm_auth"] == pytest.approx(3 * F["winrm_auth"])
         assert counters["estimated_windows_seconds"] == pytest.approx(sum(estimate.values()), abs=0.01)
         assert counters["estimated_windows_seconds"] > 10  # the import dominates: seconds, not ms
+        # The plans journal says what the plan itself cost (what make bench prints per invocation): powershell.exe,
+        # the engine and what it ran - not the shell, cmd.exe and the WinRM requests around it.
+        assert counters["plans"] == ["a"]
+        engine_side = ("powershell_start", "engine_load", "module_import", "cmsite_drive", "cim_query", "configmgr_read")
+        assert counters["plan_seconds"] == [pytest.approx(sum(estimate.get(k, 0) for k in engine_side), abs=0.002)]
         lab.reset_counters()
         assert lab.counters()[CAS]["estimated_windows_seconds"] == 0
 
