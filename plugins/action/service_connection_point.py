@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ansible.errors import AnsibleActionFail
 
@@ -367,15 +367,41 @@ class ActionModule(ConfigMgrAction):
                     if machine not in progress:
                         status = self._wait(want, machine, self._site_of(machine), "removed", progress)
             plan = _scp.write_plan([action], read_back=index == len(changes.actions) - 1)
-            waits = action.kind == "remove" or (action.kind == "add" and want.wait)
-            if waits:  # the wait's first poll in the write's own invocation (lifecycle.wait_for `first`)
+            installs = action.kind == "add" and want.wait
+            if action.kind == "remove" or installs:  # the wait's first poll in the write's own invocation
                 lifecycle.status_plan(plan, log=self._log_host(action.site_code)[2] == self.OWN)
+            if installs and want.health:
+                _scp_health.provider_plan(plan)
             written = self._run(self.run_writes, plan)
             if action.kind == "remove":
                 status = self._wait(want, action.server, action.site_code, "removed", progress, first=written)
-            elif action.kind == "add" and want.wait:
-                status = self._wait(want, action.server, action.site_code, "installed", progress, first=written)
-        return {"progress": progress, "after": _scp.after_state(Hierarchy.of(written), changes.after).to_dict()}
+            elif installs:
+                status = self._wait(want, action.server, action.site_code, "installed", progress, first=written, health=want.health)
+        result = {"progress": progress, "after": _scp.after_state(Hierarchy.of(written), changes.after).to_dict()}
+        if want.health and want.wait and changes.actions[-1].kind == "add":
+            result["health"] = self._health_after_install(want, changes.after, status, written)
+        return result
+
+    def _health_after_install(self, want, after, status: PlanResult, written: PlanResult) -> dict:
+        """The SCP's health once the role it added has installed: the provider's part came with the wait's last poll
+        (health: true adds its queries there), the SCP server is read once more - what service_connection_point_info
+        would read next, so the role's verification has nothing new to read when the SCP already works."""
+        hierarchy = replace(self.hierarchy, roles=Hierarchy.of(written).roles)  # the sites as read, the SCPs now
+        scp_host = find_inventory_host(self.task_vars, after.site_system_server, want.scp_host)
+        facts = None
+        if scp_host is not None:
+            with RemoteHost(self, scp_host, self.task_vars) as remote:
+                read = self.read(_scp_health.server_plan(), remote, purpose=f"reading the SCP's health on {scp_host}")
+                facts = _scp_health.ServerFacts.of(read, full=True)
+        return _scp_health.derive(
+            server=after.site_system_server,
+            site_code=after.site_code,
+            configured_mode=after.mode,
+            placement_ok=_scp.placement_ok(hierarchy),
+            provider=status,
+            facts=facts,
+            scp_host=scp_host,
+        )
 
     # -- watching Site Component Manager where it logs ------------------------------------------------
 
@@ -424,10 +450,11 @@ class ActionModule(ConfigMgrAction):
             if warning not in self.more_warnings:
                 self.more_warnings.append(warning)
 
-    def _wait(self, want, server, site_code, goal, progress, first=None):
+    def _wait(self, want, server, site_code, goal, progress, first=None, health=False):
         """Wait for `goal` on `server`; the progress goes into `progress`, the last status read is returned. The
         sitecomp.log read is the one of the site that owns the role, on its site server. `first`: the write's own
-        read of the status (its first poll); the next read comes one poll interval later."""
+        read of the status (its first poll); the next read comes one poll interval later. `health`: every read also
+        takes the provider's health facts (the last one is the SCP's health once installed)."""
         site_server, log_host, how = self._log_host(site_code)
         where = f" of site {site_code} on {site_server}" if site_code and site_server else ""
         if how != self.UNREAD:
@@ -436,9 +463,10 @@ class ActionModule(ConfigMgrAction):
             remote = stack.enter_context(RemoteHost(self, log_host, self.task_vars)) if how == self.REMOTE else None
 
             def read() -> PlanResult:
-                status = self._run(
-                    self.read, lifecycle.status_plan(log=how == self.OWN), purpose=f"waiting for the service connection point on {server}"
-                )
+                plan = lifecycle.status_plan(log=how == self.OWN)
+                if health:
+                    _scp_health.provider_plan(plan)
+                status = self._run(self.read, plan, purpose=f"waiting for the service connection point on {server}")
                 if remote is None:
                     return status
                 log = self.read(lifecycle.log_plan(), remote, purpose=f"reading sitecomp.log on {log_host}")

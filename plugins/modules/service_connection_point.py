@@ -162,12 +162,15 @@ options:
   health:
     description:
       - When the task leaves the SCP as it is (I(state=present)), also return whether it works (C(health)), from the
-        same two reads the task makes anyway - three more CIM queries on the SMS Provider and the SCP server's logs
-        and TLS values beside the downloader's mode. It is what M(configmgr.scp.service_connection_point_info)
+        same two reads the task makes anyway - two or three more CIM queries on the SMS Provider and the SCP server's
+        logs and TLS values beside the downloader's mode. It is what M(configmgr.scp.service_connection_point_info)
         would return as C(health), without a second pair of round trips (the role uses it to skip its final read
-        when nothing changed).
-      - Not returned after a change - read it then with M(configmgr.scp.service_connection_point_info), which can
-        wait until the SCP works.
+        when the SCP already works).
+      - After adding the SCP (an install or a move) with I(wait), also return C(health) once the role has installed:
+        the wait's reads take the SMS Provider's part, and the SCP server is read once more at the end.
+      - Not returned after a change without I(wait), a removal or a change of mode alone. A newly installed SCP
+        may take until its first endpoint check to work; M(configmgr.scp.service_connection_point_info) can wait
+        for that.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -310,7 +313,7 @@ health:
     - Whether the SCP works, and why not - the same keys as C(health) of
       M(configmgr.scp.service_connection_point_info) (C(healthy), C(problems), C(unreadable), C(component_status),
       C(connectivity_check), C(last_sync), C(effective_mode), ...).
-  returned: when I(health) is true and the task left the SCP as it is
+  returned: when I(health) is true and the task left the SCP as it is, or added it and waited until it was installed
   type: dict
   sample: {healthy: true, problems: [], unreadable: [], component_status: OK, connectivity_check: passed}
 downloader_restarted:

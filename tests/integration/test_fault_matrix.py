@@ -65,6 +65,7 @@ LEASE = (
 POLL = "lease_renew+components+tracing+sitecomp"  # a wait, with this host's sitecomp.log
 # A write followed by a wait reads the status back in its own invocation: the wait's first poll.
 READ_BACK = "components+tracing+sitecomp"
+HEALTH_QUERIES = "+health_messages+health_alerts"  # with health (the role): an install's reads take the SCP's health
 RELEASE = "lease_release+lease_unlock"
 TLS_READ = "keys+netfx64+netfx32+schannel+roots+ndp+winhttp+os+executive+marker"  # tls_settings
 TLS_WRITE = (
@@ -103,11 +104,11 @@ STEPS = {
         Step("remove", "cas", "lease_renew+remove_0+components", command=5),  # PS1's log is read on ps1
         Step("uninstall-poll", "cas", "lease_renew+components", command=6),
         Step("old-site-log-poll", "ps1", "tracing+sitecomp", 2, command=2),
-        Step("add", "cas", "lease_renew+add_0+roles+" + READ_BACK),
-        Step("install-poll", "cas", POLL),
+        Step("add", "cas", "lease_renew+add_0+roles+" + READ_BACK + HEALTH_QUERIES),
+        Step("install-poll", "cas", POLL + HEALTH_QUERIES),
+        # Installed: the SCP task reads the SCP server for its health; it works, so the role's verify reads nothing.
+        Step("health-after-install", "scp01", DOWNLOADER, command=9),
         Step("lease-release", "cas", RELEASE),
-        Step("verify", "cas", HEALTH, scp=False),  # the role's check: healthy
-        Step("verify-downloader", "scp01", DOWNLOADER, command=9, scp=False),
     ],
     "move": [
         Step("where-now", "cas", HEALTH, command=1, scp=False),
@@ -124,10 +125,10 @@ STEPS = {
         Step("lease-take", "cas", LEASE, command=11),
         Step("remove", "cas", "lease_renew+remove_0+" + READ_BACK, command=12),
         Step("uninstall-poll", "cas", POLL, command=13),
-        Step("add", "cas", "lease_renew+add_0+roles+" + READ_BACK),
+        Step("add", "cas", "lease_renew+add_0+roles+" + READ_BACK + HEALTH_QUERIES),
+        Step("install-poll", "cas", POLL + HEALTH_QUERIES),
+        Step("health-after-install", "cas", DOWNLOADER),  # the SCP server is cas now
         Step("lease-release", "cas", RELEASE),
-        Step("verify", "cas", HEALTH, 2, scp=False),
-        Step("verify-downloader", "cas", DOWNLOADER, scp=False),
     ],
     "remove": [
         Step("scp-read", "cas", READ, command=1),
