@@ -166,7 +166,7 @@ options:
         logs and TLS values beside the downloader's mode. It is what M(configmgr.scp.service_connection_point_info)
         would return as C(health), without a second pair of round trips (the role uses it to skip its final read
         when the SCP already works).
-      - After adding the SCP (an install or a move) with I(wait), also return C(health) once the role has installed:
+      - After adding the SCP (an install or a move) with I(wait), also return C(health) once the role has installed;
         the wait's reads take the SMS Provider's part, and the SCP server is read once more at the end.
       - Not returned after a change without I(wait), a removal or a change of mode alone. A newly installed SCP
         may take until its first endpoint check to work; M(configmgr.scp.service_connection_point_info) can wait
