@@ -306,7 +306,7 @@ def feature_sets() -> list[frozenset]:
 
 
 def _unique_members(pairs: list) -> dict:
-    if len({key for key, _ in pairs}) != len(pairs):
+    if len({pair[0] for pair in pairs}) != len(pairs):
         raise ValueError("a member is named twice")  # which one JavaScriptSerializer keeps is not ours to guess
     return dict(pairs)
 
