@@ -16,14 +16,16 @@ ANSIBLE_CORE_VERSIONS := 2.16.19 2.17.14 2.18.19 2.19.14
 VERSION_VENVS := .venv-ansible
 VERSION_STAMPS := $(foreach v,$(ANSIBLE_CORE_VERSIONS),$(VERSION_VENVS)/$(v)/.installed)
 
-.PHONY: help setup demo test lint unit static sanity packaging cmlab-tests integration fault-matrix versions molecule bench bench-fleet lab-start lab-stop clean
+.PHONY: help setup demo test lint unit static sanity packaging cmlab-tests integration fault-matrix versions versions-next molecule bench bench-fleet lab-start lab-stop clean
 
 help:
 	@echo "make demo   - set up, start the simulated lab, converge playbooks/site.yml twice, show the lab, stop"
 	@echo "make test   - set up and run every test tier (lint, unit, static, sanity, packaging, cmlab, integration, versions, molecule)"
 	@echo "make versions - a smoke subset (winrm and psrp) under every claimed ansible-core ($(ANSIBLE_CORE_VERSIONS))"
+	@echo "make versions-next - the same under ansible-core 2.20 and 2.21 (Python 3.13, Debian 13 chroot; root)"
 	@echo "make fault-matrix - every fault cmlab injects at every step of site, move and remove (nightly; long)"
-	@echo "make bench  - engine invocations, WinRM requests and bytes per task, from cmlab's counters;"
+	@echo "make bench  - engine invocations, WinRM requests and bytes per task, from cmlab's counters"
+	@echo "              (BENCH_ARGS=\"--connection psrp\" over psrp);"
 	@echo "              the CMTrace log parser's throughput (MB/s on one core)"
 	@echo "make bench-fleet - concurrent WinRM shells and a converge of every hierarchy of a fleet lab"
 
@@ -94,11 +96,15 @@ $(VERSION_VENVS)/%/.installed: tests/versions/requirements.txt
 versions: setup $(VERSION_STAMPS)
 	CMSCP_ANSIBLE_CORE_VERSIONS="$(ANSIBLE_CORE_VERSIONS)" $(BIN)/python -m pytest -q -n 4 tests/versions
 
+# ansible-core 2.20 and 2.21 need Python >= 3.12: the same tier in a Debian 13 chroot (root; not in make test).
+versions-next: setup
+	bash tests/versions/run_next.sh
+
 molecule: setup
 	$(BIN)/python tests/molecule/run_scenarios.py
 
 bench: setup
-	$(BIN)/python tools/bench.py --topology $(LAB_TOPOLOGY)
+	$(BIN)/python tools/bench.py --topology $(LAB_TOPOLOGY) $(BENCH_ARGS)
 	$(BIN)/python tools/bench_logparse.py
 
 bench-fleet: setup

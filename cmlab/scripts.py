@@ -73,15 +73,16 @@ _COMMAND = re.compile(r"\s-(?:c|command)\s+(.*)$", re.IGNORECASE | re.DOTALL)
 
 def bootstrap_wrapping(command_line: str) -> int | None:
     """How many powershell.exe a command line starts before the bootstrap runs: 1 for
-    BOOTSTRAP_COMMAND, 2 for it encoded again as a script (ansible-core 2.16-2.18 winrm with an
+    BOOTSTRAP_COMMAND (its words in any case, as Windows reads them: ansible-core 2.21's winrm plugin
+    writes `powershell`), 2 for it encoded again as a script (ansible-core 2.16-2.18 winrm with an
     encoded command); None when it is not the bootstrap. Only ever compares with the fixed text."""
     line = command_line.strip()
     for depth in range(1, MAX_WRAPPING + 1):
-        if line == _protocol.BOOTSTRAP_COMMAND:
-            return depth
         script = _protocol.decode_command(line)
         if script is None:
             return None
+        if script == _protocol.BOOTSTRAP:
+            return depth
         # Ansible's _encode_script keeps the script's non-blank lines, stripped: the command is one line.
         line = script.strip()
     return None

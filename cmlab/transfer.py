@@ -8,7 +8,7 @@ The winrm connection plugin moves files with two PowerShell scripts of its own (
   base64 line per chunk, answering ``{"sha1":"<hex>"}``; ``fetch_file`` embeds the path, the buffer size
   and the offset of one chunk, reads no input and answers the chunk in base64, ``[DIR]`` for a
   folder, or fails "<path> does not exist" (exit code 1).
-- ansible-core 2.19 sends one fixed bootstrap (``bootstrap_wrapper.ps1``) as the command, and on
+- ansible-core 2.19 and later send one fixed bootstrap (``bootstrap_wrapper.ps1``) as the command, and on
   standard input a JSON line that carries the text of ``exec_wrapper.ps1``, a NUL line, the manifest
   (the action script ``winrm_put_file.ps1`` / ``winrm_fetch_file.ps1`` in base64 and its parameters
   ``Path``, ``BufferSize``, ``Offset``) and, for ``put_file``, a NUL line and the data lines.
@@ -53,7 +53,16 @@ DIGESTS: dict[str, str] = {
     "03f8625c1950b5c7196c76665c4cee63183d26a2af122890b31f5b1ec86f2fe8": "exec-wrapper",
     "e2ab1cf8696a0b76741377d0497915ea8312573c6c4b5dd9c135ebc7b92b9605": "bootstrap-put",
     "c0e827306170361abd73ffbc92e18135c8468faf51d1476ff9a9b7f4cdc1103c": "bootstrap-fetch",
+    # ansible-core 2.20.10 sends exactly what 2.19.14 sends. 2.21.5: its own bootstrap (one for both) and exec
+    # wrapper, the same two action scripts; the command line spells the executable `powershell`.
+    "1c7c52c2333d153430b5a48ca7b5d13a430ee2238db636b1cf8461c9f99713bc": "bootstrap-wrapper",
+    "788f9ca4869dd3593766ffb616d84d20e432e7612601ab8c052dde1eb07e14b0": "exec-wrapper",
 }
+# The exec wrapper's parameters as the file transfer sends them: 2.19-2.20, and 2.21 (PwshPath added).
+WRAPPER_PARAMS = (
+    {"MinOSVersion": None, "MinPSVersion": None, "TempPath": None},
+    {"MinOSVersion": None, "MinPSVersion": None, "TempPath": None, "PwshPath": None},
+)
 
 
 class NotTransfer(Exception):
@@ -78,7 +87,7 @@ def digest(text: str | bytes) -> str:
 def decode_command(command_line: str) -> str | None:
     """The script of `PowerShell ... -EncodedCommand <base64 UTF-16LE>` (Ansible's form), else None."""
     line = command_line.strip()
-    if not line.startswith(PREFIX):
+    if line[: len(PREFIX)].lower() != PREFIX.lower():  # Windows reads the words without case (2.21: `powershell`)
         return None
     encoded = line[len(PREFIX) :].strip()
     if not encoded or " " in encoded:
@@ -157,7 +166,7 @@ def _bootstrap_transfer(stdin: bytes) -> Transfer:
         not isinstance(wrapper, dict)
         or set(wrapper) != {"name", "script", "params"}
         or wrapper["name"] != "exec_wrapper"
-        or wrapper["params"] != {"MinOSVersion": None, "MinPSVersion": None, "TempPath": None}
+        or wrapper["params"] not in WRAPPER_PARAMS
         or not isinstance(wrapper["script"], str)
         or DIGESTS.get(digest(wrapper["script"])) != "exec-wrapper"
     ):

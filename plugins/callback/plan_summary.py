@@ -149,6 +149,20 @@ def _list(value) -> list:
     return value if isinstance(value, list) else []
 
 
+# A callback's task result: ansible-core 2.19 names its parts `host`, `task` and `result` (the underscore names
+# are to go in 2.23); 2.16-2.18 have only the underscore names.
+def _host_of(result):
+    return result.host if hasattr(type(result), "host") else result._host
+
+
+def _task_of(result):
+    return result.task if hasattr(type(result), "task") else result._task
+
+
+def _result_of(result) -> dict:
+    return result.result if hasattr(type(result), "result") else result._result
+
+
 def _messages(items) -> list[str]:
     out = []
     for item in items or []:
@@ -174,26 +188,40 @@ class CallbackModule(CallbackBase):
         self._real = []  # tasks of a plan that ran with check_mode: false and changed something
         self._warned = []  # tasks that only warned
         self._play_check_modes = []
+        self._failed_items = {}  # (host, task) -> [(item label, message, no_log)] of its failed loop items
 
     # Collecting ---------------------------------------------------------------------------------
     def v2_playbook_on_play_start(self, play):
         self._play_check_modes.append(bool(getattr(play, "check_mode", False)))
 
     def _where(self, result) -> str:
-        host = result._host.get_name()
-        delegated = result._task.delegate_to
+        host = _host_of(result).get_name()
+        delegated = _task_of(result).delegate_to
         if isinstance(delegated, str) and delegated and "{{" not in delegated and delegated != host:
             return f"{host} → {delegated}"
         return host
 
     def _base(self, result) -> dict:
-        task = result._task
+        task = _task_of(result)
         return {
             "task": task.get_name(),
             "where": self._where(result),
             "action": task.action,
-            "hidden": bool(task.no_log) or bool(result._result.get("_ansible_no_log")),
+            "hidden": bool(task.no_log) or bool(_result_of(result).get("_ansible_no_log")),
         }
+
+    def _key(self, result) -> tuple[str, str]:
+        return _host_of(result).get_name(), str(getattr(_task_of(result), "_uuid", id(_task_of(result))))
+
+    def v2_runner_item_on_failed(self, result):
+        """A failed (or unreachable) loop item, as it happens. ansible-core 2.21 no longer shows callbacks an item's
+        `failed` inside the task's `results`, so its message is kept here for _record."""
+        res = _result_of(result)
+        label = res.get("_ansible_item_label", res.get("item"))
+        message = res.get("msg") or res.get("stderr") or res.get("reason") or ""
+        self._failed_items.setdefault(self._key(result), []).append(
+            (None if label is None else _as_text(label), _as_text(message), bool(res.get("_ansible_no_log")))
+        )
 
     @staticmethod
     def _items(res: dict) -> list[tuple[str | None, dict]]:
@@ -208,7 +236,8 @@ class CallbackModule(CallbackBase):
         return [(None, res)]
 
     def _record(self, result, failed: bool = False, unreachable: bool = False, ignored: bool = False):
-        res = result._result
+        res = _result_of(result)
+        failed_items = self._failed_items.pop(self._key(result), [])
         entry = self._base(result)
         entry.update(
             warnings=[],
@@ -245,12 +274,17 @@ class CallbackModule(CallbackBase):
                     message = sub.get("msg") or sub.get("stderr") or sub.get("reason") or ""
                     if message:
                         entry["messages"].append(prefix + _as_text(message))
+            for label, message, hidden in failed_items:  # the items' own failures (ansible-core 2.21)
+                entry["hidden"] = entry["hidden"] or hidden
+                line = (f"{label}: " if label is not None else "") + message
+                if message and line not in entry["messages"]:
+                    entry["messages"].append(line)
         if entry["hidden"]:
             entry.update(warnings=[], what=[], diffs=[], messages=[])
         if entry["failed"]:
             self._failures.append(entry)
         elif entry["changed"]:
-            if self._is_plan() and result._task.check_mode is False:
+            if self._is_plan() and _task_of(result).check_mode is False:
                 self._real.append(entry)
             else:
                 self._changes.append(entry)

@@ -42,10 +42,11 @@ BOOTSTRAP = (
     "&([scriptblock]::Create($s.Remove($i))) $s.Substring($i+1)"
 )
 
-# The exact prefix of Ansible's powershell shell plugin (_encode_script). The psrp connection plugin
-# of every supported ansible-core decodes a command with this prefix and runs the script in its
-# runspace; the winrm plugin of 2.19 sends it unchanged, but those of 2.16-2.18 encode whatever they
-# are given once more (docs/engine-protocol.md section 1).
+# The prefix of Ansible's powershell shell plugin (_encode_script). The psrp connection plugin of every
+# supported ansible-core decodes a command with this prefix and runs the script in its runspace; the winrm
+# plugin of 2.19 and later sends it unchanged, but those of 2.16-2.18 encode whatever they are given once
+# more, and that of 2.21 encodes a plain script with the same words, the executable spelt `powershell`
+# (docs/engine-protocol.md section 1). Windows reads the executable and parameter names without case.
 COMMAND_PREFIX = "PowerShell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand "
 
 SEPARATOR = "\0"
@@ -61,8 +62,9 @@ BOOTSTRAP_COMMAND = encode_command(BOOTSTRAP)
 
 
 def decode_command(command_line: str) -> str | None:
-    """The script of a command line built like ``encode_command`` (Ansible's form), else None."""
-    if not command_line.startswith(COMMAND_PREFIX):
+    """The script of a command line built like ``encode_command`` (Ansible's form, its words in any case: the
+    base64 text is the only part where case counts), else None."""
+    if command_line[: len(COMMAND_PREFIX)].lower() != COMMAND_PREFIX.lower():
         return None
     encoded = command_line[len(COMMAND_PREFIX) :].strip()
     if not encoded or " " in encoded:

@@ -92,6 +92,10 @@ class RemoteHost:
         # A copy of the task's play context: the connection keeps a reference for backward compatibility
         # (no_log, timeout), and the task's own must not change. Where it connects comes from the options.
         self._play_context = copy.copy(action._play_context)
+        # The shell is the second host's own (ansible_shell_type, else the plugin's default), not the task host's:
+        # the connection plugin takes it from the play context it is given, and ansible-core 2.21 warns when a
+        # winrm or psrp connection is handed a shell it does not expect.
+        self._play_context.shell = hostvars["ansible_shell_type"] if "ansible_shell_type" in hostvars else None
         task_keys = action._task.dump_attrs()
         task_keys["timeout"] = action._play_context.timeout
         if action._play_context.password:  # -k on the command line: for every host, as TaskExecutor passes it

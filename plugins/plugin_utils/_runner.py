@@ -428,8 +428,9 @@ def command_for(action) -> str:
     The winrm plugin of every supported ansible-core encodes a command that is not already encoded
     as `PowerShell ... -EncodedCommand` (2.16-2.18 encode *every* command, which would start a
     second powershell.exe inside the first), so it gets the bootstrap script and encodes it into
-    exactly BOOTSTRAP_COMMAND. The psrp plugin decodes an encoded command and runs the script in
-    its runspace: it gets BOOTSTRAP_COMMAND, as does any other connection."""
+    BOOTSTRAP_COMMAND (2.21 spells the executable `powershell`; Windows reads it without case). The
+    psrp plugin decodes an encoded command and runs the script in its runspace: it gets
+    BOOTSTRAP_COMMAND, as does any other connection."""
     connection = getattr(action, "_connection", None)
     if getattr(connection, "transport", None) == "winrm":
         return _protocol.BOOTSTRAP

@@ -154,3 +154,24 @@ def test_in_a_psrp_runspace_no_powershell_starts_and_the_module_stays_loaded(dis
     assert estimate["module_import"] == DEFAULT_FIGURES["module_import"]  # once for two pipelines
     assert estimate["cmsite_drive"] == DEFAULT_FIGURES["cmsite_drive"]
     assert estimate["engine_load"] == 2 * DEFAULT_FIGURES["engine_load"]
+
+
+def test_the_bootstrap_command_is_read_as_windows_reads_it(dispatcher):
+    """ansible-core 2.21's winrm plugin encodes the bootstrap script itself and spells the executable
+    `powershell`: Windows reads the executable and parameter names without case, and so does the lab. The
+    base64 text, the script, is compared exactly."""
+    encoded = B.BOOTSTRAP_COMMAND.rsplit(" ", 1)[1]
+    stdin = B.build_stdin(engine_text(), PAYLOAD)
+    for line in (
+        "powershell -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand " + encoded,
+        B.COMMAND_PREFIX.upper() + encoded,
+    ):
+        outcome = dispatcher.run("cas.lab.example", line, stdin)
+        assert outcome.rc == 0 and B.RESULT_START.encode() in outcome.stdout, line[:20]
+    for line in (
+        B.COMMAND_PREFIX + encoded.swapcase(),  # another text
+        B.encode_command(B.BOOTSTRAP.replace("'Stop'", "'Continue'")),  # another script
+        "pwsh -NoProfile -NonInteractive -ExecutionPolicy Unrestricted -EncodedCommand " + encoded,
+    ):
+        outcome = dispatcher.run("cas.lab.example", line, stdin)
+        assert outcome.rc != 0 and B.RESULT_START.encode() not in outcome.stdout, line[:20]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,10 +21,15 @@ from cmlab.scripts import ScriptDispatcher
 REPO = Path(__file__).resolve().parents[2]
 TOOL = REPO / "tools" / "transfer_digests.py"
 HOST = "inet01.lab.example"
-# Every version venv of `make versions` that exists, else the project's own ansible-core.
-PYTHONS = {p.parent.name: str(p.parent / "bin" / "python") for p in sorted((REPO / ".venv-ansible").glob("*/.installed"))} or {
-    "project": sys.executable
-}
+# Every version venv of `make versions` that exists (or those CMSCP_ANSIBLE_CORE_VERSIONS names: `make
+# versions-next` runs 2.20 and 2.21 this way), else the project's own ansible-core.
+_NAMED = os.environ.get("CMSCP_ANSIBLE_CORE_VERSIONS", "").split()
+PYTHONS = {
+    p.parent.name: str(p.parent / "bin" / "python")
+    for p in (
+        [REPO / ".venv-ansible" / v / ".installed" for v in _NAMED] if _NAMED else sorted((REPO / ".venv-ansible").glob("*/.installed"))
+    )
+} or {"project": sys.executable}
 BINARY = bytes(range(256)) * 3 + b"\xff\xfe not UTF-8"
 
 

@@ -47,10 +47,11 @@ class FakeAction:
         self._templar = Templar(loader=loader, variables=variables)
 
 
-def task_vars(tmp_path, connection: str = "winrm") -> tuple[dict, FakeAction]:
+def task_vars(tmp_path, connection: str = "winrm", rewrite: bool = True) -> tuple[dict, FakeAction]:
     """The task variables of a task on cas.example, built by ansible-core itself (hostvars included)."""
     path = tmp_path / "inventory.yml"
-    path.write_text(INVENTORY.format(connection=connection))
+    if rewrite:
+        path.write_text(INVENTORY.format(connection=connection))
     loader = DataLoader()
     inventory = InventoryManager(loader=loader, sources=[str(path)])
     manager = VariableManager(loader=loader, inventory=inventory)
@@ -75,6 +76,20 @@ def test_the_second_host_connects_with_its_own_variables(tmp_path, connection):
         assert conn.get_option("transport") == ["ntlm"]
         # ansible_winrm_* extras reach pywinrm as they would for a task delegated there.
         assert conn.get_option("_extras")["ansible_winrm_server_cert_validation"] == "ignore"
+    remote.close()
+
+
+@pytest.mark.parametrize("own", [None, "powershell"])
+def test_the_second_host_has_its_own_shell(tmp_path, own):
+    """The task host's ansible_shell_type is not handed on: the second host's own, else the plugin's default."""
+    if own is not None:
+        (tmp_path / "inventory.yml").write_text(INVENTORY.format(connection="winrm") + f"      ansible_shell_type: {own}\n")
+    variables, action = task_vars(tmp_path, rewrite=own is None)
+    action._play_context.shell = "cmd"  # the task host's
+    remote = RemoteHost(action, "scp01.example", variables)
+    assert remote._play_context.shell == own
+    assert action._play_context.shell == "cmd"  # the task's own context is untouched
+    assert remote._connection._shell._load_name.endswith(own or remote._connection._shell_type)
     remote.close()
 
 

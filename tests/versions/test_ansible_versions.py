@@ -185,3 +185,53 @@ def test_file_transfer_under_every_claimed_ansible_core(lab, version, tmp_path):
     assert (tmp_path / "back" / "sub" / "b.txt").read_bytes() == b"b\r\n"
     again = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert again.returncode == 0 and "changed=0" in again.stdout, again.stdout
+
+
+LOOP_PLAYBOOK = """
+- name: Loop items that fail
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Check each server
+      ansible.builtin.assert:
+        that: item != 'scp02' and item != 'scp03'
+        fail_msg: "{{ item }} is not ready"
+        quiet: true
+      loop: [scp01, scp02, scp03]
+      ignore_errors: true
+"""
+
+
+@pytest.mark.skipif(not VERSIONS, reason="no ansible-core version venvs: run `make versions`")
+@pytest.mark.parametrize("version", VERSIONS)
+def test_plan_summary_names_each_failed_loop_item_under_every_claimed_ansible_core(version, tmp_path):
+    """ansible-core 2.21 no longer shows callbacks a loop item's `failed` inside the task's `results`: the plan
+    summary still says which items failed, and why."""
+    play = tmp_path / "loop.yml"
+    play.write_text(LOOP_PLAYBOOK)
+    plan = tmp_path / "plan.md"
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(REPO / ".collections"),
+        ANSIBLE_CALLBACKS_ENABLED="configmgr.scp.plan_summary",
+        CONFIGMGR_SCP_PLAN_FILE=str(plan),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_LOCALHOST_WARNING="0",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+    )
+    proc = subprocess.run(
+        [str(VENVS / version / "bin" / "ansible-playbook"), "-i", "localhost,", str(play)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = plan.read_text(encoding="utf-8")
+    failed = text.split("## Failed", 1)[1].split("\n## ", 1)[0]
+    assert "Check each server" in failed, text
+    assert "scp02: scp02 is not ready" in failed and "scp03: scp03 is not ready" in failed, text
+    assert "scp01" not in failed, text
