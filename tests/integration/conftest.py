@@ -27,6 +27,9 @@ DOTNET_KEYS = (
     "HKLM:\\SOFTWARE\\WOW6432Node\\Microsoft\\.NETFramework\\v4.0.30319",
 )
 CALLBACKS = Path(__file__).resolve().parent / "callback_plugins"
+# The ansible-playbook the tier runs: this venv's, or another ansible-core's (CMSCP_ANSIBLE_PLAYBOOK; `make
+# versions-next` with CMSCP_NEXT_TIERS=integration runs the whole tier under 2.20 and 2.21 that way).
+ANSIBLE_PLAYBOOK = os.environ.get("CMSCP_ANSIBLE_PLAYBOOK") or str(Path(sys.executable).parent / "ansible-playbook")
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
@@ -122,7 +125,7 @@ class RunningLab:
         timeout: int = 300,
     ) -> PlaybookRun:
         record = self.state_dir / f"results-{os.getpid()}-{len(os.listdir(self.state_dir))}.jsonl"
-        cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory or self.inventory), str(playbook), *args]
+        cmd = [ANSIBLE_PLAYBOOK, "-i", str(inventory or self.inventory), str(playbook), *args]
         if extra_vars:
             cmd += ["-e", json.dumps(extra_vars)]
         run_env = dict(os.environ)

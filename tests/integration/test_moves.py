@@ -17,14 +17,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import winrm
 import yaml
-from conftest import CALLBACKS, LAB_TOPOLOGY, REPO, PlaybookRun, RunningLab
+from conftest import ANSIBLE_PLAYBOOK, CALLBACKS, LAB_TOPOLOGY, REPO, PlaybookRun, RunningLab
 from labstate import components_on, role_state, scp_roles
 
 from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import Plan
@@ -103,7 +102,7 @@ class Background:
             "RECORD_RESULTS_FILE": str(self.record),
         }
         self.proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(lab.inventory), str(playbook)],
+            [ANSIBLE_PLAYBOOK, "-i", str(lab.inventory), str(playbook)],
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,

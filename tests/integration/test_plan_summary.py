@@ -24,7 +24,7 @@ from tests.fixtures import PLAN_PASSWORD
 
 REPO = Path(__file__).resolve().parents[2]
 SITE = REPO / "playbooks" / "site.yml"
-ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+ANSIBLE_PLAYBOOK = os.environ.get("CMSCP_ANSIBLE_PLAYBOOK") or str(Path(sys.executable).parent / "ansible-playbook")
 
 # One hostile value with everything that could break out of Markdown. \x00 is added separately
 # (YAML cannot carry it).

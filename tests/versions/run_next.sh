@@ -5,7 +5,8 @@
 # debootstrap from Debian's own mirror; the lab and pytest stay in the project's venv, on the same loopback.
 #
 # Needs root (debootstrap, chroot, bind mounts). Not part of `make test`: about 4 minutes the first time
-# (the chroot and one venv per version), under a minute after that. The chroot lives outside the checkout,
+# (the chroot and one venv per version), under a minute after that; CMSCP_NEXT_TIERS=integration adds the
+# integration tier under each version. The chroot lives outside the checkout,
 # so nothing that walks the repository (ruff, ansible-lint, the collection's tarball) ever enters it.
 set -euo pipefail
 
@@ -30,13 +31,16 @@ cp /etc/ssl/certs/ca-certificates.crt "$ROOT/etc/ssl/certs/ca-certificates.crt"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 [ -f /etc/pip.conf ] && cp /etc/pip.conf "$ROOT/etc/pip.conf"
 
-# The checkout and /tmp (pytest's and the lab's files) at the same paths inside, for as long as the tests run.
+# The checkout, /tmp (pytest's and the lab's files) and the project venv's Python (tests that run a play on the
+# local connection name it as the interpreter) at the same paths inside, for as long as the tests run.
+base_python=$("$REPO/.venv/bin/python" -c 'import sys; print(sys.base_prefix)')
 mounts=()
 cleanup() {
     for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do umount "${mounts[i]}" || true; done
 }
 trap cleanup EXIT
-for dir in "$REPO" /tmp; do
+for dir in "$REPO" /tmp "$base_python"; do
+    case "$dir" in /usr | /usr/*) continue ;; esac # the chroot has its own /usr
     mkdir -p "$ROOT$dir"
     mount --bind "$dir" "$ROOT$dir"
     mounts+=("$ROOT$dir")
@@ -47,7 +51,9 @@ for version in $VERSIONS; do
     venv=/opt/ansible-$version
     if [ ! -x "$ROOT$venv/bin/ansible-playbook" ]; then
         chroot "$ROOT" python3 -m venv "$venv"
-        chroot "$ROOT" "$venv/bin/pip" install --quiet "ansible-core==$version" -r "$REPO/tests/versions/requirements.txt"
+        # jmespath: log_info's `query` (the integration tier asks for it)
+        chroot "$ROOT" "$venv/bin/pip" install --quiet "ansible-core==$version" -r "$REPO/tests/versions/requirements.txt" \
+            "$(grep -i '^jmespath==' "$REPO/requirements.txt")"
     fi
     # .venv-ansible/<version>/bin/{ansible-playbook,python} run the chroot's, in the caller's folder.
     bin="$REPO/.venv-ansible/$version/bin"
@@ -62,3 +68,12 @@ done
 cd "$REPO"
 # shellcheck disable=SC2086 # CMSCP_PYTEST_ARGS: more pytest options, e.g. "-v -rs"
 CMSCP_ANSIBLE_CORE_VERSIONS="$VERSIONS" .venv/bin/python -m pytest -q -n 2 ${CMSCP_PYTEST_ARGS:-} tests/versions tests/cmlab/test_transfer.py
+# CMSCP_NEXT_TIERS=integration: the whole integration tier too, once per version (about 7 minutes each).
+if [[ " ${CMSCP_NEXT_TIERS:-} " == *" integration "* ]]; then
+    for version in $VERSIONS; do
+        echo "integration tier under ansible-core $version"
+        # shellcheck disable=SC2086
+        CMSCP_ANSIBLE_PLAYBOOK="$REPO/.venv-ansible/$version/bin/ansible-playbook" \
+            .venv/bin/python -m pytest -q -n 4 --dist worksteal ${CMSCP_PYTEST_ARGS:-} tests/integration
+    done
+fi
