@@ -14,7 +14,8 @@ variables, and closes it again. Why this adapter is kept, and what it relies on:
 Everything this collection needs from ansible-core to do that is in this file, and only here:
 `connection_loader.get` (public), the connection's `set_options` (public), `C.config.get_plugin_vars`,
 and the action's `_play_context`, `_task` and `_templar`, which every action plugin uses. It works
-with ansible-core 2.16 to 2.19 (tests/unit/test_remote.py runs under each version the test tier has).
+with ansible-core 2.16 to 2.21: the `versions` tier's move reads the SCP server through it under each of them
+(2.20 and 2.21 in `make versions-next`); tests/unit/test_remote.py pins how it builds the connection.
 """
 
 from __future__ import annotations

@@ -50,7 +50,7 @@ mountpoint -q "$ROOT/proc" || { mount -t proc proc "$ROOT/proc" && mounts+=("$RO
 for version in $VERSIONS; do
     venv=/opt/ansible-$version
     if [ ! -x "$ROOT$venv/bin/ansible-playbook" ]; then
-        chroot "$ROOT" python3 -m venv "$venv"
+        chroot "$ROOT" /usr/bin/python3 -m venv "$venv" # the chroot's own 3.13, whatever PATH says
         # jmespath: log_info's `query` (the integration tier asks for it)
         chroot "$ROOT" "$venv/bin/pip" install --quiet "ansible-core==$version" -r "$REPO/tests/versions/requirements.txt" \
             "$(grep -i '^jmespath==' "$REPO/requirements.txt")"
