@@ -56,6 +56,7 @@ class ActionModule(ConfigMgrAction):
             written.append(self.run_writes(plan))
 
         self.partial = {**decision.result, "rebooted": False}
+        self.pending_actions = [*plan.actions.values(), _reboot.CONFIRM]  # a wait cut short says what is not done
         outcome = _reboot.reboot_and_wait(
             restart=restart,
             read_boot_time=lambda: (self.read(_tls.boot_plan()).first("os") or {}).get("LastBootUpTime"),

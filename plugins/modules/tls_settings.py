@@ -68,7 +68,12 @@ options:
     type: bool
     default: false
   reboot_timeout:
-    description: Seconds to wait for the server to come back from the reboot before failing.
+    description:
+      - Seconds to wait for the server to come back from the reboot before failing.
+      - When the server cannot be reached until then, the task fails as any task whose connection fails does
+        (C(transport_failure)). The message names the wait as the step, says what was written, and lists seeing the
+        server come back as not done. When the write plan never reached the server (it was down or refused the
+        credentials before it), nothing was written and no reboot was asked for, and the task fails at once.
     type: int
     default: 600
 extends_documentation_fragment:

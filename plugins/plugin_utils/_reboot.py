@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from ansible.errors import AnsibleActionFail
 from ansible.utils.display import Display
 
+from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import TransportError
+
 display = Display()
+
+# What the task still owes once the restart is sent: a module that reboots lists it among its pending actions, so
+# that a wait cut short says it is not done.
+CONFIRM = "see the server come back from its reboot"
 
 
 @dataclass
@@ -46,8 +52,15 @@ def reboot_and_wait(
     """`restart()` starts the reboot; `read_boot_time()` is one read of LastBootUpTime (raises while the
     host cannot be reached); `reset()` drops the connection so that the next read builds a new one."""
     start = clock()
+    lost: TransportError | None = None  # the restart's answer never came: its writes may or may not have run
     try:
         restart()
+    except TransportError as e:
+        if e.ran is False:
+            raise  # the plan never reached the host: nothing was written and no reboot was asked for
+        lost = e
+        display.vvvv(f"configmgr.scp: the connection dropped under the restart ({e.reason}); waiting for the reboot")
+        _reset(reset)
     except AnsibleActionFail as e:
         if getattr(e, "step", None):
             raise  # Windows refused the command itself: a real failure
@@ -58,6 +71,7 @@ def reboot_and_wait(
         display.vvvv(f"configmgr.scp: the connection dropped while restarting ({type(e).__name__}); waiting")
         _reset(reset)
     attempts, failures, pause = 0, [], 1.0
+    last_error: Exception | None = None
     # Windows takes a moment to go down after Restart-Computer returns; a read at once would only find the
     # old boot time (one engine invocation for nothing).
     sleep(min(first_pause, timeout))
@@ -67,12 +81,23 @@ def reboot_and_wait(
             current = read_boot_time()
         except Exception as e:  # noqa: BLE001 -- down, or coming up: every failure is retried until the deadline
             failures.append(_one_line(e))
+            last_error = e
             _reset(reset)
             current = None
         if current and current != previous:
             return RebootOutcome(current, round(clock() - start, 1), attempts, failures)
         elapsed = clock() - start
         if elapsed >= timeout:
+            if isinstance(last_error, TransportError):
+                # Unreachable to the end: a transport failure of this step, worded like every other one (what is
+                # done, unknown and not done); the writes of a restart whose answer was lost are unknown.
+                last_error.purpose = (
+                    f"waiting for the server to come back from its reboot, up to reboot_timeout ({timeout:g} s); "
+                    f"Win32_OperatingSystem.LastBootUpTime was still {previous}"
+                )
+                if lost is not None:
+                    last_error.writes, last_error.ran = list(lost.writes), None
+                raise last_error
             last = f" The last error: {failures[-1]}" if failures else " It kept answering with the old boot time."
             raise AnsibleActionFail(
                 f"The server did not come back from its reboot within reboot_timeout ({timeout:g} s): "

@@ -10,7 +10,7 @@ import pytest
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 
 from ansible_collections.configmgr.scp.plugins.plugin_utils import _reboot, _tls
-from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import PlanResult, StepResult
+from ansible_collections.configmgr.scp.plugins.plugin_utils._runner import PlanResult, StepResult, TransportError
 
 BOOT = "2026-11-29T06:50:04.1230000+00:00"
 NOW = "2026-11-29T08:00:00.0000000+00:00"
@@ -391,3 +391,39 @@ def test_a_refused_restart_is_a_failure_and_a_host_that_never_comes_back_times_o
     with pytest.raises(AnsibleActionFail, match=r"did not come back from its reboot within reboot_timeout \(30 s\)"):
         _reboot.reboot_and_wait(lambda: None, host.read, lambda: None, BOOT, 30, sleep=host.sleep, clock=lambda: host.now)
     assert max(host.slept) <= 10.0 and sum(host.slept) <= 32.0
+
+
+def unreachable(operation: str, steps=("os",), writes=()) -> TransportError:
+    error = TransportError("down", "scp01.example", operation, "the connection was refused", "raw", list(steps))
+    error.writes = list(writes)
+    return error
+
+
+def test_a_restart_that_never_reached_the_host_is_not_a_reboot():
+    """The write plan was refused before it ran (host down, credentials rejected): nothing was written, no reboot was
+    asked for, so there is nothing to wait for - the task's own transport failure says so at once."""
+    host = FakeHost([])
+    never = unreachable("connect", steps=("netfx64_SchUseStrongCrypto", "restart"), writes=("set it", "start a reboot"))
+    with pytest.raises(TransportError) as failed:
+        _reboot.reboot_and_wait(lambda: (_ for _ in ()).throw(never), host.read, lambda: None, BOOT, 60, sleep=host.sleep)
+    assert failed.value is never and failed.value.ran is False
+    assert host.slept == []  # not one read of the boot time
+
+
+@pytest.mark.parametrize("answer_lost", [False, True])
+def test_a_host_unreachable_to_the_deadline_is_a_transport_failure_of_the_wait(answer_lost):
+    """Unreachable until reboot_timeout: the failure names the wait as its step; when the restart's own answer was lost,
+    its writes are unknown (the task says "Unknown whether it was done"), not done or done."""
+    host = FakeHost([unreachable("connect") for _ in range(100)])
+    writes = ("set SchUseStrongCrypto", "start a reboot of the server")
+
+    def restart():
+        if answer_lost:
+            raise unreachable("read the result", steps=("restart",), writes=writes)
+
+    with pytest.raises(TransportError) as failed:
+        _reboot.reboot_and_wait(restart, host.read, lambda: None, BOOT, 30, sleep=host.sleep, clock=lambda: host.now)
+    error = failed.value
+    assert error.purpose.startswith("waiting for the server to come back from its reboot, up to reboot_timeout (30 s)")
+    assert BOOT in error.purpose and error.steps == ["os"]
+    assert (error.writes, error.ran) == ((list(writes), None) if answer_lost else ([], False))
