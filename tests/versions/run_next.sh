@@ -41,6 +41,9 @@ cleanup() {
 trap cleanup EXIT
 for dir in "$REPO" /tmp "$base_python"; do
     case "$dir" in /usr | /usr/*) continue ;; esac # the chroot has its own /usr
+    # A run killed before its cleanup leaves its bind mounts: remove them first, so that they never stack and
+    # deleting the chroot never reaches the checkout through them.
+    while mountpoint -q "$ROOT$dir"; do umount "$ROOT$dir"; done
     mkdir -p "$ROOT$dir"
     mount --bind "$dir" "$ROOT$dir"
     mounts+=("$ROOT$dir")
